@@ -1,0 +1,118 @@
+//! The stable diagnostic codes of spec/CHECKS.md, one enum.
+//!
+//! Each code's long explanation (why the rule exists, a failing example, the fix)
+//! lives in `explain/<CODE>.md` and is embedded here; `govc explain CODE` prints it.
+//! Codes are part of the interface: never reuse one for a different rule.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// How bad a diagnostic is. `Error` blocks `build`; `Warning` does not unless denied.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        }
+    }
+}
+
+macro_rules! codes {
+    ($( $code:ident $sev:ident $title:literal; )*) => {
+        /// A stable diagnostic code.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum Code { $( $code, )* }
+
+        impl Code {
+            /// Every code, in numeric order.
+            pub const ALL: &'static [Code] = &[ $( Code::$code, )* ];
+
+            /// The code as written: `E206`.
+            pub fn as_str(self) -> &'static str {
+                match self { $( Code::$code => stringify!($code), )* }
+            }
+
+            /// The severity a diagnostic with this code has.
+            pub fn severity(self) -> Severity {
+                match self { $( Code::$code => Severity::$sev, )* }
+            }
+
+            /// One line saying what the rule is about.
+            pub fn title(self) -> &'static str {
+                match self { $( Code::$code => $title, )* }
+            }
+
+            /// The long explanation printed by `govc explain`.
+            pub fn explanation(self) -> &'static str {
+                match self { $( Code::$code => include_str!(concat!("explain/", stringify!($code), ".md")), )* }
+            }
+        }
+    };
+}
+
+codes! {
+    E101 Error "unexpected token, unclosed block or string";
+    E102 Error "invalid literal";
+    E103 Error "nesting too deep or file too large";
+    E201 Error "unknown item or block kind";
+    E202 Error "unknown field for this kind";
+    E203 Error "wrong type or unit for a field";
+    E204 Error "required field missing";
+    E205 Error "duplicate name or field";
+    E206 Error "unresolved reference or unknown attribute";
+    E207 Error "reference to the wrong kind";
+    E208 Error "name is not a DNS-1123 label";
+    E209 Error "value outside the field's allowed range";
+    E210 Error "project file problem";
+    E211 Error "project definition shadows a stdlib definition";
+    E301 Error "reference into another environment";
+    E302 Error "shared Terraform state location";
+    E303 Error "production shares an AWS account";
+    E304 Error "shared secret path";
+    E305 Error "shared ingress host";
+    E306 Error "duplicate environment or missing tier";
+    E401 Error "more than one ingress";
+    E402 Error "public segment other than ingress";
+    E403 Error "flow against the boundary order";
+    E404 Error "CIDR outside its network or overlapping";
+    E405 Error "network or segment too small";
+    E406 Error "malformed egress entry";
+    E501 Error "image not pinned by digest";
+    E502 Error "literal that looks like a secret";
+    E503 Error "secret reference outside env";
+    E504 Error "image repository differs across environments";
+    W501 Warning "production service with fewer than 2 replicas";
+    E601 Error "unsafe production database";
+    W601 Warning "database nothing connects to";
+    E701 Error "construct not authorized by the phase";
+    E702 Error "build in a phase without iac";
+    E703 Error "invalid phase ladder";
+    E801 Error "topology differs from the mirrored environment";
+    E802 Error "environment-only resource under mirrors";
+    E803 Error "production before non-production in promotion order";
+    W801 Warning "environment-only resource";
+    W802 Warning "secret nothing references";
+    E901 Error "internal compiler error";
+}
+
+impl fmt::Display for Code {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Code {
+    type Err = ();
+
+    /// Parses `E206` (case-insensitive).
+    fn from_str(s: &str) -> Result<Code, ()> {
+        let upper = s.trim().to_ascii_uppercase();
+        Code::ALL.iter().copied().find(|c| c.as_str() == upper).ok_or(())
+    }
+}

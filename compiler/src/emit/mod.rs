@@ -1,0 +1,25 @@
+//! Emitters: the checked [`ir::Program`] to files in memory.
+//!
+//! Emitters read the IR, never the AST or the model; they do no IO. The CLI writes
+//! what they return. Paths are relative to the output directory, `/`-separated.
+
+pub mod kustomize;
+pub mod terraform;
+
+use std::collections::BTreeMap;
+
+use crate::diag::{Code, Diagnostic};
+use crate::ir;
+
+/// Renders every output file of the program: Terraform roots and Kustomize trees.
+pub fn emit(program: &ir::Program) -> Result<BTreeMap<String, String>, Diagnostic> {
+    let mut files = BTreeMap::new();
+    files.extend(terraform::emit(program).map_err(internal)?);
+    files.extend(kustomize::emit(program).map_err(internal)?);
+    Ok(files)
+}
+
+fn internal(message: String) -> Diagnostic {
+    Diagnostic::new(Code::E901, crate::Span::default(), format!("internal error while emitting: {message}"), "")
+        .with_note("this is a bug in govc; please report it with the sources that caused it")
+}

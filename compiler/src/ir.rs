@@ -1,0 +1,314 @@
+//! The checked program: what emitters read.
+//!
+//! Built from the model only when every check passed, so everything here is
+//! resolved, typed and defaulted: references are names known to exist in the same
+//! environment, quantities are in base units, segment CIDRs are carved.
+//! Emitters never see the AST or spans. Every list is in a deterministic order
+//! (declaration order in the stack, then the environment's own resources by name).
+
+use ipnet::Ipv4Net;
+
+/// The whole program.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Program {
+    /// The project name (a DNS-1123 label).
+    pub project: String,
+    /// The phase in force.
+    pub phase: String,
+    /// Every stack, by name.
+    pub stacks: Vec<Stack>,
+    /// Every environment: the promotion order of `project.environments` first, then any
+    /// environment that is defined but not listed, by name.
+    pub environments: Vec<Environment>,
+}
+
+impl Program {
+    pub fn stack(&self, name: &str) -> Option<&Stack> {
+        self.stacks.iter().find(|s| s.name == name)
+    }
+}
+
+/// A stack's own view: its resources with the stack's field values and the stdlib
+/// defaults, before any environment refines them. Fields that the stack leaves to
+/// the environments (an image, a host, a CIDR) are `None` here.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Stack {
+    pub name: String,
+    pub doc: Option<String>,
+    pub resources: Resources,
+}
+
+/// The resources of a stack or an environment, by kind.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Resources {
+    pub networks: Vec<Network>,
+    pub databases: Vec<Postgres>,
+    pub services: Vec<Service>,
+    /// At most one per environment (E401); a stack may hold one too.
+    pub ingresses: Vec<Ingress>,
+    pub secrets: Vec<Secret>,
+}
+
+impl Resources {
+    pub fn service(&self, name: &str) -> Option<&Service> {
+        self.services.iter().find(|s| s.name == name)
+    }
+
+    pub fn database(&self, name: &str) -> Option<&Postgres> {
+        self.databases.iter().find(|s| s.name == name)
+    }
+
+    pub fn network(&self, name: &str) -> Option<&Network> {
+        self.networks.iter().find(|s| s.name == name)
+    }
+
+    pub fn secret(&self, name: &str) -> Option<&Secret> {
+        self.secrets.iter().find(|s| s.name == name)
+    }
+
+    pub fn ingress(&self) -> Option<&Ingress> {
+        self.ingresses.first()
+    }
+}
+
+/// The tier of an environment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Tier {
+    Local,
+    Dev,
+    Staging,
+    Production,
+}
+
+impl Tier {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Tier::Local => "local",
+            Tier::Dev => "dev",
+            Tier::Staging => "staging",
+            Tier::Production => "production",
+        }
+    }
+}
+
+/// One isolated deployment target.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Environment {
+    pub name: String,
+    pub doc: Option<String>,
+    pub tier: Tier,
+    /// The Kubernetes namespace: `<project>-<env>`.
+    pub namespace: String,
+    pub stack: Option<String>,
+    pub mirrors: Option<String>,
+    /// Absent for `tier = local`, and before the phase authorizes `provider`.
+    pub aws: Option<Aws>,
+    pub state: Option<State>,
+    /// After the stack/environment merge: every resource of the stack (refined) plus
+    /// the environment's own (`from_stack = false`).
+    pub resources: Resources,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Aws {
+    pub account: Option<String>,
+    pub region: Option<String>,
+}
+
+/// The environment's Terraform state backend.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct State {
+    pub bucket: Option<String>,
+    /// Defaults to `<env>.tfstate`.
+    pub key: String,
+    /// Defaults to the environment's AWS region.
+    pub region: Option<String>,
+    pub lock_table: Option<String>,
+}
+
+/// The role of a network segment, in boundary order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum SegmentRole {
+    Ingress,
+    Runtime,
+    Persistence,
+}
+
+impl SegmentRole {
+    pub const ALL: [SegmentRole; 3] = [SegmentRole::Ingress, SegmentRole::Runtime, SegmentRole::Persistence];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SegmentRole::Ingress => "ingress",
+            SegmentRole::Runtime => "runtime",
+            SegmentRole::Persistence => "persistence",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Exposure {
+    Public,
+    Private,
+}
+
+/// A network with its three segments.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Network {
+    pub name: String,
+    pub doc: Option<String>,
+    /// `None` before `addressing` is authorized, or for a local environment that
+    /// does not give one.
+    pub cidr: Option<Ipv4Net>,
+    pub zones: u8,
+    /// Always three, in the order ingress, runtime, persistence.
+    pub segments: Vec<Segment>,
+    pub from_stack: bool,
+}
+
+impl Network {
+    pub fn segment(&self, role: SegmentRole) -> &Segment {
+        self.segments.iter().find(|s| s.role == role).expect("a network always has its three segments")
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Segment {
+    pub role: SegmentRole,
+    /// Written or carved (LANGUAGE.md "Carving"); `None` when the network has no CIDR.
+    pub cidr: Option<Ipv4Net>,
+    pub exposure: Exposure,
+    /// One subnet per zone, carved from `cidr`: `zones` entries, or none without a CIDR.
+    pub subnets: Vec<Ipv4Net>,
+}
+
+/// A container image reference: `[registry/]path[:tag][@sha256:<hex>]`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Image {
+    /// As written.
+    pub reference: String,
+    /// Registry and path, without tag and digest; the registry defaults to `docker.io`.
+    pub repository: String,
+    /// The name as written without tag and digest (no `docker.io/` added).
+    pub name: String,
+    pub tag: Option<String>,
+    /// `sha256:<64 hex>`.
+    pub digest: Option<String>,
+}
+
+/// Replica bounds: `min..max` (`3` is `3..3`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Replicas {
+    pub min: u32,
+    pub max: u32,
+}
+
+/// A stateless, long-lived service in the runtime segment.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Service {
+    pub name: String,
+    pub doc: Option<String>,
+    pub image: Option<Image>,
+    pub port: u16,
+    pub replicas: Replicas,
+    pub cpu_millis: u32,
+    pub memory_bytes: u64,
+    /// The HTTP path of the readiness and liveness probes.
+    pub health: String,
+    /// What this service connects to, in declaration order.
+    pub connects: Vec<Connection>,
+    pub egress: Vec<Egress>,
+    /// Environment variables, sorted by key.
+    pub env: Vec<EnvVar>,
+    pub network: String,
+    pub from_stack: bool,
+}
+
+/// A target of `connects`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Connection {
+    Postgres(String),
+    Service(String),
+}
+
+/// `egress = ["api.stripe.com:443"]`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Egress {
+    pub host: String,
+    pub port: u16,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EnvVar {
+    pub key: String,
+    pub value: EnvValue,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EnvValue {
+    /// A literal string: goes to a ConfigMap.
+    Literal(String),
+    /// A reference to a `secret` resource: goes to the secret store, never a value.
+    Secret { secret: String, path: Option<String> },
+    /// A resolved attribute of another resource (`main.host`): its value is known
+    /// statically and goes to the ConfigMap like a literal.
+    Attribute { resource: String, attribute: String, value: String },
+}
+
+/// Managed PostgreSQL in the persistence segment.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Postgres {
+    pub name: String,
+    pub doc: Option<String>,
+    pub version: u8,
+    pub class: Option<String>,
+    pub storage_gib: u32,
+    pub backup_retention_days: u32,
+    pub deletion_protection: bool,
+    pub multi_az: bool,
+    /// Read-only replicas.
+    pub replicas: u8,
+    pub network: String,
+    /// `<postgres>.<env>.<project>.internal`: a private DNS name.
+    pub host: String,
+    /// The postgres name with `-` turned into `_`.
+    pub database: String,
+    pub port: u16,
+    pub from_stack: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tls {
+    Managed,
+}
+
+/// The single entry point of an environment.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Ingress {
+    pub name: String,
+    pub doc: Option<String>,
+    pub host: Option<String>,
+    pub tls: Tls,
+    /// Sorted by path.
+    pub routes: Vec<Route>,
+    pub network: String,
+    pub from_stack: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Route {
+    pub path: String,
+    pub service: String,
+    /// The target port: the one written, or the service's port.
+    pub port: u16,
+}
+
+/// A reference to a value held by the secret store.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Secret {
+    pub name: String,
+    pub doc: Option<String>,
+    /// The secret store path; `None` before `secrets` is authorized.
+    pub path: Option<String>,
+    pub from_stack: bool,
+}

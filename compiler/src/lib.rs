@@ -1,0 +1,70 @@
+//! govc: the governance compiler.
+//!
+//! The pipeline, pure (no IO: [`Sources`] in, [`Compilation`] out):
+//! 1. `syntax` parses every file into a partial AST, never failing;
+//! 2. `model` lowers the AST against the stdlib schemas, merges stacks into
+//!    environments, resolves names and checks types (E1xx, E2xx);
+//! 3. `checks` proves the governance rules over the dependency graph (E3xx–E8xx);
+//! 4. only when no error exists, `ir` is built and `emit` renders Terraform JSON and
+//!    Kustomize overlays in memory.
+
+pub mod carve;
+pub mod checks;
+pub mod diag;
+pub mod emit;
+pub mod ir;
+pub mod model;
+pub mod source;
+pub mod stdlib;
+pub mod syntax;
+
+use std::collections::BTreeMap;
+
+pub use diag::{Code, Diagnostic, Severity};
+pub use source::{FileId, Sources, Span};
+
+/// What to do beyond checking.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// Render the output files (`govc build`); requires the `iac` capability (E702).
+    pub emit: bool,
+}
+
+/// The result of a compilation.
+#[derive(Clone, Debug, Default)]
+pub struct Compilation {
+    /// Every diagnostic, sorted by (file, offset, code).
+    pub diagnostics: Vec<Diagnostic>,
+    /// The checked program, when no error was found.
+    pub program: Option<ir::Program>,
+    /// The rendered files (paths relative to the output directory, `/`-separated),
+    /// when `emit` was asked for and no error was found.
+    pub files: BTreeMap<String, String>,
+}
+
+impl Compilation {
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+}
+
+/// Compiles `sources`: parse, model, check and, with `options.emit`, render.
+pub fn compile(sources: &Sources, options: &Options) -> Compilation {
+    let mut sink = diag::Diagnostics::new();
+    let files: Vec<_> = sources.iter().map(|(id, _)| syntax::parse_file(sources, id, &mut sink)).collect();
+    let model = model::build(sources, &files, &mut sink);
+    checks::run(&model, options, &mut sink);
+    let mut compilation = Compilation::default();
+    if !sink.has_errors() {
+        let program = model::to_ir(&model);
+        if options.emit {
+            match emit::emit(&program) {
+                Ok(files) => compilation.files = files,
+                Err(diagnostic) => sink.push(diagnostic),
+            }
+        }
+        compilation.program = Some(program);
+    }
+    compilation.diagnostics = sink.into_sorted();
+    compilation
+}

@@ -1,0 +1,2 @@
+//! The `govc` binary (to be written).
+fn main() {}

@@ -1,0 +1,170 @@
+//! Source files and spans.
+//!
+//! A [`Sources`] is the whole input of a compilation: the project's `.gov` files
+//! (paths relative to the project root, `/`-separated) plus the embedded stdlib.
+//! The library never reads the file system; the CLI fills a `Sources` and hands it over.
+
+use std::fmt;
+
+/// Index of a file in [`Sources`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct FileId(pub u32);
+
+/// A byte range in one file. Small and `Copy`: every AST node carries one.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Span {
+    pub file: FileId,
+    pub start: u32,
+    pub end: u32,
+}
+
+impl Span {
+    pub fn new(file: FileId, start: usize, end: usize) -> Span {
+        Span { file, start: start as u32, end: end as u32 }
+    }
+
+    /// The smallest span covering both (which must be in the same file).
+    pub fn to(self, other: Span) -> Span {
+        Span { file: self.file, start: self.start.min(other.start), end: self.end.max(other.end) }
+    }
+
+    pub fn range(self) -> std::ops::Range<usize> {
+        self.start as usize..self.end as usize
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.start == self.end
+    }
+}
+
+impl fmt::Debug for Span {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}..{}", self.file.0, self.start, self.end)
+    }
+}
+
+/// Where a file comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Origin {
+    /// Embedded in the binary (`stdlib/`).
+    Stdlib,
+    /// Part of the user's project.
+    Project,
+}
+
+/// One source file. `text` is `None` when the bytes were not UTF-8 (E101).
+#[derive(Clone, Debug)]
+pub struct SourceFile {
+    pub path: String,
+    pub origin: Origin,
+    pub text: String,
+    /// Byte offsets of the start of every line, for position lookups.
+    line_starts: Vec<u32>,
+    /// Set when the file's bytes were not valid UTF-8; `text` is then empty.
+    pub invalid_utf8_at: Option<usize>,
+}
+
+impl SourceFile {
+    fn new(path: String, origin: Origin, text: String, invalid_utf8_at: Option<usize>) -> SourceFile {
+        let mut line_starts = vec![0];
+        line_starts.extend(text.bytes().enumerate().filter(|(_, b)| *b == b'\n').map(|(i, _)| i as u32 + 1));
+        SourceFile { path, origin, text, line_starts, invalid_utf8_at }
+    }
+
+    /// 0-based (line, UTF-16 character) of a byte offset, as the LSP counts them.
+    pub fn lsp_position(&self, offset: usize) -> (u32, u32) {
+        let offset = offset.min(self.text.len());
+        let line = self.line_starts.partition_point(|&s| s as usize <= offset) - 1;
+        let start = self.line_starts[line] as usize;
+        let mut end = offset;
+        while !self.text.is_char_boundary(end) {
+            end -= 1;
+        }
+        let character = self.text[start..end].encode_utf16().count();
+        (line as u32, character as u32)
+    }
+
+    /// 1-based line and column (in characters), as people count them.
+    pub fn line_col(&self, offset: usize) -> (usize, usize) {
+        let offset = offset.min(self.text.len());
+        let line = self.line_starts.partition_point(|&s| s as usize <= offset) - 1;
+        let start = self.line_starts[line] as usize;
+        let mut end = offset;
+        while !self.text.is_char_boundary(end) {
+            end -= 1;
+        }
+        (line + 1, self.text[start..end].chars().count() + 1)
+    }
+}
+
+/// All files of one compilation, in a deterministic order: stdlib first, then the
+/// project's files sorted by path.
+#[derive(Clone, Debug, Default)]
+pub struct Sources {
+    files: Vec<SourceFile>,
+}
+
+impl Sources {
+    pub fn new() -> Sources {
+        Sources::default()
+    }
+
+    /// Sources holding only the embedded stdlib.
+    pub fn with_stdlib() -> Sources {
+        let mut it = Sources::new();
+        for (path, text) in crate::stdlib::FILES {
+            it.push(SourceFile::new(format!("<stdlib>/{path}"), Origin::Stdlib, (*text).to_string(), None));
+        }
+        it
+    }
+
+    /// Adds a project file from its raw bytes. Invalid UTF-8 is kept as an empty
+    /// file that the parser reports as E101.
+    /// File ids are only stable once every file has been added.
+    pub fn add_bytes(&mut self, path: impl Into<String>, bytes: Vec<u8>) {
+        let path = path.into();
+        match String::from_utf8(bytes) {
+            Ok(text) => self.push(SourceFile::new(path, Origin::Project, text, None)),
+            Err(err) => {
+                let at = err.utf8_error().valid_up_to();
+                self.push(SourceFile::new(path, Origin::Project, String::new(), Some(at)))
+            }
+        }
+    }
+
+    /// Adds a project file from text.
+    pub fn add(&mut self, path: impl Into<String>, text: impl Into<String>) {
+        self.push(SourceFile::new(path.into(), Origin::Project, text.into(), None))
+    }
+
+    fn push(&mut self, file: SourceFile) {
+        // Keep project files sorted by path so that the order they were added in never matters.
+        let pos = if file.origin == Origin::Stdlib {
+            self.files.iter().take_while(|f| f.origin == Origin::Stdlib).count()
+        } else {
+            self.files.partition_point(|f| f.origin == Origin::Stdlib || f.path < file.path)
+        };
+        self.files.insert(pos, file);
+    }
+
+    pub fn get(&self, id: FileId) -> &SourceFile {
+        &self.files[id.0 as usize]
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (FileId, &SourceFile)> {
+        self.files.iter().enumerate().map(|(i, f)| (FileId(i as u32), f))
+    }
+
+    pub fn len(&self) -> usize {
+        self.files.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty()
+    }
+
+    /// The text a span covers.
+    pub fn slice(&self, span: Span) -> &str {
+        self.get(span.file).text.get(span.range()).unwrap_or("")
+    }
+}
