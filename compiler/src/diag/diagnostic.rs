@@ -39,6 +39,19 @@ impl Diagnostic {
         }
     }
 
+    /// A diagnostic about the project as a whole, with no source location
+    /// (for example E210 when no `project.gov` exists).
+    pub fn global(code: Code, message: impl Into<String>) -> Diagnostic {
+        Diagnostic {
+            code,
+            severity: code.severity(),
+            message: message.into(),
+            labels: Vec::new(),
+            notes: Vec::new(),
+            help: None,
+        }
+    }
+
     /// Adds a secondary label.
     pub fn with_label(mut self, span: Span, message: impl Into<String>) -> Diagnostic {
         self.labels.push(Label { span, message: message.into() });
@@ -55,7 +68,7 @@ impl Diagnostic {
         self
     }
 
-    /// The primary span.
+    /// The primary span (the default span for a [`Diagnostic::global`] one).
     pub fn span(&self) -> Span {
         self.labels.first().map(|l| l.span).unwrap_or_default()
     }

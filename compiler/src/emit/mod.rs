@@ -4,6 +4,7 @@
 //! what they return. Paths are relative to the output directory, `/`-separated.
 
 pub mod kustomize;
+pub mod names;
 pub mod terraform;
 
 use std::collections::BTreeMap;
