@@ -1,0 +1,309 @@
+//! Lowered bodies: the fields, nested blocks and routes of one declaration, typed
+//! against its schema, and the stack/environment merge of two bodies.
+
+use super::schema::{BlockSchema, Capability, FieldType};
+use super::suggest::closest;
+use super::values::{self, EnvEntry, EnvVal, Reference, Val};
+use crate::diag::{Code, Diagnostic, Diagnostics};
+use crate::source::Span;
+use crate::syntax::ast::{self, Entry, ValueKind};
+
+/// A typed field.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FieldVal {
+    pub name: String,
+    pub value: Val,
+    /// The whole `name = value`.
+    pub span: Span,
+    pub value_span: Span,
+    pub capability: Capability,
+}
+
+/// A nested block such as `aws { }` or a network segment.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BlockVal {
+    pub name: String,
+    pub span: Span,
+    pub head: Span,
+    pub capability: Capability,
+    pub body: Body,
+}
+
+/// `route "PATH" -> SERVICE[:PORT]`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RouteVal {
+    pub path: String,
+    pub path_span: Span,
+    pub target: Reference,
+    pub port: Option<(u64, Span)>,
+    pub span: Span,
+}
+
+/// The typed contents of a declaration or block.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Body {
+    pub fields: Vec<FieldVal>,
+    pub blocks: Vec<BlockVal>,
+    pub routes: Vec<RouteVal>,
+}
+
+impl Body {
+    pub fn field(&self, name: &str) -> Option<&FieldVal> {
+        self.fields.iter().find(|f| f.name == name)
+    }
+
+    pub fn value(&self, name: &str) -> Option<&Val> {
+        self.field(name).map(|f| &f.value)
+    }
+
+    pub fn block(&self, name: &str) -> Option<&BlockVal> {
+        self.blocks.iter().find(|b| b.name == name)
+    }
+
+    pub fn str(&self, name: &str) -> Option<&str> {
+        match self.value(name)? {
+            Val::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn env(&self) -> &[EnvEntry] {
+        match self.value("env") {
+            Some(Val::Env(entries)) => entries,
+            _ => &[],
+        }
+    }
+
+    pub fn refs(&self, name: &str) -> &[Reference] {
+        match self.value(name) {
+            Some(Val::Refs(refs)) => refs,
+            _ => &[],
+        }
+    }
+
+    /// Merges `over` (an environment's refinement) onto `self` (the stack's):
+    /// fields are replaced, blocks merge field by field, `env` merges key by key,
+    /// routes merge by path.
+    pub fn merge(&mut self, over: &Body) {
+        for field in &over.fields {
+            match self.fields.iter_mut().find(|f| f.name == field.name) {
+                Some(base) => match (&mut base.value, &field.value) {
+                    (Val::Env(base_entries), Val::Env(entries)) => {
+                        for entry in entries {
+                            match base_entries.iter_mut().find(|e| e.key == entry.key) {
+                                Some(slot) => *slot = entry.clone(),
+                                None => base_entries.push(entry.clone()),
+                            }
+                        }
+                        base.span = field.span;
+                    }
+                    _ => *base = field.clone(),
+                },
+                None => self.fields.push(field.clone()),
+            }
+        }
+        for block in &over.blocks {
+            match self.blocks.iter_mut().find(|b| b.name == block.name) {
+                Some(base) => base.body.merge(&block.body),
+                None => self.blocks.push(block.clone()),
+            }
+        }
+        for route in &over.routes {
+            match self.routes.iter_mut().find(|r| r.path == route.path) {
+                Some(slot) => *slot = route.clone(),
+                None => self.routes.push(route.clone()),
+            }
+        }
+    }
+}
+
+/// Lowers the entries of a block against its schema. Labelled blocks (resources)
+/// are the caller's business and are skipped here; `extra` receives them.
+pub fn lower_body<'a>(
+    entries: &'a [Entry],
+    schema: &BlockSchema,
+    what: &str,
+    sink: &mut Diagnostics,
+    extra: &mut dyn FnMut(&'a ast::Block, &mut Diagnostics),
+) -> Body {
+    let mut body = Body::default();
+    let mut seen: Vec<(&str, Span)> = Vec::new();
+    let mut duplicate = |name: &'a str, span: Span, sink: &mut Diagnostics| {
+        if let Some((_, first)) = seen.iter().find(|(n, _)| *n == name) {
+            sink.push(
+                Diagnostic::new(Code::E205, span, format!("duplicate field `{name}` in {what}"), "written again here")
+                    .with_label(*first, "first written here")
+                    .with_help(format!("remove one of the two `{name}` entries")),
+            );
+            return true;
+        }
+        seen.push((name, span));
+        false
+    };
+    for entry in entries {
+        match entry {
+            Entry::Field(field) => {
+                let name = field.name.name.as_str();
+                let Some(schema_field) = schema.field(name) else {
+                    if schema.block(name).is_some() {
+                        sink.push(
+                            Diagnostic::new(Code::E203, field.span, format!("`{name}` is a block, not a value"), "expected a block")
+                                .with_help(format!("write `{name} {{ ... }}`")),
+                        );
+                    } else {
+                        sink.push(unknown_field(&field.name, schema, what));
+                    }
+                    continue;
+                };
+                if duplicate(name, field.name.span, sink) {
+                    continue;
+                }
+                let value = match schema_field.ty {
+                    FieldType::Env | FieldType::Route => {
+                        let shape = if schema_field.ty == FieldType::Env { "env { KEY = \"value\" }" } else { "route \"/\" -> api" };
+                        sink.push(
+                            Diagnostic::new(Code::E203, field.span, format!("`{name}` is not written with `=`"), "unexpected `=`")
+                                .with_help(format!("write `{shape}`")),
+                        );
+                        continue;
+                    }
+                    _ => values::check_field(&field.value, schema_field, sink),
+                };
+                body.fields.push(FieldVal {
+                    name: name.to_string(),
+                    value,
+                    span: field.span,
+                    value_span: field.value.span,
+                    capability: schema_field.capability,
+                });
+            }
+            Entry::Block(block) if block.label.is_some() => extra(block, sink),
+            Entry::Block(block) => {
+                let name = block.kind.name.as_str();
+                if let Some(inner) = schema.block(name) {
+                    if duplicate(name, block.kind.span, sink) {
+                        continue;
+                    }
+                    let inner_what = format!("`{name}`");
+                    let inner_body = lower_body(&block.entries, inner, &inner_what, sink, &mut |b, sink| {
+                        sink.push(unexpected_block(b, &inner_what));
+                    });
+                    body.blocks.push(BlockVal {
+                        name: name.to_string(),
+                        span: block.span,
+                        head: block.kind.span,
+                        capability: inner.own_capability(),
+                        body: inner_body,
+                    });
+                } else if let Some(field) = schema.field(name).filter(|f| f.ty == FieldType::Env) {
+                    if duplicate(name, block.kind.span, sink) {
+                        continue;
+                    }
+                    body.fields.push(FieldVal {
+                        name: name.to_string(),
+                        value: Val::Env(lower_env(block, sink)),
+                        span: block.span,
+                        value_span: block.span,
+                        capability: field.capability,
+                    });
+                } else {
+                    sink.push(unknown_field(&block.kind, schema, what));
+                }
+            }
+            Entry::Route(route) => {
+                if !schema.field("route").is_some_and(|f| f.ty == FieldType::Route) {
+                    sink.push(
+                        Diagnostic::new(Code::E202, route.span, format!("{what} has no routes"), "unexpected `route`")
+                            .with_help("routes belong in an `ingress` block"),
+                    );
+                    continue;
+                }
+                if let Some(first) = body.routes.iter().find(|r| r.path == route.path.value) {
+                    sink.push(
+                        Diagnostic::new(Code::E205, route.span, format!("duplicate route `{}`", route.path.value), "written again here")
+                            .with_label(first.span, "first written here")
+                            .with_help("each path may be routed once; remove one of them"),
+                    );
+                    continue;
+                }
+                body.routes.push(RouteVal {
+                    path: route.path.value.clone(),
+                    path_span: route.path.span,
+                    target: Reference {
+                        name: route.target.name.clone(),
+                        name_span: route.target.span,
+                        attr: None,
+                        span: route.target.span,
+                    },
+                    port: route.port,
+                    span: route.span,
+                });
+            }
+        }
+    }
+    body
+}
+
+fn lower_env(block: &ast::Block, sink: &mut Diagnostics) -> Vec<EnvEntry> {
+    let mut entries: Vec<EnvEntry> = Vec::new();
+    for entry in &block.entries {
+        let field = match entry {
+            Entry::Field(field) => field,
+            other => {
+                sink.push(
+                    Diagnostic::new(Code::E202, other.span(), "`env` holds only `KEY = value` entries", "unexpected here")
+                        .with_help("write `KEY = \"value\"`, `KEY = secret-name` or `KEY = resource.attribute`"),
+                );
+                continue;
+            }
+        };
+        if let Some(first) = entries.iter().find(|e| e.key == field.name.name) {
+            sink.push(
+                Diagnostic::new(Code::E205, field.name.span, format!("duplicate env key `{}`", field.name.name), "written again here")
+                    .with_label(first.key_span, "first written here")
+                    .with_help("remove one of the two entries"),
+            );
+            continue;
+        }
+        let value = match &field.value.kind {
+            ValueKind::Str(s) => EnvVal::Literal(s.clone()),
+            ValueKind::Path(path) if path.len() <= 2 => EnvVal::Ref(Reference {
+                name: path[0].name.clone(),
+                name_span: path[0].span,
+                attr: path.get(1).map(|a| (a.name.clone(), a.span)),
+                span: field.value.span,
+            }),
+            ValueKind::Invalid => EnvVal::Invalid,
+            _ => {
+                sink.push(
+                    Diagnostic::new(Code::E203, field.value.span, "expected a string or a reference", "not an env value")
+                        .with_help("env values are strings (`\"8080\"`), secrets (`db-password`) or attributes (`main.host`)"),
+                );
+                EnvVal::Invalid
+            }
+        };
+        entries.push(EnvEntry { key: field.name.name.clone(), key_span: field.name.span, value, span: field.span });
+    }
+    entries
+}
+
+fn unknown_field(name: &ast::Ident, schema: &BlockSchema, what: &str) -> Diagnostic {
+    let d = Diagnostic::new(Code::E202, name.span, format!("unknown field `{}` in {what}", name.name), "unknown field");
+    match closest(&name.name, schema.member_names()) {
+        Some(s) => d.with_help(format!("did you mean `{s}`?")),
+        None => {
+            let names: Vec<String> = schema.member_names().map(str::to_string).collect();
+            if names.is_empty() {
+                d.with_help(format!("{what} takes no fields"))
+            } else {
+                d.with_help(format!("the fields of {what} are {}", values::backticked(&names)))
+            }
+        }
+    }
+}
+
+/// A labelled block where none may be.
+pub fn unexpected_block(block: &ast::Block, what: &str) -> Diagnostic {
+    Diagnostic::new(Code::E201, block.head_span(), format!("unexpected block `{}` in {what}", block.kind.name), "not allowed here")
+        .with_help("resources are declared directly in a `stack` or an `environment`")
+}

@@ -1,0 +1,606 @@
+//! Environments after the merge: each environment's resources (its stack's, refined,
+//! plus its own), with every reference resolved inside the environment (E205, E206,
+//! E207, E301) and every required field present (E204, E306).
+
+use std::collections::{BTreeSet, HashMap};
+
+use super::body::Body;
+use super::lower::{Declarations, EnvDecl};
+use super::schema::{BlockSchema, CapSet, Capability, FieldType, Required, Schema};
+use super::suggest::closest;
+use super::values::{EnvVal, Reference, Val};
+use crate::diag::{Code, Diagnostic, Diagnostics};
+use crate::ir::Tier;
+use crate::source::Span;
+
+/// What kind of dependency an edge is.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum EdgeKind {
+    /// `connects = [x]`.
+    Connects,
+    /// `route "PATH" -> x`.
+    Route { path: String },
+    /// `env { KEY = x }` or `KEY = x.attr`.
+    Env { key: String },
+    /// `network = x`, or the default network.
+    Network,
+}
+
+/// A resolved reference from one resource to another in the same environment.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Edge {
+    pub kind: EdgeKind,
+    /// Index into the environment's resources.
+    pub target: usize,
+    pub attr: Option<String>,
+    /// Where the reference is written (the default network: the resource's head).
+    pub span: Span,
+}
+
+/// One resource of an environment after the merge.
+#[derive(Clone, Debug)]
+pub struct Resource {
+    pub kind: String,
+    pub name: String,
+    pub doc: Option<String>,
+    pub body: Body,
+    /// Declared by the environment's stack (and maybe refined), rather than by the
+    /// environment alone.
+    pub from_stack: bool,
+    pub stack_head: Option<Span>,
+    pub env_head: Option<Span>,
+    pub edges: Vec<Edge>,
+}
+
+impl Resource {
+    /// Where to point at this resource in this environment: its refinement, or the
+    /// stack's declaration.
+    pub fn head(&self) -> Span {
+        self.env_head.or(self.stack_head).unwrap_or_default()
+    }
+
+    pub fn network(&self) -> Option<usize> {
+        self.edges.iter().find(|e| e.kind == EdgeKind::Network).map(|e| e.target)
+    }
+}
+
+/// An environment after the merge.
+#[derive(Clone, Debug)]
+pub struct Environment {
+    pub name: String,
+    pub name_span: Span,
+    pub head_span: Span,
+    pub span: Span,
+    pub doc: Option<String>,
+    pub tier: Option<Tier>,
+    pub stack: Option<usize>,
+    pub mirrors: Option<usize>,
+    /// The environment's own fields (`tier`, `aws { }`, `state { }` ...).
+    pub body: Body,
+    pub resources: Vec<Resource>,
+    /// Names that must not be reported as missing (rejected declarations).
+    pub reserved: BTreeSet<String>,
+    pub listed: bool,
+}
+
+impl Environment {
+    pub fn resource(&self, name: &str) -> Option<(usize, &Resource)> {
+        self.resources.iter().enumerate().find(|(_, r)| r.name == name)
+    }
+
+    pub fn of_kind<'a>(&'a self, kind: &'a str) -> impl Iterator<Item = (usize, &'a Resource)> + 'a {
+        self.resources.iter().enumerate().filter(move |(_, r)| r.kind == kind)
+    }
+
+    /// Is `span` written inside this environment's own block (rather than in its stack)?
+    pub fn owns(&self, span: Span) -> bool {
+        span.file == self.span.file && span.start >= self.span.start && span.end <= self.span.end
+    }
+}
+
+fn tier_of(body: &Body) -> Option<Tier> {
+    match body.value("tier")? {
+        Val::Enum(t) => Some(match t.as_str() {
+            "local" => Tier::Local,
+            "dev" => Tier::Dev,
+            "staging" => Tier::Staging,
+            _ => Tier::Production,
+        }),
+        _ => None,
+    }
+}
+
+/// Resolves the item references of environments (`stack`, `mirrors`) and merges
+/// each environment with its stack.
+pub fn merge(decls: &Declarations, sink: &mut Diagnostics) -> Vec<Environment> {
+    let listed: BTreeSet<&str> = decls
+        .project
+        .as_ref()
+        .and_then(|p| p.environments.as_ref())
+        .map(|(refs, _)| refs.iter().map(|r| r.name.as_str()).collect())
+        .unwrap_or_default();
+    let mut envs: Vec<Environment> = decls.environments.iter().map(|d| merge_one(d, decls, listed.contains(d.name.as_str()), sink)).collect();
+    resolve_mirrors(decls, &mut envs, sink);
+    envs
+}
+
+fn item_kind(decls: &Declarations, name: &str) -> Option<&'static str> {
+    if decls.stacks.iter().any(|s| s.name == name) {
+        Some("stack")
+    } else if decls.environments.iter().any(|e| e.name == name) {
+        Some("environment")
+    } else if decls.environments.iter().any(|e| e.resources.iter().any(|r| r.name == name))
+        || decls.stacks.iter().any(|s| s.resources.iter().any(|r| r.name == name))
+    {
+        Some("resource")
+    } else {
+        None
+    }
+}
+
+fn unresolved_item(r: &Reference, want: &str, candidates: Vec<&str>, decls: &Declarations) -> Option<Diagnostic> {
+    if r.attr.is_some() {
+        return Some(
+            Diagnostic::new(Code::E207, r.span, format!("expected the name of a {want}, found an attribute reference"), format!("not a {want}"))
+                .with_help(format!("write the {want}'s name alone")),
+        );
+    }
+    if decls.reserved_items.contains(&r.name) {
+        return None;
+    }
+    match item_kind(decls, &r.name) {
+        Some(kind) => Some(
+            Diagnostic::new(Code::E207, r.span, format!("`{}` is a {kind}, not a {want}", r.name), format!("expected a {want}"))
+                .with_help(match closest(&r.name, candidates.iter().copied()) {
+                    Some(s) => format!("did you mean `{s}`?"),
+                    None => format!("name a {want} here"),
+                }),
+        ),
+        None => {
+            let d = Diagnostic::new(Code::E206, r.span, format!("unknown {want} `{}`", r.name), format!("no {want} with this name"));
+            Some(match closest(&r.name, candidates.iter().copied()) {
+                Some(s) => d.with_help(format!("did you mean `{s}`?")),
+                None if candidates.is_empty() => d.with_help(format!("declare `{want} {} {{ ... }}`", r.name)),
+                None => d.with_help(format!("the {want}s are {}", candidates.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", "))),
+            })
+        }
+    }
+}
+
+fn merge_one(decl: &EnvDecl, decls: &Declarations, listed: bool, sink: &mut Diagnostics) -> Environment {
+    let tier = tier_of(&decl.body);
+    if decl.body.field("tier").is_none() {
+        sink.push(
+            Diagnostic::new(Code::E306, decl.head_span, format!("environment `{}` has no `tier`", decl.name), "tier missing")
+                .with_help("add `tier = local`, `dev`, `staging` or `production`"),
+        );
+    }
+    let mut stack = None;
+    if let Some(field) = decl.body.field("stack") {
+        if let Val::Ref(r) = &field.value {
+            stack = decls.stacks.iter().position(|s| s.name == r.name && r.attr.is_none());
+            if stack.is_none() {
+                let names = decls.stacks.iter().map(|s| s.name.as_str()).collect();
+                sink.extend(unresolved_item(r, "stack", names, decls));
+            }
+        }
+    }
+    let mut resources: Vec<Resource> = Vec::new();
+    let mut reserved = decl.reserved.clone();
+    let stack_decl = stack.map(|i| &decls.stacks[i]);
+    if let Some(stack) = stack_decl {
+        reserved.extend(stack.reserved.iter().cloned());
+        resources.extend(stack.resources.iter().map(|d| Resource {
+            kind: d.kind.clone(),
+            name: d.name.clone(),
+            doc: d.doc.clone(),
+            body: d.body.clone(),
+            from_stack: true,
+            stack_head: Some(d.head_span),
+            env_head: None,
+            edges: Vec::new(),
+        }));
+    }
+    for d in &decl.resources {
+        if stack_decl.is_some_and(|s| s.reserved.contains(&d.name)) {
+            continue;
+        }
+        match resources.iter_mut().find(|r| r.name == d.name) {
+            Some(base) if base.kind == d.kind => {
+                base.body.merge(&d.body);
+                base.env_head = Some(d.head_span);
+                base.doc = d.doc.clone().or(base.doc.take());
+            }
+            Some(base) => sink.push(
+                Diagnostic::new(
+                    Code::E205,
+                    d.head_span,
+                    format!("`{}` is a {} in the stack but a {} here", d.name, base.kind, d.kind),
+                    format!("declared as a {} here", d.kind),
+                )
+                .with_label(base.stack_head.unwrap_or_default(), format!("declared as a {} in the stack", base.kind))
+                .with_help(format!("refine it as `{} {} {{ ... }}`, or give the new resource another name", base.kind, d.name)),
+            ),
+            None => resources.push(Resource {
+                kind: d.kind.clone(),
+                name: d.name.clone(),
+                doc: d.doc.clone(),
+                body: d.body.clone(),
+                from_stack: false,
+                stack_head: None,
+                env_head: Some(d.head_span),
+                edges: Vec::new(),
+            }),
+        }
+    }
+    Environment {
+        name: decl.name.clone(),
+        name_span: decl.name_span,
+        head_span: decl.head_span,
+        span: decl.span,
+        doc: decl.doc.clone(),
+        tier,
+        stack,
+        mirrors: None,
+        body: decl.body.clone(),
+        resources,
+        reserved,
+        listed,
+    }
+}
+
+fn resolve_mirrors(decls: &Declarations, envs: &mut [Environment], sink: &mut Diagnostics) {
+    let names: Vec<String> = envs.iter().map(|e| e.name.clone()).collect();
+    for i in 0..envs.len() {
+        let Some(field) = envs[i].body.field("mirrors") else { continue };
+        let Val::Ref(r) = &field.value else { continue };
+        let target = names.iter().position(|n| *n == r.name && r.attr.is_none());
+        match target {
+            Some(t) if t == i => sink.push(
+                Diagnostic::new(Code::E207, r.span, format!("environment `{}` mirrors itself", r.name), "mirrors its own environment")
+                    .with_help("`mirrors` names another environment, such as the production one this one rehearses"),
+            ),
+            Some(t) => envs[i].mirrors = Some(t),
+            None => {
+                let others = names.iter().filter(|n| **n != envs[i].name).map(String::as_str).collect();
+                sink.extend(unresolved_item(r, "environment", others, decls));
+            }
+        }
+    }
+    // A cycle of `mirrors`: report it once, at the first environment of the cycle.
+    for start in 0..envs.len() {
+        let mut seen = vec![start];
+        let mut at = envs[start].mirrors;
+        while let Some(next) = at {
+            if next == start {
+                let field = envs[start].body.field("mirrors").expect("a mirrors edge has its field");
+                let path: Vec<String> = seen.iter().chain(std::iter::once(&start)).map(|i| format!("`{}`", envs[*i].name)).collect();
+                if seen.iter().min() == Some(&start) {
+                    sink.push(
+                        Diagnostic::new(Code::E207, field.value_span, "`mirrors` forms a cycle", "closes a cycle")
+                            .with_note(format!("cycle: {}", path.join(" → ")))
+                            .with_help("remove `mirrors` from one of these environments: mirroring goes one way, towards production"),
+                    );
+                }
+                envs[start].mirrors = None;
+                break;
+            }
+            if seen.contains(&next) {
+                break;
+            }
+            seen.push(next);
+            at = envs[next].mirrors;
+        }
+    }
+}
+
+/// Where the other environments' resources live, for E301.
+pub struct Elsewhere<'a> {
+    pub by_name: HashMap<&'a str, Vec<(&'a str, Span)>>,
+}
+
+impl<'a> Elsewhere<'a> {
+    pub fn new(envs: &'a [Environment]) -> Elsewhere<'a> {
+        let mut by_name: HashMap<&str, Vec<(&str, Span)>> = HashMap::new();
+        for env in envs {
+            for r in &env.resources {
+                by_name.entry(r.name.as_str()).or_default().push((env.name.as_str(), r.head()));
+            }
+        }
+        Elsewhere { by_name }
+    }
+}
+
+/// Resolves every reference of every resource in `env` (E206, E207, E301, E503).
+pub fn resolve(env: &mut Environment, schema: &Schema, elsewhere: &Elsewhere, sink: &mut Diagnostics) {
+    let index: HashMap<String, usize> = env.resources.iter().enumerate().map(|(i, r)| (r.name.clone(), i)).collect();
+    let networks: Vec<usize> = env.of_kind("network").map(|(i, _)| i).collect();
+    let mut all_edges = Vec::with_capacity(env.resources.len());
+    for res in &env.resources {
+        let mut edges = Vec::new();
+        let find = |r: &Reference, sink: &mut Diagnostics| -> Option<usize> {
+            if let Some(i) = index.get(&r.name) {
+                return Some(*i);
+            }
+            if env.reserved.contains(&r.name) {
+                return None;
+            }
+            if let Some(places) = elsewhere.by_name.get(r.name.as_str()).filter(|p| p.iter().any(|(e, _)| *e != env.name)) {
+                let (other, span) = places.iter().find(|(e, _)| *e != env.name).expect("filtered above");
+                sink.push(
+                    Diagnostic::new(
+                        Code::E301,
+                        r.name_span,
+                        format!("`{}` exists only in environment `{other}`", r.name),
+                        format!("not in environment `{}`", env.name),
+                    )
+                    .with_label(*span, format!("`{}` lives in environment `{other}`", r.name))
+                    .with_note("environments are isolated: a reference always resolves inside its own environment")
+                    .with_help(format!("declare `{}` in environment `{}` (or its stack), or remove the reference", r.name, env.name)),
+                );
+                return None;
+            }
+            let names: Vec<&str> = env.resources.iter().map(|r| r.name.as_str()).collect();
+            let d = Diagnostic::new(Code::E206, r.name_span, format!("unknown name `{}`", r.name), "not declared in this environment");
+            sink.push(match closest(&r.name, names.iter().copied()) {
+                Some(s) => d.with_help(format!("did you mean `{s}`?")),
+                None => d.with_help(format!("declare a resource named `{}` in the stack or the environment", r.name)),
+            });
+            None
+        };
+        let attribute = |r: &Reference, target: &Resource, sink: &mut Diagnostics| -> bool {
+            let Some((attr, span)) = &r.attr else { return true };
+            let kind = schema.kind(&target.kind);
+            if kind.is_some_and(|k| k.has_attribute(attr)) {
+                return true;
+            }
+            let names: Vec<&str> = kind.map(|k| k.attributes.iter().map(|(n, _)| n.as_str()).collect()).unwrap_or_default();
+            let d = Diagnostic::new(Code::E206, *span, format!("{} `{}` has no attribute `{attr}`", target.kind, target.name), "unknown attribute");
+            sink.push(match closest(attr, names.iter().copied()) {
+                Some(s) => d.with_help(format!("did you mean `{s}`?")),
+                None if names.is_empty() => d.with_help(format!("a {} has no attributes", target.kind)),
+                None => d.with_help(format!("its attributes are {}", names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", "))),
+            });
+            false
+        };
+        // connects: postgres or service; ingress and secret targets are flows (E403).
+        for r in res.body.refs("connects") {
+            let Some(t) = find(r, sink) else { continue };
+            let target = &env.resources[t];
+            if r.attr.is_some() {
+                sink.push(
+                    Diagnostic::new(Code::E207, r.span, "`connects` takes resource names, not attributes", "attribute reference")
+                        .with_help(format!("write `{}`", r.name)),
+                );
+                continue;
+            }
+            if target.kind == "network" {
+                sink.push(
+                    Diagnostic::new(Code::E207, r.span, format!("`{}` is a network; `connects` takes a postgres or a service", r.name), "a network")
+                        .with_help("resources live in a network through `network = ...`; `connects` names what a service talks to"),
+                );
+                continue;
+            }
+            edges.push(Edge { kind: EdgeKind::Connects, target: t, attr: None, span: r.span });
+        }
+        for route in &res.body.routes {
+            let Some(t) = find(&route.target, sink) else { continue };
+            if env.resources[t].kind == "network" {
+                sink.push(
+                    Diagnostic::new(Code::E207, route.target.span, format!("`{}` is a network; a route targets a service", route.target.name), "a network")
+                        .with_help("route to a service: `route \"/\" -> api`"),
+                );
+                continue;
+            }
+            edges.push(Edge { kind: EdgeKind::Route { path: route.path.clone() }, target: t, attr: None, span: route.target.span });
+        }
+        for entry in res.body.env() {
+            let EnvVal::Ref(r) = &entry.value else { continue };
+            let Some(t) = find(r, sink) else { continue };
+            let target = &env.resources[t];
+            if r.attr.is_none() && target.kind != "secret" {
+                let mut d = Diagnostic::new(
+                    Code::E207,
+                    r.span,
+                    format!("`{}` is a {}; a bare reference in `env` must name a secret", r.name, target.kind),
+                    "not a secret",
+                );
+                let attrs: Vec<String> =
+                    schema.kind(&target.kind).map(|k| k.attributes.iter().map(|(n, _)| format!("`{}.{n}`", r.name)).collect()).unwrap_or_default();
+                d = if attrs.is_empty() {
+                    d.with_help("reference a secret, or write a string literal")
+                } else {
+                    d.with_help(format!("reference one of its attributes: {}", attrs.join(", ")))
+                };
+                sink.push(d);
+                continue;
+            }
+            if !attribute(r, target, sink) {
+                continue;
+            }
+            edges.push(Edge {
+                kind: EdgeKind::Env { key: entry.key.clone() },
+                target: t,
+                attr: r.attr.as_ref().map(|(a, _)| a.clone()),
+                span: r.span,
+            });
+        }
+        let has_network_field = schema.kind(&res.kind).is_some_and(|k| k.field("network").is_some());
+        match res.body.field("network") {
+            Some(field) => {
+                if let Val::Ref(r) = &field.value {
+                    if let Some(t) = find(r, sink) {
+                        let target = &env.resources[t];
+                        if target.kind == "network" && r.attr.is_none() {
+                            edges.push(Edge { kind: EdgeKind::Network, target: t, attr: None, span: r.span });
+                        } else if target.kind == "secret" {
+                            sink.push(
+                                Diagnostic::new(Code::E503, r.span, format!("secret `{}` is referenced outside `env`", r.name), "secret used as a network")
+                                    .with_help("secrets reach a service only as `env` entries; name a network here"),
+                            );
+                        } else {
+                            sink.push(
+                                Diagnostic::new(Code::E207, r.span, format!("`{}` is a {}, not a network", r.name, target.kind), "expected a network")
+                                    .with_help(match networks.first() {
+                                        Some(n) => format!("name a network, such as `{}`", env.resources[*n].name),
+                                        None => "declare a `network` and name it here".to_string(),
+                                    }),
+                            );
+                        }
+                    }
+                }
+            }
+            None if has_network_field && networks.len() == 1 => {
+                edges.push(Edge { kind: EdgeKind::Network, target: networks[0], attr: None, span: res.head() });
+            }
+            None => {}
+        }
+        all_edges.push(edges);
+    }
+    for (res, edges) in env.resources.iter_mut().zip(all_edges) {
+        res.edges = edges;
+    }
+}
+
+/// Required fields (E204): LANGUAGE.md section 4, "When a field is required".
+pub fn required(env: &Environment, schema: &Schema, caps: Option<CapSet>, sink: &mut Diagnostics) {
+    let cloud = env.tier.is_some_and(|t| t != Tier::Local);
+    let tier_known = env.tier.is_some();
+    let applies = |required: Required, cap: Capability| {
+        let authorized = match caps {
+            Some(caps) => caps.contains(cap),
+            None => cap == Capability::Model,
+        };
+        authorized
+            && match required {
+                Required::No => false,
+                Required::Always => true,
+                Required::Cloud => cloud,
+            }
+    };
+    let env_schema = schema.item("environment").expect("the stdlib declares `item environment`");
+    for block in &env_schema.blocks {
+        let present = env.body.block(&block.name);
+        let cap = block.own_capability();
+        match present {
+            None if tier_known && applies(block.required.unwrap_or(Required::No), cap) => sink.push(
+                Diagnostic::new(
+                    Code::E204,
+                    env.head_span,
+                    format!("environment `{}` has no `{}` block", env.name, block.name),
+                    format!("`{}` missing", block.name),
+                )
+                .with_help(format!("add `{} {{ {} }}`", block.name, example_fields(block))),
+            ),
+            Some(present) if tier_known => {
+                for field in &block.fields {
+                    if present.body.field(&field.name).is_none() && applies(field.required, field.capability) {
+                        sink.push(
+                            Diagnostic::new(
+                                Code::E204,
+                                present.head,
+                                format!("`{}` of environment `{}` has no `{}`", block.name, env.name, field.name),
+                                format!("`{}` missing", field.name),
+                            )
+                            .with_help(format!("add `{} = {}`", field.name, example(&field.ty, &field.name))),
+                        );
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    let n_networks = env.of_kind("network").count();
+    let mut homeless = Vec::new();
+    for res in &env.resources {
+        if env.reserved.contains(&res.name) {
+            continue;
+        }
+        let Some(kind) = schema.kind(&res.kind) else { continue };
+        if caps.is_some_and(|c| !c.contains(kind.own_capability())) {
+            continue;
+        }
+        for field in &kind.fields {
+            if field.name == "network" {
+                if res.body.field("network").is_none() && n_networks != 1 {
+                    homeless.push(res);
+                }
+                continue;
+            }
+            if !applies(field.required, field.capability) {
+                continue;
+            }
+            let present = if field.ty == FieldType::Route { !res.body.routes.is_empty() } else { res.body.field(&field.name).is_some() };
+            if present {
+                continue;
+            }
+            let what = if field.ty == FieldType::Route { "no `route`".to_string() } else { format!("no `{}`", field.name) };
+            let mut d = Diagnostic::new(
+                Code::E204,
+                res.env_head.unwrap_or(env.head_span),
+                format!("{} `{}` in environment `{}` has {what}", res.kind, res.name, env.name),
+                format!("`{}` missing", field.name),
+            );
+            if let (None, Some(stack)) = (res.env_head, res.stack_head) {
+                d = d.with_label(stack, "declared in the stack");
+            }
+            let help = if field.ty == FieldType::Route {
+                "add `route \"/\" -> SERVICE`".to_string()
+            } else {
+                format!("add `{} = {}`", field.name, example(&field.ty, &field.name))
+            };
+            sink.push(d.with_help(help));
+        }
+    }
+    if homeless.is_empty() {
+        return;
+    }
+    if n_networks == 0 {
+        let names: Vec<String> = homeless.iter().map(|r| format!("`{}`", r.name)).collect();
+        sink.push(
+            Diagnostic::new(Code::E204, env.head_span, format!("environment `{}` has no network", env.name), "no network")
+                .with_note(format!("{} must live in a network", names.join(", ")))
+                .with_help("add `network core { }` to the environment or its stack"),
+        );
+    } else {
+        for res in homeless {
+            sink.push(
+                Diagnostic::new(
+                    Code::E204,
+                    res.head(),
+                    format!("{} `{}` has no `network` and environment `{}` has several", res.kind, res.name, env.name),
+                    "which network?",
+                )
+                .with_help("add `network = NAME`"),
+            );
+        }
+    }
+}
+
+fn example_fields(block: &BlockSchema) -> String {
+    block
+        .fields
+        .iter()
+        .filter(|f| f.required != Required::No)
+        .map(|f| format!("{} = {}", f.name, example(&f.ty, &f.name)))
+        .collect::<Vec<_>>()
+        .join("  ")
+}
+
+fn example(ty: &FieldType, name: &str) -> String {
+    match (ty, name) {
+        (_, "account") => "\"111111111111\"".into(),
+        (_, "region") => "\"eu-west-1\"".into(),
+        (_, "image") => "\"registry.example.com/app@sha256:...\"".into(),
+        (_, "host") => "\"app.example.com\"".into(),
+        (_, "class") => "\"db.t4g.medium\"".into(),
+        (FieldType::String, _) => "\"...\"".into(),
+        (FieldType::Int, "port") => "8080".into(),
+        (FieldType::Int, _) => "1".into(),
+        (FieldType::Cidr, _) => "10.0.0.0/16".into(),
+        (FieldType::Size, _) => "20GiB".into(),
+        (FieldType::Duration, _) => "7d".into(),
+        (FieldType::Bool, _) => "true".into(),
+        _ => "...".into(),
+    }
+}

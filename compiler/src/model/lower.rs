@@ -1,0 +1,374 @@
+//! Lowering: the files' top-level items to declarations (project, phases, stacks,
+//! environments and their resources), with every field typed (E2xx).
+//!
+//! Names are checked here (E208) and duplicates resolved: of two declarations of one
+//! name in one scope the first in (file path, byte offset) order is kept and the
+//! later one is E205. A rejected declaration *reserves* its name so that nothing
+//! is reported that only its absence causes.
+
+use std::collections::{BTreeSet, HashMap};
+
+use super::body::{self, lower_body, Body};
+use super::schema::{Capability, Schema};
+use super::suggest::closest;
+use super::values::{Reference, Val};
+use crate::diag::{Code, Diagnostic, Diagnostics};
+use crate::source::{Origin, Sources, Span};
+use crate::syntax::ast::{self, BlockLabel};
+
+/// A resource declaration in a stack or an environment.
+#[derive(Clone, Debug)]
+pub struct Decl {
+    pub kind: String,
+    pub name: String,
+    pub name_span: Span,
+    pub head_span: Span,
+    pub span: Span,
+    pub doc: Option<String>,
+    pub capability: Capability,
+    pub body: Body,
+}
+
+/// The `project` item.
+#[derive(Clone, Debug)]
+pub struct Project {
+    pub name: String,
+    pub name_span: Span,
+    pub head_span: Span,
+    pub phase: Option<(String, Span)>,
+    pub environments: Option<(Vec<Reference>, Span)>,
+}
+
+/// A `phase` item.
+#[derive(Clone, Debug)]
+pub struct PhaseDecl {
+    pub name: String,
+    pub head_span: Span,
+    pub doc: Option<String>,
+    pub after: Option<(String, Span)>,
+    pub authorizes: Vec<(Capability, Span)>,
+    pub origin: Origin,
+}
+
+/// A `stack` item.
+#[derive(Clone, Debug)]
+pub struct StackDecl {
+    pub name: String,
+    pub head_span: Span,
+    pub doc: Option<String>,
+    pub resources: Vec<Decl>,
+    /// Names of resources whose declaration was rejected (E201).
+    pub reserved: BTreeSet<String>,
+}
+
+/// An `environment` item, before the merge.
+#[derive(Clone, Debug)]
+pub struct EnvDecl {
+    pub name: String,
+    pub name_span: Span,
+    pub head_span: Span,
+    pub span: Span,
+    pub doc: Option<String>,
+    pub body: Body,
+    pub resources: Vec<Decl>,
+    pub reserved: BTreeSet<String>,
+}
+
+/// Everything declared in the project's files.
+#[derive(Clone, Debug, Default)]
+pub struct Declarations {
+    pub project: Option<Project>,
+    pub phases: Vec<PhaseDecl>,
+    pub stacks: Vec<StackDecl>,
+    pub environments: Vec<EnvDecl>,
+    /// Names of stacks and environments whose declaration was rejected.
+    pub reserved_items: BTreeSet<String>,
+}
+
+/// Is `name` a DNS-1123 label: `[a-z]([a-z0-9-]*[a-z0-9])?`, at most 63 characters?
+pub fn is_dns_label(name: &str) -> bool {
+    let bytes = name.as_bytes();
+    !bytes.is_empty()
+        && bytes.len() <= 63
+        && bytes[0].is_ascii_lowercase()
+        && bytes.iter().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
+        && bytes[bytes.len() - 1] != b'-'
+}
+
+/// E208 unless `name` is a DNS-1123 label.
+pub fn check_name(name: &str, span: Span, what: &str, sink: &mut Diagnostics) -> bool {
+    if is_dns_label(name) {
+        return true;
+    }
+    let fixed: String = name
+        .to_ascii_lowercase()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect::<String>()
+        .trim_matches('-')
+        .chars()
+        .take(63)
+        .collect();
+    let why = if name.len() > 63 {
+        "longer than 63 characters".to_string()
+    } else if name.chars().any(|c| c.is_ascii_uppercase()) {
+        "has uppercase letters".to_string()
+    } else if name.contains('_') {
+        "has an underscore".to_string()
+    } else {
+        "is not a DNS-1123 label".to_string()
+    };
+    let mut d = Diagnostic::new(Code::E208, span, format!("{what} name `{name}` {why}"), "not a DNS-1123 label")
+        .with_note("names become Kubernetes and AWS names: lowercase letters, digits and `-`, starting with a letter, at most 63 characters");
+    if is_dns_label(&fixed) {
+        d = d.with_help(format!("rename it `{fixed}`"));
+    } else {
+        d = d.with_help("use lowercase letters, digits and `-`, starting with a letter");
+    }
+    sink.push(d);
+    false
+}
+
+fn label_name(block: &ast::Block) -> Option<(&str, Span)> {
+    block.label.as_ref().map(|l| (l.text(), l.span()))
+}
+
+fn missing_label(block: &ast::Block, sink: &mut Diagnostics) {
+    sink.push(
+        Diagnostic::new(Code::E101, block.kind.span, format!("`{}` needs a name", block.kind.name), "expected a name after this")
+            .with_help(format!("write `{} NAME {{ ... }}`", block.kind.name)),
+    );
+}
+
+/// Lowers every item of every project file (stdlib `item`/`kind` schemas excluded;
+/// stdlib phases are lowered so that the default ladder is known).
+pub fn lower(sources: &Sources, files: &[ast::File], schema: &Schema, sink: &mut Diagnostics) -> Declarations {
+    let mut decls = Declarations::default();
+    let mut stack_index: HashMap<String, Span> = HashMap::new();
+    let mut env_index: HashMap<String, Span> = HashMap::new();
+    let top_kinds = ["project", "phase", "stack", "environment"];
+    for file in files {
+        let source = sources.get(file.file);
+        let origin = source.origin;
+        for item in &file.items {
+            let kind = item.kind.name.as_str();
+            if origin == Origin::Stdlib {
+                if kind == "phase" {
+                    decls.phases.push(lower_phase(item, schema, origin, sink));
+                }
+                continue;
+            }
+            match kind {
+                "project" => lower_project(item, &source.path, schema, &mut decls, sink),
+                "phase" => decls.phases.push(lower_phase(item, schema, origin, sink)),
+                "stack" => {
+                    let Some((name, span)) = label_name(item) else { missing_label(item, sink); continue };
+                    let valid = check_name(name, span, "stack", sink);
+                    let stack = lower_stack(item, name, schema, sink);
+                    if !valid {
+                        decls.reserved_items.insert(name.to_string());
+                    } else if let Some(first) = stack_index.get(name) {
+                        sink.push(duplicate(name, "stack", item.head_span(), *first));
+                    } else {
+                        stack_index.insert(name.to_string(), item.head_span());
+                        decls.stacks.push(stack);
+                    }
+                }
+                "environment" => {
+                    let Some((name, span)) = label_name(item) else { missing_label(item, sink); continue };
+                    let valid = check_name(name, span, "environment", sink);
+                    let env = lower_environment(item, name, span, schema, sink);
+                    if !valid {
+                        decls.reserved_items.insert(name.to_string());
+                    } else if let Some(first) = env_index.get(name) {
+                        sink.push(
+                            Diagnostic::new(Code::E306, item.head_span(), format!("environment `{name}` is defined twice"), "defined again here")
+                                .with_label(*first, "first defined here")
+                                .with_help("each environment is one isolated target: give it one definition, or rename one of them"),
+                        );
+                    } else {
+                        env_index.insert(name.to_string(), item.head_span());
+                        decls.environments.push(env);
+                    }
+                }
+                "item" | "kind" => sink.push(
+                    Diagnostic::new(Code::E211, item.head_span(), format!("a project cannot declare a `{kind}`"), "stdlib definition")
+                        .with_note("resource kinds are defined by govc's stdlib: network, postgres, service, ingress, secret")
+                        .with_help("remove this declaration; use the stdlib kinds in a `stack` or `environment`"),
+                ),
+                _ => {
+                    if let Some((name, _)) = label_name(item) {
+                        decls.reserved_items.insert(name.to_string());
+                    }
+                    let mut d = Diagnostic::new(Code::E201, item.kind.span, format!("unknown item `{kind}`"), "unknown item kind");
+                    d = if schema.kind(kind).is_some() {
+                        d.with_help(format!("a `{kind}` is declared inside a `stack` or an `environment`"))
+                    } else if let Some(s) = closest(kind, top_kinds) {
+                        d.with_help(format!("did you mean `{s}`?"))
+                    } else {
+                        d.with_help("top-level items are `project`, `phase`, `stack` and `environment`")
+                    };
+                    sink.push(d);
+                }
+            }
+        }
+    }
+    decls
+}
+
+fn duplicate(name: &str, what: &str, span: Span, first: Span) -> Diagnostic {
+    Diagnostic::new(Code::E205, span, format!("duplicate {what} `{name}`"), "declared again here")
+        .with_label(first, "first declared here")
+        .with_help(format!("rename or remove one of the two `{name}` declarations"))
+}
+
+fn lower_project(item: &ast::Block, path: &str, schema: &Schema, decls: &mut Declarations, sink: &mut Diagnostics) {
+    let Some((name, name_span)) = label_name(item) else { missing_label(item, sink); return };
+    if let Some(first) = &decls.project {
+        sink.push(
+            Diagnostic::new(Code::E210, item.head_span(), "more than one `project`", "another project declared here")
+                .with_label(first.head_span, "the project is declared here")
+                .with_help("a project has exactly one `project` item, in `project.gov`"),
+        );
+        return;
+    }
+    if path != "project.gov" && !path.ends_with("/project.gov") {
+        sink.push(
+            Diagnostic::new(Code::E210, item.head_span(), format!("`project` is declared in `{path}`"), "not in project.gov")
+                .with_help("move the `project` item to `project.gov` at the project root"),
+        );
+    }
+    check_name(name, name_span, "project", sink);
+    let schema = schema.item("project").expect("the stdlib declares `item project`");
+    let body = lower_body(&item.entries, schema, "`project`", sink, &mut |b, sink| sink.push(body::unexpected_block(b, "`project`")));
+    let phase = body.field("phase").and_then(|f| match &f.value {
+        Val::Str(s) => Some((s.clone(), f.value_span)),
+        _ => None,
+    });
+    let environments = body.field("environments").and_then(|f| match &f.value {
+        Val::Refs(refs) => Some((refs.clone(), f.value_span)),
+        _ => None,
+    });
+    for required in ["phase", "environments"] {
+        if body.field(required).is_none() {
+            sink.push(
+                Diagnostic::new(Code::E204, item.head_span(), format!("project `{name}` has no `{required}`"), format!("`{required}` missing"))
+                    .with_help(if required == "phase" {
+                        "add `phase = \"concept\"` (or the phase in force)"
+                    } else {
+                        "add `environments = [...]` listing every environment in promotion order"
+                    }),
+            );
+        }
+    }
+    decls.project = Some(Project { name: name.to_string(), name_span, head_span: item.head_span(), phase, environments });
+}
+
+fn lower_phase(item: &ast::Block, schema: &Schema, origin: Origin, sink: &mut Diagnostics) -> PhaseDecl {
+    let schema = schema.item("phase").expect("the stdlib declares `item phase`");
+    let body = lower_body(&item.entries, schema, "`phase`", sink, &mut |b, sink| sink.push(body::unexpected_block(b, "`phase`")));
+    let name = match &item.label {
+        Some(BlockLabel::Str(s)) => s.value.clone(),
+        Some(BlockLabel::Name(i)) => i.name.clone(),
+        None => {
+            missing_label(item, sink);
+            String::new()
+        }
+    };
+    PhaseDecl {
+        name,
+        head_span: item.head_span(),
+        doc: item.doc.clone(),
+        after: body.field("after").and_then(|f| match &f.value {
+            Val::Str(s) => Some((s.clone(), f.value_span)),
+            _ => None,
+        }),
+        authorizes: match body.value("authorizes") {
+            Some(Val::Caps(caps)) => caps.clone(),
+            _ => Vec::new(),
+        },
+        origin,
+    }
+}
+
+/// Lowers the resource blocks of a stack or environment. Returns the kept
+/// declarations and the reserved names.
+fn lower_resources<'a>(
+    blocks: &[&'a ast::Block],
+    scope: &str,
+    schema: &Schema,
+    sink: &mut Diagnostics,
+) -> (Vec<Decl>, BTreeSet<String>) {
+    let mut decls: Vec<Decl> = Vec::new();
+    let mut reserved = BTreeSet::new();
+    for block in blocks {
+        let kind = block.kind.name.as_str();
+        let Some((name, name_span)) = label_name(block) else { continue };
+        let Some(kind_schema) = schema.kind(kind) else {
+            reserved.insert(name.to_string());
+            let mut d = Diagnostic::new(Code::E201, block.kind.span, format!("unknown resource kind `{kind}`"), "unknown kind");
+            let kinds: Vec<&str> = schema.kinds.iter().map(|k| k.name.as_str()).collect();
+            d = match closest(kind, kinds.iter().copied()) {
+                Some(s) => d.with_help(format!("did you mean `{s}`?")),
+                None if schema.item(kind).is_some() => d.with_help(format!("a `{kind}` cannot be nested in {scope}")),
+                None => d.with_help(format!("resource kinds are {}", super::values::backticked(&kinds.iter().map(|k| k.to_string()).collect::<Vec<_>>()))),
+            };
+            sink.push(d);
+            continue;
+        };
+        let valid = check_name(name, name_span, kind, sink);
+        let what = format!("{kind} `{name}`");
+        let body = lower_body(&block.entries, kind_schema, &what, sink, &mut |b, sink| sink.push(body::unexpected_block(b, &what)));
+        if !valid {
+            reserved.insert(name.to_string());
+            continue;
+        }
+        if let Some(first) = decls.iter().find(|d| d.name == name) {
+            sink.push(
+                Diagnostic::new(Code::E205, block.head_span(), format!("duplicate name `{name}` in {scope}"), "declared again here")
+                    .with_label(first.head_span, format!("first declared here as a {}", first.kind))
+                    .with_note("names are unique within an environment across all kinds")
+                    .with_help(format!("rename one of the two `{name}` declarations")),
+            );
+            continue;
+        }
+        decls.push(Decl {
+            kind: kind.to_string(),
+            name: name.to_string(),
+            name_span,
+            head_span: block.head_span(),
+            span: block.span,
+            doc: block.doc.clone(),
+            capability: kind_schema.own_capability(),
+            body,
+        });
+    }
+    (decls, reserved)
+}
+
+fn lower_stack(item: &ast::Block, name: &str, schema: &Schema, sink: &mut Diagnostics) -> StackDecl {
+    let what = format!("stack `{name}`");
+    let stack_schema = schema.item("stack").expect("the stdlib declares `item stack`");
+    let mut blocks = Vec::new();
+    let _ = lower_body(&item.entries, stack_schema, &what, sink, &mut |b, _| blocks.push(b));
+    let (resources, reserved) = lower_resources(&blocks, &what, schema, sink);
+    StackDecl { name: name.to_string(), head_span: item.head_span(), doc: item.doc.clone(), resources, reserved }
+}
+
+fn lower_environment(item: &ast::Block, name: &str, name_span: Span, schema: &Schema, sink: &mut Diagnostics) -> EnvDecl {
+    let what = format!("environment `{name}`");
+    let env_schema = schema.item("environment").expect("the stdlib declares `item environment`");
+    let mut blocks = Vec::new();
+    let body = lower_body(&item.entries, env_schema, &what, sink, &mut |b, _| blocks.push(b));
+    let (resources, reserved) = lower_resources(&blocks, &what, schema, sink);
+    EnvDecl {
+        name: name.to_string(),
+        name_span,
+        head_span: item.head_span(),
+        span: item.span,
+        doc: item.doc.clone(),
+        body,
+        resources,
+        reserved,
+    }
+}

@@ -1,0 +1,331 @@
+//! The model to the emitters' IR: defaults applied, references turned into names,
+//! quantities into base units, segment CIDRs carved. Only called without errors.
+
+use ipnet::Ipv4Net;
+
+use super::body::Body;
+use super::env::{EdgeKind, Environment, Resource};
+use super::image;
+use super::schema::Schema;
+use super::values::{EnvVal, Val};
+use super::Model;
+use crate::carve;
+use crate::ir;
+
+/// Builds the IR. The model must be free of errors; missing values fall back to
+/// defaults rather than failing.
+pub fn to_ir(model: &Model) -> ir::Program {
+    let project = model.project.as_ref().map(|p| p.name.clone()).unwrap_or_default();
+    let phase = model.project.as_ref().and_then(|p| p.phase.as_ref()).map(|(p, _)| p.clone()).unwrap_or_default();
+    let mut stacks: Vec<ir::Stack> = model
+        .stacks
+        .iter()
+        .map(|s| {
+            let view = Environment {
+                name: String::new(),
+                name_span: s.head_span,
+                head_span: s.head_span,
+                span: s.head_span,
+                doc: None,
+                tier: None,
+                stack: None,
+                mirrors: None,
+                body: Body::default(),
+                resources: s
+                    .resources
+                    .iter()
+                    .map(|d| Resource {
+                        kind: d.kind.clone(),
+                        name: d.name.clone(),
+                        doc: d.doc.clone(),
+                        body: d.body.clone(),
+                        from_stack: true,
+                        stack_head: Some(d.head_span),
+                        env_head: None,
+                        edges: Vec::new(),
+                    })
+                    .collect(),
+                reserved: Default::default(),
+                listed: false,
+            };
+            let mut view = view;
+            let elsewhere_src = Vec::new();
+            let elsewhere = super::env::Elsewhere::new(&elsewhere_src);
+            super::env::resolve(&mut view, &model.schema, &elsewhere, &mut crate::diag::Diagnostics::new());
+            let ctx = Ctx { schema: &model.schema, project: &project, env: None };
+            ir::Stack { name: s.name.clone(), doc: s.doc.clone(), resources: ctx.resources(&view) }
+        })
+        .collect();
+    stacks.sort_by(|a, b| a.name.cmp(&b.name));
+
+    let listed: Vec<&str> = model
+        .project
+        .as_ref()
+        .and_then(|p| p.environments.as_ref())
+        .map(|(refs, _)| refs.iter().map(|r| r.name.as_str()).collect())
+        .unwrap_or_default();
+    let mut order: Vec<&Environment> = listed.iter().filter_map(|n| model.environment(n)).collect();
+    let mut unlisted: Vec<&Environment> = model.environments.iter().filter(|e| !listed.contains(&e.name.as_str())).collect();
+    unlisted.sort_by(|a, b| a.name.cmp(&b.name));
+    order.extend(unlisted);
+
+    let environments = order
+        .into_iter()
+        .map(|env| {
+            let ctx = Ctx { schema: &model.schema, project: &project, env: Some(env) };
+            let aws = env.body.block("aws").map(|b| ir::Aws {
+                account: b.body.str("account").map(str::to_string),
+                region: b.body.str("region").map(str::to_string),
+            });
+            let state = env.body.block("state").map(|b| ir::State {
+                bucket: b.body.str("bucket").map(str::to_string),
+                key: b.body.str("key").map_or_else(|| format!("{}.tfstate", env.name), str::to_string),
+                region: b.body.str("region").or(aws.as_ref().and_then(|a| a.region.as_deref())).map(str::to_string),
+                lock_table: b.body.str("lock_table").map(str::to_string),
+            });
+            ir::Environment {
+                name: env.name.clone(),
+                doc: env.doc.clone(),
+                tier: env.tier.unwrap_or(ir::Tier::Local),
+                namespace: format!("{project}-{}", env.name),
+                stack: env.stack.map(|i| model.stacks[i].name.clone()),
+                mirrors: env.mirrors.map(|i| model.environments[i].name.clone()),
+                aws,
+                state,
+                resources: ctx.resources(env),
+            }
+        })
+        .collect();
+    ir::Program { project, phase, stacks, environments }
+}
+
+struct Ctx<'a> {
+    schema: &'a Schema,
+    project: &'a str,
+    /// `None` for a stack's own view.
+    env: Option<&'a Environment>,
+}
+
+impl Ctx<'_> {
+    /// A field's value, or the stdlib default.
+    fn get<'b>(&'b self, res: &'b Resource, field: &str) -> Option<&'b Val> {
+        res.body.value(field).or_else(|| self.schema.kind(&res.kind)?.field(field)?.default.as_ref())
+    }
+
+    fn int(&self, res: &Resource, field: &str) -> u64 {
+        match self.get(res, field) {
+            Some(Val::Int(n) | Val::Bytes(n) | Val::Seconds(n) | Val::Millicores(n)) => *n,
+            _ => 0,
+        }
+    }
+
+    fn bool(&self, res: &Resource, field: &str) -> bool {
+        matches!(self.get(res, field), Some(Val::Bool(true)))
+    }
+
+    fn string(&self, res: &Resource, field: &str) -> Option<String> {
+        match self.get(res, field) {
+            Some(Val::Str(s)) => Some(s.clone()),
+            _ => None,
+        }
+    }
+
+    fn network_name(&self, env: &Environment, res: &Resource) -> String {
+        res.network().map(|i| env.resources[i].name.clone()).unwrap_or_default()
+    }
+
+    fn namespace(&self) -> String {
+        match self.env {
+            Some(env) => format!("{}-{}", self.project, env.name),
+            None => self.project.to_string(),
+        }
+    }
+
+    /// The value of `resource.attribute` in this environment.
+    fn attribute(&self, res: &Resource, attr: &str) -> String {
+        let Some(env) = self.env else { return String::new() };
+        match (res.kind.as_str(), attr) {
+            ("postgres", "host") => format!("{}.{}.{}.internal", res.name, env.name, self.project),
+            ("postgres", "port") => "5432".into(),
+            ("postgres", "database") => res.name.replace('-', "_"),
+            ("service", "host") => format!("{}.{}.svc.cluster.local", res.name, self.namespace()),
+            ("service", "port") => self.int(res, "port").to_string(),
+            ("service", "url") => format!("http://{}.{}.svc.cluster.local:{}", res.name, self.namespace(), self.int(res, "port")),
+            _ => String::new(),
+        }
+    }
+
+    fn resources(&self, env: &Environment) -> ir::Resources {
+        let mut out = ir::Resources::default();
+        for res in &env.resources {
+            match res.kind.as_str() {
+                "network" => out.networks.push(self.network(res)),
+                "postgres" => out.databases.push(self.postgres(env, res)),
+                "service" => out.services.push(self.service(env, res)),
+                "ingress" => out.ingresses.push(self.ingress(env, res)),
+                "secret" => out.secrets.push(ir::Secret {
+                    name: res.name.clone(),
+                    doc: res.doc.clone(),
+                    path: self.string(res, "path"),
+                    from_stack: res.from_stack,
+                }),
+                _ => {}
+            }
+        }
+        // Declaration order for stack resources, then the environment's own by name.
+        fn order<T>(items: &mut [T], key: impl Fn(&T) -> (bool, String)) {
+            items.sort_by_key(|it| {
+                let (from_stack, name) = key(it);
+                (!from_stack, if from_stack { String::new() } else { name })
+            });
+        }
+        order(&mut out.networks, |n| (n.from_stack, n.name.clone()));
+        order(&mut out.databases, |n| (n.from_stack, n.name.clone()));
+        order(&mut out.services, |n| (n.from_stack, n.name.clone()));
+        order(&mut out.ingresses, |n| (n.from_stack, n.name.clone()));
+        order(&mut out.secrets, |n| (n.from_stack, n.name.clone()));
+        out
+    }
+
+    fn network(&self, res: &Resource) -> ir::Network {
+        let cidr = match res.body.value("cidr") {
+            Some(Val::Cidr(c)) => Some(*c),
+            _ => None,
+        };
+        let zones = self.int(res, "zones").clamp(1, 6) as u8;
+        let segments = ir::SegmentRole::ALL
+            .iter()
+            .enumerate()
+            .map(|(i, role)| {
+                let block = res.body.block(role.as_str());
+                let written = block.and_then(|b| match b.body.value("cidr") {
+                    Some(Val::Cidr(c)) => Some(*c),
+                    _ => None,
+                });
+                let seg_cidr: Option<Ipv4Net> = written.or_else(|| cidr.and_then(|c| carve::segment_block(c, i)));
+                let exposure = match block.and_then(|b| b.body.value("exposure")) {
+                    Some(Val::Enum(e)) if e == "public" => ir::Exposure::Public,
+                    _ => ir::Exposure::Private,
+                };
+                ir::Segment {
+                    role: *role,
+                    cidr: seg_cidr,
+                    exposure,
+                    subnets: seg_cidr.and_then(|c| carve::zone_subnets(c, zones)).unwrap_or_default(),
+                }
+            })
+            .collect();
+        ir::Network { name: res.name.clone(), doc: res.doc.clone(), cidr, zones, segments, from_stack: res.from_stack }
+    }
+
+    fn postgres(&self, env: &Environment, res: &Resource) -> ir::Postgres {
+        ir::Postgres {
+            name: res.name.clone(),
+            doc: res.doc.clone(),
+            version: self.int(res, "version") as u8,
+            class: self.string(res, "class"),
+            storage_gib: (self.int(res, "storage") >> 30) as u32,
+            backup_retention_days: (self.int(res, "backup_retention") / 86_400) as u32,
+            deletion_protection: self.bool(res, "deletion_protection"),
+            multi_az: self.bool(res, "multi_az"),
+            replicas: self.int(res, "replicas") as u8,
+            network: self.network_name(env, res),
+            host: self.attribute(res, "host"),
+            database: self.attribute(res, "database"),
+            port: 5432,
+            from_stack: res.from_stack,
+        }
+    }
+
+    fn service(&self, env: &Environment, res: &Resource) -> ir::Service {
+        let replicas = match self.get(res, "replicas") {
+            Some(Val::Range(min, max)) => ir::Replicas { min: *min as u32, max: *max as u32 },
+            _ => ir::Replicas { min: 1, max: 1 },
+        };
+        let connects = res
+            .edges
+            .iter()
+            .filter(|e| e.kind == EdgeKind::Connects)
+            .filter_map(|e| {
+                let target = &env.resources[e.target];
+                match target.kind.as_str() {
+                    "postgres" => Some(ir::Connection::Postgres(target.name.clone())),
+                    "service" => Some(ir::Connection::Service(target.name.clone())),
+                    _ => None,
+                }
+            })
+            .collect();
+        let egress = match res.body.value("egress") {
+            Some(Val::Strings(items)) => items
+                .iter()
+                .filter_map(|(s, _)| {
+                    let (host, port) = s.rsplit_once(':')?;
+                    Some(ir::Egress { host: host.to_string(), port: port.parse().ok()? })
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        let mut env_vars: Vec<ir::EnvVar> = res
+            .body
+            .env()
+            .iter()
+            .filter_map(|entry| {
+                let value = match &entry.value {
+                    EnvVal::Literal(s) => ir::EnvValue::Literal(s.clone()),
+                    EnvVal::Ref(r) => {
+                        let (_, target) = env.resource(&r.name)?;
+                        match &r.attr {
+                            None => ir::EnvValue::Secret { secret: target.name.clone(), path: self.string(target, "path") },
+                            Some((attr, _)) => ir::EnvValue::Attribute {
+                                resource: target.name.clone(),
+                                attribute: attr.clone(),
+                                value: self.attribute(target, attr),
+                            },
+                        }
+                    }
+                    EnvVal::Invalid => return None,
+                };
+                Some(ir::EnvVar { key: entry.key.clone(), value })
+            })
+            .collect();
+        env_vars.sort_by(|a, b| a.key.cmp(&b.key));
+        ir::Service {
+            name: res.name.clone(),
+            doc: res.doc.clone(),
+            image: self.string(res, "image").map(|i| image::parse(&i)),
+            port: self.int(res, "port") as u16,
+            replicas,
+            cpu_millis: self.int(res, "cpu") as u32,
+            memory_bytes: self.int(res, "memory"),
+            health: self.string(res, "health").unwrap_or_else(|| "/healthz".into()),
+            connects,
+            egress,
+            env: env_vars,
+            network: self.network_name(env, res),
+            from_stack: res.from_stack,
+        }
+    }
+
+    fn ingress(&self, env: &Environment, res: &Resource) -> ir::Ingress {
+        let mut routes: Vec<ir::Route> = res
+            .body
+            .routes
+            .iter()
+            .filter_map(|route| {
+                let (_, target) = env.resource(&route.target.name)?;
+                let port = route.port.map_or_else(|| self.int(target, "port"), |(p, _)| p) as u16;
+                Some(ir::Route { path: route.path.clone(), service: target.name.clone(), port })
+            })
+            .collect();
+        routes.sort_by(|a, b| a.path.cmp(&b.path));
+        ir::Ingress {
+            name: res.name.clone(),
+            doc: res.doc.clone(),
+            host: self.string(res, "host"),
+            tls: ir::Tls::Managed,
+            routes,
+            network: self.network_name(env, res),
+            from_stack: res.from_stack,
+        }
+    }
+}
