@@ -1,8 +1,56 @@
-//! Governance checks (to be written).
-use crate::diag::Diagnostics;
+//! Governance checks (E3xx–E8xx and their warnings) over the merged, resolved model.
+//!
+//! Each file holds one family of rules, one function per rule, named for what it
+//! flags. Checks only read the model; they skip values that are `Invalid` (already
+//! reported) and rules whose condition reads a field the phase does not authorize.
+//! A rule about a stack's text found in several environments is reported once.
+
+mod compute;
+pub mod graph;
+mod isolation;
+mod network;
+mod parity;
+mod persistence;
+mod secrets;
+
+use crate::diag::{Code, Diagnostic, Diagnostics};
+use crate::model::schema::Capability;
 use crate::model::Model;
 use crate::Options;
 
+/// Runs every check.
 pub fn run(model: &Model, options: &Options, sink: &mut Diagnostics) {
-    let _ = (model, options, sink);
+    isolation::state_shared(model, sink);
+    isolation::production_account_shared(model, sink);
+    isolation::secret_path_shared(model, sink);
+    isolation::host_shared(model, sink);
+    network::run(model, sink);
+    compute::run(model, sink);
+    secrets::literal_secrets(model, sink);
+    persistence::run(model, sink);
+    parity::run(model, sink);
+    if options.emit {
+        build_without_iac(model, sink);
+    }
+}
+
+/// Whether the phase in force authorizes `cap` (rules reading such a field wait).
+pub(crate) fn authorized(model: &Model, cap: Capability) -> bool {
+    model.authorized.is_some_and(|caps| caps.contains(cap))
+}
+
+/// E702: `govc build` in a phase without `iac`.
+fn build_without_iac(model: &Model, sink: &mut Diagnostics) {
+    let (Some(caps), Some(span)) = (model.authorized, model.phase_span()) else { return };
+    if caps.contains(Capability::Iac) {
+        return;
+    }
+    let phase = model.project.as_ref().and_then(|p| p.phase.as_ref()).map(|(p, _)| p.as_str()).unwrap_or_default();
+    let mut d = Diagnostic::new(Code::E702, span, format!("phase `{phase}` does not authorize `iac`: nothing may be emitted"), "the phase in force")
+        .with_note("`govc check` passes in this phase; only `govc build` needs `iac`");
+    d = match model.ladder.first_authorizing(Capability::Iac) {
+        Some(first) => d.with_help(format!("run `govc check` until the project reaches phase `{first}`, the first that authorizes `iac`")),
+        None => d.with_help("no phase of this ladder authorizes `iac`; add it to the phase where infrastructure code may be written"),
+    };
+    sink.push(d);
 }

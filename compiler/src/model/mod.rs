@@ -91,7 +91,7 @@ pub fn build(sources: &Sources, files: &[ast::File], sink: &mut Diagnostics) -> 
 
 /// Diagnostics about a stack's text are found once per environment using the stack;
 /// report each once, naming the environments in a note.
-fn report_once(per_env: Vec<(String, Span, Diagnostics)>, sink: &mut Diagnostics) {
+pub(crate) fn report_once(per_env: Vec<(String, Span, Diagnostics)>, sink: &mut Diagnostics) {
     let mut groups: BTreeMap<(Span, Code, String), (Diagnostic, Vec<String>)> = BTreeMap::new();
     let mut order = Vec::new();
     for (env, env_span, diags) in per_env {
