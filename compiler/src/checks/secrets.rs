@@ -128,6 +128,15 @@ fn is_token_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '=' | '_' | '-')
 }
 
+/// `zenthea/production/db-password`: lowercase word segments joined by `/` are a path,
+/// not base64 (which mixes cases).
+fn looks_like_path(token: &str) -> bool {
+    token.contains('/')
+        && token
+            .split('/')
+            .all(|part| part.len() < TOKEN_MIN_LEN && part.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_' || b == b'.'))
+}
+
 /// Shannon entropy in bits per character.
 pub fn entropy(token: &str) -> f64 {
     let mut counts = [0u32; 256];
@@ -148,6 +157,9 @@ fn has_high_entropy_token(value: &str) -> bool {
         }
         let before = &value[..at];
         if before.ends_with("sha256:") || before.ends_with("sha512:") || before.ends_with("sha1:") {
+            continue;
+        }
+        if looks_like_path(token) {
             continue;
         }
         let hex = token.bytes().all(|b| b.is_ascii_hexdigit());
