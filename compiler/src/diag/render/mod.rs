@@ -45,3 +45,43 @@ fn label_file<'a>(sources: &'a Sources, label: &Label) -> Option<&'a SourceFile>
     let id = label.span.file;
     sources.iter().find(|(it, _)| *it == id).map(|(_, f)| f)
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::diag::Code;
+
+    /// Every explanation follows one shape: the SARIF rules and `govc explain` rely on it.
+    #[test]
+    fn every_explanation_has_the_documented_shape() {
+        for &code in Code::ALL {
+            let text = code.explanation();
+            let heading = format!("# {}: {}\n\n", code, code.title());
+            assert!(
+                text.starts_with(&heading),
+                "{code}: heading must be `{heading}`"
+            );
+            let lines = text.lines().count();
+            assert!((20..=50).contains(&lines), "{code}: {lines} lines");
+            let mut at = 0;
+            for section in [
+                "\n## Why\n",
+                "\n## Example\n",
+                "```gov\n",
+                "\n## Fix\n",
+                "```gov\n",
+            ] {
+                let found = text[at..].find(section);
+                assert!(
+                    found.is_some(),
+                    "{code}: missing `{}` in order",
+                    section.trim()
+                );
+                at += found.unwrap_or(0) + section.len();
+            }
+            assert!(
+                !super::sarif::first_paragraph(text).is_empty(),
+                "{code}: no first paragraph"
+            );
+        }
+    }
+}
