@@ -11,6 +11,8 @@ use crate::diag::{Code, Diagnostic, Label, Severity};
 use crate::source::Sources;
 
 const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
+/// Every artifact URI is relative to this base: the project root.
+const URI_BASE: &str = "PROJECTROOT";
 const INFORMATION_URI: &str = "https://github.com/zenthea/govc";
 
 /// Renders `diags` as one pretty-printed SARIF 2.1.0 log with a trailing newline.
@@ -42,6 +44,9 @@ pub fn sarif(diags: &[Diagnostic], sources: &Sources) -> String {
                 "rules": rules,
             }},
             "columnKind": "utf16CodeUnits",
+            "originalUriBaseIds": {
+                URI_BASE: { "description": { "text": "the project root: the directory holding project.gov" } },
+            },
             "results": results,
         }],
     });
@@ -125,7 +130,7 @@ fn location(label: &Label, sources: &Sources, id: Option<usize>) -> Option<Value
     let char_length = file.text[range.clone()].encode_utf16().count();
     let mut it = json!({
         "physicalLocation": {
-            "artifactLocation": { "uri": file.path },
+            "artifactLocation": { "uri": uri(&file.path), "uriBaseId": URI_BASE },
             "region": {
                 "startLine": start_line + 1,
                 "startColumn": start_col + 1,
@@ -145,6 +150,20 @@ fn location(label: &Label, sources: &Sources, id: Option<usize>) -> Option<Value
         it["id"] = json!(id);
     }
     Some(it)
+}
+
+/// A relative URI reference for a `/`-separated path: bytes outside the URI
+/// unreserved set (and `/`) are percent-encoded, so `<stdlib>/kinds.gov` is valid.
+fn uri(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for byte in path.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~/".contains(&byte) {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -212,6 +231,13 @@ mod tests {
         // A global diagnostic has no location.
         assert_eq!(results[2]["ruleId"], "E210");
         assert_eq!(results[2]["locations"], json!([]));
+    }
+
+    #[test]
+    fn uris_are_percent_encoded() {
+        assert_eq!(uri("envs/staging.gov"), "envs/staging.gov");
+        assert_eq!(uri("<stdlib>/kinds.gov"), "%3Cstdlib%3E/kinds.gov");
+        assert_eq!(uri("a b/é.gov"), "a%20b/%C3%A9.gov");
     }
 
     #[test]
