@@ -1,0 +1,54 @@
+//! `govc check [PATH]`: load the project, compile it without emitting, print
+//! the diagnostics.
+
+use std::panic::{self, AssertUnwindSafe};
+use std::path::Path;
+use std::process::ExitCode;
+
+use govc::{Code, Diagnostic, Options, Sources};
+use miette::{IntoDiagnostic, WrapErr};
+
+use super::output::Output;
+use super::project::{self, LoadError};
+use super::GlobalArgs;
+
+/// What the summary line says failed.
+const ACTION: &str = "check project";
+
+/// Runs `govc check`: exit 0 clean, 1 with errors (or denied warnings), 2 on I/O errors.
+pub(crate) fn run(path: Option<&Path>, args: &GlobalArgs) -> miette::Result<ExitCode> {
+    let output = Output::new(args);
+    let cwd = std::env::current_dir()
+        .into_diagnostic()
+        .wrap_err("could not read the current directory")?;
+    let project = match project::load(path, &cwd) {
+        Ok(project) => project,
+        Err(LoadError::NotFound(diagnostic)) => {
+            return Ok(output.report(&[diagnostic], &Sources::new(), ACTION));
+        }
+        Err(LoadError::Io(report)) => return Err(report),
+    };
+    let diagnostics = compile_or_e901(&project.sources, &Options::default());
+    Ok(output.report(&diagnostics, &project.sources, ACTION))
+}
+
+/// Compiles, turning a panic in the library (a bug in govc: it must never
+/// panic) into an E901 diagnostic, so that the exit code is never 101.
+pub(crate) fn compile_or_e901(sources: &Sources, options: &Options) -> Vec<Diagnostic> {
+    match panic::catch_unwind(AssertUnwindSafe(|| govc::compile(sources, options))) {
+        Ok(compilation) => compilation.diagnostics,
+        Err(payload) => {
+            let what = payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".to_string());
+            vec![Diagnostic::global(Code::E901, format!("internal compiler error: {what}"))
+                .with_note("this is a bug in govc, not in your `.gov` files; nothing was written")
+                .with_help(format!(
+                    "please report it with `govc --version` ({}) and the smallest `.gov` files that reproduce it; see `govc explain E901`",
+                    env!("CARGO_PKG_VERSION")
+                ))]
+        }
+    }
+}

@@ -1,0 +1,159 @@
+//! Command-line interface: clap types, dispatch to one module per subcommand,
+//! and the mapping of failures to exit codes.
+//!
+//! Exit codes: 0 clean, 1 diagnostics with errors (or denied warnings), 2 usage
+//! or I/O errors. Failures without a `.gov` span (an unreadable file, an unknown
+//! code) are `miette` reports printed here, at the edge; nothing panics.
+//!
+//! To add a subcommand (`build`, `graph`, `fmt`): add a variant to [`Command`],
+//! a module `cli/<name>.rs` with `pub(crate) fn run(args, &GlobalArgs) -> miette::Result<ExitCode>`,
+//! and one arm in [`run`]. Reuse [`project::load`] to read the project and
+//! [`output::Output`] to print diagnostics.
+
+mod check;
+mod explain;
+mod output;
+mod project;
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Exit code for usage and I/O errors.
+pub(crate) const EXIT_USAGE: u8 = 2;
+
+/// The governance compiler: proves platform rules over `.gov` programs, then
+/// emits Terraform JSON and Kustomize overlays.
+#[derive(Debug, Parser)]
+#[command(name = "govc", version, arg_required_else_help = true)]
+pub(crate) struct Cli {
+    #[command(flatten)]
+    pub(crate) global: GlobalArgs,
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+/// Options accepted by every subcommand.
+#[derive(Debug, Args, Clone)]
+pub(crate) struct GlobalArgs {
+    /// How to print diagnostics: human (to stderr), json lines or sarif (to stdout).
+    #[arg(long, value_enum, global = true, default_value_t = MessageFormat::Human)]
+    pub(crate) message_format: MessageFormat,
+    /// When to colour human output (`auto`: stderr is a terminal and `NO_COLOR` is unset or empty).
+    #[arg(long, value_enum, global = true, default_value_t = ColorChoice::Auto)]
+    pub(crate) color: ColorChoice,
+    /// Treat warnings as errors for the exit code (`--deny warnings`).
+    #[arg(long, value_enum, global = true, value_name = "LINT")]
+    pub(crate) deny: Vec<Deny>,
+    /// Do not print the summary line of human output.
+    #[arg(short, long, global = true)]
+    pub(crate) quiet: bool,
+}
+
+/// The output format of diagnostics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum MessageFormat {
+    Human,
+    Json,
+    Sarif,
+}
+
+/// The `--color` choice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+/// What `--deny` can turn into errors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Deny {
+    /// Every warning fails the command.
+    Warnings,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Check a project: parse, resolve and prove every governance rule; write nothing.
+    Check {
+        /// The project directory (default: the nearest directory holding
+        /// `project.gov`, from the current directory up).
+        path: Option<PathBuf>,
+    },
+    /// Print the long explanation of a diagnostic code (`govc explain E206`), or list every code.
+    Explain {
+        /// A code such as `E206` (case-insensitive); omit it to list every code.
+        code: Option<String>,
+    },
+}
+
+/// Parses the arguments, runs the subcommand and turns any failure into exit code 2.
+pub(crate) fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // clap prints help/version (exit 0) or a usage error (exit 2) itself.
+        Err(err) => err.exit(),
+    };
+    match run(cli) {
+        Ok(code) => code,
+        Err(report) => {
+            let _ = writeln!(std::io::stderr().lock(), "{report:?}");
+            ExitCode::from(EXIT_USAGE)
+        }
+    }
+}
+
+/// Dispatches to the subcommand.
+fn run(cli: Cli) -> miette::Result<ExitCode> {
+    match cli.command {
+        Command::Check { path } => check::run(path.as_deref(), &cli.global),
+        Command::Explain { code } => explain::run(code.as_deref()),
+    }
+}
+
+/// Writes `text` to stdout, ignoring a closed pipe (`govc explain | head`).
+pub(crate) fn print_stdout(text: &str) {
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+}
+
+/// Writes `text` to stderr, ignoring write failures.
+pub(crate) fn print_stderr(text: &str) {
+    let _ = std::io::stderr().lock().write_all(text.as_bytes());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn clap_definition_is_valid() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn global_options_parse_after_the_subcommand() {
+        let cli = Cli::try_parse_from([
+            "govc",
+            "check",
+            "--message-format",
+            "json",
+            "--deny",
+            "warnings",
+            "-q",
+        ])
+        .expect("valid arguments");
+        assert_eq!(cli.global.message_format, MessageFormat::Json);
+        assert_eq!(cli.global.deny, [Deny::Warnings]);
+        assert!(cli.global.quiet);
+    }
+
+    #[test]
+    fn deny_accepts_only_warnings() {
+        assert!(Cli::try_parse_from(["govc", "check", "--deny", "errors"]).is_err());
+    }
+}

@@ -1,0 +1,162 @@
+//! End-to-end tests of the `govc` binary: exit codes, output formats, project
+//! discovery from the current directory, `explain`. Assertions avoid anything
+//! that depends on the parser and checks, which evolve separately.
+
+use std::fs;
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn govc(cwd: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_govc"))
+        .args(args)
+        .current_dir(cwd)
+        .env_remove("NO_COLOR")
+        .output()
+        .expect("the govc binary runs")
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn no_project_is_e210_exit_1() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let out = govc(tmp.path(), &["check", "--message-format", "json", "."]);
+    assert_eq!(out.status.code(), Some(1), "stderr: {}", stderr(&out));
+    let text = stdout(&out);
+    let first: serde_json::Value =
+        serde_json::from_str(text.lines().next().expect("a line")).expect("JSON");
+    assert_eq!(first["code"], "E210");
+    assert_eq!(first["severity"], "error");
+    assert_eq!(first["file"], serde_json::Value::Null);
+    let last: serde_json::Value =
+        serde_json::from_str(text.lines().last().expect("summary")).expect("JSON");
+    assert_eq!(last["summary"]["errors"], 1);
+}
+
+#[test]
+fn no_project_walking_up_is_e210_in_human_output() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let out = govc(tmp.path(), &["check", "--color", "never"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("error[E210]"), "stderr: {err}");
+    assert!(
+        err.contains("could not check project: 1 error emitted"),
+        "stderr: {err}"
+    );
+    assert!(!err.contains('\x1b'));
+    let quiet = govc(tmp.path(), &["check", "--color", "never", "-q"]);
+    assert!(!stderr(&quiet).contains("could not check project"));
+}
+
+#[test]
+fn no_project_in_sarif_is_one_log() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let out = govc(tmp.path(), &["check", "--message-format", "sarif"]);
+    assert_eq!(out.status.code(), Some(1));
+    let log: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("one JSON document");
+    assert_eq!(log["version"], "2.1.0");
+    assert_eq!(log["runs"][0]["results"][0]["ruleId"], "E210");
+}
+
+#[test]
+fn a_project_with_a_non_utf8_file_is_read_from_a_subdirectory() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    fs::write(
+        tmp.path().join("project.gov"),
+        "project demo {\n  phase = \"concept\"\n  environments = []\n}\n",
+    )
+    .expect("write");
+    fs::create_dir_all(tmp.path().join("envs")).expect("mkdir");
+    fs::write(tmp.path().join("envs/bad.gov"), [0x65, 0xff, 0x0a]).expect("write");
+    let out = govc(
+        &tmp.path().join("envs"),
+        &["check", "--message-format", "json"],
+    );
+    // Whatever the checks say, the project was found and read: no E210, no I/O error.
+    assert!(
+        matches!(out.status.code(), Some(0 | 1)),
+        "stderr: {}",
+        stderr(&out)
+    );
+    assert!(
+        !stdout(&out).contains("\"E210\""),
+        "stdout: {}",
+        stdout(&out)
+    );
+    assert!(stdout(&out)
+        .lines()
+        .last()
+        .expect("summary")
+        .contains("summary"));
+}
+
+#[test]
+fn a_missing_directory_is_exit_2() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let out = govc(tmp.path(), &["check", "does-not-exist"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn bad_flags_are_exit_2() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    for args in [
+        &["check", "--no-such-flag"][..],
+        &["check", "--message-format", "xml"],
+        &["check", "--deny", "errors"],
+        &["check", "--color", "sometimes"],
+        &["frobnicate"],
+        &[],
+    ] {
+        let out = govc(tmp.path(), args);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "govc {args:?}: {}",
+            stderr(&out)
+        );
+    }
+}
+
+#[test]
+fn explain_prints_the_explanation() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    for code in ["E206", "e206"] {
+        let out = govc(tmp.path(), &["explain", code]);
+        assert_eq!(out.status.code(), Some(0));
+        assert!(stdout(&out).contains("E206"));
+    }
+}
+
+#[test]
+fn explain_without_a_code_lists_every_code() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let out = govc(tmp.path(), &["explain"]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = stdout(&out);
+    for code in ["E101", "E206", "E901", "W801"] {
+        assert!(text.contains(code), "{code} missing from: {text}");
+    }
+}
+
+#[test]
+fn explain_of_an_unknown_code_is_exit_2() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let out = govc(tmp.path(), &["explain", "E999"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("E999"));
+}
+
+#[test]
+fn help_and_version_exit_0() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    assert_eq!(govc(tmp.path(), &["--help"]).status.code(), Some(0));
+    assert_eq!(govc(tmp.path(), &["--version"]).status.code(), Some(0));
+}
