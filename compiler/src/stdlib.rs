@@ -2,7 +2,5 @@
 //! as `.gov` files from the repository's `stdlib/` directory.
 
 /// `(path relative to stdlib/, contents)`, in path order.
-pub const FILES: &[(&str, &str)] = &[
-    ("kinds.gov", include_str!("../../stdlib/kinds.gov")),
-    ("phases.gov", include_str!("../../stdlib/phases.gov")),
-];
+pub const FILES: &[(&str, &str)] =
+    &[("kinds.gov", include_str!("../../stdlib/kinds.gov")), ("phases.gov", include_str!("../../stdlib/phases.gov"))];

@@ -29,13 +29,11 @@ fn no_project_is_e210_exit_1() {
     let out = govc(tmp.path(), &["check", "--message-format", "json", "."]);
     assert_eq!(out.status.code(), Some(1), "stderr: {}", stderr(&out));
     let text = stdout(&out);
-    let first: serde_json::Value =
-        serde_json::from_str(text.lines().next().expect("a line")).expect("JSON");
+    let first: serde_json::Value = serde_json::from_str(text.lines().next().expect("a line")).expect("JSON");
     assert_eq!(first["code"], "E210");
     assert_eq!(first["severity"], "error");
     assert_eq!(first["file"], serde_json::Value::Null);
-    let last: serde_json::Value =
-        serde_json::from_str(text.lines().last().expect("summary")).expect("JSON");
+    let last: serde_json::Value = serde_json::from_str(text.lines().last().expect("summary")).expect("JSON");
     assert_eq!(last["summary"]["errors"], 1);
 }
 
@@ -46,10 +44,7 @@ fn no_project_walking_up_is_e210_in_human_output() {
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
     assert!(err.contains("error[E210]"), "stderr: {err}");
-    assert!(
-        err.contains("could not check project: 1 error emitted"),
-        "stderr: {err}"
-    );
+    assert!(err.contains("could not check project: 1 error emitted"), "stderr: {err}");
     assert!(!err.contains('\x1b'));
     let quiet = govc(tmp.path(), &["check", "--color", "never", "-q"]);
     assert!(!stderr(&quiet).contains("could not check project"));
@@ -68,33 +63,15 @@ fn no_project_in_sarif_is_one_log() {
 #[test]
 fn a_project_with_a_non_utf8_file_is_read_from_a_subdirectory() {
     let tmp = tempfile::tempdir().expect("tempdir");
-    fs::write(
-        tmp.path().join("project.gov"),
-        "project demo {\n  phase = \"concept\"\n  environments = []\n}\n",
-    )
-    .expect("write");
+    fs::write(tmp.path().join("project.gov"), "project demo {\n  phase = \"concept\"\n  environments = []\n}\n")
+        .expect("write");
     fs::create_dir_all(tmp.path().join("envs")).expect("mkdir");
     fs::write(tmp.path().join("envs/bad.gov"), [0x65, 0xff, 0x0a]).expect("write");
-    let out = govc(
-        &tmp.path().join("envs"),
-        &["check", "--message-format", "json"],
-    );
+    let out = govc(&tmp.path().join("envs"), &["check", "--message-format", "json"]);
     // Whatever the checks say, the project was found and read: no E210, no I/O error.
-    assert!(
-        matches!(out.status.code(), Some(0 | 1)),
-        "stderr: {}",
-        stderr(&out)
-    );
-    assert!(
-        !stdout(&out).contains("\"E210\""),
-        "stdout: {}",
-        stdout(&out)
-    );
-    assert!(stdout(&out)
-        .lines()
-        .last()
-        .expect("summary")
-        .contains("summary"));
+    assert!(matches!(out.status.code(), Some(0 | 1)), "stderr: {}", stderr(&out));
+    assert!(!stdout(&out).contains("\"E210\""), "stdout: {}", stdout(&out));
+    assert!(stdout(&out).lines().last().expect("summary").contains("summary"));
 }
 
 #[test]
@@ -116,12 +93,7 @@ fn bad_flags_are_exit_2() {
         &[],
     ] {
         let out = govc(tmp.path(), args);
-        assert_eq!(
-            out.status.code(),
-            Some(2),
-            "govc {args:?}: {}",
-            stderr(&out)
-        );
+        assert_eq!(out.status.code(), Some(2), "govc {args:?}: {}", stderr(&out));
     }
 }
 

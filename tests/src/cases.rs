@@ -147,12 +147,18 @@ fn parse_expectations(path: &str, text: &str) -> Result<Vec<Expectation>, String
             continue;
         };
         let rest = rest.trim();
-        let (head, message) = rest.split_once(": ").ok_or_else(|| format!("{path}:{}: malformed expectation `{rest}`", n + 1))?;
+        let (head, message) =
+            rest.split_once(": ").ok_or_else(|| format!("{path}:{}: malformed expectation `{rest}`", n + 1))?;
         let (severity, code) = head
             .strip_suffix(']')
             .and_then(|h| h.split_once('['))
             .ok_or_else(|| format!("{path}:{}: expected `error[CODE]: message`", n + 1))?;
-        out.push(Expectation { anchor, severity: severity.to_string(), code: code.to_string(), message: message.to_string() });
+        out.push(Expectation {
+            anchor,
+            severity: severity.to_string(),
+            code: code.to_string(),
+            message: message.to_string(),
+        });
     }
     Ok(out)
 }

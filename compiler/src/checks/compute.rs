@@ -44,9 +44,14 @@ fn unpinned_image(env: &str, svc: &crate::model::Resource, sink: &mut Diagnostic
         None => "no `@sha256:` digest",
     };
     sink.push(
-        Diagnostic::new(Code::E501, f.value_span, format!("image of service `{}` is not pinned by digest in environment `{env}`", svc.name), why)
-            .with_note("a tag can be moved; only a digest names one immutable artifact")
-            .with_help(format!("write `\"{}@sha256:<64 hex digits>\"`", parsed.name)),
+        Diagnostic::new(
+            Code::E501,
+            f.value_span,
+            format!("image of service `{}` is not pinned by digest in environment `{env}`", svc.name),
+            why,
+        )
+        .with_note("a tag can be moved; only a digest names one immutable artifact")
+        .with_help(format!("write `\"{}@sha256:<64 hex digits>\"`", parsed.name)),
     );
 }
 
@@ -61,9 +66,14 @@ fn single_replica(env: &str, svc: &crate::model::Resource, sink: &mut Diagnostic
     };
     if min < 2 {
         sink.push(
-            Diagnostic::new(Code::W501, span, format!("service `{}` runs {min} replica at minimum in production environment `{env}`", svc.name), "fewer than 2")
-                .with_note("a single replica makes every deploy and node failure an outage")
-                .with_help("set `replicas = 2..N` (or more) in the production environment"),
+            Diagnostic::new(
+                Code::W501,
+                span,
+                format!("service `{}` runs {min} replica at minimum in production environment `{env}`", svc.name),
+                "fewer than 2",
+            )
+            .with_note("a single replica makes every deploy and node failure an outage")
+            .with_help("set `replicas = 2..N` (or more) in the production environment"),
         );
     }
 }
@@ -75,7 +85,11 @@ fn repository_drift(model: &Model, sink: &mut Diagnostics) {
         for (_, svc) in env.of_kind("service") {
             let Some(f) = svc.body.field("image") else { continue };
             let Val::Str(reference) = &f.value else { continue };
-            by_service.entry(&svc.name).or_default().push((&env.name, image::parse(reference).repository, f.value_span));
+            by_service.entry(&svc.name).or_default().push((
+                &env.name,
+                image::parse(reference).repository,
+                f.value_span,
+            ));
         }
     }
     for (service, uses) in by_service {

@@ -75,7 +75,9 @@ impl ProjectGraph {
             let res_nodes: Vec<NodeIndex> = env
                 .resources
                 .iter()
-                .map(|r| graph.add_node(Node::Resource { env: env.name.clone(), kind: r.kind.clone(), name: r.name.clone() }))
+                .map(|r| {
+                    graph.add_node(Node::Resource { env: env.name.clone(), kind: r.kind.clone(), name: r.name.clone() })
+                })
                 .collect();
             for (res, from) in env.resources.iter().zip(&res_nodes) {
                 graph.add_edge(node, *from, "contains".to_string());
@@ -160,7 +162,12 @@ impl ProjectGraph {
             out += "  end\n";
         }
         for e in self.graph.edge_references() {
-            out += &format!("  {} -->|\"{}\"| {}\n", ids[e.source().index()], mermaid_text(e.weight()), ids[e.target().index()]);
+            out += &format!(
+                "  {} -->|\"{}\"| {}\n",
+                ids[e.source().index()],
+                mermaid_text(e.weight()),
+                ids[e.target().index()]
+            );
         }
         out
     }

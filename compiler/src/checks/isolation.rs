@@ -67,7 +67,8 @@ pub fn state_shared(model: &Model, sink: &mut Diagnostics) {
     let mut tables = Uses::new();
     for env in &model.environments {
         if let Some((bucket, span)) = block_str(env, "state", "bucket") {
-            let key = block_str(env, "state", "key").map_or_else(|| format!("{}.tfstate", env.name), |(k, _)| k.to_string());
+            let key =
+                block_str(env, "state", "key").map_or_else(|| format!("{}.tfstate", env.name), |(k, _)| k.to_string());
             locations.add(&format!("s3://{bucket}/{key}"), env, span);
         }
         if let Some((table, span)) = block_str(env, "state", "lock_table") {
@@ -75,7 +76,14 @@ pub fn state_shared(model: &Model, sink: &mut Diagnostics) {
         }
     }
     for (value, uses) in locations.shared() {
-        report(Code::E302, "state location", value, uses, "give each environment its own state `bucket` (or at least its own `key`)", sink);
+        report(
+            Code::E302,
+            "state location",
+            value,
+            uses,
+            "give each environment its own state `bucket` (or at least its own `key`)",
+            sink,
+        );
     }
     for (value, uses) in tables.shared() {
         report(Code::E302, "state lock table", value, uses, "give each environment its own `lock_table`", sink);
@@ -97,7 +105,10 @@ pub fn production_account_shared(model: &Model, sink: &mut Diagnostics) {
                 Diagnostic::new(
                     Code::E303,
                     *span,
-                    format!("production environment `{}` shares AWS account `{account}` with `{}`", prod.name, other.name),
+                    format!(
+                        "production environment `{}` shares AWS account `{account}` with `{}`",
+                        prod.name, other.name
+                    ),
                     "production account",
                 )
                 .with_label(*other_span, format!("also the account of `{}`", other.name))
@@ -121,7 +132,14 @@ pub fn secret_path_shared(model: &Model, sink: &mut Diagnostics) {
         }
     }
     for (value, uses) in paths.shared() {
-        report(Code::E304, "secret path", value, uses, "give each environment its own secret path, e.g. `app/<env>/db-password`, set in the environment", sink);
+        report(
+            Code::E304,
+            "secret path",
+            value,
+            uses,
+            "give each environment its own secret path, e.g. `app/<env>/db-password`, set in the environment",
+            sink,
+        );
     }
 }
 
@@ -138,6 +156,13 @@ pub fn host_shared(model: &Model, sink: &mut Diagnostics) {
         }
     }
     for (value, uses) in hosts.shared() {
-        report(Code::E305, "ingress host", value, uses, "give each environment its own host name, set in the environment", sink);
+        report(
+            Code::E305,
+            "ingress host",
+            value,
+            uses,
+            "give each environment its own host name, set in the environment",
+            sink,
+        );
     }
 }

@@ -46,11 +46,20 @@ fn build_without_iac(model: &Model, sink: &mut Diagnostics) {
         return;
     }
     let phase = model.project.as_ref().and_then(|p| p.phase.as_ref()).map(|(p, _)| p.as_str()).unwrap_or_default();
-    let mut d = Diagnostic::new(Code::E702, span, format!("phase `{phase}` does not authorize `iac`: nothing may be emitted"), "the phase in force")
-        .with_note("`govc check` passes in this phase; only `govc build` needs `iac`");
+    let mut d = Diagnostic::new(
+        Code::E702,
+        span,
+        format!("phase `{phase}` does not authorize `iac`: nothing may be emitted"),
+        "the phase in force",
+    )
+    .with_note("`govc check` passes in this phase; only `govc build` needs `iac`");
     d = match model.ladder.first_authorizing(Capability::Iac) {
-        Some(first) => d.with_help(format!("run `govc check` until the project reaches phase `{first}`, the first that authorizes `iac`")),
-        None => d.with_help("no phase of this ladder authorizes `iac`; add it to the phase where infrastructure code may be written"),
+        Some(first) => d.with_help(format!(
+            "run `govc check` until the project reaches phase `{first}`, the first that authorizes `iac`"
+        )),
+        None => d.with_help(
+            "no phase of this ladder authorizes `iac`; add it to the phase where infrastructure code may be written",
+        ),
     };
     sink.push(d);
 }

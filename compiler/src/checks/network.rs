@@ -36,10 +36,15 @@ fn one_ingress(env: &Environment, sink: &mut Diagnostics) {
     let Some((first, rest)) = ingresses.split_first() else { return };
     for extra in rest {
         sink.push(
-            Diagnostic::new(Code::E401, extra.head(), format!("environment `{}` has a second ingress `{}`", env.name, extra.name), "second ingress")
-                .with_label(first.head(), format!("the ingress `{}`", first.name))
-                .with_note("all external traffic enters an environment through a single, controlled boundary")
-                .with_help(format!("add the routes of `{}` to `{}` and remove it", extra.name, first.name)),
+            Diagnostic::new(
+                Code::E401,
+                extra.head(),
+                format!("environment `{}` has a second ingress `{}`", env.name, extra.name),
+                "second ingress",
+            )
+            .with_label(first.head(), format!("the ingress `{}`", first.name))
+            .with_note("all external traffic enters an environment through a single, controlled boundary")
+            .with_help(format!("add the routes of `{}` to `{}` and remove it", extra.name, first.name)),
         );
     }
 }
@@ -51,9 +56,14 @@ fn public_segment(net: &Resource, sink: &mut Diagnostics) {
         let Some(f) = block.body.field("exposure") else { continue };
         if f.value == Val::Enum("public".into()) {
             sink.push(
-                Diagnostic::new(Code::E402, f.value_span, format!("the {} segment of network `{}` is public", role.as_str(), net.name), "only ingress may be public")
-                    .with_note("everything is private by default; only the single entry point faces the outside")
-                    .with_help("remove `exposure = public` (segments are private by default)"),
+                Diagnostic::new(
+                    Code::E402,
+                    f.value_span,
+                    format!("the {} segment of network `{}` is public", role.as_str(), net.name),
+                    "only ingress may be public",
+                )
+                .with_note("everything is private by default; only the single entry point faces the outside")
+                .with_help("remove `exposure = public` (segments are private by default)"),
             );
         }
     }
@@ -152,9 +162,14 @@ fn addressing(net: &Resource, sink: &mut Diagnostics) {
         match (written, network) {
             (Some((cidr, span)), Some((outer, outer_span))) if !outer.contains(&cidr) => {
                 sink.push(
-                    Diagnostic::new(Code::E404, span, format!("the {} segment `{cidr}` is outside network `{}` (`{outer}`)", role.as_str(), net.name), "outside the network")
-                        .with_label(outer_span, "the network's CIDR")
-                        .with_help(format!("pick a block inside `{outer}`, or leave `cidr` out to carve one")),
+                    Diagnostic::new(
+                        Code::E404,
+                        span,
+                        format!("the {} segment `{cidr}` is outside network `{}` (`{outer}`)", role.as_str(), net.name),
+                        "outside the network",
+                    )
+                    .with_label(outer_span, "the network's CIDR")
+                    .with_help(format!("pick a block inside `{outer}`, or leave `cidr` out to carve one")),
                 );
             }
             (Some((cidr, span)), _) => segments.push((*role, cidr, span, true)),
@@ -178,10 +193,18 @@ fn addressing(net: &Resource, sink: &mut Diagnostics) {
                 let d = Diagnostic::new(
                     Code::E404,
                     *span,
-                    format!("the {} segment `{cidr}` overlaps the {} segment `{other}`", role.as_str(), other_role.as_str()),
+                    format!(
+                        "the {} segment `{cidr}` overlaps the {} segment `{other}`",
+                        role.as_str(),
+                        other_role.as_str()
+                    ),
                     "overlapping segment",
                 );
-                let d = if other_span != span { d.with_label(*other_span, format!("the {} segment", other_role.as_str())) } else { d };
+                let d = if other_span != span {
+                    d.with_label(*other_span, format!("the {} segment", other_role.as_str()))
+                } else {
+                    d
+                };
                 sink.push(d.with_help("give each segment its own block of the network"));
             }
         }
@@ -209,14 +232,20 @@ fn addressing(net: &Resource, sink: &mut Diagnostics) {
 
 /// E404: networks of one environment overlapping.
 fn networks_overlap(env: &Environment, sink: &mut Diagnostics) {
-    let nets: Vec<(&Resource, Ipv4Net, Span)> = env.of_kind("network").filter_map(|(_, r)| cidr_of(r).map(|(c, s)| (r, c, s))).collect();
+    let nets: Vec<(&Resource, Ipv4Net, Span)> =
+        env.of_kind("network").filter_map(|(_, r)| cidr_of(r).map(|(c, s)| (r, c, s))).collect();
     for (n, (net, cidr, span)) in nets.iter().enumerate() {
         for (other, other_cidr, other_span) in &nets[..n] {
             if cidr.contains(&other_cidr.network()) || other_cidr.contains(&cidr.network()) {
                 sink.push(
-                    Diagnostic::new(Code::E404, *span, format!("network `{}` (`{cidr}`) overlaps network `{}` (`{other_cidr}`)", net.name, other.name), "overlapping network")
-                        .with_label(*other_span, format!("network `{}`", other.name))
-                        .with_help("give each network of an environment its own address space"),
+                    Diagnostic::new(
+                        Code::E404,
+                        *span,
+                        format!("network `{}` (`{cidr}`) overlaps network `{}` (`{other_cidr}`)", net.name, other.name),
+                        "overlapping network",
+                    )
+                    .with_label(*other_span, format!("network `{}`", other.name))
+                    .with_help("give each network of an environment its own address space"),
                 );
             }
         }

@@ -123,7 +123,10 @@ fn environment_only(env: &Environment, sink: &mut Diagnostics) {
                 Diagnostic::new(
                     Code::E802,
                     res.head(),
-                    format!("{} `{}` exists only in environment `{}`, which mirrors another", res.kind, res.name, env.name),
+                    format!(
+                        "{} `{}` exists only in environment `{}`, which mirrors another",
+                        res.kind, res.name, env.name
+                    ),
                     "environment-only resource",
                 )
                 .with_note("a mirror rehearses the other environment: it may not add resources of its own")
@@ -150,8 +153,13 @@ fn unused_secrets(env: &Environment, sink: &mut Diagnostics) {
         let used = env.resources.iter().any(|r| r.edges.iter().any(|e| e.target == i));
         if !used {
             sink.push(
-                Diagnostic::new(Code::W802, secret.head(), format!("nothing references secret `{}`", secret.name), "unused secret")
-                    .with_help(format!("reference it from a service's `env` (`NAME = {}`), or remove it", secret.name)),
+                Diagnostic::new(
+                    Code::W802,
+                    secret.head(),
+                    format!("nothing references secret `{}`", secret.name),
+                    "unused secret",
+                )
+                .with_help(format!("reference it from a service's `env` (`NAME = {}`), or remove it", secret.name)),
             );
         }
     }
@@ -165,7 +173,9 @@ fn promotion_order(model: &Model, sink: &mut Diagnostics) {
         if tier(&r.name) != Some(Tier::Production) {
             continue;
         }
-        let Some(later) = listed[i + 1..].iter().find(|l| tier(&l.name).is_some_and(|t| t != Tier::Production)) else { continue };
+        let Some(later) = listed[i + 1..].iter().find(|l| tier(&l.name).is_some_and(|t| t != Tier::Production)) else {
+            continue;
+        };
         sink.push(
             Diagnostic::new(
                 Code::E803,

@@ -30,8 +30,13 @@ fn production_safety(env: &Environment, db: &Resource, replication: bool, sink: 
     let field_span = |name: &str| db.body.field(name).map_or(db.head(), |f| f.value_span);
     let mut problem = |name: &str, what: String, fix: &str| {
         sink.push(
-            Diagnostic::new(Code::E601, field_span(name), format!("production postgres `{}` in `{}` {what}", db.name, env.name), format!("`{name}`"))
-                .with_help(format!("set `{fix}` in environment `{}`", env.name)),
+            Diagnostic::new(
+                Code::E601,
+                field_span(name),
+                format!("production postgres `{}` in `{}` {what}", db.name, env.name),
+                format!("`{name}`"),
+            )
+            .with_help(format!("set `{fix}` in environment `{}`", env.name)),
         );
     };
     match db.body.value("deletion_protection") {
@@ -57,8 +62,13 @@ fn unused_database(env: &Environment, index: usize, db: &Resource, sink: &mut Di
     let used = env.resources.iter().any(|r| r.edges.iter().any(|e| e.target == index && e.kind == EdgeKind::Connects));
     if !used {
         sink.push(
-            Diagnostic::new(Code::W601, db.head(), format!("no service connects to postgres `{}`", db.name), "unused database")
-                .with_help(format!("add `connects = [{}]` to the service that uses it, or remove it", db.name)),
+            Diagnostic::new(
+                Code::W601,
+                db.head(),
+                format!("no service connects to postgres `{}`", db.name),
+                "unused database",
+            )
+            .with_help(format!("add `connects = [{}]` to the service that uses it, or remove it", db.name)),
         );
     }
 }

@@ -14,7 +14,8 @@ use crate::source::Span;
 
 /// Fields whose values are identifiers of some kind: only key ids and key blocks are
 /// looked for there.
-const IDENTIFIER_FIELDS: &[&str] = &["image", "host", "path", "bucket", "key", "lock_table", "account", "region", "class"];
+const IDENTIFIER_FIELDS: &[&str] =
+    &["image", "host", "path", "bucket", "key", "lock_table", "account", "region", "class"];
 
 /// Minimum length of a token tested for entropy.
 pub const TOKEN_MIN_LEN: usize = 20;
@@ -70,9 +71,14 @@ fn body(body: &Body, own: &dyn Fn(Span) -> bool, sink: &mut Diagnostics) {
 fn check(value: &str, span: Span, name: &str, free_form: bool, sink: &mut Diagnostics) {
     let Some(what) = detect(value, free_form) else { return };
     sink.push(
-        Diagnostic::new(Code::E502, span, format!("`{name}` holds what looks like a secret: {what}"), "looks like a secret")
-            .with_note("no secret ever sits in a repository: a committed secret must be revoked and replaced")
-            .with_help("declare a `secret` with the store's `path` and reference it from `env`: `NAME = my-secret`"),
+        Diagnostic::new(
+            Code::E502,
+            span,
+            format!("`{name}` holds what looks like a secret: {what}"),
+            "looks like a secret",
+        )
+        .with_note("no secret ever sits in a repository: a committed secret must be revoked and replaced")
+        .with_help("declare a `secret` with the store's `path` and reference it from `env`: `NAME = my-secret`"),
     );
 }
 
@@ -112,7 +118,8 @@ fn has_private_key_block(value: &str) -> bool {
 }
 
 fn has_assignment(value: &str) -> bool {
-    const KEYS: &[&str] = &["password", "passwd", "pwd", "secret", "token", "api_key", "apikey", "api-key", "access_key"];
+    const KEYS: &[&str] =
+        &["password", "passwd", "pwd", "secret", "token", "api_key", "apikey", "api-key", "access_key"];
     let lower = value.to_ascii_lowercase();
     KEYS.iter().any(|key| {
         lower.match_indices(key).any(|(i, _)| {
@@ -132,9 +139,12 @@ fn is_token_char(c: char) -> bool {
 /// not base64 (which mixes cases).
 fn looks_like_path(token: &str) -> bool {
     token.contains('/')
-        && token
-            .split('/')
-            .all(|part| part.len() < TOKEN_MIN_LEN && part.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_' || b == b'.'))
+        && token.split('/').all(|part| {
+            part.len() < TOKEN_MIN_LEN
+                && part
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_' || b == b'.')
+        })
 }
 
 /// Shannon entropy in bits per character.
@@ -187,7 +197,10 @@ mod tests {
 
     #[test]
     fn no_false_alarms() {
-        let digest = format!("registry.example.com/api@sha256:{}", "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08");
+        let digest = format!(
+            "registry.example.com/api@sha256:{}",
+            "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+        );
         assert_eq!(detect(&digest, false), None);
         assert_eq!(detect(&digest, true), None);
         assert_eq!(detect("api.zenthea.example", true), None);

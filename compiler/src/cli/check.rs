@@ -18,9 +18,7 @@ const ACTION: &str = "check project";
 /// Runs `govc check`: exit 0 clean, 1 with errors (or denied warnings), 2 on I/O errors.
 pub(crate) fn run(path: Option<&Path>, args: &GlobalArgs) -> miette::Result<ExitCode> {
     let output = Output::new(args);
-    let cwd = std::env::current_dir()
-        .into_diagnostic()
-        .wrap_err("could not read the current directory")?;
+    let cwd = std::env::current_dir().into_diagnostic().wrap_err("could not read the current directory")?;
     let project = match project::load(path, &cwd) {
         Ok(project) => project,
         Err(LoadError::NotFound(diagnostic)) => {

@@ -33,13 +33,7 @@ pub(crate) fn run(code: Option<&str>) -> miette::Result<ExitCode> {
 fn list() -> String {
     let mut out = String::new();
     for code in Code::ALL {
-        let _ = writeln!(
-            out,
-            "{}  {:<8} {}",
-            code,
-            code.severity().as_str(),
-            code.title()
-        );
+        let _ = writeln!(out, "{}  {:<8} {}", code, code.severity().as_str(), code.title());
     }
     out.push_str("\nRun `govc explain CODE` for the long explanation of one code.\n");
     out
@@ -52,12 +46,7 @@ mod tests {
     #[test]
     fn lists_every_code() {
         let out = list();
-        assert_eq!(
-            out.lines()
-                .filter(|l| l.starts_with('E') || l.starts_with('W'))
-                .count(),
-            Code::ALL.len()
-        );
+        assert_eq!(out.lines().filter(|l| l.starts_with('E') || l.starts_with('W')).count(), Code::ALL.len());
         assert!(out.contains("E206  error    unresolved reference or unknown attribute"));
     }
 }

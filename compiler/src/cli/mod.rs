@@ -137,16 +137,8 @@ mod tests {
 
     #[test]
     fn global_options_parse_after_the_subcommand() {
-        let cli = Cli::try_parse_from([
-            "govc",
-            "check",
-            "--message-format",
-            "json",
-            "--deny",
-            "warnings",
-            "-q",
-        ])
-        .expect("valid arguments");
+        let cli = Cli::try_parse_from(["govc", "check", "--message-format", "json", "--deny", "warnings", "-q"])
+            .expect("valid arguments");
         assert_eq!(cli.global.message_format, MessageFormat::Json);
         assert_eq!(cli.global.deny, [Deny::Warnings]);
         assert!(cli.global.quiet);

@@ -44,9 +44,7 @@ impl Output {
             MessageFormat::Human => {
                 let mut text = render::human(diags, sources, self.color);
                 if !self.quiet {
-                    if let Some(line) =
-                        summary(errors, warnings, failed, action, self.deny_warnings)
-                    {
+                    if let Some(line) = summary(errors, warnings, failed, action, self.deny_warnings) {
                         if !text.is_empty() {
                             text.push('\n');
                         }
@@ -86,13 +84,7 @@ pub(crate) fn use_color(choice: ColorChoice, is_terminal: bool, no_color: bool) 
 
 /// `error: could not check project: 2 errors, 1 warning emitted`, or
 /// `warning: 1 warning emitted`; `None` when there is nothing to say.
-fn summary(
-    errors: usize,
-    warnings: usize,
-    failed: bool,
-    action: &str,
-    denied: bool,
-) -> Option<String> {
+fn summary(errors: usize, warnings: usize, failed: bool, action: &str, denied: bool) -> Option<String> {
     let plural = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
     let counts = match (errors, warnings) {
         (0, 0) => return None,
@@ -116,19 +108,14 @@ mod tests {
     #[test]
     fn summary_lines() {
         assert_eq!(summary(0, 0, false, "check project", false), None);
-        assert_eq!(
-            summary(0, 1, false, "check project", false).as_deref(),
-            Some("warning: 1 warning emitted")
-        );
+        assert_eq!(summary(0, 1, false, "check project", false).as_deref(), Some("warning: 1 warning emitted"));
         assert_eq!(
             summary(2, 1, true, "check project", false).as_deref(),
             Some("error: could not check project: 2 errors, 1 warning emitted")
         );
         assert_eq!(
             summary(0, 2, true, "check project", true).as_deref(),
-            Some(
-                "error: could not check project: 2 warnings emitted (denied by `--deny warnings`)"
-            )
+            Some("error: could not check project: 2 warnings emitted (denied by `--deny warnings`)")
         );
     }
 

@@ -63,11 +63,7 @@ pub(crate) fn find_root(path: Option<&Path>, cwd: &Path) -> Result<PathBuf, Load
             .map(Path::to_path_buf)
             .ok_or_else(|| LoadError::NotFound(not_found(cwd, true)));
     };
-    let path = if path.is_relative() {
-        cwd.join(path)
-    } else {
-        path.to_path_buf()
-    };
+    let path = if path.is_relative() { cwd.join(path) } else { path.to_path_buf() };
     if path.is_file() && path.file_name().is_some_and(|n| n == PROJECT_FILE) {
         return Ok(path.parent().map(Path::to_path_buf).unwrap_or(path));
     }
@@ -87,10 +83,7 @@ pub(crate) fn find_root(path: Option<&Path>, cwd: &Path) -> Result<PathBuf, Load
 
 fn not_found(dir: &Path, walked_up: bool) -> Diagnostic {
     let message = if walked_up {
-        format!(
-            "no `{PROJECT_FILE}` found in `{}` or any parent directory",
-            dir.display()
-        )
+        format!("no `{PROJECT_FILE}` found in `{}` or any parent directory", dir.display())
     } else {
         format!("no `{PROJECT_FILE}` in `{}`", dir.display())
     };
@@ -119,17 +112,10 @@ fn walk(dir: &Path, prefix: &str, acc: &mut Vec<String>) -> miette::Result<()> {
     for entry in entries {
         let name = entry.file_name().to_string_lossy().into_owned();
         let path = entry.path();
-        let rel = if prefix.is_empty() {
-            name.clone()
-        } else {
-            format!("{prefix}/{name}")
-        };
+        let rel = if prefix.is_empty() { name.clone() } else { format!("{prefix}/{name}") };
         // `file_type` does not follow symlinks, so a link to a directory is never
         // walked (no loops); a link to a file is read like a file.
-        let file_type = entry
-            .file_type()
-            .into_diagnostic()
-            .wrap_err_with(read_err)?;
+        let file_type = entry.file_type().into_diagnostic().wrap_err_with(read_err)?;
         if file_type.is_dir() {
             if is_skipped_dir(&name) || path.join(PROJECT_FILE).is_file() {
                 continue;
@@ -198,15 +184,7 @@ mod tests {
             touch(root, rel);
         }
         let files = collect_files(root).expect("readable");
-        assert_eq!(
-            files,
-            [
-                "app.gov",
-                "envs/production.gov",
-                "envs/staging.gov",
-                "project.gov"
-            ]
-        );
+        assert_eq!(files, ["app.gov", "envs/production.gov", "envs/staging.gov", "project.gov"]);
     }
 
     #[test]
@@ -215,11 +193,7 @@ mod tests {
         touch(tmp.path(), "project.gov");
         fs::write(tmp.path().join("bad.gov"), [0x66, 0xff, 0xfe]).expect("write");
         let project = load(None, tmp.path()).expect("loads");
-        let bad = project
-            .sources
-            .iter()
-            .find(|(_, f)| f.path == "bad.gov")
-            .expect("bad.gov is read");
+        let bad = project.sources.iter().find(|(_, f)| f.path == "bad.gov").expect("bad.gov is read");
         assert_eq!(bad.1.invalid_utf8_at, Some(1));
     }
 }

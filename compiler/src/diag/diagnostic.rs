@@ -117,8 +117,13 @@ impl Diagnostics {
     /// on the order in which checks ran.
     pub fn into_sorted(mut self) -> Vec<Diagnostic> {
         self.items.sort_by(|a, b| {
-            (a.span().file, a.span().start, a.code, &a.message, a.span().end)
-                .cmp(&(b.span().file, b.span().start, b.code, &b.message, b.span().end))
+            (a.span().file, a.span().start, a.code, &a.message, a.span().end).cmp(&(
+                b.span().file,
+                b.span().start,
+                b.code,
+                &b.message,
+                b.span().end,
+            ))
         });
         self.items.dedup();
         self.items

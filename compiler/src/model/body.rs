@@ -147,8 +147,13 @@ pub fn lower_body<'a>(
                 let Some(schema_field) = schema.field(name) else {
                     if schema.block(name).is_some() {
                         sink.push(
-                            Diagnostic::new(Code::E203, field.span, format!("`{name}` is a block, not a value"), "expected a block")
-                                .with_help(format!("write `{name} {{ ... }}`")),
+                            Diagnostic::new(
+                                Code::E203,
+                                field.span,
+                                format!("`{name}` is a block, not a value"),
+                                "expected a block",
+                            )
+                            .with_help(format!("write `{name} {{ ... }}`")),
                         );
                     } else {
                         sink.push(unknown_field(&field.name, schema, what));
@@ -160,10 +165,19 @@ pub fn lower_body<'a>(
                 }
                 let value = match schema_field.ty {
                     FieldType::Env | FieldType::Route => {
-                        let shape = if schema_field.ty == FieldType::Env { "env { KEY = \"value\" }" } else { "route \"/\" -> api" };
+                        let shape = if schema_field.ty == FieldType::Env {
+                            "env { KEY = \"value\" }"
+                        } else {
+                            "route \"/\" -> api"
+                        };
                         sink.push(
-                            Diagnostic::new(Code::E203, field.span, format!("`{name}` is not written with `=`"), "unexpected `=`")
-                                .with_help(format!("write `{shape}`")),
+                            Diagnostic::new(
+                                Code::E203,
+                                field.span,
+                                format!("`{name}` is not written with `=`"),
+                                "unexpected `=`",
+                            )
+                            .with_help(format!("write `{shape}`")),
                         );
                         continue;
                     }
@@ -220,9 +234,14 @@ pub fn lower_body<'a>(
                 }
                 if let Some(first) = body.routes.iter().find(|r| r.path == route.path.value) {
                     sink.push(
-                        Diagnostic::new(Code::E205, route.span, format!("duplicate route `{}`", route.path.value), "written again here")
-                            .with_label(first.span, "first written here")
-                            .with_help("each path may be routed once; remove one of them"),
+                        Diagnostic::new(
+                            Code::E205,
+                            route.span,
+                            format!("duplicate route `{}`", route.path.value),
+                            "written again here",
+                        )
+                        .with_label(first.span, "first written here")
+                        .with_help("each path may be routed once; remove one of them"),
                     );
                     continue;
                 }
@@ -251,17 +270,27 @@ fn lower_env(block: &ast::Block, sink: &mut Diagnostics) -> Vec<EnvEntry> {
             Entry::Field(field) => field,
             other => {
                 sink.push(
-                    Diagnostic::new(Code::E202, other.span(), "`env` holds only `KEY = value` entries", "unexpected here")
-                        .with_help("write `KEY = \"value\"`, `KEY = secret-name` or `KEY = resource.attribute`"),
+                    Diagnostic::new(
+                        Code::E202,
+                        other.span(),
+                        "`env` holds only `KEY = value` entries",
+                        "unexpected here",
+                    )
+                    .with_help("write `KEY = \"value\"`, `KEY = secret-name` or `KEY = resource.attribute`"),
                 );
                 continue;
             }
         };
         if let Some(first) = entries.iter().find(|e| e.key == field.name.name) {
             sink.push(
-                Diagnostic::new(Code::E205, field.name.span, format!("duplicate env key `{}`", field.name.name), "written again here")
-                    .with_label(first.key_span, "first written here")
-                    .with_help("remove one of the two entries"),
+                Diagnostic::new(
+                    Code::E205,
+                    field.name.span,
+                    format!("duplicate env key `{}`", field.name.name),
+                    "written again here",
+                )
+                .with_label(first.key_span, "first written here")
+                .with_help("remove one of the two entries"),
             );
             continue;
         }
@@ -276,8 +305,15 @@ fn lower_env(block: &ast::Block, sink: &mut Diagnostics) -> Vec<EnvEntry> {
             ValueKind::Invalid => EnvVal::Invalid,
             _ => {
                 sink.push(
-                    Diagnostic::new(Code::E203, field.value.span, "expected a string or a reference", "not an env value")
-                        .with_help("env values are strings (`\"8080\"`), secrets (`db-password`) or attributes (`main.host`)"),
+                    Diagnostic::new(
+                        Code::E203,
+                        field.value.span,
+                        "expected a string or a reference",
+                        "not an env value",
+                    )
+                    .with_help(
+                        "env values are strings (`\"8080\"`), secrets (`db-password`) or attributes (`main.host`)",
+                    ),
                 );
                 EnvVal::Invalid
             }
@@ -304,6 +340,11 @@ fn unknown_field(name: &ast::Ident, schema: &BlockSchema, what: &str) -> Diagnos
 
 /// A labelled block where none may be.
 pub fn unexpected_block(block: &ast::Block, what: &str) -> Diagnostic {
-    Diagnostic::new(Code::E201, block.head_span(), format!("unexpected block `{}` in {what}", block.kind.name), "not allowed here")
-        .with_help("resources are declared directly in a `stack` or an `environment`")
+    Diagnostic::new(
+        Code::E201,
+        block.head_span(),
+        format!("unexpected block `{}` in {what}", block.kind.name),
+        "not allowed here",
+    )
+    .with_help("resources are declared directly in a `stack` or an `environment`")
 }

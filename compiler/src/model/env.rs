@@ -119,7 +119,8 @@ pub fn merge(decls: &Declarations, sink: &mut Diagnostics) -> Vec<Environment> {
         .and_then(|p| p.environments.as_ref())
         .map(|(refs, _)| refs.iter().map(|r| r.name.as_str()).collect())
         .unwrap_or_default();
-    let mut envs: Vec<Environment> = decls.environments.iter().map(|d| merge_one(d, decls, listed.contains(d.name.as_str()), sink)).collect();
+    let mut envs: Vec<Environment> =
+        decls.environments.iter().map(|d| merge_one(d, decls, listed.contains(d.name.as_str()), sink)).collect();
     resolve_mirrors(decls, &mut envs, sink);
     envs
 }
@@ -141,8 +142,13 @@ fn item_kind(decls: &Declarations, name: &str) -> Option<&'static str> {
 fn unresolved_item(r: &Reference, want: &str, candidates: Vec<&str>, decls: &Declarations) -> Option<Diagnostic> {
     if r.attr.is_some() {
         return Some(
-            Diagnostic::new(Code::E207, r.span, format!("expected the name of a {want}, found an attribute reference"), format!("not a {want}"))
-                .with_help(format!("write the {want}'s name alone")),
+            Diagnostic::new(
+                Code::E207,
+                r.span,
+                format!("expected the name of a {want}, found an attribute reference"),
+                format!("not a {want}"),
+            )
+            .with_help(format!("write the {want}'s name alone")),
         );
     }
     if decls.reserved_items.contains(&r.name) {
@@ -150,18 +156,31 @@ fn unresolved_item(r: &Reference, want: &str, candidates: Vec<&str>, decls: &Dec
     }
     match item_kind(decls, &r.name) {
         Some(kind) => Some(
-            Diagnostic::new(Code::E207, r.span, format!("`{}` is a {kind}, not a {want}", r.name), format!("expected a {want}"))
-                .with_help(match closest(&r.name, candidates.iter().copied()) {
-                    Some(s) => format!("did you mean `{s}`?"),
-                    None => format!("name a {want} here"),
-                }),
+            Diagnostic::new(
+                Code::E207,
+                r.span,
+                format!("`{}` is a {kind}, not a {want}", r.name),
+                format!("expected a {want}"),
+            )
+            .with_help(match closest(&r.name, candidates.iter().copied()) {
+                Some(s) => format!("did you mean `{s}`?"),
+                None => format!("name a {want} here"),
+            }),
         ),
         None => {
-            let d = Diagnostic::new(Code::E206, r.span, format!("unknown {want} `{}`", r.name), format!("no {want} with this name"));
+            let d = Diagnostic::new(
+                Code::E206,
+                r.span,
+                format!("unknown {want} `{}`", r.name),
+                format!("no {want} with this name"),
+            );
             Some(match closest(&r.name, candidates.iter().copied()) {
                 Some(s) => d.with_help(format!("did you mean `{s}`?")),
                 None if candidates.is_empty() => d.with_help(format!("declare `{want} {} {{ ... }}`", r.name)),
-                None => d.with_help(format!("the {want}s are {}", candidates.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", "))),
+                None => d.with_help(format!(
+                    "the {want}s are {}",
+                    candidates.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")
+                )),
             })
         }
     }
@@ -171,8 +190,13 @@ fn merge_one(decl: &EnvDecl, decls: &Declarations, listed: bool, sink: &mut Diag
     let tier = tier_of(&decl.body);
     if decl.body.field("tier").is_none() {
         sink.push(
-            Diagnostic::new(Code::E306, decl.head_span, format!("environment `{}` has no `tier`", decl.name), "tier missing")
-                .with_help("add `tier = local`, `dev`, `staging` or `production`"),
+            Diagnostic::new(
+                Code::E306,
+                decl.head_span,
+                format!("environment `{}` has no `tier`", decl.name),
+                "tier missing",
+            )
+            .with_help("add `tier = local`, `dev`, `staging` or `production`"),
         );
     }
     let mut stack = None;
@@ -219,7 +243,10 @@ fn merge_one(decl: &EnvDecl, decls: &Declarations, listed: bool, sink: &mut Diag
                     format!("declared as a {} here", d.kind),
                 )
                 .with_label(base.stack_head.unwrap_or_default(), format!("declared as a {} in the stack", base.kind))
-                .with_help(format!("refine it as `{} {} {{ ... }}`, or give the new resource another name", base.kind, d.name)),
+                .with_help(format!(
+                    "refine it as `{} {} {{ ... }}`, or give the new resource another name",
+                    base.kind, d.name
+                )),
             ),
             None => resources.push(Resource {
                 kind: d.kind.clone(),
@@ -257,8 +284,13 @@ fn resolve_mirrors(decls: &Declarations, envs: &mut [Environment], sink: &mut Di
         let target = names.iter().position(|n| *n == r.name && r.attr.is_none());
         match target {
             Some(t) if t == i => sink.push(
-                Diagnostic::new(Code::E207, r.span, format!("environment `{}` mirrors itself", r.name), "mirrors its own environment")
-                    .with_help("`mirrors` names another environment, such as the production one this one rehearses"),
+                Diagnostic::new(
+                    Code::E207,
+                    r.span,
+                    format!("environment `{}` mirrors itself", r.name),
+                    "mirrors its own environment",
+                )
+                .with_help("`mirrors` names another environment, such as the production one this one rehearses"),
             ),
             Some(t) => envs[i].mirrors = Some(t),
             None => {
@@ -274,7 +306,8 @@ fn resolve_mirrors(decls: &Declarations, envs: &mut [Environment], sink: &mut Di
         while let Some(next) = at {
             if next == start {
                 let field = envs[start].body.field("mirrors").expect("a mirrors edge has its field");
-                let path: Vec<String> = seen.iter().chain(std::iter::once(&start)).map(|i| format!("`{}`", envs[*i].name)).collect();
+                let path: Vec<String> =
+                    seen.iter().chain(std::iter::once(&start)).map(|i| format!("`{}`", envs[*i].name)).collect();
                 if seen.iter().min() == Some(&start) {
                     sink.push(
                         Diagnostic::new(Code::E207, field.value_span, "`mirrors` forms a cycle", "closes a cycle")
@@ -325,7 +358,9 @@ pub fn resolve(env: &mut Environment, schema: &Schema, elsewhere: &Elsewhere, si
             if env.reserved.contains(&r.name) {
                 return None;
             }
-            if let Some(places) = elsewhere.by_name.get(r.name.as_str()).filter(|p| p.iter().any(|(e, _)| *e != env.name)) {
+            if let Some(places) =
+                elsewhere.by_name.get(r.name.as_str()).filter(|p| p.iter().any(|(e, _)| *e != env.name))
+            {
                 let (other, span) = places.iter().find(|(e, _)| *e != env.name).expect("filtered above");
                 sink.push(
                     Diagnostic::new(
@@ -336,12 +371,20 @@ pub fn resolve(env: &mut Environment, schema: &Schema, elsewhere: &Elsewhere, si
                     )
                     .with_label(*span, format!("`{}` lives in environment `{other}`", r.name))
                     .with_note("environments are isolated: a reference always resolves inside its own environment")
-                    .with_help(format!("declare `{}` in environment `{}` (or its stack), or remove the reference", r.name, env.name)),
+                    .with_help(format!(
+                        "declare `{}` in environment `{}` (or its stack), or remove the reference",
+                        r.name, env.name
+                    )),
                 );
                 return None;
             }
             let names: Vec<&str> = env.resources.iter().map(|r| r.name.as_str()).collect();
-            let d = Diagnostic::new(Code::E206, r.name_span, format!("unknown name `{}`", r.name), "not declared in this environment");
+            let d = Diagnostic::new(
+                Code::E206,
+                r.name_span,
+                format!("unknown name `{}`", r.name),
+                "not declared in this environment",
+            );
             sink.push(match closest(&r.name, names.iter().copied()) {
                 Some(s) => d.with_help(format!("did you mean `{s}`?")),
                 None => d.with_help(format!("declare a resource named `{}` in the stack or the environment", r.name)),
@@ -354,12 +397,21 @@ pub fn resolve(env: &mut Environment, schema: &Schema, elsewhere: &Elsewhere, si
             if kind.is_some_and(|k| k.has_attribute(attr)) {
                 return true;
             }
-            let names: Vec<&str> = kind.map(|k| k.attributes.iter().map(|(n, _)| n.as_str()).collect()).unwrap_or_default();
-            let d = Diagnostic::new(Code::E206, *span, format!("{} `{}` has no attribute `{attr}`", target.kind, target.name), "unknown attribute");
+            let names: Vec<&str> =
+                kind.map(|k| k.attributes.iter().map(|(n, _)| n.as_str()).collect()).unwrap_or_default();
+            let d = Diagnostic::new(
+                Code::E206,
+                *span,
+                format!("{} `{}` has no attribute `{attr}`", target.kind, target.name),
+                "unknown attribute",
+            );
             sink.push(match closest(attr, names.iter().copied()) {
                 Some(s) => d.with_help(format!("did you mean `{s}`?")),
                 None if names.is_empty() => d.with_help(format!("a {} has no attributes", target.kind)),
-                None => d.with_help(format!("its attributes are {}", names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", "))),
+                None => d.with_help(format!(
+                    "its attributes are {}",
+                    names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+                )),
             });
             false
         };
@@ -369,15 +421,27 @@ pub fn resolve(env: &mut Environment, schema: &Schema, elsewhere: &Elsewhere, si
             let target = &env.resources[t];
             if r.attr.is_some() {
                 sink.push(
-                    Diagnostic::new(Code::E207, r.span, "`connects` takes resource names, not attributes", "attribute reference")
-                        .with_help(format!("write `{}`", r.name)),
+                    Diagnostic::new(
+                        Code::E207,
+                        r.span,
+                        "`connects` takes resource names, not attributes",
+                        "attribute reference",
+                    )
+                    .with_help(format!("write `{}`", r.name)),
                 );
                 continue;
             }
             if target.kind == "network" {
                 sink.push(
-                    Diagnostic::new(Code::E207, r.span, format!("`{}` is a network; `connects` takes a postgres or a service", r.name), "a network")
-                        .with_help("resources live in a network through `network = ...`; `connects` names what a service talks to"),
+                    Diagnostic::new(
+                        Code::E207,
+                        r.span,
+                        format!("`{}` is a network; `connects` takes a postgres or a service", r.name),
+                        "a network",
+                    )
+                    .with_help(
+                        "resources live in a network through `network = ...`; `connects` names what a service talks to",
+                    ),
                 );
                 continue;
             }
@@ -387,12 +451,22 @@ pub fn resolve(env: &mut Environment, schema: &Schema, elsewhere: &Elsewhere, si
             let Some(t) = find(&route.target, sink) else { continue };
             if env.resources[t].kind == "network" {
                 sink.push(
-                    Diagnostic::new(Code::E207, route.target.span, format!("`{}` is a network; a route targets a service", route.target.name), "a network")
-                        .with_help("route to a service: `route \"/\" -> api`"),
+                    Diagnostic::new(
+                        Code::E207,
+                        route.target.span,
+                        format!("`{}` is a network; a route targets a service", route.target.name),
+                        "a network",
+                    )
+                    .with_help("route to a service: `route \"/\" -> api`"),
                 );
                 continue;
             }
-            edges.push(Edge { kind: EdgeKind::Route { path: route.path.clone() }, target: t, attr: None, span: route.target.span });
+            edges.push(Edge {
+                kind: EdgeKind::Route { path: route.path.clone() },
+                target: t,
+                attr: None,
+                span: route.target.span,
+            });
         }
         for entry in res.body.env() {
             let EnvVal::Ref(r) = &entry.value else { continue };
@@ -405,8 +479,10 @@ pub fn resolve(env: &mut Environment, schema: &Schema, elsewhere: &Elsewhere, si
                     format!("`{}` is a {}; a bare reference in `env` must name a secret", r.name, target.kind),
                     "not a secret",
                 );
-                let attrs: Vec<String> =
-                    schema.kind(&target.kind).map(|k| k.attributes.iter().map(|(n, _)| format!("`{}.{n}`", r.name)).collect()).unwrap_or_default();
+                let attrs: Vec<String> = schema
+                    .kind(&target.kind)
+                    .map(|k| k.attributes.iter().map(|(n, _)| format!("`{}.{n}`", r.name)).collect())
+                    .unwrap_or_default();
                 d = if attrs.is_empty() {
                     d.with_help("reference a secret, or write a string literal")
                 } else {
@@ -435,16 +511,26 @@ pub fn resolve(env: &mut Environment, schema: &Schema, elsewhere: &Elsewhere, si
                             edges.push(Edge { kind: EdgeKind::Network, target: t, attr: None, span: r.span });
                         } else if target.kind == "secret" {
                             sink.push(
-                                Diagnostic::new(Code::E503, r.span, format!("secret `{}` is referenced outside `env`", r.name), "secret used as a network")
-                                    .with_help("secrets reach a service only as `env` entries; name a network here"),
+                                Diagnostic::new(
+                                    Code::E503,
+                                    r.span,
+                                    format!("secret `{}` is referenced outside `env`", r.name),
+                                    "secret used as a network",
+                                )
+                                .with_help("secrets reach a service only as `env` entries; name a network here"),
                             );
                         } else {
                             sink.push(
-                                Diagnostic::new(Code::E207, r.span, format!("`{}` is a {}, not a network", r.name, target.kind), "expected a network")
-                                    .with_help(match networks.first() {
-                                        Some(n) => format!("name a network, such as `{}`", env.resources[*n].name),
-                                        None => "declare a `network` and name it here".to_string(),
-                                    }),
+                                Diagnostic::new(
+                                    Code::E207,
+                                    r.span,
+                                    format!("`{}` is a {}, not a network", r.name, target.kind),
+                                    "expected a network",
+                                )
+                                .with_help(match networks.first() {
+                                    Some(n) => format!("name a network, such as `{}`", env.resources[*n].name),
+                                    None => "declare a `network` and name it here".to_string(),
+                                }),
                             );
                         }
                     }
@@ -502,7 +588,11 @@ pub fn required(env: &Environment, schema: &Schema, caps: Option<CapSet>, sink: 
                                 format!("`{}` of environment `{}` has no `{}`", block.name, env.name, field.name),
                                 format!("`{}` missing", field.name),
                             )
-                            .with_help(format!("add `{} = {}`", field.name, example(&field.ty, &field.name))),
+                            .with_help(format!(
+                                "add `{} = {}`",
+                                field.name,
+                                example(&field.ty, &field.name)
+                            )),
                         );
                     }
                 }
@@ -530,11 +620,16 @@ pub fn required(env: &Environment, schema: &Schema, caps: Option<CapSet>, sink: 
             if !applies(field.required, field.capability) {
                 continue;
             }
-            let present = if field.ty == FieldType::Route { !res.body.routes.is_empty() } else { res.body.field(&field.name).is_some() };
+            let present = if field.ty == FieldType::Route {
+                !res.body.routes.is_empty()
+            } else {
+                res.body.field(&field.name).is_some()
+            };
             if present {
                 continue;
             }
-            let what = if field.ty == FieldType::Route { "no `route`".to_string() } else { format!("no `{}`", field.name) };
+            let what =
+                if field.ty == FieldType::Route { "no `route`".to_string() } else { format!("no `{}`", field.name) };
             let mut d = Diagnostic::new(
                 Code::E204,
                 res.env_head.unwrap_or(env.head_span),
@@ -558,9 +653,14 @@ pub fn required(env: &Environment, schema: &Schema, caps: Option<CapSet>, sink: 
     if n_networks == 0 {
         let names: Vec<String> = homeless.iter().map(|r| format!("`{}`", r.name)).collect();
         sink.push(
-            Diagnostic::new(Code::E204, env.head_span, format!("environment `{}` has no network", env.name), "no network")
-                .with_note(format!("{} must live in a network", names.join(", ")))
-                .with_help("add `network core { }` to the environment or its stack"),
+            Diagnostic::new(
+                Code::E204,
+                env.head_span,
+                format!("environment `{}` has no network", env.name),
+                "no network",
+            )
+            .with_note(format!("{} must live in a network", names.join(", ")))
+            .with_help("add `network core { }` to the environment or its stack"),
         );
     } else {
         for res in homeless {

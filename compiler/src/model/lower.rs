@@ -135,8 +135,13 @@ fn label_name(block: &ast::Block) -> Option<(&str, Span)> {
 
 fn missing_label(block: &ast::Block, sink: &mut Diagnostics) {
     sink.push(
-        Diagnostic::new(Code::E101, block.kind.span, format!("`{}` needs a name", block.kind.name), "expected a name after this")
-            .with_help(format!("write `{} NAME {{ ... }}`", block.kind.name)),
+        Diagnostic::new(
+            Code::E101,
+            block.kind.span,
+            format!("`{}` needs a name", block.kind.name),
+            "expected a name after this",
+        )
+        .with_help(format!("write `{} NAME {{ ... }}`", block.kind.name)),
     );
 }
 
@@ -162,7 +167,10 @@ pub fn lower(sources: &Sources, files: &[ast::File], schema: &Schema, sink: &mut
                 "project" => lower_project(item, &source.path, schema, &mut decls, sink),
                 "phase" => decls.phases.push(lower_phase(item, schema, origin, sink)),
                 "stack" => {
-                    let Some((name, span)) = label_name(item) else { missing_label(item, sink); continue };
+                    let Some((name, span)) = label_name(item) else {
+                        missing_label(item, sink);
+                        continue;
+                    };
                     let valid = check_name(name, span, "stack", sink);
                     let stack = lower_stack(item, name, schema, sink);
                     if !valid {
@@ -175,7 +183,10 @@ pub fn lower(sources: &Sources, files: &[ast::File], schema: &Schema, sink: &mut
                     }
                 }
                 "environment" => {
-                    let Some((name, span)) = label_name(item) else { missing_label(item, sink); continue };
+                    let Some((name, span)) = label_name(item) else {
+                        missing_label(item, sink);
+                        continue;
+                    };
                     let valid = check_name(name, span, "environment", sink);
                     let env = lower_environment(item, name, span, schema, sink);
                     if !valid {
@@ -192,15 +203,27 @@ pub fn lower(sources: &Sources, files: &[ast::File], schema: &Schema, sink: &mut
                     }
                 }
                 "item" | "kind" => sink.push(
-                    Diagnostic::new(Code::E211, item.head_span(), format!("a project cannot declare a `{kind}`"), "stdlib definition")
-                        .with_note("resource kinds are defined by govc's stdlib: network, postgres, service, ingress, secret")
-                        .with_help("remove this declaration; use the stdlib kinds in a `stack` or `environment`"),
+                    Diagnostic::new(
+                        Code::E211,
+                        item.head_span(),
+                        format!("a project cannot declare a `{kind}`"),
+                        "stdlib definition",
+                    )
+                    .with_note(
+                        "resource kinds are defined by govc's stdlib: network, postgres, service, ingress, secret",
+                    )
+                    .with_help("remove this declaration; use the stdlib kinds in a `stack` or `environment`"),
                 ),
                 _ => {
                     if let Some((name, _)) = label_name(item) {
                         decls.reserved_items.insert(name.to_string());
                     }
-                    let mut d = Diagnostic::new(Code::E201, item.kind.span, format!("unknown item `{kind}`"), "unknown item kind");
+                    let mut d = Diagnostic::new(
+                        Code::E201,
+                        item.kind.span,
+                        format!("unknown item `{kind}`"),
+                        "unknown item kind",
+                    );
                     d = if schema.kind(kind).is_some() {
                         d.with_help(format!("a `{kind}` is declared inside a `stack` or an `environment`"))
                     } else if let Some(s) = closest(kind, top_kinds) {
@@ -223,7 +246,10 @@ fn duplicate(name: &str, what: &str, span: Span, first: Span) -> Diagnostic {
 }
 
 fn lower_project(item: &ast::Block, path: &str, schema: &Schema, decls: &mut Declarations, sink: &mut Diagnostics) {
-    let Some((name, name_span)) = label_name(item) else { missing_label(item, sink); return };
+    let Some((name, name_span)) = label_name(item) else {
+        missing_label(item, sink);
+        return;
+    };
     if let Some(first) = &decls.project {
         sink.push(
             Diagnostic::new(Code::E210, item.head_span(), "more than one `project`", "another project declared here")
@@ -234,13 +260,20 @@ fn lower_project(item: &ast::Block, path: &str, schema: &Schema, decls: &mut Dec
     }
     if path != "project.gov" && !path.ends_with("/project.gov") {
         sink.push(
-            Diagnostic::new(Code::E210, item.head_span(), format!("`project` is declared in `{path}`"), "not in project.gov")
-                .with_help("move the `project` item to `project.gov` at the project root"),
+            Diagnostic::new(
+                Code::E210,
+                item.head_span(),
+                format!("`project` is declared in `{path}`"),
+                "not in project.gov",
+            )
+            .with_help("move the `project` item to `project.gov` at the project root"),
         );
     }
     check_name(name, name_span, "project", sink);
     let schema = schema.item("project").expect("the stdlib declares `item project`");
-    let body = lower_body(&item.entries, schema, "`project`", sink, &mut |b, sink| sink.push(body::unexpected_block(b, "`project`")));
+    let body = lower_body(&item.entries, schema, "`project`", sink, &mut |b, sink| {
+        sink.push(body::unexpected_block(b, "`project`"))
+    });
     let phase = body.field("phase").and_then(|f| match &f.value {
         Val::Str(s) => Some((s.clone(), f.value_span)),
         _ => None,
@@ -252,21 +285,29 @@ fn lower_project(item: &ast::Block, path: &str, schema: &Schema, decls: &mut Dec
     for required in ["phase", "environments"] {
         if body.field(required).is_none() {
             sink.push(
-                Diagnostic::new(Code::E204, item.head_span(), format!("project `{name}` has no `{required}`"), format!("`{required}` missing"))
-                    .with_help(if required == "phase" {
-                        "add `phase = \"concept\"` (or the phase in force)"
-                    } else {
-                        "add `environments = [...]` listing every environment in promotion order"
-                    }),
+                Diagnostic::new(
+                    Code::E204,
+                    item.head_span(),
+                    format!("project `{name}` has no `{required}`"),
+                    format!("`{required}` missing"),
+                )
+                .with_help(if required == "phase" {
+                    "add `phase = \"concept\"` (or the phase in force)"
+                } else {
+                    "add `environments = [...]` listing every environment in promotion order"
+                }),
             );
         }
     }
-    decls.project = Some(Project { name: name.to_string(), name_span, head_span: item.head_span(), phase, environments });
+    decls.project =
+        Some(Project { name: name.to_string(), name_span, head_span: item.head_span(), phase, environments });
 }
 
 fn lower_phase(item: &ast::Block, schema: &Schema, origin: Origin, sink: &mut Diagnostics) -> PhaseDecl {
     let schema = schema.item("phase").expect("the stdlib declares `item phase`");
-    let body = lower_body(&item.entries, schema, "`phase`", sink, &mut |b, sink| sink.push(body::unexpected_block(b, "`phase`")));
+    let body = lower_body(&item.entries, schema, "`phase`", sink, &mut |b, sink| {
+        sink.push(body::unexpected_block(b, "`phase`"))
+    });
     let name = match &item.label {
         Some(BlockLabel::Str(s)) => s.value.clone(),
         Some(BlockLabel::Name(i)) => i.name.clone(),
@@ -306,29 +347,40 @@ fn lower_resources<'a>(
         let Some((name, name_span)) = label_name(block) else { continue };
         let Some(kind_schema) = schema.kind(kind) else {
             reserved.insert(name.to_string());
-            let mut d = Diagnostic::new(Code::E201, block.kind.span, format!("unknown resource kind `{kind}`"), "unknown kind");
+            let mut d =
+                Diagnostic::new(Code::E201, block.kind.span, format!("unknown resource kind `{kind}`"), "unknown kind");
             let kinds: Vec<&str> = schema.kinds.iter().map(|k| k.name.as_str()).collect();
             d = match closest(kind, kinds.iter().copied()) {
                 Some(s) => d.with_help(format!("did you mean `{s}`?")),
                 None if schema.item(kind).is_some() => d.with_help(format!("a `{kind}` cannot be nested in {scope}")),
-                None => d.with_help(format!("resource kinds are {}", super::values::backticked(&kinds.iter().map(|k| k.to_string()).collect::<Vec<_>>()))),
+                None => d.with_help(format!(
+                    "resource kinds are {}",
+                    super::values::backticked(&kinds.iter().map(|k| k.to_string()).collect::<Vec<_>>())
+                )),
             };
             sink.push(d);
             continue;
         };
         let valid = check_name(name, name_span, kind, sink);
         let what = format!("{kind} `{name}`");
-        let body = lower_body(&block.entries, kind_schema, &what, sink, &mut |b, sink| sink.push(body::unexpected_block(b, &what)));
+        let body = lower_body(&block.entries, kind_schema, &what, sink, &mut |b, sink| {
+            sink.push(body::unexpected_block(b, &what))
+        });
         if !valid {
             reserved.insert(name.to_string());
             continue;
         }
         if let Some(first) = decls.iter().find(|d| d.name == name) {
             sink.push(
-                Diagnostic::new(Code::E205, block.head_span(), format!("duplicate name `{name}` in {scope}"), "declared again here")
-                    .with_label(first.head_span, format!("first declared here as a {}", first.kind))
-                    .with_note("names are unique within an environment across all kinds")
-                    .with_help(format!("rename one of the two `{name}` declarations")),
+                Diagnostic::new(
+                    Code::E205,
+                    block.head_span(),
+                    format!("duplicate name `{name}` in {scope}"),
+                    "declared again here",
+                )
+                .with_label(first.head_span, format!("first declared here as a {}", first.kind))
+                .with_note("names are unique within an environment across all kinds")
+                .with_help(format!("rename one of the two `{name}` declarations")),
             );
             continue;
         }
@@ -355,7 +407,13 @@ fn lower_stack(item: &ast::Block, name: &str, schema: &Schema, sink: &mut Diagno
     StackDecl { name: name.to_string(), head_span: item.head_span(), doc: item.doc.clone(), resources, reserved }
 }
 
-fn lower_environment(item: &ast::Block, name: &str, name_span: Span, schema: &Schema, sink: &mut Diagnostics) -> EnvDecl {
+fn lower_environment(
+    item: &ast::Block,
+    name: &str,
+    name_span: Span,
+    schema: &Schema,
+    sink: &mut Diagnostics,
+) -> EnvDecl {
     let what = format!("environment `{name}`");
     let env_schema = schema.item("environment").expect("the stdlib declares `item environment`");
     let mut blocks = Vec::new();

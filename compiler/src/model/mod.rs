@@ -124,9 +124,16 @@ pub(crate) fn report_once(per_env: Vec<(String, Span, Diagnostics)>, sink: &mut 
 /// not listed.
 fn project_file_problems(sources: &Sources, decls: &lower::Declarations, sink: &mut Diagnostics) {
     let Some(project) = &decls.project else {
-        let file = sources.iter().find(|(_, f)| f.origin == Origin::Project && (f.path == "project.gov" || f.path.ends_with("/project.gov")));
+        let file = sources.iter().find(|(_, f)| {
+            f.origin == Origin::Project && (f.path == "project.gov" || f.path.ends_with("/project.gov"))
+        });
         let d = match file {
-            Some((id, _)) => Diagnostic::new(Code::E210, Span::new(id, 0, 0), "`project.gov` declares no `project`", "no `project` item"),
+            Some((id, _)) => Diagnostic::new(
+                Code::E210,
+                Span::new(id, 0, 0),
+                "`project.gov` declares no `project`",
+                "no `project` item",
+            ),
             None => Diagnostic::global(Code::E210, "no `project.gov`: this is not a govc project"),
         };
         sink.push(d.with_help("write `project NAME { phase = \"concept\"  environments = [...] }` in `project.gov`"));
@@ -138,7 +145,12 @@ fn project_file_problems(sources: &Sources, decls: &lower::Declarations, sink: &
             continue;
         }
         let names: Vec<&str> = decls.environments.iter().map(|e| e.name.as_str()).collect();
-        let d = Diagnostic::new(Code::E210, r.span, format!("environment `{}` is listed but not defined", r.name), "no such environment");
+        let d = Diagnostic::new(
+            Code::E210,
+            r.span,
+            format!("environment `{}` is listed but not defined", r.name),
+            "no such environment",
+        );
         sink.push(match suggest::closest(&r.name, names.iter().copied()) {
             Some(s) => d.with_help(format!("did you mean `{s}`?")),
             None => d.with_help(format!("define `environment {} {{ tier = ... }}` or remove it from the list", r.name)),
@@ -147,9 +159,17 @@ fn project_file_problems(sources: &Sources, decls: &lower::Declarations, sink: &
     for env in &decls.environments {
         if !listed.iter().any(|r| r.name == env.name) {
             sink.push(
-                Diagnostic::new(Code::E210, env.head_span, format!("environment `{}` is not listed in `environments`", env.name), "not in the promotion order")
-                    .with_label(project.environments.as_ref().map(|(_, s)| *s).unwrap_or(project.head_span), "the promotion order")
-                    .with_help(format!("add `{}` to `environments` in `project.gov`", env.name)),
+                Diagnostic::new(
+                    Code::E210,
+                    env.head_span,
+                    format!("environment `{}` is not listed in `environments`", env.name),
+                    "not in the promotion order",
+                )
+                .with_label(
+                    project.environments.as_ref().map(|(_, s)| *s).unwrap_or(project.head_span),
+                    "the promotion order",
+                )
+                .with_help(format!("add `{}` to `environments` in `project.gov`", env.name)),
             );
         }
     }

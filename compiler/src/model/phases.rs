@@ -48,9 +48,14 @@ pub fn ladder(decls: &Declarations, sink: &mut Diagnostics) -> Ladder {
         }
         if let Some(first) = by_name.get(phase.name.as_str()) {
             sink.push(
-                Diagnostic::new(Code::E703, phase.head_span, format!("phase `{}` is defined twice", phase.name), "defined again here")
-                    .with_label(first.head_span, "first defined here")
-                    .with_help("a ladder is a single chain: give each phase one definition"),
+                Diagnostic::new(
+                    Code::E703,
+                    phase.head_span,
+                    format!("phase `{}` is defined twice", phase.name),
+                    "defined again here",
+                )
+                .with_label(first.head_span, "first defined here")
+                .with_help("a ladder is a single chain: give each phase one definition"),
             );
             valid = false;
             continue;
@@ -65,9 +70,17 @@ pub fn ladder(decls: &Declarations, sink: &mut Diagnostics) -> Ladder {
             None => match root {
                 Some(first) => {
                     sink.push(
-                        Diagnostic::new(Code::E703, phase.head_span, "the ladder has two first phases", format!("`{}` has no `after`", phase.name))
-                            .with_label(first.head_span, format!("`{}` has no `after` either", first.name))
-                            .with_help(format!("add `after = \"...\"` to phase `{}` so the phases form one chain", phase.name)),
+                        Diagnostic::new(
+                            Code::E703,
+                            phase.head_span,
+                            "the ladder has two first phases",
+                            format!("`{}` has no `after`", phase.name),
+                        )
+                        .with_label(first.head_span, format!("`{}` has no `after` either", first.name))
+                        .with_help(format!(
+                            "add `after = \"...\"` to phase `{}` so the phases form one chain",
+                            phase.name
+                        )),
                     );
                     valid = false;
                 }
@@ -83,9 +96,14 @@ pub fn ladder(decls: &Declarations, sink: &mut Diagnostics) -> Ladder {
                     valid = false;
                 } else if let Some(first) = by_after.get(after.as_str()) {
                     sink.push(
-                        Diagnostic::new(Code::E703, *span, format!("two phases follow `{after}`"), format!("`{}` follows `{after}`", phase.name))
-                            .with_label(first.head_span, format!("`{}` follows `{after}` too", first.name))
-                            .with_help("a ladder is a single chain: each phase has at most one successor"),
+                        Diagnostic::new(
+                            Code::E703,
+                            *span,
+                            format!("two phases follow `{after}`"),
+                            format!("`{}` follows `{after}`", phase.name),
+                        )
+                        .with_label(first.head_span, format!("`{}` follows `{after}` too", first.name))
+                        .with_help("a ladder is a single chain: each phase has at most one successor"),
                     );
                     valid = false;
                 } else {
@@ -109,10 +127,16 @@ pub fn ladder(decls: &Declarations, sink: &mut Diagnostics) -> Ladder {
         }
     }
     if valid && chain.len() < by_name.len() {
-        let stray = phases.iter().find(|p| !chain.iter().any(|(n, _)| *n == p.name)).expect("a phase outside the chain");
+        let stray =
+            phases.iter().find(|p| !chain.iter().any(|(n, _)| *n == p.name)).expect("a phase outside the chain");
         sink.push(
-            Diagnostic::new(Code::E703, stray.head_span, format!("phase `{}` is part of a cycle", stray.name), "its `after` chain never reaches a first phase")
-                .with_help("the ladder must be a single chain starting at a phase without `after`"),
+            Diagnostic::new(
+                Code::E703,
+                stray.head_span,
+                format!("phase `{}` is part of a cycle", stray.name),
+                "its `after` chain never reaches a first phase",
+            )
+            .with_help("the ladder must be a single chain starting at a phase without `after`"),
         );
         valid = false;
     }
@@ -135,7 +159,10 @@ pub fn authorized(ladder: &Ladder, decls: &Declarations, sink: &mut Diagnostics)
         let d = Diagnostic::new(Code::E703, *span, format!("unknown phase `{name}`"), "no such phase in the ladder");
         sink.push(match closest(name, names.iter().copied()) {
             Some(s) => d.with_help(format!("did you mean `{s}`?")),
-            None => d.with_help(format!("the phases are {}", names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(" → "))),
+            None => d.with_help(format!(
+                "the phases are {}",
+                names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(" → ")
+            )),
         });
     }
     caps
@@ -162,14 +189,26 @@ impl Authorization<'_> {
         )
         .with_label(self.phase_span, "the phase in force");
         d = match self.ladder.first_authorizing(cap) {
-            Some(first) => d.with_help(format!("remove it until the project reaches phase `{first}`, the first that authorizes `{cap}`")),
-            None => d.with_help(format!("no phase of this ladder authorizes `{cap}`: remove it, or add `{cap}` to a phase")),
+            Some(first) => d.with_help(format!(
+                "remove it until the project reaches phase `{first}`, the first that authorizes `{cap}`"
+            )),
+            None => {
+                d.with_help(format!("no phase of this ladder authorizes `{cap}`: remove it, or add `{cap}` to a phase"))
+            }
         };
         sink.push(d);
     }
 
     /// Checks a whole declaration: the kind's own capability, then each field and block.
-    pub fn declaration(&self, kind: &str, name: &str, cap: Capability, head: Span, body: &Body, sink: &mut Diagnostics) {
+    pub fn declaration(
+        &self,
+        kind: &str,
+        name: &str,
+        cap: Capability,
+        head: Span,
+        body: &Body,
+        sink: &mut Diagnostics,
+    ) {
         if !self.caps.contains(cap) {
             self.report(cap, head, &format!("{kind} `{name}`"), sink);
             return;

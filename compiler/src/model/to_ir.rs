@@ -65,7 +65,8 @@ pub fn to_ir(model: &Model) -> ir::Program {
         .map(|(refs, _)| refs.iter().map(|r| r.name.as_str()).collect())
         .unwrap_or_default();
     let mut order: Vec<&Environment> = listed.iter().filter_map(|n| model.environment(n)).collect();
-    let mut unlisted: Vec<&Environment> = model.environments.iter().filter(|e| !listed.contains(&e.name.as_str())).collect();
+    let mut unlisted: Vec<&Environment> =
+        model.environments.iter().filter(|e| !listed.contains(&e.name.as_str())).collect();
     unlisted.sort_by(|a, b| a.name.cmp(&b.name));
     order.extend(unlisted);
 
@@ -150,7 +151,9 @@ impl Ctx<'_> {
             ("postgres", "database") => res.name.replace('-', "_"),
             ("service", "host") => format!("{}.{}.svc.cluster.local", res.name, self.namespace()),
             ("service", "port") => self.int(res, "port").to_string(),
-            ("service", "url") => format!("http://{}.{}.svc.cluster.local:{}", res.name, self.namespace(), self.int(res, "port")),
+            ("service", "url") => {
+                format!("http://{}.{}.svc.cluster.local:{}", res.name, self.namespace(), self.int(res, "port"))
+            }
             _ => String::new(),
         }
     }
@@ -275,7 +278,9 @@ impl Ctx<'_> {
                     EnvVal::Ref(r) => {
                         let (_, target) = env.resource(&r.name)?;
                         match &r.attr {
-                            None => ir::EnvValue::Secret { secret: target.name.clone(), path: self.string(target, "path") },
+                            None => {
+                                ir::EnvValue::Secret { secret: target.name.clone(), path: self.string(target, "path") }
+                            }
                             Some((attr, _)) => ir::EnvValue::Attribute {
                                 resource: target.name.clone(),
                                 attribute: attr.clone(),

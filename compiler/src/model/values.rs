@@ -318,13 +318,8 @@ pub fn check_field(value: &ast::Value, field: &FieldSchema, sink: &mut Diagnosti
             (None, None) => String::new(),
         };
         sink.push(
-            Diagnostic::new(
-                Code::E209,
-                value.span,
-                format!("`{}` is outside the allowed range", field.name),
-                what,
-            )
-            .with_help(format!("`{}` must be {range}", field.name)),
+            Diagnostic::new(Code::E209, value.span, format!("`{}` is outside the allowed range", field.name), what)
+                .with_help(format!("`{}` must be {range}", field.name)),
         );
         Val::Invalid
     };

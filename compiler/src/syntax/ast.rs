@@ -156,11 +156,20 @@ pub enum ValueKind {
     Decimal(Number),
     /// A number immediately followed by a unit: `100GiB`, `250m`, `14d`. The unit is
     /// one of the known units (an unknown one is E102 in the parser).
-    Quantity { number: Number, unit: String },
+    Quantity {
+        number: Number,
+        unit: String,
+    },
     /// `10.30.0.0/16`, with its host bits zero (otherwise E102 and `Invalid`).
-    Cidr { addr: u32, prefix: u8 },
+    Cidr {
+        addr: u32,
+        prefix: u8,
+    },
     /// `3..12`.
-    Range { min: u64, max: u64 },
+    Range {
+        min: u64,
+        max: u64,
+    },
     /// A bare word or a reference: `production`, `true`, `main`, `main.host`.
     /// Enum values and booleans are bare words too; the field's type decides.
     Path(Vec<Ident>),

@@ -41,11 +41,7 @@ fn render_one(out: &mut String, diag: &Diagnostic, sources: &Sources, color: boo
         Severity::Warning => ("warning", YELLOW),
     };
     if color {
-        let _ = writeln!(
-            out,
-            "{kind_color}{kind}[{}]{RESET}{BOLD}: {}{RESET}",
-            diag.code, diag.message
-        );
+        let _ = writeln!(out, "{kind_color}{kind}[{}]{RESET}{BOLD}: {}{RESET}", diag.code, diag.message);
     } else {
         let _ = writeln!(out, "{kind}[{}]: {}", diag.code, diag.message);
     }
@@ -86,11 +82,7 @@ fn excerpt(diag: &Diagnostic, sources: &Sources, color: bool) -> String {
         if !files.iter().any(|(p, _)| *p == file.path) {
             files.push((file.path.clone(), file.text.clone()));
         }
-        labels.push((
-            (file.path.clone(), clamped_range(file, label)),
-            label.message.as_str(),
-            i == 0,
-        ));
+        labels.push(((file.path.clone(), clamped_range(file, label)), label.message.as_str(), i == 0));
     }
     let Some((primary, _, _)) = labels.first().cloned() else {
         return String::new();
@@ -99,20 +91,11 @@ fn excerpt(diag: &Diagnostic, sources: &Sources, color: bool) -> String {
         Severity::Error => ReportKind::Error,
         Severity::Warning => ReportKind::Warning,
     };
-    let config = Config::default()
-        .with_color(color)
-        .with_index_type(IndexType::Byte)
-        .with_char_set(CharSet::Unicode);
+    let config = Config::default().with_color(color).with_index_type(IndexType::Byte).with_char_set(CharSet::Unicode);
     let mut report = Report::build(kind, primary).with_config(config);
     for (order, (span, message, is_primary)) in labels.into_iter().enumerate() {
-        let label_color = if is_primary {
-            primary_color(diag.severity)
-        } else {
-            Color::Blue
-        };
-        let mut label = AriadneLabel::new(span)
-            .with_order(order as i32)
-            .with_color(label_color);
+        let label_color = if is_primary { primary_color(diag.severity) } else { Color::Blue };
+        let mut label = AriadneLabel::new(span).with_order(order as i32).with_color(label_color);
         if is_primary {
             label = label.with_priority(1);
         }
@@ -122,23 +105,14 @@ fn excerpt(diag: &Diagnostic, sources: &Sources, color: bool) -> String {
         report.add_label(label);
     }
     let mut buf = Vec::new();
-    if report
-        .finish()
-        .write(ariadne::sources(files), &mut buf)
-        .is_err()
-    {
+    if report.finish().write(ariadne::sources(files), &mut buf).is_err() {
         return String::new();
     }
     let text = String::from_utf8_lossy(&buf);
     // Drop ariadne's header line (ours says `error[E206]: ...` instead)
     // and the trailing blanks that ariadne pads label lines with.
-    let body = text
-        .split_once('\n')
-        .map(|(_, rest)| rest)
-        .unwrap_or_default();
-    body.lines()
-        .map(|line| format!("{}\n", line.trim_end()))
-        .collect()
+    let body = text.split_once('\n').map(|(_, rest)| rest).unwrap_or_default();
+    body.lines().map(|line| format!("{}\n", line.trim_end())).collect()
 }
 
 fn primary_color(severity: Severity) -> Color {
@@ -156,10 +130,7 @@ pub(crate) mod tests {
 
     pub(crate) fn fixture() -> (Vec<Diagnostic>, Sources) {
         let mut sources = Sources::new();
-        sources.add(
-            "envs/staging.gov",
-            "environment staging {\n  tier = staging\n  stack = app\n}\n",
-        );
+        sources.add("envs/staging.gov", "environment staging {\n  tier = staging\n  stack = app\n}\n");
         sources.add(
             "app.gov",
             "stack app {\n  service api {\n    port = 8080\n    connects = [mian]\n  }\n  postgres main { }\n}\n",
@@ -178,17 +149,9 @@ pub(crate) mod tests {
             .with_label(Span::new(staging, 12, 19), "in environment `staging`")
             .with_note("the stack `app` is used by `staging`")
             .with_help("did you mean `main`?"),
-            Diagnostic::new(
-                Code::W801,
-                Span::new(staging, 24, 38),
-                "environment-only resource",
-                "declared here",
-            ),
-            Diagnostic::global(
-                Code::E210,
-                "no `project.gov` found in `/tmp/x` or any parent directory",
-            )
-            .with_help("create a `project.gov` holding a `project NAME { ... }` block"),
+            Diagnostic::new(Code::W801, Span::new(staging, 24, 38), "environment-only resource", "declared here"),
+            Diagnostic::global(Code::E210, "no `project.gov` found in `/tmp/x` or any parent directory")
+                .with_help("create a `project.gov` holding a `project NAME { ... }` block"),
         ];
         (diags, sources)
     }
@@ -213,18 +176,8 @@ pub(crate) mod tests {
         let mut sources = Sources::new();
         sources.add_bytes("bad.gov", vec![b'a', 0xff, b'b']);
         let diags = vec![
-            Diagnostic::new(
-                Code::E101,
-                Span::new(FileId(0), 1, 2),
-                "file is not UTF-8",
-                "invalid byte",
-            ),
-            Diagnostic::new(
-                Code::E101,
-                Span::new(FileId(7), 1, 2),
-                "unknown file",
-                "here",
-            ),
+            Diagnostic::new(Code::E101, Span::new(FileId(0), 1, 2), "file is not UTF-8", "invalid byte"),
+            Diagnostic::new(Code::E101, Span::new(FileId(7), 1, 2), "unknown file", "here"),
         ];
         let out = human(&diags, &sources, false);
         assert!(out.contains("error[E101]: file is not UTF-8"));

@@ -81,14 +81,8 @@ pub fn json_lines(diags: &[Diagnostic], sources: &Sources) -> String {
                     file: &file.path,
                     message: &label.message,
                     primary: i == 0,
-                    span: JsonSpan {
-                        start: range.start,
-                        end: range.end,
-                    },
-                    range: JsonRange {
-                        start: position(range.start),
-                        end: position(range.end),
-                    },
+                    span: JsonSpan { start: range.start, end: range.end },
+                    range: JsonRange { start: position(range.start), end: position(range.end) },
                 })
             })
             .collect();
@@ -104,12 +98,7 @@ pub fn json_lines(diags: &[Diagnostic], sources: &Sources) -> String {
         push_line(&mut out, &it);
     }
     let (errors, warnings) = counts(diags);
-    push_line(
-        &mut out,
-        &JsonSummary {
-            summary: JsonCounts { errors, warnings },
-        },
-    );
+    push_line(&mut out, &JsonSummary { summary: JsonCounts { errors, warnings } });
     out
 }
 
@@ -141,25 +130,13 @@ mod tests {
         let mut sources = Sources::new();
         sources.add("a.gov", "# é😀\nx = \"😀\" y\n");
         let start = "# é😀\nx = \"😀\" ".len();
-        let diags = vec![Diagnostic::new(
-            Code::E202,
-            Span::new(FileId(0), start, start + 1),
-            "unknown field `y`",
-            "here",
-        )];
+        let diags =
+            vec![Diagnostic::new(Code::E202, Span::new(FileId(0), start, start + 1), "unknown field `y`", "here")];
         let out = json_lines(&diags, &sources);
-        let first: serde_json::Value =
-            serde_json::from_str(out.lines().next().expect("one line")).expect("json");
-        assert_eq!(
-            first["labels"][0]["range"]["start"],
-            serde_json::json!({"line": 1, "character": 9})
-        );
+        let first: serde_json::Value = serde_json::from_str(out.lines().next().expect("one line")).expect("json");
+        assert_eq!(first["labels"][0]["range"]["start"], serde_json::json!({"line": 1, "character": 9}));
         assert_eq!(first["file"], "a.gov");
-        let summary: serde_json::Value =
-            serde_json::from_str(out.lines().last().expect("summary")).expect("json");
-        assert_eq!(
-            summary,
-            serde_json::json!({"summary": {"errors": 1, "warnings": 0}})
-        );
+        let summary: serde_json::Value = serde_json::from_str(out.lines().last().expect("summary")).expect("json");
+        assert_eq!(summary, serde_json::json!({"summary": {"errors": 1, "warnings": 0}}));
     }
 }

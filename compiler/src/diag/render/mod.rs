@@ -17,10 +17,7 @@ use crate::source::{SourceFile, Sources};
 
 /// Counts of errors and warnings in `diags`, as `(errors, warnings)`.
 pub fn counts(diags: &[Diagnostic]) -> (usize, usize) {
-    let errors = diags
-        .iter()
-        .filter(|d| d.severity == Severity::Error)
-        .count();
+    let errors = diags.iter().filter(|d| d.severity == Severity::Error).count();
     (errors, diags.len() - errors)
 }
 
@@ -56,32 +53,16 @@ mod tests {
         for &code in Code::ALL {
             let text = code.explanation();
             let heading = format!("# {}: {}\n\n", code, code.title());
-            assert!(
-                text.starts_with(&heading),
-                "{code}: heading must be `{heading}`"
-            );
+            assert!(text.starts_with(&heading), "{code}: heading must be `{heading}`");
             let lines = text.lines().count();
             assert!((20..=50).contains(&lines), "{code}: {lines} lines");
             let mut at = 0;
-            for section in [
-                "\n## Why\n",
-                "\n## Example\n",
-                "```gov\n",
-                "\n## Fix\n",
-                "```gov\n",
-            ] {
+            for section in ["\n## Why\n", "\n## Example\n", "```gov\n", "\n## Fix\n", "```gov\n"] {
                 let found = text[at..].find(section);
-                assert!(
-                    found.is_some(),
-                    "{code}: missing `{}` in order",
-                    section.trim()
-                );
+                assert!(found.is_some(), "{code}: missing `{}` in order", section.trim());
                 at += found.unwrap_or(0) + section.len();
             }
-            assert!(
-                !super::sarif::first_paragraph(text).is_empty(),
-                "{code}: no first paragraph"
-            );
+            assert!(!super::sarif::first_paragraph(text).is_empty(), "{code}: no first paragraph");
         }
     }
 }

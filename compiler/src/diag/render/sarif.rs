@@ -76,11 +76,7 @@ pub(crate) fn first_paragraph(explanation: &str) -> String {
 
 fn rule(code: Code) -> Value {
     let paragraph = first_paragraph(code.explanation());
-    let description = if paragraph.is_empty() {
-        code.title().to_string()
-    } else {
-        paragraph
-    };
+    let description = if paragraph.is_empty() { code.title().to_string() } else { paragraph };
     json!({
         "id": code.as_str(),
         "name": code.as_str(),
@@ -98,15 +94,8 @@ fn result(diag: &Diagnostic, rule_index: usize, sources: &Sources) -> Value {
         text.push_str(help);
     }
     let mut labels = diag.labels.iter();
-    let locations: Vec<Value> = labels
-        .next()
-        .and_then(|l| location(l, sources, None))
-        .into_iter()
-        .collect();
-    let related: Vec<Value> = labels
-        .enumerate()
-        .filter_map(|(i, l)| location(l, sources, Some(i + 1)))
-        .collect();
+    let locations: Vec<Value> = labels.next().and_then(|l| location(l, sources, None)).into_iter().collect();
+    let related: Vec<Value> = labels.enumerate().filter_map(|(i, l)| location(l, sources, Some(i + 1))).collect();
     let mut it = json!({
         "ruleId": diag.code.as_str(),
         "ruleIndex": rule_index,
@@ -178,18 +167,12 @@ mod tests {
         assert!(out.ends_with("}\n"));
         let log: Value = serde_json::from_str(&out).expect("valid JSON");
         assert_eq!(log["version"], "2.1.0");
-        assert!(log["$schema"]
-            .as_str()
-            .expect("schema")
-            .contains("sarif-2.1.0"));
+        assert!(log["$schema"].as_str().expect("schema").contains("sarif-2.1.0"));
         let run = &log["runs"][0];
         assert_eq!(run["tool"]["driver"]["name"], "govc");
         assert_eq!(run["tool"]["driver"]["version"], env!("CARGO_PKG_VERSION"));
         let rules = run["tool"]["driver"]["rules"].as_array().expect("rules");
-        let ids: Vec<&str> = rules
-            .iter()
-            .map(|r| r["id"].as_str().expect("id"))
-            .collect();
+        let ids: Vec<&str> = rules.iter().map(|r| r["id"].as_str().expect("id")).collect();
         assert_eq!(ids, ["E206", "E210", "W801"]);
         assert_eq!(rules[0]["shortDescription"]["text"], Code::E206.title());
         assert_eq!(rules[2]["defaultConfiguration"]["level"], "warning");
@@ -200,33 +183,17 @@ mod tests {
         assert_eq!(first["ruleId"], "E206");
         assert_eq!(first["ruleIndex"], 0);
         assert_eq!(first["level"], "error");
-        assert_eq!(
-            first["message"]["text"],
-            "unresolved reference `mian`\nhelp: did you mean `main`?"
-        );
+        assert_eq!(first["message"]["text"], "unresolved reference `mian`\nhelp: did you mean `main`?");
         let region = &first["locations"][0]["physicalLocation"]["region"];
+        assert_eq!(first["locations"][0]["physicalLocation"]["artifactLocation"]["uri"], "app.gov");
         assert_eq!(
-            first["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
-            "app.gov"
-        );
-        assert_eq!(
-            (
-                region["startLine"].as_u64(),
-                region["startColumn"].as_u64(),
-                region["endColumn"].as_u64()
-            ),
+            (region["startLine"].as_u64(), region["startColumn"].as_u64(), region["endColumn"].as_u64()),
             (Some(4), Some(17), Some(21))
         );
-        assert_eq!(
-            (region["charOffset"].as_u64(), region["charLength"].as_u64()),
-            (Some(60), Some(4))
-        );
+        assert_eq!((region["charOffset"].as_u64(), region["charLength"].as_u64()), (Some(60), Some(4)));
         let related = first["relatedLocations"].as_array().expect("related");
         assert_eq!(related.len(), 2);
-        assert_eq!(
-            related[1]["physicalLocation"]["artifactLocation"]["uri"],
-            "envs/staging.gov"
-        );
+        assert_eq!(related[1]["physicalLocation"]["artifactLocation"]["uri"], "envs/staging.gov");
 
         // A global diagnostic has no location.
         assert_eq!(results[2]["ruleId"], "E210");
