@@ -13,6 +13,7 @@ pub mod checks;
 pub mod diag;
 pub mod emit;
 pub mod ir;
+pub mod lock;
 pub mod model;
 pub mod source;
 pub mod stdlib;
@@ -38,7 +39,7 @@ pub struct Compilation {
     /// The checked program, when no error was found.
     pub program: Option<ir::Program>,
     /// The rendered files (paths relative to the output directory, `/`-separated),
-    /// when `emit` was asked for and no error was found.
+    /// `govc.lock.json` included, when `emit` was asked for and no error was found.
     pub files: BTreeMap<String, String>,
 }
 
@@ -48,18 +49,28 @@ impl Compilation {
     }
 }
 
-/// Compiles `sources`: parse, model, check and, with `options.emit`, render.
-pub fn compile(sources: &Sources, options: &Options) -> Compilation {
+/// Parses and models `sources` and runs every check: the model plus diagnostics.
+pub fn analyze(sources: &Sources, options: &Options) -> (model::Model, diag::Diagnostics) {
     let mut sink = diag::Diagnostics::new();
     let files: Vec<_> = sources.iter().map(|(id, _)| syntax::parse_file(sources, id, &mut sink)).collect();
     let model = model::build(sources, &files, &mut sink);
     checks::run(&model, options, &mut sink);
+    (model, sink)
+}
+
+/// Compiles `sources`: parse, model, check and, with `options.emit`, render.
+pub fn compile(sources: &Sources, options: &Options) -> Compilation {
+    let (model, mut sink) = analyze(sources, options);
     let mut compilation = Compilation::default();
     if !sink.has_errors() {
         let program = model::to_ir(&model);
         if options.emit {
             match emit::emit(&program) {
-                Ok(files) => compilation.files = files,
+                Ok(mut files) => {
+                    let lock = lock::render(&files, sources);
+                    files.insert(lock::LOCK_FILE.to_string(), lock);
+                    compilation.files = files;
+                }
                 Err(diagnostic) => sink.push(diagnostic),
             }
         }

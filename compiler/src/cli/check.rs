@@ -5,7 +5,7 @@ use std::panic::{self, AssertUnwindSafe};
 use std::path::Path;
 use std::process::ExitCode;
 
-use govc::{Code, Diagnostic, Options, Sources};
+use govc::{Code, Compilation, Diagnostic, Options, Sources};
 use miette::{IntoDiagnostic, WrapErr};
 
 use super::output::Output;
@@ -26,27 +26,28 @@ pub(crate) fn run(path: Option<&Path>, args: &GlobalArgs) -> miette::Result<Exit
         }
         Err(LoadError::Io(report)) => return Err(report),
     };
-    let diagnostics = compile_or_e901(&project.sources, &Options::default());
-    Ok(output.report(&diagnostics, &project.sources, ACTION))
+    let compilation = compile_or_e901(&project.sources, &Options::default());
+    Ok(output.report(&compilation.diagnostics, &project.sources, ACTION))
 }
 
 /// Compiles, turning a panic in the library (a bug in govc: it must never
 /// panic) into an E901 diagnostic, so that the exit code is never 101.
-pub(crate) fn compile_or_e901(sources: &Sources, options: &Options) -> Vec<Diagnostic> {
+pub(crate) fn compile_or_e901(sources: &Sources, options: &Options) -> Compilation {
     match panic::catch_unwind(AssertUnwindSafe(|| govc::compile(sources, options))) {
-        Ok(compilation) => compilation.diagnostics,
+        Ok(compilation) => compilation,
         Err(payload) => {
             let what = payload
                 .downcast_ref::<&str>()
                 .map(|s| s.to_string())
                 .or_else(|| payload.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "unknown panic".to_string());
-            vec![Diagnostic::global(Code::E901, format!("internal compiler error: {what}"))
+            let diagnostics = vec![Diagnostic::global(Code::E901, format!("internal compiler error: {what}"))
                 .with_note("this is a bug in govc, not in your `.gov` files; nothing was written")
                 .with_help(format!(
                     "please report it with `govc --version` ({}) and the smallest `.gov` files that reproduce it; see `govc explain E901`",
                     env!("CARGO_PKG_VERSION")
-                ))]
+                ))];
+            Compilation { diagnostics, ..Compilation::default() }
         }
     }
 }

@@ -10,10 +10,13 @@
 //! and one arm in [`run`]. Reuse [`project::load`] to read the project and
 //! [`output::Output`] to print diagnostics.
 
+mod build;
 mod check;
 mod explain;
+mod graph;
 mod output;
 mod project;
+mod tree;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -84,6 +87,11 @@ pub(crate) enum Command {
         /// `project.gov`, from the current directory up).
         path: Option<PathBuf>,
     },
+    /// Compile a project and write `generated/` atomically; with `--check`, write
+    /// nothing and fail when `generated/` is stale or hand-edited.
+    Build(build::BuildArgs),
+    /// Print the dependency graph of a project (DOT, Mermaid or JSON).
+    Graph(graph::GraphArgs),
     /// Print the long explanation of a diagnostic code (`govc explain E206`), or list every code.
     Explain {
         /// A code such as `E206` (case-insensitive); omit it to list every code.
@@ -112,6 +120,8 @@ fn run(cli: Cli) -> miette::Result<ExitCode> {
     match cli.command {
         Command::Check { path } => check::run(path.as_deref(), &cli.global),
         Command::Explain { code } => explain::run(code.as_deref()),
+        Command::Build(args) => build::run(&args, &cli.global),
+        Command::Graph(args) => graph::run(&args, &cli.global),
     }
 }
 

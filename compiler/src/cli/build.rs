@@ -1,0 +1,194 @@
+//! `govc build [PROJECT] [--out DIR] [--env NAME]... [--check]`: compile, then write
+//! the output tree atomically, or with `--check` compare it and write nothing.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use govc::{lock, Options};
+use miette::{miette, IntoDiagnostic, WrapErr};
+use similar::TextDiff;
+
+use super::check::compile_or_e901;
+use super::output::Output;
+use super::project::{self, LoadError};
+use super::tree::{self, Change, Plan};
+use super::{print_stderr, print_stdout, GlobalArgs};
+
+/// The arguments of `govc build`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct BuildArgs {
+    /// The project directory (default: the nearest directory holding `project.gov`).
+    pub(crate) path: Option<PathBuf>,
+    /// Where to write (default: `generated/` under the project root).
+    #[arg(long, short = 'o', value_name = "DIR")]
+    pub(crate) out: Option<PathBuf>,
+    /// Build only these environments (repeatable); the others' files are left as they are.
+    #[arg(long = "env", value_name = "NAME")]
+    pub(crate) envs: Vec<String>,
+    /// Write nothing: exit 0 when the output directory is up to date, 1 with a
+    /// per-file summary when it is stale or hand-edited.
+    #[arg(long)]
+    pub(crate) check: bool,
+}
+
+/// Lines of unified diff shown per changed file with `--check`.
+const DIFF_LINES: usize = 40;
+
+pub(crate) fn run(args: &BuildArgs, global: &GlobalArgs) -> miette::Result<ExitCode> {
+    let started = Instant::now();
+    let output = Output::new(global);
+    let action = if args.check { "check the generated files" } else { "build" };
+    let cwd = std::env::current_dir().into_diagnostic().wrap_err("could not read the current directory")?;
+    let project = match project::load(args.path.as_deref(), &cwd) {
+        Ok(project) => project,
+        Err(LoadError::NotFound(d)) => return Ok(output.report(&[d], &govc::Sources::new(), action)),
+        Err(LoadError::Io(report)) => return Err(report),
+    };
+    let compilation = compile_or_e901(&project.sources, &Options { emit: true });
+    let code = output.report(&compilation.diagnostics, &project.sources, action);
+    if code != ExitCode::SUCCESS || compilation.files.is_empty() {
+        return Ok(code);
+    }
+    let out = match &args.out {
+        Some(out) if out.is_absolute() => out.clone(),
+        Some(out) => cwd.join(out),
+        None => project.root.join("generated"),
+    };
+    let mut files = compilation.files;
+    if !args.envs.is_empty() {
+        let known: Vec<&str> =
+            compilation.program.iter().flat_map(|p| p.environments.iter().map(|e| e.name.as_str())).collect();
+        if let Some(unknown) = args.envs.iter().find(|e| !known.contains(&e.as_str())) {
+            return Err(miette!("unknown environment `{unknown}`; the environments are {}", known.join(", ")));
+        }
+        files = only_environments(files, &args.envs, &out, &project.sources)?;
+    }
+    let plan =
+        Plan::new(&out, &files).into_diagnostic().wrap_err_with(|| format!("could not read {}", out.display()))?;
+    let shown = display_path(&out, &project.root, &cwd);
+    if !plan.foreign.is_empty() && !global.quiet {
+        print_stderr(&foreign_warning(&shown, &plan.foreign));
+    }
+    let n_envs = compilation.program.as_ref().map_or(0, |p| p.environments.len());
+    if args.check {
+        if plan.changes.is_empty() {
+            if !global.quiet {
+                print_stderr(&format!("govc: {shown} is up to date ({} files)\n", plan.unchanged));
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+        print_stdout(&stale_report(&shown, &plan, &files));
+        return Ok(ExitCode::from(1));
+    }
+    if !plan.changes.is_empty() {
+        tree::apply(&out, &files, &plan)
+            .into_diagnostic()
+            .wrap_err_with(|| format!("could not write {shown}; the previous files were left as they were"))?;
+    }
+    if !global.quiet {
+        let written = plan.count(|c| !matches!(c, Change::Removed { .. }));
+        let removed = plan.count(|c| matches!(c, Change::Removed { .. }));
+        print_stderr(&format!(
+            "govc: built {n_envs} environment{} into {shown}: {written} written, {} unchanged, {removed} removed ({} ms)\n",
+            if n_envs == 1 { "" } else { "s" },
+            plan.unchanged,
+            started.elapsed().as_millis()
+        ));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Keeps the files of the chosen environments (and the shared base); every other
+/// file stays as it is on disk, and the lock is recomputed over the result.
+fn only_environments(
+    mut files: BTreeMap<String, String>,
+    envs: &[String],
+    out: &Path,
+    sources: &govc::Sources,
+) -> miette::Result<BTreeMap<String, String>> {
+    let selected = |path: &str| {
+        path.starts_with("kubernetes/base/")
+            || envs.iter().any(|e| {
+                path.starts_with(&format!("terraform/{e}/")) || path.starts_with(&format!("kubernetes/overlays/{e}/"))
+            })
+    };
+    files.remove(lock::LOCK_FILE);
+    let previous =
+        std::fs::read_to_string(out.join(lock::LOCK_FILE)).ok().and_then(|t| lock::parse(&t)).unwrap_or_default();
+    let mut kept: BTreeMap<String, String> = files.into_iter().filter(|(p, _)| selected(p)).collect();
+    for path in previous.keys().filter(|p| !selected(p)) {
+        if let Ok(text) = std::fs::read_to_string(out.join(path)) {
+            kept.insert(path.clone(), text);
+        }
+    }
+    let lock_text = lock::render(&kept, sources);
+    kept.insert(lock::LOCK_FILE.to_string(), lock_text);
+    Ok(kept)
+}
+
+fn display_path(out: &Path, root: &Path, cwd: &Path) -> String {
+    let rel = out.strip_prefix(cwd).or_else(|_| out.strip_prefix(root)).unwrap_or(out);
+    let shown = rel.display().to_string();
+    if shown.is_empty() {
+        ".".into()
+    } else {
+        format!("{shown}/")
+    }
+}
+
+fn foreign_warning(shown: &str, foreign: &[String]) -> String {
+    let mut out = format!(
+        "warning: {shown} holds {} file{} that govc does not own; they are kept\n",
+        foreign.len(),
+        if foreign.len() == 1 { "" } else { "s" }
+    );
+    for path in foreign.iter().take(10) {
+        out += &format!("  {path}\n");
+    }
+    if foreign.len() > 10 {
+        out += &format!("  and {} more\n", foreign.len() - 10);
+    }
+    out
+}
+
+/// The `--check` report: one line per file, then a short unified diff of each change.
+fn stale_report(shown: &str, plan: &Plan, files: &BTreeMap<String, String>) -> String {
+    let mut out = format!(
+        "{shown} is stale: {} added, {} changed, {} removed\n",
+        plan.count(|c| *c == Change::Added),
+        plan.count(|c| matches!(c, Change::Changed { .. })),
+        plan.count(|c| matches!(c, Change::Removed { .. })),
+    );
+    for (path, change) in &plan.changes {
+        let word = match change {
+            Change::Added => "added",
+            Change::Changed { .. } => "changed",
+            Change::Removed { .. } => "removed",
+        };
+        out += &format!("  {word:<8} {path}\n");
+    }
+    for (path, change) in &plan.changes {
+        let (old, new) = match change {
+            Change::Added => ("", files[path].as_str()),
+            Change::Changed { old } => (old.as_str(), files[path].as_str()),
+            Change::Removed { old } => (old.as_str(), ""),
+        };
+        let diff = TextDiff::from_lines(old, new)
+            .unified_diff()
+            .context_radius(2)
+            .header(&format!("{shown}{path} (on disk)"), &format!("{shown}{path} (from sources)"))
+            .to_string();
+        let lines: Vec<&str> = diff.lines().collect();
+        out += "\n";
+        for line in lines.iter().take(DIFF_LINES) {
+            out += line;
+            out += "\n";
+        }
+        if lines.len() > DIFF_LINES {
+            out += &format!("... {} more diff lines\n", lines.len() - DIFF_LINES);
+        }
+    }
+    out + "\nrun `govc build` to bring it up to date\n"
+}

@@ -1,0 +1,76 @@
+//! `govc.lock.json`: every file a build wrote, with its sha256, the govc version and
+//! a digest of the sources.
+//!
+//! The lock is how a build knows which files it owns: it deletes only files the
+//! previous lock lists, never a file it did not write. The source digest hashes
+//! the project files' contents only (sorted), so renaming or moving files does not
+//! change it.
+
+use std::collections::BTreeMap;
+
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+use crate::source::{Origin, Sources};
+
+/// The lock file's name, at the root of the output directory.
+pub const LOCK_FILE: &str = "govc.lock.json";
+
+/// Hex sha256 of `bytes`.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The digest of the project's sources: the sha256 of their sorted content digests.
+pub fn source_digest(sources: &Sources) -> String {
+    let mut digests: Vec<String> = sources
+        .iter()
+        .filter(|(_, f)| f.origin == Origin::Project)
+        .map(|(_, f)| sha256_hex(f.text.as_bytes()))
+        .collect();
+    digests.sort();
+    sha256_hex(digests.join("\n").as_bytes())
+}
+
+/// Renders the lock for `files` (which must not include the lock itself).
+pub fn render(files: &BTreeMap<String, String>, sources: &Sources) -> String {
+    let listed: serde_json::Map<String, Value> =
+        files.iter().map(|(path, text)| (path.clone(), json!(sha256_hex(text.as_bytes())))).collect();
+    let lock = json!({
+        "//": "written by govc build: the files govc owns in this directory; do not edit",
+        "govc_version": env!("CARGO_PKG_VERSION"),
+        "source_digest": format!("sha256:{}", source_digest(sources)),
+        "files": listed,
+    });
+    let mut out = serde_json::to_string_pretty(&lock).expect("a JSON value always serializes");
+    out.push('\n');
+    out
+}
+
+/// The files a lock lists, `path → sha256`; `None` when the text is not a lock.
+pub fn parse(text: &str) -> Option<BTreeMap<String, String>> {
+    let value: Value = serde_json::from_str(text).ok()?;
+    let files = value.get("files")?.as_object()?;
+    Some(files.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string()))).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_and_ignores_file_names() {
+        let mut a = Sources::new();
+        a.add("project.gov", "x");
+        a.add("envs/a.gov", "y");
+        let mut b = Sources::new();
+        b.add("renamed.gov", "y");
+        b.add("project.gov", "x");
+        assert_eq!(source_digest(&a), source_digest(&b));
+        let files = BTreeMap::from([("terraform/prod/backend.tf.json".to_string(), "{}\n".to_string())]);
+        let lock = render(&files, &a);
+        let parsed = parse(&lock).expect("a lock");
+        assert_eq!(parsed["terraform/prod/backend.tf.json"], sha256_hex(b"{}\n"));
+        assert!(parse("not json").is_none());
+    }
+}
