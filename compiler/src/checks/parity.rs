@@ -13,7 +13,9 @@ pub fn run(model: &Model, sink: &mut Diagnostics) {
     for env in &model.environments {
         let mut local = Diagnostics::new();
         environment_only(env, &mut local);
-        unused_secrets(env, &mut local);
+        if !env.unresolved && super::authorized(model, crate::model::schema::Capability::Secrets) {
+            unused_secrets(env, &mut local);
+        }
         per_env.push((env.name.clone(), env.span, local));
     }
     report_once(per_env, sink);

@@ -17,7 +17,9 @@ pub fn run(model: &Model, sink: &mut Diagnostics) {
             if env.tier == Some(Tier::Production) {
                 production_safety(env, db, replication, &mut local);
             }
-            unused_database(env, i, db, &mut local);
+            if !env.unresolved {
+                unused_database(env, i, db, &mut local);
+            }
         }
         per_env.push((env.name.clone(), env.span, local));
     }

@@ -81,6 +81,9 @@ pub struct Environment {
     /// Names that must not be reported as missing (rejected declarations).
     pub reserved: BTreeSet<String>,
     pub listed: bool,
+    /// Some reference failed to resolve (E206, E301): rules about what is *not*
+    /// referenced (W601, W802) stay quiet rather than echo that mistake.
+    pub unresolved: bool,
 }
 
 impl Environment {
@@ -98,6 +101,11 @@ impl Environment {
     }
 }
 
+/// Blocks of the environment schema refused for `tier = local` (E202).
+fn cloud_only(schema: &Schema) -> Vec<String> {
+    schema.item("environment").map(|e| e.blocks.iter().filter(|b| b.cloud_only).map(|b| b.name.clone()).collect()).unwrap_or_default()
+}
+
 fn tier_of(body: &Body) -> Option<Tier> {
     match body.value("tier")? {
         Val::Enum(t) => Some(match t.as_str() {
@@ -112,7 +120,7 @@ fn tier_of(body: &Body) -> Option<Tier> {
 
 /// Resolves the item references of environments (`stack`, `mirrors`) and merges
 /// each environment with its stack.
-pub fn merge(decls: &Declarations, sink: &mut Diagnostics) -> Vec<Environment> {
+pub fn merge(decls: &Declarations, schema: &Schema, sink: &mut Diagnostics) -> Vec<Environment> {
     let listed: BTreeSet<&str> = decls
         .project
         .as_ref()
@@ -120,7 +128,7 @@ pub fn merge(decls: &Declarations, sink: &mut Diagnostics) -> Vec<Environment> {
         .map(|(refs, _)| refs.iter().map(|r| r.name.as_str()).collect())
         .unwrap_or_default();
     let mut envs: Vec<Environment> =
-        decls.environments.iter().map(|d| merge_one(d, decls, listed.contains(d.name.as_str()), sink)).collect();
+        decls.environments.iter().map(|d| merge_one(d, decls, schema, listed.contains(d.name.as_str()), sink)).collect();
     resolve_mirrors(decls, &mut envs, sink);
     envs
 }
@@ -186,7 +194,7 @@ fn unresolved_item(r: &Reference, want: &str, candidates: Vec<&str>, decls: &Dec
     }
 }
 
-fn merge_one(decl: &EnvDecl, decls: &Declarations, listed: bool, sink: &mut Diagnostics) -> Environment {
+fn merge_one(decl: &EnvDecl, decls: &Declarations, schema: &Schema, listed: bool, sink: &mut Diagnostics) -> Environment {
     let tier = tier_of(&decl.body);
     if decl.body.field("tier").is_none() {
         sink.push(
@@ -198,6 +206,22 @@ fn merge_one(decl: &EnvDecl, decls: &Declarations, listed: bool, sink: &mut Diag
             )
             .with_help("add `tier = local`, `dev`, `staging` or `production`"),
         );
+    }
+    if tier == Some(Tier::Local) {
+        let refused = cloud_only(schema);
+        for block in &decl.body.blocks {
+            if refused.contains(&block.name) {
+                sink.push(
+                    Diagnostic::new(
+                        Code::E202,
+                        block.head,
+                        format!("`{}` is not allowed in a `tier = local` environment", block.name),
+                        "local environments have no cloud",
+                    )
+                    .with_help(format!("remove `{} {{ }}`: a local environment has no AWS account and no Terraform state", block.name)),
+                );
+            }
+        }
     }
     let mut stack = None;
     if let Some(field) = decl.body.field("stack") {
@@ -273,6 +297,7 @@ fn merge_one(decl: &EnvDecl, decls: &Declarations, listed: bool, sink: &mut Diag
         resources,
         reserved,
         listed,
+        unresolved: false,
     }
 }
 
@@ -349,6 +374,7 @@ pub fn resolve(env: &mut Environment, schema: &Schema, elsewhere: &Elsewhere, si
     let index: HashMap<String, usize> = env.resources.iter().enumerate().map(|(i, r)| (r.name.clone(), i)).collect();
     let networks: Vec<usize> = env.of_kind("network").map(|(i, _)| i).collect();
     let mut all_edges = Vec::with_capacity(env.resources.len());
+    let errors_before = sink.len();
     for res in &env.resources {
         let mut edges = Vec::new();
         let find = |r: &Reference, sink: &mut Diagnostics| -> Option<usize> {
@@ -546,6 +572,7 @@ pub fn resolve(env: &mut Environment, schema: &Schema, elsewhere: &Elsewhere, si
     for (res, edges) in env.resources.iter_mut().zip(all_edges) {
         res.edges = edges;
     }
+    env.unresolved = sink.iter().skip(errors_before).any(|d| matches!(d.code, Code::E206 | Code::E301));
 }
 
 /// Required fields (E204): LANGUAGE.md section 4, "When a field is required".

@@ -75,7 +75,7 @@ pub fn build(sources: &Sources, files: &[ast::File], sink: &mut Diagnostics) -> 
             }
         }
     }
-    let mut environments = env::merge(&decls, sink);
+    let mut environments = env::merge(&decls, &schema, sink);
     let mut per_env: Vec<(String, Span, Diagnostics)> = Vec::new();
     let snapshot = environments.clone();
     let elsewhere = env::Elsewhere::new(&snapshot);

@@ -47,6 +47,7 @@ pub fn to_ir(model: &Model) -> ir::Program {
                     .collect(),
                 reserved: Default::default(),
                 listed: false,
+                unresolved: false,
             };
             let mut view = view;
             let elsewhere_src = Vec::new();
