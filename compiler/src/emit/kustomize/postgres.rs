@@ -13,6 +13,10 @@ use super::yaml::{map, Yaml};
 use super::{labels, selector, View};
 use crate::ir;
 
+/// Where the password Secret is mounted: a file, not an environment variable, which the
+/// image reads through `POSTGRES_PASSWORD_FILE`.
+const PASSWORD_DIR: &str = "/run/secrets/postgres";
+
 /// `<pg>-postgres`: the Secret holding `POSTGRES_PASSWORD`, created by the ExternalSecret.
 pub fn password_secret(pg: &str) -> String {
     format!("{pg}-postgres")
@@ -91,17 +95,8 @@ fn stateful_set(view: &View, pg: &ir::Postgres) -> Yaml {
             ("value", "/var/lib/postgresql/data/pgdata".into()),
         ]),
         map([
-            ("name", "POSTGRES_PASSWORD".into()),
-            (
-                "valueFrom",
-                map([(
-                    "secretKeyRef",
-                    map([
-                        ("name", password_secret(&pg.name).into()),
-                        ("key", "POSTGRES_PASSWORD".into()),
-                    ]),
-                )]),
-            ),
+            ("name", "POSTGRES_PASSWORD_FILE".into()),
+            ("value", format!("{PASSWORD_DIR}/POSTGRES_PASSWORD").into()),
         ]),
     ]);
     let container = map([
@@ -136,6 +131,11 @@ fn stateful_set(view: &View, pg: &ir::Postgres) -> Yaml {
                 object::mount("data", "/var/lib/postgresql/data"),
                 object::mount("run", "/var/run/postgresql"),
                 object::mount("tmp", "/tmp"),
+                map([
+                    ("name", "password".into()),
+                    ("mountPath", PASSWORD_DIR.into()),
+                    ("readOnly", true.into()),
+                ]),
             ]),
         ),
     ]);
