@@ -352,3 +352,58 @@ pub fn no_stack() -> Program {
         }],
     }
 }
+
+/// The zenthea program bent to reach the other overlay paths: the stack autoscales `api`
+/// (2..4) and `local` pins it to 1 (delete patches), `staging` adds an environment-only
+/// service, and a second stack `jobs` backs an environment `batch` (`base/<stack>/`).
+pub fn variants() -> Program {
+    let mut program = zenthea();
+    program.stacks[0].resources.services[1].replicas = Replicas { min: 2, max: 4 };
+    let mut debug = service("debug", 8081);
+    debug.from_stack = false;
+    debug.image = Some(image(&format!(
+        "registry.example.com/zenthea/debug@sha256:{}",
+        "cd".repeat(32)
+    )));
+    program.environments[1].resources.services.push(debug);
+    let cron = || {
+        let mut s = service("cron", 8080);
+        s.egress = vec![Egress {
+            host: "hooks.slack.com".into(),
+            port: 443,
+        }];
+        s
+    };
+    let stack = Resources {
+        networks: vec![network(None, 2, false, true)],
+        services: vec![cron()],
+        ..Resources::default()
+    };
+    program.stacks.push(Stack {
+        name: "jobs".into(),
+        doc: None,
+        resources: stack,
+    });
+    let mut svc = cron();
+    svc.image = Some(image("registry.example.com/zenthea/cron:1.4.2"));
+    let resources = Resources {
+        networks: vec![network(Some("10.40.0.0/16"), 2, false, true)],
+        services: vec![svc],
+        ..Resources::default()
+    };
+    program.environments.push(Environment {
+        name: "batch".into(),
+        doc: None,
+        tier: Tier::Dev,
+        namespace: "zenthea-batch".into(),
+        stack: Some("jobs".into()),
+        mirrors: None,
+        aws: Some(Aws {
+            account: Some("111111111111".into()),
+            region: Some("eu-west-1".into()),
+        }),
+        state: None,
+        resources,
+    });
+    program
+}

@@ -19,7 +19,7 @@ pub fn overlay(
     let env = view.env.ok_or("an overlay needs an environment")?;
     let mut env_objects = objects(view);
     let base_objects: &[Object] = base.as_ref().map_or(&[], |(_, objs)| objs);
-    let images = pin_images(view, base_objects, &mut env_objects);
+    let images = pin_images(view, base_objects, &mut env_objects)?;
 
     let mut files = Vec::new();
     let mut resources: Vec<String> = base
@@ -94,7 +94,11 @@ pub fn overlay(
 /// Rewrites each environment Deployment's image to the name the base uses, and returns
 /// the `images:` entries (by name) that pin it: `newName` when the repository differs,
 /// then `digest`, or `newTag` for an image without a digest.
-fn pin_images(view: &View, base: &[Object], env_objects: &mut [Object]) -> BTreeMap<String, Yaml> {
+fn pin_images(
+    view: &View,
+    base: &[Object],
+    env_objects: &mut [Object],
+) -> Result<BTreeMap<String, Yaml>, String> {
     let mut images = BTreeMap::new();
     for svc in &view.resources.services {
         let Some(image) = &svc.image else { continue };
@@ -119,9 +123,20 @@ fn pin_images(view: &View, base: &[Object], env_objects: &mut [Object]) -> BTree
             (None, Some(tag)) => entry.push(("newTag".to_string(), tag.into())),
             (None, None) => {}
         }
-        images.entry(base_name).or_insert(Yaml::Map(entry));
+        let entry = Yaml::Map(entry);
+        match images.get(&base_name) {
+            Some(existing) if *existing != entry => {
+                return Err(format!(
+                    "services of environment `{}` share the base image `{base_name}` but pin different images",
+                    view.env.map_or("", |e| e.name.as_str())
+                ))
+            }
+            _ => {
+                images.insert(base_name, entry);
+            }
+        }
     }
-    images
+    Ok(images)
 }
 
 fn containers_mut(body: &mut Yaml) -> Option<&mut Vec<Yaml>> {

@@ -7,6 +7,7 @@ use super::object::{self, Object};
 use super::yaml::{map, map_of, Yaml};
 use super::{labels, selector, View, CLOUD_SECRET_STORE, LOCAL_SECRET_STORE};
 use crate::ir::{self, EnvValue};
+use sha2::{Digest, Sha256};
 
 /// CPU utilization the autoscaler aims for.
 const CPU_TARGET_PERCENT: i64 = 70;
@@ -183,6 +184,18 @@ pub fn external_secret_spec(view: &View, target: &str, data: Vec<Yaml>) -> Yaml 
     ])
 }
 
+/// `IfNotPresent` for an image pinned by digest (immutable) and for `tier = local`
+/// (images loaded into the local cluster are in no registry); `Always` for a tag in a
+/// cloud tier, so a moved tag is not silently ignored on a node that has the old one.
+fn pull_policy(view: &View, svc: &ir::Service) -> &'static str {
+    let by_tag = svc.image.as_ref().is_some_and(|i| i.digest.is_none());
+    if view.env.is_some() && !view.is_local() && by_tag {
+        "Always"
+    } else {
+        "IfNotPresent"
+    }
+}
+
 fn container(view: &View, svc: &ir::Service) -> Yaml {
     let probe = |extra: Vec<(&str, Yaml)>| {
         let mut p = vec![(
@@ -195,7 +208,7 @@ fn container(view: &View, svc: &ir::Service) -> Yaml {
     let mut c = vec![
         ("name", Yaml::from(&svc.name)),
         ("image", image_name(svc).into()),
-        ("imagePullPolicy", "IfNotPresent".into()),
+        ("imagePullPolicy", pull_policy(view, svc).into()),
         (
             "ports",
             Yaml::Seq(vec![map([
@@ -260,6 +273,40 @@ fn container(view: &View, svc: &ir::Service) -> Yaml {
     Yaml::Map(c.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
 }
 
+/// The pod template annotation holding the sha256 of the service's ConfigMap data.
+pub const CONFIG_DIGEST_ANNOTATION: &str = "govc/config-sha256";
+
+/// The sha256 of `KEY=value` lines, sorted by key as the IR gives them.
+fn config_digest(config: &[(String, Yaml)]) -> String {
+    let mut hasher = Sha256::new();
+    for (key, value) in config {
+        let text = match value {
+            Yaml::Str(s) => s.as_str(),
+            _ => "",
+        };
+        hasher.update(format!("{}={}\0", key.len(), key).as_bytes());
+        hasher.update(format!("{}={}\0", text.len(), text).as_bytes());
+    }
+    hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Spread replicas across zones when the scheduler can; never blocks scheduling.
+fn zone_spread(view: &View, svc: &ir::Service) -> Yaml {
+    map([
+        ("maxSkew", 1i64.into()),
+        ("topologyKey", "topology.kubernetes.io/zone".into()),
+        ("whenUnsatisfiable", "ScheduleAnyway".into()),
+        (
+            "labelSelector",
+            map([("matchLabels", selector(view.project, &svc.name))]),
+        ),
+    ])
+}
+
 /// The Deployment. `replicas` is set only when fixed; with an autoscaler it owns it.
 fn deployment(view: &View, svc: &ir::Service) -> Object {
     let mut spec = Vec::new();
@@ -275,18 +322,30 @@ fn deployment(view: &View, svc: &ir::Service) -> Object {
         ("serviceAccountName", (&svc.name).into()),
         ("automountServiceAccountToken", false.into()),
         ("securityContext", object::pod_security_context()),
+        (
+            "topologySpreadConstraints",
+            Yaml::Seq(vec![zone_spread(view, svc)]),
+        ),
         ("containers", Yaml::Seq(vec![container(view, svc)])),
         ("volumes", Yaml::Seq(vec![object::empty_dir("tmp")])),
     ]);
+    let mut template_meta = vec![(
+        "labels".to_string(),
+        labels(view.project, &svc.name, "service"),
+    )];
+    let config = config_values(view, svc);
+    if !config.is_empty() {
+        // A ConfigMap change alone does not restart pods; a digest of it in the
+        // template does, through a normal rolling update.
+        let digest = config_digest(&config);
+        template_meta.push((
+            "annotations".to_string(),
+            map([(CONFIG_DIGEST_ANNOTATION, digest.into())]),
+        ));
+    }
     spec.push((
         "template",
-        map([
-            (
-                "metadata",
-                map([("labels", labels(view.project, &svc.name, "service"))]),
-            ),
-            ("spec", pod),
-        ]),
+        map([("metadata", Yaml::Map(template_meta)), ("spec", pod)]),
     ));
     let spec = Yaml::Map(spec.into_iter().map(|(k, v)| (k.to_string(), v)).collect());
     Object::new(

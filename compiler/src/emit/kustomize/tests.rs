@@ -13,6 +13,11 @@ fn tree(program: &ir::Program) -> BTreeMap<String, String> {
     emit(program).expect("the fixture emits")
 }
 
+/// Every fixture program.
+fn programs() -> [ir::Program; 3] {
+    [fixture::zenthea(), fixture::no_stack(), fixture::variants()]
+}
+
 fn overview(files: &BTreeMap<String, String>) -> String {
     files
         .iter()
@@ -36,6 +41,23 @@ fn snapshot_environment_without_stack() {
 }
 
 #[test]
+fn snapshot_variants() {
+    insta::assert_snapshot!(overview(&tree(&fixture::variants())));
+}
+
+#[test]
+fn several_stacks_get_their_own_base_and_fixed_replicas_delete_the_autoscaler() {
+    let files = tree(&fixture::variants());
+    assert!(files.contains_key("kubernetes/base/app/kustomization.yaml"));
+    assert!(files.contains_key("kubernetes/base/jobs/kustomization.yaml"));
+    let batch = parse(&files["kubernetes/overlays/batch/kustomization.yaml"]);
+    assert_eq!(batch["resources"][0], "../../base/jobs");
+    let local = &files["kubernetes/overlays/local/patches/api.horizontalpodautoscaler.yaml"];
+    assert_eq!(parse(local)["$patch"], "delete", "{local}");
+    assert!(files.contains_key("kubernetes/overlays/staging/debug.deployment.yaml"));
+}
+
+#[test]
 fn output_is_deterministic() {
     assert_eq!(tree(&fixture::zenthea()), tree(&fixture::zenthea()));
 }
@@ -46,10 +68,10 @@ fn dump_when_asked() {
     let Ok(dir) = std::env::var("GOVC_DUMP_DIR") else {
         return;
     };
-    for (name, program) in [
-        ("zenthea", fixture::zenthea()),
-        ("no-stack", fixture::no_stack()),
-    ] {
+    for (name, program) in ["zenthea", "no-stack", "variants"]
+        .into_iter()
+        .zip(programs())
+    {
         for (path, text) in tree(&program) {
             let path = std::path::Path::new(&dir).join(name).join(path);
             std::fs::create_dir_all(path.parent().expect("a file has a parent"))
@@ -61,7 +83,7 @@ fn dump_when_asked() {
 
 #[test]
 fn every_file_parses_and_no_secret_holds_a_value() {
-    for program in [fixture::zenthea(), fixture::no_stack()] {
+    for program in programs() {
         for (path, text) in tree(&program) {
             let doc = parse(&text);
             assert_ne!(doc["kind"], "Secret", "{path} is a Secret");
@@ -332,8 +354,13 @@ fn declared(env: &ir::Environment) -> (BTreeSet<Flow>, BTreeSet<Flow>) {
 
 #[test]
 fn network_policies_allow_exactly_the_declared_flows() {
-    let program = fixture::zenthea();
-    let files = tree(&program);
+    for program in programs() {
+        flows_match(&program);
+    }
+}
+
+fn flows_match(program: &ir::Program) {
+    let files = tree(program);
     for env in &program.environments {
         let pols = policies(&files, &env.name);
         let deny = pols
@@ -370,7 +397,7 @@ fn overlays_render_with_kubectl() {
         eprintln!("skipped: kubectl not found");
         return;
     }
-    for program in [fixture::zenthea(), fixture::no_stack()] {
+    for program in programs() {
         let dir = tempfile::tempdir().expect("a temp dir");
         for (path, text) in tree(&program) {
             let path = dir.path().join(path);
