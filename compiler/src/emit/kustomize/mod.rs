@@ -35,9 +35,11 @@ pub const LOCAL_SECRET_STORE: &str = "local";
 /// What the object builders read: one resource view plus, for an overlay, its environment.
 #[derive(Clone, Copy)]
 pub(crate) struct View<'a> {
+    /// The project name (part of labels and names).
     pub project: &'a str,
     /// `None` for a base (the stack's own view).
     pub env: Option<&'a ir::Environment>,
+    /// The resources: the stack's own, or the environment's merged ones.
     pub resources: &'a ir::Resources,
 }
 

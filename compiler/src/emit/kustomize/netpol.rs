@@ -6,7 +6,7 @@
 //! Policies that name CIDRs or the ingress controller depend on the environment and only
 //! exist in overlays; the base holds the deny, DNS and service → service policies.
 //! NetworkPolicy matches addresses, not DNS names: an `egress = ["api.stripe.com:443"]`
-//! entry allows the port to any address outside the network's CIDR.
+//! entry allows the port to any address outside the network's CIDR and the private ranges.
 
 use std::collections::BTreeSet;
 
@@ -15,6 +15,7 @@ use super::yaml::{map, Yaml};
 use super::{selector, View};
 use crate::emit::names;
 use crate::ir::{self, Connection, SegmentRole};
+use ipnet::Ipv4Net;
 
 /// The annotation naming the flow a policy allows, for reviewers.
 pub const FLOW_ANNOTATION: &str = "govc/flow";
@@ -211,14 +212,36 @@ fn to_postgres(view: &View, svc: &ir::Service, pg_name: &str) -> Vec<Object> {
     )]
 }
 
+/// The private IPv4 ranges (RFC 1918).
+const PRIVATE: [&str; 3] = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"];
+
+/// What a declared `egress` may never reach: the network's CIDR and every private range,
+/// so the policy cannot be used to reach pods, nodes or peered networks (a local cluster
+/// has no known network CIDR at all). The network CIDR is listed only when no private
+/// range already covers it.
+fn internal_ranges(network: Option<Ipv4Net>) -> Vec<String> {
+    let private: Vec<Ipv4Net> = PRIVATE
+        .iter()
+        .map(|s| s.parse().expect("a valid constant CIDR"))
+        .collect();
+    let mut out: Vec<String> = private.iter().map(ToString::to_string).collect();
+    if let Some(net) = network {
+        if !private.iter().any(|p| p.contains(&net)) {
+            out.insert(0, net.to_string());
+        }
+    }
+    out
+}
+
 /// To any address outside the service's network, on the declared port.
 fn egress(view: &View, svc: &ir::Service, eg: &ir::Egress) -> Object {
-    let mut block = vec![("cidr".to_string(), Yaml::from("0.0.0.0/0"))];
-    if let Some(cidr) = view.resources.network(&svc.network).and_then(|n| n.cidr) {
-        block.push(("except".to_string(), Yaml::from(vec![cidr.to_string()])));
-    }
+    let network = view.resources.network(&svc.network).and_then(|n| n.cidr);
+    let block = map([
+        ("cidr", "0.0.0.0/0".into()),
+        ("except", Yaml::from(internal_ranges(network))),
+    ]);
     let rule = map([
-        ("to", Yaml::Seq(vec![map([("ipBlock", Yaml::Map(block))])])),
+        ("to", Yaml::Seq(vec![map([("ipBlock", block)])])),
         ("ports", ports("TCP", &[eg.port])),
     ]);
     let host: String = eg
@@ -247,6 +270,20 @@ fn egress(view: &View, svc: &ir::Service, eg: &ir::Egress) -> Object {
         &["Egress"],
         vec![("egress", Yaml::Seq(vec![rule]))],
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn egress_excludes_the_network_and_private_ranges() {
+        let inside = internal_ranges(Some("10.30.0.0/16".parse().expect("cidr")));
+        assert_eq!(inside, PRIVATE.to_vec());
+        let outside = internal_ranges(Some("100.64.0.0/16".parse().expect("cidr")));
+        assert_eq!(outside[0], "100.64.0.0/16");
+        assert_eq!(internal_ranges(None).len(), 3);
+    }
 }
 
 /// Ingress controller → each routed service on its route ports. Cloud: from the ingress

@@ -423,6 +423,11 @@ fn overlays_render_with_kubectl() {
                 "{} has its namespace",
                 env.name
             );
+            assert!(
+                !rendered.contains("\nkind: Secret\n"),
+                "{} renders a Secret",
+                env.name
+            );
         }
     }
 }
