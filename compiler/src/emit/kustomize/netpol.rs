@@ -272,20 +272,6 @@ fn egress(view: &View, svc: &ir::Service, eg: &ir::Egress) -> Object {
     )
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn egress_excludes_the_network_and_private_ranges() {
-        let inside = internal_ranges(Some("10.30.0.0/16".parse().expect("cidr")));
-        assert_eq!(inside, PRIVATE.to_vec());
-        let outside = internal_ranges(Some("100.64.0.0/16".parse().expect("cidr")));
-        assert_eq!(outside[0], "100.64.0.0/16");
-        assert_eq!(internal_ranges(None).len(), 3);
-    }
-}
-
 /// Ingress controller → each routed service on its route ports. Cloud: from the ingress
 /// segment's CIDR (ALB IP targets see the load balancer's addresses). Local: from the
 /// `ingress-nginx` namespace.
@@ -337,4 +323,18 @@ fn from_ingress_controller(view: &View) -> Vec<Object> {
             )
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn egress_excludes_the_network_and_private_ranges() {
+        let inside = internal_ranges(Some("10.30.0.0/16".parse().expect("cidr")));
+        assert_eq!(inside, PRIVATE.to_vec());
+        let outside = internal_ranges(Some("100.64.0.0/16".parse().expect("cidr")));
+        assert_eq!(outside[0], "100.64.0.0/16");
+        assert_eq!(internal_ranges(None).len(), 3);
+    }
 }
