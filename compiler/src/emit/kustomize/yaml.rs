@@ -393,7 +393,45 @@ mod tests {
         );
     }
 
+    /// The JSON value a YAML tree should read back as.
+    fn to_json(value: &Yaml) -> serde_json::Value {
+        match value {
+            Yaml::Str(s) => s.clone().into(),
+            Yaml::Int(n) => (*n).into(),
+            Yaml::Bool(b) => (*b).into(),
+            Yaml::Seq(items) => items.iter().map(to_json).collect(),
+            Yaml::Map(entries) => entries
+                .iter()
+                .map(|(k, v)| (k.clone(), to_json(v)))
+                .collect(),
+        }
+    }
+
+    fn any_yaml() -> impl Strategy<Value = Yaml> {
+        let leaf = prop_oneof![
+            any::<String>().prop_map(Yaml::Str),
+            "[a-z0-9 :#.-]{0,6}".prop_map(Yaml::Str),
+            any::<i64>().prop_map(Yaml::Int),
+            any::<bool>().prop_map(Yaml::Bool),
+        ];
+        leaf.prop_recursive(4, 32, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Yaml::Seq),
+                prop::collection::btree_map("[a-z/.:# -]{0,5}", inner, 0..4)
+                    .prop_map(|m| Yaml::Map(m.into_iter().collect())),
+            ]
+        })
+    }
+
     proptest! {
+        #[test]
+        fn any_tree_round_trips(value in any_yaml()) {
+            let doc = to_document(&value);
+            let parsed: serde_norway::Value = serde_norway::from_str(&doc).expect("the writer's output parses");
+            let json: serde_json::Value = serde_norway::from_value(parsed).expect("converts to JSON");
+            prop_assert_eq!(json, to_json(&value), "{}", doc);
+        }
+
         #[test]
         fn any_string_round_trips(s in any::<String>()) {
             round_trip(&s);
