@@ -14,6 +14,7 @@ mod object;
 mod overlay;
 mod postgres;
 mod service;
+/// The small YAML writer, public so other emitters and tests can reuse it.
 pub mod yaml;
 
 #[cfg(test)]
