@@ -130,23 +130,22 @@ fn objects(view: &View) -> Vec<Object> {
 pub(crate) fn labels(project: &str, name: &str, component: &str) -> Yaml {
     yaml::map([
         ("app.kubernetes.io/name", name.into()),
-        (
-            "app.kubernetes.io/instance",
-            format!("{project}-{name}").into(),
-        ),
+        ("app.kubernetes.io/instance", instance(project, name).into()),
         ("app.kubernetes.io/component", component.into()),
         ("app.kubernetes.io/part-of", project.into()),
         ("app.kubernetes.io/managed-by", "govc".into()),
     ])
 }
 
+/// `<project>-<name>`, shortened to the 63 characters a label value may hold.
+fn instance(project: &str, name: &str) -> String {
+    crate::emit::names::shorten(&format!("{project}-{name}"), 63)
+}
+
 /// The stable labels that select the pods of `name` (never changes between environments).
 pub(crate) fn selector(project: &str, name: &str) -> Yaml {
     yaml::map([
         ("app.kubernetes.io/name", name.into()),
-        (
-            "app.kubernetes.io/instance",
-            format!("{project}-{name}").into(),
-        ),
+        ("app.kubernetes.io/instance", instance(project, name).into()),
     ])
 }
