@@ -428,6 +428,63 @@ fn overlays_render_with_kubectl() {
                 "{} renders a Secret",
                 env.name
             );
+            assert_renders_the_environment(&program, env, &rendered);
         }
+    }
+}
+
+/// Base + overlay, as Kustomize renders them, are exactly the objects built from the
+/// environment's own view (with the namespace, the overlay labels and the pinned image).
+fn assert_renders_the_environment(program: &ir::Program, env: &ir::Environment, rendered: &str) {
+    let mut got = BTreeMap::new();
+    for doc in serde_norway::Deserializer::from_str(rendered) {
+        let yaml: serde_norway::Value =
+            serde::Deserialize::deserialize(doc).expect("rendered YAML parses");
+        let mut obj: Value = serde_norway::from_value(yaml).expect("converts");
+        let meta = obj["metadata"].as_object_mut().expect("metadata");
+        meta.remove("namespace");
+        if let Some(Value::Object(labels)) = meta.get_mut("labels") {
+            labels.remove("environment");
+            labels.remove("tier");
+        }
+        let key = format!(
+            "{}/{}",
+            obj["kind"].as_str().unwrap_or_default(),
+            obj["metadata"]["name"].as_str().unwrap_or_default()
+        );
+        got.insert(key, obj);
+    }
+    let view = super::View {
+        project: &program.project,
+        env: Some(env),
+        resources: &env.resources,
+    };
+    let mut want = BTreeMap::new();
+    for obj in super::objects(&view) {
+        let mut value = parse(&obj.to_document());
+        if obj.kind == "Deployment" {
+            let svc = env
+                .resources
+                .service(&obj.name)
+                .expect("a Deployment per service");
+            if let Some(image) = &svc.image {
+                let pinned = match (&image.digest, &image.tag) {
+                    (Some(d), _) => format!("{}@{d}", image.name),
+                    (None, Some(t)) => format!("{}:{t}", image.name),
+                    (None, None) => image.name.clone(),
+                };
+                value["spec"]["template"]["spec"]["containers"][0]["image"] = pinned.into();
+            }
+        }
+        want.insert(format!("{}/{}", obj.kind, obj.name), value);
+    }
+    assert_eq!(
+        got.keys().collect::<Vec<_>>(),
+        want.keys().collect::<Vec<_>>(),
+        "objects of {}",
+        env.name
+    );
+    for (key, value) in &want {
+        assert_eq!(&got[key], value, "{key} in {}", env.name);
     }
 }
