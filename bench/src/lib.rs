@@ -30,7 +30,13 @@ pub fn fleet(n: usize) -> Vec<(String, String)> {
     let envs = [
         ("dev", 1, "db.t4g.micro", "1..2", ""),
         ("staging", 2, "db.m6g.large", "2..4", ""),
-        ("production", 3, "db.m6g.large", "3..10", "    deletion_protection = true\n    multi_az = true\n    backup_retention = 14d\n"),
+        (
+            "production",
+            3,
+            "db.m6g.large",
+            "3..10",
+            "    deletion_protection = true\n    multi_az = true\n    backup_retention = 14d\n",
+        ),
     ];
     for (name, k, class, replicas, extra) in envs {
         let account = k.to_string().repeat(12);

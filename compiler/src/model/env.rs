@@ -103,7 +103,10 @@ impl Environment {
 
 /// Blocks of the environment schema refused for `tier = local` (E202).
 fn cloud_only(schema: &Schema) -> Vec<String> {
-    schema.item("environment").map(|e| e.blocks.iter().filter(|b| b.cloud_only).map(|b| b.name.clone()).collect()).unwrap_or_default()
+    schema
+        .item("environment")
+        .map(|e| e.blocks.iter().filter(|b| b.cloud_only).map(|b| b.name.clone()).collect())
+        .unwrap_or_default()
 }
 
 fn tier_of(body: &Body) -> Option<Tier> {
@@ -127,8 +130,11 @@ pub fn merge(decls: &Declarations, schema: &Schema, sink: &mut Diagnostics) -> V
         .and_then(|p| p.environments.as_ref())
         .map(|(refs, _)| refs.iter().map(|r| r.name.as_str()).collect())
         .unwrap_or_default();
-    let mut envs: Vec<Environment> =
-        decls.environments.iter().map(|d| merge_one(d, decls, schema, listed.contains(d.name.as_str()), sink)).collect();
+    let mut envs: Vec<Environment> = decls
+        .environments
+        .iter()
+        .map(|d| merge_one(d, decls, schema, listed.contains(d.name.as_str()), sink))
+        .collect();
     resolve_mirrors(decls, &mut envs, sink);
     envs
 }
@@ -194,7 +200,13 @@ fn unresolved_item(r: &Reference, want: &str, candidates: Vec<&str>, decls: &Dec
     }
 }
 
-fn merge_one(decl: &EnvDecl, decls: &Declarations, schema: &Schema, listed: bool, sink: &mut Diagnostics) -> Environment {
+fn merge_one(
+    decl: &EnvDecl,
+    decls: &Declarations,
+    schema: &Schema,
+    listed: bool,
+    sink: &mut Diagnostics,
+) -> Environment {
     let tier = tier_of(&decl.body);
     if decl.body.field("tier").is_none() {
         sink.push(
@@ -218,7 +230,10 @@ fn merge_one(decl: &EnvDecl, decls: &Declarations, schema: &Schema, listed: bool
                         format!("`{}` is not allowed in a `tier = local` environment", block.name),
                         "local environments have no cloud",
                     )
-                    .with_help(format!("remove `{} {{ }}`: a local environment has no AWS account and no Terraform state", block.name)),
+                    .with_help(format!(
+                        "remove `{} {{ }}`: a local environment has no AWS account and no Terraform state",
+                        block.name
+                    )),
                 );
             }
         }

@@ -1,11 +1,135 @@
 //! Kubernetes Kustomize trees: `kubernetes/base/` from the stack and one overlay per environment.
+//!
+//! Every object is built twice from the same functions: once from the stack's own view
+//! (the base) and once from the environment's merged view. The overlay then holds only
+//! the difference: objects the environment adds, JSON patches for objects that differ,
+//! delete patches for base objects it does not have, and the `images:` pins. Objects
+//! that are environment-specific by nature (Namespace, Ingress, ExternalSecrets,
+//! policies that name CIDRs, in-cluster Postgres) only ever appear in overlays.
+//! See `README.md` beside this file for the contract with the Terraform side.
+
+mod ingress;
+mod netpol;
+mod object;
+mod overlay;
+mod postgres;
+mod service;
+/// The small YAML writer, public so other emitters and tests can reuse it.
+pub mod yaml;
+
+#[cfg(test)]
+mod fixture;
+#[cfg(test)]
+mod tests;
 
 use std::collections::BTreeMap;
 
 use crate::ir;
+use object::Object;
+use yaml::Yaml;
+
+/// Name of the `ClusterSecretStore` that cloud tiers read secrets from (AWS Secrets Manager).
+pub const CLOUD_SECRET_STORE: &str = "aws-secrets-manager";
+/// Name of the `ClusterSecretStore` the developer provides for `tier = local`.
+pub const LOCAL_SECRET_STORE: &str = "local";
+
+/// What the object builders read: one resource view plus, for an overlay, its environment.
+#[derive(Clone, Copy)]
+pub(crate) struct View<'a> {
+    /// The project name (part of labels and names).
+    pub project: &'a str,
+    /// `None` for a base (the stack's own view).
+    pub env: Option<&'a ir::Environment>,
+    /// The resources: the stack's own, or the environment's merged ones.
+    pub resources: &'a ir::Resources,
+}
+
+impl View<'_> {
+    /// True for an environment of `tier = local`.
+    pub fn is_local(&self) -> bool {
+        self.env.is_some_and(|e| e.tier == ir::Tier::Local)
+    }
+}
 
 /// Renders `kubernetes/base/**` and `kubernetes/overlays/<env>/**`.
 pub fn emit(program: &ir::Program) -> Result<BTreeMap<String, String>, String> {
-    let _ = program;
-    Ok(BTreeMap::new())
+    let mut files = BTreeMap::new();
+    let several = program.stacks.len() > 1;
+    let mut bases: BTreeMap<&str, (String, Vec<Object>)> = BTreeMap::new();
+    for stack in &program.stacks {
+        let dir = if several { format!("kubernetes/base/{}", stack.name) } else { "kubernetes/base".to_string() };
+        let view = View { project: &program.project, env: None, resources: &stack.resources };
+        let objects = objects(&view);
+        let mut names = Vec::new();
+        for obj in &objects {
+            files.insert(format!("{dir}/{}", obj.file_name()), obj.to_document());
+            names.push(obj.file_name());
+        }
+        files.insert(format!("{dir}/kustomization.yaml"), object::kustomization(names, Vec::new()));
+        bases.insert(&stack.name, (dir, objects));
+    }
+    for env in &program.environments {
+        let base = match &env.stack {
+            Some(stack) => Some(
+                bases
+                    .get(stack.as_str())
+                    .ok_or_else(|| format!("environment `{}` uses unknown stack `{stack}`", env.name))?,
+            ),
+            None => None,
+        };
+        let view = View { project: &program.project, env: Some(env), resources: &env.resources };
+        let dir = format!("kubernetes/overlays/{}", env.name);
+        let base = base.map(|(base_dir, objs)| (relative_to_overlay(base_dir), objs.as_slice()));
+        for (path, text) in overlay::overlay(&view, base)? {
+            files.insert(format!("{dir}/{path}"), text);
+        }
+    }
+    Ok(files)
+}
+
+/// `kubernetes/base[/<stack>]` as seen from `kubernetes/overlays/<env>`.
+fn relative_to_overlay(base_dir: &str) -> String {
+    format!("../../{}", base_dir.trim_start_matches("kubernetes/"))
+}
+
+/// Every object of a view, in a stable order (the overlay diffs two of these).
+fn objects(view: &View) -> Vec<Object> {
+    let mut out = Vec::new();
+    if let Some(env) = view.env {
+        out.push(object::namespace(view.project, env));
+    }
+    for svc in &view.resources.services {
+        out.extend(service::objects(view, svc));
+    }
+    if view.is_local() {
+        for pg in &view.resources.databases {
+            out.extend(postgres::objects(view, pg));
+        }
+    }
+    if view.env.is_some() {
+        out.extend(ingress::objects(view));
+    }
+    out.extend(netpol::objects(view));
+    out
+}
+
+/// The recommended labels of an object that belongs to `name`.
+pub(crate) fn labels(project: &str, name: &str, component: &str) -> Yaml {
+    yaml::map([
+        ("app.kubernetes.io/name", name.into()),
+        ("app.kubernetes.io/instance", instance(project, name).into()),
+        ("app.kubernetes.io/component", component.into()),
+        ("app.kubernetes.io/part-of", project.into()),
+        ("app.kubernetes.io/managed-by", "govc".into()),
+    ])
+}
+
+/// `<project>-<name>`, shortened to the 63 characters a label value may hold.
+fn instance(project: &str, name: &str) -> String {
+    crate::emit::names::shorten(&format!("{project}-{name}"), 63)
+}
+
+/// The stable labels that select the pods of `name` (never changes between environments).
+pub(crate) fn selector(project: &str, name: &str) -> Yaml {
+    yaml::map([("app.kubernetes.io/name", name.into()), ("app.kubernetes.io/instance", instance(project, name).into())])
 }

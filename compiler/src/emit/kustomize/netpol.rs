@@ -1,0 +1,233 @@
+//! NetworkPolicies: deny all ingress and egress in the namespace, then one allow per
+//! flow the program declares, and nothing else. Flows between pods get two policies
+//! (egress on the caller, ingress on the callee); flows that leave the cluster (cloud
+//! Postgres, declared `egress`) are egress on the caller to an `ipBlock`.
+//!
+//! Policies that name CIDRs or the ingress controller depend on the environment and only
+//! exist in overlays; the base holds the deny, DNS and service → service policies.
+//! NetworkPolicy matches addresses, not DNS names: an `egress = ["api.stripe.com:443"]`
+//! entry allows the port to any address outside the network's CIDR and the private ranges.
+
+use std::collections::BTreeSet;
+
+use super::object::Object;
+use super::yaml::{map, Yaml};
+use super::{selector, View};
+use crate::emit::names;
+use crate::ir::{self, Connection, SegmentRole};
+use ipnet::Ipv4Net;
+
+/// The annotation naming the flow a policy allows, for reviewers.
+pub const FLOW_ANNOTATION: &str = "govc/flow";
+
+/// Every policy of `view`.
+pub fn objects(view: &View) -> Vec<Object> {
+    let mut out = vec![default_deny(view), dns(view)];
+    for svc in &view.resources.services {
+        for conn in &svc.connects {
+            match conn {
+                Connection::Service(to) => {
+                    if let Some(callee) = view.resources.service(to) {
+                        out.extend(pod_to_pod(view, &svc.name, &callee.name, callee.port, "TCP"));
+                    }
+                }
+                Connection::Postgres(pg) => out.extend(to_postgres(view, svc, pg)),
+            }
+        }
+        if view.env.is_some() {
+            for eg in &svc.egress {
+                out.push(egress(view, svc, eg));
+            }
+        }
+    }
+    if view.env.is_some() {
+        out.extend(from_ingress_controller(view));
+    }
+    out
+}
+
+fn policy(view: &View, name: &str, flow: &str, pods: Yaml, types: &[&str], rules: Vec<(&str, Yaml)>) -> Object {
+    let name = names::shorten(name, 253);
+    let metadata = vec![
+        (
+            "labels",
+            map([("app.kubernetes.io/part-of", view.project.into()), ("app.kubernetes.io/managed-by", "govc".into())]),
+        ),
+        ("annotations", map([(FLOW_ANNOTATION, flow.into())])),
+    ];
+    let mut spec = vec![("podSelector".to_string(), pods), ("policyTypes".to_string(), Yaml::from(types.to_vec()))];
+    spec.extend(rules.into_iter().map(|(k, v)| (k.to_string(), v)));
+    Object::new("networking.k8s.io/v1", "NetworkPolicy", &name, metadata, vec![("spec", Yaml::Map(spec))])
+}
+
+fn pods_of(view: &View, name: &str) -> Yaml {
+    map([("matchLabels", selector(view.project, name))])
+}
+
+fn ports(protocol: &str, ports: &[u16]) -> Yaml {
+    Yaml::Seq(ports.iter().map(|p| map([("protocol", protocol.into()), ("port", (*p).into())])).collect())
+}
+
+fn default_deny(view: &View) -> Object {
+    policy(view, "default-deny", "deny all", Yaml::Map(vec![]), &["Ingress", "Egress"], vec![])
+}
+
+fn dns(view: &View) -> Object {
+    let to = map([
+        ("namespaceSelector", map([("matchLabels", map([("kubernetes.io/metadata.name", "kube-system".into())]))])),
+        ("podSelector", map([("matchLabels", map([("k8s-app", "kube-dns".into())]))])),
+    ]);
+    let all = vec![
+        map([("protocol", "UDP".into()), ("port", 53u16.into())]),
+        map([("protocol", "TCP".into()), ("port", 53u16.into())]),
+    ];
+    let rule = map([("to", Yaml::Seq(vec![to])), ("ports", Yaml::Seq(all))]);
+    policy(
+        view,
+        "allow-dns",
+        "* -> kube-dns:53",
+        Yaml::Map(vec![]),
+        &["Egress"],
+        vec![("egress", Yaml::Seq(vec![rule]))],
+    )
+}
+
+/// Egress on `from` and ingress on `to`, on `port`.
+fn pod_to_pod(view: &View, from: &str, to: &str, port: u16, protocol: &str) -> Vec<Object> {
+    let flow = format!("{from} -> {to}:{port}");
+    let egress =
+        map([("to", Yaml::Seq(vec![map([("podSelector", pods_of(view, to))])])), ("ports", ports(protocol, &[port]))]);
+    let ingress = map([
+        ("from", Yaml::Seq(vec![map([("podSelector", pods_of(view, from))])])),
+        ("ports", ports(protocol, &[port])),
+    ]);
+    vec![
+        policy(
+            view,
+            &format!("allow-{from}-to-{to}-egress"),
+            &flow,
+            pods_of(view, from),
+            &["Egress"],
+            vec![("egress", Yaml::Seq(vec![egress]))],
+        ),
+        policy(
+            view,
+            &format!("allow-{from}-to-{to}-ingress"),
+            &flow,
+            pods_of(view, to),
+            &["Ingress"],
+            vec![("ingress", Yaml::Seq(vec![ingress]))],
+        ),
+    ]
+}
+
+/// Local: to the in-cluster Postgres pods. Cloud: to the persistence segment's CIDR.
+fn to_postgres(view: &View, svc: &ir::Service, pg_name: &str) -> Vec<Object> {
+    let Some(pg) = view.resources.database(pg_name) else {
+        return Vec::new();
+    };
+    if view.env.is_none() {
+        return Vec::new();
+    }
+    if view.is_local() {
+        return pod_to_pod(view, &svc.name, &pg.name, pg.port, "TCP");
+    }
+    let cidr = view.resources.network(&pg.network).and_then(|n| n.segment(SegmentRole::Persistence).cidr);
+    let Some(cidr) = cidr else { return Vec::new() };
+    let rule = map([
+        ("to", Yaml::Seq(vec![map([("ipBlock", map([("cidr", cidr.to_string().into())]))])])),
+        ("ports", ports("TCP", &[pg.port])),
+    ]);
+    let flow = format!("{} -> {}:{}", svc.name, pg.name, pg.port);
+    vec![policy(
+        view,
+        &format!("allow-{}-to-{}", svc.name, pg.name),
+        &flow,
+        pods_of(view, &svc.name),
+        &["Egress"],
+        vec![("egress", Yaml::Seq(vec![rule]))],
+    )]
+}
+
+/// The private IPv4 ranges (RFC 1918).
+const PRIVATE: [&str; 3] = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"];
+
+/// What a declared `egress` may never reach: the network's CIDR and every private range,
+/// so the policy cannot be used to reach pods, nodes or peered networks (a local cluster
+/// has no known network CIDR at all). The network CIDR is listed only when no private
+/// range already covers it.
+fn internal_ranges(network: Option<Ipv4Net>) -> Vec<String> {
+    let private: Vec<Ipv4Net> = PRIVATE.iter().map(|s| s.parse().expect("a valid constant CIDR")).collect();
+    let mut out: Vec<String> = private.iter().map(ToString::to_string).collect();
+    if let Some(net) = network {
+        if !private.iter().any(|p| p.contains(&net)) {
+            out.insert(0, net.to_string());
+        }
+    }
+    out
+}
+
+/// To any address outside the service's network, on the declared port.
+fn egress(view: &View, svc: &ir::Service, eg: &ir::Egress) -> Object {
+    let network = view.resources.network(&svc.network).and_then(|n| n.cidr);
+    let block = map([("cidr", "0.0.0.0/0".into()), ("except", Yaml::from(internal_ranges(network)))]);
+    let rule = map([("to", Yaml::Seq(vec![map([("ipBlock", block)])])), ("ports", ports("TCP", &[eg.port]))]);
+    let host: String =
+        eg.host.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' }).collect();
+    let name = format!("allow-{}-egress-{}-{}", svc.name, host.trim_matches('-'), eg.port);
+    let flow = format!("{} -> {}:{}", svc.name, eg.host, eg.port);
+    policy(view, &name, &flow, pods_of(view, &svc.name), &["Egress"], vec![("egress", Yaml::Seq(vec![rule]))])
+}
+
+/// Ingress controller → each routed service on its route ports. Cloud: from the ingress
+/// segment's CIDR (ALB IP targets see the load balancer's addresses). Local: from the
+/// `ingress-nginx` namespace.
+fn from_ingress_controller(view: &View) -> Vec<Object> {
+    let Some(ing) = view.resources.ingress() else {
+        return Vec::new();
+    };
+    let peer = if view.is_local() {
+        map([(
+            "namespaceSelector",
+            map([("matchLabels", map([("kubernetes.io/metadata.name", "ingress-nginx".into())]))]),
+        )])
+    } else {
+        let cidr = view.resources.network(&ing.network).and_then(|n| n.segment(SegmentRole::Ingress).cidr);
+        let Some(cidr) = cidr else { return Vec::new() };
+        map([("ipBlock", map([("cidr", cidr.to_string().into())]))])
+    };
+    let targets: BTreeSet<&str> = ing.routes.iter().map(|r| r.service.as_str()).collect();
+    targets
+        .into_iter()
+        .map(|svc| {
+            let mut route_ports: Vec<u16> = ing.routes.iter().filter(|r| r.service == svc).map(|r| r.port).collect();
+            route_ports.sort_unstable();
+            route_ports.dedup();
+            let rule = map([("from", Yaml::Seq(vec![peer.clone()])), ("ports", ports("TCP", &route_ports))]);
+            let shown: Vec<String> = route_ports.iter().map(u16::to_string).collect();
+            let flow = format!("ingress -> {svc}:{}", shown.join(","));
+            policy(
+                view,
+                &format!("allow-ingress-to-{svc}"),
+                &flow,
+                pods_of(view, svc),
+                &["Ingress"],
+                vec![("ingress", Yaml::Seq(vec![rule]))],
+            )
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn egress_excludes_the_network_and_private_ranges() {
+        let inside = internal_ranges(Some("10.30.0.0/16".parse().expect("cidr")));
+        assert_eq!(inside, PRIVATE.to_vec());
+        let outside = internal_ranges(Some("100.64.0.0/16".parse().expect("cidr")));
+        assert_eq!(outside[0], "100.64.0.0/16");
+        assert_eq!(internal_ranges(None).len(), 3);
+    }
+}

@@ -1,0 +1,164 @@
+//! One Kubernetes object as a YAML tree, plus the shared pieces: the Namespace, the
+//! `kustomization.yaml` of a base, quantities and the pod security settings.
+
+use super::yaml::{self, map, Yaml};
+use crate::ir;
+
+/// The UID and GID every container runs as: high, so it never maps to a host user.
+pub const RUN_AS: i64 = 10001;
+
+/// A complete Kubernetes object: `apiVersion`, `kind`, `metadata`, then the rest.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Object {
+    /// `apps/v1`, `v1`, ...
+    pub api_version: &'static str,
+    /// `Deployment`, ...
+    pub kind: &'static str,
+    /// `metadata.name`.
+    pub name: String,
+    /// The whole object, `apiVersion` and `kind` included.
+    pub body: Yaml,
+}
+
+impl Object {
+    /// Builds an object from its metadata (without `name`) and the fields after it.
+    pub fn new(
+        api_version: &'static str,
+        kind: &'static str,
+        name: &str,
+        metadata: Vec<(&str, Yaml)>,
+        rest: Vec<(&str, Yaml)>,
+    ) -> Object {
+        let mut meta = vec![("name".to_string(), Yaml::from(name))];
+        meta.extend(metadata.into_iter().map(|(k, v)| (k.to_string(), v)));
+        let mut body = vec![
+            ("apiVersion".to_string(), Yaml::from(api_version)),
+            ("kind".to_string(), Yaml::from(kind)),
+            ("metadata".to_string(), Yaml::Map(meta)),
+        ];
+        body.extend(rest.into_iter().map(|(k, v)| (k.to_string(), v)));
+        Object { api_version, kind, name: name.to_string(), body: Yaml::Map(body) }
+    }
+
+    /// `<name>.<kind>.yaml`, so one resource's objects sort together.
+    pub fn file_name(&self) -> String {
+        format!("{}.{}.yaml", self.name, self.kind.to_ascii_lowercase())
+    }
+
+    /// The identity an overlay matches on.
+    pub fn key(&self) -> (&'static str, &str) {
+        (self.kind, &self.name)
+    }
+
+    /// The object as one YAML document.
+    pub fn to_document(&self) -> String {
+        yaml::to_document(&self.body)
+    }
+
+    /// `{group?, version, kind, name}`: a Kustomize patch target.
+    pub fn target(&self) -> Yaml {
+        let mut entries = Vec::new();
+        match self.api_version.split_once('/') {
+            Some((group, version)) => {
+                entries.push(("group".to_string(), Yaml::from(group)));
+                entries.push(("version".to_string(), Yaml::from(version)));
+            }
+            None => entries.push(("version".to_string(), Yaml::from(self.api_version))),
+        }
+        entries.push(("kind".to_string(), Yaml::from(self.kind)));
+        entries.push(("name".to_string(), Yaml::from(&self.name)));
+        Yaml::Map(entries)
+    }
+}
+
+/// The environment's Namespace, enforcing the `restricted` Pod Security Standard.
+pub fn namespace(project: &str, env: &ir::Environment) -> Object {
+    let labels = yaml::map([
+        ("app.kubernetes.io/part-of", project.into()),
+        ("app.kubernetes.io/managed-by", "govc".into()),
+        ("pod-security.kubernetes.io/enforce", "restricted".into()),
+        ("pod-security.kubernetes.io/warn", "restricted".into()),
+    ]);
+    Object::new("v1", "Namespace", &env.namespace, vec![("labels", labels)], vec![])
+}
+
+/// The `kustomization.yaml` listing `resources` (and `patches`, if any) of a base.
+pub fn kustomization(resources: Vec<String>, patches: Vec<Yaml>) -> String {
+    let mut body = vec![
+        ("apiVersion", Yaml::from("kustomize.config.k8s.io/v1beta1")),
+        ("kind", Yaml::from("Kustomization")),
+        ("resources", Yaml::from(resources)),
+    ];
+    if !patches.is_empty() {
+        body.push(("patches", Yaml::Seq(patches)));
+    }
+    yaml::to_document(&Yaml::Map(body.into_iter().map(|(k, v)| (k.to_string(), v)).collect()))
+}
+
+/// CPU as millicores: `250m`.
+pub fn cpu(millis: u32) -> Yaml {
+    Yaml::from(format!("{millis}m"))
+}
+
+/// Memory in the largest binary unit that is exact: `1Gi`, `256Mi`, `1536Ki`, or bytes.
+pub fn memory(bytes: u64) -> Yaml {
+    const UNITS: [(u64, &str); 4] = [(1 << 40, "Ti"), (1 << 30, "Gi"), (1 << 20, "Mi"), (1 << 10, "Ki")];
+    for (size, unit) in UNITS {
+        if bytes >= size && bytes % size == 0 {
+            return Yaml::from(format!("{}{unit}", bytes / size));
+        }
+    }
+    Yaml::from(bytes.to_string())
+}
+
+/// Requests equal to limits (Guaranteed QoS), from the declared cpu and memory.
+pub fn resources(cpu_millis: u32, memory_bytes: u64) -> Yaml {
+    let amounts = || map([("cpu", cpu(cpu_millis)), ("memory", memory(memory_bytes))]);
+    map([("requests", amounts()), ("limits", amounts())])
+}
+
+/// The pod security context: non-root, a high UID/GID, fsGroup, seccomp RuntimeDefault.
+pub fn pod_security_context() -> Yaml {
+    map([
+        ("runAsNonRoot", true.into()),
+        ("runAsUser", RUN_AS.into()),
+        ("runAsGroup", RUN_AS.into()),
+        ("fsGroup", RUN_AS.into()),
+        ("seccompProfile", map([("type", "RuntimeDefault".into())])),
+    ])
+}
+
+/// The container security context: read-only root, no escalation, no capabilities.
+pub fn container_security_context() -> Yaml {
+    map([
+        ("allowPrivilegeEscalation", false.into()),
+        ("readOnlyRootFilesystem", true.into()),
+        ("privileged", false.into()),
+        ("runAsNonRoot", true.into()),
+        ("capabilities", map([("drop", vec!["ALL"].into())])),
+    ])
+}
+
+/// An `emptyDir` volume named `name`.
+pub fn empty_dir(name: &str) -> Yaml {
+    map([("name", name.into()), ("emptyDir", Yaml::Map(vec![]))])
+}
+
+/// A volume mount of `name` at `path`.
+pub fn mount(name: &str, path: &str) -> Yaml {
+    map([("name", name.into()), ("mountPath", path.into())])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_uses_the_largest_exact_unit() {
+        assert_eq!(memory(256 << 20), Yaml::from("256Mi"));
+        assert_eq!(memory(1 << 30), Yaml::from("1Gi"));
+        assert_eq!(memory(1536 << 20), Yaml::from("1536Mi"));
+        assert_eq!(memory(1000), Yaml::from("1000"));
+        assert_eq!(cpu(250), Yaml::from("250m"));
+    }
+}

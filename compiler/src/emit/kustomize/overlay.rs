@@ -1,0 +1,205 @@
+//! One environment's overlay: `kustomization.yaml`, the objects the environment adds,
+//! and `patches/` holding only what differs from the base (RFC 6902 JSON patches,
+//! computed by diffing the base object with the environment's), plus delete patches for
+//! base objects the environment does not have. Images are pinned with `images:`.
+
+use std::collections::BTreeMap;
+
+use super::object::Object;
+use super::service::image_name;
+use super::yaml::{self, map, Yaml};
+use super::{objects, View};
+
+/// `(path inside the overlay, contents)` for every file of the overlay. `base` is the
+/// base directory relative to the overlay and its objects, when the environment has a stack.
+pub fn overlay(view: &View, base: Option<(String, &[Object])>) -> Result<Vec<(String, String)>, String> {
+    let env = view.env.ok_or("an overlay needs an environment")?;
+    let mut env_objects = objects(view);
+    let base_objects: &[Object] = base.as_ref().map_or(&[], |(_, objs)| objs);
+    let images = pin_images(view, base_objects, &mut env_objects)?;
+
+    let mut files = Vec::new();
+    let mut resources: Vec<String> = base.as_ref().map(|(dir, _)| dir.clone()).into_iter().collect();
+    let mut patches = Vec::new();
+    for obj in &env_objects {
+        match base_objects.iter().find(|b| b.key() == obj.key()) {
+            Some(b) => {
+                let mut ops = Vec::new();
+                diff("", &b.body, &obj.body, &mut ops);
+                if ops.is_empty() {
+                    continue;
+                }
+                let path = format!("patches/{}", obj.file_name());
+                files.push((path.clone(), yaml::to_document(&Yaml::Seq(ops))));
+                patches.push(map([("path", path.into()), ("target", obj.target())]));
+            }
+            None => {
+                files.push((obj.file_name(), obj.to_document()));
+                resources.push(obj.file_name());
+            }
+        }
+    }
+    for b in base_objects {
+        if env_objects.iter().any(|o| o.key() == b.key()) {
+            continue;
+        }
+        let path = format!("patches/{}", b.file_name());
+        let delete = map([
+            ("apiVersion", b.api_version.into()),
+            ("kind", b.kind.into()),
+            ("metadata", map([("name", (&b.name).into())])),
+            ("$patch", "delete".into()),
+        ]);
+        files.push((path.clone(), yaml::to_document(&delete)));
+        patches.push(map([("path", path.into())]));
+    }
+
+    let mut k = vec![
+        ("apiVersion", Yaml::from("kustomize.config.k8s.io/v1beta1")),
+        ("kind", "Kustomization".into()),
+        ("namespace", (&env.namespace).into()),
+        ("resources", resources.into()),
+        (
+            "labels",
+            Yaml::Seq(vec![map([
+                ("pairs", map([("environment", (&env.name).into()), ("tier", env.tier.as_str().into())])),
+                ("includeSelectors", false.into()),
+            ])]),
+        ),
+    ];
+    if !images.is_empty() {
+        k.push(("images", Yaml::Seq(images.into_values().collect())));
+    }
+    if !patches.is_empty() {
+        k.push(("patches", Yaml::Seq(patches)));
+    }
+    let k = Yaml::Map(k.into_iter().map(|(a, b)| (a.to_string(), b)).collect());
+    files.push(("kustomization.yaml".to_string(), yaml::to_document(&k)));
+    Ok(files)
+}
+
+/// Rewrites each environment Deployment's image to the name the base uses, and returns
+/// the `images:` entries (by name) that pin it: `newName` when the repository differs,
+/// then `digest`, or `newTag` for an image without a digest.
+fn pin_images(view: &View, base: &[Object], env_objects: &mut [Object]) -> Result<BTreeMap<String, Yaml>, String> {
+    let mut images = BTreeMap::new();
+    for svc in &view.resources.services {
+        let Some(image) = &svc.image else { continue };
+        let Some(obj) = env_objects.iter_mut().find(|o| o.kind == "Deployment" && o.name == svc.name) else {
+            continue;
+        };
+        let base_name = base
+            .iter()
+            .find(|b| b.kind == "Deployment" && b.name == svc.name)
+            .and_then(|b| container_image(&b.body).map(str::to_string))
+            .unwrap_or_else(|| image_name(svc));
+        set_container_image(&mut obj.body, &base_name);
+        let mut entry = vec![("name".to_string(), Yaml::from(&base_name))];
+        if image.name != base_name {
+            entry.push(("newName".to_string(), Yaml::from(&image.name)));
+        }
+        match (&image.digest, &image.tag) {
+            (Some(digest), _) => entry.push(("digest".to_string(), digest.into())),
+            (None, Some(tag)) => entry.push(("newTag".to_string(), tag.into())),
+            (None, None) => {}
+        }
+        let entry = Yaml::Map(entry);
+        match images.get(&base_name) {
+            Some(existing) if *existing != entry => {
+                return Err(format!(
+                    "services of environment `{}` share the base image `{base_name}` but pin different images",
+                    view.env.map_or("", |e| e.name.as_str())
+                ))
+            }
+            _ => {
+                images.insert(base_name, entry);
+            }
+        }
+    }
+    Ok(images)
+}
+
+fn containers_mut(body: &mut Yaml) -> Option<&mut Vec<Yaml>> {
+    let spec = child_mut(body, "spec")?;
+    let template = child_mut(spec, "template")?;
+    let pod = child_mut(template, "spec")?;
+    match child_mut(pod, "containers")? {
+        Yaml::Seq(items) => Some(items),
+        _ => None,
+    }
+}
+
+fn child_mut<'a>(value: &'a mut Yaml, key: &str) -> Option<&'a mut Yaml> {
+    match value {
+        Yaml::Map(entries) => entries.iter_mut().find(|(k, _)| k == key).map(|(_, v)| v),
+        _ => None,
+    }
+}
+
+fn container_image(body: &Yaml) -> Option<&str> {
+    let containers = body.get("spec")?.get("template")?.get("spec")?.get("containers")?;
+    match containers {
+        Yaml::Seq(items) => items.first()?.get_str("image"),
+        _ => None,
+    }
+}
+
+fn set_container_image(body: &mut Yaml, image: &str) {
+    if let Some(first) = containers_mut(body).and_then(|c| c.first_mut()) {
+        first.set("image", image.into());
+    }
+}
+
+/// Appends the RFC 6902 operations turning `from` into `to`. Maps are diffed by key;
+/// sequences of equal length element by element; anything else is replaced whole.
+fn diff(path: &str, from: &Yaml, to: &Yaml, ops: &mut Vec<Yaml>) {
+    if from == to {
+        return;
+    }
+    match (from, to) {
+        (Yaml::Map(a), Yaml::Map(b)) => {
+            for (key, old) in a {
+                let here = format!("{path}/{}", escape_pointer(key));
+                match b.iter().find(|(k, _)| k == key) {
+                    Some((_, new)) => diff(&here, old, new, ops),
+                    None => ops.push(map([("op", "remove".into()), ("path", here.into())])),
+                }
+            }
+            for (key, new) in b {
+                if !a.iter().any(|(k, _)| k == key) {
+                    let here = format!("{path}/{}", escape_pointer(key));
+                    ops.push(map([("op", "add".into()), ("path", here.into()), ("value", new.clone())]));
+                }
+            }
+        }
+        (Yaml::Seq(a), Yaml::Seq(b)) if a.len() == b.len() => {
+            for (i, (old, new)) in a.iter().zip(b).enumerate() {
+                diff(&format!("{path}/{i}"), old, new, ops);
+            }
+        }
+        _ => ops.push(map([("op", "replace".into()), ("path", path.into()), ("value", to.clone())])),
+    }
+}
+
+/// JSON pointer escaping: `~` → `~0`, `/` → `~1`.
+fn escape_pointer(key: &str) -> String {
+    key.replace('~', "~0").replace('/', "~1")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn diff_emits_minimal_operations() {
+        let a = map([("spec", map([("replicas", 1i64.into()), ("x/y", "a".into())])), ("l", vec!["a", "b"].into())]);
+        let b = map([("spec", map([("x/y", "b".into()), ("new", true.into())])), ("l", vec!["a", "c", "d"].into())]);
+        let mut ops = Vec::new();
+        diff("", &a, &b, &mut ops);
+        let text = yaml::to_document(&Yaml::Seq(ops));
+        assert_eq!(
+            text,
+            "---\n- op: remove\n  path: /spec/replicas\n- op: replace\n  path: \"/spec/x~1y\"\n  value: b\n- op: add\n  path: /spec/new\n  value: true\n- op: replace\n  path: /l\n  value:\n    - a\n    - c\n    - d\n"
+        );
+    }
+}

@@ -1,0 +1,314 @@
+//! The objects of one `service`: ServiceAccount, ConfigMap, Deployment, Service,
+//! HorizontalPodAutoscaler (max > min), PodDisruptionBudget (min ≥ 2) and, in an
+//! environment, the ExternalSecret that materializes its secret references.
+//! Never a Secret with a value: the External Secrets operator creates `<service>-secrets`.
+
+use super::object::{self, Object};
+use super::yaml::{map, map_of, Yaml};
+use super::{labels, selector, View, CLOUD_SECRET_STORE, LOCAL_SECRET_STORE};
+use crate::ir::{self, EnvValue};
+use sha2::{Digest, Sha256};
+
+/// CPU utilization the autoscaler aims for.
+const CPU_TARGET_PERCENT: i64 = 70;
+
+/// `<service>-config`: the ConfigMap of non-secret env values.
+pub fn config_map_name(svc: &str) -> String {
+    format!("{svc}-config")
+}
+
+/// `<service>-secrets`: the Secret the ExternalSecret creates (deterministic).
+pub fn secret_name(svc: &str) -> String {
+    format!("{svc}-secrets")
+}
+
+/// The image a container names: the image's `name` (no tag, no digest), or the
+/// service's name when the view has no image. Overlays pin it with `images:`.
+pub fn image_name(svc: &ir::Service) -> String {
+    svc.image.as_ref().map_or_else(|| svc.name.clone(), |i| i.name.clone())
+}
+
+/// Every object of `svc` in `view`.
+pub fn objects(view: &View, svc: &ir::Service) -> Vec<Object> {
+    let mut out = vec![service_account(view, svc)];
+    let config = config_values(view, svc);
+    if !config.is_empty() {
+        out.push(config_map(view, svc, config));
+    }
+    if view.env.is_some() && has_secrets(svc) {
+        out.push(external_secret(view, svc));
+    }
+    out.push(deployment(view, svc));
+    out.push(service(view, svc));
+    if svc.replicas.max > svc.replicas.min {
+        out.push(autoscaler(view, svc));
+    }
+    if svc.replicas.min >= 2 {
+        out.push(disruption_budget(view, svc));
+    }
+    out
+}
+
+fn meta(view: &View, svc: &ir::Service) -> Vec<(&'static str, Yaml)> {
+    vec![("labels", labels(view.project, &svc.name, "service"))]
+}
+
+fn service_account(view: &View, svc: &ir::Service) -> Object {
+    Object::new(
+        "v1",
+        "ServiceAccount",
+        &svc.name,
+        meta(view, svc),
+        vec![("automountServiceAccountToken", false.into())],
+    )
+}
+
+fn has_secrets(svc: &ir::Service) -> bool {
+    svc.env.iter().any(|e| matches!(e.value, EnvValue::Secret { .. }))
+}
+
+/// Non-secret env values, by key. For `tier = local`, `<postgres>.host` points at the
+/// in-cluster Postgres Service instead of the cloud's private DNS name.
+fn config_values(view: &View, svc: &ir::Service) -> Vec<(String, Yaml)> {
+    let mut out = Vec::new();
+    for var in &svc.env {
+        let value = match &var.value {
+            EnvValue::Literal(s) => s.clone(),
+            EnvValue::Attribute { resource, attribute, value } => match view.env {
+                Some(env) if view.is_local() && attribute == "host" && view.resources.database(resource).is_some() => {
+                    format!("{resource}.{}.svc.cluster.local", env.namespace)
+                }
+                _ => value.clone(),
+            },
+            EnvValue::Secret { .. } => continue,
+        };
+        out.push((var.key.clone(), Yaml::from(value)));
+    }
+    out
+}
+
+fn config_map(view: &View, svc: &ir::Service, data: Vec<(String, Yaml)>) -> Object {
+    Object::new("v1", "ConfigMap", &config_map_name(&svc.name), meta(view, svc), vec![("data", map_of(data))])
+}
+
+/// The secret store path of a secret reference: the secret's `path`, else the one the
+/// reference carries, else `<project>/<env>/<secret>` (before `secrets` is authorized).
+fn secret_path(view: &View, secret: &str, path: Option<&String>) -> String {
+    view.resources
+        .secret(secret)
+        .and_then(|s| s.path.clone())
+        .or_else(|| path.cloned())
+        .unwrap_or_else(|| format!("{}/{}/{secret}", view.project, view.env.map_or("", |e| e.name.as_str())))
+}
+
+/// `external-secrets.io/v1` ExternalSecret: one data entry per referenced secret, whose
+/// `secretKey` is the secret's name and `remoteRef.key` its store path.
+fn external_secret(view: &View, svc: &ir::Service) -> Object {
+    let mut data: Vec<(String, Yaml)> = Vec::new();
+    for var in &svc.env {
+        if let EnvValue::Secret { secret, path } = &var.value {
+            if data.iter().any(|(name, _)| name == secret) {
+                continue;
+            }
+            let entry = map([
+                ("secretKey", secret.into()),
+                ("remoteRef", map([("key", secret_path(view, secret, path.as_ref()).into())])),
+            ]);
+            data.push((secret.clone(), entry));
+        }
+    }
+    data.sort_by(|a, b| a.0.cmp(&b.0));
+    let spec = external_secret_spec(view, &secret_name(&svc.name), data.into_iter().map(|(_, v)| v).collect());
+    Object::new(
+        "external-secrets.io/v1",
+        "ExternalSecret",
+        &secret_name(&svc.name),
+        meta(view, svc),
+        vec![("spec", spec)],
+    )
+}
+
+/// The spec of an ExternalSecret creating Secret `target` from `data`, from the
+/// environment's ClusterSecretStore.
+pub fn external_secret_spec(view: &View, target: &str, data: Vec<Yaml>) -> Yaml {
+    let store = if view.is_local() { LOCAL_SECRET_STORE } else { CLOUD_SECRET_STORE };
+    map([
+        ("refreshInterval", "1h".into()),
+        ("secretStoreRef", map([("kind", "ClusterSecretStore".into()), ("name", store.into())])),
+        ("target", map([("name", target.into()), ("creationPolicy", "Owner".into())])),
+        ("data", Yaml::Seq(data)),
+    ])
+}
+
+/// `IfNotPresent` for an image pinned by digest (immutable) and for `tier = local`
+/// (images loaded into the local cluster are in no registry); `Always` for a tag in a
+/// cloud tier, so a moved tag is not silently ignored on a node that has the old one.
+fn pull_policy(view: &View, svc: &ir::Service) -> &'static str {
+    let by_tag = svc.image.as_ref().is_some_and(|i| i.digest.is_none());
+    if view.env.is_some() && !view.is_local() && by_tag {
+        "Always"
+    } else {
+        "IfNotPresent"
+    }
+}
+
+fn container(view: &View, svc: &ir::Service) -> Yaml {
+    let probe = |extra: Vec<(&str, Yaml)>| {
+        let mut p = vec![("httpGet".to_string(), map([("path", (&svc.health).into()), ("port", "http".into())]))];
+        p.extend(extra.into_iter().map(|(k, v)| (k.to_string(), v)));
+        Yaml::Map(p)
+    };
+    let mut c = vec![
+        ("name", Yaml::from(&svc.name)),
+        ("image", image_name(svc).into()),
+        ("imagePullPolicy", pull_policy(view, svc).into()),
+        (
+            "ports",
+            Yaml::Seq(vec![map([
+                ("name", "http".into()),
+                ("containerPort", svc.port.into()),
+                ("protocol", "TCP".into()),
+            ])]),
+        ),
+    ];
+    if !config_values(view, svc).is_empty() {
+        c.push((
+            "envFrom",
+            Yaml::Seq(vec![map([("configMapRef", map([("name", config_map_name(&svc.name).into())]))])]),
+        ));
+    }
+    let secrets: Vec<Yaml> = svc
+        .env
+        .iter()
+        .filter_map(|var| match &var.value {
+            EnvValue::Secret { secret, .. } => Some(map([
+                ("name", (&var.key).into()),
+                (
+                    "valueFrom",
+                    map([("secretKeyRef", map([("name", secret_name(&svc.name).into()), ("key", secret.into())]))]),
+                ),
+            ])),
+            _ => None,
+        })
+        .collect();
+    if !secrets.is_empty() {
+        c.push(("env", Yaml::Seq(secrets)));
+    }
+    c.push(("resources", object::resources(svc.cpu_millis, svc.memory_bytes)));
+    c.push(("readinessProbe", probe(vec![("periodSeconds", 10i64.into())])));
+    c.push(("livenessProbe", probe(vec![("initialDelaySeconds", 10i64.into()), ("periodSeconds", 20i64.into())])));
+    c.push(("securityContext", object::container_security_context()));
+    c.push(("volumeMounts", Yaml::Seq(vec![object::mount("tmp", "/tmp")])));
+    Yaml::Map(c.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
+}
+
+/// The pod template annotation holding the sha256 of the service's ConfigMap data.
+pub const CONFIG_DIGEST_ANNOTATION: &str = "govc/config-sha256";
+
+/// The sha256 of `KEY=value` lines, sorted by key as the IR gives them.
+fn config_digest(config: &[(String, Yaml)]) -> String {
+    let mut hasher = Sha256::new();
+    for (key, value) in config {
+        let text = match value {
+            Yaml::Str(s) => s.as_str(),
+            _ => "",
+        };
+        hasher.update(format!("{}={}\0", key.len(), key).as_bytes());
+        hasher.update(format!("{}={}\0", text.len(), text).as_bytes());
+    }
+    hasher.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Spread replicas across zones when the scheduler can; never blocks scheduling.
+fn zone_spread(view: &View, svc: &ir::Service) -> Yaml {
+    map([
+        ("maxSkew", 1i64.into()),
+        ("topologyKey", "topology.kubernetes.io/zone".into()),
+        ("whenUnsatisfiable", "ScheduleAnyway".into()),
+        ("labelSelector", map([("matchLabels", selector(view.project, &svc.name))])),
+    ])
+}
+
+/// The Deployment. `replicas` is set only when fixed; with an autoscaler it owns it.
+fn deployment(view: &View, svc: &ir::Service) -> Object {
+    let mut spec = Vec::new();
+    if svc.replicas.min == svc.replicas.max {
+        spec.push(("replicas", Yaml::from(svc.replicas.min)));
+    }
+    spec.push(("revisionHistoryLimit", 5i64.into()));
+    spec.push(("selector", map([("matchLabels", selector(view.project, &svc.name))])));
+    let pod = map([
+        ("serviceAccountName", (&svc.name).into()),
+        ("automountServiceAccountToken", false.into()),
+        ("securityContext", object::pod_security_context()),
+        ("topologySpreadConstraints", Yaml::Seq(vec![zone_spread(view, svc)])),
+        ("containers", Yaml::Seq(vec![container(view, svc)])),
+        ("volumes", Yaml::Seq(vec![object::empty_dir("tmp")])),
+    ]);
+    let mut template_meta = vec![("labels".to_string(), labels(view.project, &svc.name, "service"))];
+    let config = config_values(view, svc);
+    if !config.is_empty() {
+        // A ConfigMap change alone does not restart pods; a digest of it in the
+        // template does, through a normal rolling update.
+        let digest = config_digest(&config);
+        template_meta.push(("annotations".to_string(), map([(CONFIG_DIGEST_ANNOTATION, digest.into())])));
+    }
+    spec.push(("template", map([("metadata", Yaml::Map(template_meta)), ("spec", pod)])));
+    let spec = Yaml::Map(spec.into_iter().map(|(k, v)| (k.to_string(), v)).collect());
+    Object::new("apps/v1", "Deployment", &svc.name, meta(view, svc), vec![("spec", spec)])
+}
+
+/// ClusterIP Service on the service's port, named `http`. The health check path is an
+/// annotation the AWS Load Balancer Controller reads per target group (ignored elsewhere).
+fn service(view: &View, svc: &ir::Service) -> Object {
+    let mut metadata = meta(view, svc);
+    metadata.push(("annotations", map([("alb.ingress.kubernetes.io/healthcheck-path", (&svc.health).into())])));
+    let spec = map([
+        ("type", "ClusterIP".into()),
+        ("selector", selector(view.project, &svc.name)),
+        (
+            "ports",
+            Yaml::Seq(vec![map([
+                ("name", "http".into()),
+                ("port", svc.port.into()),
+                ("targetPort", "http".into()),
+                ("protocol", "TCP".into()),
+            ])]),
+        ),
+    ]);
+    Object::new("v1", "Service", &svc.name, metadata, vec![("spec", spec)])
+}
+
+fn autoscaler(view: &View, svc: &ir::Service) -> Object {
+    let spec = map([
+        (
+            "scaleTargetRef",
+            map([("apiVersion", "apps/v1".into()), ("kind", "Deployment".into()), ("name", (&svc.name).into())]),
+        ),
+        ("minReplicas", svc.replicas.min.into()),
+        ("maxReplicas", svc.replicas.max.into()),
+        (
+            "metrics",
+            Yaml::Seq(vec![map([
+                ("type", "Resource".into()),
+                (
+                    "resource",
+                    map([
+                        ("name", "cpu".into()),
+                        (
+                            "target",
+                            map([("type", "Utilization".into()), ("averageUtilization", CPU_TARGET_PERCENT.into())]),
+                        ),
+                    ]),
+                ),
+            ])]),
+        ),
+    ]);
+    Object::new("autoscaling/v2", "HorizontalPodAutoscaler", &svc.name, meta(view, svc), vec![("spec", spec)])
+}
+
+fn disruption_budget(view: &View, svc: &ir::Service) -> Object {
+    let spec =
+        map([("maxUnavailable", 1i64.into()), ("selector", map([("matchLabels", selector(view.project, &svc.name))]))]);
+    Object::new("policy/v1", "PodDisruptionBudget", &svc.name, meta(view, svc), vec![("spec", spec)])
+}

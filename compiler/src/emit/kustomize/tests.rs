@@ -1,0 +1,399 @@
+//! Tests of the whole Kustomize tree on the fixtures: snapshots, parse-back checks,
+//! ExternalSecret shape, NetworkPolicy flows against the declared ones, and (when
+//! `kubectl` is on PATH) `kubectl kustomize` over every overlay.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::Value;
+
+use super::{emit, fixture};
+use crate::ir::{self, Connection};
+
+fn tree(program: &ir::Program) -> BTreeMap<String, String> {
+    emit(program).expect("the fixture emits")
+}
+
+/// Every fixture program.
+fn programs() -> [ir::Program; 3] {
+    [fixture::zenthea(), fixture::no_stack(), fixture::variants()]
+}
+
+fn overview(files: &BTreeMap<String, String>) -> String {
+    files.iter().map(|(path, text)| format!("//// {path}\n{text}")).collect()
+}
+
+fn parse(text: &str) -> Value {
+    let yaml: serde_norway::Value = serde_norway::from_str(text).expect("emitted YAML parses");
+    serde_norway::from_value(yaml).expect("emitted YAML converts to JSON")
+}
+
+#[test]
+fn snapshot_zenthea() {
+    insta::assert_snapshot!(overview(&tree(&fixture::zenthea())));
+}
+
+#[test]
+fn snapshot_environment_without_stack() {
+    insta::assert_snapshot!(overview(&tree(&fixture::no_stack())));
+}
+
+#[test]
+fn snapshot_variants() {
+    insta::assert_snapshot!(overview(&tree(&fixture::variants())));
+}
+
+#[test]
+fn several_stacks_get_their_own_base_and_fixed_replicas_delete_the_autoscaler() {
+    let files = tree(&fixture::variants());
+    assert!(files.contains_key("kubernetes/base/app/kustomization.yaml"));
+    assert!(files.contains_key("kubernetes/base/jobs/kustomization.yaml"));
+    let batch = parse(&files["kubernetes/overlays/batch/kustomization.yaml"]);
+    assert_eq!(batch["resources"][0], "../../base/jobs");
+    let local = &files["kubernetes/overlays/local/patches/api.horizontalpodautoscaler.yaml"];
+    assert_eq!(parse(local)["$patch"], "delete", "{local}");
+    assert!(files.contains_key("kubernetes/overlays/staging/debug.deployment.yaml"));
+}
+
+#[test]
+fn output_is_deterministic() {
+    assert_eq!(tree(&fixture::zenthea()), tree(&fixture::zenthea()));
+}
+
+/// Writes the emitted trees to `$GOVC_DUMP_DIR/{zenthea,no-stack}` for the external tools.
+#[test]
+fn dump_when_asked() {
+    let Ok(dir) = std::env::var("GOVC_DUMP_DIR") else {
+        return;
+    };
+    for (name, program) in ["zenthea", "no-stack", "variants"].into_iter().zip(programs()) {
+        for (path, text) in tree(&program) {
+            let path = std::path::Path::new(&dir).join(name).join(path);
+            std::fs::create_dir_all(path.parent().expect("a file has a parent")).expect("create dump dir");
+            std::fs::write(&path, text).expect("write dump file");
+        }
+    }
+}
+
+#[test]
+fn every_file_parses_and_no_secret_holds_a_value() {
+    for program in programs() {
+        for (path, text) in tree(&program) {
+            let doc = parse(&text);
+            assert_ne!(doc["kind"], "Secret", "{path} is a Secret");
+            assert!(!text.contains("stringData"), "{path} holds secret data");
+        }
+    }
+}
+
+/// The required fields of the `external-secrets.io/v1` ExternalSecret CRD, and every
+/// `secretKeyRef` of a workload backed by an ExternalSecret's target and key.
+#[test]
+fn external_secrets_match_the_crd_and_the_workloads() {
+    let files = tree(&fixture::zenthea());
+    for env in ["local", "staging", "production"] {
+        let dir = format!("kubernetes/overlays/{env}/");
+        let mut provided = BTreeSet::new();
+        let mut wanted = BTreeSet::new();
+        for (path, text) in files.iter().filter(|(p, _)| p.starts_with(&dir) || p.starts_with("kubernetes/base/")) {
+            let doc = parse(text);
+            if doc["kind"] == "ExternalSecret" {
+                assert_eq!(doc["apiVersion"], "external-secrets.io/v1", "{path}");
+                let spec = &doc["spec"];
+                let store = &spec["secretStoreRef"];
+                assert_eq!(store["kind"], "ClusterSecretStore", "{path}");
+                let expected = if env == "local" { "local" } else { "aws-secrets-manager" };
+                assert_eq!(store["name"], expected, "{path}");
+                let target = spec["target"]["name"].as_str().expect("target.name");
+                assert!(matches!(
+                    spec["target"]["creationPolicy"].as_str(),
+                    Some("Owner" | "Orphan" | "Merge" | "None")
+                ));
+                for item in spec["data"].as_array().expect("data is a list") {
+                    let key = item["secretKey"].as_str().expect("data[].secretKey is required");
+                    assert!(
+                        item["remoteRef"]["key"].as_str().is_some_and(|k| !k.is_empty()),
+                        "data[].remoteRef.key is required"
+                    );
+                    provided.insert((target.to_string(), key.to_string()));
+                }
+            }
+            collect_secret_refs(&doc, &mut wanted);
+        }
+        let missing: Vec<_> = wanted.difference(&provided).collect();
+        assert!(missing.is_empty(), "{env}: secretKeyRefs without an ExternalSecret: {missing:?}");
+    }
+}
+
+fn collect_secret_refs(v: &Value, out: &mut BTreeSet<(String, String)>) {
+    match v {
+        Value::Object(m) => {
+            if let Some(r) = m.get("secretKeyRef") {
+                out.insert((
+                    r["name"].as_str().unwrap_or_default().into(),
+                    r["key"].as_str().unwrap_or_default().into(),
+                ));
+            }
+            m.values().for_each(|x| collect_secret_refs(x, out));
+        }
+        Value::Array(a) => a.iter().for_each(|x| collect_secret_refs(x, out)),
+        _ => {}
+    }
+}
+
+/// One allowed connection: `(from, to, port/protocol)`. Endpoints are pod names,
+/// `ingress` (the controller), `dns`, a postgres name (cloud: the persistence CIDR) or
+/// `internet`.
+type Flow = (String, String, String);
+
+/// The NetworkPolicies an overlay renders: the base's plus the overlay's own, minus the
+/// deleted ones. Patches to policies are not applied here, so the test refuses them.
+fn policies(files: &BTreeMap<String, String>, env: &str) -> Vec<Value> {
+    let dir = format!("kubernetes/overlays/{env}/");
+    let kustomization = parse(&files[&format!("{dir}kustomization.yaml")]);
+    let mut out = Vec::new();
+    for res in kustomization["resources"].as_array().expect("resources") {
+        let res = res.as_str().expect("a path");
+        if let Some(base) = res.strip_prefix("../../") {
+            let prefix = format!("kubernetes/{base}/");
+            out.extend(
+                files
+                    .iter()
+                    .filter(|(p, _)| p.starts_with(&prefix) && !p.ends_with("kustomization.yaml"))
+                    .map(|(_, t)| parse(t)),
+            );
+        } else {
+            out.push(parse(&files[&format!("{dir}{res}")]));
+        }
+    }
+    for patch in kustomization["patches"].as_array().into_iter().flatten() {
+        let doc = parse(&files[&format!("{dir}{}", patch["path"].as_str().expect("path"))]);
+        if doc["$patch"] == "delete" {
+            out.retain(|o| !(o["kind"] == doc["kind"] && o["metadata"]["name"] == doc["metadata"]["name"]));
+        } else {
+            assert_ne!(patch["target"]["kind"], "NetworkPolicy", "the flow test does not apply patches to policies");
+        }
+    }
+    out.retain(|o| o["kind"] == "NetworkPolicy");
+    out
+}
+
+fn pods(env: &ir::Environment) -> Vec<String> {
+    let mut pods: Vec<String> = env.resources.services.iter().map(|s| s.name.clone()).collect();
+    if env.tier == ir::Tier::Local {
+        pods.extend(env.resources.databases.iter().map(|d| d.name.clone()));
+    }
+    pods
+}
+
+fn selected(selector: &Value, pods: &[String]) -> Vec<String> {
+    match selector["matchLabels"]["app.kubernetes.io/name"].as_str() {
+        Some(name) => vec![name.to_string()],
+        None => {
+            assert!(selector.as_object().map_or(true, |m| m.is_empty()), "unexpected selector {selector}");
+            pods.to_vec()
+        }
+    }
+}
+
+/// Names a policy peer from the program's point of view.
+fn peer(p: &Value, env: &ir::Environment, pods: &[String]) -> Vec<String> {
+    if let Some(block) = p.get("ipBlock") {
+        let cidr = block["cidr"].as_str().expect("cidr");
+        if cidr == "0.0.0.0/0" {
+            return vec!["internet".into()];
+        }
+        let net = &env.resources.networks[0];
+        for role in ir::SegmentRole::ALL {
+            if net.segment(role).cidr.is_some_and(|c| c.to_string() == cidr) {
+                return match role {
+                    ir::SegmentRole::Ingress => vec!["ingress".into()],
+                    ir::SegmentRole::Persistence => env.resources.databases.iter().map(|d| d.name.clone()).collect(),
+                    ir::SegmentRole::Runtime => vec![format!("runtime {cidr}")],
+                };
+            }
+        }
+        return vec![format!("unknown {cidr}")];
+    }
+    let ns = p["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"].as_str();
+    match ns {
+        Some("kube-system") => vec!["dns".into()],
+        Some("ingress-nginx") => vec!["ingress".into()],
+        Some(other) => vec![format!("namespace {other}")],
+        None => selected(&p["podSelector"], pods),
+    }
+}
+
+fn port_list(rule: &Value) -> Vec<String> {
+    rule["ports"].as_array().map_or_else(
+        || vec!["any".into()],
+        |ps| ps.iter().map(|p| format!("{}/{}", p["port"], p["protocol"].as_str().unwrap_or("TCP"))).collect(),
+    )
+}
+
+/// `(egress flows, ingress flows)` allowed by the policies.
+fn allowed(policies: &[Value], env: &ir::Environment) -> (BTreeSet<Flow>, BTreeSet<Flow>) {
+    let pods = pods(env);
+    let (mut egress, mut ingress) = (BTreeSet::new(), BTreeSet::new());
+    for pol in policies {
+        let spec = &pol["spec"];
+        let subjects = selected(&spec["podSelector"], &pods);
+        for rule in spec["egress"].as_array().into_iter().flatten() {
+            let peers = rule["to"].as_array().expect("egress rules name their peers");
+            for to in peers.iter().flat_map(|p| peer(p, env, &pods)) {
+                for port in port_list(rule) {
+                    for from in &subjects {
+                        egress.insert((from.clone(), to.clone(), port.clone()));
+                    }
+                }
+            }
+        }
+        for rule in spec["ingress"].as_array().into_iter().flatten() {
+            let peers = rule["from"].as_array().expect("ingress rules name their peers");
+            for from in peers.iter().flat_map(|p| peer(p, env, &pods)) {
+                for port in port_list(rule) {
+                    for to in &subjects {
+                        ingress.insert((from.clone(), to.clone(), port.clone()));
+                    }
+                }
+            }
+        }
+    }
+    (egress, ingress)
+}
+
+/// `(egress flows, ingress flows)` the program declares.
+fn declared(env: &ir::Environment) -> (BTreeSet<Flow>, BTreeSet<Flow>) {
+    let local = env.tier == ir::Tier::Local;
+    let (mut egress, mut ingress) = (BTreeSet::new(), BTreeSet::new());
+    let f = |a: &str, b: &str, port: u16, proto: &str| (a.to_string(), b.to_string(), format!("{port}/{proto}"));
+    for pod in pods(env) {
+        egress.insert(f(&pod, "dns", 53, "UDP"));
+        egress.insert(f(&pod, "dns", 53, "TCP"));
+    }
+    for svc in &env.resources.services {
+        for conn in &svc.connects {
+            match conn {
+                Connection::Service(to) => {
+                    let port = env.resources.service(to).expect("resolved").port;
+                    egress.insert(f(&svc.name, to, port, "TCP"));
+                    ingress.insert(f(&svc.name, to, port, "TCP"));
+                }
+                Connection::Postgres(pg) => {
+                    let port = env.resources.database(pg).expect("resolved").port;
+                    egress.insert(f(&svc.name, pg, port, "TCP"));
+                    if local {
+                        ingress.insert(f(&svc.name, pg, port, "TCP"));
+                    }
+                }
+            }
+        }
+        for eg in &svc.egress {
+            egress.insert(f(&svc.name, "internet", eg.port, "TCP"));
+        }
+    }
+    for ing in &env.resources.ingresses {
+        for r in &ing.routes {
+            ingress.insert(f("ingress", &r.service, r.port, "TCP"));
+        }
+    }
+    (egress, ingress)
+}
+
+#[test]
+fn network_policies_allow_exactly_the_declared_flows() {
+    for program in programs() {
+        flows_match(&program);
+    }
+}
+
+fn flows_match(program: &ir::Program) {
+    let files = tree(program);
+    for env in &program.environments {
+        let pols = policies(&files, &env.name);
+        let deny = pols.iter().find(|p| p["metadata"]["name"] == "default-deny").expect("a default deny");
+        assert_eq!(deny["spec"]["podSelector"], serde_json::json!({}));
+        assert_eq!(deny["spec"]["policyTypes"], serde_json::json!(["Ingress", "Egress"]));
+        let (egress, ingress) = allowed(&pols, env);
+        let (want_egress, want_ingress) = declared(env);
+        assert_eq!(egress, want_egress, "egress of {}", env.name);
+        assert_eq!(ingress, want_ingress, "ingress of {}", env.name);
+    }
+}
+
+/// Renders every overlay with `kubectl kustomize`; skipped (visibly) without kubectl,
+/// unless `GOVC_REQUIRE_TOOLS=1`.
+#[test]
+fn overlays_render_with_kubectl() {
+    let kubectl = std::env::var("KUBECTL").unwrap_or_else(|_| "kubectl".into());
+    let found =
+        std::process::Command::new(&kubectl).arg("version").arg("--client").output().is_ok_and(|o| o.status.success());
+    if !found {
+        assert!(
+            std::env::var("GOVC_REQUIRE_TOOLS").as_deref() != Ok("1"),
+            "kubectl not found and GOVC_REQUIRE_TOOLS=1"
+        );
+        eprintln!("skipped: kubectl not found");
+        return;
+    }
+    for program in programs() {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        for (path, text) in tree(&program) {
+            let path = dir.path().join(path);
+            std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+            std::fs::write(path, text).expect("write");
+        }
+        for env in &program.environments {
+            let overlay = dir.path().join("kubernetes/overlays").join(&env.name);
+            let out =
+                std::process::Command::new(&kubectl).arg("kustomize").arg(&overlay).output().expect("kubectl runs");
+            assert!(out.status.success(), "kubectl kustomize {}: {}", env.name, String::from_utf8_lossy(&out.stderr));
+            let rendered = String::from_utf8_lossy(&out.stdout);
+            assert!(rendered.contains(&format!("namespace: {}", env.namespace)), "{} has its namespace", env.name);
+            assert!(!rendered.contains("\nkind: Secret\n"), "{} renders a Secret", env.name);
+            assert_renders_the_environment(&program, env, &rendered);
+        }
+    }
+}
+
+/// Base + overlay, as Kustomize renders them, are exactly the objects built from the
+/// environment's own view (with the namespace, the overlay labels and the pinned image).
+fn assert_renders_the_environment(program: &ir::Program, env: &ir::Environment, rendered: &str) {
+    let mut got = BTreeMap::new();
+    for doc in serde_norway::Deserializer::from_str(rendered) {
+        let yaml: serde_norway::Value = serde::Deserialize::deserialize(doc).expect("rendered YAML parses");
+        let mut obj: Value = serde_norway::from_value(yaml).expect("converts");
+        let meta = obj["metadata"].as_object_mut().expect("metadata");
+        meta.remove("namespace");
+        if let Some(Value::Object(labels)) = meta.get_mut("labels") {
+            labels.remove("environment");
+            labels.remove("tier");
+        }
+        let key = format!(
+            "{}/{}",
+            obj["kind"].as_str().unwrap_or_default(),
+            obj["metadata"]["name"].as_str().unwrap_or_default()
+        );
+        got.insert(key, obj);
+    }
+    let view = super::View { project: &program.project, env: Some(env), resources: &env.resources };
+    let mut want = BTreeMap::new();
+    for obj in super::objects(&view) {
+        let mut value = parse(&obj.to_document());
+        if obj.kind == "Deployment" {
+            let svc = env.resources.service(&obj.name).expect("a Deployment per service");
+            if let Some(image) = &svc.image {
+                let pinned = match (&image.digest, &image.tag) {
+                    (Some(d), _) => format!("{}@{d}", image.name),
+                    (None, Some(t)) => format!("{}:{t}", image.name),
+                    (None, None) => image.name.clone(),
+                };
+                value["spec"]["template"]["spec"]["containers"][0]["image"] = pinned.into();
+            }
+        }
+        want.insert(format!("{}/{}", obj.kind, obj.name), value);
+    }
+    assert_eq!(got.keys().collect::<Vec<_>>(), want.keys().collect::<Vec<_>>(), "objects of {}", env.name);
+    for (key, value) in &want {
+        assert_eq!(&got[key], value, "{key} in {}", env.name);
+    }
+}

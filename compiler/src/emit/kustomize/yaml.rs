@@ -1,0 +1,413 @@
+//! A small, deterministic YAML writer for the Kubernetes objects govc emits.
+//!
+//! Takes a typed [`Yaml`] tree (maps keep insertion order) and writes block-style
+//! YAML. Every string that is not a plain, unambiguous token is double-quoted with
+//! JSON-compatible escapes, so any string reads back exactly as written. It does not
+//! parse YAML (tests use a real parser for that).
+
+use std::fmt::Write as _;
+
+/// A YAML value. Maps keep their insertion order, which is the order written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Yaml {
+    /// A string scalar (quoted when a plain scalar would read as something else).
+    Str(String),
+    /// An integer scalar.
+    Int(i64),
+    /// A boolean scalar.
+    Bool(bool),
+    /// A block sequence (`[]` when empty).
+    Seq(Vec<Yaml>),
+    /// A block mapping (`{}` when empty), in insertion order.
+    Map(Vec<(String, Yaml)>),
+}
+
+impl Yaml {
+    /// The value at `key` when `self` is a map.
+    pub fn get(&self, key: &str) -> Option<&Yaml> {
+        match self {
+            Yaml::Map(entries) => entries.iter().find(|(k, _)| k == key).map(|(_, v)| v),
+            _ => None,
+        }
+    }
+
+    /// The string at `key` when `self` is a map and the value a string.
+    pub fn get_str(&self, key: &str) -> Option<&str> {
+        match self.get(key) {
+            Some(Yaml::Str(s)) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// Sets `key` in a map (replacing a present value, appending otherwise).
+    pub fn set(&mut self, key: &str, value: Yaml) {
+        if let Yaml::Map(entries) = self {
+            match entries.iter_mut().find(|(k, _)| k == key) {
+                Some(slot) => slot.1 = value,
+                None => entries.push((key.to_string(), value)),
+            }
+        }
+    }
+}
+
+impl From<&str> for Yaml {
+    fn from(s: &str) -> Self {
+        Yaml::Str(s.to_string())
+    }
+}
+
+impl From<String> for Yaml {
+    fn from(s: String) -> Self {
+        Yaml::Str(s)
+    }
+}
+
+impl From<&String> for Yaml {
+    fn from(s: &String) -> Self {
+        Yaml::Str(s.clone())
+    }
+}
+
+impl From<bool> for Yaml {
+    fn from(b: bool) -> Self {
+        Yaml::Bool(b)
+    }
+}
+
+impl From<i64> for Yaml {
+    fn from(n: i64) -> Self {
+        Yaml::Int(n)
+    }
+}
+
+impl From<u32> for Yaml {
+    fn from(n: u32) -> Self {
+        Yaml::Int(i64::from(n))
+    }
+}
+
+impl From<u16> for Yaml {
+    fn from(n: u16) -> Self {
+        Yaml::Int(i64::from(n))
+    }
+}
+
+impl<T: Into<Yaml>> From<Vec<T>> for Yaml {
+    fn from(items: Vec<T>) -> Self {
+        Yaml::Seq(items.into_iter().map(Into::into).collect())
+    }
+}
+
+/// Builds a map from `(key, value)` pairs, in the order given.
+pub fn map<const N: usize>(entries: [(&str, Yaml); N]) -> Yaml {
+    Yaml::Map(entries.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
+}
+
+/// Builds a map from owned pairs, in the order given.
+pub fn map_of(entries: impl IntoIterator<Item = (String, Yaml)>) -> Yaml {
+    Yaml::Map(entries.into_iter().collect())
+}
+
+/// Writes one YAML document, starting with `---` and ending with a newline.
+pub fn to_document(value: &Yaml) -> String {
+    let mut out = String::from("---\n");
+    write_value(&mut out, value, 0);
+    out
+}
+
+/// Writes `value` as the body of a document or of a block at `indent`.
+fn write_value(out: &mut String, value: &Yaml, indent: usize) {
+    match value {
+        Yaml::Map(entries) if !entries.is_empty() => write_map(out, entries, indent),
+        Yaml::Seq(items) if !items.is_empty() => write_seq(out, items, indent),
+        scalar => {
+            push_indent(out, indent);
+            write_inline(out, scalar);
+            out.push('\n');
+        }
+    }
+}
+
+fn write_map(out: &mut String, entries: &[(String, Yaml)], indent: usize) {
+    for (i, (key, value)) in entries.iter().enumerate() {
+        // The first entry of a map inside a sequence item follows the `- ` marker.
+        if i > 0 || !out.ends_with("- ") {
+            push_indent(out, indent);
+        }
+        write_scalar(out, key);
+        out.push(':');
+        match value {
+            Yaml::Map(inner) if !inner.is_empty() => {
+                out.push('\n');
+                write_map(out, inner, indent + 2);
+            }
+            Yaml::Seq(items) if !items.is_empty() => {
+                out.push('\n');
+                write_seq(out, items, indent + 2);
+            }
+            scalar => {
+                out.push(' ');
+                write_inline(out, scalar);
+                out.push('\n');
+            }
+        }
+    }
+}
+
+fn write_seq(out: &mut String, items: &[Yaml], indent: usize) {
+    for item in items {
+        push_indent(out, indent);
+        match item {
+            Yaml::Map(inner) if !inner.is_empty() => {
+                out.push_str("- ");
+                write_map(out, inner, indent + 2);
+            }
+            Yaml::Seq(inner) if !inner.is_empty() => {
+                out.push_str("-\n");
+                write_seq(out, inner, indent + 2);
+            }
+            scalar => {
+                out.push_str("- ");
+                write_inline(out, scalar);
+                out.push('\n');
+            }
+        }
+    }
+}
+
+/// Writes a scalar or an empty collection on the current line.
+fn write_inline(out: &mut String, value: &Yaml) {
+    match value {
+        Yaml::Str(s) => write_scalar(out, s),
+        Yaml::Int(n) => {
+            let _ = write!(out, "{n}");
+        }
+        Yaml::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Yaml::Seq(_) => out.push_str("[]"),
+        Yaml::Map(_) => out.push_str("{}"),
+    }
+}
+
+fn push_indent(out: &mut String, indent: usize) {
+    out.push_str(&" ".repeat(indent));
+}
+
+/// Writes `s` plain when that is unambiguous, double-quoted otherwise.
+pub fn write_scalar(out: &mut String, s: &str) {
+    if is_plain_safe(s) {
+        out.push_str(s);
+    } else {
+        write_quoted(out, s);
+    }
+}
+
+/// Words that YAML 1.1 or 1.2 reads as booleans or null.
+const RESERVED: &[&str] = &["y", "n", "yes", "no", "on", "off", "true", "false", "null", "~"];
+
+/// A plain scalar is written only when it starts with a letter or `/`, holds only
+/// ASCII letters, digits, `-`, `_`, `.` and `/`, and is not a reserved word. Anything
+/// starting with a digit (numbers, octals, `1e3`, `250m`) is quoted: simple and safe.
+fn is_plain_safe(s: &str) -> bool {
+    let mut chars = s.chars();
+    let Some(first) = chars.next() else {
+        return false;
+    };
+    if !(first.is_ascii_alphabetic() || first == '/') {
+        return false;
+    }
+    if !chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/')) {
+        return false;
+    }
+    !RESERVED.iter().any(|w| s.eq_ignore_ascii_case(w))
+}
+
+/// Double-quoted with JSON-compatible escapes; characters outside YAML's printable
+/// set (and the line separators some readers normalize) are `\u` escaped.
+fn write_quoted(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if needs_escape(c) => {
+                let n = u32::from(c);
+                if n <= 0xFFFF {
+                    let _ = write!(out, "\\u{n:04X}");
+                } else {
+                    let _ = write!(out, "\\U{n:08X}");
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+fn needs_escape(c: char) -> bool {
+    let n = u32::from(c);
+    n < 0x20 || (0x7F..=0x9F).contains(&n) || matches!(n, 0x2028 | 0x2029 | 0xFEFF | 0xFFFE | 0xFFFF)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn round_trip(s: &str) {
+        let doc = to_document(&map([("key", Yaml::from(s)), (s, Yaml::from("v"))]));
+        let parsed: serde_norway::Value = serde_norway::from_str(&doc).expect("the writer's output parses");
+        let mapping = parsed.as_mapping().expect("a mapping");
+        assert_eq!(mapping.get("key").and_then(|v| v.as_str()), Some(s), "value {s:?} in\n{doc}");
+        assert!(mapping.contains_key(s), "key {s:?} in\n{doc}");
+    }
+
+    #[test]
+    fn nasty_strings_round_trip() {
+        let nasty = [
+            "",
+            " ",
+            "yes",
+            "No",
+            "ON",
+            "off",
+            "true",
+            "False",
+            "null",
+            "Null",
+            "~",
+            "y",
+            "n",
+            "0755",
+            "1e3",
+            "0x1F",
+            "0o17",
+            ".inf",
+            "-.inf",
+            ".NaN",
+            "1_000",
+            "12:30",
+            "a: b",
+            "a #b",
+            "#x",
+            " lead",
+            "trail ",
+            "-",
+            "- x",
+            "-x",
+            "?",
+            "? x",
+            "*a",
+            "&a",
+            "!tag",
+            "|",
+            ">",
+            "'",
+            "\"",
+            "%x",
+            "@x",
+            "`x",
+            "{}",
+            "[a]",
+            "a,b",
+            "line\nbreak",
+            "tab\tbed",
+            "cr\rlf",
+            "ünïcødé",
+            "日本語",
+            "emoji 🚀",
+            "\u{85}",
+            "\u{2028}",
+            "\u{feff}bom",
+            "\u{7f}",
+            "\u{1}",
+            "back\\slash",
+            "<<",
+            "=",
+            "0",
+            "-1",
+            "+1",
+            "1.0",
+            "3.14",
+            "sha256:abc",
+            "http://x:80/y",
+            "a:",
+            "a:b",
+            "\u{10FFFF}",
+            "\u{FFFE}",
+        ];
+        for s in nasty {
+            round_trip(s);
+        }
+    }
+
+    #[test]
+    fn safe_tokens_stay_plain() {
+        let doc = to_document(&map([("app.kubernetes.io/name", Yaml::from("web")), ("path", Yaml::from("/api"))]));
+        assert_eq!(doc, "---\napp.kubernetes.io/name: web\npath: /api\n");
+    }
+
+    #[test]
+    fn nested_collections_layout() {
+        let value = map([
+            ("a", Yaml::Seq(vec![map([("x", 1i64.into()), ("yy", Yaml::Seq(vec!["p".into()]))]), "q".into()])),
+            ("b", Yaml::Map(vec![])),
+            ("c", Yaml::Seq(vec![])),
+            ("d", Yaml::Seq(vec![Yaml::Seq(vec![true.into()])])),
+        ]);
+        let doc = to_document(&value);
+        assert_eq!(doc, "---\na:\n  - x: 1\n    yy:\n      - p\n  - q\nb: {}\nc: []\nd:\n  -\n    - true\n");
+        let parsed: serde_norway::Value = serde_norway::from_str(&doc).expect("parses");
+        let json: serde_json::Value = serde_norway::from_value(parsed).expect("converts");
+        assert_eq!(json, serde_json::json!({"a": [{"x": 1, "yy": ["p"]}, "q"], "b": {}, "c": [], "d": [[true]]}));
+    }
+
+    /// The JSON value a YAML tree should read back as.
+    fn to_json(value: &Yaml) -> serde_json::Value {
+        match value {
+            Yaml::Str(s) => s.clone().into(),
+            Yaml::Int(n) => (*n).into(),
+            Yaml::Bool(b) => (*b).into(),
+            Yaml::Seq(items) => items.iter().map(to_json).collect(),
+            Yaml::Map(entries) => entries.iter().map(|(k, v)| (k.clone(), to_json(v))).collect(),
+        }
+    }
+
+    fn any_yaml() -> impl Strategy<Value = Yaml> {
+        let leaf = prop_oneof![
+            any::<String>().prop_map(Yaml::Str),
+            "[a-z0-9 :#.-]{0,6}".prop_map(Yaml::Str),
+            any::<i64>().prop_map(Yaml::Int),
+            any::<bool>().prop_map(Yaml::Bool),
+        ];
+        leaf.prop_recursive(4, 32, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Yaml::Seq),
+                prop::collection::btree_map("[a-z/.:# -]{0,5}", inner, 0..4)
+                    .prop_map(|m| Yaml::Map(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn any_tree_round_trips(value in any_yaml()) {
+            let doc = to_document(&value);
+            let parsed: serde_norway::Value = serde_norway::from_str(&doc).expect("the writer's output parses");
+            let json: serde_json::Value = serde_norway::from_value(parsed).expect("converts to JSON");
+            prop_assert_eq!(json, to_json(&value), "{}", doc);
+        }
+
+        #[test]
+        fn any_string_round_trips(s in any::<String>()) {
+            round_trip(&s);
+        }
+
+        #[test]
+        fn ascii_punctuation_round_trips(s in "[ -~\\t\\n]{0,12}") {
+            round_trip(&s);
+        }
+    }
+}
