@@ -1,10 +1,410 @@
-//! Parser (to be written).
-use super::ast;
-use crate::diag::Diagnostics;
-use crate::source::{FileId, Sources};
+//! Parser: tokens to [`ast::File`] with chumsky, never failing.
+//!
+//! The lexer and [`delims::balance`] run first, so the grammar here always sees
+//! balanced `{ }` and a bounded nesting depth. Recovery happens at entry, block and
+//! list boundaries; chumsky's errors become one E101 per contiguous error region.
+//! The parser does not know what a block means: that is lowering's job.
 
-/// Parses one file; never fails.
-pub fn parse_file(sources: &Sources, file: FileId, diags: &mut Diagnostics) -> ast::File {
-    let _ = (sources, diags);
-    ast::File { file, items: Vec::new() }
+use chumsky::input::ValueInput;
+use chumsky::prelude::*;
+
+use super::ast::{self, Block, BlockLabel, Entry, Field, Ident, Route, Str, Value, ValueKind};
+use super::delims;
+use super::lexer::{self, doc_text, shorten, Token};
+use crate::diag::{Code, Diagnostic, Diagnostics};
+use crate::source::{FileId, Sources, Span};
+
+pub use super::delims::MAX_NESTING;
+
+/// The largest file accepted, in bytes (16 MiB); a larger one is E103 and parses
+/// as empty. Real `.gov` files are a few hundred kilobytes at most.
+pub const MAX_FILE_BYTES: usize = 16 * 1024 * 1024;
+
+type Extra<'t> = extra::Err<Rich<'t, Token, SimpleSpan>>;
+
+/// What the grammar needs besides tokens: the text (identifier names are spans of
+/// it), the file id for spans and the resolved string literals.
+struct Ctx<'t> {
+    text: &'t str,
+    file: FileId,
+    strings: &'t [String],
 }
+
+impl Ctx<'_> {
+    fn span(&self, span: SimpleSpan) -> Span {
+        Span::new(self.file, span.start, span.end)
+    }
+
+    fn slice(&self, span: SimpleSpan) -> &str {
+        &self.text[span.start..span.end]
+    }
+
+    fn ident(&self, span: SimpleSpan) -> Ident {
+        Ident { name: self.slice(span).to_string(), span: self.span(span) }
+    }
+
+    fn string(&self, idx: u32, span: SimpleSpan) -> Str {
+        Str { value: self.strings[idx as usize].clone(), span: self.span(span) }
+    }
+
+    /// The doc comment lines before an item, joined with `\n`.
+    fn doc(&self, lines: Vec<SimpleSpan>) -> Option<String> {
+        if lines.is_empty() {
+            return None;
+        }
+        Some(lines.iter().map(|s| doc_text(self.slice(*s))).collect::<Vec<_>>().join("\n"))
+    }
+}
+
+/// Parses one file; never fails. Problems are reported into `diags` and what could
+/// not be parsed is skipped.
+pub fn parse_file(sources: &Sources, file: FileId, diags: &mut Diagnostics) -> ast::File {
+    let source = sources.get(file);
+    if let Some(at) = source.invalid_utf8_at {
+        diags.push(
+            Diagnostic::new(
+                Code::E101,
+                Span::new(file, at, at),
+                "file is not valid UTF-8",
+                "invalid UTF-8 starts here",
+            )
+            .with_help("save the file as UTF-8"),
+        );
+        return ast::File { file, items: Vec::new() };
+    }
+    let text = source.text.as_str();
+    if text.len() > MAX_FILE_BYTES {
+        diags.push(
+            Diagnostic::new(
+                Code::E103,
+                Span::new(file, 0, 0),
+                format!("file too large: {} bytes, the limit is {MAX_FILE_BYTES} (16 MiB)", text.len()),
+                "this file is too large to compile",
+            )
+            .with_help("split the program over several `.gov` files"),
+        );
+        return ast::File { file, items: Vec::new() };
+    }
+    let lexed = lexer::lex(text, file, diags);
+    let balanced = delims::balance(lexed.tokens, text, lexed.open_string_at_eof, file, diags);
+    let ctx = Ctx { text, file, strings: &lexed.strings };
+    let eoi = SimpleSpan::from(text.len()..text.len());
+    let input = balanced.tokens.as_slice().split_token_span(eoi);
+    let (items, errors) = file_parser(&ctx).parse(input).into_output_errors();
+    report(&ctx, errors, &balanced, diags);
+    ast::File { file, items: items.unwrap_or_default() }
+}
+
+/// Parses a file: `block*`.
+fn file_parser<'t, I>(ctx: &'t Ctx<'t>) -> impl Parser<'t, I, Vec<Block>, Extra<'t>> + Clone
+where
+    I: ValueInput<'t, Token = Token, Span = SimpleSpan>,
+{
+    let docs = docs();
+    let item = docs
+        .clone()
+        .then(block(ctx))
+        .map(|(doc, mut block)| {
+            block.doc = ctx.doc(doc);
+            Some(block)
+        })
+        .labelled("a block")
+        .recover_with(skip_then_retry_until(skip_unit(), docs.clone().then(end()).ignored()))
+        .recover_with(via_parser(garbage(docs.clone().then(end()).ignored())));
+    item.repeated()
+        .collect::<Vec<_>>()
+        .then_ignore(docs)
+        .then_ignore(end())
+        .map(|items| items.into_iter().flatten().collect())
+}
+
+/// `## doc` lines, as the spans of the comments.
+fn docs<'t, I>() -> impl Parser<'t, I, Vec<SimpleSpan>, Extra<'t>> + Clone
+where
+    I: ValueInput<'t, Token = Token, Span = SimpleSpan>,
+{
+    select! { Token::Doc = e => e.span() }.repeated().collect::<Vec<_>>()
+}
+
+/// What recovery skips over as one unit: a whole `{ ... }` or a single token.
+fn skip_unit<'t, I>() -> impl Parser<'t, I, (), Extra<'t>> + Clone
+where
+    I: ValueInput<'t, Token = Token, Span = SimpleSpan>,
+{
+    let no_others: [(Token, Token); 0] = [];
+    nested_delimiters(Token::LBrace, Token::RBrace, no_others, |_| ()).or(any().ignored())
+}
+
+/// A non-empty run of skip units up to `stop` (not consumed): a broken entry or item.
+fn garbage<'t, I, S, T: Clone>(stop: S) -> impl Parser<'t, I, Option<T>, Extra<'t>> + Clone
+where
+    I: ValueInput<'t, Token = Token, Span = SimpleSpan>,
+    S: Parser<'t, I, (), Extra<'t>> + Clone,
+{
+    stop.not().ignore_then(skip_unit()).repeated().at_least(1).to(None)
+}
+
+/// An identifier: `[A-Za-z_][A-Za-z0-9_-]*`.
+fn ident<'t, I>(ctx: &'t Ctx<'t>) -> impl Parser<'t, I, Ident, Extra<'t>> + Clone
+where
+    I: ValueInput<'t, Token = Token, Span = SimpleSpan>,
+{
+    select! { Token::Ident = e => ctx.ident(e.span()) }.labelled("a name")
+}
+
+/// A string literal: `"text"`.
+fn string<'t, I>(ctx: &'t Ctx<'t>) -> impl Parser<'t, I, Str, Extra<'t>> + Clone
+where
+    I: ValueInput<'t, Token = Token, Span = SimpleSpan>,
+{
+    select! { Token::Str(idx) = e => ctx.string(idx, e.span()) }.labelled("a string")
+}
+
+/// A block without its doc comment: `KIND [LABEL] { entries }`.
+fn block<'t, I>(ctx: &'t Ctx<'t>) -> impl Parser<'t, I, Block, Extra<'t>> + Clone
+where
+    I: ValueInput<'t, Token = Token, Span = SimpleSpan>,
+{
+    let body = body(ctx);
+    ident(ctx).then(label(ctx).or_not()).then(body).map(move |((kind, label), (entries, end))| Block {
+        doc: None,
+        span: kind.span.to(ctx.span(end)),
+        kind,
+        label,
+        entries,
+    })
+}
+
+/// What follows an entry's first name: `= value` or `[LABEL] { entries }`.
+enum Tail {
+    Field(Value),
+    Block(Option<BlockLabel>, (Vec<Entry>, SimpleSpan)),
+}
+
+/// A block label: a name or a string.
+fn label<'t, I>(ctx: &'t Ctx<'t>) -> impl Parser<'t, I, BlockLabel, Extra<'t>> + Clone
+where
+    I: ValueInput<'t, Token = Token, Span = SimpleSpan>,
+{
+    ident(ctx).map(BlockLabel::Name).or(string(ctx).map(BlockLabel::Str))
+}
+
+/// A block body, `{ entries }`, with its span. Entries are `name = value`,
+/// `route "PATH" -> SERVICE[:PORT]` or nested blocks, optionally separated by `,` or `;`.
+fn body<'t, I>(ctx: &'t Ctx<'t>) -> impl Parser<'t, I, (Vec<Entry>, SimpleSpan), Extra<'t>> + Clone
+where
+    I: ValueInput<'t, Token = Token, Span = SimpleSpan>,
+{
+    recursive(|body| {
+        let sep = one_of([Token::Comma, Token::Semi]).repeated();
+        let body_end = docs().then(just(Token::RBrace)).ignored();
+        // The first name is parsed once; what follows it decides the entry's kind.
+        let tail = just(Token::Eq)
+            .ignore_then(value(ctx))
+            .map(Tail::Field)
+            .or(label(ctx).or_not().then(body).map(|(label, body)| Tail::Block(label, body)));
+        let named = ident(ctx).then(tail).map(move |(name, tail)| match tail {
+            Tail::Field(value) => Entry::Field(Field { doc: None, span: name.span.to(value.span), name, value }),
+            Tail::Block(label, (entries, end)) => {
+                Entry::Block(Block { doc: None, span: name.span.to(ctx.span(end)), kind: name, label, entries })
+            }
+        });
+        let entry = docs()
+            .then(route(ctx).or(named))
+            .map(|(doc, mut entry)| {
+                let doc = ctx.doc(doc);
+                match &mut entry {
+                    Entry::Field(it) => it.doc = doc,
+                    Entry::Block(it) => it.doc = doc,
+                    Entry::Route(it) => it.doc = doc,
+                }
+                Some(entry)
+            })
+            .labelled("a field name")
+            .recover_with(skip_then_retry_until(skip_unit(), body_end.clone()))
+            .recover_with(via_parser(garbage(body_end.clone())));
+        // Looking for the end first keeps recovery out of the normal end of a body.
+        let entries = body_end.not().ignore_then(entry).then_ignore(sep).repeated().collect::<Vec<_>>();
+        sep.ignore_then(entries)
+            .then_ignore(docs())
+            .delimited_by(just(Token::LBrace), just(Token::RBrace))
+            .map_with(|entries, e| (entries.into_iter().flatten().collect(), e.span()))
+    })
+}
+
+/// A route: `route "PATH" -> SERVICE[:PORT]`.
+fn route<'t, I>(ctx: &'t Ctx<'t>) -> impl Parser<'t, I, Entry, Extra<'t>> + Clone
+where
+    I: ValueInput<'t, Token = Token, Span = SimpleSpan>,
+{
+    let keyword = select! { Token::Ident = e => ctx.slice(e.span()) == "route" }.filter(|is_route| *is_route);
+    let port = select! { Token::Int(n) = e => (n, ctx.span(e.span())) }.labelled("a port number");
+    keyword
+        .ignore_then(string(ctx))
+        .then_ignore(just(Token::Arrow))
+        .then(ident(ctx))
+        .then(just(Token::Colon).ignore_then(port).or_not())
+        .map_with(|((path, target), port), e| {
+            Entry::Route(Route { doc: None, path, target, port, span: ctx.span(e.span()) })
+        })
+}
+
+/// A value: a literal, `MIN..MAX`, a path `a.b` or a list `[v, v]`.
+fn value<'t, I>(ctx: &'t Ctx<'t>) -> impl Parser<'t, I, Value, Extra<'t>> + Clone
+where
+    I: ValueInput<'t, Token = Token, Span = SimpleSpan>,
+{
+    recursive(|value| {
+        // An endpoint already reported as invalid still makes a range, an invalid one.
+        let endpoint = select! {
+            Token::Int(n) => Some(n),
+            Token::Invalid => None,
+            Token::Error => None,
+        };
+        let int_or_range =
+            endpoint.then(just(Token::DotDot).ignore_then(endpoint).or_not()).map(|(min, max)| match (min, max) {
+                (Some(n), None) => ValueKind::Int(n),
+                (Some(min), Some(Some(max))) => ValueKind::Range { min, max },
+                _ => ValueKind::Invalid,
+            });
+        let scalar = select! {
+            Token::Str(idx) => ValueKind::Str(ctx.strings[idx as usize].clone()),
+            Token::Decimal(number) => ValueKind::Decimal(number),
+            Token::Quantity(number, unit) => ValueKind::Quantity { number, unit: unit.to_string() },
+            Token::Cidr(addr, prefix) => ValueKind::Cidr { addr, prefix },
+        };
+        let path = ident(ctx).separated_by(just(Token::Dot)).at_least(1).collect::<Vec<_>>().map(ValueKind::Path);
+        let no_others: [(Token, Token); 0] = [];
+        let list = value
+            .then_ignore(just(Token::Comma).or_not())
+            .repeated()
+            .collect::<Vec<_>>()
+            .delimited_by(just(Token::LBracket), just(Token::RBracket))
+            .map(ValueKind::List)
+            .recover_with(via_parser(nested_delimiters(Token::LBracket, Token::RBracket, no_others, |_| {
+                ValueKind::Invalid
+            })));
+        choice((scalar, int_or_range, path, list))
+            .map_with(|kind, e| Value { kind, span: ctx.span(e.span()) })
+            .labelled("a value")
+    })
+}
+
+/// Turns chumsky's errors into E101s: follow-on errors are dropped, and of several
+/// errors in one region only the first is kept.
+fn report(
+    ctx: &Ctx<'_>,
+    mut errors: Vec<Rich<'_, Token, SimpleSpan>>,
+    balanced: &delims::Balanced,
+    diags: &mut Diagnostics,
+) {
+    errors.sort_by_key(|e| (e.span().start, e.span().end));
+    let mut last_end = None;
+    for error in errors {
+        let span = *error.span();
+        // Already reported: a bad character or a too-deep region (lexer, balancing)
+        // at or just before the error, so this is a follow-on.
+        let at = balanced.tokens.partition_point(|(_, s)| s.start < span.start);
+        let window = &balanced.tokens[at.saturating_sub(FOLLOW_ON_WINDOW)..(at + 1).min(balanced.tokens.len())];
+        if window.iter().any(|(token, _)| *token == Token::Error) {
+            continue;
+        }
+        // A closer added at the end of the file; the unclosed block is reported.
+        if balanced.closed_at_eof && span.start == ctx.text.len() {
+            continue;
+        }
+        if last_end.is_some_and(|end| span.start < end) {
+            continue;
+        }
+        last_end = Some(span.end.max(span.start + 1));
+        diags.push(to_diagnostic(ctx, &error));
+    }
+}
+
+/// How many tokens after an already reported bad region a parse error counts as
+/// its follow-on (`tier = @ dev` must not also complain about `dev`).
+const FOLLOW_ON_WINDOW: usize = 4;
+
+fn to_diagnostic(ctx: &Ctx<'_>, error: &Rich<'_, Token, SimpleSpan>) -> Diagnostic {
+    let span = *error.span();
+    let found = match error.found() {
+        None => "end of file".to_string(),
+        Some(Token::Doc) => "doc comment".to_string(),
+        Some(_) if span.start == span.end => "end of file".to_string(),
+        Some(_) => format!("`{}`", shorten(ctx.slice(span))),
+    };
+    let mut expected: Vec<&str> = error.expected().filter_map(describe_pattern).collect();
+    expected.sort_unstable();
+    expected.dedup();
+    if expected.is_empty() {
+        return Diagnostic::new(Code::E101, ctx.span(span), format!("unexpected {found}"), "not valid here")
+            .with_help(GENERIC_HELP);
+    }
+    let list = join_or(&expected);
+    let help = if expected.contains(&"a value") {
+        "write a value: a string, number, quantity (`1GiB`), CIDR, range (`1..3`), name or list"
+    } else if expected.contains(&"a field name") {
+        GENERIC_HELP
+    } else {
+        "check the syntax just before this point"
+    };
+    Diagnostic::new(
+        Code::E101,
+        ctx.span(span),
+        format!("unexpected {found}, expected {list}"),
+        format!("expected {list}"),
+    )
+    .with_help(help)
+}
+
+const GENERIC_HELP: &str =
+    "a block holds `name = value` fields, `route \"PATH\" -> SERVICE` and nested `kind name { }` blocks";
+
+/// A readable name for an expected token or label; `None` for what is never worth listing.
+fn describe_pattern(pattern: &chumsky::error::RichPattern<'_, Token>) -> Option<&'static str> {
+    use chumsky::error::RichPattern;
+    Some(match pattern {
+        RichPattern::Label(label) => match label.as_ref() {
+            "a value" => "a value",
+            "a field name" => "a field name",
+            "a name" => "a name",
+            "a string" => "a string",
+            "a block" => "a block",
+            "a port number" => "a port number",
+            _ => return None,
+        },
+        RichPattern::Token(token) => match **token {
+            Token::LBrace => "`{`",
+            Token::RBrace => "`}`",
+            Token::LBracket => "`[`",
+            Token::RBracket => "`]`",
+            Token::Eq => "`=`",
+            Token::Comma => "`,`",
+            Token::Semi => "`;`",
+            Token::Colon => "`:`",
+            Token::Dot => "`.`",
+            Token::DotDot => "`..`",
+            Token::Arrow => "`->`",
+            Token::Ident => "a name",
+            Token::Str(_) => "a string",
+            Token::Int(_) => "a number",
+            Token::Decimal(_) | Token::Quantity(..) | Token::Cidr(..) | Token::Invalid => "a value",
+            Token::Doc | Token::Error => return None,
+        },
+        RichPattern::EndOfInput => "end of file",
+        _ => return None,
+    })
+}
+
+/// `a`, `a or b`, `a, b or c`.
+fn join_or(items: &[&str]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => (*one).to_string(),
+        [init @ .., last] => format!("{} or {last}", init.join(", ")),
+    }
+}
+
+#[cfg(test)]
+#[path = "parser_tests.rs"]
+mod tests;
