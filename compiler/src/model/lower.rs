@@ -152,6 +152,15 @@ pub fn lower(sources: &Sources, files: &[ast::File], schema: &Schema, sink: &mut
     let mut stack_index: HashMap<String, Span> = HashMap::new();
     let mut env_index: HashMap<String, Span> = HashMap::new();
     let top_kinds = ["project", "phase", "stack", "environment"];
+    // The `project` of `project.gov` is the project, whatever other files sort before it.
+    for file in files {
+        let path = &sources.get(file.file).path;
+        if sources.get(file.file).origin == Origin::Project && path == "project.gov" {
+            for item in file.items.iter().filter(|i| i.kind.name == "project") {
+                lower_project(item, path, schema, &mut decls, sink);
+            }
+        }
+    }
     for file in files {
         let source = sources.get(file.file);
         let origin = source.origin;
@@ -164,6 +173,7 @@ pub fn lower(sources: &Sources, files: &[ast::File], schema: &Schema, sink: &mut
                 continue;
             }
             match kind {
+                "project" if source.path == "project.gov" => {}
                 "project" => lower_project(item, &source.path, schema, &mut decls, sink),
                 "phase" => decls.phases.push(lower_phase(item, schema, origin, sink)),
                 "stack" => {
