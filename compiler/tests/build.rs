@@ -1,0 +1,174 @@
+//! End-to-end tests of `govc build` and `govc build --check`: determinism (repeat
+//! builds, renamed and reordered files, another working directory), safety (a
+//! failed build leaves the previous tree whole, foreign files survive, only owned
+//! files are removed) and staleness detection (hand edits).
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn govc(cwd: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_govc")).args(args).current_dir(cwd).output().expect("the govc binary runs")
+}
+
+fn text(out: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+}
+
+fn example(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples").join(name)
+}
+
+/// Copies a project's `.gov` files into `to`, renaming each file through `rename`.
+fn copy_project(from: &Path, to: &Path, rename: &dyn Fn(&str) -> String) {
+    for entry in walk(from) {
+        let rel = entry.strip_prefix(from).expect("below").to_string_lossy().replace('\\', "/");
+        if !rel.ends_with(".gov") {
+            continue;
+        }
+        let target = to.join(if rel == "project.gov" { rel.clone() } else { rename(&rel) });
+        fs::create_dir_all(target.parent().expect("a parent")).expect("mkdir");
+        fs::copy(&entry, &target).expect("copy");
+    }
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in fs::read_dir(&d).expect("readable").flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Every file below `dir`: relative path → bytes.
+fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    walk(dir)
+        .into_iter()
+        .map(|p| (p.strip_prefix(dir).expect("below").to_string_lossy().replace('\\', "/"), fs::read(&p).expect("read")))
+        .collect()
+}
+
+fn build(project: &Path, out: &Path) -> Output {
+    let out = govc(project, &["build", "-q", "--out", out.to_str().expect("utf-8")]);
+    assert!(out.status.success(), "build failed: {}", text(&out));
+    out
+}
+
+#[test]
+fn builds_are_byte_identical_whatever_the_file_names_order_and_directory() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let project = example("phased-ladder");
+    build(&project, &tmp.path().join("a"));
+    build(&project, &tmp.path().join("b"));
+    let a = tree(&tmp.path().join("a"));
+    assert!(a.keys().any(|p| p.starts_with("terraform/production/")), "a Terraform root: {:?}", a.keys());
+    assert!(a.keys().any(|p| p.starts_with("kubernetes/overlays/staging/")), "an overlay");
+    assert_eq!(a, tree(&tmp.path().join("b")), "two builds differ");
+
+    // The same sources under other names, in other directories, built from elsewhere.
+    let renamed = tmp.path().join("renamed");
+    copy_project(&project, &renamed, &|rel| format!("zz/{}", rel.replace('/', "-").replace(".gov", "-x.gov")));
+    let elsewhere = tmp.path().join("cwd");
+    fs::create_dir_all(&elsewhere).expect("mkdir");
+    let out = govc(&elsewhere, &["build", "-q", renamed.to_str().expect("utf-8"), "--out", "../c"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(a, tree(&tmp.path().join("c")), "renaming files or building from elsewhere changed the output");
+}
+
+#[test]
+fn check_passes_when_up_to_date_and_catches_hand_edits() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let project = example("three-envs");
+    let out_dir = tmp.path().join("generated");
+    let out = out_dir.to_str().expect("utf-8");
+    build(&project, &out_dir);
+    assert!(govc(&project, &["build", "--check", "--out", out]).status.success());
+
+    let edited = out_dir.join("kubernetes/overlays/production/kustomization.yaml");
+    let original = fs::read_to_string(&edited).expect("an overlay");
+    fs::write(&edited, original.replace("shop-production", "shop-prod")).expect("edit");
+    let check = govc(&project, &["build", "--check", "--out", out]);
+    assert_eq!(check.status.code(), Some(1), "{}", text(&check));
+    let report = text(&check);
+    assert!(report.contains("changed  kubernetes/overlays/production/kustomization.yaml"), "{report}");
+    assert!(report.contains("-namespace: shop-prod") && report.contains("+namespace: shop-production"), "{report}");
+
+    fs::remove_file(out_dir.join("kubernetes/base/kustomization.yaml")).expect("remove");
+    let check = govc(&project, &["build", "--check", "--out", out]);
+    assert!(text(&check).contains("added    kubernetes/base/kustomization.yaml"), "{}", text(&check));
+
+    build(&project, &out_dir);
+    assert_eq!(fs::read_to_string(&edited).expect("restored"), original);
+    assert!(govc(&project, &["build", "--check", "--out", out]).status.success());
+}
+
+#[test]
+fn foreign_files_survive_and_only_owned_files_are_removed() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let project = tmp.path().join("shop");
+    copy_project(&example("three-envs"), &project, &|rel| rel.to_string());
+    let out_dir = project.join("generated");
+    build(&project, &out_dir);
+    fs::write(out_dir.join("NOTES.md"), "ours\n").expect("write");
+    fs::write(out_dir.join("kubernetes/overlays/staging/extra.yaml"), "kind: Foreign\n").expect("write");
+
+    // Drop staging: its files go, the foreign ones stay.
+    let source = fs::read_to_string(project.join("project.gov")).expect("read");
+    let start = source.find("environment staging {").expect("staging");
+    let end = start + source[start..].find("\n}\n").expect("end") + 3;
+    let without = source[..start].to_string() + &source[end..];
+    fs::write(project.join("project.gov"), without.replace("[local, staging, production]", "[local, production]"))
+        .expect("write");
+    let out = govc(&project, &["build"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("files that govc does not own"), "{}", text(&out));
+    let after = tree(&out_dir);
+    assert_eq!(after["NOTES.md"], b"ours\n");
+    assert!(after.contains_key("kubernetes/overlays/staging/extra.yaml"));
+    assert!(!after.contains_key("kubernetes/overlays/staging/kustomization.yaml"), "an owned file survived");
+    assert!(!after.keys().any(|p| p.starts_with("terraform/staging/")), "an owned root survived");
+}
+
+#[test]
+fn a_failed_build_leaves_the_previous_tree_whole() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let project = tmp.path().join("shop");
+    copy_project(&example("three-envs"), &project, &|rel| rel.to_string());
+    let out_dir = project.join("generated");
+    build(&project, &out_dir);
+    // Something govc does not own stands where a file must be written.
+    let blocked = out_dir.join("kubernetes/base/kustomization.yaml");
+    fs::remove_file(&blocked).expect("remove");
+    fs::create_dir_all(blocked.join("in-the-way")).expect("mkdir");
+    fs::write(blocked.join("in-the-way/file"), "x").expect("write");
+    let before = tree(&out_dir);
+    let source = fs::read_to_string(project.join("project.gov")).expect("read");
+    fs::write(project.join("project.gov"), source.replace("replicas = 3..10", "replicas = 4..10")).expect("write");
+
+    let out = govc(&project, &["build"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("previous files were left as they were"), "{}", text(&out));
+    assert_eq!(tree(&out_dir), before, "a failed build changed the tree");
+    let leftovers: Vec<_> = fs::read_dir(&project).expect("dir").flatten().filter(|e| e.file_name().to_string_lossy().contains("staging")).collect();
+    assert!(leftovers.is_empty(), "staging directories left behind");
+}
+
+#[test]
+fn build_refuses_without_iac_and_writes_nothing() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let out_dir = tmp.path().join("out");
+    let out = govc(&example("minimal"), &["build", "--message-format", "json", "--out", out_dir.to_str().expect("utf-8")]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("\"E702\""));
+    assert!(!out_dir.exists());
+}
