@@ -298,7 +298,8 @@ where
             Token::Int(n) => Some(n),
             Token::Invalid => None,
             Token::Error => None,
-        };
+        }
+        .labelled("a number");
         let int_or_range =
             endpoint.then(just(Token::DotDot).ignore_then(endpoint).or_not()).map(|(min, max)| match (min, max) {
                 (Some(n), None) => ValueKind::Int(n),
@@ -377,6 +378,10 @@ fn to_diagnostic(ctx: &Ctx<'_>, error: &Rich<'_, Token, SimpleSpan>) -> Diagnost
     let mut expected: Vec<&str> = error.expected().filter_map(describe_pattern).collect();
     expected.sort_unstable();
     expected.dedup();
+    // Separators and continuations are always possible somewhere; listing them is noise.
+    if expected.iter().any(|e| !NOISE.contains(e)) {
+        expected.retain(|e| !NOISE.contains(e));
+    }
     if expected.is_empty() {
         return Diagnostic::new(Code::E101, ctx.span(span), format!("unexpected {found}"), "not valid here")
             .with_help(GENERIC_HELP);
@@ -386,6 +391,18 @@ fn to_diagnostic(ctx: &Ctx<'_>, error: &Rich<'_, Token, SimpleSpan>) -> Diagnost
         "write a value: a string, number, quantity (`1GiB`), CIDR, range (`1..3`), name or list"
     } else if expected.contains(&"a field name") {
         GENERIC_HELP
+    } else if expected.contains(&"a block") {
+        "a file holds blocks such as `service api { ... }`"
+    } else if expected.contains(&"a number") {
+        "a range is written `MIN..MAX`, such as `3..12`"
+    } else if expected == ["a name"] {
+        "write a name, such as `api` or `main.host`"
+    } else if expected.contains(&"`=`") {
+        "a field is written `name = value`, a block `kind name { ... }`"
+    } else if expected.contains(&"`{`") {
+        "a block is written `kind name { ... }` or `kind \"label\" { ... }`"
+    } else if expected.contains(&"`->`") || expected.contains(&"a port number") {
+        "a route is written `route \"PATH\" -> SERVICE` or `route \"PATH\" -> SERVICE:PORT`"
     } else {
         "check the syntax just before this point"
     };
@@ -397,6 +414,9 @@ fn to_diagnostic(ctx: &Ctx<'_>, error: &Rich<'_, Token, SimpleSpan>) -> Diagnost
     )
     .with_help(help)
 }
+
+/// Expected tokens not worth listing when anything else is expected.
+const NOISE: &[&str] = &["`,`", "`;`", "`.`", "`..`"];
 
 const GENERIC_HELP: &str =
     "a block holds `name = value` fields, `route \"PATH\" -> SERVICE` and nested `kind name { }` blocks";
@@ -412,6 +432,7 @@ fn describe_pattern(pattern: &chumsky::error::RichPattern<'_, Token>) -> Option<
             "a string" => "a string",
             "a block" => "a block",
             "a port number" => "a port number",
+            "a number" => "a number",
             _ => return None,
         },
         RichPattern::Token(token) => match **token {

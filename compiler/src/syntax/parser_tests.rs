@@ -382,6 +382,18 @@ fn e101_in_list_recovers() {
 }
 
 #[test]
+fn e101_messages_list_what_was_expected() {
+    let (_, diag) = parse_one("x { a = 1.. }", Code::E101, "}");
+    assert_eq!(diag.message, "unexpected `}`, expected a number");
+    let (_, diag) = parse_one("x { v = [1, 2 }", Code::E101, "}");
+    assert_eq!(diag.message, "unexpected `}`, expected `]` or a value");
+    let (_, diag) = parse_one("x { = 1 }", Code::E101, "=");
+    assert_eq!(diag.message, "unexpected `=`, expected a field name");
+    let (_, diag) = parse_one("\"x\" { }", Code::E101, "\"x\"");
+    assert_eq!(diag.message, "unexpected `\"x\"`, expected a block");
+}
+
+#[test]
 fn e101_missing_arrow() {
     let (_, diag) = parse_one("x { route \"/\" api }", Code::E101, "api");
     assert!(diag.message.contains("`->`"), "{diag:#?}");
