@@ -89,7 +89,7 @@ pub fn parse_file(sources: &Sources, file: FileId, diags: &mut Diagnostics) -> a
         return ast::File { file, items: Vec::new() };
     }
     let lexed = lexer::lex(text, file, diags);
-    let balanced = delims::balance(lexed.tokens, text, lexed.open_string_at_eof, file, diags);
+    let balanced = delims::balance(lexed.tokens, text, &lexed.brace_eaters, file, diags);
     let ctx = Ctx { text, file, strings: &lexed.strings };
     let eoi = SimpleSpan::from(text.len()..text.len());
     let input = balanced.tokens.as_slice().split_token_span(eoi);

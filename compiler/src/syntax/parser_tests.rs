@@ -327,6 +327,9 @@ fn e101_unclosed_string() {
     assert_eq!(diag.message, "unclosed string");
     assert_eq!(file.items[0].entries.len(), 2);
     parse_one("x { a = \"abc", Code::E101, "\"abc");
+    // The string swallows the closing brace: still one mistake.
+    let (file, _) = parse_one("x { env { A = \"abc }\n}\ny { b = 1 }", Code::E101, "\"abc }");
+    assert_eq!(file.items.len(), 1, "`y` is parsed inside `x`");
 }
 
 #[test]
