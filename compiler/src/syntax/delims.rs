@@ -17,6 +17,7 @@ pub const MAX_NESTING: usize = 64;
 
 /// What balancing found, for the parser's error reporting.
 pub struct Balanced {
+    /// The tokens, with balanced `{ }` and nothing nested deeper than [`MAX_NESTING`].
     pub tokens: Vec<(Token, SimpleSpan)>,
     /// Closers were added at the end of the file (already reported, or covered
     /// by an E103 region reaching the end): parse errors there are follow-ons.
@@ -24,12 +25,12 @@ pub struct Balanced {
 }
 
 /// Balances `tokens` of the file `text` (see the module docs).
-/// With `quiet_eof`, what is open at the end of the file is closed without a
-/// diagnostic (a string left open there already explains it).
+/// What is open at the end of the file is closed without a diagnostic when an
+/// unclosed string after its opener swallowed the closer (`brace_eaters`, from the lexer).
 pub fn balance(
     tokens: Vec<(Token, SimpleSpan)>,
     text: &str,
-    quiet_eof: bool,
+    brace_eaters: &[usize],
     file: FileId,
     diags: &mut Diagnostics,
 ) -> Balanced {
@@ -75,7 +76,8 @@ pub fn balance(
     }
     flush_stray(&mut stray, file, diags);
     let closed_at_eof = !open.is_empty();
-    if closed_at_eof && !deep_to_eof && !quiet_eof {
+    let eaten = open.first().is_some_and(|&o| brace_eaters.iter().any(|&at| at > out[o].1.start));
+    if closed_at_eof && !deep_to_eof && !eaten {
         diags.push(unclosed(&out, &open, text, file));
     }
     let eof = SimpleSpan::from(text.len()..text.len());

@@ -37,16 +37,27 @@ pub enum Token {
     Error,
     /// `## text`: the span covers the whole comment; see [`doc_text`].
     Doc,
+    /// `{`
     LBrace,
+    /// `}`
     RBrace,
+    /// `[`
     LBracket,
+    /// `]`
     RBracket,
+    /// `=`
     Eq,
+    /// `,`
     Comma,
+    /// `;`
     Semi,
+    /// `:`
     Colon,
+    /// `.`
     Dot,
+    /// `..`
     DotDot,
+    /// `->`
     Arrow,
 }
 
@@ -56,9 +67,9 @@ pub struct Lexed {
     pub tokens: Vec<(Token, SimpleSpan)>,
     /// The resolved values of string literals, indexed by [`Token::Str`].
     pub strings: Vec<String>,
-    /// A string is left open at the end of the file (reported): whatever is
-    /// unclosed around it is the same mistake.
-    pub open_string_at_eof: bool,
+    /// Where unclosed strings (reported) start that swallowed a `}` or reached the
+    /// end of the file: a block left open around one of them is the same mistake.
+    pub brace_eaters: Vec<usize>,
 }
 
 /// The text of a doc comment token: without `##` and one following space.
@@ -76,7 +87,7 @@ pub fn lex(text: &str, file: FileId, diags: &mut Diagnostics) -> Lexed {
         pos: 0,
         file,
         diags,
-        out: Lexed { tokens: Vec::new(), strings: Vec::new(), open_string_at_eof: false },
+        out: Lexed { tokens: Vec::new(), strings: Vec::new(), brace_eaters: Vec::new() },
     };
     lexer.out.tokens.reserve(text.len() / 4);
     lexer.run();
@@ -222,7 +233,7 @@ impl Lexer<'_> {
         let mut value = String::new();
         loop {
             let Some(&b) = self.bytes.get(self.pos) else {
-                self.out.open_string_at_eof = true;
+                self.out.brace_eaters.push(start);
                 self.unclosed_string(start);
                 break;
             };
@@ -252,6 +263,9 @@ impl Lexer<'_> {
     }
 
     fn unclosed_string(&mut self, start: usize) {
+        if self.bytes[start..self.pos].contains(&b'}') {
+            self.out.brace_eaters.push(start);
+        }
         let end = if self.bytes[start..self.pos].ends_with(b"\r") { self.pos - 1 } else { self.pos };
         self.diags.push(
             Diagnostic::new(Code::E101, self.span(start, end), "unclosed string", "this string is never closed")

@@ -6,6 +6,7 @@
 //! The parser does not know what a block means: that is lowering's job.
 
 use chumsky::input::ValueInput;
+use chumsky::label::LabelError;
 use chumsky::prelude::*;
 
 use super::ast::{self, Block, BlockLabel, Entry, Field, Ident, Route, Str, Value, ValueKind};
@@ -20,7 +21,9 @@ pub use super::delims::MAX_NESTING;
 /// as empty. Real `.gov` files are a few hundred kilobytes at most.
 pub const MAX_FILE_BYTES: usize = 16 * 1024 * 1024;
 
-type Extra<'t> = extra::Err<Rich<'t, Token, SimpleSpan>>;
+// Parsers are generic over their `extra`, so that valid files parse with the
+// cheap `EmptyErr` and only files with errors pay for `Rich` errors.
+type RichExtra<'t> = extra::Err<Rich<'t, Token, SimpleSpan>>;
 
 /// What the grammar needs besides tokens: the text (identifier names are spans of
 /// it), the file id for spans and the resolved string literals.
@@ -86,19 +89,29 @@ pub fn parse_file(sources: &Sources, file: FileId, diags: &mut Diagnostics) -> a
         return ast::File { file, items: Vec::new() };
     }
     let lexed = lexer::lex(text, file, diags);
-    let balanced = delims::balance(lexed.tokens, text, lexed.open_string_at_eof, file, diags);
+    let balanced = delims::balance(lexed.tokens, text, &lexed.brace_eaters, file, diags);
     let ctx = Ctx { text, file, strings: &lexed.strings };
     let eoi = SimpleSpan::from(text.len()..text.len());
     let input = balanced.tokens.as_slice().split_token_span(eoi);
-    let (items, errors) = file_parser(&ctx).parse(input).into_output_errors();
+    // Most files are valid: try the cheap error type first.
+    let fast = file_parser::<_, extra::Default>(&ctx).parse(input);
+    if !fast.has_errors() {
+        if let Some(items) = fast.into_output() {
+            return ast::File { file, items };
+        }
+    }
+    let input = balanced.tokens.as_slice().split_token_span(eoi);
+    let (items, errors) = file_parser::<_, RichExtra>(&ctx).parse(input).into_output_errors();
     report(&ctx, errors, &balanced, diags);
     ast::File { file, items: items.unwrap_or_default() }
 }
 
 /// Parses a file: `block*`.
-fn file_parser<'t, I>(ctx: &'t Ctx<'t>) -> impl Parser<'t, I, Vec<Block>, Extra<'t>> + Clone
+fn file_parser<'t, I, E>(ctx: &'t Ctx<'t>) -> impl Parser<'t, I, Vec<Block>, E> + Clone
 where
     I: ValueInput<'t, Token = Token, Span = SimpleSpan>,
+    E: extra::ParserExtra<'t, I, Context = (), State = ()> + 't,
+    E::Error: LabelError<'t, I, &'static str>,
 {
     let docs = docs();
     let item = docs
@@ -111,59 +124,67 @@ where
         .labelled("a block")
         .recover_with(skip_then_retry_until(skip_unit(), docs.clone().then(end()).ignored()))
         .recover_with(via_parser(garbage(docs.clone().then(end()).ignored())));
-    item.repeated()
-        .collect::<Vec<_>>()
-        .then_ignore(docs)
-        .then_ignore(end())
-        .map(|items| items.into_iter().flatten().collect())
+    item.repeated().collect::<Present<_>>().then_ignore(docs).then_ignore(end()).map(|items| items.0)
 }
 
 /// `## doc` lines, as the spans of the comments.
-fn docs<'t, I>() -> impl Parser<'t, I, Vec<SimpleSpan>, Extra<'t>> + Clone
+fn docs<'t, I, E>() -> impl Parser<'t, I, Vec<SimpleSpan>, E> + Clone
 where
     I: ValueInput<'t, Token = Token, Span = SimpleSpan>,
+    E: extra::ParserExtra<'t, I, Context = (), State = ()> + 't,
+    E::Error: LabelError<'t, I, &'static str>,
 {
     select! { Token::Doc = e => e.span() }.repeated().collect::<Vec<_>>()
 }
 
 /// What recovery skips over as one unit: a whole `{ ... }` or a single token.
-fn skip_unit<'t, I>() -> impl Parser<'t, I, (), Extra<'t>> + Clone
+fn skip_unit<'t, I, E>() -> impl Parser<'t, I, (), E> + Clone
 where
     I: ValueInput<'t, Token = Token, Span = SimpleSpan>,
+    E: extra::ParserExtra<'t, I, Context = (), State = ()> + 't,
+    E::Error: LabelError<'t, I, &'static str>,
 {
     let no_others: [(Token, Token); 0] = [];
     nested_delimiters(Token::LBrace, Token::RBrace, no_others, |_| ()).or(any().ignored())
 }
 
 /// A non-empty run of skip units up to `stop` (not consumed): a broken entry or item.
-fn garbage<'t, I, S, T: Clone>(stop: S) -> impl Parser<'t, I, Option<T>, Extra<'t>> + Clone
+fn garbage<'t, I, E, S, T: Clone>(stop: S) -> impl Parser<'t, I, Option<T>, E> + Clone
 where
     I: ValueInput<'t, Token = Token, Span = SimpleSpan>,
-    S: Parser<'t, I, (), Extra<'t>> + Clone,
+    E: extra::ParserExtra<'t, I, Context = (), State = ()> + 't,
+    E::Error: LabelError<'t, I, &'static str>,
+    S: Parser<'t, I, (), E> + Clone,
 {
     stop.not().ignore_then(skip_unit()).repeated().at_least(1).to(None)
 }
 
 /// An identifier: `[A-Za-z_][A-Za-z0-9_-]*`.
-fn ident<'t, I>(ctx: &'t Ctx<'t>) -> impl Parser<'t, I, Ident, Extra<'t>> + Clone
+fn ident<'t, I, E>(ctx: &'t Ctx<'t>) -> impl Parser<'t, I, Ident, E> + Clone
 where
     I: ValueInput<'t, Token = Token, Span = SimpleSpan>,
+    E: extra::ParserExtra<'t, I, Context = (), State = ()> + 't,
+    E::Error: LabelError<'t, I, &'static str>,
 {
     select! { Token::Ident = e => ctx.ident(e.span()) }.labelled("a name")
 }
 
 /// A string literal: `"text"`.
-fn string<'t, I>(ctx: &'t Ctx<'t>) -> impl Parser<'t, I, Str, Extra<'t>> + Clone
+fn string<'t, I, E>(ctx: &'t Ctx<'t>) -> impl Parser<'t, I, Str, E> + Clone
 where
     I: ValueInput<'t, Token = Token, Span = SimpleSpan>,
+    E: extra::ParserExtra<'t, I, Context = (), State = ()> + 't,
+    E::Error: LabelError<'t, I, &'static str>,
 {
     select! { Token::Str(idx) = e => ctx.string(idx, e.span()) }.labelled("a string")
 }
 
 /// A block without its doc comment: `KIND [LABEL] { entries }`.
-fn block<'t, I>(ctx: &'t Ctx<'t>) -> impl Parser<'t, I, Block, Extra<'t>> + Clone
+fn block<'t, I, E>(ctx: &'t Ctx<'t>) -> impl Parser<'t, I, Block, E> + Clone
 where
     I: ValueInput<'t, Token = Token, Span = SimpleSpan>,
+    E: extra::ParserExtra<'t, I, Context = (), State = ()> + 't,
+    E::Error: LabelError<'t, I, &'static str>,
 {
     let body = body(ctx);
     ident(ctx).then(label(ctx).or_not()).then(body).map(move |((kind, label), (entries, end))| Block {
@@ -175,6 +196,15 @@ where
     })
 }
 
+/// The items that parsed, of a repetition whose broken items are `None`.
+struct Present<T>(Vec<T>);
+
+impl<T> FromIterator<Option<T>> for Present<T> {
+    fn from_iter<It: IntoIterator<Item = Option<T>>>(iter: It) -> Self {
+        Present(iter.into_iter().flatten().collect())
+    }
+}
+
 /// What follows an entry's first name: `= value` or `[LABEL] { entries }`.
 enum Tail {
     Field(Value),
@@ -182,18 +212,22 @@ enum Tail {
 }
 
 /// A block label: a name or a string.
-fn label<'t, I>(ctx: &'t Ctx<'t>) -> impl Parser<'t, I, BlockLabel, Extra<'t>> + Clone
+fn label<'t, I, E>(ctx: &'t Ctx<'t>) -> impl Parser<'t, I, BlockLabel, E> + Clone
 where
     I: ValueInput<'t, Token = Token, Span = SimpleSpan>,
+    E: extra::ParserExtra<'t, I, Context = (), State = ()> + 't,
+    E::Error: LabelError<'t, I, &'static str>,
 {
     ident(ctx).map(BlockLabel::Name).or(string(ctx).map(BlockLabel::Str))
 }
 
 /// A block body, `{ entries }`, with its span. Entries are `name = value`,
 /// `route "PATH" -> SERVICE[:PORT]` or nested blocks, optionally separated by `,` or `;`.
-fn body<'t, I>(ctx: &'t Ctx<'t>) -> impl Parser<'t, I, (Vec<Entry>, SimpleSpan), Extra<'t>> + Clone
+fn body<'t, I, E>(ctx: &'t Ctx<'t>) -> impl Parser<'t, I, (Vec<Entry>, SimpleSpan), E> + Clone
 where
     I: ValueInput<'t, Token = Token, Span = SimpleSpan>,
+    E: extra::ParserExtra<'t, I, Context = (), State = ()> + 't,
+    E::Error: LabelError<'t, I, &'static str>,
 {
     recursive(|body| {
         let sep = one_of([Token::Comma, Token::Semi]).repeated();
@@ -224,18 +258,20 @@ where
             .recover_with(skip_then_retry_until(skip_unit(), body_end.clone()))
             .recover_with(via_parser(garbage(body_end.clone())));
         // Looking for the end first keeps recovery out of the normal end of a body.
-        let entries = body_end.not().ignore_then(entry).then_ignore(sep).repeated().collect::<Vec<_>>();
+        let entries = body_end.not().ignore_then(entry).then_ignore(sep).repeated().collect::<Present<_>>();
         sep.ignore_then(entries)
             .then_ignore(docs())
             .delimited_by(just(Token::LBrace), just(Token::RBrace))
-            .map_with(|entries, e| (entries.into_iter().flatten().collect(), e.span()))
+            .map_with(|entries, e| (entries.0, e.span()))
     })
 }
 
 /// A route: `route "PATH" -> SERVICE[:PORT]`.
-fn route<'t, I>(ctx: &'t Ctx<'t>) -> impl Parser<'t, I, Entry, Extra<'t>> + Clone
+fn route<'t, I, E>(ctx: &'t Ctx<'t>) -> impl Parser<'t, I, Entry, E> + Clone
 where
     I: ValueInput<'t, Token = Token, Span = SimpleSpan>,
+    E: extra::ParserExtra<'t, I, Context = (), State = ()> + 't,
+    E::Error: LabelError<'t, I, &'static str>,
 {
     let keyword = select! { Token::Ident = e => ctx.slice(e.span()) == "route" }.filter(|is_route| *is_route);
     let port = select! { Token::Int(n) = e => (n, ctx.span(e.span())) }.labelled("a port number");
@@ -250,9 +286,11 @@ where
 }
 
 /// A value: a literal, `MIN..MAX`, a path `a.b` or a list `[v, v]`.
-fn value<'t, I>(ctx: &'t Ctx<'t>) -> impl Parser<'t, I, Value, Extra<'t>> + Clone
+fn value<'t, I, E>(ctx: &'t Ctx<'t>) -> impl Parser<'t, I, Value, E> + Clone
 where
     I: ValueInput<'t, Token = Token, Span = SimpleSpan>,
+    E: extra::ParserExtra<'t, I, Context = (), State = ()> + 't,
+    E::Error: LabelError<'t, I, &'static str>,
 {
     recursive(|value| {
         // An endpoint already reported as invalid still makes a range, an invalid one.
@@ -260,7 +298,8 @@ where
             Token::Int(n) => Some(n),
             Token::Invalid => None,
             Token::Error => None,
-        };
+        }
+        .labelled("a number");
         let int_or_range =
             endpoint.then(just(Token::DotDot).ignore_then(endpoint).or_not()).map(|(min, max)| match (min, max) {
                 (Some(n), None) => ValueKind::Int(n),
@@ -275,10 +314,13 @@ where
         };
         let path = ident(ctx).separated_by(just(Token::Dot)).at_least(1).collect::<Vec<_>>().map(ValueKind::Path);
         let no_others: [(Token, Token); 0] = [];
-        let list = value
+        // Doc comments between list elements document nothing the AST keeps: skip them.
+        let list = docs()
+            .ignore_then(value)
             .then_ignore(just(Token::Comma).or_not())
             .repeated()
             .collect::<Vec<_>>()
+            .then_ignore(docs())
             .delimited_by(just(Token::LBracket), just(Token::RBracket))
             .map(ValueKind::List)
             .recover_with(via_parser(nested_delimiters(Token::LBracket, Token::RBracket, no_others, |_| {
@@ -336,6 +378,10 @@ fn to_diagnostic(ctx: &Ctx<'_>, error: &Rich<'_, Token, SimpleSpan>) -> Diagnost
     let mut expected: Vec<&str> = error.expected().filter_map(describe_pattern).collect();
     expected.sort_unstable();
     expected.dedup();
+    // Separators and continuations are always possible somewhere; listing them is noise.
+    if expected.iter().any(|e| !NOISE.contains(e)) {
+        expected.retain(|e| !NOISE.contains(e));
+    }
     if expected.is_empty() {
         return Diagnostic::new(Code::E101, ctx.span(span), format!("unexpected {found}"), "not valid here")
             .with_help(GENERIC_HELP);
@@ -345,6 +391,18 @@ fn to_diagnostic(ctx: &Ctx<'_>, error: &Rich<'_, Token, SimpleSpan>) -> Diagnost
         "write a value: a string, number, quantity (`1GiB`), CIDR, range (`1..3`), name or list"
     } else if expected.contains(&"a field name") {
         GENERIC_HELP
+    } else if expected.contains(&"a block") {
+        "a file holds blocks such as `service api { ... }`"
+    } else if expected.contains(&"a number") {
+        "a range is written `MIN..MAX`, such as `3..12`"
+    } else if expected == ["a name"] {
+        "write a name, such as `api` or `main.host`"
+    } else if expected.contains(&"`=`") {
+        "a field is written `name = value`, a block `kind name { ... }`"
+    } else if expected.contains(&"`{`") {
+        "a block is written `kind name { ... }` or `kind \"label\" { ... }`"
+    } else if expected.contains(&"`->`") || expected.contains(&"a port number") {
+        "a route is written `route \"PATH\" -> SERVICE` or `route \"PATH\" -> SERVICE:PORT`"
     } else {
         "check the syntax just before this point"
     };
@@ -356,6 +414,9 @@ fn to_diagnostic(ctx: &Ctx<'_>, error: &Rich<'_, Token, SimpleSpan>) -> Diagnost
     )
     .with_help(help)
 }
+
+/// Expected tokens not worth listing when anything else is expected.
+const NOISE: &[&str] = &["`,`", "`;`", "`.`", "`..`"];
 
 const GENERIC_HELP: &str =
     "a block holds `name = value` fields, `route \"PATH\" -> SERVICE` and nested `kind name { }` blocks";
@@ -371,6 +432,7 @@ fn describe_pattern(pattern: &chumsky::error::RichPattern<'_, Token>) -> Option<
             "a string" => "a string",
             "a block" => "a block",
             "a port number" => "a port number",
+            "a number" => "a number",
             _ => return None,
         },
         RichPattern::Token(token) => match **token {
