@@ -233,8 +233,13 @@ where
         let sep = one_of([Token::Comma, Token::Semi]).repeated();
         let body_end = docs().then(just(Token::RBrace)).ignored();
         // The first name is parsed once; what follows it decides the entry's kind.
+        // A field whose value is broken still counts as present (no E204 follows): its
+        // value becomes `Invalid`, up to where the next entry or the block's end starts.
+        let next_entry = just(Token::RBrace).ignored().or(ident(ctx).then(one_of([Token::Eq, Token::LBrace])).ignored());
         let tail = just(Token::Eq)
-            .ignore_then(value(ctx))
+            .ignore_then(value(ctx).recover_with(via_parser(
+                any().and_is(next_entry.not()).repeated().to_span().map(|span| Value { kind: ValueKind::Invalid, span: ctx.span(span) }),
+            )))
             .map(Tail::Field)
             .or(label(ctx).or_not().then(body).map(|(label, body)| Tail::Block(label, body)));
         let named = ident(ctx).then(tail).map(move |(name, tail)| match tail {

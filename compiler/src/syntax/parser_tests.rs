@@ -518,7 +518,7 @@ ingress edge { route "/" -> api }
     assert_eq!(codes, [Code::E101, Code::E102, Code::E101]);
     assert_eq!(file.items.len(), 5);
     let Entry::Block(api) = &file.items[1].entries[0] else { panic!("a block") };
-    assert_eq!(api.entries.len(), 1, "the broken field is skipped, `image` kept");
+    assert_eq!(api.entries.len(), 2, "the broken field is kept as an invalid value, `image` too");
     assert_eq!(file.items[1].entries.len(), 2);
     assert_eq!(file.items[2].entries.len(), 2);
     assert_eq!(file.items[3].entries.len(), 2);
