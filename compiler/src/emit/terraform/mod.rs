@@ -56,12 +56,19 @@ pub fn prefix(project: &str, env: &str) -> String {
 
 /// What every concern's emitter needs about one cloud environment.
 pub(crate) struct Ctx<'a> {
+    /// The project name.
     pub project: &'a str,
+    /// The environment being rendered.
     pub env: &'a ir::Environment,
+    /// [`prefix`] of the project and environment.
     pub prefix: String,
+    /// `aws.account`: known statically, so key policies need no data source.
     pub account: String,
+    /// `aws.region`.
     pub region: String,
+    /// The environment's only network.
     pub network: &'a ir::Network,
+    /// Its CIDR.
     pub cidr: ipnet::Ipv4Net,
 }
 

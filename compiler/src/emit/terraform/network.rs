@@ -12,7 +12,8 @@
 //! `ecr.api` and `ecr.dkr` (image pulls), `ec2` (VPC CNI, node bootstrap), `sts`
 //! (Pod Identity / IRSA credentials), `eks-auth` (EKS Pod Identity), `logs` (CloudWatch
 //! agents), `elasticloadbalancing` (AWS Load Balancer Controller) and `secretsmanager`
-//! (External Secrets operator).
+//! (External Secrets operator); plus `acm` when the ingress has a managed certificate
+//! (the AWS Load Balancer Controller discovers it by host through the ACM API).
 
 use serde_json::Value;
 
@@ -286,7 +287,7 @@ fn endpoints(file: &mut TfFile, ctx: &Ctx<'_>) {
             ("vpc_id", reference("aws_vpc.main.id")),
         ]),
     );
-    for service in INTERFACE_ENDPOINTS {
+    for service in interface_endpoints(ctx) {
         file.resource(
             "aws_vpc_endpoint",
             &ident(service),
@@ -307,4 +308,20 @@ fn endpoints(file: &mut TfFile, ctx: &Ctx<'_>) {
             ]),
         );
     }
+}
+
+/// The interface endpoints of an environment: [`INTERFACE_ENDPOINTS`], plus `acm` when the
+/// ingress has a certificate to discover.
+pub fn interface_endpoints(ctx: &Ctx<'_>) -> Vec<&'static str> {
+    let mut all = INTERFACE_ENDPOINTS.to_vec();
+    if ctx
+        .env
+        .resources
+        .ingress()
+        .is_some_and(|i| i.host.is_some())
+    {
+        all.push("acm");
+        all.sort_unstable();
+    }
+    all
 }
