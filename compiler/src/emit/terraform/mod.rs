@@ -23,7 +23,7 @@
 //! - the certificate for the ingress host is found by the ALB controller by host name.
 //!
 //! Outputs (the only apply-time values): `certificate_validation_records` (the DNS zone
-//! of the ingress host is outside govc) and `nat_public_ip` (when a service declares
+//! of the ingress host is outside govc) and `nat_public_ips` (when a service declares
 //! `egress`: partners allowlist it).
 
 mod compute;

@@ -3,9 +3,10 @@
 //! [`super::security`].
 //!
 //! Routing: an internet gateway exists only when the ingress segment is public or a
-//! service declares `egress`, and only the ingress segment routes to it; a single NAT
-//! gateway (in the first ingress subnet) exists only for declared egress, and only the
-//! runtime segment routes `0.0.0.0/0` through it; persistence has no route out.
+//! service declares `egress`, and only the ingress segment routes to it; NAT gateways
+//! (in the ingress subnets: one per zone in production, one elsewhere) exist only for
+//! declared egress, and only the runtime segment routes `0.0.0.0/0` through them (one
+//! runtime route table per zone when each zone has its NAT); persistence has no route out.
 //!
 //! VPC endpoints (runtime subnets, private DNS on), the documented minimum for a
 //! private EKS cluster without general egress: `s3` (gateway: ECR image layers),
@@ -19,8 +20,8 @@ use serde_json::Value;
 
 use super::iam::{self, ServiceGrant};
 use super::json::{ident, lit, obj, reference, refs, tags, TfFile};
-use super::{security, subnet_ident, Ctx};
-use crate::ir::{Exposure, SegmentRole};
+use super::{security, subnet_ident, zone_letter, Ctx};
+use crate::ir::{Exposure, SegmentRole, Tier};
 
 /// Interface endpoints in the runtime segment (see the module doc for why each).
 pub const INTERFACE_ENDPOINTS: [&str; 8] = [
@@ -184,9 +185,31 @@ fn subnets(file: &mut TfFile, ctx: &Ctx<'_>) {
     }
 }
 
+/// How many NAT gateways: none without declared egress, one per zone in production
+/// (a zone failure must not cut egress), one otherwise (cost).
+pub fn nat_zones(ctx: &Ctx<'_>) -> usize {
+    match (ctx.has_egress(), ctx.env.tier) {
+        (false, _) => 0,
+        (true, Tier::Production) => ctx.network.segment(SegmentRole::Ingress).subnets.len(),
+        (true, _) => 1,
+    }
+}
+
+/// The runtime route tables: one per zone when each zone has its own NAT, else one.
+pub fn runtime_route_tables(ctx: &Ctx<'_>) -> Vec<String> {
+    let zones = ctx.network.segment(SegmentRole::Runtime).subnets.len();
+    if nat_zones(ctx) > 1 {
+        (0..zones)
+            .map(|i| format!("runtime_{}", zone_letter(i)))
+            .collect()
+    } else {
+        vec!["runtime".to_string()]
+    }
+}
+
 fn routing(file: &mut TfFile, ctx: &Ctx<'_>) {
-    let egress = ctx.has_egress();
-    let igw = egress || ctx.public_ingress();
+    let nats = nat_zones(ctx);
+    let igw = nats > 0 || ctx.public_ingress();
     if igw {
         file.resource(
             "aws_internet_gateway",
@@ -197,65 +220,82 @@ fn routing(file: &mut TfFile, ctx: &Ctx<'_>) {
             ]),
         );
     }
-    if egress {
+    for i in 0..nats {
+        let letter = zone_letter(i);
+        let name = ctx.name(&format!("nat-{letter}"), 255);
         file.resource(
             "aws_eip",
-            "nat",
-            obj([
-                ("domain", lit("vpc")),
-                ("tags", tags(&ctx.name("nat", 255), &[])),
-            ]),
+            &format!("nat_{letter}"),
+            obj([("domain", lit("vpc")), ("tags", tags(&name, &[]))]),
         );
         file.resource(
             "aws_nat_gateway",
-            "main",
+            &letter.to_string(),
             obj([
-                ("allocation_id", reference("aws_eip.nat.id")),
+                (
+                    "allocation_id",
+                    reference(format!("aws_eip.nat_{letter}.id")),
+                ),
                 (
                     "depends_on",
-                    Value::Array(vec![Value::String("aws_internet_gateway.main".into())]),
+                    Value::Array(vec![lit("aws_internet_gateway.main")]),
                 ),
                 (
                     "subnet_id",
                     reference(format!(
                         "aws_subnet.{}.id",
-                        subnet_ident(SegmentRole::Ingress, 0)
+                        subnet_ident(SegmentRole::Ingress, i)
                     )),
                 ),
-                ("tags", tags(&ctx.name("nat", 255), &[])),
+                ("tags", tags(&name, &[])),
             ]),
         );
     }
-    for segment in &ctx.network.segments {
-        let role = segment.role.as_str();
+    let mut table = |ident: &str, target: Option<(&str, String)>| {
         file.resource(
             "aws_route_table",
-            role,
+            ident,
             obj([
-                ("tags", tags(&ctx.name(role, 255), &[])),
+                ("tags", tags(&ctx.name(&ident.replace('_', "-"), 255), &[])),
                 ("vpc_id", reference("aws_vpc.main.id")),
             ]),
         );
-        let target = match segment.role {
-            SegmentRole::Ingress if igw => Some(("gateway_id", "aws_internet_gateway.main.id")),
-            SegmentRole::Runtime if egress => Some(("nat_gateway_id", "aws_nat_gateway.main.id")),
-            _ => None,
-        };
         if let Some((key, target)) = target {
             file.resource(
                 "aws_route",
-                &format!("{role}_default"),
+                &format!("{ident}_default"),
                 obj([
                     ("destination_cidr_block", lit("0.0.0.0/0")),
                     (key, reference(target)),
                     (
                         "route_table_id",
-                        reference(format!("aws_route_table.{role}.id")),
+                        reference(format!("aws_route_table.{ident}.id")),
                     ),
                 ]),
             );
         }
+    };
+    table(
+        "ingress",
+        igw.then(|| ("gateway_id", "aws_internet_gateway.main.id".to_string())),
+    );
+    table("persistence", None);
+    let runtime = runtime_route_tables(ctx);
+    for (i, ident) in runtime.iter().enumerate() {
+        let nat = (nats > 0).then(|| {
+            (
+                "nat_gateway_id",
+                format!("aws_nat_gateway.{}.id", zone_letter(i.min(nats - 1))),
+            )
+        });
+        table(ident, nat);
+    }
+    for segment in &ctx.network.segments {
         for i in 0..segment.subnets.len() {
+            let table = match segment.role {
+                SegmentRole::Runtime => runtime[i.min(runtime.len() - 1)].clone(),
+                role => role.as_str().to_string(),
+            };
             let subnet = subnet_ident(segment.role, i);
             file.resource(
                 "aws_route_table_association",
@@ -263,7 +303,7 @@ fn routing(file: &mut TfFile, ctx: &Ctx<'_>) {
                 obj([
                     (
                         "route_table_id",
-                        reference(format!("aws_route_table.{role}.id")),
+                        reference(format!("aws_route_table.{table}.id")),
                     ),
                     ("subnet_id", reference(format!("aws_subnet.{subnet}.id"))),
                 ]),
@@ -277,7 +317,14 @@ fn endpoints(file: &mut TfFile, ctx: &Ctx<'_>) {
         "aws_vpc_endpoint",
         "s3",
         obj([
-            ("route_table_ids", refs(["aws_route_table.runtime.id"])),
+            (
+                "route_table_ids",
+                refs(
+                    runtime_route_tables(ctx)
+                        .iter()
+                        .map(|t| format!("aws_route_table.{t}.id")),
+                ),
+            ),
             (
                 "service_name",
                 lit(format!("com.amazonaws.{}.s3", ctx.region)),

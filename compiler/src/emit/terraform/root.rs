@@ -4,7 +4,7 @@
 
 use serde_json::{Map, Value};
 
-use super::json::{lit, lits, obj, reference, TfFile};
+use super::json::{lit, lits, obj, reference, refs, TfFile};
 use super::Ctx;
 
 /// The provider constraint: the 5.x line from 5.100 on (the validation mirror holds 5.100.0).
@@ -92,11 +92,13 @@ pub fn outputs(ctx: &Ctx<'_>) -> Result<String, String> {
             "DNS records that validate the ingress certificate: the host's DNS zone is outside govc, create them there",
         );
     }
-    if ctx.has_egress() {
+    let nats = super::network::nat_zones(ctx);
+    if nats > 0 {
+        let ips = (0..nats).map(|i| format!("aws_eip.nat_{}.public_ip", super::zone_letter(i)));
         file.output(
-            "nat_public_ip",
-            reference("aws_eip.nat.public_ip"),
-            "The public address of service egress (NAT): partners that allowlist callers need it",
+            "nat_public_ips",
+            refs(ips),
+            "The public addresses of service egress (NAT): partners that allowlist callers need them",
         );
     }
     file.render()

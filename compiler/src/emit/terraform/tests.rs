@@ -296,9 +296,15 @@ fn production_counts_follow_the_program() {
     assert_eq!(count(&files, "production", "aws_internet_gateway"), 1);
     assert_eq!(
         count(&files, "production", "aws_nat_gateway"),
-        1,
-        "worker declares egress"
+        3,
+        "a NAT per zone"
     );
+    assert_eq!(
+        count(&files, "staging", "aws_nat_gateway"),
+        1,
+        "one NAT elsewhere"
+    );
+    assert_eq!(count(&files, "production", "aws_route_table"), 5);
     assert_eq!(
         count(&files, "production", "aws_db_instance"),
         2,
@@ -322,7 +328,12 @@ fn production_counts_follow_the_program() {
     let routes = net["resource"]["aws_route"].as_object().expect("routes");
     assert_eq!(
         routes.keys().collect::<Vec<_>>(),
-        ["ingress_default", "runtime_default"]
+        [
+            "ingress_default",
+            "runtime_a_default",
+            "runtime_b_default",
+            "runtime_c_default"
+        ]
     );
     let pg = parse(&files, "terraform/production/postgres.tf.json");
     assert_eq!(
@@ -580,4 +591,48 @@ fn offline_plan_matches_the_program() {
         assert_eq!(get(ty), count(&files, "production", ty), "{ty}");
     }
     eprintln!("planned: {planned:?}");
+}
+
+/// Every string in `value`, recursively (keys included).
+fn strings<'a>(value: &'a serde_json::Value, out: &mut Vec<&'a str>) {
+    match value {
+        serde_json::Value::String(s) => out.push(s),
+        serde_json::Value::Array(items) => items.iter().for_each(|v| strings(v, out)),
+        serde_json::Value::Object(map) => {
+            for (k, v) in map {
+                out.push(k);
+                strings(v, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[test]
+fn only_references_are_interpolated() {
+    let files = emit(&zenthea()).expect("emits");
+    for (path, text) in &files {
+        let doc: serde_json::Value = serde_json::from_str(text).expect("valid JSON");
+        let mut all = Vec::new();
+        strings(&doc, &mut all);
+        for s in all {
+            let bytes = s.as_bytes();
+            for (i, w) in bytes.windows(2).enumerate() {
+                let escaped = i > 0 && bytes[i - 1] == w[0];
+                if escaped || w[1] != b'{' {
+                    continue;
+                }
+                if w[0] == b'%' {
+                    panic!("{path}: stray template directive in {s:?}");
+                }
+                if w[0] == b'$' {
+                    let rest = &s[i + 2..];
+                    assert!(
+                        rest.starts_with("aws_") || rest.starts_with("data.aws_"),
+                        "{path}: stray interpolation in {s:?}"
+                    );
+                }
+            }
+        }
+    }
 }
