@@ -349,9 +349,12 @@ fn external_secrets(file: &mut TfFile, ctx: &Ctx<'_>) {
         "external_secrets",
         obj([
             ("cluster_name", reference("aws_eks_cluster.main.name")),
-            ("namespace", lit("external-secrets")),
+            ("namespace", lit(super::EXTERNAL_SECRETS_NAMESPACE)),
             ("role_arn", reference("aws_iam_role.external_secrets.arn")),
-            ("service_account", lit("external-secrets")),
+            (
+                "service_account",
+                lit(super::EXTERNAL_SECRETS_SERVICE_ACCOUNT),
+            ),
             ("tags", tags(&ctx.name("external-secrets", 255), &[])),
         ]),
     );

@@ -54,6 +54,24 @@ pub fn prefix(project: &str, env: &str) -> String {
     names::env_prefix(project, env, PREFIX_MAX)
 }
 
+/// The EKS cluster of an environment (the Kubernetes side's kubeconfig context).
+pub fn cluster_name(project: &str, env: &str) -> String {
+    prefix(project, env)
+}
+
+/// The name of a segment's security group, `<prefix>-<segment>`: the Kubernetes Ingress
+/// names the ingress one in `alb.ingress.kubernetes.io/security-groups`.
+pub fn security_group_name(project: &str, env: &str, role: ir::SegmentRole) -> String {
+    names::shorten(&format!("{}-{}", prefix(project, env), role.as_str()), 255)
+}
+
+/// The namespace of the External Secrets operator, whose service account has the
+/// Pod Identity role that reads the environment's secrets.
+pub const EXTERNAL_SECRETS_NAMESPACE: &str = "external-secrets";
+
+/// The External Secrets operator's service account.
+pub const EXTERNAL_SECRETS_SERVICE_ACCOUNT: &str = "external-secrets";
+
 /// What every concern's emitter needs about one cloud environment.
 pub(crate) struct Ctx<'a> {
     /// The project name.

@@ -316,6 +316,14 @@ fn production_counts_follow_the_program() {
     let sg = &net["resource"]["aws_security_group"];
     assert_eq!(sg["ingress"]["name"], "zenthea-production-ingress");
     assert_eq!(sg["runtime"]["name"], "zenthea-production-runtime");
+    for role in SegmentRole::ALL {
+        let name = super::security_group_name("zenthea", "production", role);
+        assert_eq!(
+            sg[role.as_str()]["name"],
+            name.as_str(),
+            "the contract helper agrees"
+        );
+    }
     let subnet = &net["resource"]["aws_subnet"]["ingress_a"];
     assert_eq!(subnet["tags"]["kubernetes.io/role/elb"], "1");
     assert_eq!(
