@@ -359,6 +359,19 @@ fn production_counts_follow_the_program() {
 }
 
 #[test]
+fn incomplete_cloud_environments_are_internal_errors() {
+    let mut program = small();
+    program.environments[0].aws = None;
+    assert!(emit(&program).expect_err("no aws").contains("`aws` block"));
+    let mut program = small();
+    let extra = program.environments[0].resources.networks[0].clone();
+    program.environments[0].resources.networks.push(extra);
+    assert!(emit(&program)
+        .expect_err("two networks")
+        .contains("several networks"));
+}
+
+#[test]
 fn nodes_follow_the_sizing_rule() {
     let program = zenthea();
     for (env, expected) in [("staging", (3, 3, 4)), ("production", (3, 3, 7))] {
