@@ -224,6 +224,18 @@ fn small() -> Program {
     }
 }
 
+/// A project and environment whose names exceed the AWS limits unless shortened.
+fn long_names() -> Program {
+    let mut program = small();
+    program.project = "a-very-long-project-name-for-a-platform-team".into();
+    let env = &mut program.environments[0];
+    env.name = "integration-testing-eu".into();
+    let zone = format!("{}.{}.internal", env.name, program.project);
+    env.resources.databases[0].host = format!("main.{zone}");
+    env.resources.databases[0].name = "orders-and-invoices-primary-database".into();
+    program
+}
+
 fn parse(files: &BTreeMap<String, String>, path: &str) -> serde_json::Value {
     serde_json::from_str(files.get(path).unwrap_or_else(|| panic!("{path} emitted")))
         .expect("valid JSON")
@@ -369,6 +381,34 @@ fn incomplete_cloud_environments_are_internal_errors() {
     assert!(emit(&program)
         .expect_err("two networks")
         .contains("several networks"));
+}
+
+#[test]
+fn long_names_are_shortened_within_aws_limits() {
+    let files = emit(&long_names()).expect("emits");
+    let limits = [
+        ("aws_db_instance", "identifier", 63),
+        ("aws_iam_role", "name", 64),
+        ("aws_eks_cluster", "name", 100),
+        ("aws_security_group", "name", 255),
+        ("aws_db_subnet_group", "name", 255),
+        ("aws_eks_node_group", "node_group_name", 63),
+        ("aws_launch_template", "name", 128),
+    ];
+    for text in files.values() {
+        let doc: serde_json::Value = serde_json::from_str(text).expect("valid JSON");
+        for (ty, field, max) in limits {
+            for body in doc["resource"][ty]
+                .as_object()
+                .into_iter()
+                .flat_map(|m| m.values())
+            {
+                let name = body[field].as_str().expect("a name");
+                assert!(name.len() <= max, "{ty}.{field} `{name}` longer than {max}");
+                assert!(!name.ends_with('-') && !name.contains("--"), "{name}");
+            }
+        }
+    }
 }
 
 #[test]
@@ -528,8 +568,14 @@ fn terraform_validates_every_root() {
         return;
     };
     let files = emit(&zenthea()).expect("emits");
-    for env in ["staging", "production"] {
-        let dir = write_root(&files, env);
+    let long = emit(&long_names()).expect("emits");
+    let roots = [
+        (&files, "staging"),
+        (&files, "production"),
+        (&long, "integration-testing-eu"),
+    ];
+    for (files, env) in roots {
+        let dir = write_root(files, env);
         let init = [
             "init",
             "-backend=false",
