@@ -1,0 +1,361 @@
+//! `compute.tf.json`: the EKS cluster `<prefix>` (private endpoint only, secrets
+//! envelope-encrypted, all control plane logs to a KMS-encrypted log group) and one
+//! managed node group in the runtime subnets whose launch template attaches the runtime
+//! security group, requires IMDSv2 (hop limit 1: pods get AWS credentials from EKS Pod
+//! Identity, never from the node) and encrypts the root volume.
+//!
+//! Node sizing rule (deterministic): every node offers [`NODE_CPU_MILLIS`] and
+//! [`NODE_MEMORY_BYTES`] to services (a 2 vCPU / 8 GiB instance less system reserve and
+//! daemons). `min` = the nodes needed for every service at its minimum replicas, at
+//! least one per zone; `max` = the nodes needed at maximum replicas, plus one for
+//! rolling updates; `desired` = `min`. Production uses `m6i.large`, other tiers `t3.large`.
+//!
+//! Operators: EKS add-ons `vpc-cni`, `coredns`, `kube-proxy`, `eks-pod-identity-agent`;
+//! when the environment has secrets, a Pod Identity role for the External Secrets
+//! operator (`external-secrets/external-secrets`) that reads only those secrets. The AWS
+//! Load Balancer Controller (namespace `kube-system`, service account
+//! `aws-load-balancer-controller`) is expected from the platform with its own IAM policy.
+
+use serde_json::Value;
+
+use super::iam;
+use super::json::{lit, lits, obj, reference, refs, tags, TfFile};
+use super::network::LOG_RETENTION_DAYS;
+use super::Ctx;
+use crate::ir::{SegmentRole, Tier};
+
+/// The Kubernetes version of the cluster.
+pub const KUBERNETES_VERSION: &str = "1.32";
+
+/// CPU a node offers to services, millicores.
+pub const NODE_CPU_MILLIS: u64 = 1500;
+
+/// Memory a node offers to services, bytes (6 GiB).
+pub const NODE_MEMORY_BYTES: u64 = 6 << 30;
+
+/// Node group scaling: `(min, desired, max)`.
+#[derive(Debug, PartialEq, Eq)]
+pub struct NodeCount {
+    /// Fewest nodes.
+    pub min: u64,
+    /// Nodes at creation.
+    pub desired: u64,
+    /// Most nodes.
+    pub max: u64,
+}
+
+/// Applies the sizing rule of the module doc.
+pub fn node_count(ctx: &Ctx<'_>) -> NodeCount {
+    let services = &ctx.env.resources.services;
+    let need = |replicas: fn(&crate::ir::Service) -> u32| {
+        let cpu: u64 = services
+            .iter()
+            .map(|s| u64::from(replicas(s)) * u64::from(s.cpu_millis))
+            .sum();
+        let mem: u64 = services
+            .iter()
+            .map(|s| u64::from(replicas(s)) * s.memory_bytes)
+            .sum();
+        cpu.div_ceil(NODE_CPU_MILLIS)
+            .max(mem.div_ceil(NODE_MEMORY_BYTES))
+    };
+    let min = need(|s| s.replicas.min)
+        .max(u64::from(ctx.network.zones))
+        .max(1);
+    let max = need(|s| s.replicas.max).max(min) + 1;
+    NodeCount {
+        min,
+        desired: min,
+        max,
+    }
+}
+
+/// Renders `compute.tf.json`.
+pub fn emit(ctx: &Ctx<'_>) -> Result<String, String> {
+    let mut file =
+        TfFile::new(&ctx.header("The EKS cluster and its nodes, in the runtime segment."));
+    cluster(&mut file, ctx);
+    nodes(&mut file, ctx);
+    addons(&mut file, ctx);
+    if ctx.env.resources.secrets.iter().any(|s| s.path.is_some()) {
+        external_secrets(&mut file, ctx);
+    }
+    file.render()
+}
+
+fn cluster(file: &mut TfFile, ctx: &Ctx<'_>) {
+    iam::kms_key(
+        file,
+        ctx,
+        "eks",
+        "eks",
+        "EKS secrets envelope encryption",
+        &[],
+    );
+    let log_group = format!("/aws/eks/{}/cluster", ctx.prefix);
+    file.resource(
+        "aws_cloudwatch_log_group",
+        "eks",
+        obj([
+            ("kms_key_id", reference("aws_kms_key.logs.arn")),
+            ("name", lit(&log_group)),
+            ("retention_in_days", Value::from(LOG_RETENTION_DAYS)),
+            ("tags", tags(&log_group, &[])),
+        ]),
+    );
+    let mut deps = iam::service_role(
+        file,
+        ctx,
+        "eks_cluster",
+        "eks-cluster",
+        "eks.amazonaws.com",
+        &["sts:AssumeRole", "sts:TagSession"],
+        &["AmazonEKSClusterPolicy"],
+    );
+    deps.push("aws_cloudwatch_log_group.eks".to_string());
+    let encryption = obj([
+        (
+            "provider",
+            obj([("key_arn", reference("aws_kms_key.eks.arn"))]),
+        ),
+        ("resources", lits(["secrets"])),
+    ]);
+    let vpc = obj([
+        ("endpoint_private_access", Value::Bool(true)),
+        ("endpoint_public_access", Value::Bool(false)),
+        (
+            "security_group_ids",
+            refs(["aws_security_group.cluster.id"]),
+        ),
+        ("subnet_ids", refs(ctx.subnet_ids(SegmentRole::Runtime))),
+    ]);
+    file.resource(
+        "aws_eks_cluster",
+        "main",
+        obj([
+            (
+                "access_config",
+                obj([
+                    ("authentication_mode", lit("API")),
+                    (
+                        "bootstrap_cluster_creator_admin_permissions",
+                        Value::Bool(true),
+                    ),
+                ]),
+            ),
+            (
+                "depends_on",
+                Value::Array(deps.iter().map(|d| Value::String(d.clone())).collect()),
+            ),
+            (
+                "enabled_cluster_log_types",
+                lits([
+                    "api",
+                    "audit",
+                    "authenticator",
+                    "controllerManager",
+                    "scheduler",
+                ]),
+            ),
+            ("encryption_config", encryption),
+            ("name", lit(&ctx.prefix)),
+            ("role_arn", reference("aws_iam_role.eks_cluster.arn")),
+            ("tags", tags(&ctx.prefix, &[])),
+            ("version", lit(KUBERNETES_VERSION)),
+            ("vpc_config", vpc),
+        ]),
+    );
+}
+
+fn nodes(file: &mut TfFile, ctx: &Ctx<'_>) {
+    let deps = iam::service_role(
+        file,
+        ctx,
+        "eks_nodes",
+        "eks-nodes",
+        "ec2.amazonaws.com",
+        &["sts:AssumeRole"],
+        &[
+            "AmazonEKSWorkerNodePolicy",
+            "AmazonEKS_CNI_Policy",
+            "AmazonEC2ContainerRegistryReadOnly",
+        ],
+    );
+    let name = ctx.name("nodes", 128);
+    // default_tags do not reach instances and volumes an Auto Scaling group launches.
+    let mut instance_tags = super::root::default_tags(ctx);
+    instance_tags.sort();
+    let tag_spec = |ty: &str| {
+        obj([
+            ("resource_type", lit(ty)),
+            ("tags", tags(&name, &instance_tags)),
+        ])
+    };
+    file.resource(
+        "aws_launch_template",
+        "nodes",
+        obj([
+            (
+                "block_device_mappings",
+                Value::Array(vec![obj([
+                    ("device_name", lit("/dev/xvda")),
+                    (
+                        "ebs",
+                        obj([
+                            ("delete_on_termination", lit("true")),
+                            ("encrypted", lit("true")),
+                            ("volume_size", Value::from(50)),
+                            ("volume_type", lit("gp3")),
+                        ]),
+                    ),
+                ])]),
+            ),
+            (
+                "description",
+                lit(format!(
+                    "Nodes of {}: runtime security group, IMDSv2 only",
+                    ctx.prefix
+                )),
+            ),
+            (
+                "metadata_options",
+                obj([
+                    ("http_endpoint", lit("enabled")),
+                    ("http_put_response_hop_limit", Value::from(1)),
+                    ("http_tokens", lit("required")),
+                ]),
+            ),
+            ("name", lit(&name)),
+            (
+                "tag_specifications",
+                Value::Array(vec![tag_spec("instance"), tag_spec("volume")]),
+            ),
+            ("tags", tags(&name, &[])),
+            ("update_default_version", Value::Bool(true)),
+            (
+                "vpc_security_group_ids",
+                refs(["aws_security_group.runtime.id"]),
+            ),
+        ]),
+    );
+    let count = node_count(ctx);
+    let instance = if ctx.env.tier == Tier::Production {
+        "m6i.large"
+    } else {
+        "t3.large"
+    };
+    file.resource(
+        "aws_eks_node_group",
+        "main",
+        obj([
+            ("cluster_name", reference("aws_eks_cluster.main.name")),
+            (
+                "depends_on",
+                Value::Array(deps.into_iter().map(Value::String).collect()),
+            ),
+            ("instance_types", lits([instance])),
+            (
+                "launch_template",
+                obj([
+                    ("id", reference("aws_launch_template.nodes.id")),
+                    (
+                        "version",
+                        reference("aws_launch_template.nodes.latest_version"),
+                    ),
+                ]),
+            ),
+            ("node_group_name", lit(&name)),
+            ("node_role_arn", reference("aws_iam_role.eks_nodes.arn")),
+            (
+                "scaling_config",
+                obj([
+                    ("desired_size", Value::from(count.desired)),
+                    ("max_size", Value::from(count.max)),
+                    ("min_size", Value::from(count.min)),
+                ]),
+            ),
+            ("subnet_ids", refs(ctx.subnet_ids(SegmentRole::Runtime))),
+            ("tags", tags(&name, &[])),
+            ("update_config", obj([("max_unavailable", Value::from(1))])),
+        ]),
+    );
+}
+
+fn addons(file: &mut TfFile, ctx: &Ctx<'_>) {
+    for addon in ["coredns", "eks-pod-identity-agent", "kube-proxy", "vpc-cni"] {
+        let mut body = obj([
+            ("addon_name", lit(addon)),
+            ("cluster_name", reference("aws_eks_cluster.main.name")),
+            ("resolve_conflicts_on_update", lit("OVERWRITE")),
+            ("tags", tags(&ctx.name(addon, 255), &[])),
+        ]);
+        if addon == "coredns" {
+            // CoreDNS needs nodes to schedule on before the add-on reports healthy.
+            super::json::set(
+                &mut body,
+                "depends_on",
+                Value::Array(vec![lit("aws_eks_node_group.main")]),
+            );
+        }
+        file.resource("aws_eks_addon", &super::json::ident(addon), body);
+    }
+}
+
+fn external_secrets(file: &mut TfFile, ctx: &Ctx<'_>) {
+    iam::service_role(
+        file,
+        ctx,
+        "external_secrets",
+        "external-secrets",
+        "pods.eks.amazonaws.com",
+        &["sts:AssumeRole", "sts:TagSession"],
+        &[],
+    );
+    let secrets: Vec<Value> = ctx
+        .env
+        .resources
+        .secrets
+        .iter()
+        .filter(|s| s.path.is_some())
+        .map(|s| {
+            reference(format!(
+                "aws_secretsmanager_secret.{}.arn",
+                super::json::ident(&s.name)
+            ))
+        })
+        .collect();
+    iam::inline_policy(
+        file,
+        "external_secrets",
+        "external_secrets",
+        vec![
+            iam::allow(
+                "ReadDeclaredSecrets",
+                &[
+                    "secretsmanager:DescribeSecret",
+                    "secretsmanager:GetSecretValue",
+                ],
+                secrets,
+            ),
+            iam::allow(
+                "DecryptDeclaredSecrets",
+                &["kms:Decrypt"],
+                vec![reference("aws_kms_key.secrets.arn")],
+            ),
+        ],
+    );
+    file.resource(
+        "aws_eks_pod_identity_association",
+        "external_secrets",
+        obj([
+            ("cluster_name", reference("aws_eks_cluster.main.name")),
+            ("namespace", lit(super::EXTERNAL_SECRETS_NAMESPACE)),
+            ("role_arn", reference("aws_iam_role.external_secrets.arn")),
+            (
+                "service_account",
+                lit(super::EXTERNAL_SECRETS_SERVICE_ACCOUNT),
+            ),
+            ("tags", tags(&ctx.name("external-secrets", 255), &[])),
+        ]),
+    );
+}

@@ -1,0 +1,105 @@
+//! The root's plumbing: `backend.tf.json` (the environment's own S3 state),
+//! `providers.tf.json` (pinned AWS provider, account guard, default tags) and
+//! `outputs.tf.json` (only the apply-time values nothing else can know).
+
+use serde_json::{Map, Value};
+
+use super::json::{lit, lits, obj, reference, refs, TfFile};
+use super::Ctx;
+
+/// The provider constraint: the 5.x line from 5.100 on (the validation mirror holds 5.100.0).
+pub const AWS_PROVIDER_VERSION: &str = "~> 5.100";
+
+/// `terraform.backend.s3`: one backend per environment, encrypted, DynamoDB-locked.
+pub fn backend(ctx: &Ctx<'_>) -> Result<String, String> {
+    let state = ctx
+        .env
+        .state
+        .as_ref()
+        .ok_or_else(|| format!("environment `{}` has no `state` block", ctx.env.name))?;
+    let bucket = state
+        .bucket
+        .as_ref()
+        .ok_or_else(|| format!("environment `{}` has no `state.bucket`", ctx.env.name))?;
+    let table = state
+        .lock_table
+        .as_ref()
+        .ok_or_else(|| format!("environment `{}` has no `state.lock_table`", ctx.env.name))?;
+    let region = state.region.as_deref().unwrap_or(&ctx.region);
+    let mut file = TfFile::new(&ctx.header("The Terraform state backend of this environment."));
+    let s3 = obj([
+        ("bucket", lit(bucket)),
+        ("dynamodb_table", lit(table)),
+        ("encrypt", Value::Bool(true)),
+        ("key", lit(&state.key)),
+        ("region", lit(region)),
+    ]);
+    file.top("terraform", obj([("backend", obj([("s3", s3)]))]));
+    file.render()
+}
+
+/// The tags every resource carries through the provider's `default_tags`.
+pub fn default_tags(ctx: &Ctx<'_>) -> Vec<(String, String)> {
+    vec![
+        ("environment".to_string(), ctx.env.name.clone()),
+        ("managed-by".to_string(), "govc".to_string()),
+        ("project".to_string(), ctx.project.to_string()),
+        ("tier".to_string(), ctx.env.tier.as_str().to_string()),
+    ]
+}
+
+/// `required_version`, `required_providers` and `provider.aws`.
+pub fn providers(ctx: &Ctx<'_>) -> Result<String, String> {
+    let mut file = TfFile::new(&ctx.header("Provider pinning, account guard and default tags."));
+    let aws = obj([
+        ("source", lit("hashicorp/aws")),
+        ("version", lit(AWS_PROVIDER_VERSION)),
+    ]);
+    file.top(
+        "terraform",
+        obj([
+            ("required_providers", obj([("aws", aws)])),
+            ("required_version", lit(">= 1.5")),
+        ]),
+    );
+    let tags: Map<String, Value> = default_tags(ctx)
+        .into_iter()
+        .map(|(k, v)| (k, lit(v)))
+        .collect();
+    let provider = obj([
+        ("allowed_account_ids", lits([&ctx.account])),
+        ("default_tags", obj([("tags", Value::Object(tags))])),
+        ("region", lit(&ctx.region)),
+    ]);
+    file.top("provider", obj([("aws", provider)]));
+    file.render()
+}
+
+/// `outputs.tf.json`: certificate validation records and the NAT's public address.
+pub fn outputs(ctx: &Ctx<'_>) -> Result<String, String> {
+    let mut file = TfFile::new(&ctx.header(
+        "Only apply-time values that cannot be static: everything else is found by deterministic name.",
+    ));
+    if ctx
+        .env
+        .resources
+        .ingress()
+        .is_some_and(|i| i.host.is_some())
+    {
+        file.output(
+            "certificate_validation_records",
+            reference("aws_acm_certificate.ingress.domain_validation_options"),
+            "DNS records that validate the ingress certificate: the host's DNS zone is outside govc, create them there",
+        );
+    }
+    let nats = super::network::nat_zones(ctx);
+    if nats > 0 {
+        let ips = (0..nats).map(|i| format!("aws_eip.nat_{}.public_ip", super::zone_letter(i)));
+        file.output(
+            "nat_public_ips",
+            refs(ips),
+            "The public addresses of service egress (NAT): partners that allowlist callers need them",
+        );
+    }
+    file.render()
+}

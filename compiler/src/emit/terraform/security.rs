@@ -1,0 +1,378 @@
+//! Security groups: the flow rules ingress → runtime → persistence as AWS rules.
+//!
+//! One group per segment, named `<prefix>-ingress`, `<prefix>-runtime`,
+//! `<prefix>-persistence` (the Kubernetes side references the ingress group by name),
+//! plus `<prefix>-endpoints` (the VPC interface endpoints) and `<prefix>-cluster` (the
+//! EKS control plane ENIs). Every rule is a separate resource with a description; a
+//! group without rules denies everything (Terraform removes AWS's default allow-all egress).
+//!
+//! Node to node (within `<prefix>-runtime`) only DNS (53 tcp/udp, CoreDNS) and the ports of
+//! services that another service `connects` to. The control plane reaches the nodes on
+//! 10250 (kubelet, metrics-server, External Secrets webhook), 443 and 9443 (admission
+//! webhooks such as the AWS Load Balancer Controller's); nodes reach it on 443.
+
+use std::collections::BTreeSet;
+
+use serde_json::Value;
+
+use super::json::{lit, obj, reference, tags, TfFile};
+use super::Ctx;
+use crate::ir::Connection;
+
+/// Ports the EKS control plane opens towards the nodes (see the module doc).
+pub const CONTROL_PLANE_TO_NODES: [u16; 3] = [443, 9443, 10250];
+
+enum Peer<'a> {
+    Group(&'a str),
+    Cidr(String),
+    PrefixList(&'a str),
+}
+
+struct Rule<'a> {
+    group: &'a str,
+    ingress: bool,
+    protocol: &'a str,
+    port: u16,
+    peer: Peer<'a>,
+    what: &'a str,
+    description: String,
+}
+
+fn rule(file: &mut TfFile, r: Rule<'_>) {
+    let (ty, dir) = if r.ingress {
+        ("aws_vpc_security_group_ingress_rule", "in")
+    } else {
+        ("aws_vpc_security_group_egress_rule", "out")
+    };
+    let mut body = obj([
+        ("description", lit(&r.description)),
+        ("from_port", Value::from(r.port)),
+        ("ip_protocol", lit(r.protocol)),
+        (
+            "security_group_id",
+            reference(format!("aws_security_group.{}.id", r.group)),
+        ),
+        ("to_port", Value::from(r.port)),
+    ]);
+    let (key, value) = match r.peer {
+        Peer::Group(g) => (
+            "referenced_security_group_id",
+            reference(format!("aws_security_group.{g}.id")),
+        ),
+        Peer::Cidr(c) => ("cidr_ipv4", lit(c)),
+        Peer::PrefixList(p) => ("prefix_list_id", reference(p)),
+    };
+    super::json::set(&mut body, key, value);
+    let name = format!("{}_{dir}_{}_{}_{}", r.group, r.what, r.protocol, r.port);
+    file.resource(ty, &name, body);
+}
+
+fn group(file: &mut TfFile, ctx: &Ctx<'_>, ident: &str, description: &str) {
+    let name = ctx.name(ident, 255);
+    file.resource(
+        "aws_security_group",
+        ident,
+        obj([
+            ("description", lit(description)),
+            ("name", lit(&name)),
+            ("tags", tags(&name, &[])),
+            ("vpc_id", reference("aws_vpc.main.id")),
+        ]),
+    );
+}
+
+/// Adds the security groups and their rules to `network.tf.json`.
+pub fn emit(file: &mut TfFile, ctx: &Ctx<'_>) {
+    let res = &ctx.env.resources;
+    group(
+        file,
+        ctx,
+        "ingress",
+        "Ingress segment: HTTPS in, routed service ports out to the runtime",
+    );
+    group(file, ctx, "runtime", "Runtime segment: EKS nodes and pods");
+    group(
+        file,
+        ctx,
+        "persistence",
+        "Persistence segment: Postgres from services that connect to it",
+    );
+    group(
+        file,
+        ctx,
+        "endpoints",
+        "VPC interface endpoints: HTTPS from the runtime",
+    );
+    group(file, ctx, "cluster", "EKS control plane ENIs");
+
+    let https_from = if ctx.public_ingress() {
+        "0.0.0.0/0".to_string()
+    } else {
+        ctx.cidr.to_string()
+    };
+    let https_what = if ctx.public_ingress() {
+        "the internet"
+    } else {
+        "the VPC"
+    };
+    rule(
+        file,
+        Rule {
+            group: "ingress",
+            ingress: true,
+            protocol: "tcp",
+            port: 443,
+            peer: Peer::Cidr(https_from),
+            what: "https",
+            description: format!("HTTPS from {https_what} to the load balancer"),
+        },
+    );
+    let routed: BTreeSet<u16> = res
+        .ingress()
+        .map(|i| i.routes.iter().map(|r| r.port).collect())
+        .unwrap_or_default();
+    for &port in &routed {
+        let description = format!("Routed service port {port}: load balancer to pods");
+        rule(
+            file,
+            Rule {
+                group: "ingress",
+                ingress: false,
+                protocol: "tcp",
+                port,
+                peer: Peer::Group("runtime"),
+                what: "runtime",
+                description: description.clone(),
+            },
+        );
+        rule(
+            file,
+            Rule {
+                group: "runtime",
+                ingress: true,
+                protocol: "tcp",
+                port,
+                peer: Peer::Group("ingress"),
+                what: "ingress",
+                description,
+            },
+        );
+    }
+
+    // Service to service, only on the ports of services someone connects to.
+    let connected: BTreeSet<u16> = res
+        .services
+        .iter()
+        .flat_map(|s| &s.connects)
+        .filter_map(|c| match c {
+            Connection::Service(name) => res.service(name).map(|t| t.port),
+            Connection::Postgres(_) => None,
+        })
+        .collect();
+    for &port in &connected {
+        let description = format!("Service to service on port {port} (a declared connection)");
+        rule(
+            file,
+            Rule {
+                group: "runtime",
+                ingress: true,
+                protocol: "tcp",
+                port,
+                peer: Peer::Group("runtime"),
+                what: "self",
+                description: description.clone(),
+            },
+        );
+        rule(
+            file,
+            Rule {
+                group: "runtime",
+                ingress: false,
+                protocol: "tcp",
+                port,
+                peer: Peer::Group("runtime"),
+                what: "self",
+                description,
+            },
+        );
+    }
+    for protocol in ["tcp", "udp"] {
+        for ingress in [true, false] {
+            let description = format!("Cluster DNS (CoreDNS) over {protocol} between nodes");
+            rule(
+                file,
+                Rule {
+                    group: "runtime",
+                    ingress,
+                    protocol,
+                    port: 53,
+                    peer: Peer::Group("runtime"),
+                    what: "dns",
+                    description,
+                },
+            );
+        }
+    }
+
+    // Postgres, per port in use, only when some service connects to a database.
+    let pg_ports: BTreeSet<u16> = res
+        .services
+        .iter()
+        .flat_map(|s| &s.connects)
+        .filter_map(|c| match c {
+            Connection::Postgres(name) => res.database(name).map(|d| d.port),
+            Connection::Service(_) => None,
+        })
+        .collect();
+    for &port in &pg_ports {
+        let description = format!("Postgres on {port} from services that connect to it");
+        rule(
+            file,
+            Rule {
+                group: "runtime",
+                ingress: false,
+                protocol: "tcp",
+                port,
+                peer: Peer::Group("persistence"),
+                what: "persistence",
+                description: description.clone(),
+            },
+        );
+        rule(
+            file,
+            Rule {
+                group: "persistence",
+                ingress: true,
+                protocol: "tcp",
+                port,
+                peer: Peer::Group("runtime"),
+                what: "runtime",
+                description,
+            },
+        );
+    }
+
+    // The nodes' own needs: VPC endpoints and S3 (image layers) over HTTPS.
+    rule(
+        file,
+        Rule {
+            group: "runtime",
+            ingress: false,
+            protocol: "tcp",
+            port: 443,
+            peer: Peer::Group("endpoints"),
+            what: "endpoints",
+            description: "HTTPS to the VPC interface endpoints".into(),
+        },
+    );
+    rule(
+        file,
+        Rule {
+            group: "endpoints",
+            ingress: true,
+            protocol: "tcp",
+            port: 443,
+            peer: Peer::Group("runtime"),
+            what: "runtime",
+            description: "HTTPS from the runtime to the VPC interface endpoints".into(),
+        },
+    );
+    rule(
+        file,
+        Rule {
+            group: "runtime",
+            ingress: false,
+            protocol: "tcp",
+            port: 443,
+            peer: Peer::PrefixList("aws_vpc_endpoint.s3.prefix_list_id"),
+            what: "s3",
+            description: "HTTPS to S3 through the gateway endpoint (ECR image layers)".into(),
+        },
+    );
+
+    // Control plane and nodes.
+    rule(
+        file,
+        Rule {
+            group: "runtime",
+            ingress: false,
+            protocol: "tcp",
+            port: 443,
+            peer: Peer::Group("cluster"),
+            what: "cluster",
+            description: "Nodes and pods to the Kubernetes API".into(),
+        },
+    );
+    rule(
+        file,
+        Rule {
+            group: "cluster",
+            ingress: true,
+            protocol: "tcp",
+            port: 443,
+            peer: Peer::Group("runtime"),
+            what: "runtime",
+            description: "Kubernetes API from the nodes and pods".into(),
+        },
+    );
+    for port in CONTROL_PLANE_TO_NODES {
+        let description = format!("Control plane to kubelet and webhooks on {port}");
+        rule(
+            file,
+            Rule {
+                group: "cluster",
+                ingress: false,
+                protocol: "tcp",
+                port,
+                peer: Peer::Group("runtime"),
+                what: "runtime",
+                description: description.clone(),
+            },
+        );
+        rule(
+            file,
+            Rule {
+                group: "runtime",
+                ingress: true,
+                protocol: "tcp",
+                port,
+                peer: Peer::Group("cluster"),
+                what: "cluster",
+                description,
+            },
+        );
+    }
+
+    // Declared egress only, through the NAT.
+    let egress: BTreeSet<u16> = res
+        .services
+        .iter()
+        .flat_map(|s| &s.egress)
+        .map(|e| e.port)
+        .collect();
+    for &port in &egress {
+        let hosts: BTreeSet<&str> = res
+            .services
+            .iter()
+            .flat_map(|s| &s.egress)
+            .filter(|e| e.port == port)
+            .map(|e| e.host.as_str())
+            .collect();
+        let description = format!(
+            "Declared egress on {port} ({})",
+            hosts.into_iter().collect::<Vec<_>>().join(", ")
+        );
+        rule(
+            file,
+            Rule {
+                group: "runtime",
+                ingress: false,
+                protocol: "tcp",
+                port,
+                peer: Peer::Cidr("0.0.0.0/0".into()),
+                what: "egress",
+                description,
+            },
+        );
+    }
+}

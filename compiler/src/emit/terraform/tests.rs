@@ -1,0 +1,705 @@
+//! Tests of the Terraform emitter: a hand-built IR fixture (`zenthea`), structure and
+//! determinism checks, per-file snapshots of a small case, and, when the real tools are
+//! present, `terraform console` (escaping), `terraform validate` and an offline
+//! `terraform plan` whose resource counts must match the program.
+//!
+//! Set `GOVC_DUMP_DIR` to write the fixture's files there; set `GOVC_REQUIRE_TOOLS=1` to
+//! turn "tool not found" skips into failures.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use ipnet::Ipv4Net;
+
+use super::emit;
+use super::json::{escape, lit};
+use crate::carve;
+use crate::ir::*;
+
+fn network(cidr: &str, zones: u8, ingress: Exposure) -> Network {
+    let cidr: Ipv4Net = cidr.parse().expect("fixture CIDR");
+    let segments = SegmentRole::ALL
+        .iter()
+        .enumerate()
+        .map(|(i, &role)| {
+            let block = carve::segment_block(cidr, i).expect("fixture network splits");
+            Segment {
+                role,
+                cidr: Some(block),
+                exposure: if role == SegmentRole::Ingress {
+                    ingress
+                } else {
+                    Exposure::Private
+                },
+                subnets: carve::zone_subnets(block, zones).expect("fixture subnets fit"),
+            }
+        })
+        .collect();
+    Network {
+        name: "main".into(),
+        doc: None,
+        cidr: Some(cidr),
+        zones,
+        segments,
+        from_stack: true,
+    }
+}
+
+fn service(name: &str, port: u16, replicas: (u32, u32)) -> Service {
+    Service {
+        name: name.into(),
+        doc: None,
+        image: None,
+        port,
+        replicas: Replicas {
+            min: replicas.0,
+            max: replicas.1,
+        },
+        cpu_millis: 500,
+        memory_bytes: 512 << 20,
+        health: "/healthz".into(),
+        connects: vec![],
+        egress: vec![],
+        env: vec![],
+        network: "main".into(),
+        from_stack: true,
+    }
+}
+
+fn postgres(env: &str, production: bool) -> Postgres {
+    Postgres {
+        name: "main".into(),
+        doc: None,
+        version: 16,
+        class: Some(
+            if production {
+                "db.r6g.large"
+            } else {
+                "db.t4g.medium"
+            }
+            .into(),
+        ),
+        storage_gib: if production { 100 } else { 20 },
+        backup_retention_days: if production { 14 } else { 7 },
+        deletion_protection: production,
+        multi_az: production,
+        replicas: u8::from(production),
+        network: "main".into(),
+        host: format!("main.{env}.zenthea.internal"),
+        database: "main".into(),
+        port: 5432,
+        from_stack: true,
+    }
+}
+
+fn cloud_env(name: &str, tier: Tier, cidr: &str, host: &str) -> Environment {
+    let production = tier == Tier::Production;
+    let mut api = service("api", 8000, if production { (3, 10) } else { (1, 3) });
+    api.connects = vec![Connection::Postgres("main".into())];
+    api.env = vec![
+        EnvVar {
+            key: "DATABASE_HOST".into(),
+            value: EnvValue::Attribute {
+                resource: "main".into(),
+                attribute: "host".into(),
+                value: format!("main.{name}.zenthea.internal"),
+            },
+        },
+        EnvVar {
+            key: "STRIPE_KEY".into(),
+            value: EnvValue::Secret {
+                secret: "stripe-key".into(),
+                path: None,
+            },
+        },
+    ];
+    let mut worker = service("worker", 9000, (1, 2));
+    worker.egress = vec![Egress {
+        host: "api.stripe.com".into(),
+        port: 443,
+    }];
+    worker.connects = vec![Connection::Service("api".into())];
+    let secret = |n: &str, doc: Option<&str>| Secret {
+        name: n.into(),
+        doc: doc.map(str::to_string),
+        path: Some(format!("zenthea/{name}/{n}")),
+        from_stack: true,
+    };
+    Environment {
+        name: name.into(),
+        doc: None,
+        tier,
+        namespace: format!("zenthea-{name}"),
+        stack: Some("app".into()),
+        mirrors: None,
+        aws: Some(Aws {
+            account: Some("123456789012".into()),
+            region: Some("eu-west-1".into()),
+        }),
+        state: Some(State {
+            bucket: Some("zenthea-tfstate".into()),
+            key: format!("{name}.tfstate"),
+            region: None,
+            lock_table: Some("zenthea-tflock".into()),
+        }),
+        resources: Resources {
+            networks: vec![network(cidr, 3, Exposure::Public)],
+            databases: vec![postgres(name, production)],
+            services: vec![
+                service("web", 8080, if production { (2, 6) } else { (1, 2) }),
+                api,
+                worker,
+            ],
+            ingresses: vec![Ingress {
+                name: "edge".into(),
+                doc: None,
+                host: Some(host.into()),
+                tls: Tls::Managed,
+                routes: vec![
+                    Route {
+                        path: "/".into(),
+                        service: "web".into(),
+                        port: 8080,
+                    },
+                    Route {
+                        path: "/api".into(),
+                        service: "api".into(),
+                        port: 8000,
+                    },
+                ],
+                network: "main".into(),
+                from_stack: true,
+            }],
+            secrets: vec![
+                secret("session-key", None),
+                secret(
+                    "stripe-key",
+                    Some("Stripe API key: never ${interpolated} nor %{ if x }\"quoted\"\\"),
+                ),
+            ],
+        },
+    }
+}
+
+/// The `zenthea` fixture: local, staging and production.
+pub(super) fn zenthea() -> Program {
+    let mut local = cloud_env("local", Tier::Local, "10.10.0.0/16", "zenthea.localhost");
+    local.aws = None;
+    local.state = None;
+    Program {
+        project: "zenthea".into(),
+        phase: "launch".into(),
+        stacks: vec![],
+        environments: vec![
+            local,
+            cloud_env(
+                "staging",
+                Tier::Staging,
+                "10.30.0.0/16",
+                "staging.zenthea.com",
+            ),
+            cloud_env(
+                "production",
+                Tier::Production,
+                "10.40.0.0/16",
+                "app.zenthea.com",
+            ),
+        ],
+    }
+}
+
+/// A small case for snapshots: one dev environment, 2 zones, private ingress, no egress.
+fn small() -> Program {
+    let mut env = cloud_env("dev", Tier::Dev, "10.50.0.0/20", "dev.example.internal");
+    env.resources.networks = vec![network("10.50.0.0/20", 2, Exposure::Private)];
+    env.resources.services.retain(|s| s.name != "worker");
+    env.resources.secrets.truncate(1);
+    env.resources.databases[0].host = "main.dev.demo.internal".into();
+    Program {
+        project: "demo".into(),
+        phase: "launch".into(),
+        stacks: vec![],
+        environments: vec![env],
+    }
+}
+
+/// A project and environment whose names exceed the AWS limits unless shortened.
+fn long_names() -> Program {
+    let mut program = small();
+    program.project = "a-very-long-project-name-for-a-platform-team".into();
+    let env = &mut program.environments[0];
+    env.name = "integration-testing-eu".into();
+    let zone = format!("{}.{}.internal", env.name, program.project);
+    env.resources.databases[0].host = format!("main.{zone}");
+    env.resources.databases[0].name = "orders-and-invoices-primary-database".into();
+    program
+}
+
+fn parse(files: &BTreeMap<String, String>, path: &str) -> serde_json::Value {
+    serde_json::from_str(files.get(path).unwrap_or_else(|| panic!("{path} emitted")))
+        .expect("valid JSON")
+}
+
+fn count(files: &BTreeMap<String, String>, env: &str, ty: &str) -> usize {
+    files
+        .iter()
+        .filter(|(p, _)| p.starts_with(&format!("terraform/{env}/")))
+        .map(|(_, text)| {
+            let doc: serde_json::Value = serde_json::from_str(text).expect("valid JSON");
+            doc["resource"][ty].as_object().map_or(0, |m| m.len())
+        })
+        .sum()
+}
+
+#[test]
+fn escapes_template_syntax_only() {
+    assert_eq!(escape("a ${b} %{c} $d %e"), "a $${b} %%{c} $d %e");
+    assert_eq!(
+        lit("x\"\\\n${y}"),
+        serde_json::Value::String("x\"\\\n$${y}".into())
+    );
+}
+
+#[test]
+fn local_gets_nothing_and_cloud_envs_get_their_files() {
+    let files = emit(&zenthea()).expect("emits");
+    assert!(files.keys().all(|p| !p.starts_with("terraform/local/")));
+    let prod: Vec<&str> = files
+        .keys()
+        .filter_map(|p| p.strip_prefix("terraform/production/"))
+        .collect();
+    assert_eq!(
+        prod,
+        [
+            "backend.tf.json",
+            "compute.tf.json",
+            "ingress.tf.json",
+            "network.tf.json",
+            "outputs.tf.json",
+            "postgres.tf.json",
+            "providers.tf.json",
+            "secrets.tf.json"
+        ]
+    );
+    for text in files.values() {
+        assert!(
+            text.starts_with("{\n  \"//\": \"generated by govc from project zenthea"),
+            "{text}"
+        );
+        assert!(text.ends_with("}\n"));
+    }
+    assert_eq!(
+        files,
+        emit(&zenthea()).expect("emits again"),
+        "deterministic"
+    );
+}
+
+#[test]
+fn production_counts_follow_the_program() {
+    let files = emit(&zenthea()).expect("emits");
+    assert_eq!(
+        count(&files, "production", "aws_subnet"),
+        9,
+        "3 segments x 3 zones"
+    );
+    assert_eq!(count(&files, "production", "aws_security_group"), 5);
+    assert_eq!(count(&files, "production", "aws_internet_gateway"), 1);
+    assert_eq!(
+        count(&files, "production", "aws_nat_gateway"),
+        3,
+        "a NAT per zone"
+    );
+    assert_eq!(
+        count(&files, "staging", "aws_nat_gateway"),
+        1,
+        "one NAT elsewhere"
+    );
+    assert_eq!(count(&files, "production", "aws_route_table"), 5);
+    assert_eq!(
+        count(&files, "production", "aws_db_instance"),
+        2,
+        "writer + one replica"
+    );
+    assert_eq!(count(&files, "production", "aws_route53_record"), 1);
+    assert_eq!(count(&files, "production", "aws_secretsmanager_secret"), 2);
+    let net = parse(&files, "terraform/production/network.tf.json");
+    let sg = &net["resource"]["aws_security_group"];
+    assert_eq!(sg["ingress"]["name"], "zenthea-production-ingress");
+    assert_eq!(sg["runtime"]["name"], "zenthea-production-runtime");
+    for role in SegmentRole::ALL {
+        let name = super::security_group_name("zenthea", "production", role);
+        assert_eq!(
+            sg[role.as_str()]["name"],
+            name.as_str(),
+            "the contract helper agrees"
+        );
+    }
+    let subnet = &net["resource"]["aws_subnet"]["ingress_a"];
+    assert_eq!(subnet["tags"]["kubernetes.io/role/elb"], "1");
+    assert_eq!(
+        subnet["tags"]["kubernetes.io/cluster/zenthea-production"],
+        "shared"
+    );
+    assert_eq!(subnet["availability_zone"], "eu-west-1a");
+    let https = &net["resource"]["aws_vpc_security_group_ingress_rule"]["ingress_in_https_tcp_443"];
+    assert_eq!(https["cidr_ipv4"], "0.0.0.0/0");
+    let routes = net["resource"]["aws_route"].as_object().expect("routes");
+    assert_eq!(
+        routes.keys().collect::<Vec<_>>(),
+        [
+            "ingress_default",
+            "runtime_a_default",
+            "runtime_b_default",
+            "runtime_c_default"
+        ]
+    );
+    let pg = parse(&files, "terraform/production/postgres.tf.json");
+    assert_eq!(
+        pg["resource"]["aws_route53_record"]["main"]["name"],
+        "main.production.zenthea.internal"
+    );
+    let secrets = parse(&files, "terraform/production/secrets.tf.json");
+    let doc = secrets["resource"]["aws_secretsmanager_secret"]["stripe-key"]["description"]
+        .as_str()
+        .expect("doc");
+    assert!(
+        doc.contains("$${interpolated}") && doc.contains("%%{ if x }"),
+        "{doc}"
+    );
+}
+
+#[test]
+fn incomplete_cloud_environments_are_internal_errors() {
+    let mut program = small();
+    program.environments[0].aws = None;
+    assert!(emit(&program).expect_err("no aws").contains("`aws` block"));
+    let mut program = small();
+    let extra = program.environments[0].resources.networks[0].clone();
+    program.environments[0].resources.networks.push(extra);
+    assert!(emit(&program)
+        .expect_err("two networks")
+        .contains("several networks"));
+}
+
+#[test]
+fn long_names_are_shortened_within_aws_limits() {
+    let files = emit(&long_names()).expect("emits");
+    let limits = [
+        ("aws_db_instance", "identifier", 63),
+        ("aws_iam_role", "name", 64),
+        ("aws_eks_cluster", "name", 100),
+        ("aws_security_group", "name", 255),
+        ("aws_db_subnet_group", "name", 255),
+        ("aws_eks_node_group", "node_group_name", 63),
+        ("aws_launch_template", "name", 128),
+    ];
+    for text in files.values() {
+        let doc: serde_json::Value = serde_json::from_str(text).expect("valid JSON");
+        for (ty, field, max) in limits {
+            for body in doc["resource"][ty]
+                .as_object()
+                .into_iter()
+                .flat_map(|m| m.values())
+            {
+                let name = body[field].as_str().expect("a name");
+                assert!(name.len() <= max, "{ty}.{field} `{name}` longer than {max}");
+                assert!(!name.ends_with('-') && !name.contains("--"), "{name}");
+            }
+        }
+    }
+}
+
+#[test]
+fn nodes_follow_the_sizing_rule() {
+    let program = zenthea();
+    for (env, expected) in [("staging", (3, 3, 4)), ("production", (3, 3, 7))] {
+        let env = program
+            .environments
+            .iter()
+            .find(|e| e.name == env)
+            .expect("fixture env");
+        let ctx = super::context(&program, env).expect("context");
+        let n = super::compute::node_count(&ctx);
+        // production max: (6 + 10 + 2) x 500m = 9000m -> 6 nodes of 1500m, + 1 for updates.
+        assert_eq!((n.min, n.desired, n.max), expected, "{}", env.name);
+    }
+}
+
+#[test]
+fn private_ingress_without_egress_has_no_way_out() {
+    let files = emit(&small()).expect("emits");
+    assert_eq!(count(&files, "dev", "aws_internet_gateway"), 0);
+    assert_eq!(count(&files, "dev", "aws_nat_gateway"), 0);
+    assert_eq!(count(&files, "dev", "aws_route"), 0);
+    let net = parse(&files, "terraform/dev/network.tf.json");
+    let https = &net["resource"]["aws_vpc_security_group_ingress_rule"]["ingress_in_https_tcp_443"];
+    assert_eq!(https["cidr_ipv4"], "10.50.0.0/20");
+    assert_eq!(
+        net["resource"]["aws_subnet"]["ingress_b"]["tags"]["kubernetes.io/role/internal-elb"],
+        "1"
+    );
+}
+
+#[test]
+fn snapshots_of_a_small_case() {
+    let files = emit(&small()).expect("emits");
+    for (path, text) in &files {
+        let name = path.replace('/', "__");
+        insta::assert_snapshot!(name, text);
+    }
+}
+
+#[test]
+fn dump_when_asked() {
+    let Some(dir) = std::env::var_os("GOVC_DUMP_DIR") else {
+        return;
+    };
+    for (path, text) in emit(&zenthea()).expect("emits") {
+        let out = Path::new(&dir).join(path);
+        std::fs::create_dir_all(out.parent().expect("has a parent")).expect("mkdir");
+        std::fs::write(out, text).expect("write");
+    }
+}
+
+// ---- the real tools -------------------------------------------------------------
+
+const PLUGIN_DIR: &str = "/opt/tf-plugins";
+
+/// `terraform` and the provider mirror, or a visible skip (a failure under
+/// `GOVC_REQUIRE_TOOLS=1`).
+fn terraform(what: &str, needs_plugins: bool) -> Option<PathBuf> {
+    let found = std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .map(|d| d.join("terraform"))
+        .find(|p| p.is_file());
+    let ok = found.is_some() && (!needs_plugins || Path::new(PLUGIN_DIR).is_dir());
+    if !ok {
+        let msg = format!("skipped {what}: terraform or {PLUGIN_DIR} not found");
+        assert!(
+            std::env::var("GOVC_REQUIRE_TOOLS").as_deref() != Ok("1"),
+            "{msg} (GOVC_REQUIRE_TOOLS=1)"
+        );
+        eprintln!("{msg}");
+        return None;
+    }
+    found
+}
+
+fn tf(bin: &Path, dir: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(bin)
+        .arg(format!("-chdir={}", dir.display()))
+        .args(args)
+        .env("TF_DATA_DIR", dir.join(".tfdata"))
+        .env("CHECKPOINT_DISABLE", "1")
+        .env("TF_IN_AUTOMATION", "1")
+        .env("TF_INPUT", "0")
+        .env("TF_CLI_CONFIG_FILE", "/dev/null")
+        .env("AWS_ACCESS_KEY_ID", "AKIAGOVCOFFLINE00000")
+        .env("AWS_SECRET_ACCESS_KEY", "govc-offline-fake-secret")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        .env_remove("AWS_PROFILE")
+        .output()
+        .expect("terraform runs")
+}
+
+fn check(out: &std::process::Output, what: &str) {
+    assert!(
+        out.status.success(),
+        "{what} failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn write_root(files: &BTreeMap<String, String>, env: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for (path, text) in files {
+        if let Some(name) = path.strip_prefix(&format!("terraform/{env}/")) {
+            std::fs::write(dir.path().join(name), text).expect("write");
+        }
+    }
+    dir
+}
+
+#[test]
+fn terraform_reads_escaped_literals_back() {
+    let Some(bin) = terraform("escaping round trip", false) else {
+        return;
+    };
+    let raw = "a ${b} %{ if c }d%{ endif } \"q\" back\\slash\nnew line $ % {}";
+    let dir = tempfile::tempdir().expect("temp dir");
+    let doc = serde_json::json!({ "locals": { "x": lit(raw) } });
+    std::fs::write(dir.path().join("main.tf.json"), doc.to_string()).expect("write");
+    let out = Command::new(&bin)
+        .arg(format!("-chdir={}", dir.path().display()))
+        .args(["console"])
+        .env("CHECKPOINT_DISABLE", "1")
+        .env("TF_DATA_DIR", dir.path().join(".tfdata"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            child
+                .stdin
+                .take()
+                .expect("stdin")
+                .write_all(b"jsonencode(local.x)\n")?;
+            child.wait_with_output()
+        })
+        .expect("terraform console runs");
+    check(&out, "terraform console");
+    // The console prints the HCL string quoting of the JSON text: decode both layers.
+    let printed = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let json_text: String = serde_json::from_str(&printed).expect("console prints a quoted string");
+    let back: String = serde_json::from_str(&json_text).expect("jsonencode output");
+    assert_eq!(back, raw);
+}
+
+#[test]
+fn terraform_validates_every_root() {
+    let Some(bin) = terraform("terraform validate", true) else {
+        return;
+    };
+    let files = emit(&zenthea()).expect("emits");
+    let long = emit(&long_names()).expect("emits");
+    let roots = [
+        (&files, "staging"),
+        (&files, "production"),
+        (&long, "integration-testing-eu"),
+    ];
+    for (files, env) in roots {
+        let dir = write_root(files, env);
+        let init = [
+            "init",
+            "-backend=false",
+            "-input=false",
+            "-no-color",
+            &format!("-plugin-dir={PLUGIN_DIR}"),
+        ];
+        check(&tf(&bin, dir.path(), &init), &format!("init {env}"));
+        check(
+            &tf(&bin, dir.path(), &["validate", "-no-color"]),
+            &format!("validate {env}"),
+        );
+    }
+}
+
+#[test]
+fn offline_plan_matches_the_program() {
+    let Some(bin) = terraform("offline plan", true) else {
+        return;
+    };
+    let files = emit(&zenthea()).expect("emits");
+    let dir = write_root(&files, "production");
+    // What tf-plan-offline does: a local backend and a provider that asks AWS nothing.
+    let over = serde_json::json!({
+        "terraform": { "backend": { "local": {} } },
+        "provider": { "aws": {
+            "skip_credentials_validation": true, "skip_requesting_account_id": true,
+            "skip_metadata_api_check": true, "skip_region_validation": true,
+            // The account guard needs the account id, which an offline plan never asks for.
+            "allowed_account_ids": null } }
+    });
+    std::fs::write(dir.path().join("zz_override.tf.json"), over.to_string()).expect("write");
+    let init = [
+        "init",
+        "-input=false",
+        "-no-color",
+        &format!("-plugin-dir={PLUGIN_DIR}"),
+    ];
+    check(&tf(&bin, dir.path(), &init), "init");
+    let out = tf(
+        &bin,
+        dir.path(),
+        &[
+            "plan",
+            "-json",
+            "-refresh=false",
+            "-lock=false",
+            "-no-color",
+        ],
+    );
+    check(&out, "plan");
+    let mut planned: BTreeMap<String, usize> = BTreeMap::new();
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let msg: serde_json::Value = serde_json::from_str(line).expect("plan -json line");
+        if msg["type"] == "planned_change" && msg["change"]["action"] != "read" {
+            let ty = msg["change"]["resource"]["resource_type"]
+                .as_str()
+                .expect("type")
+                .to_string();
+            *planned.entry(ty).or_default() += 1;
+        }
+    }
+    let get = |ty: &str| planned.get(ty).copied().unwrap_or(0);
+    assert_eq!(get("aws_subnet"), 9, "{planned:?}");
+    assert_eq!(get("aws_security_group"), 5);
+    assert_eq!(get("aws_db_instance"), 2);
+    assert_eq!(get("aws_eks_cluster"), 1);
+    assert_eq!(
+        get("aws_vpc_endpoint"),
+        1 + super::network::INTERFACE_ENDPOINTS.len() + 1,
+        "s3 + acm + the rest"
+    );
+    for ty in [
+        "aws_subnet",
+        "aws_security_group",
+        "aws_db_instance",
+        "aws_route53_record",
+        "aws_kms_key",
+    ] {
+        assert_eq!(get(ty), count(&files, "production", ty), "{ty}");
+    }
+    eprintln!("planned: {planned:?}");
+}
+
+/// Every string in `value`, recursively (keys included).
+fn strings<'a>(value: &'a serde_json::Value, out: &mut Vec<&'a str>) {
+    match value {
+        serde_json::Value::String(s) => out.push(s),
+        serde_json::Value::Array(items) => items.iter().for_each(|v| strings(v, out)),
+        serde_json::Value::Object(map) => {
+            for (k, v) in map {
+                out.push(k);
+                strings(v, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[test]
+fn only_references_are_interpolated() {
+    let files = emit(&zenthea()).expect("emits");
+    for (path, text) in &files {
+        let doc: serde_json::Value = serde_json::from_str(text).expect("valid JSON");
+        let mut all = Vec::new();
+        strings(&doc, &mut all);
+        for s in all {
+            let bytes = s.as_bytes();
+            for (i, w) in bytes.windows(2).enumerate() {
+                let escaped = i > 0 && bytes[i - 1] == w[0];
+                if escaped || w[1] != b'{' {
+                    continue;
+                }
+                if w[0] == b'%' {
+                    panic!("{path}: stray template directive in {s:?}");
+                }
+                if w[0] == b'$' {
+                    let rest = &s[i + 2..];
+                    assert!(
+                        rest.starts_with("aws_") || rest.starts_with("data.aws_"),
+                        "{path}: stray interpolation in {s:?}"
+                    );
+                }
+            }
+        }
+    }
+}
