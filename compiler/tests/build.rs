@@ -54,7 +54,9 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
 fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     walk(dir)
         .into_iter()
-        .map(|p| (p.strip_prefix(dir).expect("below").to_string_lossy().replace('\\', "/"), fs::read(&p).expect("read")))
+        .map(|p| {
+            (p.strip_prefix(dir).expect("below").to_string_lossy().replace('\\', "/"), fs::read(&p).expect("read"))
+        })
         .collect()
 }
 
@@ -159,7 +161,11 @@ fn a_failed_build_leaves_the_previous_tree_whole() {
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(text(&out).contains("previous files were left as they were"), "{}", text(&out));
     assert_eq!(tree(&out_dir), before, "a failed build changed the tree");
-    let leftovers: Vec<_> = fs::read_dir(&project).expect("dir").flatten().filter(|e| e.file_name().to_string_lossy().contains("staging")).collect();
+    let leftovers: Vec<_> = fs::read_dir(&project)
+        .expect("dir")
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().contains("staging"))
+        .collect();
     assert!(leftovers.is_empty(), "staging directories left behind");
 }
 
@@ -167,7 +173,8 @@ fn a_failed_build_leaves_the_previous_tree_whole() {
 fn build_refuses_without_iac_and_writes_nothing() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let out_dir = tmp.path().join("out");
-    let out = govc(&example("minimal"), &["build", "--message-format", "json", "--out", out_dir.to_str().expect("utf-8")]);
+    let out =
+        govc(&example("minimal"), &["build", "--message-format", "json", "--out", out_dir.to_str().expect("utf-8")]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stdout).contains("\"E702\""));
     assert!(!out_dir.exists());

@@ -237,7 +237,8 @@ fn check_case(case: &Path) -> Result<(), String> {
 fn check_clean(project: &Path) -> Result<(), String> {
     let files = case_files(project);
     let srcs = sources(&files);
-    let show = |diags: &[Diagnostic]| diags.iter().map(|d| format!("  {}", describe(d, &srcs))).collect::<Vec<_>>().join("\n");
+    let show =
+        |diags: &[Diagnostic]| diags.iter().map(|d| format!("  {}", describe(d, &srcs))).collect::<Vec<_>>().join("\n");
     let checked = compile(&srcs, &Options::default());
     if !checked.diagnostics.is_empty() {
         return Err(show(&checked.diagnostics));

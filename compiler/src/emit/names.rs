@@ -25,6 +25,29 @@ pub fn env_prefix(project: &str, env: &str, max: usize) -> String {
     shorten(&format!("{project}-{env}"), max)
 }
 
+/// The longest `<project>-<env>` prefix of AWS names: every derived name
+/// (`<prefix>-persistence`, IAM roles `<prefix>-eks-cluster`, RDS identifiers
+/// `<prefix>-<db>`) must stay within the AWS limits (64 for IAM role names, 63 for
+/// RDS identifiers).
+pub const AWS_PREFIX_MAX: usize = 40;
+
+/// `<project>-<env>` shortened to [`AWS_PREFIX_MAX`]: the EKS cluster name and the
+/// prefix of every AWS name in the environment's Terraform root.
+pub fn aws_prefix(project: &str, env: &str) -> String {
+    env_prefix(project, env, AWS_PREFIX_MAX)
+}
+
+/// The EKS cluster of an environment.
+pub fn cluster_name(project: &str, env: &str) -> String {
+    aws_prefix(project, env)
+}
+
+/// The name of a segment's security group, `<prefix>-<segment>`. Terraform creates
+/// it; the Kubernetes Ingress names the ingress one in its ALB annotation.
+pub fn security_group_name(project: &str, env: &str, role: crate::ir::SegmentRole) -> String {
+    shorten(&format!("{}-{}", aws_prefix(project, env), role.as_str()), 255)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -34,8 +34,13 @@ struct Ctx<'t> {
 }
 
 impl Ctx<'_> {
+    /// A token span as a file span. Tokens added at the end of the file (the braces
+    /// that close unclosed blocks) stand past its last byte, and an empty recovery
+    /// may end before it starts: clamp both.
     fn span(&self, span: SimpleSpan) -> Span {
-        Span::new(self.file, span.start, span.end)
+        let len = self.text.len();
+        let start = span.start.min(len);
+        Span::new(self.file, start, span.end.clamp(start, len))
     }
 
     fn slice(&self, span: SimpleSpan) -> &str {
@@ -235,11 +240,18 @@ where
         // The first name is parsed once; what follows it decides the entry's kind.
         // A field whose value is broken still counts as present (no E204 follows): its
         // value becomes `Invalid`, up to where the next entry or the block's end starts.
-        let next_entry = just(Token::RBrace).ignored().or(ident(ctx).then(one_of([Token::Eq, Token::LBrace])).ignored());
+        let next_entry =
+            just(Token::RBrace).ignored().or(ident(ctx).then(one_of([Token::Eq, Token::LBrace])).ignored());
         let tail = just(Token::Eq)
-            .ignore_then(value(ctx).recover_with(via_parser(
-                any().and_is(next_entry.not()).repeated().to_span().map(|span| Value { kind: ValueKind::Invalid, span: ctx.span(span) }),
-            )))
+            .ignore_then(
+                value(ctx).recover_with(via_parser(
+                    any()
+                        .and_is(next_entry.not())
+                        .repeated()
+                        .to_span()
+                        .map(|span| Value { kind: ValueKind::Invalid, span: ctx.span(span) }),
+                )),
+            )
             .map(Tail::Field)
             .or(label(ctx).or_not().then(body).map(|(label, body)| Tail::Block(label, body)));
         let named = ident(ctx).then(tail).map(move |(name, tail)| match tail {

@@ -52,13 +52,13 @@ fn alb_annotations(view: &View, env: &ir::Environment, ing: &ir::Ingress) -> Yam
         .resources
         .network(&ing.network)
         .is_some_and(|n| n.segment(SegmentRole::Ingress).exposure == Exposure::Public);
-    let prefix = names::env_prefix(view.project, &env.name, 63);
+    let security_group = names::security_group_name(view.project, &env.name, SegmentRole::Ingress);
     map([
         ("alb.ingress.kubernetes.io/scheme", if public { "internet-facing" } else { "internal" }.into()),
         ("alb.ingress.kubernetes.io/target-type", "ip".into()),
         ("alb.ingress.kubernetes.io/listen-ports", r#"[{"HTTPS":443}]"#.into()),
         ("alb.ingress.kubernetes.io/ssl-policy", SSL_POLICY.into()),
-        ("alb.ingress.kubernetes.io/security-groups", format!("{prefix}-ingress").into()),
+        ("alb.ingress.kubernetes.io/security-groups", security_group.into()),
     ])
 }
 

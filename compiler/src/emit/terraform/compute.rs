@@ -48,32 +48,18 @@ pub struct NodeCount {
 pub fn node_count(ctx: &Ctx<'_>) -> NodeCount {
     let services = &ctx.env.resources.services;
     let need = |replicas: fn(&crate::ir::Service) -> u32| {
-        let cpu: u64 = services
-            .iter()
-            .map(|s| u64::from(replicas(s)) * u64::from(s.cpu_millis))
-            .sum();
-        let mem: u64 = services
-            .iter()
-            .map(|s| u64::from(replicas(s)) * s.memory_bytes)
-            .sum();
-        cpu.div_ceil(NODE_CPU_MILLIS)
-            .max(mem.div_ceil(NODE_MEMORY_BYTES))
+        let cpu: u64 = services.iter().map(|s| u64::from(replicas(s)) * u64::from(s.cpu_millis)).sum();
+        let mem: u64 = services.iter().map(|s| u64::from(replicas(s)) * s.memory_bytes).sum();
+        cpu.div_ceil(NODE_CPU_MILLIS).max(mem.div_ceil(NODE_MEMORY_BYTES))
     };
-    let min = need(|s| s.replicas.min)
-        .max(u64::from(ctx.network.zones))
-        .max(1);
+    let min = need(|s| s.replicas.min).max(u64::from(ctx.network.zones)).max(1);
     let max = need(|s| s.replicas.max).max(min) + 1;
-    NodeCount {
-        min,
-        desired: min,
-        max,
-    }
+    NodeCount { min, desired: min, max }
 }
 
 /// Renders `compute.tf.json`.
 pub fn emit(ctx: &Ctx<'_>) -> Result<String, String> {
-    let mut file =
-        TfFile::new(&ctx.header("The EKS cluster and its nodes, in the runtime segment."));
+    let mut file = TfFile::new(&ctx.header("The EKS cluster and its nodes, in the runtime segment."));
     cluster(&mut file, ctx);
     nodes(&mut file, ctx);
     addons(&mut file, ctx);
@@ -84,14 +70,7 @@ pub fn emit(ctx: &Ctx<'_>) -> Result<String, String> {
 }
 
 fn cluster(file: &mut TfFile, ctx: &Ctx<'_>) {
-    iam::kms_key(
-        file,
-        ctx,
-        "eks",
-        "eks",
-        "EKS secrets envelope encryption",
-        &[],
-    );
+    iam::kms_key(file, ctx, "eks", "eks", "EKS secrets envelope encryption", &[]);
     let log_group = format!("/aws/eks/{}/cluster", ctx.prefix);
     file.resource(
         "aws_cloudwatch_log_group",
@@ -113,20 +92,12 @@ fn cluster(file: &mut TfFile, ctx: &Ctx<'_>) {
         &["AmazonEKSClusterPolicy"],
     );
     deps.push("aws_cloudwatch_log_group.eks".to_string());
-    let encryption = obj([
-        (
-            "provider",
-            obj([("key_arn", reference("aws_kms_key.eks.arn"))]),
-        ),
-        ("resources", lits(["secrets"])),
-    ]);
+    let encryption =
+        obj([("provider", obj([("key_arn", reference("aws_kms_key.eks.arn"))])), ("resources", lits(["secrets"]))]);
     let vpc = obj([
         ("endpoint_private_access", Value::Bool(true)),
         ("endpoint_public_access", Value::Bool(false)),
-        (
-            "security_group_ids",
-            refs(["aws_security_group.cluster.id"]),
-        ),
+        ("security_group_ids", refs(["aws_security_group.cluster.id"])),
         ("subnet_ids", refs(ctx.subnet_ids(SegmentRole::Runtime))),
     ]);
     file.resource(
@@ -137,26 +108,11 @@ fn cluster(file: &mut TfFile, ctx: &Ctx<'_>) {
                 "access_config",
                 obj([
                     ("authentication_mode", lit("API")),
-                    (
-                        "bootstrap_cluster_creator_admin_permissions",
-                        Value::Bool(true),
-                    ),
+                    ("bootstrap_cluster_creator_admin_permissions", Value::Bool(true)),
                 ]),
             ),
-            (
-                "depends_on",
-                Value::Array(deps.iter().map(|d| Value::String(d.clone())).collect()),
-            ),
-            (
-                "enabled_cluster_log_types",
-                lits([
-                    "api",
-                    "audit",
-                    "authenticator",
-                    "controllerManager",
-                    "scheduler",
-                ]),
-            ),
+            ("depends_on", Value::Array(deps.iter().map(|d| Value::String(d.clone())).collect())),
+            ("enabled_cluster_log_types", lits(["api", "audit", "authenticator", "controllerManager", "scheduler"])),
             ("encryption_config", encryption),
             ("name", lit(&ctx.prefix)),
             ("role_arn", reference("aws_iam_role.eks_cluster.arn")),
@@ -175,22 +131,13 @@ fn nodes(file: &mut TfFile, ctx: &Ctx<'_>) {
         "eks-nodes",
         "ec2.amazonaws.com",
         &["sts:AssumeRole"],
-        &[
-            "AmazonEKSWorkerNodePolicy",
-            "AmazonEKS_CNI_Policy",
-            "AmazonEC2ContainerRegistryReadOnly",
-        ],
+        &["AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryReadOnly"],
     );
     let name = ctx.name("nodes", 128);
     // default_tags do not reach instances and volumes an Auto Scaling group launches.
     let mut instance_tags = super::root::default_tags(ctx);
     instance_tags.sort();
-    let tag_spec = |ty: &str| {
-        obj([
-            ("resource_type", lit(ty)),
-            ("tags", tags(&name, &instance_tags)),
-        ])
-    };
+    let tag_spec = |ty: &str| obj([("resource_type", lit(ty)), ("tags", tags(&name, &instance_tags))]);
     file.resource(
         "aws_launch_template",
         "nodes",
@@ -210,13 +157,7 @@ fn nodes(file: &mut TfFile, ctx: &Ctx<'_>) {
                     ),
                 ])]),
             ),
-            (
-                "description",
-                lit(format!(
-                    "Nodes of {}: runtime security group, IMDSv2 only",
-                    ctx.prefix
-                )),
-            ),
+            ("description", lit(format!("Nodes of {}: runtime security group, IMDSv2 only", ctx.prefix))),
             (
                 "metadata_options",
                 obj([
@@ -226,42 +167,26 @@ fn nodes(file: &mut TfFile, ctx: &Ctx<'_>) {
                 ]),
             ),
             ("name", lit(&name)),
-            (
-                "tag_specifications",
-                Value::Array(vec![tag_spec("instance"), tag_spec("volume")]),
-            ),
+            ("tag_specifications", Value::Array(vec![tag_spec("instance"), tag_spec("volume")])),
             ("tags", tags(&name, &[])),
             ("update_default_version", Value::Bool(true)),
-            (
-                "vpc_security_group_ids",
-                refs(["aws_security_group.runtime.id"]),
-            ),
+            ("vpc_security_group_ids", refs(["aws_security_group.runtime.id"])),
         ]),
     );
     let count = node_count(ctx);
-    let instance = if ctx.env.tier == Tier::Production {
-        "m6i.large"
-    } else {
-        "t3.large"
-    };
+    let instance = if ctx.env.tier == Tier::Production { "m6i.large" } else { "t3.large" };
     file.resource(
         "aws_eks_node_group",
         "main",
         obj([
             ("cluster_name", reference("aws_eks_cluster.main.name")),
-            (
-                "depends_on",
-                Value::Array(deps.into_iter().map(Value::String).collect()),
-            ),
+            ("depends_on", Value::Array(deps.into_iter().map(Value::String).collect())),
             ("instance_types", lits([instance])),
             (
                 "launch_template",
                 obj([
                     ("id", reference("aws_launch_template.nodes.id")),
-                    (
-                        "version",
-                        reference("aws_launch_template.nodes.latest_version"),
-                    ),
+                    ("version", reference("aws_launch_template.nodes.latest_version")),
                 ]),
             ),
             ("node_group_name", lit(&name)),
@@ -291,11 +216,7 @@ fn addons(file: &mut TfFile, ctx: &Ctx<'_>) {
         ]);
         if addon == "coredns" {
             // CoreDNS needs nodes to schedule on before the add-on reports healthy.
-            super::json::set(
-                &mut body,
-                "depends_on",
-                Value::Array(vec![lit("aws_eks_node_group.main")]),
-            );
+            super::json::set(&mut body, "depends_on", Value::Array(vec![lit("aws_eks_node_group.main")]));
         }
         file.resource("aws_eks_addon", &super::json::ident(addon), body);
     }
@@ -317,12 +238,7 @@ fn external_secrets(file: &mut TfFile, ctx: &Ctx<'_>) {
         .secrets
         .iter()
         .filter(|s| s.path.is_some())
-        .map(|s| {
-            reference(format!(
-                "aws_secretsmanager_secret.{}.arn",
-                super::json::ident(&s.name)
-            ))
-        })
+        .map(|s| reference(format!("aws_secretsmanager_secret.{}.arn", super::json::ident(&s.name))))
         .collect();
     iam::inline_policy(
         file,
@@ -331,17 +247,10 @@ fn external_secrets(file: &mut TfFile, ctx: &Ctx<'_>) {
         vec![
             iam::allow(
                 "ReadDeclaredSecrets",
-                &[
-                    "secretsmanager:DescribeSecret",
-                    "secretsmanager:GetSecretValue",
-                ],
+                &["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"],
                 secrets,
             ),
-            iam::allow(
-                "DecryptDeclaredSecrets",
-                &["kms:Decrypt"],
-                vec![reference("aws_kms_key.secrets.arn")],
-            ),
+            iam::allow("DecryptDeclaredSecrets", &["kms:Decrypt"], vec![reference("aws_kms_key.secrets.arn")]),
         ],
     );
     file.resource(
@@ -351,10 +260,7 @@ fn external_secrets(file: &mut TfFile, ctx: &Ctx<'_>) {
             ("cluster_name", reference("aws_eks_cluster.main.name")),
             ("namespace", lit(super::EXTERNAL_SECRETS_NAMESPACE)),
             ("role_arn", reference("aws_iam_role.external_secrets.arn")),
-            (
-                "service_account",
-                lit(super::EXTERNAL_SECRETS_SERVICE_ACCOUNT),
-            ),
+            ("service_account", lit(super::EXTERNAL_SECRETS_SERVICE_ACCOUNT)),
             ("tags", tags(&ctx.name("external-secrets", 255), &[])),
         ]),
     );

@@ -22,24 +22,11 @@ pub struct ServiceGrant {
 /// Adds `aws_kms_key.<ident>` (rotation on, explicit policy) and `aws_kms_alias.<ident>`
 /// named `alias/<prefix>-<alias>`. The account root administers the key (the AWS
 /// default key policy, made explicit); `grants` add service principals.
-pub fn kms_key(
-    file: &mut TfFile,
-    ctx: &Ctx<'_>,
-    ident: &str,
-    alias: &str,
-    purpose: &str,
-    grants: &[ServiceGrant],
-) {
+pub fn kms_key(file: &mut TfFile, ctx: &Ctx<'_>, ident: &str, alias: &str, purpose: &str, grants: &[ServiceGrant]) {
     let mut statements = vec![obj([
         ("actions", lits(["kms:*"])),
         ("effect", lit("Allow")),
-        (
-            "principals",
-            Value::Array(vec![obj([
-                ("identifiers", lits([ctx.account_root()])),
-                ("type", lit("AWS")),
-            ])]),
-        ),
+        ("principals", Value::Array(vec![obj([("identifiers", lits([ctx.account_root()])), ("type", lit("AWS"))])])),
         ("resources", lits(["*"])),
         ("sid", lit("AccountRootAdministers")),
     ])];
@@ -49,30 +36,19 @@ pub fn kms_key(
             ("effect", lit("Allow")),
             (
                 "principals",
-                Value::Array(vec![obj([
-                    ("identifiers", lits([&grant.service])),
-                    ("type", lit("Service")),
-                ])]),
+                Value::Array(vec![obj([("identifiers", lits([&grant.service])), ("type", lit("Service"))])]),
             ),
             ("resources", lits(["*"])),
             ("sid", lit(grant.sid)),
         ]);
         if let Some((test, variable, value)) = &grant.condition {
-            let cond = obj([
-                ("test", lit(test)),
-                ("values", lits([value])),
-                ("variable", lit(variable)),
-            ]);
+            let cond = obj([("test", lit(test)), ("values", lits([value])), ("variable", lit(variable))]);
             super::json::set(&mut st, "condition", Value::Array(vec![cond]));
         }
         statements.push(st);
     }
     let doc_name = format!("kms_{ident}");
-    file.data(
-        "aws_iam_policy_document",
-        &doc_name,
-        obj([("statement", Value::Array(statements))]),
-    );
+    file.data("aws_iam_policy_document", &doc_name, obj([("statement", Value::Array(statements))]));
     let name = ctx.name(alias, 256);
     file.resource(
         "aws_kms_key",
@@ -81,10 +57,7 @@ pub fn kms_key(
             ("deletion_window_in_days", Value::from(30)),
             ("description", lit(format!("{name}: {purpose}"))),
             ("enable_key_rotation", Value::Bool(true)),
-            (
-                "policy",
-                reference(format!("data.aws_iam_policy_document.{doc_name}.json")),
-            ),
+            ("policy", reference(format!("data.aws_iam_policy_document.{doc_name}.json"))),
             ("tags", tags(&name, &[])),
         ]),
     );
@@ -93,10 +66,7 @@ pub fn kms_key(
         ident,
         obj([
             ("name", lit(format!("alias/{name}"))),
-            (
-                "target_key_id",
-                reference(format!("aws_kms_key.{ident}.key_id")),
-            ),
+            ("target_key_id", reference(format!("aws_kms_key.{ident}.key_id"))),
         ]),
     );
 }
@@ -117,28 +87,15 @@ pub fn service_role(
     let statement = obj([
         ("actions", lits(actions)),
         ("effect", lit("Allow")),
-        (
-            "principals",
-            Value::Array(vec![obj([
-                ("identifiers", lits([service])),
-                ("type", lit("Service")),
-            ])]),
-        ),
+        ("principals", Value::Array(vec![obj([("identifiers", lits([service])), ("type", lit("Service"))])])),
     ]);
-    file.data(
-        "aws_iam_policy_document",
-        &doc_name,
-        obj([("statement", Value::Array(vec![statement]))]),
-    );
+    file.data("aws_iam_policy_document", &doc_name, obj([("statement", Value::Array(vec![statement]))]));
     let name = ctx.name(suffix, 64);
     file.resource(
         "aws_iam_role",
         ident,
         obj([
-            (
-                "assume_role_policy",
-                reference(format!("data.aws_iam_policy_document.{doc_name}.json")),
-            ),
+            ("assume_role_policy", reference(format!("data.aws_iam_policy_document.{doc_name}.json"))),
             ("name", lit(&name)),
             ("tags", tags(&name, &[])),
         ]),
@@ -152,10 +109,7 @@ pub fn service_role(
                 "aws_iam_role_policy_attachment",
                 &att,
                 obj([
-                    (
-                        "policy_arn",
-                        lit(format!("arn:aws:iam::aws:policy/{policy}")),
-                    ),
+                    ("policy_arn", lit(format!("arn:aws:iam::aws:policy/{policy}"))),
                     ("role", reference(format!("aws_iam_role.{ident}.name"))),
                 ]),
             );
@@ -177,20 +131,13 @@ pub fn allow(sid: &str, actions: &[&str], resources: Vec<Value>) -> Value {
 /// Adds an inline policy `aws_iam_role_policy.<ident>` on role `aws_iam_role.<role>`.
 pub fn inline_policy(file: &mut TfFile, ident: &str, role: &str, statements: Vec<Value>) {
     let doc_name = format!("policy_{ident}");
-    file.data(
-        "aws_iam_policy_document",
-        &doc_name,
-        obj([("statement", Value::Array(statements))]),
-    );
+    file.data("aws_iam_policy_document", &doc_name, obj([("statement", Value::Array(statements))]));
     file.resource(
         "aws_iam_role_policy",
         ident,
         obj([
             ("name", lit(ident)),
-            (
-                "policy",
-                reference(format!("data.aws_iam_policy_document.{doc_name}.json")),
-            ),
+            ("policy", reference(format!("data.aws_iam_policy_document.{doc_name}.json"))),
             ("role", reference(format!("aws_iam_role.{role}.id"))),
         ]),
     );
@@ -198,8 +145,5 @@ pub fn inline_policy(file: &mut TfFile, ident: &str, role: &str, statements: Vec
 
 /// `${<expr>}:*`: every stream of a log group.
 pub fn log_streams(log_group: &str) -> Value {
-    template(&[
-        Part::Ref(&format!("aws_cloudwatch_log_group.{log_group}.arn")),
-        Part::Lit(":*"),
-    ])
+    template(&[Part::Ref(&format!("aws_cloudwatch_log_group.{log_group}.arn")), Part::Lit(":*")])
 }

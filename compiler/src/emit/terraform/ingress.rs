@@ -23,10 +23,7 @@ pub fn emit(ctx: &Ctx<'_>, ingress: &Ingress) -> Result<String, String> {
             obj([
                 ("domain_name", lit(host)),
                 ("key_algorithm", lit("RSA_2048")),
-                (
-                    "lifecycle",
-                    obj([("create_before_destroy", Value::Bool(true))]),
-                ),
+                ("lifecycle", obj([("create_before_destroy", Value::Bool(true))])),
                 ("tags", tags(host, &[])),
                 ("validation_method", lit("DNS")),
             ]),

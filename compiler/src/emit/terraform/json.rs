@@ -75,16 +75,8 @@ pub fn tags(name: &str, extra: &[(String, String)]) -> Value {
 /// Turns a program name into a Terraform identifier (letters, digits, `_`, `-`;
 /// starting with a letter or `_`).
 pub fn ident(name: &str) -> String {
-    let mut out: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
+    let mut out: String =
+        name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '-' { c } else { '_' }).collect();
     if !out.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_') {
         out.insert(0, '_');
     }
@@ -108,9 +100,7 @@ impl TfFile {
     fn nested(&mut self, path: &[&str]) -> &mut Map<String, Value> {
         let mut map = &mut self.root;
         for key in path {
-            let entry = map
-                .entry(key.to_string())
-                .or_insert_with(|| Value::Object(Map::new()));
+            let entry = map.entry(key.to_string()).or_insert_with(|| Value::Object(Map::new()));
             map = entry.as_object_mut().expect("builder blocks are objects");
         }
         map
@@ -118,8 +108,7 @@ impl TfFile {
 
     /// Adds `resource.<ty>.<name> = body`.
     pub fn resource(&mut self, ty: &str, name: &str, body: Value) {
-        self.nested(&["resource", ty])
-            .insert(name.to_string(), body);
+        self.nested(&["resource", ty]).insert(name.to_string(), body);
     }
 
     /// Adds `data.<ty>.<name> = body`.
@@ -140,8 +129,7 @@ impl TfFile {
 
     /// Renders pretty JSON with a trailing newline.
     pub fn render(self) -> Result<String, String> {
-        let mut text =
-            serde_json::to_string_pretty(&Value::Object(self.root)).map_err(|e| e.to_string())?;
+        let mut text = serde_json::to_string_pretty(&Value::Object(self.root)).map_err(|e| e.to_string())?;
         text.push('\n');
         Ok(text)
     }

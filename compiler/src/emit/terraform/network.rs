@@ -24,25 +24,17 @@ use super::{security, subnet_ident, zone_letter, Ctx};
 use crate::ir::{Exposure, SegmentRole, Tier};
 
 /// Interface endpoints in the runtime segment (see the module doc for why each).
-pub const INTERFACE_ENDPOINTS: [&str; 8] = [
-    "ec2",
-    "ecr.api",
-    "ecr.dkr",
-    "eks-auth",
-    "elasticloadbalancing",
-    "logs",
-    "secretsmanager",
-    "sts",
-];
+pub const INTERFACE_ENDPOINTS: [&str; 8] =
+    ["ec2", "ecr.api", "ecr.dkr", "eks-auth", "elasticloadbalancing", "logs", "secretsmanager", "sts"];
 
 /// Retention of every log group govc creates (CIS and checkov ask for a year).
 pub const LOG_RETENTION_DAYS: u32 = 365;
 
 /// Renders `network.tf.json`.
 pub fn emit(ctx: &Ctx<'_>) -> Result<String, String> {
-    let mut file = TfFile::new(&ctx.header(
-        "VPC, subnets per segment and zone, routing, flow logs, VPC endpoints and security groups.",
-    ));
+    let mut file = TfFile::new(
+        &ctx.header("VPC, subnets per segment and zone, routing, flow logs, VPC endpoints and security groups."),
+    );
     vpc(&mut file, ctx);
     flow_logs(&mut file, ctx);
     subnets(&mut file, ctx);
@@ -67,10 +59,7 @@ fn vpc(file: &mut TfFile, ctx: &Ctx<'_>) {
     file.resource(
         "aws_default_security_group",
         "main",
-        obj([
-            ("tags", tags(&ctx.name("default-locked", 255), &[])),
-            ("vpc_id", reference("aws_vpc.main.id")),
-        ]),
+        obj([("tags", tags(&ctx.name("default-locked", 255), &[])), ("vpc_id", reference("aws_vpc.main.id"))]),
     );
 }
 
@@ -87,13 +76,7 @@ fn flow_logs(file: &mut TfFile, ctx: &Ctx<'_>) {
         &[ServiceGrant {
             sid: "CloudWatchLogsUse",
             service: format!("logs.{}.amazonaws.com", ctx.region),
-            actions: &[
-                "kms:Decrypt*",
-                "kms:Describe*",
-                "kms:Encrypt*",
-                "kms:GenerateDataKey*",
-                "kms:ReEncrypt*",
-            ],
+            actions: &["kms:Decrypt*", "kms:Describe*", "kms:Encrypt*", "kms:GenerateDataKey*", "kms:ReEncrypt*"],
             condition: Some(("ArnLike", "kms:EncryptionContext:aws:logs:arn", logs_arn)),
         }],
     );
@@ -108,26 +91,14 @@ fn flow_logs(file: &mut TfFile, ctx: &Ctx<'_>) {
             ("tags", tags(&name, &[])),
         ]),
     );
-    iam::service_role(
-        file,
-        ctx,
-        "flow_logs",
-        "vpc-flow-logs",
-        "vpc-flow-logs.amazonaws.com",
-        &["sts:AssumeRole"],
-        &[],
-    );
+    iam::service_role(file, ctx, "flow_logs", "vpc-flow-logs", "vpc-flow-logs.amazonaws.com", &["sts:AssumeRole"], &[]);
     iam::inline_policy(
         file,
         "flow_logs",
         "flow_logs",
         vec![iam::allow(
             "WriteFlowLogs",
-            &[
-                "logs:CreateLogStream",
-                "logs:DescribeLogStreams",
-                "logs:PutLogEvents",
-            ],
+            &["logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
             vec![iam::log_streams("flow_logs")],
         )],
     );
@@ -136,10 +107,7 @@ fn flow_logs(file: &mut TfFile, ctx: &Ctx<'_>) {
         "main",
         obj([
             ("iam_role_arn", reference("aws_iam_role.flow_logs.arn")),
-            (
-                "log_destination",
-                reference("aws_cloudwatch_log_group.flow_logs.arn"),
-            ),
+            ("log_destination", reference("aws_cloudwatch_log_group.flow_logs.arn")),
             ("log_destination_type", lit("cloud-watch-logs")),
             ("tags", tags(&ctx.name("flow-logs", 255), &[])),
             ("traffic_type", lit("ALL")),
@@ -149,10 +117,7 @@ fn flow_logs(file: &mut TfFile, ctx: &Ctx<'_>) {
 }
 
 fn subnets(file: &mut TfFile, ctx: &Ctx<'_>) {
-    let cluster_tag = (
-        format!("kubernetes.io/cluster/{}", ctx.prefix),
-        "shared".to_string(),
-    );
+    let cluster_tag = (format!("kubernetes.io/cluster/{}", ctx.prefix), "shared".to_string());
     for segment in &ctx.network.segments {
         for (i, cidr) in segment.subnets.iter().enumerate() {
             let mut extra = Vec::new();
@@ -166,10 +131,7 @@ fn subnets(file: &mut TfFile, ctx: &Ctx<'_>) {
             if segment.role != SegmentRole::Persistence {
                 extra.push(cluster_tag.clone());
             }
-            let name = ctx.name(
-                &format!("{}-{}", segment.role.as_str(), super::zone_letter(i)),
-                255,
-            );
+            let name = ctx.name(&format!("{}-{}", segment.role.as_str(), super::zone_letter(i)), 255);
             file.resource(
                 "aws_subnet",
                 &subnet_ident(segment.role, i),
@@ -199,9 +161,7 @@ pub fn nat_zones(ctx: &Ctx<'_>) -> usize {
 pub fn runtime_route_tables(ctx: &Ctx<'_>) -> Vec<String> {
     let zones = ctx.network.segment(SegmentRole::Runtime).subnets.len();
     if nat_zones(ctx) > 1 {
-        (0..zones)
-            .map(|i| format!("runtime_{}", zone_letter(i)))
-            .collect()
+        (0..zones).map(|i| format!("runtime_{}", zone_letter(i))).collect()
     } else {
         vec!["runtime".to_string()]
     }
@@ -214,39 +174,20 @@ fn routing(file: &mut TfFile, ctx: &Ctx<'_>) {
         file.resource(
             "aws_internet_gateway",
             "main",
-            obj([
-                ("tags", tags(&ctx.prefix, &[])),
-                ("vpc_id", reference("aws_vpc.main.id")),
-            ]),
+            obj([("tags", tags(&ctx.prefix, &[])), ("vpc_id", reference("aws_vpc.main.id"))]),
         );
     }
     for i in 0..nats {
         let letter = zone_letter(i);
         let name = ctx.name(&format!("nat-{letter}"), 255);
-        file.resource(
-            "aws_eip",
-            &format!("nat_{letter}"),
-            obj([("domain", lit("vpc")), ("tags", tags(&name, &[]))]),
-        );
+        file.resource("aws_eip", &format!("nat_{letter}"), obj([("domain", lit("vpc")), ("tags", tags(&name, &[]))]));
         file.resource(
             "aws_nat_gateway",
             &letter.to_string(),
             obj([
-                (
-                    "allocation_id",
-                    reference(format!("aws_eip.nat_{letter}.id")),
-                ),
-                (
-                    "depends_on",
-                    Value::Array(vec![lit("aws_internet_gateway.main")]),
-                ),
-                (
-                    "subnet_id",
-                    reference(format!(
-                        "aws_subnet.{}.id",
-                        subnet_ident(SegmentRole::Ingress, i)
-                    )),
-                ),
+                ("allocation_id", reference(format!("aws_eip.nat_{letter}.id"))),
+                ("depends_on", Value::Array(vec![lit("aws_internet_gateway.main")])),
+                ("subnet_id", reference(format!("aws_subnet.{}.id", subnet_ident(SegmentRole::Ingress, i)))),
                 ("tags", tags(&name, &[])),
             ]),
         );
@@ -267,27 +208,17 @@ fn routing(file: &mut TfFile, ctx: &Ctx<'_>) {
                 obj([
                     ("destination_cidr_block", lit("0.0.0.0/0")),
                     (key, reference(target)),
-                    (
-                        "route_table_id",
-                        reference(format!("aws_route_table.{ident}.id")),
-                    ),
+                    ("route_table_id", reference(format!("aws_route_table.{ident}.id"))),
                 ]),
             );
         }
     };
-    table(
-        "ingress",
-        igw.then(|| ("gateway_id", "aws_internet_gateway.main.id".to_string())),
-    );
+    table("ingress", igw.then(|| ("gateway_id", "aws_internet_gateway.main.id".to_string())));
     table("persistence", None);
     let runtime = runtime_route_tables(ctx);
     for (i, ident) in runtime.iter().enumerate() {
-        let nat = (nats > 0).then(|| {
-            (
-                "nat_gateway_id",
-                format!("aws_nat_gateway.{}.id", zone_letter(i.min(nats - 1))),
-            )
-        });
+        let nat =
+            (nats > 0).then(|| ("nat_gateway_id", format!("aws_nat_gateway.{}.id", zone_letter(i.min(nats - 1)))));
         table(ident, nat);
     }
     for segment in &ctx.network.segments {
@@ -301,10 +232,7 @@ fn routing(file: &mut TfFile, ctx: &Ctx<'_>) {
                 "aws_route_table_association",
                 &subnet,
                 obj([
-                    (
-                        "route_table_id",
-                        reference(format!("aws_route_table.{table}.id")),
-                    ),
+                    ("route_table_id", reference(format!("aws_route_table.{table}.id"))),
                     ("subnet_id", reference(format!("aws_subnet.{subnet}.id"))),
                 ]),
             );
@@ -317,18 +245,8 @@ fn endpoints(file: &mut TfFile, ctx: &Ctx<'_>) {
         "aws_vpc_endpoint",
         "s3",
         obj([
-            (
-                "route_table_ids",
-                refs(
-                    runtime_route_tables(ctx)
-                        .iter()
-                        .map(|t| format!("aws_route_table.{t}.id")),
-                ),
-            ),
-            (
-                "service_name",
-                lit(format!("com.amazonaws.{}.s3", ctx.region)),
-            ),
+            ("route_table_ids", refs(runtime_route_tables(ctx).iter().map(|t| format!("aws_route_table.{t}.id")))),
+            ("service_name", lit(format!("com.amazonaws.{}.s3", ctx.region))),
             ("tags", tags(&ctx.name("s3", 255), &[])),
             ("vpc_endpoint_type", lit("Gateway")),
             ("vpc_id", reference("aws_vpc.main.id")),
@@ -340,14 +258,8 @@ fn endpoints(file: &mut TfFile, ctx: &Ctx<'_>) {
             &ident(service),
             obj([
                 ("private_dns_enabled", Value::Bool(true)),
-                (
-                    "security_group_ids",
-                    refs(["aws_security_group.endpoints.id"]),
-                ),
-                (
-                    "service_name",
-                    lit(format!("com.amazonaws.{}.{service}", ctx.region)),
-                ),
+                ("security_group_ids", refs(["aws_security_group.endpoints.id"])),
+                ("service_name", lit(format!("com.amazonaws.{}.{service}", ctx.region))),
                 ("subnet_ids", refs(ctx.subnet_ids(SegmentRole::Runtime))),
                 ("tags", tags(&ctx.name(service, 255), &[])),
                 ("vpc_endpoint_type", lit("Interface")),
@@ -361,12 +273,7 @@ fn endpoints(file: &mut TfFile, ctx: &Ctx<'_>) {
 /// ingress has a certificate to discover.
 pub fn interface_endpoints(ctx: &Ctx<'_>) -> Vec<&'static str> {
     let mut all = INTERFACE_ENDPOINTS.to_vec();
-    if ctx
-        .env
-        .resources
-        .ingress()
-        .is_some_and(|i| i.host.is_some())
-    {
+    if ctx.env.resources.ingress().is_some_and(|i| i.host.is_some()) {
         all.push("acm");
         all.sort_unstable();
     }

@@ -32,9 +32,9 @@ pub fn zone_name(ctx: &Ctx<'_>) -> String {
 
 /// Renders `postgres.tf.json`.
 pub fn emit(ctx: &Ctx<'_>) -> Result<String, String> {
-    let mut file = TfFile::new(&ctx.header(
-        "Postgres: CMK, subnet and parameter groups, instances, read replicas, private DNS names.",
-    ));
+    let mut file = TfFile::new(
+        &ctx.header("Postgres: CMK, subnet and parameter groups, instances, read replicas, private DNS names."),
+    );
     iam::service_role(
         &mut file,
         ctx,
@@ -52,18 +52,12 @@ pub fn emit(ctx: &Ctx<'_>) -> Result<String, String> {
             ("comment", lit(format!("Private names of {}", ctx.prefix))),
             ("name", lit(&zone)),
             ("tags", tags(&zone, &[])),
-            (
-                "vpc",
-                Value::Array(vec![obj([("vpc_id", reference("aws_vpc.main.id"))])]),
-            ),
+            ("vpc", Value::Array(vec![obj([("vpc_id", reference("aws_vpc.main.id"))])])),
         ]),
     );
     for db in &ctx.env.resources.databases {
         if !db.host.ends_with(&format!(".{zone}")) {
-            return Err(format!(
-                "postgres `{}`: host `{}` is not in the zone `{zone}`",
-                db.name, db.host
-            ));
+            return Err(format!("postgres `{}`: host `{}` is not in the zone `{zone}`", db.name, db.host));
         }
         database(&mut file, ctx, db);
     }
@@ -73,14 +67,7 @@ pub fn emit(ctx: &Ctx<'_>) -> Result<String, String> {
 fn database(file: &mut TfFile, ctx: &Ctx<'_>, db: &Postgres) {
     let id = ident(&db.name);
     let key = format!("db_{id}");
-    iam::kms_key(
-        file,
-        ctx,
-        &key,
-        &db.name,
-        &format!("postgres {} storage, secrets, insights", db.name),
-        &[],
-    );
+    iam::kms_key(file, ctx, &key, &db.name, &format!("postgres {} storage, secrets, insights", db.name), &[]);
     let name = ctx.name(&db.name, 63);
     file.resource(
         "aws_db_subnet_group",
@@ -98,15 +85,9 @@ fn database(file: &mut TfFile, ctx: &Ctx<'_>, db: &Postgres) {
         "aws_db_parameter_group",
         &id,
         obj([
-            (
-                "description",
-                lit(format!("TLS only, DDL and slow statements logged ({name})")),
-            ),
+            ("description", lit(format!("TLS only, DDL and slow statements logged ({name})"))),
             ("family", lit(format!("postgres{}", db.version))),
-            (
-                "lifecycle",
-                obj([("create_before_destroy", Value::Bool(true))]),
-            ),
+            ("lifecycle", obj([("create_before_destroy", Value::Bool(true))])),
             ("name", lit(&params)),
             (
                 "parameter",
@@ -123,24 +104,12 @@ fn database(file: &mut TfFile, ctx: &Ctx<'_>, db: &Postgres) {
     let mut body = instance_common(db, &id, &key, &name);
     for (k, v) in [
         ("allocated_storage", Value::from(db.storage_gib)),
-        (
-            "backup_retention_period",
-            Value::from(db.backup_retention_days),
-        ),
+        ("backup_retention_period", Value::from(db.backup_retention_days)),
         ("db_name", lit(&db.database)),
-        (
-            "db_subnet_group_name",
-            reference(format!("aws_db_subnet_group.{id}.name")),
-        ),
-        (
-            "final_snapshot_identifier",
-            lit(crate::emit::names::shorten(&format!("{name}-final"), 255)),
-        ),
+        ("db_subnet_group_name", reference(format!("aws_db_subnet_group.{id}.name"))),
+        ("final_snapshot_identifier", lit(crate::emit::names::shorten(&format!("{name}-final"), 255))),
         ("manage_master_user_password", Value::Bool(true)),
-        (
-            "master_user_secret_kms_key_id",
-            reference(format!("aws_kms_key.{key}.arn")),
-        ),
+        ("master_user_secret_kms_key_id", reference(format!("aws_kms_key.{key}.arn"))),
         ("port", Value::from(db.port)),
         ("skip_final_snapshot", Value::Bool(false)),
         ("storage_type", lit("gp3")),
@@ -153,11 +122,7 @@ fn database(file: &mut TfFile, ctx: &Ctx<'_>, db: &Postgres) {
     for n in 1..=db.replicas {
         let replica_name = ctx.name(&format!("{}-replica-{n}", db.name), 63);
         let mut body = instance_common(db, &id, &key, &replica_name);
-        super::json::set(
-            &mut body,
-            "replicate_source_db",
-            reference(format!("aws_db_instance.{id}.identifier")),
-        );
+        super::json::set(&mut body, "replicate_source_db", reference(format!("aws_db_instance.{id}.identifier")));
         // A replica is rebuilt from its source, not restored from its own snapshot.
         super::json::set(&mut body, "skip_final_snapshot", Value::Bool(true));
         file.resource("aws_db_instance", &format!("{id}_replica_{n}"), body);
@@ -168,10 +133,7 @@ fn database(file: &mut TfFile, ctx: &Ctx<'_>, db: &Postgres) {
         &id,
         obj([
             ("name", lit(&db.host)),
-            (
-                "records",
-                Value::Array(vec![reference(format!("aws_db_instance.{id}.address"))]),
-            ),
+            ("records", Value::Array(vec![reference(format!("aws_db_instance.{id}.address"))])),
             ("ttl", Value::from(60)),
             ("type", lit("CNAME")),
             ("zone_id", reference("aws_route53_zone.internal.zone_id")),
@@ -187,38 +149,23 @@ fn instance_common(db: &Postgres, id: &str, key: &str, identifier: &str) -> Valu
         ("ca_cert_identifier", lit("rds-ca-rsa2048-g1")),
         ("copy_tags_to_snapshot", Value::Bool(true)),
         ("deletion_protection", Value::Bool(db.deletion_protection)),
-        (
-            "enabled_cloudwatch_logs_exports",
-            lits(["postgresql", "upgrade"]),
-        ),
+        ("enabled_cloudwatch_logs_exports", lits(["postgresql", "upgrade"])),
         ("engine", lit("postgres")),
         ("engine_version", lit(db.version.to_string())),
         ("iam_database_authentication_enabled", Value::Bool(true)),
         ("identifier", lit(identifier)),
-        (
-            "instance_class",
-            lit(db.class.as_deref().unwrap_or(DEFAULT_CLASS)),
-        ),
+        ("instance_class", lit(db.class.as_deref().unwrap_or(DEFAULT_CLASS))),
         ("kms_key_id", key_arn.clone()),
         ("monitoring_interval", Value::from(MONITORING_INTERVAL)),
-        (
-            "monitoring_role_arn",
-            reference("aws_iam_role.rds_monitoring.arn"),
-        ),
+        ("monitoring_role_arn", reference("aws_iam_role.rds_monitoring.arn")),
         ("multi_az", Value::Bool(db.multi_az)),
-        (
-            "parameter_group_name",
-            reference(format!("aws_db_parameter_group.{id}.name")),
-        ),
+        ("parameter_group_name", reference(format!("aws_db_parameter_group.{id}.name"))),
         ("performance_insights_enabled", Value::Bool(true)),
         ("performance_insights_kms_key_id", key_arn),
         ("performance_insights_retention_period", Value::from(7)),
         ("publicly_accessible", Value::Bool(false)),
         ("storage_encrypted", Value::Bool(true)),
         ("tags", tags(identifier, &[])),
-        (
-            "vpc_security_group_ids",
-            refs(["aws_security_group.persistence.id"]),
-        ),
+        ("vpc_security_group_ids", refs(["aws_security_group.persistence.id"])),
     ])
 }

@@ -12,19 +12,11 @@ pub const AWS_PROVIDER_VERSION: &str = "~> 5.100";
 
 /// `terraform.backend.s3`: one backend per environment, encrypted, DynamoDB-locked.
 pub fn backend(ctx: &Ctx<'_>) -> Result<String, String> {
-    let state = ctx
-        .env
-        .state
-        .as_ref()
-        .ok_or_else(|| format!("environment `{}` has no `state` block", ctx.env.name))?;
-    let bucket = state
-        .bucket
-        .as_ref()
-        .ok_or_else(|| format!("environment `{}` has no `state.bucket`", ctx.env.name))?;
-    let table = state
-        .lock_table
-        .as_ref()
-        .ok_or_else(|| format!("environment `{}` has no `state.lock_table`", ctx.env.name))?;
+    let state = ctx.env.state.as_ref().ok_or_else(|| format!("environment `{}` has no `state` block", ctx.env.name))?;
+    let bucket =
+        state.bucket.as_ref().ok_or_else(|| format!("environment `{}` has no `state.bucket`", ctx.env.name))?;
+    let table =
+        state.lock_table.as_ref().ok_or_else(|| format!("environment `{}` has no `state.lock_table`", ctx.env.name))?;
     let region = state.region.as_deref().unwrap_or(&ctx.region);
     let mut file = TfFile::new(&ctx.header("The Terraform state backend of this environment."));
     let s3 = obj([
@@ -51,21 +43,9 @@ pub fn default_tags(ctx: &Ctx<'_>) -> Vec<(String, String)> {
 /// `required_version`, `required_providers` and `provider.aws`.
 pub fn providers(ctx: &Ctx<'_>) -> Result<String, String> {
     let mut file = TfFile::new(&ctx.header("Provider pinning, account guard and default tags."));
-    let aws = obj([
-        ("source", lit("hashicorp/aws")),
-        ("version", lit(AWS_PROVIDER_VERSION)),
-    ]);
-    file.top(
-        "terraform",
-        obj([
-            ("required_providers", obj([("aws", aws)])),
-            ("required_version", lit(">= 1.5")),
-        ]),
-    );
-    let tags: Map<String, Value> = default_tags(ctx)
-        .into_iter()
-        .map(|(k, v)| (k, lit(v)))
-        .collect();
+    let aws = obj([("source", lit("hashicorp/aws")), ("version", lit(AWS_PROVIDER_VERSION))]);
+    file.top("terraform", obj([("required_providers", obj([("aws", aws)])), ("required_version", lit(">= 1.5"))]));
+    let tags: Map<String, Value> = default_tags(ctx).into_iter().map(|(k, v)| (k, lit(v))).collect();
     let provider = obj([
         ("allowed_account_ids", lits([&ctx.account])),
         ("default_tags", obj([("tags", Value::Object(tags))])),
@@ -77,15 +57,10 @@ pub fn providers(ctx: &Ctx<'_>) -> Result<String, String> {
 
 /// `outputs.tf.json`: certificate validation records and the NAT's public address.
 pub fn outputs(ctx: &Ctx<'_>) -> Result<String, String> {
-    let mut file = TfFile::new(&ctx.header(
-        "Only apply-time values that cannot be static: everything else is found by deterministic name.",
-    ));
-    if ctx
-        .env
-        .resources
-        .ingress()
-        .is_some_and(|i| i.host.is_some())
-    {
+    let mut file = TfFile::new(
+        &ctx.header("Only apply-time values that cannot be static: everything else is found by deterministic name."),
+    );
+    if ctx.env.resources.ingress().is_some_and(|i| i.host.is_some()) {
         file.output(
             "certificate_validation_records",
             reference("aws_acm_certificate.ingress.domain_validation_options"),

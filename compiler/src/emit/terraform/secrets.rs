@@ -22,10 +22,7 @@ pub fn emit(ctx: &Ctx<'_>) -> Result<String, String> {
     );
     for secret in &ctx.env.resources.secrets {
         let Some(path) = &secret.path else { continue };
-        let description = secret
-            .doc
-            .clone()
-            .unwrap_or_else(|| format!("secret `{}` of {}", secret.name, ctx.prefix));
+        let description = secret.doc.clone().unwrap_or_else(|| format!("secret `{}` of {}", secret.name, ctx.prefix));
         file.resource(
             "aws_secretsmanager_secret",
             &ident(&secret.name),

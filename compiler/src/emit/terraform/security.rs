@@ -48,17 +48,11 @@ fn rule(file: &mut TfFile, r: Rule<'_>) {
         ("description", lit(&r.description)),
         ("from_port", Value::from(r.port)),
         ("ip_protocol", lit(r.protocol)),
-        (
-            "security_group_id",
-            reference(format!("aws_security_group.{}.id", r.group)),
-        ),
+        ("security_group_id", reference(format!("aws_security_group.{}.id", r.group))),
         ("to_port", Value::from(r.port)),
     ]);
     let (key, value) = match r.peer {
-        Peer::Group(g) => (
-            "referenced_security_group_id",
-            reference(format!("aws_security_group.{g}.id")),
-        ),
+        Peer::Group(g) => ("referenced_security_group_id", reference(format!("aws_security_group.{g}.id"))),
         Peer::Cidr(c) => ("cidr_ipv4", lit(c)),
         Peer::PrefixList(p) => ("prefix_list_id", reference(p)),
     };
@@ -84,37 +78,14 @@ fn group(file: &mut TfFile, ctx: &Ctx<'_>, ident: &str, description: &str) {
 /// Adds the security groups and their rules to `network.tf.json`.
 pub fn emit(file: &mut TfFile, ctx: &Ctx<'_>) {
     let res = &ctx.env.resources;
-    group(
-        file,
-        ctx,
-        "ingress",
-        "Ingress segment: HTTPS in, routed service ports out to the runtime",
-    );
+    group(file, ctx, "ingress", "Ingress segment: HTTPS in, routed service ports out to the runtime");
     group(file, ctx, "runtime", "Runtime segment: EKS nodes and pods");
-    group(
-        file,
-        ctx,
-        "persistence",
-        "Persistence segment: Postgres from services that connect to it",
-    );
-    group(
-        file,
-        ctx,
-        "endpoints",
-        "VPC interface endpoints: HTTPS from the runtime",
-    );
+    group(file, ctx, "persistence", "Persistence segment: Postgres from services that connect to it");
+    group(file, ctx, "endpoints", "VPC interface endpoints: HTTPS from the runtime");
     group(file, ctx, "cluster", "EKS control plane ENIs");
 
-    let https_from = if ctx.public_ingress() {
-        "0.0.0.0/0".to_string()
-    } else {
-        ctx.cidr.to_string()
-    };
-    let https_what = if ctx.public_ingress() {
-        "the internet"
-    } else {
-        "the VPC"
-    };
+    let https_from = if ctx.public_ingress() { "0.0.0.0/0".to_string() } else { ctx.cidr.to_string() };
+    let https_what = if ctx.public_ingress() { "the internet" } else { "the VPC" };
     rule(
         file,
         Rule {
@@ -127,10 +98,7 @@ pub fn emit(file: &mut TfFile, ctx: &Ctx<'_>) {
             description: format!("HTTPS from {https_what} to the load balancer"),
         },
     );
-    let routed: BTreeSet<u16> = res
-        .ingress()
-        .map(|i| i.routes.iter().map(|r| r.port).collect())
-        .unwrap_or_default();
+    let routed: BTreeSet<u16> = res.ingress().map(|i| i.routes.iter().map(|r| r.port).collect()).unwrap_or_default();
     for &port in &routed {
         let description = format!("Routed service port {port}: load balancer to pods");
         rule(
@@ -344,24 +312,11 @@ pub fn emit(file: &mut TfFile, ctx: &Ctx<'_>) {
     }
 
     // Declared egress only, through the NAT.
-    let egress: BTreeSet<u16> = res
-        .services
-        .iter()
-        .flat_map(|s| &s.egress)
-        .map(|e| e.port)
-        .collect();
+    let egress: BTreeSet<u16> = res.services.iter().flat_map(|s| &s.egress).map(|e| e.port).collect();
     for &port in &egress {
-        let hosts: BTreeSet<&str> = res
-            .services
-            .iter()
-            .flat_map(|s| &s.egress)
-            .filter(|e| e.port == port)
-            .map(|e| e.host.as_str())
-            .collect();
-        let description = format!(
-            "Declared egress on {port} ({})",
-            hosts.into_iter().collect::<Vec<_>>().join(", ")
-        );
+        let hosts: BTreeSet<&str> =
+            res.services.iter().flat_map(|s| &s.egress).filter(|e| e.port == port).map(|e| e.host.as_str()).collect();
+        let description = format!("Declared egress on {port} ({})", hosts.into_iter().collect::<Vec<_>>().join(", "));
         rule(
             file,
             Rule {

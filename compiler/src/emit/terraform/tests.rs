@@ -27,23 +27,12 @@ fn network(cidr: &str, zones: u8, ingress: Exposure) -> Network {
             Segment {
                 role,
                 cidr: Some(block),
-                exposure: if role == SegmentRole::Ingress {
-                    ingress
-                } else {
-                    Exposure::Private
-                },
+                exposure: if role == SegmentRole::Ingress { ingress } else { Exposure::Private },
                 subnets: carve::zone_subnets(block, zones).expect("fixture subnets fit"),
             }
         })
         .collect();
-    Network {
-        name: "main".into(),
-        doc: None,
-        cidr: Some(cidr),
-        zones,
-        segments,
-        from_stack: true,
-    }
+    Network { name: "main".into(), doc: None, cidr: Some(cidr), zones, segments, from_stack: true }
 }
 
 fn service(name: &str, port: u16, replicas: (u32, u32)) -> Service {
@@ -52,10 +41,7 @@ fn service(name: &str, port: u16, replicas: (u32, u32)) -> Service {
         doc: None,
         image: None,
         port,
-        replicas: Replicas {
-            min: replicas.0,
-            max: replicas.1,
-        },
+        replicas: Replicas { min: replicas.0, max: replicas.1 },
         cpu_millis: 500,
         memory_bytes: 512 << 20,
         health: "/healthz".into(),
@@ -72,14 +58,7 @@ fn postgres(env: &str, production: bool) -> Postgres {
         name: "main".into(),
         doc: None,
         version: 16,
-        class: Some(
-            if production {
-                "db.r6g.large"
-            } else {
-                "db.t4g.medium"
-            }
-            .into(),
-        ),
+        class: Some(if production { "db.r6g.large" } else { "db.t4g.medium" }.into()),
         storage_gib: if production { 100 } else { 20 },
         backup_retention_days: if production { 14 } else { 7 },
         deletion_protection: production,
@@ -106,19 +85,10 @@ fn cloud_env(name: &str, tier: Tier, cidr: &str, host: &str) -> Environment {
                 value: format!("main.{name}.zenthea.internal"),
             },
         },
-        EnvVar {
-            key: "STRIPE_KEY".into(),
-            value: EnvValue::Secret {
-                secret: "stripe-key".into(),
-                path: None,
-            },
-        },
+        EnvVar { key: "STRIPE_KEY".into(), value: EnvValue::Secret { secret: "stripe-key".into(), path: None } },
     ];
     let mut worker = service("worker", 9000, (1, 2));
-    worker.egress = vec![Egress {
-        host: "api.stripe.com".into(),
-        port: 443,
-    }];
+    worker.egress = vec![Egress { host: "api.stripe.com".into(), port: 443 }];
     worker.connects = vec![Connection::Service("api".into())];
     let secret = |n: &str, doc: Option<&str>| Secret {
         name: n.into(),
@@ -133,10 +103,7 @@ fn cloud_env(name: &str, tier: Tier, cidr: &str, host: &str) -> Environment {
         namespace: format!("zenthea-{name}"),
         stack: Some("app".into()),
         mirrors: None,
-        aws: Some(Aws {
-            account: Some("123456789012".into()),
-            region: Some("eu-west-1".into()),
-        }),
+        aws: Some(Aws { account: Some("123456789012".into()), region: Some("eu-west-1".into()) }),
         state: Some(State {
             bucket: Some("zenthea-tfstate".into()),
             key: format!("{name}.tfstate"),
@@ -146,37 +113,22 @@ fn cloud_env(name: &str, tier: Tier, cidr: &str, host: &str) -> Environment {
         resources: Resources {
             networks: vec![network(cidr, 3, Exposure::Public)],
             databases: vec![postgres(name, production)],
-            services: vec![
-                service("web", 8080, if production { (2, 6) } else { (1, 2) }),
-                api,
-                worker,
-            ],
+            services: vec![service("web", 8080, if production { (2, 6) } else { (1, 2) }), api, worker],
             ingresses: vec![Ingress {
                 name: "edge".into(),
                 doc: None,
                 host: Some(host.into()),
                 tls: Tls::Managed,
                 routes: vec![
-                    Route {
-                        path: "/".into(),
-                        service: "web".into(),
-                        port: 8080,
-                    },
-                    Route {
-                        path: "/api".into(),
-                        service: "api".into(),
-                        port: 8000,
-                    },
+                    Route { path: "/".into(), service: "web".into(), port: 8080 },
+                    Route { path: "/api".into(), service: "api".into(), port: 8000 },
                 ],
                 network: "main".into(),
                 from_stack: true,
             }],
             secrets: vec![
                 secret("session-key", None),
-                secret(
-                    "stripe-key",
-                    Some("Stripe API key: never ${interpolated} nor %{ if x }\"quoted\"\\"),
-                ),
+                secret("stripe-key", Some("Stripe API key: never ${interpolated} nor %{ if x }\"quoted\"\\")),
             ],
         },
     }
@@ -193,18 +145,8 @@ pub(super) fn zenthea() -> Program {
         stacks: vec![],
         environments: vec![
             local,
-            cloud_env(
-                "staging",
-                Tier::Staging,
-                "10.30.0.0/16",
-                "staging.zenthea.com",
-            ),
-            cloud_env(
-                "production",
-                Tier::Production,
-                "10.40.0.0/16",
-                "app.zenthea.com",
-            ),
+            cloud_env("staging", Tier::Staging, "10.30.0.0/16", "staging.zenthea.com"),
+            cloud_env("production", Tier::Production, "10.40.0.0/16", "app.zenthea.com"),
         ],
     }
 }
@@ -216,12 +158,7 @@ fn small() -> Program {
     env.resources.services.retain(|s| s.name != "worker");
     env.resources.secrets.truncate(1);
     env.resources.databases[0].host = "main.dev.demo.internal".into();
-    Program {
-        project: "demo".into(),
-        phase: "launch".into(),
-        stacks: vec![],
-        environments: vec![env],
-    }
+    Program { project: "demo".into(), phase: "launch".into(), stacks: vec![], environments: vec![env] }
 }
 
 /// A project and environment whose names exceed the AWS limits unless shortened.
@@ -237,8 +174,7 @@ fn long_names() -> Program {
 }
 
 fn parse(files: &BTreeMap<String, String>, path: &str) -> serde_json::Value {
-    serde_json::from_str(files.get(path).unwrap_or_else(|| panic!("{path} emitted")))
-        .expect("valid JSON")
+    serde_json::from_str(files.get(path).unwrap_or_else(|| panic!("{path} emitted"))).expect("valid JSON")
 }
 
 fn count(files: &BTreeMap<String, String>, env: &str, ty: &str) -> usize {
@@ -255,20 +191,14 @@ fn count(files: &BTreeMap<String, String>, env: &str, ty: &str) -> usize {
 #[test]
 fn escapes_template_syntax_only() {
     assert_eq!(escape("a ${b} %{c} $d %e"), "a $${b} %%{c} $d %e");
-    assert_eq!(
-        lit("x\"\\\n${y}"),
-        serde_json::Value::String("x\"\\\n$${y}".into())
-    );
+    assert_eq!(lit("x\"\\\n${y}"), serde_json::Value::String("x\"\\\n$${y}".into()));
 }
 
 #[test]
 fn local_gets_nothing_and_cloud_envs_get_their_files() {
     let files = emit(&zenthea()).expect("emits");
     assert!(files.keys().all(|p| !p.starts_with("terraform/local/")));
-    let prod: Vec<&str> = files
-        .keys()
-        .filter_map(|p| p.strip_prefix("terraform/production/"))
-        .collect();
+    let prod: Vec<&str> = files.keys().filter_map(|p| p.strip_prefix("terraform/production/")).collect();
     assert_eq!(
         prod,
         [
@@ -283,45 +213,22 @@ fn local_gets_nothing_and_cloud_envs_get_their_files() {
         ]
     );
     for text in files.values() {
-        assert!(
-            text.starts_with("{\n  \"//\": \"generated by govc from project zenthea"),
-            "{text}"
-        );
+        assert!(text.starts_with("{\n  \"//\": \"generated by govc from project zenthea"), "{text}");
         assert!(text.ends_with("}\n"));
     }
-    assert_eq!(
-        files,
-        emit(&zenthea()).expect("emits again"),
-        "deterministic"
-    );
+    assert_eq!(files, emit(&zenthea()).expect("emits again"), "deterministic");
 }
 
 #[test]
 fn production_counts_follow_the_program() {
     let files = emit(&zenthea()).expect("emits");
-    assert_eq!(
-        count(&files, "production", "aws_subnet"),
-        9,
-        "3 segments x 3 zones"
-    );
+    assert_eq!(count(&files, "production", "aws_subnet"), 9, "3 segments x 3 zones");
     assert_eq!(count(&files, "production", "aws_security_group"), 5);
     assert_eq!(count(&files, "production", "aws_internet_gateway"), 1);
-    assert_eq!(
-        count(&files, "production", "aws_nat_gateway"),
-        3,
-        "a NAT per zone"
-    );
-    assert_eq!(
-        count(&files, "staging", "aws_nat_gateway"),
-        1,
-        "one NAT elsewhere"
-    );
+    assert_eq!(count(&files, "production", "aws_nat_gateway"), 3, "a NAT per zone");
+    assert_eq!(count(&files, "staging", "aws_nat_gateway"), 1, "one NAT elsewhere");
     assert_eq!(count(&files, "production", "aws_route_table"), 5);
-    assert_eq!(
-        count(&files, "production", "aws_db_instance"),
-        2,
-        "writer + one replica"
-    );
+    assert_eq!(count(&files, "production", "aws_db_instance"), 2, "writer + one replica");
     assert_eq!(count(&files, "production", "aws_route53_record"), 1);
     assert_eq!(count(&files, "production", "aws_secretsmanager_secret"), 2);
     let net = parse(&files, "terraform/production/network.tf.json");
@@ -330,44 +237,24 @@ fn production_counts_follow_the_program() {
     assert_eq!(sg["runtime"]["name"], "zenthea-production-runtime");
     for role in SegmentRole::ALL {
         let name = super::security_group_name("zenthea", "production", role);
-        assert_eq!(
-            sg[role.as_str()]["name"],
-            name.as_str(),
-            "the contract helper agrees"
-        );
+        assert_eq!(sg[role.as_str()]["name"], name.as_str(), "the contract helper agrees");
     }
     let subnet = &net["resource"]["aws_subnet"]["ingress_a"];
     assert_eq!(subnet["tags"]["kubernetes.io/role/elb"], "1");
-    assert_eq!(
-        subnet["tags"]["kubernetes.io/cluster/zenthea-production"],
-        "shared"
-    );
+    assert_eq!(subnet["tags"]["kubernetes.io/cluster/zenthea-production"], "shared");
     assert_eq!(subnet["availability_zone"], "eu-west-1a");
     let https = &net["resource"]["aws_vpc_security_group_ingress_rule"]["ingress_in_https_tcp_443"];
     assert_eq!(https["cidr_ipv4"], "0.0.0.0/0");
     let routes = net["resource"]["aws_route"].as_object().expect("routes");
     assert_eq!(
         routes.keys().collect::<Vec<_>>(),
-        [
-            "ingress_default",
-            "runtime_a_default",
-            "runtime_b_default",
-            "runtime_c_default"
-        ]
+        ["ingress_default", "runtime_a_default", "runtime_b_default", "runtime_c_default"]
     );
     let pg = parse(&files, "terraform/production/postgres.tf.json");
-    assert_eq!(
-        pg["resource"]["aws_route53_record"]["main"]["name"],
-        "main.production.zenthea.internal"
-    );
+    assert_eq!(pg["resource"]["aws_route53_record"]["main"]["name"], "main.production.zenthea.internal");
     let secrets = parse(&files, "terraform/production/secrets.tf.json");
-    let doc = secrets["resource"]["aws_secretsmanager_secret"]["stripe-key"]["description"]
-        .as_str()
-        .expect("doc");
-    assert!(
-        doc.contains("$${interpolated}") && doc.contains("%%{ if x }"),
-        "{doc}"
-    );
+    let doc = secrets["resource"]["aws_secretsmanager_secret"]["stripe-key"]["description"].as_str().expect("doc");
+    assert!(doc.contains("$${interpolated}") && doc.contains("%%{ if x }"), "{doc}");
 }
 
 #[test]
@@ -378,9 +265,7 @@ fn incomplete_cloud_environments_are_internal_errors() {
     let mut program = small();
     let extra = program.environments[0].resources.networks[0].clone();
     program.environments[0].resources.networks.push(extra);
-    assert!(emit(&program)
-        .expect_err("two networks")
-        .contains("several networks"));
+    assert!(emit(&program).expect_err("two networks").contains("several networks"));
 }
 
 #[test]
@@ -398,11 +283,7 @@ fn long_names_are_shortened_within_aws_limits() {
     for text in files.values() {
         let doc: serde_json::Value = serde_json::from_str(text).expect("valid JSON");
         for (ty, field, max) in limits {
-            for body in doc["resource"][ty]
-                .as_object()
-                .into_iter()
-                .flat_map(|m| m.values())
-            {
+            for body in doc["resource"][ty].as_object().into_iter().flat_map(|m| m.values()) {
                 let name = body[field].as_str().expect("a name");
                 assert!(name.len() <= max, "{ty}.{field} `{name}` longer than {max}");
                 assert!(!name.ends_with('-') && !name.contains("--"), "{name}");
@@ -415,11 +296,7 @@ fn long_names_are_shortened_within_aws_limits() {
 fn nodes_follow_the_sizing_rule() {
     let program = zenthea();
     for (env, expected) in [("staging", (3, 3, 4)), ("production", (3, 3, 7))] {
-        let env = program
-            .environments
-            .iter()
-            .find(|e| e.name == env)
-            .expect("fixture env");
+        let env = program.environments.iter().find(|e| e.name == env).expect("fixture env");
         let ctx = super::context(&program, env).expect("context");
         let n = super::compute::node_count(&ctx);
         // production max: (6 + 10 + 2) x 500m = 9000m -> 6 nodes of 1500m, + 1 for updates.
@@ -436,10 +313,7 @@ fn private_ingress_without_egress_has_no_way_out() {
     let net = parse(&files, "terraform/dev/network.tf.json");
     let https = &net["resource"]["aws_vpc_security_group_ingress_rule"]["ingress_in_https_tcp_443"];
     assert_eq!(https["cidr_ipv4"], "10.50.0.0/20");
-    assert_eq!(
-        net["resource"]["aws_subnet"]["ingress_b"]["tags"]["kubernetes.io/role/internal-elb"],
-        "1"
-    );
+    assert_eq!(net["resource"]["aws_subnet"]["ingress_b"]["tags"]["kubernetes.io/role/internal-elb"], "1");
 }
 
 #[test]
@@ -478,10 +352,7 @@ fn terraform(what: &str, needs_plugins: bool) -> Option<PathBuf> {
     let ok = found.is_some() && (!needs_plugins || Path::new(PLUGIN_DIR).is_dir());
     if !ok {
         let msg = format!("skipped {what}: terraform or {PLUGIN_DIR} not found");
-        assert!(
-            std::env::var("GOVC_REQUIRE_TOOLS").as_deref() != Ok("1"),
-            "{msg} (GOVC_REQUIRE_TOOLS=1)"
-        );
+        assert!(std::env::var("GOVC_REQUIRE_TOOLS").as_deref() != Ok("1"), "{msg} (GOVC_REQUIRE_TOOLS=1)");
         eprintln!("{msg}");
         return None;
     }
@@ -546,11 +417,7 @@ fn terraform_reads_escaped_literals_back() {
         .spawn()
         .and_then(|mut child| {
             use std::io::Write;
-            child
-                .stdin
-                .take()
-                .expect("stdin")
-                .write_all(b"jsonencode(local.x)\n")?;
+            child.stdin.take().expect("stdin").write_all(b"jsonencode(local.x)\n")?;
             child.wait_with_output()
         })
         .expect("terraform console runs");
@@ -569,25 +436,12 @@ fn terraform_validates_every_root() {
     };
     let files = emit(&zenthea()).expect("emits");
     let long = emit(&long_names()).expect("emits");
-    let roots = [
-        (&files, "staging"),
-        (&files, "production"),
-        (&long, "integration-testing-eu"),
-    ];
+    let roots = [(&files, "staging"), (&files, "production"), (&long, "integration-testing-eu")];
     for (files, env) in roots {
         let dir = write_root(files, env);
-        let init = [
-            "init",
-            "-backend=false",
-            "-input=false",
-            "-no-color",
-            &format!("-plugin-dir={PLUGIN_DIR}"),
-        ];
+        let init = ["init", "-backend=false", "-input=false", "-no-color", &format!("-plugin-dir={PLUGIN_DIR}")];
         check(&tf(&bin, dir.path(), &init), &format!("init {env}"));
-        check(
-            &tf(&bin, dir.path(), &["validate", "-no-color"]),
-            &format!("validate {env}"),
-        );
+        check(&tf(&bin, dir.path(), &["validate", "-no-color"]), &format!("validate {env}"));
     }
 }
 
@@ -608,33 +462,15 @@ fn offline_plan_matches_the_program() {
             "allowed_account_ids": null } }
     });
     std::fs::write(dir.path().join("zz_override.tf.json"), over.to_string()).expect("write");
-    let init = [
-        "init",
-        "-input=false",
-        "-no-color",
-        &format!("-plugin-dir={PLUGIN_DIR}"),
-    ];
+    let init = ["init", "-input=false", "-no-color", &format!("-plugin-dir={PLUGIN_DIR}")];
     check(&tf(&bin, dir.path(), &init), "init");
-    let out = tf(
-        &bin,
-        dir.path(),
-        &[
-            "plan",
-            "-json",
-            "-refresh=false",
-            "-lock=false",
-            "-no-color",
-        ],
-    );
+    let out = tf(&bin, dir.path(), &["plan", "-json", "-refresh=false", "-lock=false", "-no-color"]);
     check(&out, "plan");
     let mut planned: BTreeMap<String, usize> = BTreeMap::new();
     for line in String::from_utf8_lossy(&out.stdout).lines() {
         let msg: serde_json::Value = serde_json::from_str(line).expect("plan -json line");
         if msg["type"] == "planned_change" && msg["change"]["action"] != "read" {
-            let ty = msg["change"]["resource"]["resource_type"]
-                .as_str()
-                .expect("type")
-                .to_string();
+            let ty = msg["change"]["resource"]["resource_type"].as_str().expect("type").to_string();
             *planned.entry(ty).or_default() += 1;
         }
     }
@@ -643,18 +479,8 @@ fn offline_plan_matches_the_program() {
     assert_eq!(get("aws_security_group"), 5);
     assert_eq!(get("aws_db_instance"), 2);
     assert_eq!(get("aws_eks_cluster"), 1);
-    assert_eq!(
-        get("aws_vpc_endpoint"),
-        1 + super::network::INTERFACE_ENDPOINTS.len() + 1,
-        "s3 + acm + the rest"
-    );
-    for ty in [
-        "aws_subnet",
-        "aws_security_group",
-        "aws_db_instance",
-        "aws_route53_record",
-        "aws_kms_key",
-    ] {
+    assert_eq!(get("aws_vpc_endpoint"), 1 + super::network::INTERFACE_ENDPOINTS.len() + 1, "s3 + acm + the rest");
+    for ty in ["aws_subnet", "aws_security_group", "aws_db_instance", "aws_route53_record", "aws_kms_key"] {
         assert_eq!(get(ty), count(&files, "production", ty), "{ty}");
     }
     eprintln!("planned: {planned:?}");
