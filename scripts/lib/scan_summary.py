@@ -97,9 +97,9 @@ def main():
         print("  passed everywhere (check=passed, failed=0, allowlisted=0):")
     for i in range(0, len(clean), 8):
         print("    " + " ".join(clean[i:i + 8]))
-    for r in rules:
-        if not r["used"]:
-            print("  note: allowlist entry matched nothing: %s %s (%s)" % (r["check_id"], r["glob"], r["where"]))
+    unused = ["%s %s" % (r["check_id"], r["glob"]) for r in rules if not r["used"]]
+    if unused:
+        print("  note: %d allowlist entries matched nothing here: %s" % (len(unused), ", ".join(unused)))
     for p in parsing_errors:
         print("  parsing error: %s" % p)
     n_failed = sum(e["failed"] for e in checks.values())
