@@ -6,7 +6,9 @@ usage: tf_override.py ROOT_DIR
 Terraform merges every *_override.tf.json over the configuration, so the copy gets:
 - the configured backend (govc emits s3) replaced by the local backend;
 - on every aws provider configuration, default and aliased: skip_credentials_validation,
-  skip_requesting_account_id, skip_metadata_api_check, skip_region_validation.
+  skip_requesting_account_id, skip_metadata_api_check, skip_region_validation, and
+  `allowed_account_ids` cleared (with the account id not requested, the guard would see
+  an empty id and refuse every plan).
 Credentials are not written here: scripts/validate passes fake static keys through the
 environment, so the plan's recorded provider configuration holds no keys.
 Prints the path of the file written.
@@ -23,6 +25,7 @@ SKIP_FLAGS = {
     "skip_requesting_account_id": True,
     "skip_metadata_api_check": True,
     "skip_region_validation": True,
+    "allowed_account_ids": None,
 }
 
 

@@ -3,7 +3,7 @@
 //! computed by diffing the base object with the environment's), plus delete patches for
 //! base objects the environment does not have. Images are pinned with `images:`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use super::object::Object;
 use super::service::image_name;
@@ -21,8 +21,11 @@ pub fn overlay(view: &View, base: Option<(String, &[Object])>) -> Result<Vec<(St
     let mut files = Vec::new();
     let mut resources: Vec<String> = base.as_ref().map(|(dir, _)| dir.clone()).into_iter().collect();
     let mut patches = Vec::new();
+    // Fleets have thousands of objects: match them by key through maps, not scans.
+    let base_by_key: HashMap<(&str, &str), &Object> = base_objects.iter().map(|b| (b.key(), b)).collect();
+    let env_keys: HashSet<(&str, &str)> = env_objects.iter().map(Object::key).collect();
     for obj in &env_objects {
-        match base_objects.iter().find(|b| b.key() == obj.key()) {
+        match base_by_key.get(&obj.key()) {
             Some(b) => {
                 let mut ops = Vec::new();
                 diff("", &b.body, &obj.body, &mut ops);
@@ -40,7 +43,7 @@ pub fn overlay(view: &View, base: Option<(String, &[Object])>) -> Result<Vec<(St
         }
     }
     for b in base_objects {
-        if env_objects.iter().any(|o| o.key() == b.key()) {
+        if env_keys.contains(&b.key()) {
             continue;
         }
         let path = format!("patches/{}", b.file_name());
@@ -83,14 +86,23 @@ pub fn overlay(view: &View, base: Option<(String, &[Object])>) -> Result<Vec<(St
 /// then `digest`, or `newTag` for an image without a digest.
 fn pin_images(view: &View, base: &[Object], env_objects: &mut [Object]) -> Result<BTreeMap<String, Yaml>, String> {
     let mut images = BTreeMap::new();
+    let deployments: HashMap<&str, usize> = env_objects
+        .iter()
+        .enumerate()
+        .filter(|(_, o)| o.kind == "Deployment")
+        .map(|(i, o)| (o.name.as_str(), i))
+        .collect();
+    let deployments: HashMap<String, usize> = deployments.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+    let base_deployments: HashMap<&str, &Object> =
+        base.iter().filter(|b| b.kind == "Deployment").map(|b| (b.name.as_str(), b)).collect();
     for svc in &view.resources.services {
         let Some(image) = &svc.image else { continue };
-        let Some(obj) = env_objects.iter_mut().find(|o| o.kind == "Deployment" && o.name == svc.name) else {
+        let Some(&index) = deployments.get(&svc.name) else {
             continue;
         };
-        let base_name = base
-            .iter()
-            .find(|b| b.kind == "Deployment" && b.name == svc.name)
+        let obj = &mut env_objects[index];
+        let base_name = base_deployments
+            .get(svc.name.as_str())
             .and_then(|b| container_image(&b.body).map(str::to_string))
             .unwrap_or_else(|| image_name(svc));
         set_container_image(&mut obj.body, &base_name);

@@ -1,0 +1,35 @@
+//! Times the phases of one compilation of fleet-N (default 1000): parse, model,
+//! checks, IR, emit. `cargo run --release -p govc-bench --example phases [N]`.
+
+use std::time::Instant;
+
+fn main() {
+    let n = std::env::args().nth(1).and_then(|n| n.parse().ok()).unwrap_or(1000);
+    let sources = govc_bench::sources(n);
+    for _ in 0..3 {
+        let mut sink = govc::diag::Diagnostics::new();
+        let t = Instant::now();
+        let files: Vec<_> = sources.iter().map(|(id, _)| govc::syntax::parse_file(&sources, id, &mut sink)).collect();
+        let parse = t.elapsed();
+        let t = Instant::now();
+        let model = govc::model::build(&sources, &files, &mut sink);
+        let model_time = t.elapsed();
+        let t = Instant::now();
+        govc::checks::run(&model, &govc::Options::default(), &mut sink);
+        let checks = t.elapsed();
+        let t = Instant::now();
+        let program = govc::model::to_ir(&model);
+        let ir = t.elapsed();
+        let t = Instant::now();
+        let files = govc::emit::emit(&program).map(|f| f.len()).unwrap_or(0);
+        let emit = t.elapsed();
+        println!(
+            "fleet-{n}: parse {:.1} ms, model {:.1} ms, checks {:.1} ms, ir {:.1} ms, emit {:.1} ms ({files} files)",
+            parse.as_secs_f64() * 1e3,
+            model_time.as_secs_f64() * 1e3,
+            checks.as_secs_f64() * 1e3,
+            ir.as_secs_f64() * 1e3,
+            emit.as_secs_f64() * 1e3
+        );
+    }
+}
