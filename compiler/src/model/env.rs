@@ -264,11 +264,12 @@ fn merge_one(
             edges: Vec::new(),
         }));
     }
+    let mut index: HashMap<String, usize> = resources.iter().enumerate().map(|(i, r)| (r.name.clone(), i)).collect();
     for d in &decl.resources {
         if stack_decl.is_some_and(|s| s.reserved.contains(&d.name)) {
             continue;
         }
-        match resources.iter_mut().find(|r| r.name == d.name) {
+        match index.get(&d.name).map(|i| &mut resources[*i]) {
             Some(base) if base.kind == d.kind => {
                 base.body.merge(&d.body);
                 base.env_head = Some(d.head_span);
@@ -287,16 +288,19 @@ fn merge_one(
                     base.kind, d.name
                 )),
             ),
-            None => resources.push(Resource {
-                kind: d.kind.clone(),
-                name: d.name.clone(),
-                doc: d.doc.clone(),
-                body: d.body.clone(),
-                from_stack: false,
-                stack_head: None,
-                env_head: Some(d.head_span),
-                edges: Vec::new(),
-            }),
+            None => {
+                index.insert(d.name.clone(), resources.len());
+                resources.push(Resource {
+                    kind: d.kind.clone(),
+                    name: d.name.clone(),
+                    doc: d.doc.clone(),
+                    body: d.body.clone(),
+                    from_stack: false,
+                    stack_head: None,
+                    env_head: Some(d.head_span),
+                    edges: Vec::new(),
+                })
+            }
         }
     }
     Environment {
@@ -318,11 +322,11 @@ fn merge_one(
 
 fn resolve_mirrors(decls: &Declarations, envs: &mut [Environment], sink: &mut Diagnostics) {
     let names: Vec<String> = envs.iter().map(|e| e.name.clone()).collect();
-    for i in 0..envs.len() {
-        let Some(field) = envs[i].body.field("mirrors") else { continue };
+    for (i, env) in envs.iter_mut().enumerate() {
+        let Some(field) = env.body.field("mirrors") else { continue };
         let Val::Ref(r) = &field.value else { continue };
-        let target = names.iter().position(|n| *n == r.name && r.attr.is_none());
-        match target {
+        let mut mirrors = None;
+        match names.iter().position(|n| *n == r.name && r.attr.is_none()) {
             Some(t) if t == i => sink.push(
                 Diagnostic::new(
                     Code::E207,
@@ -332,12 +336,13 @@ fn resolve_mirrors(decls: &Declarations, envs: &mut [Environment], sink: &mut Di
                 )
                 .with_help("`mirrors` names another environment, such as the production one this one rehearses"),
             ),
-            Some(t) => envs[i].mirrors = Some(t),
+            Some(t) => mirrors = Some(t),
             None => {
-                let others = names.iter().filter(|n| **n != envs[i].name).map(String::as_str).collect();
+                let others = names.iter().filter(|n| **n != env.name).map(String::as_str).collect();
                 sink.extend(unresolved_item(r, "environment", others, decls));
             }
         }
+        env.mirrors = mirrors;
     }
     // A cycle of `mirrors`: report it once, at the first environment of the cycle.
     for start in 0..envs.len() {
@@ -367,17 +372,18 @@ fn resolve_mirrors(decls: &Declarations, envs: &mut [Environment], sink: &mut Di
     }
 }
 
-/// Where the other environments' resources live, for E301.
-pub struct Elsewhere<'a> {
-    pub by_name: HashMap<&'a str, Vec<(&'a str, Span)>>,
+/// Where every environment's resources live, for E301.
+#[derive(Default)]
+pub struct Elsewhere {
+    pub by_name: HashMap<String, Vec<(String, Span)>>,
 }
 
-impl<'a> Elsewhere<'a> {
-    pub fn new(envs: &'a [Environment]) -> Elsewhere<'a> {
-        let mut by_name: HashMap<&str, Vec<(&str, Span)>> = HashMap::new();
+impl Elsewhere {
+    pub fn new(envs: &[Environment]) -> Elsewhere {
+        let mut by_name: HashMap<String, Vec<(String, Span)>> = HashMap::new();
         for env in envs {
             for r in &env.resources {
-                by_name.entry(r.name.as_str()).or_default().push((env.name.as_str(), r.head()));
+                by_name.entry(r.name.clone()).or_default().push((env.name.clone(), r.head()));
             }
         }
         Elsewhere { by_name }

@@ -344,13 +344,14 @@ fn lower_phase(item: &ast::Block, schema: &Schema, origin: Origin, sink: &mut Di
 
 /// Lowers the resource blocks of a stack or environment. Returns the kept
 /// declarations and the reserved names.
-fn lower_resources<'a>(
-    blocks: &[&'a ast::Block],
+fn lower_resources(
+    blocks: &[&ast::Block],
     scope: &str,
     schema: &Schema,
     sink: &mut Diagnostics,
 ) -> (Vec<Decl>, BTreeSet<String>) {
     let mut decls: Vec<Decl> = Vec::new();
+    let mut index: HashMap<&str, usize> = HashMap::new();
     let mut reserved = BTreeSet::new();
     for block in blocks {
         let kind = block.kind.name.as_str();
@@ -380,7 +381,7 @@ fn lower_resources<'a>(
             reserved.insert(name.to_string());
             continue;
         }
-        if let Some(first) = decls.iter().find(|d| d.name == name) {
+        if let Some(first) = index.get(name).map(|i| &decls[*i]) {
             sink.push(
                 Diagnostic::new(
                     Code::E205,
@@ -394,6 +395,7 @@ fn lower_resources<'a>(
             );
             continue;
         }
+        index.insert(name, decls.len());
         decls.push(Decl {
             kind: kind.to_string(),
             name: name.to_string(),

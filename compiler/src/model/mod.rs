@@ -77,8 +77,7 @@ pub fn build(sources: &Sources, files: &[ast::File], sink: &mut Diagnostics) -> 
     }
     let mut environments = env::merge(&decls, &schema, sink);
     let mut per_env: Vec<(String, Span, Diagnostics)> = Vec::new();
-    let snapshot = environments.clone();
-    let elsewhere = env::Elsewhere::new(&snapshot);
+    let elsewhere = env::Elsewhere::new(&environments);
     for env in &mut environments {
         let mut local = Diagnostics::new();
         env::resolve(env, &schema, &elsewhere, &mut local);

@@ -1,6 +1,8 @@
 //! The model to the emitters' IR: defaults applied, references turned into names,
 //! quantities into base units, segment CIDRs carved. Only called without errors.
 
+use std::collections::HashMap;
+
 use ipnet::Ipv4Net;
 
 use super::body::Body;
@@ -50,10 +52,9 @@ pub fn to_ir(model: &Model) -> ir::Program {
                 unresolved: false,
             };
             let mut view = view;
-            let elsewhere_src = Vec::new();
-            let elsewhere = super::env::Elsewhere::new(&elsewhere_src);
+            let elsewhere = super::env::Elsewhere::default();
             super::env::resolve(&mut view, &model.schema, &elsewhere, &mut crate::diag::Diagnostics::new());
-            let ctx = Ctx { schema: &model.schema, project: &project, env: None };
+            let ctx = Ctx { schema: &model.schema, project: &project, env: None, index: index_of(&view) };
             ir::Stack { name: s.name.clone(), doc: s.doc.clone(), resources: ctx.resources(&view) }
         })
         .collect();
@@ -74,7 +75,7 @@ pub fn to_ir(model: &Model) -> ir::Program {
     let environments = order
         .into_iter()
         .map(|env| {
-            let ctx = Ctx { schema: &model.schema, project: &project, env: Some(env) };
+            let ctx = Ctx { schema: &model.schema, project: &project, env: Some(env), index: index_of(env) };
             let aws = env.body.block("aws").map(|b| ir::Aws {
                 account: b.body.str("account").map(str::to_string),
                 region: b.body.str("region").map(str::to_string),
@@ -106,9 +107,19 @@ struct Ctx<'a> {
     project: &'a str,
     /// `None` for a stack's own view.
     env: Option<&'a Environment>,
+    /// Resource name → index in the environment (or stack view).
+    index: HashMap<String, usize>,
+}
+
+fn index_of(env: &Environment) -> HashMap<String, usize> {
+    env.resources.iter().enumerate().map(|(i, r)| (r.name.clone(), i)).collect()
 }
 
 impl Ctx<'_> {
+    fn lookup<'e>(&self, env: &'e Environment, name: &str) -> Option<&'e Resource> {
+        self.index.get(name).map(|i| &env.resources[*i])
+    }
+
     /// A field's value, or the stdlib default.
     fn get<'b>(&'b self, res: &'b Resource, field: &str) -> Option<&'b Val> {
         res.body.value(field).or_else(|| self.schema.kind(&res.kind)?.field(field)?.default.as_ref())
@@ -277,7 +288,7 @@ impl Ctx<'_> {
                 let value = match &entry.value {
                     EnvVal::Literal(s) => ir::EnvValue::Literal(s.clone()),
                     EnvVal::Ref(r) => {
-                        let (_, target) = env.resource(&r.name)?;
+                        let target = self.lookup(env, &r.name)?;
                         match &r.attr {
                             None => {
                                 ir::EnvValue::Secret { secret: target.name.clone(), path: self.string(target, "path") }
@@ -318,7 +329,7 @@ impl Ctx<'_> {
             .routes
             .iter()
             .filter_map(|route| {
-                let (_, target) = env.resource(&route.target.name)?;
+                let target = self.lookup(env, &route.target.name)?;
                 let port = route.port.map_or_else(|| self.int(target, "port"), |(p, _)| p) as u16;
                 Some(ir::Route { path: route.path.clone(), service: target.name.clone(), port })
             })

@@ -189,7 +189,7 @@ fn selected(selector: &Value, pods: &[String]) -> Vec<String> {
     match selector["matchLabels"]["app.kubernetes.io/name"].as_str() {
         Some(name) => vec![name.to_string()],
         None => {
-            assert!(selector.as_object().map_or(true, |m| m.is_empty()), "unexpected selector {selector}");
+            assert!(selector.as_object().is_none_or(|m| m.is_empty()), "unexpected selector {selector}");
             pods.to_vec()
         }
     }
