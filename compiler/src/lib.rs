@@ -36,7 +36,7 @@ pub struct Options {
 pub struct Compilation {
     /// Every diagnostic, sorted by (file, offset, code).
     pub diagnostics: Vec<Diagnostic>,
-    /// The checked program, when no error was found.
+    /// The checked program, when `emit` was asked for and no error was found.
     pub program: Option<ir::Program>,
     /// The rendered files (paths relative to the output directory, `/`-separated),
     /// `govc.lock.json` included, when `emit` was asked for and no error was found.
@@ -62,17 +62,15 @@ pub fn analyze(sources: &Sources, options: &Options) -> (model::Model, diag::Dia
 pub fn compile(sources: &Sources, options: &Options) -> Compilation {
     let (model, mut sink) = analyze(sources, options);
     let mut compilation = Compilation::default();
-    if !sink.has_errors() {
+    if options.emit && !sink.has_errors() {
         let program = model::to_ir(&model);
-        if options.emit {
-            match emit::emit(&program) {
-                Ok(mut files) => {
-                    let lock = lock::render(&files, sources);
-                    files.insert(lock::LOCK_FILE.to_string(), lock);
-                    compilation.files = files;
-                }
-                Err(diagnostic) => sink.push(diagnostic),
+        match emit::emit(&program) {
+            Ok(mut files) => {
+                let lock = lock::render(&files, sources);
+                files.insert(lock::LOCK_FILE.to_string(), lock);
+                compilation.files = files;
             }
+            Err(diagnostic) => sink.push(diagnostic),
         }
         compilation.program = Some(program);
     }

@@ -97,6 +97,8 @@ pub(crate) fn run(args: &BuildArgs, global: &GlobalArgs) -> miette::Result<ExitC
             started.elapsed().as_millis()
         ));
     }
+    // The process ends here: skip freeing a large project piece by piece.
+    std::mem::forget((project, files, plan, compilation.program, compilation.diagnostics));
     Ok(ExitCode::SUCCESS)
 }
 
