@@ -136,10 +136,14 @@ pub(crate) fn apply(dir: &Path, files: &BTreeMap<String, String>, plan: &Plan) -
             fs::copy(&from, &to)?;
         }
     }
+    let mut made: BTreeSet<PathBuf> = BTreeSet::new();
     for (path, text) in files {
         let to = new_root.join(path);
         if let Some(p) = to.parent() {
-            fs::create_dir_all(p).map_err(|e| in_the_way(path, e))?;
+            if !made.contains(p) {
+                fs::create_dir_all(p).map_err(|e| in_the_way(path, e))?;
+                made.insert(p.to_path_buf());
+            }
         }
         if to.exists() {
             return Err(io::Error::new(

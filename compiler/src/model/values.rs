@@ -90,7 +90,19 @@ pub fn backticked(items: &[String]) -> String {
     }
 }
 
+/// Whether a value holds a part already reported as invalid.
+fn has_invalid(value: &ast::Value) -> bool {
+    match &value.kind {
+        ValueKind::Invalid => true,
+        ValueKind::List(items) => items.iter().any(has_invalid),
+        _ => false,
+    }
+}
+
 fn mismatch(value: &ast::Value, ty: &FieldType, sink: &mut Diagnostics) -> Val {
+    if has_invalid(value) {
+        return Val::Invalid;
+    }
     let found = match &value.kind {
         ValueKind::Str(_) => "a string",
         ValueKind::Int(_) => "an integer",
@@ -255,7 +267,11 @@ pub fn literal(value: &ast::Value, ty: &FieldType, sink: &mut Diagnostics) -> Va
                     },
                     ValueKind::Invalid => ok = false,
                     _ => {
-                        mismatch(item, &FieldType::Ref(Vec::new()), sink);
+                        let kinds = match ty {
+                            FieldType::Refs(kinds) => kinds.clone(),
+                            _ => Vec::new(),
+                        };
+                        mismatch(item, &FieldType::Ref(kinds), sink);
                         ok = false;
                     }
                 }
