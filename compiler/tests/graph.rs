@@ -1,0 +1,60 @@
+//! `govc graph`: the dependency graph in DOT, Mermaid and JSON, deterministic.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn govc(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_govc"))
+        .args(args)
+        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(".."))
+        .output()
+        .expect("the govc binary runs")
+}
+
+fn stdout(out: &Output) -> String {
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn json_graph_has_every_resource_and_edge_kind() {
+    let text = stdout(&govc(&["graph", "envs", "--format", "json"]));
+    let graph: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+    let nodes = graph["nodes"].as_array().expect("nodes");
+    let edges = graph["edges"].as_array().expect("edges");
+    let ids: Vec<&str> = nodes.iter().filter_map(|n| n["id"].as_str()).collect();
+    for id in ["env:production", "stack:app", "production/api", "staging/main", "local/edge"] {
+        assert!(ids.contains(&id), "missing node {id}");
+    }
+    let has = |from: &str, label: &str, to: &str| {
+        edges
+            .iter()
+            .any(|e| e["from"] == from && e["to"] == to && e["label"].as_str().is_some_and(|l| l.starts_with(label)))
+    };
+    assert!(has("production/api", "connects", "production/main"));
+    assert!(has("production/edge", "route /api", "production/api"));
+    assert!(has("production/api", "env DATABASE_PASSWORD", "production/db-password"));
+    assert!(has("production/api", "env DATABASE_HOST (.host)", "production/main"));
+    assert!(has("production/main", "persistence segment", "production/core"));
+    assert!(has("env:staging", "mirrors", "env:production"));
+    assert!(has("env:local", "stack", "stack:app"));
+    // No edge ever crosses environments.
+    for e in edges {
+        let (from, to) = (e["from"].as_str().unwrap_or(""), e["to"].as_str().unwrap_or(""));
+        if let (Some((a, _)), Some((b, _))) = (from.split_once('/'), to.split_once('/')) {
+            assert_eq!(a, b, "edge across environments: {e}");
+        }
+    }
+}
+
+#[test]
+fn dot_and_mermaid_are_deterministic_and_filter_by_environment() {
+    let dot = stdout(&govc(&["graph", "envs", "--format", "dot"]));
+    assert_eq!(dot, stdout(&govc(&["graph", "envs", "--format", "dot"])));
+    assert!(dot.starts_with("digraph govc {") && dot.contains("subgraph \"cluster_production\""));
+    let only = stdout(&govc(&["graph", "envs", "--env", "staging", "--format", "mermaid"]));
+    assert!(only.starts_with("flowchart LR"));
+    assert!(only.contains("env_staging") && !only.contains("env_production"), "{only}");
+    let unknown = govc(&["graph", "envs", "--env", "qa"]);
+    assert_eq!(unknown.status.code(), Some(2));
+}
