@@ -61,9 +61,9 @@ pub fn emit(program: &ir::Program) -> Result<BTreeMap<String, String>, String> {
         let view = View { project: &program.project, env: None, resources: &stack.resources };
         let objects = objects(&view);
         let mut names = Vec::new();
-        for obj in &objects {
-            files.insert(format!("{dir}/{}", obj.file_name()), obj.to_document());
-            names.push(obj.file_name());
+        for (name, text) in object::group_by_kind(&objects) {
+            files.insert(format!("{dir}/{name}"), text);
+            names.push(name);
         }
         files.insert(format!("{dir}/kustomization.yaml"), object::kustomization(names, Vec::new()));
         bases.insert(&stack.name, (dir, objects));

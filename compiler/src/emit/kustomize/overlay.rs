@@ -1,11 +1,12 @@
-//! One environment's overlay: `kustomization.yaml`, the objects the environment adds,
-//! and `patches/` holding only what differs from the base (RFC 6902 JSON patches,
-//! computed by diffing the base object with the environment's), plus delete patches for
-//! base objects the environment does not have. Images are pinned with `images:`.
+//! One environment's overlay: the objects the environment adds (one file per kind) and
+//! `kustomization.yaml`, whose `patches:` hold inline only what differs from the base
+//! (RFC 6902 JSON patches, computed by diffing the base object with the environment's),
+//! plus `$patch: delete` patches for base objects the environment does not have. Images
+//! are pinned with `images:`.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use super::object::Object;
+use super::object::{self, Object};
 use super::service::image_name;
 use super::yaml::{self, map, Yaml};
 use super::{objects, View};
@@ -18,7 +19,7 @@ pub fn overlay(view: &View, base: Option<(String, &[Object])>) -> Result<Vec<(St
     let base_objects: &[Object] = base.as_ref().map_or(&[], |(_, objs)| objs);
     let images = pin_images(view, base_objects, &mut env_objects)?;
 
-    let mut files = Vec::new();
+    let mut added = Vec::new();
     let mut resources: Vec<String> = base.as_ref().map(|(dir, _)| dir.clone()).into_iter().collect();
     let mut patches = Vec::new();
     // Fleets have thousands of objects: match them by key through maps, not scans.
@@ -32,29 +33,24 @@ pub fn overlay(view: &View, base: Option<(String, &[Object])>) -> Result<Vec<(St
                 if ops.is_empty() {
                     continue;
                 }
-                let path = format!("patches/{}", obj.file_name());
-                files.push((path.clone(), yaml::to_document(&Yaml::Seq(ops))));
-                patches.push(map([("path", path.into()), ("target", obj.target())]));
+                patches.push(map([("target", obj.target()), ("patch", yaml::to_embedded(&Yaml::Seq(ops)).into())]));
             }
-            None => {
-                files.push((obj.file_name(), obj.to_document()));
-                resources.push(obj.file_name());
-            }
+            None => added.push(obj),
         }
     }
+    let mut files = object::group_by_kind(added);
+    resources.extend(files.iter().map(|(name, _)| name.clone()));
     for b in base_objects {
         if env_keys.contains(&b.key()) {
             continue;
         }
-        let path = format!("patches/{}", b.file_name());
         let delete = map([
             ("apiVersion", b.api_version.into()),
             ("kind", b.kind.into()),
             ("metadata", map([("name", (&b.name).into())])),
             ("$patch", "delete".into()),
         ]);
-        files.push((path.clone(), yaml::to_document(&delete)));
-        patches.push(map([("path", path.into())]));
+        patches.push(map([("target", b.target()), ("patch", yaml::to_embedded(&delete).into())]));
     }
 
     let mut k = vec![
