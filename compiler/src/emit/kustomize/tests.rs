@@ -423,7 +423,7 @@ fn assert_renders_the_environment(program: &ir::Program, env: &ir::Environment, 
         );
         got.insert(key, obj);
     }
-    let view = super::View { project: &program.project, env: Some(env), resources: &env.resources };
+    let view = super::View::new(&program.project, Some(env), &env.resources);
     let mut want = BTreeMap::new();
     for obj in super::objects(&view) {
         let mut value = parse(&obj.to_document());
