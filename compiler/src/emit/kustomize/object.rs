@@ -46,6 +46,7 @@ impl Object {
     }
 
     /// The object as one YAML document.
+    #[cfg(test)]
     pub fn to_document(&self) -> String {
         yaml::to_document(&self.body)
     }
@@ -93,7 +94,7 @@ pub fn group_by_kind<'a>(objects: impl IntoIterator<Item = &'a Object>) -> Vec<(
                 files.len() - 1
             }
         };
-        files[index].1.push_str(&obj.to_document());
+        yaml::push_document(&mut files[index].1, &obj.body);
     }
     files.into_iter().map(|(kind, text)| (kind_file(kind), text)).collect()
 }

@@ -5,6 +5,7 @@
 //! are pinned with `images:`.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fmt::Write as _;
 
 use super::object::{self, Object};
 use super::service::image_name;
@@ -29,7 +30,7 @@ pub fn overlay(view: &View, base: Option<(String, &[Object])>) -> Result<Vec<(St
         match base_by_key.get(&obj.key()) {
             Some(b) => {
                 let mut ops = Vec::new();
-                diff("", &b.body, &obj.body, &mut ops);
+                diff(&mut String::new(), &b.body, &obj.body, &mut ops);
                 if ops.is_empty() {
                     continue;
                 }
@@ -160,38 +161,51 @@ fn set_container_image(body: &mut Yaml, image: &str) {
 
 /// Appends the RFC 6902 operations turning `from` into `to`. Maps are diffed by key;
 /// sequences of equal length element by element; anything else is replaced whole.
-fn diff(path: &str, from: &Yaml, to: &Yaml, ops: &mut Vec<Yaml>) {
-    if from == to {
-        return;
-    }
+/// Collections are walked, not compared whole first (a deep comparison at every level
+/// would cost the tree's size times its depth on every object of a fleet), and the
+/// pointer is one buffer grown and cut back, not a string per node.
+fn diff(path: &mut String, from: &Yaml, to: &Yaml, ops: &mut Vec<Yaml>) {
+    let len = path.len();
     match (from, to) {
         (Yaml::Map(a), Yaml::Map(b)) => {
             for (key, old) in a {
-                let here = format!("{path}/{}", escape_pointer(key));
+                push_pointer(path, key);
                 match b.iter().find(|(k, _)| k == key) {
-                    Some((_, new)) => diff(&here, old, new, ops),
-                    None => ops.push(map([("op", "remove".into()), ("path", here.into())])),
+                    Some((_, new)) => diff(path, old, new, ops),
+                    None => ops.push(map([("op", "remove".into()), ("path", path.as_str().into())])),
                 }
+                path.truncate(len);
             }
             for (key, new) in b {
                 if !a.iter().any(|(k, _)| k == key) {
-                    let here = format!("{path}/{}", escape_pointer(key));
-                    ops.push(map([("op", "add".into()), ("path", here.into()), ("value", new.clone())]));
+                    push_pointer(path, key);
+                    ops.push(map([("op", "add".into()), ("path", path.as_str().into()), ("value", new.clone())]));
+                    path.truncate(len);
                 }
             }
         }
         (Yaml::Seq(a), Yaml::Seq(b)) if a.len() == b.len() => {
             for (i, (old, new)) in a.iter().zip(b).enumerate() {
-                diff(&format!("{path}/{i}"), old, new, ops);
+                let _ = write!(path, "/{i}");
+                diff(path, old, new, ops);
+                path.truncate(len);
             }
         }
-        _ => ops.push(map([("op", "replace".into()), ("path", path.into()), ("value", to.clone())])),
+        _ if from == to => {}
+        _ => ops.push(map([("op", "replace".into()), ("path", path.as_str().into()), ("value", to.clone())])),
     }
 }
 
-/// JSON pointer escaping: `~` → `~0`, `/` → `~1`.
-fn escape_pointer(key: &str) -> String {
-    key.replace('~', "~0").replace('/', "~1")
+/// Appends `/key` with JSON pointer escaping: `~` → `~0`, `/` → `~1`.
+fn push_pointer(path: &mut String, key: &str) {
+    path.push('/');
+    for c in key.chars() {
+        match c {
+            '~' => path.push_str("~0"),
+            '/' => path.push_str("~1"),
+            c => path.push(c),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -203,7 +217,7 @@ mod tests {
         let a = map([("spec", map([("replicas", 1i64.into()), ("x/y", "a".into())])), ("l", vec!["a", "b"].into())]);
         let b = map([("spec", map([("x/y", "b".into()), ("new", true.into())])), ("l", vec!["a", "c", "d"].into())]);
         let mut ops = Vec::new();
-        diff("", &a, &b, &mut ops);
+        diff(&mut String::new(), &a, &b, &mut ops);
         let text = yaml::to_document(&Yaml::Seq(ops));
         assert_eq!(
             text,

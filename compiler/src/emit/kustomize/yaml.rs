@@ -121,10 +121,15 @@ pub fn to_document(value: &Yaml) -> String {
 pub fn to_documents<'a>(values: impl IntoIterator<Item = &'a Yaml>) -> String {
     let mut out = String::new();
     for value in values {
-        out.push_str("---\n");
-        write_value(&mut out, value, 0);
+        push_document(&mut out, value);
     }
     out
+}
+
+/// Appends one document (`---` first) to a stream.
+pub fn push_document(out: &mut String, value: &Yaml) {
+    out.push_str("---\n");
+    write_value(out, value, 0);
 }
 
 /// Writes `value` without the `---` marker: the text of an embedded document (a
