@@ -168,13 +168,26 @@ fn diff(path: &mut String, from: &Yaml, to: &Yaml, ops: &mut Vec<Yaml>) {
     let len = path.len();
     match (from, to) {
         (Yaml::Map(a), Yaml::Map(b)) => {
-            for (key, old) in a {
+            // Both sides are built by the same functions, so keys are usually at the same
+            // index: try it first, and skip the search for added keys when all lined up.
+            let mut aligned = a.len() == b.len();
+            for (i, (key, old)) in a.iter().enumerate() {
                 push_pointer(path, key);
-                match b.iter().find(|(k, _)| k == key) {
-                    Some((_, new)) => diff(path, old, new, ops),
+                let found = match b.get(i) {
+                    Some((k, v)) if k == key => Some(v),
+                    _ => {
+                        aligned = false;
+                        b.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+                    }
+                };
+                match found {
+                    Some(new) => diff(path, old, new, ops),
                     None => ops.push(map([("op", "remove".into()), ("path", path.as_str().into())])),
                 }
                 path.truncate(len);
+            }
+            if aligned {
+                return;
             }
             for (key, new) in b {
                 if !a.iter().any(|(k, _)| k == key) {
