@@ -70,7 +70,7 @@ fn paths(view: &View, ing: &ir::Ingress) -> Vec<Yaml> {
     routes
         .into_iter()
         .map(|r| {
-            let named = view.resources.service(&r.service).is_some_and(|s| s.port == r.port);
+            let named = view.service(&r.service).is_some_and(|s| s.port == r.port);
             let port = if named { map([("name", "http".into())]) } else { map([("number", r.port.into())]) };
             map([
                 ("path", (&r.path).into()),

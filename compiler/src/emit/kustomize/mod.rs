@@ -22,7 +22,7 @@ mod fixture;
 #[cfg(test)]
 mod tests;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use crate::ir;
 use object::Object;
@@ -34,7 +34,6 @@ pub const CLOUD_SECRET_STORE: &str = "aws-secrets-manager";
 pub const LOCAL_SECRET_STORE: &str = "local";
 
 /// What the object builders read: one resource view plus, for an overlay, its environment.
-#[derive(Clone, Copy)]
 pub(crate) struct View<'a> {
     /// The project name (part of labels and names).
     pub project: &'a str,
@@ -42,12 +41,33 @@ pub(crate) struct View<'a> {
     pub env: Option<&'a ir::Environment>,
     /// The resources: the stack's own, or the environment's merged ones.
     pub resources: &'a ir::Resources,
+    /// Services and databases by name: fleets have thousands, looked up once per flow/route.
+    services: HashMap<&'a str, &'a ir::Service>,
+    databases: HashMap<&'a str, &'a ir::Postgres>,
 }
 
-impl View<'_> {
+impl<'a> View<'a> {
+    /// The view of `resources`, for the base (`env` = `None`) or an environment.
+    pub fn new(project: &'a str, env: Option<&'a ir::Environment>, resources: &'a ir::Resources) -> View<'a> {
+        // Reversed, so the first of a name wins, like `ir::Resources::service`.
+        let services = resources.services.iter().rev().map(|s| (s.name.as_str(), s)).collect();
+        let databases = resources.databases.iter().rev().map(|d| (d.name.as_str(), d)).collect();
+        View { project, env, resources, services, databases }
+    }
+
     /// True for an environment of `tier = local`.
     pub fn is_local(&self) -> bool {
         self.env.is_some_and(|e| e.tier == ir::Tier::Local)
+    }
+
+    /// The service named `name` (first of that name, like `ir::Resources::service`).
+    pub fn service(&self, name: &str) -> Option<&'a ir::Service> {
+        self.services.get(name).copied()
+    }
+
+    /// The postgres named `name`.
+    pub fn database(&self, name: &str) -> Option<&'a ir::Postgres> {
+        self.databases.get(name).copied()
     }
 }
 
@@ -58,12 +78,12 @@ pub fn emit(program: &ir::Program) -> Result<BTreeMap<String, String>, String> {
     let mut bases: BTreeMap<&str, (String, Vec<Object>)> = BTreeMap::new();
     for stack in &program.stacks {
         let dir = if several { format!("kubernetes/base/{}", stack.name) } else { "kubernetes/base".to_string() };
-        let view = View { project: &program.project, env: None, resources: &stack.resources };
+        let view = View::new(&program.project, None, &stack.resources);
         let objects = objects(&view);
         let mut names = Vec::new();
-        for obj in &objects {
-            files.insert(format!("{dir}/{}", obj.file_name()), obj.to_document());
-            names.push(obj.file_name());
+        for (name, text) in object::group_by_kind(&objects) {
+            files.insert(format!("{dir}/{name}"), text);
+            names.push(name);
         }
         files.insert(format!("{dir}/kustomization.yaml"), object::kustomization(names, Vec::new()));
         bases.insert(&stack.name, (dir, objects));
@@ -77,7 +97,7 @@ pub fn emit(program: &ir::Program) -> Result<BTreeMap<String, String>, String> {
             ),
             None => None,
         };
-        let view = View { project: &program.project, env: Some(env), resources: &env.resources };
+        let view = View::new(&program.project, Some(env), &env.resources);
         let dir = format!("kubernetes/overlays/{}", env.name);
         let base = base.map(|(base_dir, objs)| (relative_to_overlay(base_dir), objs.as_slice()));
         for (path, text) in overlay::overlay(&view, base)? {

@@ -8,7 +8,7 @@
 //! NetworkPolicy matches addresses, not DNS names: an `egress = ["api.stripe.com:443"]`
 //! entry allows the port to any address outside the network's CIDR and the private ranges.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::object::Object;
 use super::yaml::{map, Yaml};
@@ -27,7 +27,7 @@ pub fn objects(view: &View) -> Vec<Object> {
         for conn in &svc.connects {
             match conn {
                 Connection::Service(to) => {
-                    if let Some(callee) = view.resources.service(to) {
+                    if let Some(callee) = view.service(to) {
                         out.extend(pod_to_pod(view, &svc.name, &callee.name, callee.port, "TCP"));
                     }
                 }
@@ -123,7 +123,7 @@ fn pod_to_pod(view: &View, from: &str, to: &str, port: u16, protocol: &str) -> V
 
 /// Local: to the in-cluster Postgres pods. Cloud: to the persistence segment's CIDR.
 fn to_postgres(view: &View, svc: &ir::Service, pg_name: &str) -> Vec<Object> {
-    let Some(pg) = view.resources.database(pg_name) else {
+    let Some(pg) = view.database(pg_name) else {
         return Vec::new();
     };
     if view.env.is_none() {
@@ -196,13 +196,14 @@ fn from_ingress_controller(view: &View) -> Vec<Object> {
         let Some(cidr) = cidr else { return Vec::new() };
         map([("ipBlock", map([("cidr", cidr.to_string().into())]))])
     };
-    let targets: BTreeSet<&str> = ing.routes.iter().map(|r| r.service.as_str()).collect();
+    let mut targets: BTreeMap<&str, BTreeSet<u16>> = BTreeMap::new();
+    for r in &ing.routes {
+        targets.entry(r.service.as_str()).or_default().insert(r.port);
+    }
     targets
         .into_iter()
-        .map(|svc| {
-            let mut route_ports: Vec<u16> = ing.routes.iter().filter(|r| r.service == svc).map(|r| r.port).collect();
-            route_ports.sort_unstable();
-            route_ports.dedup();
+        .map(|(svc, route_ports)| {
+            let route_ports: Vec<u16> = route_ports.into_iter().collect();
             let rule = map([("from", Yaml::Seq(vec![peer.clone()])), ("ports", ports("TCP", &route_ports))]);
             let shown: Vec<String> = route_ports.iter().map(u16::to_string).collect();
             let flow = format!("ingress -> {svc}:{}", shown.join(","));

@@ -40,17 +40,13 @@ impl Object {
         Object { api_version, kind, name: name.to_string(), body: Yaml::Map(body) }
     }
 
-    /// `<name>.<kind>.yaml`, so one resource's objects sort together.
-    pub fn file_name(&self) -> String {
-        format!("{}.{}.yaml", self.name, self.kind.to_ascii_lowercase())
-    }
-
     /// The identity an overlay matches on.
     pub fn key(&self) -> (&'static str, &str) {
         (self.kind, &self.name)
     }
 
     /// The object as one YAML document.
+    #[cfg(test)]
     pub fn to_document(&self) -> String {
         yaml::to_document(&self.body)
     }
@@ -69,6 +65,38 @@ impl Object {
         entries.push(("name".to_string(), Yaml::from(&self.name)));
         Yaml::Map(entries)
     }
+}
+
+/// The file holding every object of `kind` in a directory: the kind in lowercase, made
+/// plural like the API's resource names (`-y` after a consonant → `-ies`, `-s` → `-ses`,
+/// otherwise `+s`): `deployments.yaml`, `networkpolicies.yaml`, `ingresses.yaml`.
+pub fn kind_file(kind: &str) -> String {
+    let lower = kind.to_ascii_lowercase();
+    let plural = if let Some(stem) = lower.strip_suffix('y').filter(|s| !s.ends_with(['a', 'e', 'i', 'o', 'u'])) {
+        format!("{stem}ies")
+    } else if lower.ends_with('s') {
+        format!("{lower}es")
+    } else {
+        format!("{lower}s")
+    };
+    format!("{plural}.yaml")
+}
+
+/// Groups objects into one multi-document file per kind: `(file name, contents)`, files
+/// in the order their kind first appears, documents in the objects' order.
+pub fn group_by_kind<'a>(objects: impl IntoIterator<Item = &'a Object>) -> Vec<(String, String)> {
+    let mut files: Vec<(&'static str, String)> = Vec::new();
+    for obj in objects {
+        let index = match files.iter().position(|(kind, _)| *kind == obj.kind) {
+            Some(i) => i,
+            None => {
+                files.push((obj.kind, String::new()));
+                files.len() - 1
+            }
+        };
+        yaml::push_document(&mut files[index].1, &obj.body);
+    }
+    files.into_iter().map(|(kind, text)| (kind_file(kind), text)).collect()
 }
 
 /// The environment's Namespace, enforcing the `restricted` Pod Security Standard.
@@ -152,6 +180,27 @@ pub fn mount(name: &str, path: &str) -> Yaml {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn kind_files_are_lowercase_plurals() {
+        let names: Vec<String> =
+            ["Deployment", "NetworkPolicy", "Ingress", "Namespace", "ServiceAccount", "Gateway", "ExternalSecret"]
+                .into_iter()
+                .map(kind_file)
+                .collect();
+        assert_eq!(
+            names,
+            [
+                "deployments.yaml",
+                "networkpolicies.yaml",
+                "ingresses.yaml",
+                "namespaces.yaml",
+                "serviceaccounts.yaml",
+                "gateways.yaml",
+                "externalsecrets.yaml"
+            ]
+        );
+    }
 
     #[test]
     fn memory_uses_the_largest_exact_unit() {

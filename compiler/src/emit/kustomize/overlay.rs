@@ -1,11 +1,13 @@
-//! One environment's overlay: `kustomization.yaml`, the objects the environment adds,
-//! and `patches/` holding only what differs from the base (RFC 6902 JSON patches,
-//! computed by diffing the base object with the environment's), plus delete patches for
-//! base objects the environment does not have. Images are pinned with `images:`.
+//! One environment's overlay: the objects the environment adds (one file per kind) and
+//! `kustomization.yaml`, whose `patches:` hold inline only what differs from the base
+//! (RFC 6902 JSON patches, computed by diffing the base object with the environment's),
+//! plus `$patch: delete` patches for base objects the environment does not have. Images
+//! are pinned with `images:`.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fmt::Write as _;
 
-use super::object::Object;
+use super::object::{self, Object};
 use super::service::image_name;
 use super::yaml::{self, map, Yaml};
 use super::{objects, View};
@@ -18,7 +20,7 @@ pub fn overlay(view: &View, base: Option<(String, &[Object])>) -> Result<Vec<(St
     let base_objects: &[Object] = base.as_ref().map_or(&[], |(_, objs)| objs);
     let images = pin_images(view, base_objects, &mut env_objects)?;
 
-    let mut files = Vec::new();
+    let mut added = Vec::new();
     let mut resources: Vec<String> = base.as_ref().map(|(dir, _)| dir.clone()).into_iter().collect();
     let mut patches = Vec::new();
     // Fleets have thousands of objects: match them by key through maps, not scans.
@@ -28,33 +30,28 @@ pub fn overlay(view: &View, base: Option<(String, &[Object])>) -> Result<Vec<(St
         match base_by_key.get(&obj.key()) {
             Some(b) => {
                 let mut ops = Vec::new();
-                diff("", &b.body, &obj.body, &mut ops);
+                diff(&mut String::new(), &b.body, &obj.body, &mut ops);
                 if ops.is_empty() {
                     continue;
                 }
-                let path = format!("patches/{}", obj.file_name());
-                files.push((path.clone(), yaml::to_document(&Yaml::Seq(ops))));
-                patches.push(map([("path", path.into()), ("target", obj.target())]));
+                patches.push(map([("target", obj.target()), ("patch", yaml::to_embedded(&Yaml::Seq(ops)).into())]));
             }
-            None => {
-                files.push((obj.file_name(), obj.to_document()));
-                resources.push(obj.file_name());
-            }
+            None => added.push(obj),
         }
     }
+    let mut files = object::group_by_kind(added);
+    resources.extend(files.iter().map(|(name, _)| name.clone()));
     for b in base_objects {
         if env_keys.contains(&b.key()) {
             continue;
         }
-        let path = format!("patches/{}", b.file_name());
         let delete = map([
             ("apiVersion", b.api_version.into()),
             ("kind", b.kind.into()),
             ("metadata", map([("name", (&b.name).into())])),
             ("$patch", "delete".into()),
         ]);
-        files.push((path.clone(), yaml::to_document(&delete)));
-        patches.push(map([("path", path.into())]));
+        patches.push(map([("target", b.target()), ("patch", yaml::to_embedded(&delete).into())]));
     }
 
     let mut k = vec![
@@ -164,38 +161,64 @@ fn set_container_image(body: &mut Yaml, image: &str) {
 
 /// Appends the RFC 6902 operations turning `from` into `to`. Maps are diffed by key;
 /// sequences of equal length element by element; anything else is replaced whole.
-fn diff(path: &str, from: &Yaml, to: &Yaml, ops: &mut Vec<Yaml>) {
-    if from == to {
-        return;
-    }
+/// Collections are walked, not compared whole first (a deep comparison at every level
+/// would cost the tree's size times its depth on every object of a fleet), and the
+/// pointer is one buffer grown and cut back, not a string per node.
+fn diff(path: &mut String, from: &Yaml, to: &Yaml, ops: &mut Vec<Yaml>) {
+    let len = path.len();
     match (from, to) {
         (Yaml::Map(a), Yaml::Map(b)) => {
-            for (key, old) in a {
-                let here = format!("{path}/{}", escape_pointer(key));
-                match b.iter().find(|(k, _)| k == key) {
-                    Some((_, new)) => diff(&here, old, new, ops),
-                    None => ops.push(map([("op", "remove".into()), ("path", here.into())])),
+            // Both sides are built by the same functions, so keys are usually at the same
+            // index: try it first, and skip the search for added keys when all lined up.
+            let mut aligned = a.len() == b.len();
+            for (i, (key, old)) in a.iter().enumerate() {
+                push_pointer(path, key);
+                let found = match b.get(i) {
+                    Some((k, v)) if k == key => Some(v),
+                    _ => {
+                        aligned = false;
+                        b.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+                    }
+                };
+                match found {
+                    Some(new) => diff(path, old, new, ops),
+                    None => ops.push(map([("op", "remove".into()), ("path", path.as_str().into())])),
                 }
+                path.truncate(len);
+            }
+            if aligned {
+                return;
             }
             for (key, new) in b {
                 if !a.iter().any(|(k, _)| k == key) {
-                    let here = format!("{path}/{}", escape_pointer(key));
-                    ops.push(map([("op", "add".into()), ("path", here.into()), ("value", new.clone())]));
+                    push_pointer(path, key);
+                    ops.push(map([("op", "add".into()), ("path", path.as_str().into()), ("value", new.clone())]));
+                    path.truncate(len);
                 }
             }
         }
         (Yaml::Seq(a), Yaml::Seq(b)) if a.len() == b.len() => {
             for (i, (old, new)) in a.iter().zip(b).enumerate() {
-                diff(&format!("{path}/{i}"), old, new, ops);
+                let _ = write!(path, "/{i}");
+                diff(path, old, new, ops);
+                path.truncate(len);
             }
         }
-        _ => ops.push(map([("op", "replace".into()), ("path", path.into()), ("value", to.clone())])),
+        _ if from == to => {}
+        _ => ops.push(map([("op", "replace".into()), ("path", path.as_str().into()), ("value", to.clone())])),
     }
 }
 
-/// JSON pointer escaping: `~` → `~0`, `/` → `~1`.
-fn escape_pointer(key: &str) -> String {
-    key.replace('~', "~0").replace('/', "~1")
+/// Appends `/key` with JSON pointer escaping: `~` → `~0`, `/` → `~1`.
+fn push_pointer(path: &mut String, key: &str) {
+    path.push('/');
+    for c in key.chars() {
+        match c {
+            '~' => path.push_str("~0"),
+            '/' => path.push_str("~1"),
+            c => path.push(c),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -207,7 +230,7 @@ mod tests {
         let a = map([("spec", map([("replicas", 1i64.into()), ("x/y", "a".into())])), ("l", vec!["a", "b"].into())]);
         let b = map([("spec", map([("x/y", "b".into()), ("new", true.into())])), ("l", vec!["a", "c", "d"].into())]);
         let mut ops = Vec::new();
-        diff("", &a, &b, &mut ops);
+        diff(&mut String::new(), &a, &b, &mut ops);
         let text = yaml::to_document(&Yaml::Seq(ops));
         assert_eq!(
             text,

@@ -75,7 +75,7 @@ fn config_values(view: &View, svc: &ir::Service) -> Vec<(String, Yaml)> {
         let value = match &var.value {
             EnvValue::Literal(s) => s.clone(),
             EnvValue::Attribute { resource, attribute, value } => match view.env {
-                Some(env) if view.is_local() && attribute == "host" && view.resources.database(resource).is_some() => {
+                Some(env) if view.is_local() && attribute == "host" && view.database(resource).is_some() => {
                     format!("{resource}.{}.svc.cluster.local", env.namespace)
                 }
                 _ => value.clone(),

@@ -27,6 +27,27 @@ fn parse(text: &str) -> Value {
     serde_norway::from_value(yaml).expect("emitted YAML converts to JSON")
 }
 
+/// Every document of a (multi-document) file.
+fn parse_all(text: &str) -> Vec<Value> {
+    serde_norway::Deserializer::from_str(text)
+        .map(|doc| {
+            let yaml: serde_norway::Value = serde::Deserialize::deserialize(doc).expect("emitted YAML parses");
+            serde_norway::from_value(yaml).expect("emitted YAML converts to JSON")
+        })
+        .collect()
+}
+
+/// The inline patches of an overlay's kustomization: `(target, parsed patch)`.
+fn inline_patches(kustomization: &Value) -> Vec<(Value, Value)> {
+    let patches = kustomization["patches"].as_array().into_iter().flatten();
+    patches
+        .map(|p| {
+            assert!(p.get("path").is_none(), "patches are inline: {p}");
+            (p["target"].clone(), parse(p["patch"].as_str().expect("an inline patch string")))
+        })
+        .collect()
+}
+
 #[test]
 fn snapshot_zenthea() {
     insta::assert_snapshot!(overview(&tree(&fixture::zenthea())));
@@ -49,9 +70,38 @@ fn several_stacks_get_their_own_base_and_fixed_replicas_delete_the_autoscaler() 
     assert!(files.contains_key("kubernetes/base/jobs/kustomization.yaml"));
     let batch = parse(&files["kubernetes/overlays/batch/kustomization.yaml"]);
     assert_eq!(batch["resources"][0], "../../base/jobs");
-    let local = &files["kubernetes/overlays/local/patches/api.horizontalpodautoscaler.yaml"];
-    assert_eq!(parse(local)["$patch"], "delete", "{local}");
-    assert!(files.contains_key("kubernetes/overlays/staging/debug.deployment.yaml"));
+    let local = parse(&files["kubernetes/overlays/local/kustomization.yaml"]);
+    let deletes: Vec<_> = inline_patches(&local).into_iter().filter(|(_, p)| p["$patch"] == "delete").collect();
+    for (target, patch) in &deletes {
+        assert_eq!((&target["kind"], &target["name"]), (&patch["kind"], &patch["metadata"]["name"]));
+    }
+    let deleted: Vec<_> = deletes.iter().map(|(t, _)| (t["kind"].as_str(), t["name"].as_str())).collect();
+    assert!(deleted.contains(&(Some("HorizontalPodAutoscaler"), Some("api"))), "{deleted:?}");
+    let staging = parse_all(&files["kubernetes/overlays/staging/deployments.yaml"]);
+    assert!(staging.iter().any(|d| d["metadata"]["name"] == "debug"));
+    assert!(!files.keys().any(|p| p.contains("/patches/")), "no patch files");
+}
+
+/// One file per kind, named by the lowercase plural kind, listed in `resources:`.
+#[test]
+fn objects_are_grouped_per_kind() {
+    for program in programs() {
+        let files = tree(&program);
+        for (path, text) in &files {
+            let Some((dir, name)) = path.rsplit_once('/') else { continue };
+            if name == "kustomization.yaml" {
+                continue;
+            }
+            let docs = parse_all(text);
+            assert!(!docs.is_empty(), "{path}");
+            for doc in &docs {
+                let kind = doc["kind"].as_str().expect("a kind");
+                assert_eq!(super::object::kind_file(kind), name, "{path}");
+            }
+            let kustomization = parse(&files[&format!("{dir}/kustomization.yaml")]);
+            assert!(kustomization["resources"].as_array().expect("resources").iter().any(|r| r == name), "{path}");
+        }
+    }
 }
 
 #[test]
@@ -78,8 +128,9 @@ fn dump_when_asked() {
 fn every_file_parses_and_no_secret_holds_a_value() {
     for program in programs() {
         for (path, text) in tree(&program) {
-            let doc = parse(&text);
-            assert_ne!(doc["kind"], "Secret", "{path} is a Secret");
+            for doc in parse_all(&text) {
+                assert_ne!(doc["kind"], "Secret", "{path} is a Secret");
+            }
             assert!(!text.contains("stringData"), "{path} holds secret data");
         }
     }
@@ -94,8 +145,8 @@ fn external_secrets_match_the_crd_and_the_workloads() {
         let dir = format!("kubernetes/overlays/{env}/");
         let mut provided = BTreeSet::new();
         let mut wanted = BTreeSet::new();
-        for (path, text) in files.iter().filter(|(p, _)| p.starts_with(&dir) || p.starts_with("kubernetes/base/")) {
-            let doc = parse(text);
+        let docs = files.iter().filter(|(p, _)| p.starts_with(&dir) || p.starts_with("kubernetes/base/"));
+        for (path, doc) in docs.flat_map(|(p, t)| parse_all(t).into_iter().map(move |d| (p, d))) {
             if doc["kind"] == "ExternalSecret" {
                 assert_eq!(doc["apiVersion"], "external-secrets.io/v1", "{path}");
                 let spec = &doc["spec"];
@@ -155,22 +206,19 @@ fn policies(files: &BTreeMap<String, String>, env: &str) -> Vec<Value> {
         let res = res.as_str().expect("a path");
         if let Some(base) = res.strip_prefix("../../") {
             let prefix = format!("kubernetes/{base}/");
-            out.extend(
-                files
-                    .iter()
-                    .filter(|(p, _)| p.starts_with(&prefix) && !p.ends_with("kustomization.yaml"))
-                    .map(|(_, t)| parse(t)),
-            );
+            let base = parse(&files[&format!("{prefix}kustomization.yaml")]);
+            for file in base["resources"].as_array().expect("resources") {
+                out.extend(parse_all(&files[&format!("{prefix}{}", file.as_str().expect("a file"))]));
+            }
         } else {
-            out.push(parse(&files[&format!("{dir}{res}")]));
+            out.extend(parse_all(&files[&format!("{dir}{res}")]));
         }
     }
-    for patch in kustomization["patches"].as_array().into_iter().flatten() {
-        let doc = parse(&files[&format!("{dir}{}", patch["path"].as_str().expect("path"))]);
+    for (target, doc) in inline_patches(&kustomization) {
         if doc["$patch"] == "delete" {
             out.retain(|o| !(o["kind"] == doc["kind"] && o["metadata"]["name"] == doc["metadata"]["name"]));
         } else {
-            assert_ne!(patch["target"]["kind"], "NetworkPolicy", "the flow test does not apply patches to policies");
+            assert_ne!(target["kind"], "NetworkPolicy", "the flow test does not apply patches to policies");
         }
     }
     out.retain(|o| o["kind"] == "NetworkPolicy");
@@ -375,7 +423,7 @@ fn assert_renders_the_environment(program: &ir::Program, env: &ir::Environment, 
         );
         got.insert(key, obj);
     }
-    let view = super::View { project: &program.project, env: Some(env), resources: &env.resources };
+    let view = super::View::new(&program.project, Some(env), &env.resources);
     let mut want = BTreeMap::new();
     for obj in super::objects(&view) {
         let mut value = parse(&obj.to_document());

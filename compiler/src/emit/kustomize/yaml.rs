@@ -2,8 +2,10 @@
 //!
 //! Takes a typed [`Yaml`] tree (maps keep insertion order) and writes block-style
 //! YAML. Every string that is not a plain, unambiguous token is double-quoted with
-//! JSON-compatible escapes, so any string reads back exactly as written. It does not
-//! parse YAML (tests use a real parser for that).
+//! JSON-compatible escapes, so any string reads back exactly as written; a multi-line
+//! string of map values and sequence items is written as a literal block (`|` or `|-`)
+//! when that reads back exactly (see [`is_block_safe`]), which keeps embedded YAML (inline
+//! Kustomize patches) readable. It does not parse YAML (tests use a real parser for that).
 
 use std::fmt::Write as _;
 
@@ -115,6 +117,32 @@ pub fn to_document(value: &Yaml) -> String {
     out
 }
 
+/// Writes a multi-document stream: each value a document starting with `---`, in order.
+pub fn to_documents<'a>(values: impl IntoIterator<Item = &'a Yaml>) -> String {
+    let mut out = String::new();
+    for value in values {
+        push_document(&mut out, value);
+    }
+    out
+}
+
+/// Appends one document (`---` first) to a stream.
+pub fn push_document(out: &mut String, value: &Yaml) {
+    out.push_str("---\n");
+    write_value(out, value, 0);
+}
+
+/// Writes `value` without the `---` marker: the text of an embedded document (a
+/// Kustomize inline patch), with the final newline removed.
+pub fn to_embedded(value: &Yaml) -> String {
+    let mut out = String::new();
+    write_value(&mut out, value, 0);
+    if out.ends_with('\n') {
+        out.pop();
+    }
+    out
+}
+
 /// Writes `value` as the body of a document or of a block at `indent`.
 fn write_value(out: &mut String, value: &Yaml, indent: usize) {
     match value {
@@ -145,6 +173,10 @@ fn write_map(out: &mut String, entries: &[(String, Yaml)], indent: usize) {
                 out.push('\n');
                 write_seq(out, items, indent + 2);
             }
+            Yaml::Str(text) if is_block_safe(text) => {
+                out.push(' ');
+                write_block(out, text, indent + 2);
+            }
             scalar => {
                 out.push(' ');
                 write_inline(out, scalar);
@@ -166,6 +198,10 @@ fn write_seq(out: &mut String, items: &[Yaml], indent: usize) {
                 out.push_str("-\n");
                 write_seq(out, inner, indent + 2);
             }
+            Yaml::Str(text) if is_block_safe(text) => {
+                out.push_str("- ");
+                write_block(out, text, indent + 2);
+            }
             scalar => {
                 out.push_str("- ");
                 write_inline(out, scalar);
@@ -185,6 +221,40 @@ fn write_inline(out: &mut String, value: &Yaml) {
         Yaml::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
         Yaml::Seq(_) => out.push_str("[]"),
         Yaml::Map(_) => out.push_str("{}"),
+    }
+}
+
+/// A literal block reads back exactly as `s` when: `s` has a line break; its first line
+/// is not empty and does not start with a space (it sets the block's indentation); no
+/// line is made only of spaces (a reader may take it as an empty line); no character
+/// other than the line break needs an escape (tabs and carriage returns do); and it ends with at most one line
+/// break (kept with `|`, none with `|-`).
+fn is_block_safe(s: &str) -> bool {
+    let Some((first, _)) = s.split_once('\n') else {
+        return false;
+    };
+    if first.is_empty() || first.starts_with(' ') || s.ends_with("\n\n") {
+        return false;
+    }
+    if s.chars().any(|c| c != '\n' && needs_escape(c)) {
+        return false;
+    }
+    s.split('\n').all(|line| line.is_empty() || !line.bytes().all(|b| b == b' '))
+}
+
+/// Writes the header (`|` or `|-`) and the lines of a block-safe string at `indent`.
+fn write_block(out: &mut String, s: &str, indent: usize) {
+    let (body, header) = match s.strip_suffix('\n') {
+        Some(body) => (body, "|\n"),
+        None => (s, "|-\n"),
+    };
+    out.push_str(header);
+    for line in body.split('\n') {
+        if !line.is_empty() {
+            push_indent(out, indent);
+            out.push_str(line);
+        }
+        out.push('\n');
     }
 }
 
@@ -337,6 +407,22 @@ mod tests {
             "a:b",
             "\u{10FFFF}",
             "\u{FFFE}",
+            "a\nb",
+            "a\nb\n",
+            "a\nb\n\n",
+            "a\n\nb",
+            "a\n  b\n c",
+            "a\n  \nb",
+            "a\n \n",
+            " a\nb",
+            "\na",
+            "a\n#b\n---\n...",
+            "a\n- b: |\n    c",
+            "a:\n  b",
+            "a\n\tb",
+            "a\r\nb",
+            "a \nb ",
+            "- op: add\n  path: /spec/x\n  value: \"q\"",
         ];
         for s in nasty {
             round_trip(s);
@@ -347,6 +433,27 @@ mod tests {
     fn safe_tokens_stay_plain() {
         let doc = to_document(&map([("app.kubernetes.io/name", Yaml::from("web")), ("path", Yaml::from("/api"))]));
         assert_eq!(doc, "---\napp.kubernetes.io/name: web\npath: /api\n");
+    }
+
+    #[test]
+    fn multi_line_strings_are_literal_blocks() {
+        let patch = "- op: replace\n  path: /spec/replicas\n  value: 2";
+        let doc = to_document(&map([("patches", Yaml::Seq(vec![map([("patch", patch.into())])]))]));
+        assert_eq!(
+            doc,
+            "---\npatches:\n  - patch: |-\n      - op: replace\n        path: /spec/replicas\n        value: 2\n"
+        );
+        let doc = to_document(&Yaml::Seq(vec!["a\n\nb\n".into()]));
+        assert_eq!(doc, "---\n- |\n  a\n\n  b\n");
+        round_trip(patch);
+    }
+
+    #[test]
+    fn documents_are_separated() {
+        let doc = to_documents(&[map([("a", 1i64.into())]), map([("b", 2i64.into())])]);
+        assert_eq!(doc, "---\na: 1\n---\nb: 2\n");
+        let n = serde_norway::Deserializer::from_str(&doc).count();
+        assert_eq!(n, 2);
     }
 
     #[test]
@@ -408,6 +515,15 @@ mod tests {
         #[test]
         fn ascii_punctuation_round_trips(s in "[ -~\\t\\n]{0,12}") {
             round_trip(&s);
+        }
+
+        #[test]
+        fn multi_line_round_trips(s in "[a -:#|>\\n-]{0,16}") {
+            round_trip(&s);
+            let doc = to_document(&Yaml::Seq(vec![Yaml::from(s.as_str()), map([("k", Yaml::Seq(vec![Yaml::from(s.as_str())]))])]));
+            let parsed: serde_norway::Value = serde_norway::from_str(&doc).expect("parses");
+            let json: serde_json::Value = serde_norway::from_value(parsed).expect("converts");
+            prop_assert_eq!(json, serde_json::json!([s, {"k": [s]}]), "{}", doc);
         }
     }
 }
