@@ -63,3 +63,7 @@ pub fn sources(n: usize) -> govc::Sources {
     }
     sources
 }
+
+/// The benchmarks allocate like the `govc` binary does.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
