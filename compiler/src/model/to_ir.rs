@@ -155,8 +155,17 @@ impl Ctx<'_> {
     }
 
     /// The value of `resource.attribute` in this environment.
+    /// In a stack's view, attributes that depend on the environment (host names,
+    /// URLs) are empty; the others (ports, database names) are known.
     fn attribute(&self, res: &Resource, attr: &str) -> String {
-        let Some(env) = self.env else { return String::new() };
+        let Some(env) = self.env else {
+            return match (res.kind.as_str(), attr) {
+                ("postgres", "port") => "5432".into(),
+                ("postgres", "database") => res.name.replace('-', "_"),
+                ("service", "port") => self.int(res, "port").to_string(),
+                _ => String::new(),
+            };
+        };
         match (res.kind.as_str(), attr) {
             ("postgres", "host") => format!("{}.{}.{}.internal", res.name, env.name, self.project),
             ("postgres", "port") => "5432".into(),
