@@ -31,6 +31,14 @@ fn corpus() -> Vec<(&'static str, String, String)> {
 }
 
 fn compile_all(files: &[(String, Vec<u8>)]) {
+    if let Ok(dir) = std::env::var("GOVC_FUZZ_DUMP") {
+        let _ = fs::remove_dir_all(&dir);
+        for (path, bytes) in files {
+            let p = Path::new(&dir).join(path);
+            let _ = fs::create_dir_all(p.parent().expect("parent"));
+            let _ = fs::write(p, bytes);
+        }
+    }
     let mut sources = Sources::with_stdlib();
     for (path, bytes) in files {
         sources.add_bytes(path.clone(), bytes.clone());

@@ -153,7 +153,7 @@ impl Lexer<'_> {
                 continue;
             }
             match b {
-                b' ' | b'\t' | b'\r' | b'\n' => self.pos += 1,
+                _ if b.is_ascii_whitespace() => self.pos += 1,
                 b'#' => self.comment(),
                 b'.' if self.peek(1) == b'.' => {
                     self.pos += 2;
@@ -202,6 +202,8 @@ impl Lexer<'_> {
     /// A run of characters that start no token: one E101 for the whole run.
     fn bad_chars(&mut self) {
         let start = self.pos;
+        // The first byte is bad by definition: always consume it, so lexing progresses.
+        self.pos += 1;
         while self.pos < self.bytes.len() {
             let b = self.bytes[self.pos];
             if starts_token(b) || (b == b'-' && self.peek(1) == b'>') {
@@ -520,9 +522,14 @@ fn memchr_newline(bytes: &[u8], from: usize) -> usize {
 
 /// At most 32 characters of `text`, for messages.
 pub fn shorten(text: &str) -> String {
+    let visible = |t: &str| {
+        t.chars()
+            .map(|c| if c.is_control() { c.escape_default().to_string() } else { c.to_string() })
+            .collect::<String>()
+    };
     match text.char_indices().nth(32) {
-        Some((i, _)) => format!("{}…", &text[..i]),
-        None => text.to_string(),
+        Some((i, _)) => format!("{}…", visible(&text[..i])),
+        None => visible(text),
     }
 }
 

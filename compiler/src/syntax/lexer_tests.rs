@@ -79,3 +79,15 @@ fn number_limits() {
     assert_eq!(codes, [Code::E102, Code::E102]);
     assert_eq!(tokens.len(), 2);
 }
+
+#[test]
+fn every_ascii_whitespace_and_control_character_makes_progress() {
+    // A form feed once stopped the lexer in place (found by fuzzing): each of these
+    // must lex to the end with at most one diagnostic per run of bad characters.
+    for b in 0u8..0x20 {
+        let text = format!("a{}b", b as char);
+        let mut diags = crate::diag::Diagnostics::new();
+        let _ = super::lex(&text, crate::source::FileId(0), &mut diags);
+        assert!(diags.len() <= 1, "byte {b:#x}: {:?}", diags.iter().collect::<Vec<_>>());
+    }
+}
