@@ -107,6 +107,8 @@ fn edit() -> impl Strategy<Value = Edit> {
         b"\\u{110000}",
         b"\xff",
         b"99999999999999999999",
+        b"\x0c",
+        b"\x0b",
     ];
     prop_oneof![
         (any::<usize>(), any::<usize>()).prop_map(|(a, n)| Edit::Delete(a, n)),
