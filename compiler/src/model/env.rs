@@ -53,6 +53,20 @@ pub struct Resource {
 }
 
 impl Resource {
+    /// A stack's declaration as a resource of an environment using the stack.
+    pub fn from_stack(d: &super::lower::Decl) -> Resource {
+        Resource {
+            kind: d.kind.clone(),
+            name: d.name.clone(),
+            doc: d.doc.clone(),
+            body: d.body.clone(),
+            from_stack: true,
+            stack_head: Some(d.head_span),
+            env_head: None,
+            edges: Vec::new(),
+        }
+    }
+
     /// Where to point at this resource in this environment: its refinement, or the
     /// stack's declaration.
     pub fn head(&self) -> Span {
@@ -253,16 +267,7 @@ fn merge_one(
     let stack_decl = stack.map(|i| &decls.stacks[i]);
     if let Some(stack) = stack_decl {
         reserved.extend(stack.reserved.iter().cloned());
-        resources.extend(stack.resources.iter().map(|d| Resource {
-            kind: d.kind.clone(),
-            name: d.name.clone(),
-            doc: d.doc.clone(),
-            body: d.body.clone(),
-            from_stack: true,
-            stack_head: Some(d.head_span),
-            env_head: None,
-            edges: Vec::new(),
-        }));
+        resources.extend(stack.resources.iter().map(Resource::from_stack));
     }
     let mut index: HashMap<String, usize> = resources.iter().enumerate().map(|(i, r)| (r.name.clone(), i)).collect();
     for d in &decl.resources {

@@ -33,20 +33,7 @@ pub fn to_ir(model: &Model) -> ir::Program {
                 stack: None,
                 mirrors: None,
                 body: Body::default(),
-                resources: s
-                    .resources
-                    .iter()
-                    .map(|d| Resource {
-                        kind: d.kind.clone(),
-                        name: d.name.clone(),
-                        doc: d.doc.clone(),
-                        body: d.body.clone(),
-                        from_stack: true,
-                        stack_head: Some(d.head_span),
-                        env_head: None,
-                        edges: Vec::new(),
-                    })
-                    .collect(),
+                resources: s.resources.iter().map(Resource::from_stack).collect(),
                 reserved: Default::default(),
                 listed: false,
                 unresolved: false,
