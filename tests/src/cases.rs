@@ -9,7 +9,8 @@
 //! - `#! error[E210]: message` — anywhere, or a diagnostic without a location.
 //!
 //! Every expectation must be met and every diagnostic expected. A single-file case
-//! is compiled as the project's `project.gov`. The runner also compiles every
+//! is compiled as the project's `project.gov`; a case whose first line is
+//! `# govc: build` is compiled as `govc build` would (emitting, so build-only rules run). The runner also compiles every
 //! project under `examples/`, which must be clean, and checks that the order in
 //! which files are added never changes the result. Ends with `N passed, N failed`.
 
@@ -200,7 +201,9 @@ fn check_case(case: &Path) -> Result<(), String> {
         expectations.extend(parse_expectations(path, text)?);
     }
     let srcs = sources(&files);
-    let result = compile(&srcs, &Options::default());
+    let build = files.iter().any(|(path, text)| path == "project.gov" && text.starts_with("# govc: build"));
+    let options = Options { emit: build };
+    let result = compile(&srcs, &options);
     let mut unmatched: Vec<&Diagnostic> = Vec::new();
     let mut open: Vec<Expectation> = expectations.clone();
     for d in &result.diagnostics {
@@ -221,7 +224,7 @@ fn check_case(case: &Path) -> Result<(), String> {
     // The order in which files are added must not matter.
     let mut reversed = files.clone();
     reversed.reverse();
-    let again = compile(&sources(&reversed), &Options::default());
+    let again = compile(&sources(&reversed), &options);
     if again.diagnostics != result.diagnostics {
         problems.push("  the diagnostics depend on the order in which files were added".to_string());
     }

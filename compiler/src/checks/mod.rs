@@ -14,8 +14,10 @@ mod persistence;
 mod secrets;
 
 use crate::diag::{Code, Diagnostic, Diagnostics};
-use crate::model::schema::Capability;
+use crate::ir::Tier;
+use crate::model::schema::{CapSet, Capability};
 use crate::model::Model;
+use crate::source::Span;
 use crate::Options;
 
 /// Runs every check.
@@ -31,7 +33,38 @@ pub fn run(model: &Model, options: &Options, sink: &mut Diagnostics) {
     parity::run(model, sink);
     if options.emit {
         build_without_iac(model, sink);
+        network::one_network_to_build(model, sink);
     }
+}
+
+/// E704: `govc build` of cloud environments in a phase that authorizes `iac` but not
+/// what their Terraform needs (`provider`, `addressing`).
+fn cloud_without_provider(model: &Model, caps: CapSet, phase: &str, span: Span, sink: &mut Diagnostics) {
+    let missing: Vec<Capability> =
+        [Capability::Provider, Capability::Addressing].into_iter().filter(|c| !caps.contains(*c)).collect();
+    let cloud: Vec<String> = model
+        .environments
+        .iter()
+        .filter(|e| e.tier.is_some_and(|t| t != Tier::Local))
+        .map(|e| format!("`{}`", e.name))
+        .collect();
+    if missing.is_empty() || cloud.is_empty() {
+        return;
+    }
+    let names: Vec<String> = missing.iter().map(|c| format!("`{c}`")).collect();
+    sink.push(
+        Diagnostic::new(
+            Code::E704,
+            span,
+            format!(
+                "phase `{phase}` authorizes `iac` but not {}: cloud environments cannot be emitted",
+                names.join(" or ")
+            ),
+            "the phase in force",
+        )
+        .with_note(format!("cloud environments: {}", cloud.join(", ")))
+        .with_help(format!("authorize {} in this phase or an earlier one", names.join(" and "))),
+    );
 }
 
 /// Whether the phase in force authorizes `cap` (rules reading such a field wait).
@@ -39,13 +72,14 @@ pub(crate) fn authorized(model: &Model, cap: Capability) -> bool {
     model.authorized.is_some_and(|caps| caps.contains(cap))
 }
 
-/// E702: `govc build` in a phase without `iac`.
+/// E702: `govc build` in a phase without `iac` (and E704 when `iac` comes too early).
 fn build_without_iac(model: &Model, sink: &mut Diagnostics) {
     let (Some(caps), Some(span)) = (model.authorized, model.phase_span()) else { return };
+    let phase = model.project.as_ref().and_then(|p| p.phase.as_ref()).map(|(p, _)| p.as_str()).unwrap_or_default();
     if caps.contains(Capability::Iac) {
+        cloud_without_provider(model, caps, phase, span, sink);
         return;
     }
-    let phase = model.project.as_ref().and_then(|p| p.phase.as_ref()).map(|(p, _)| p.as_str()).unwrap_or_default();
     let mut d = Diagnostic::new(
         Code::E702,
         span,

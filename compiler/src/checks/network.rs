@@ -252,6 +252,33 @@ fn networks_overlap(env: &Environment, sink: &mut Diagnostics) {
     }
 }
 
+/// E407 (only when building): the Terraform backend emits one VPC per cloud environment.
+pub fn one_network_to_build(model: &Model, sink: &mut Diagnostics) {
+    for env in model.environments.iter().filter(|e| e.tier.is_some_and(|t| t != crate::ir::Tier::Local)) {
+        let nets: Vec<&Resource> = env.of_kind("network").map(|(_, r)| r).collect();
+        let Some((first, rest)) = nets.split_first() else { continue };
+        for extra in rest {
+            sink.push(
+                Diagnostic::new(
+                    Code::E407,
+                    extra.head(),
+                    format!(
+                        "environment `{}` has a second network `{}`; one network per cloud environment can be built",
+                        env.name, extra.name
+                    ),
+                    "second network",
+                )
+                .with_label(first.head(), format!("network `{}`", first.name))
+                .with_note("each network becomes a VPC; the Terraform backend emits one per environment")
+                .with_help(format!(
+                    "keep one network in environment `{}` and separate traffic with its segments",
+                    env.name
+                )),
+            );
+        }
+    }
+}
+
 /// E406: an egress entry that is not `host:port`.
 fn egress(svc: &Resource, sink: &mut Diagnostics) {
     let Some(Val::Strings(entries)) = svc.body.value("egress") else { return };

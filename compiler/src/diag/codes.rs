@@ -83,6 +83,7 @@ codes! {
     E404 Error "CIDR outside its network or overlapping";
     E405 Error "network or segment too small";
     E406 Error "malformed egress entry";
+    E407 Error "several networks in a cloud environment to build";
     E501 Error "image not pinned by digest";
     E502 Error "literal that looks like a secret";
     E503 Error "secret reference outside env";
@@ -93,6 +94,7 @@ codes! {
     E701 Error "construct not authorized by the phase";
     E702 Error "build in a phase without iac";
     E703 Error "invalid phase ladder";
+    E704 Error "build of cloud environments without provider or addressing";
     E801 Error "topology differs from the mirrored environment";
     E802 Error "environment-only resource under mirrors";
     E803 Error "production before non-production in promotion order";
