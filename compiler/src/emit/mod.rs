@@ -21,6 +21,6 @@ pub fn emit(program: &ir::Program) -> Result<BTreeMap<String, String>, Diagnosti
 }
 
 fn internal(message: String) -> Diagnostic {
-    Diagnostic::new(Code::E901, crate::Span::default(), format!("internal error while emitting: {message}"), "")
+    Diagnostic::global(Code::E901, format!("internal error while emitting: {message}"))
         .with_note("this is a bug in govc; please report it with the sources that caused it")
 }

@@ -22,10 +22,12 @@ pub fn secret_name(svc: &str) -> String {
     format!("{svc}-secrets")
 }
 
-/// The image a container names: the image's `name` (no tag, no digest), or the
-/// service's name when the view has no image. Overlays pin it with `images:`.
+/// The image a container names: the service's own name, a placeholder that the
+/// overlay's `images:` entry replaces with the repository and pins by digest (or tag).
+/// One placeholder per service, so two services built from one repository can be
+/// pinned to different digests.
 pub fn image_name(svc: &ir::Service) -> String {
-    svc.image.as_ref().map_or_else(|| svc.name.clone(), |i| i.name.clone())
+    svc.name.clone()
 }
 
 /// Every object of `svc` in `view`.
