@@ -259,7 +259,13 @@ fn write_block(out: &mut String, s: &str, indent: usize) {
 }
 
 fn push_indent(out: &mut String, indent: usize) {
-    out.push_str(&" ".repeat(indent));
+    const SPACES: &str = "                                                                ";
+    let mut left = indent;
+    while left > 0 {
+        let n = left.min(SPACES.len());
+        out.push_str(&SPACES[..n]);
+        left -= n;
+    }
 }
 
 /// Writes `s` plain when that is unambiguous, double-quoted otherwise.
