@@ -7,7 +7,11 @@
 //! when that reads back exactly (see [`is_block_safe`]), which keeps embedded YAML (inline
 //! Kustomize patches) readable. It does not parse YAML (tests use a real parser for that).
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
+
+/// A map key: almost always a literal, so borrowed; owned for keys built from data.
+pub type Key = Cow<'static, str>;
 
 /// A YAML value. Maps keep their insertion order, which is the order written.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -21,7 +25,7 @@ pub enum Yaml {
     /// A block sequence (`[]` when empty).
     Seq(Vec<Yaml>),
     /// A block mapping (`{}` when empty), in insertion order.
-    Map(Vec<(String, Yaml)>),
+    Map(Vec<(Key, Yaml)>),
 }
 
 impl Yaml {
@@ -42,11 +46,11 @@ impl Yaml {
     }
 
     /// Sets `key` in a map (replacing a present value, appending otherwise).
-    pub fn set(&mut self, key: &str, value: Yaml) {
+    pub fn set(&mut self, key: &'static str, value: Yaml) {
         if let Yaml::Map(entries) = self {
             match entries.iter_mut().find(|(k, _)| k == key) {
                 Some(slot) => slot.1 = value,
-                None => entries.push((key.to_string(), value)),
+                None => entries.push((Cow::Borrowed(key), value)),
             }
         }
     }
@@ -101,13 +105,13 @@ impl<T: Into<Yaml>> From<Vec<T>> for Yaml {
 }
 
 /// Builds a map from `(key, value)` pairs, in the order given.
-pub fn map<const N: usize>(entries: [(&str, Yaml); N]) -> Yaml {
-    Yaml::Map(entries.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
+pub fn map<const N: usize>(entries: [(&'static str, Yaml); N]) -> Yaml {
+    Yaml::Map(entries.into_iter().map(|(k, v)| (Cow::Borrowed(k), v)).collect())
 }
 
 /// Builds a map from owned pairs, in the order given.
 pub fn map_of(entries: impl IntoIterator<Item = (String, Yaml)>) -> Yaml {
-    Yaml::Map(entries.into_iter().collect())
+    Yaml::Map(entries.into_iter().map(|(k, v)| (Cow::Owned(k), v)).collect())
 }
 
 /// Writes one YAML document, starting with `---` and ending with a newline.
@@ -156,7 +160,7 @@ fn write_value(out: &mut String, value: &Yaml, indent: usize) {
     }
 }
 
-fn write_map(out: &mut String, entries: &[(String, Yaml)], indent: usize) {
+fn write_map(out: &mut String, entries: &[(Key, Yaml)], indent: usize) {
     for (i, (key, value)) in entries.iter().enumerate() {
         // The first entry of a map inside a sequence item follows the `- ` marker.
         if i > 0 || !out.ends_with("- ") {
@@ -333,7 +337,7 @@ mod tests {
     use proptest::prelude::*;
 
     fn round_trip(s: &str) {
-        let doc = to_document(&map([("key", Yaml::from(s)), (s, Yaml::from("v"))]));
+        let doc = to_document(&Yaml::Map(vec![("key".into(), Yaml::from(s)), (s.to_string().into(), Yaml::from("v"))]));
         let parsed: serde_norway::Value = serde_norway::from_str(&doc).expect("the writer's output parses");
         let mapping = parsed.as_mapping().expect("a mapping");
         assert_eq!(mapping.get("key").and_then(|v| v.as_str()), Some(s), "value {s:?} in\n{doc}");
@@ -484,7 +488,7 @@ mod tests {
             Yaml::Int(n) => (*n).into(),
             Yaml::Bool(b) => (*b).into(),
             Yaml::Seq(items) => items.iter().map(to_json).collect(),
-            Yaml::Map(entries) => entries.iter().map(|(k, v)| (k.clone(), to_json(v))).collect(),
+            Yaml::Map(entries) => entries.iter().map(|(k, v)| (k.to_string(), to_json(v))).collect(),
         }
     }
 
@@ -499,7 +503,7 @@ mod tests {
             prop_oneof![
                 prop::collection::vec(inner.clone(), 0..4).prop_map(Yaml::Seq),
                 prop::collection::btree_map("[a-z/.:# -]{0,5}", inner, 0..4)
-                    .prop_map(|m| Yaml::Map(m.into_iter().collect())),
+                    .prop_map(|m| Yaml::Map(m.into_iter().map(|(k, v)| (Cow::Owned(k), v)).collect())),
             ]
         })
     }
