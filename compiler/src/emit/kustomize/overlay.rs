@@ -174,7 +174,7 @@ fn diff(path: &mut String, from: &Yaml, to: &Yaml, ops: &mut Vec<Yaml>) {
             for (i, (key, old)) in a.iter().enumerate() {
                 push_pointer(path, key);
                 let found = match b.get(i) {
-                    Some((k, v)) if k == key => Some(v),
+                    Some((k, v)) if same_key(k, key) => Some(v),
                     _ => {
                         aligned = false;
                         b.iter().find(|(k, _)| k == key).map(|(_, v)| v)
@@ -209,9 +209,18 @@ fn diff(path: &mut String, from: &Yaml, to: &Yaml, ops: &mut Vec<Yaml>) {
     }
 }
 
+/// Key equality, first by address: both sides' keys are mostly the same literals.
+fn same_key(a: &str, b: &str) -> bool {
+    std::ptr::eq(a, b) || a == b
+}
+
 /// Appends `/key` with JSON pointer escaping: `~` → `~0`, `/` → `~1`.
 fn push_pointer(path: &mut String, key: &str) {
     path.push('/');
+    if !key.bytes().any(|b| b == b'~' || b == b'/') {
+        path.push_str(key);
+        return;
+    }
     for c in key.chars() {
         match c {
             '~' => path.push_str("~0"),

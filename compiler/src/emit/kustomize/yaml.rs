@@ -234,7 +234,7 @@ fn write_inline(out: &mut String, value: &Yaml) {
 /// other than the line break needs an escape (tabs and carriage returns do); and it ends with at most one line
 /// break (kept with `|`, none with `|-`).
 fn is_block_safe(s: &str) -> bool {
-    let Some((first, _)) = s.split_once('\n') else {
+    let Some(first) = s.bytes().position(|b| b == b'\n').map(|at| &s[..at]) else {
         return false;
     };
     if first.is_empty() || first.starts_with(' ') || s.ends_with("\n\n") {
@@ -288,17 +288,19 @@ const RESERVED: &[&str] = &["y", "n", "yes", "no", "on", "off", "true", "false",
 /// ASCII letters, digits, `-`, `_`, `.` and `/`, and is not a reserved word. Anything
 /// starting with a digit (numbers, octals, `1e3`, `250m`) is quoted: simple and safe.
 fn is_plain_safe(s: &str) -> bool {
-    let mut chars = s.chars();
-    let Some(first) = chars.next() else {
+    // Bytes, not chars: every accepted character is ASCII, and no byte of a non-ASCII
+    // character is.
+    let Some((&first, rest)) = s.as_bytes().split_first() else {
         return false;
     };
-    if !(first.is_ascii_alphabetic() || first == '/') {
+    if !(first.is_ascii_alphabetic() || first == b'/') {
         return false;
     }
-    if !chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/')) {
+    if !rest.iter().all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'/')) {
         return false;
     }
-    !RESERVED.iter().any(|w| s.eq_ignore_ascii_case(w))
+    // The longest reserved word has five characters.
+    s.len() > 5 || !RESERVED.iter().any(|w| s.eq_ignore_ascii_case(w))
 }
 
 /// Double-quoted with JSON-compatible escapes; characters outside YAML's printable
