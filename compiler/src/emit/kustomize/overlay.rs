@@ -217,17 +217,19 @@ fn same_key(a: &str, b: &str) -> bool {
 /// Appends `/key` with JSON pointer escaping: `~` → `~0`, `/` → `~1`.
 fn push_pointer(path: &mut String, key: &str) {
     path.push('/');
-    if !key.bytes().any(|b| b == b'~' || b == b'/') {
-        path.push_str(key);
-        return;
+    // Runs between the two ASCII characters to escape are pushed whole.
+    let mut start = 0;
+    for (at, b) in key.bytes().enumerate() {
+        let escaped = match b {
+            b'~' => "~0",
+            b'/' => "~1",
+            _ => continue,
+        };
+        path.push_str(&key[start..at]);
+        path.push_str(escaped);
+        start = at + 1;
     }
-    for c in key.chars() {
-        match c {
-            '~' => path.push_str("~0"),
-            '/' => path.push_str("~1"),
-            c => path.push(c),
-        }
-    }
+    path.push_str(&key[start..]);
 }
 
 #[cfg(test)]

@@ -307,6 +307,12 @@ fn is_plain_safe(s: &str) -> bool {
 /// set (and the line separators some readers normalize) are `\u` escaped.
 fn write_quoted(out: &mut String, s: &str) {
     out.push('"');
+    // The common case: printable ASCII without `"` or `\\`, written as is.
+    if s.bytes().all(|b| (0x20..0x7F).contains(&b) && b != b'"' && b != b'\\') {
+        out.push_str(s);
+        out.push('"');
+        return;
+    }
     for c in s.chars() {
         match c {
             '"' => out.push_str("\\\""),
