@@ -3,6 +3,8 @@
 //! environment, the ExternalSecret that materializes its secret references.
 //! Never a Secret with a value: the External Secrets operator creates `<service>-secrets`.
 
+use std::fmt::Write as _;
+
 use super::object::{self, Object};
 use super::yaml::{map, map_of, Yaml};
 use super::{labels, selector, View, CLOUD_SECRET_STORE, LOCAL_SECRET_STORE};
@@ -210,15 +212,24 @@ pub const CONFIG_DIGEST_ANNOTATION: &str = "govc/config-sha256";
 /// The sha256 of `KEY=value` lines, sorted by key as the IR gives them.
 fn config_digest(config: &[(String, Yaml)]) -> String {
     let mut hasher = Sha256::new();
+    // One buffer for every `len=text\0` piece; the hash is the same fed in any split.
+    let mut piece = String::new();
     for (key, value) in config {
         let text = match value {
             Yaml::Str(s) => s.as_str(),
             _ => "",
         };
-        hasher.update(format!("{}={}\0", key.len(), key).as_bytes());
-        hasher.update(format!("{}={}\0", text.len(), text).as_bytes());
+        for part in [key.as_str(), text] {
+            piece.clear();
+            let _ = write!(piece, "{}={part}\0", part.len());
+            hasher.update(piece.as_bytes());
+        }
     }
-    hasher.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    let mut hex = String::with_capacity(64);
+    for b in hasher.finalize() {
+        let _ = write!(hex, "{b:02x}");
+    }
+    hex
 }
 
 /// Spread replicas across zones when the scheduler can; never blocks scheduling.
