@@ -31,19 +31,19 @@ pub fn objects(view: &View) -> Vec<Object> {
         spec.push(("ingressClassName", Yaml::from("alb")));
     }
     if let Some(host) = &ing.host {
-        let mut tls = vec![("hosts".to_string(), Yaml::from(vec![host.as_str()]))];
+        let mut tls = vec![("hosts".into(), Yaml::from(vec![host.as_str()]))];
         if view.is_local() {
-            tls.push(("secretName".to_string(), local_tls_secret(&ing.name).into()));
+            tls.push(("secretName".into(), local_tls_secret(&ing.name).into()));
         }
         spec.push(("tls", Yaml::Seq(vec![Yaml::Map(tls)])));
     }
     let mut rule = Vec::new();
     if let Some(host) = &ing.host {
-        rule.push(("host".to_string(), Yaml::from(host)));
+        rule.push(("host".into(), Yaml::from(host)));
     }
-    rule.push(("http".to_string(), map([("paths", Yaml::Seq(paths(view, ing)))])));
+    rule.push(("http".into(), map([("paths", Yaml::Seq(paths(view, ing)))])));
     spec.push(("rules", Yaml::Seq(vec![Yaml::Map(rule)])));
-    let spec = Yaml::Map(spec.into_iter().map(|(k, v)| (k.to_string(), v)).collect());
+    let spec = Yaml::Map(spec.into_iter().map(|(k, v)| (k.into(), v)).collect());
     vec![Object::new("networking.k8s.io/v1", "Ingress", &ing.name, metadata, vec![("spec", spec)])]
 }
 

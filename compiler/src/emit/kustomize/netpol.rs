@@ -46,7 +46,7 @@ pub fn objects(view: &View) -> Vec<Object> {
     out
 }
 
-fn policy(view: &View, name: &str, flow: &str, pods: Yaml, types: &[&str], rules: Vec<(&str, Yaml)>) -> Object {
+fn policy(view: &View, name: &str, flow: &str, pods: Yaml, types: &[&str], rules: Vec<(&'static str, Yaml)>) -> Object {
     let name = names::shorten(name, 253);
     let metadata = vec![
         (
@@ -55,8 +55,8 @@ fn policy(view: &View, name: &str, flow: &str, pods: Yaml, types: &[&str], rules
         ),
         ("annotations", map([(FLOW_ANNOTATION, flow.into())])),
     ];
-    let mut spec = vec![("podSelector".to_string(), pods), ("policyTypes".to_string(), Yaml::from(types.to_vec()))];
-    spec.extend(rules.into_iter().map(|(k, v)| (k.to_string(), v)));
+    let mut spec = vec![("podSelector".into(), pods), ("policyTypes".into(), Yaml::from(types.to_vec()))];
+    spec.extend(rules.into_iter().map(|(k, v)| (k.into(), v)));
     Object::new("networking.k8s.io/v1", "NetworkPolicy", &name, metadata, vec![("spec", Yaml::Map(spec))])
 }
 

@@ -26,17 +26,17 @@ impl Object {
         api_version: &'static str,
         kind: &'static str,
         name: &str,
-        metadata: Vec<(&str, Yaml)>,
-        rest: Vec<(&str, Yaml)>,
+        metadata: Vec<(&'static str, Yaml)>,
+        rest: Vec<(&'static str, Yaml)>,
     ) -> Object {
-        let mut meta = vec![("name".to_string(), Yaml::from(name))];
-        meta.extend(metadata.into_iter().map(|(k, v)| (k.to_string(), v)));
+        let mut meta = vec![("name".into(), Yaml::from(name))];
+        meta.extend(metadata.into_iter().map(|(k, v)| (k.into(), v)));
         let mut body = vec![
-            ("apiVersion".to_string(), Yaml::from(api_version)),
-            ("kind".to_string(), Yaml::from(kind)),
-            ("metadata".to_string(), Yaml::Map(meta)),
+            ("apiVersion".into(), Yaml::from(api_version)),
+            ("kind".into(), Yaml::from(kind)),
+            ("metadata".into(), Yaml::Map(meta)),
         ];
-        body.extend(rest.into_iter().map(|(k, v)| (k.to_string(), v)));
+        body.extend(rest.into_iter().map(|(k, v)| (k.into(), v)));
         Object { api_version, kind, name: name.to_string(), body: Yaml::Map(body) }
     }
 
@@ -56,13 +56,13 @@ impl Object {
         let mut entries = Vec::new();
         match self.api_version.split_once('/') {
             Some((group, version)) => {
-                entries.push(("group".to_string(), Yaml::from(group)));
-                entries.push(("version".to_string(), Yaml::from(version)));
+                entries.push(("group".into(), Yaml::from(group)));
+                entries.push(("version".into(), Yaml::from(version)));
             }
-            None => entries.push(("version".to_string(), Yaml::from(self.api_version))),
+            None => entries.push(("version".into(), Yaml::from(self.api_version))),
         }
-        entries.push(("kind".to_string(), Yaml::from(self.kind)));
-        entries.push(("name".to_string(), Yaml::from(&self.name)));
+        entries.push(("kind".into(), Yaml::from(self.kind)));
+        entries.push(("name".into(), Yaml::from(&self.name)));
         Yaml::Map(entries)
     }
 }
@@ -120,7 +120,7 @@ pub fn kustomization(resources: Vec<String>, patches: Vec<Yaml>) -> String {
     if !patches.is_empty() {
         body.push(("patches", Yaml::Seq(patches)));
     }
-    yaml::to_document(&Yaml::Map(body.into_iter().map(|(k, v)| (k.to_string(), v)).collect()))
+    yaml::to_document(&Yaml::Map(body.into_iter().map(|(k, v)| (k.into(), v)).collect()))
 }
 
 /// CPU as millicores: `250m`.

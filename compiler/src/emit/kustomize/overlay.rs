@@ -73,7 +73,7 @@ pub fn overlay(view: &View, base: Option<(String, &[Object])>) -> Result<Vec<(St
     if !patches.is_empty() {
         k.push(("patches", Yaml::Seq(patches)));
     }
-    let k = Yaml::Map(k.into_iter().map(|(a, b)| (a.to_string(), b)).collect());
+    let k = Yaml::Map(k.into_iter().map(|(a, b)| (a.into(), b)).collect());
     files.push(("kustomization.yaml".to_string(), yaml::to_document(&k)));
     Ok(files)
 }
@@ -89,7 +89,7 @@ fn pin_images(view: &View, base: &[Object], env_objects: &mut [Object]) -> Resul
         .filter(|(_, o)| o.kind == "Deployment")
         .map(|(i, o)| (o.name.as_str(), i))
         .collect();
-    let deployments: HashMap<String, usize> = deployments.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+    let deployments: HashMap<String, usize> = deployments.into_iter().map(|(k, v)| (k.into(), v)).collect();
     let base_deployments: HashMap<&str, &Object> =
         base.iter().filter(|b| b.kind == "Deployment").map(|b| (b.name.as_str(), b)).collect();
     for svc in &view.resources.services {
@@ -103,13 +103,13 @@ fn pin_images(view: &View, base: &[Object], env_objects: &mut [Object]) -> Resul
             .and_then(|b| container_image(&b.body).map(str::to_string))
             .unwrap_or_else(|| image_name(svc));
         set_container_image(&mut obj.body, &base_name);
-        let mut entry = vec![("name".to_string(), Yaml::from(&base_name))];
+        let mut entry = vec![("name".into(), Yaml::from(&base_name))];
         if image.name != base_name {
-            entry.push(("newName".to_string(), Yaml::from(&image.name)));
+            entry.push(("newName".into(), Yaml::from(&image.name)));
         }
         match (&image.digest, &image.tag) {
-            (Some(digest), _) => entry.push(("digest".to_string(), digest.into())),
-            (None, Some(tag)) => entry.push(("newTag".to_string(), tag.into())),
+            (Some(digest), _) => entry.push(("digest".into(), digest.into())),
+            (None, Some(tag)) => entry.push(("newTag".into(), tag.into())),
             (None, None) => {}
         }
         let entry = Yaml::Map(entry);
@@ -174,7 +174,7 @@ fn diff(path: &mut String, from: &Yaml, to: &Yaml, ops: &mut Vec<Yaml>) {
             for (i, (key, old)) in a.iter().enumerate() {
                 push_pointer(path, key);
                 let found = match b.get(i) {
-                    Some((k, v)) if k == key => Some(v),
+                    Some((k, v)) if same_key(k, key) => Some(v),
                     _ => {
                         aligned = false;
                         b.iter().find(|(k, _)| k == key).map(|(_, v)| v)
@@ -209,16 +209,27 @@ fn diff(path: &mut String, from: &Yaml, to: &Yaml, ops: &mut Vec<Yaml>) {
     }
 }
 
+/// Key equality, first by address: both sides' keys are mostly the same literals.
+fn same_key(a: &str, b: &str) -> bool {
+    std::ptr::eq(a, b) || a == b
+}
+
 /// Appends `/key` with JSON pointer escaping: `~` → `~0`, `/` → `~1`.
 fn push_pointer(path: &mut String, key: &str) {
     path.push('/');
-    for c in key.chars() {
-        match c {
-            '~' => path.push_str("~0"),
-            '/' => path.push_str("~1"),
-            c => path.push(c),
-        }
+    // Runs between the two ASCII characters to escape are pushed whole.
+    let mut start = 0;
+    for (at, b) in key.bytes().enumerate() {
+        let escaped = match b {
+            b'~' => "~0",
+            b'/' => "~1",
+            _ => continue,
+        };
+        path.push_str(&key[start..at]);
+        path.push_str(escaped);
+        start = at + 1;
     }
+    path.push_str(&key[start..]);
 }
 
 #[cfg(test)]

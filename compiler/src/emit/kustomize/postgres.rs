@@ -64,10 +64,10 @@ pub fn objects(view: &View, pg: &ir::Postgres) -> Vec<Object> {
 }
 
 fn stateful_set(view: &View, pg: &ir::Postgres) -> Yaml {
-    let probe = |extra: Vec<(&str, Yaml)>| {
+    let probe = |extra: Vec<(&'static str, Yaml)>| {
         let cmd = Yaml::from(vec!["pg_isready", "-U", "postgres", "-h", "127.0.0.1"]);
-        let mut p = vec![("exec".to_string(), map([("command", cmd)]))];
-        p.extend(extra.into_iter().map(|(k, v)| (k.to_string(), v)));
+        let mut p = vec![("exec".into(), map([("command", cmd)]))];
+        p.extend(extra.into_iter().map(|(k, v)| (k.into(), v)));
         Yaml::Map(p)
     };
     let env = Yaml::Seq(vec![

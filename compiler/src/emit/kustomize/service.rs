@@ -3,6 +3,8 @@
 //! environment, the ExternalSecret that materializes its secret references.
 //! Never a Secret with a value: the External Secrets operator creates `<service>-secrets`.
 
+use std::fmt::Write as _;
+
 use super::object::{self, Object};
 use super::yaml::{map, map_of, Yaml};
 use super::{labels, selector, View, CLOUD_SECRET_STORE, LOCAL_SECRET_STORE};
@@ -155,9 +157,9 @@ fn pull_policy(view: &View, svc: &ir::Service) -> &'static str {
 }
 
 fn container(view: &View, svc: &ir::Service) -> Yaml {
-    let probe = |extra: Vec<(&str, Yaml)>| {
-        let mut p = vec![("httpGet".to_string(), map([("path", (&svc.health).into()), ("port", "http".into())]))];
-        p.extend(extra.into_iter().map(|(k, v)| (k.to_string(), v)));
+    let probe = |extra: Vec<(&'static str, Yaml)>| {
+        let mut p = vec![("httpGet".into(), map([("path", (&svc.health).into()), ("port", "http".into())]))];
+        p.extend(extra.into_iter().map(|(k, v)| (k.into(), v)));
         Yaml::Map(p)
     };
     let mut c = vec![
@@ -201,7 +203,7 @@ fn container(view: &View, svc: &ir::Service) -> Yaml {
     c.push(("livenessProbe", probe(vec![("initialDelaySeconds", 10i64.into()), ("periodSeconds", 20i64.into())])));
     c.push(("securityContext", object::container_security_context()));
     c.push(("volumeMounts", Yaml::Seq(vec![object::mount("tmp", "/tmp")])));
-    Yaml::Map(c.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
+    Yaml::Map(c.into_iter().map(|(k, v)| (k.into(), v)).collect())
 }
 
 /// The pod template annotation holding the sha256 of the service's ConfigMap data.
@@ -210,15 +212,24 @@ pub const CONFIG_DIGEST_ANNOTATION: &str = "govc/config-sha256";
 /// The sha256 of `KEY=value` lines, sorted by key as the IR gives them.
 fn config_digest(config: &[(String, Yaml)]) -> String {
     let mut hasher = Sha256::new();
+    // One buffer for every `len=text\0` piece; the hash is the same fed in any split.
+    let mut piece = String::new();
     for (key, value) in config {
         let text = match value {
             Yaml::Str(s) => s.as_str(),
             _ => "",
         };
-        hasher.update(format!("{}={}\0", key.len(), key).as_bytes());
-        hasher.update(format!("{}={}\0", text.len(), text).as_bytes());
+        for part in [key.as_str(), text] {
+            piece.clear();
+            let _ = write!(piece, "{}={part}\0", part.len());
+            hasher.update(piece.as_bytes());
+        }
     }
-    hasher.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    let mut hex = String::with_capacity(64);
+    for b in hasher.finalize() {
+        let _ = write!(hex, "{b:02x}");
+    }
+    hex
 }
 
 /// Spread replicas across zones when the scheduler can; never blocks scheduling.
@@ -247,16 +258,16 @@ fn deployment(view: &View, svc: &ir::Service) -> Object {
         ("containers", Yaml::Seq(vec![container(view, svc)])),
         ("volumes", Yaml::Seq(vec![object::empty_dir("tmp")])),
     ]);
-    let mut template_meta = vec![("labels".to_string(), labels(view.project, &svc.name, "service"))];
+    let mut template_meta = vec![("labels".into(), labels(view.project, &svc.name, "service"))];
     let config = config_values(view, svc);
     if !config.is_empty() {
         // A ConfigMap change alone does not restart pods; a digest of it in the
         // template does, through a normal rolling update.
         let digest = config_digest(&config);
-        template_meta.push(("annotations".to_string(), map([(CONFIG_DIGEST_ANNOTATION, digest.into())])));
+        template_meta.push(("annotations".into(), map([(CONFIG_DIGEST_ANNOTATION, digest.into())])));
     }
     spec.push(("template", map([("metadata", Yaml::Map(template_meta)), ("spec", pod)])));
-    let spec = Yaml::Map(spec.into_iter().map(|(k, v)| (k.to_string(), v)).collect());
+    let spec = Yaml::Map(spec.into_iter().map(|(k, v)| (k.into(), v)).collect());
     Object::new("apps/v1", "Deployment", &svc.name, meta(view, svc), vec![("spec", spec)])
 }
 

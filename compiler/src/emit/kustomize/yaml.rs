@@ -7,7 +7,11 @@
 //! when that reads back exactly (see [`is_block_safe`]), which keeps embedded YAML (inline
 //! Kustomize patches) readable. It does not parse YAML (tests use a real parser for that).
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
+
+/// A map key: almost always a literal, so borrowed; owned for keys built from data.
+pub type Key = Cow<'static, str>;
 
 /// A YAML value. Maps keep their insertion order, which is the order written.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -21,7 +25,7 @@ pub enum Yaml {
     /// A block sequence (`[]` when empty).
     Seq(Vec<Yaml>),
     /// A block mapping (`{}` when empty), in insertion order.
-    Map(Vec<(String, Yaml)>),
+    Map(Vec<(Key, Yaml)>),
 }
 
 impl Yaml {
@@ -42,11 +46,11 @@ impl Yaml {
     }
 
     /// Sets `key` in a map (replacing a present value, appending otherwise).
-    pub fn set(&mut self, key: &str, value: Yaml) {
+    pub fn set(&mut self, key: &'static str, value: Yaml) {
         if let Yaml::Map(entries) = self {
             match entries.iter_mut().find(|(k, _)| k == key) {
                 Some(slot) => slot.1 = value,
-                None => entries.push((key.to_string(), value)),
+                None => entries.push((Cow::Borrowed(key), value)),
             }
         }
     }
@@ -101,13 +105,13 @@ impl<T: Into<Yaml>> From<Vec<T>> for Yaml {
 }
 
 /// Builds a map from `(key, value)` pairs, in the order given.
-pub fn map<const N: usize>(entries: [(&str, Yaml); N]) -> Yaml {
-    Yaml::Map(entries.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
+pub fn map<const N: usize>(entries: [(&'static str, Yaml); N]) -> Yaml {
+    Yaml::Map(entries.into_iter().map(|(k, v)| (Cow::Borrowed(k), v)).collect())
 }
 
 /// Builds a map from owned pairs, in the order given.
 pub fn map_of(entries: impl IntoIterator<Item = (String, Yaml)>) -> Yaml {
-    Yaml::Map(entries.into_iter().collect())
+    Yaml::Map(entries.into_iter().map(|(k, v)| (Cow::Owned(k), v)).collect())
 }
 
 /// Writes one YAML document, starting with `---` and ending with a newline.
@@ -156,7 +160,7 @@ fn write_value(out: &mut String, value: &Yaml, indent: usize) {
     }
 }
 
-fn write_map(out: &mut String, entries: &[(String, Yaml)], indent: usize) {
+fn write_map(out: &mut String, entries: &[(Key, Yaml)], indent: usize) {
     for (i, (key, value)) in entries.iter().enumerate() {
         // The first entry of a map inside a sequence item follows the `- ` marker.
         if i > 0 || !out.ends_with("- ") {
@@ -230,7 +234,7 @@ fn write_inline(out: &mut String, value: &Yaml) {
 /// other than the line break needs an escape (tabs and carriage returns do); and it ends with at most one line
 /// break (kept with `|`, none with `|-`).
 fn is_block_safe(s: &str) -> bool {
-    let Some((first, _)) = s.split_once('\n') else {
+    let Some(first) = s.bytes().position(|b| b == b'\n').map(|at| &s[..at]) else {
         return false;
     };
     if first.is_empty() || first.starts_with(' ') || s.ends_with("\n\n") {
@@ -259,7 +263,13 @@ fn write_block(out: &mut String, s: &str, indent: usize) {
 }
 
 fn push_indent(out: &mut String, indent: usize) {
-    out.push_str(&" ".repeat(indent));
+    const SPACES: &str = "                                                                ";
+    let mut left = indent;
+    while left > 0 {
+        let n = left.min(SPACES.len());
+        out.push_str(&SPACES[..n]);
+        left -= n;
+    }
 }
 
 /// Writes `s` plain when that is unambiguous, double-quoted otherwise.
@@ -278,23 +288,31 @@ const RESERVED: &[&str] = &["y", "n", "yes", "no", "on", "off", "true", "false",
 /// ASCII letters, digits, `-`, `_`, `.` and `/`, and is not a reserved word. Anything
 /// starting with a digit (numbers, octals, `1e3`, `250m`) is quoted: simple and safe.
 fn is_plain_safe(s: &str) -> bool {
-    let mut chars = s.chars();
-    let Some(first) = chars.next() else {
+    // Bytes, not chars: every accepted character is ASCII, and no byte of a non-ASCII
+    // character is.
+    let Some((&first, rest)) = s.as_bytes().split_first() else {
         return false;
     };
-    if !(first.is_ascii_alphabetic() || first == '/') {
+    if !(first.is_ascii_alphabetic() || first == b'/') {
         return false;
     }
-    if !chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/')) {
+    if !rest.iter().all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'/')) {
         return false;
     }
-    !RESERVED.iter().any(|w| s.eq_ignore_ascii_case(w))
+    // The longest reserved word has five characters.
+    s.len() > 5 || !RESERVED.iter().any(|w| s.eq_ignore_ascii_case(w))
 }
 
 /// Double-quoted with JSON-compatible escapes; characters outside YAML's printable
 /// set (and the line separators some readers normalize) are `\u` escaped.
 fn write_quoted(out: &mut String, s: &str) {
     out.push('"');
+    // The common case: printable ASCII without `"` or `\\`, written as is.
+    if s.bytes().all(|b| (0x20..0x7F).contains(&b) && b != b'"' && b != b'\\') {
+        out.push_str(s);
+        out.push('"');
+        return;
+    }
     for c in s.chars() {
         match c {
             '"' => out.push_str("\\\""),
@@ -327,7 +345,7 @@ mod tests {
     use proptest::prelude::*;
 
     fn round_trip(s: &str) {
-        let doc = to_document(&map([("key", Yaml::from(s)), (s, Yaml::from("v"))]));
+        let doc = to_document(&Yaml::Map(vec![("key".into(), Yaml::from(s)), (s.to_string().into(), Yaml::from("v"))]));
         let parsed: serde_norway::Value = serde_norway::from_str(&doc).expect("the writer's output parses");
         let mapping = parsed.as_mapping().expect("a mapping");
         assert_eq!(mapping.get("key").and_then(|v| v.as_str()), Some(s), "value {s:?} in\n{doc}");
@@ -478,7 +496,7 @@ mod tests {
             Yaml::Int(n) => (*n).into(),
             Yaml::Bool(b) => (*b).into(),
             Yaml::Seq(items) => items.iter().map(to_json).collect(),
-            Yaml::Map(entries) => entries.iter().map(|(k, v)| (k.clone(), to_json(v))).collect(),
+            Yaml::Map(entries) => entries.iter().map(|(k, v)| (k.to_string(), to_json(v))).collect(),
         }
     }
 
@@ -493,7 +511,7 @@ mod tests {
             prop_oneof![
                 prop::collection::vec(inner.clone(), 0..4).prop_map(Yaml::Seq),
                 prop::collection::btree_map("[a-z/.:# -]{0,5}", inner, 0..4)
-                    .prop_map(|m| Yaml::Map(m.into_iter().collect())),
+                    .prop_map(|m| Yaml::Map(m.into_iter().map(|(k, v)| (Cow::Owned(k), v)).collect())),
             ]
         })
     }
