@@ -61,6 +61,45 @@ fn rule(file: &mut TfFile, r: Rule<'_>) {
     file.resource(ty, &name, body);
 }
 
+/// A flow between two groups on one port.
+struct Flow<'a> {
+    from: &'a str,
+    to: &'a str,
+    protocol: &'a str,
+    port: u16,
+    /// The rules' name; by default each is named for its peer group.
+    what: Option<&'a str>,
+}
+
+/// A flow is two rules: egress on the sending group, ingress on the receiving one.
+fn flow(file: &mut TfFile, f: Flow<'_>, out_description: &str, in_description: &str) {
+    let Flow { from, to, protocol, port, what } = f;
+    rule(
+        file,
+        Rule {
+            group: from,
+            ingress: false,
+            protocol,
+            port,
+            peer: Peer::Group(to),
+            what: what.unwrap_or(to),
+            description: out_description.to_string(),
+        },
+    );
+    rule(
+        file,
+        Rule {
+            group: to,
+            ingress: true,
+            protocol,
+            port,
+            peer: Peer::Group(from),
+            what: what.unwrap_or(from),
+            description: in_description.to_string(),
+        },
+    );
+}
+
 fn group(file: &mut TfFile, ctx: &Ctx<'_>, ident: &str, description: &str) {
     let name = ctx.name(ident, 255);
     file.resource(
@@ -101,29 +140,11 @@ pub fn emit(file: &mut TfFile, ctx: &Ctx<'_>) {
     let routed: BTreeSet<u16> = res.ingress().map(|i| i.routes.iter().map(|r| r.port).collect()).unwrap_or_default();
     for &port in &routed {
         let description = format!("Routed service port {port}: load balancer to pods");
-        rule(
+        flow(
             file,
-            Rule {
-                group: "ingress",
-                ingress: false,
-                protocol: "tcp",
-                port,
-                peer: Peer::Group("runtime"),
-                what: "runtime",
-                description: description.clone(),
-            },
-        );
-        rule(
-            file,
-            Rule {
-                group: "runtime",
-                ingress: true,
-                protocol: "tcp",
-                port,
-                peer: Peer::Group("ingress"),
-                what: "ingress",
-                description,
-            },
+            Flow { from: "ingress", to: "runtime", protocol: "tcp", port, what: None },
+            &description,
+            &description,
         );
     }
 
@@ -139,47 +160,13 @@ pub fn emit(file: &mut TfFile, ctx: &Ctx<'_>) {
         .collect();
     for &port in &connected {
         let description = format!("Service to service on port {port} (a declared connection)");
-        rule(
-            file,
-            Rule {
-                group: "runtime",
-                ingress: true,
-                protocol: "tcp",
-                port,
-                peer: Peer::Group("runtime"),
-                what: "self",
-                description: description.clone(),
-            },
-        );
-        rule(
-            file,
-            Rule {
-                group: "runtime",
-                ingress: false,
-                protocol: "tcp",
-                port,
-                peer: Peer::Group("runtime"),
-                what: "self",
-                description,
-            },
-        );
+        let within = Flow { from: "runtime", to: "runtime", protocol: "tcp", port, what: Some("self") };
+        flow(file, within, &description, &description);
     }
     for protocol in ["tcp", "udp"] {
-        for ingress in [true, false] {
-            let description = format!("Cluster DNS (CoreDNS) over {protocol} between nodes");
-            rule(
-                file,
-                Rule {
-                    group: "runtime",
-                    ingress,
-                    protocol,
-                    port: 53,
-                    peer: Peer::Group("runtime"),
-                    what: "dns",
-                    description,
-                },
-            );
-        }
+        let description = format!("Cluster DNS (CoreDNS) over {protocol} between nodes");
+        let within = Flow { from: "runtime", to: "runtime", protocol, port: 53, what: Some("dns") };
+        flow(file, within, &description, &description);
     }
 
     // Postgres, per port in use, only when some service connects to a database.
@@ -194,56 +181,20 @@ pub fn emit(file: &mut TfFile, ctx: &Ctx<'_>) {
         .collect();
     for &port in &pg_ports {
         let description = format!("Postgres on {port} from services that connect to it");
-        rule(
+        flow(
             file,
-            Rule {
-                group: "runtime",
-                ingress: false,
-                protocol: "tcp",
-                port,
-                peer: Peer::Group("persistence"),
-                what: "persistence",
-                description: description.clone(),
-            },
-        );
-        rule(
-            file,
-            Rule {
-                group: "persistence",
-                ingress: true,
-                protocol: "tcp",
-                port,
-                peer: Peer::Group("runtime"),
-                what: "runtime",
-                description,
-            },
+            Flow { from: "runtime", to: "persistence", protocol: "tcp", port, what: None },
+            &description,
+            &description,
         );
     }
 
     // The nodes' own needs: VPC endpoints and S3 (image layers) over HTTPS.
-    rule(
+    flow(
         file,
-        Rule {
-            group: "runtime",
-            ingress: false,
-            protocol: "tcp",
-            port: 443,
-            peer: Peer::Group("endpoints"),
-            what: "endpoints",
-            description: "HTTPS to the VPC interface endpoints".into(),
-        },
-    );
-    rule(
-        file,
-        Rule {
-            group: "endpoints",
-            ingress: true,
-            protocol: "tcp",
-            port: 443,
-            peer: Peer::Group("runtime"),
-            what: "runtime",
-            description: "HTTPS from the runtime to the VPC interface endpoints".into(),
-        },
+        Flow { from: "runtime", to: "endpoints", protocol: "tcp", port: 443, what: None },
+        "HTTPS to the VPC interface endpoints",
+        "HTTPS from the runtime to the VPC interface endpoints",
     );
     rule(
         file,
@@ -259,55 +210,19 @@ pub fn emit(file: &mut TfFile, ctx: &Ctx<'_>) {
     );
 
     // Control plane and nodes.
-    rule(
+    flow(
         file,
-        Rule {
-            group: "runtime",
-            ingress: false,
-            protocol: "tcp",
-            port: 443,
-            peer: Peer::Group("cluster"),
-            what: "cluster",
-            description: "Nodes and pods to the Kubernetes API".into(),
-        },
-    );
-    rule(
-        file,
-        Rule {
-            group: "cluster",
-            ingress: true,
-            protocol: "tcp",
-            port: 443,
-            peer: Peer::Group("runtime"),
-            what: "runtime",
-            description: "Kubernetes API from the nodes and pods".into(),
-        },
+        Flow { from: "runtime", to: "cluster", protocol: "tcp", port: 443, what: None },
+        "Nodes and pods to the Kubernetes API",
+        "Kubernetes API from the nodes and pods",
     );
     for port in CONTROL_PLANE_TO_NODES {
         let description = format!("Control plane to kubelet and webhooks on {port}");
-        rule(
+        flow(
             file,
-            Rule {
-                group: "cluster",
-                ingress: false,
-                protocol: "tcp",
-                port,
-                peer: Peer::Group("runtime"),
-                what: "runtime",
-                description: description.clone(),
-            },
-        );
-        rule(
-            file,
-            Rule {
-                group: "runtime",
-                ingress: true,
-                protocol: "tcp",
-                port,
-                peer: Peer::Group("cluster"),
-                what: "cluster",
-                description,
-            },
+            Flow { from: "cluster", to: "runtime", protocol: "tcp", port, what: None },
+            &description,
+            &description,
         );
     }
 
