@@ -9,7 +9,7 @@ root=$(git -C "$here" rev-parse --show-toplevel)
 tools=${GOVC_TOOLS:-$root/../shared/tools}
 out=${1:-$(mktemp -d)}
 rm -rf "$out/trees"
-GOVC_DUMP_DIR="$out/trees" cargo test -q -p govc emit::kustomize::tests::dump_when_asked >/dev/null
+GOVC_DUMP_DIR="$out/trees" cargo test -q -p govc-compiler emit::kustomize::tests::dump_when_asked >/dev/null
 # ExternalSecret is a CRD kubernetes-validate has no schema for; it is checked below instead.
 "$tools/k8s-validate" --allow-unknown-kinds "$out"/trees/*/kubernetes
 for tree in "$out"/trees/*; do

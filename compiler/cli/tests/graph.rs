@@ -6,7 +6,7 @@ use std::process::{Command, Output};
 fn govc(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_govc"))
         .args(args)
-        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(".."))
+        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."))
         .output()
         .expect("the govc binary runs")
 }

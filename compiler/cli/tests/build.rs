@@ -17,7 +17,7 @@ fn text(out: &Output) -> String {
 }
 
 fn example(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples").join(name)
 }
 
 /// Copies a project's `.gov` files into `to`, renaming each file through `rename`.
