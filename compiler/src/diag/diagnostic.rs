@@ -13,6 +13,24 @@ pub struct Label {
     pub message: String,
 }
 
+/// One replacement in the sources: the text of `span` becomes `text` (an empty
+/// span inserts, an empty text deletes).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Edit {
+    pub span: Span,
+    pub text: String,
+}
+
+/// A machine-applicable change that resolves a diagnostic, offered to tools as
+/// a code action (editors) or a suggested fix (JSON, SARIF). Its edits never
+/// overlap and all lie in the file of the diagnostic's primary span.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Fix {
+    /// What the fix does, imperative: "replace with `main`", "add `port = ...`".
+    pub message: String,
+    pub edits: Vec<Edit>,
+}
+
 /// One problem found in the sources.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Diagnostic {
@@ -24,6 +42,8 @@ pub struct Diagnostic {
     pub labels: Vec<Label>,
     pub notes: Vec<String>,
     pub help: Option<String>,
+    /// Machine-applicable fixes, best first (empty when none is certain enough).
+    pub fixes: Vec<Fix>,
 }
 
 impl Diagnostic {
@@ -36,6 +56,7 @@ impl Diagnostic {
             labels: vec![Label { span, message: label.into() }],
             notes: Vec::new(),
             help: None,
+            fixes: Vec::new(),
         }
     }
 
@@ -49,6 +70,7 @@ impl Diagnostic {
             labels: Vec::new(),
             notes: Vec::new(),
             help: None,
+            fixes: Vec::new(),
         }
     }
 
@@ -66,6 +88,17 @@ impl Diagnostic {
     pub fn with_help(mut self, help: impl Into<String>) -> Diagnostic {
         self.help = Some(help.into());
         self
+    }
+
+    /// Adds a machine-applicable fix.
+    pub fn with_fix(mut self, message: impl Into<String>, edits: Vec<Edit>) -> Diagnostic {
+        self.fixes.push(Fix { message: message.into(), edits });
+        self
+    }
+
+    /// Adds a fix that replaces `span` with `text`.
+    pub fn with_replacement(self, message: impl Into<String>, span: Span, text: impl Into<String>) -> Diagnostic {
+        self.with_fix(message, vec![Edit { span, text: text.into() }])
     }
 
     /// The primary span (the default span for a [`Diagnostic::global`] one).

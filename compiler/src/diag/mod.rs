@@ -6,4 +6,4 @@ mod diagnostic;
 pub mod render;
 
 pub use codes::{Code, Severity};
-pub use diagnostic::{Diagnostic, Diagnostics, Label};
+pub use diagnostic::{Diagnostic, Diagnostics, Edit, Fix, Label};
