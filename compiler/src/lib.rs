@@ -70,7 +70,7 @@ pub fn compile(sources: &Sources, options: &Options) -> Compilation {
                 files.insert(lock::LOCK_FILE.to_string(), lock);
                 compilation.files = files;
             }
-            Err(diagnostic) => sink.push(diagnostic),
+            Err(diagnostic) => sink.push(*diagnostic),
         }
         compilation.program = Some(program);
     }

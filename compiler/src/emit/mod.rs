@@ -13,14 +13,16 @@ use crate::diag::{Code, Diagnostic};
 use crate::ir;
 
 /// Renders every output file of the program: Terraform roots and Kustomize trees.
-pub fn emit(program: &ir::Program) -> Result<BTreeMap<String, String>, Diagnostic> {
+pub fn emit(program: &ir::Program) -> Result<BTreeMap<String, String>, Box<Diagnostic>> {
     let mut files = BTreeMap::new();
     files.extend(terraform::emit(program).map_err(internal)?);
     files.extend(kustomize::emit(program).map_err(internal)?);
     Ok(files)
 }
 
-fn internal(message: String) -> Diagnostic {
-    Diagnostic::global(Code::E901, format!("internal error while emitting: {message}"))
-        .with_note("this is a bug in govc; please report it with the sources that caused it")
+fn internal(message: String) -> Box<Diagnostic> {
+    Box::new(
+        Diagnostic::global(Code::E901, format!("internal error while emitting: {message}"))
+            .with_note("this is a bug in govc; please report it with the sources that caused it"),
+    )
 }
