@@ -43,7 +43,7 @@ pub(crate) fn run(args: &BuildArgs, global: &GlobalArgs) -> miette::Result<ExitC
     let cwd = std::env::current_dir().into_diagnostic().wrap_err("could not read the current directory")?;
     let project = match project::load(args.path.as_deref(), &cwd) {
         Ok(project) => project,
-        Err(LoadError::NotFound(d)) => return Ok(output.report(&[d], &govc::Sources::new(), action)),
+        Err(LoadError::NotFound(d)) => return Ok(output.report(&[*d], &govc::Sources::new(), action)),
         Err(LoadError::Io(report)) => return Err(report),
     };
     let compilation = compile_or_e901(&project.sources, &Options { emit: true });

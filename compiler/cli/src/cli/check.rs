@@ -22,7 +22,7 @@ pub(crate) fn run(path: Option<&Path>, args: &GlobalArgs) -> miette::Result<Exit
     let project = match project::load(path, &cwd) {
         Ok(project) => project,
         Err(LoadError::NotFound(diagnostic)) => {
-            return Ok(output.report(&[diagnostic], &Sources::new(), ACTION));
+            return Ok(output.report(&[*diagnostic], &Sources::new(), ACTION));
         }
         Err(LoadError::Io(report)) => return Err(report),
     };

@@ -33,7 +33,7 @@ pub(crate) struct Project {
 #[derive(Debug)]
 pub(crate) enum LoadError {
     /// No project was found: an E210 diagnostic (exit 1).
-    NotFound(Diagnostic),
+    NotFound(Box<Diagnostic>),
     /// A usage or I/O problem without a `.gov` span (exit 2).
     Io(miette::Report),
 }
@@ -61,7 +61,7 @@ pub(crate) fn find_root(path: Option<&Path>, cwd: &Path) -> Result<PathBuf, Load
             .ancestors()
             .find(|dir| dir.join(PROJECT_FILE).is_file())
             .map(Path::to_path_buf)
-            .ok_or_else(|| LoadError::NotFound(not_found(cwd, true)));
+            .ok_or_else(|| LoadError::NotFound(Box::new(not_found(cwd, true))));
     };
     let path = if path.is_relative() { cwd.join(path) } else { path.to_path_buf() };
     if path.is_file() && path.file_name().is_some_and(|n| n == PROJECT_FILE) {
@@ -77,7 +77,7 @@ pub(crate) fn find_root(path: Option<&Path>, cwd: &Path) -> Result<PathBuf, Load
     if path.join(PROJECT_FILE).is_file() {
         Ok(path)
     } else {
-        Err(LoadError::NotFound(not_found(&path, false)))
+        Err(LoadError::NotFound(Box::new(not_found(&path, false))))
     }
 }
 
