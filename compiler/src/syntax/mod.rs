@@ -12,4 +12,4 @@ mod lexer;
 mod parser;
 
 pub use lexer::UNITS;
-pub use parser::{parse_file, MAX_FILE_BYTES, MAX_NESTING};
+pub use parser::{is_compilable, parse_file, MAX_FILE_BYTES, MAX_NESTING};
