@@ -174,7 +174,9 @@ pub fn rules(env: &Environment) -> Vec<Code> {
         .filter(|code| match code {
             Code::E407 | Code::E504 | Code::W801 => cloud,
             Code::E501 => pinned,
-            Code::W501 | Code::E601 => production,
+            Code::W501 | Code::E601 | Code::E804 => production,
+            // The opted-out form of E804: a finding, never a rule that holds.
+            Code::W803 => false,
             Code::E801 | Code::E802 => env.mirrors.is_some(),
             _ => true,
         })
