@@ -12,6 +12,8 @@
 
 mod build;
 mod check;
+mod diff;
+mod doc;
 mod explain;
 mod graph;
 mod output;
@@ -92,6 +94,10 @@ pub(crate) enum Command {
     Build(build::BuildArgs),
     /// Print the dependency graph of a project (DOT, Mermaid or JSON).
     Graph(graph::GraphArgs),
+    /// Compare two environments after the merge: topology, values and images.
+    Diff(diff::DiffArgs),
+    /// Render the documentation page of each environment (what `build` writes to `docs/`).
+    Doc(doc::DocArgs),
     /// Print the long explanation of a diagnostic code (`govc explain E206`), or list every code.
     Explain {
         /// A code such as `E206` (case-insensitive); omit it to list every code.
@@ -122,6 +128,8 @@ fn run(cli: Cli) -> miette::Result<ExitCode> {
         Command::Explain { code } => explain::run(code.as_deref()),
         Command::Build(args) => build::run(&args, &cli.global),
         Command::Graph(args) => graph::run(&args, &cli.global),
+        Command::Diff(args) => diff::run(&args, &cli.global),
+        Command::Doc(args) => doc::run(&args, &cli.global),
     }
 }
 

@@ -204,6 +204,7 @@ pub fn zenthea() -> Program {
     Program {
         project: "zenthea".into(),
         phase: "build".into(),
+        capabilities: Vec::new(),
         stacks: vec![Stack { name: "app".into(), doc: None, resources: resources(None) }],
         environments: vec![local, staging, production],
     }
@@ -232,6 +233,7 @@ pub fn no_stack() -> Program {
     Program {
         project: "demo".into(),
         phase: "build".into(),
+        capabilities: Vec::new(),
         stacks: vec![],
         environments: vec![Environment {
             name: "sandbox".into(),

@@ -142,6 +142,7 @@ pub(super) fn zenthea() -> Program {
     Program {
         project: "zenthea".into(),
         phase: "launch".into(),
+        capabilities: Vec::new(),
         stacks: vec![],
         environments: vec![
             local,
@@ -158,7 +159,13 @@ fn small() -> Program {
     env.resources.services.retain(|s| s.name != "worker");
     env.resources.secrets.truncate(1);
     env.resources.databases[0].host = "main.dev.demo.internal".into();
-    Program { project: "demo".into(), phase: "launch".into(), stacks: vec![], environments: vec![env] }
+    Program {
+        project: "demo".into(),
+        phase: "launch".into(),
+        capabilities: Vec::new(),
+        stacks: vec![],
+        environments: vec![env],
+    }
 }
 
 /// A project and environment whose names exceed the AWS limits unless shortened.
