@@ -48,6 +48,29 @@ pub fn security_group_name(project: &str, env: &str, role: crate::ir::SegmentRol
     shorten(&format!("{}-{}", aws_prefix(project, env), role.as_str()), 255)
 }
 
+/// The security group of a service's pods (EKS security groups for pods),
+/// `<prefix>-svc-<service>`, within the 255 bytes of a group name.
+pub fn service_security_group_name(project: &str, env: &str, service: &str) -> String {
+    shorten(&format!("{}-svc-{service}", aws_prefix(project, env)), 255)
+}
+
+/// The security group of one postgres, `<prefix>-pg-<postgres>`.
+pub fn postgres_security_group_name(project: &str, env: &str, postgres: &str) -> String {
+    shorten(&format!("{}-pg-{postgres}", aws_prefix(project, env)), 255)
+}
+
+/// `<project>-<name>` shortened to the 63 characters of a label value: the
+/// `app.kubernetes.io/instance` label of the pods of `name`.
+pub fn instance_label(project: &str, name: &str) -> String {
+    shorten(&format!("{project}-{name}"), 63)
+}
+
+/// The labels that select the pods of `name`: the Kubernetes Deployment, its
+/// NetworkPolicies and the SecurityGroupPolicy that Terraform emits all use these.
+pub fn pod_selector(project: &str, name: &str) -> [(&'static str, String); 2] {
+    [("app.kubernetes.io/name", name.to_string()), ("app.kubernetes.io/instance", instance_label(project, name))]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

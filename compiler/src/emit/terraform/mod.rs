@@ -36,7 +36,7 @@ mod root;
 mod secrets;
 mod security;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use std::collections::BTreeMap;
 
