@@ -369,6 +369,24 @@ fn network_policies_allow_exactly_the_declared_flows() {
     }
 }
 
+/// An IP egress entry is exactly its `/32` on the declared port; a host name is any public
+/// address on the port.
+#[test]
+fn ip_egress_is_exactly_its_address() {
+    let files = tree(&fixture::variants());
+    let pols = policies(&files, "batch");
+    let rule = |name: &str| {
+        let pol = pols.iter().find(|p| p["metadata"]["name"] == name).unwrap_or_else(|| panic!("{name}"));
+        pol["spec"]["egress"][0].clone()
+    };
+    let ip = rule("allow-cron-egress-203-0-113-7-8443");
+    assert_eq!(ip["to"], serde_json::json!([{ "ipBlock": { "cidr": "203.0.113.7/32" } }]));
+    assert_eq!(ip["ports"], serde_json::json!([{ "protocol": "TCP", "port": 8443 }]));
+    let host = rule("allow-cron-egress-hooks-slack-com-443");
+    assert_eq!(host["to"][0]["ipBlock"]["cidr"], "0.0.0.0/0");
+    assert!(host["to"][0]["ipBlock"]["except"].as_array().is_some_and(|e| e.iter().any(|c| c == "10.0.0.0/8")));
+}
+
 pub(crate) fn flows_match(program: &ir::Program) {
     let files = tree(program);
     for env in &program.environments {
