@@ -26,7 +26,7 @@ pub fn env_prefix(project: &str, env: &str, max: usize) -> String {
 }
 
 /// The longest `<project>-<env>` prefix of AWS names: every derived name
-/// (`<prefix>-persistence`, IAM roles `<prefix>-eks-cluster`, RDS identifiers
+/// (`<prefix>-svc-<service>`, IAM roles `<prefix>-eks-cluster`, RDS identifiers
 /// `<prefix>-<db>`) must stay within the AWS limits (64 for IAM role names, 63 for
 /// RDS identifiers).
 pub const AWS_PREFIX_MAX: usize = 40;
@@ -42,8 +42,9 @@ pub fn cluster_name(project: &str, env: &str) -> String {
     aws_prefix(project, env)
 }
 
-/// The name of a segment's security group, `<prefix>-<segment>`. Terraform creates
-/// it; the Kubernetes Ingress names the ingress one in its ALB annotation.
+/// The name of a segment's security group, `<prefix>-<segment>`, for the `ingress`
+/// and `runtime` segments (databases have one group each, [`postgres_security_group_name`]).
+/// Terraform creates it; the Kubernetes Ingress names the ingress one in its ALB annotation.
 pub fn security_group_name(project: &str, env: &str, role: crate::ir::SegmentRole) -> String {
     shorten(&format!("{}-{}", aws_prefix(project, env), role.as_str()), 255)
 }
