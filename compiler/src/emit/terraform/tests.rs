@@ -310,6 +310,30 @@ fn nodes_follow_the_sizing_rule() {
     }
 }
 
+/// Many small pods: the nodes are counted by branch interfaces (one per pod with its own
+/// security group), not by CPU or memory.
+#[test]
+fn nodes_have_a_branch_interface_per_service_pod() {
+    let mut program = small();
+    let env = &mut program.environments[0];
+    env.resources.ingresses.clear();
+    env.resources.services = (0..20)
+        .map(|i| {
+            let mut s = service(&format!("s{i}"), 8080, (2, 3));
+            s.cpu_millis = 100;
+            s.memory_bytes = 64 << 20;
+            s.connects.clear();
+            s
+        })
+        .collect();
+    let env = &program.environments[0];
+    let ctx = super::context(&program, env).expect("context");
+    let n = super::compute::node_count(&ctx);
+    // min: 40 pods / 9 per node = 5 (CPU alone: 4000m / 1500m = 3); max: 60 / 9 = 7, + 1.
+    assert_eq!((n.min, n.max), (5, 8));
+    assert_eq!(super::compute::BRANCH_ENIS_PER_NODE, 9);
+}
+
 #[test]
 fn private_ingress_without_egress_has_no_way_out() {
     let files = emit(&small()).expect("emits");
