@@ -149,6 +149,38 @@ fn flows_of_the_reference_system_and_the_examples() {
     assert!(checked > 0, "some flows were checked");
 }
 
+/// `envs/` bent to every flow kind at once: a second database that only the worker
+/// connects to (the API must not reach it at either layer) and an IP egress entry.
+#[test]
+fn flows_of_a_second_database_and_an_ip_egress() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let files: Vec<(String, String)> = project(&root.join("envs"))
+        .into_iter()
+        .map(|(path, text)| {
+            if path != "stack.gov" {
+                return (path, text);
+            }
+            let bent = text
+                .replacen("  postgres main {\n    version = 16\n  }\n", "  postgres main {\n    version = 16\n  }\n  postgres ledger { version = 16 }\n", 1)
+                .replacen(
+                    "connects = [main]\n    egress = [\"api.stripe.com:443\"]",
+                    "connects = [main, ledger]\n    egress = [\"api.stripe.com:443\", \"203.0.113.7:8443\"]",
+                    1,
+                );
+            assert_ne!(bent, text, "the stack was bent");
+            (path, bent)
+        })
+        .collect();
+    let (program, files) = compile(files).expect("the bent envs/ builds");
+    check_project("envs + ledger + IP egress", &program, &files);
+    let staging = program.environments.iter().find(|e| e.name == "staging").expect("staging");
+    let sg = tf::security_group_flows(&files, staging);
+    let flow = |a: &str, b: &str, p: &str| (a.to_string(), b.to_string(), p.to_string());
+    assert!(sg.contains(&flow("worker", "ledger", "5432/TCP")));
+    assert!(sg.contains(&flow("worker", "ip 203.0.113.7", "8443/TCP")));
+    assert!(!sg.contains(&flow("api", "ledger", "5432/TCP")), "api does not connect to ledger");
+}
+
 #[test]
 fn flows_of_fleet_100() {
     let (program, files) = compile(govc_bench::fleet(100)).expect("fleet-100 builds");
