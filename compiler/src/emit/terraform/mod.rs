@@ -27,11 +27,15 @@
 //! `egress`: partners allowlist it).
 
 mod compute;
+mod firewall;
+#[cfg(test)]
+mod firewall_tests;
 mod iam;
 mod ingress;
 mod json;
 mod network;
 mod postgres;
+pub mod readback;
 mod root;
 mod secrets;
 mod security;
@@ -164,6 +168,9 @@ fn emit_environment(ctx: &Ctx<'_>) -> Result<Vec<(&'static str, String)>, String
         ("compute.tf.json", compute::emit(ctx)?),
         ("outputs.tf.json", root::outputs(ctx)?),
     ];
+    if firewall::needed(ctx) {
+        out.push(("firewall.tf.json", firewall::emit(ctx)?));
+    }
     if !res.databases.is_empty() {
         out.push(("postgres.tf.json", postgres::emit(ctx)?));
     }

@@ -20,7 +20,7 @@ use serde_json::Value;
 
 use super::iam::{self, ServiceGrant};
 use super::json::{ident, lit, obj, reference, refs, tags, TfFile};
-use super::{security, subnet_ident, zone_letter, Ctx};
+use super::{firewall, security, subnet_ident, zone_letter, Ctx};
 use crate::ir::{Exposure, SegmentRole, Tier};
 
 /// Interface endpoints in the runtime segment (see the module doc for why each).
@@ -37,8 +37,8 @@ pub fn emit(ctx: &Ctx<'_>) -> Result<String, String> {
     );
     vpc(&mut file, ctx);
     flow_logs(&mut file, ctx);
-    subnets(&mut file, ctx);
-    routing(&mut file, ctx);
+    subnets(&mut file, ctx)?;
+    routing(&mut file, ctx)?;
     endpoints(&mut file, ctx);
     security::emit(&mut file, ctx);
     file.render()
@@ -116,7 +116,7 @@ fn flow_logs(file: &mut TfFile, ctx: &Ctx<'_>) {
     );
 }
 
-fn subnets(file: &mut TfFile, ctx: &Ctx<'_>) {
+fn subnets(file: &mut TfFile, ctx: &Ctx<'_>) -> Result<(), String> {
     let cluster_tag = (format!("kubernetes.io/cluster/{}", ctx.prefix), "shared".to_string());
     for segment in &ctx.network.segments {
         for (i, cidr) in segment.subnets.iter().enumerate() {
@@ -145,6 +145,10 @@ fn subnets(file: &mut TfFile, ctx: &Ctx<'_>) {
             );
         }
     }
+    if firewall::needed(ctx) {
+        firewall::subnet_resources(file, ctx)?;
+    }
+    Ok(())
 }
 
 /// How many NAT gateways: none without declared egress, one per zone in production
@@ -167,8 +171,9 @@ pub fn runtime_route_tables(ctx: &Ctx<'_>) -> Vec<String> {
     }
 }
 
-fn routing(file: &mut TfFile, ctx: &Ctx<'_>) {
+fn routing(file: &mut TfFile, ctx: &Ctx<'_>) -> Result<(), String> {
     let nats = nat_zones(ctx);
+    let firewall = firewall::needed(ctx);
     let igw = nats > 0 || ctx.public_ingress();
     if igw {
         file.resource(
@@ -213,7 +218,15 @@ fn routing(file: &mut TfFile, ctx: &Ctx<'_>) {
             );
         }
     };
-    table("ingress", igw.then(|| ("gateway_id", "aws_internet_gateway.main.id".to_string())));
+    let ingress = ingress_route_tables(ctx);
+    if firewall {
+        // Routes to the firewall endpoints and the edge association: firewall::routes.
+        for ident in ingress.iter().map(String::as_str).chain(["firewall", "edge"]) {
+            table(ident, None);
+        }
+    } else {
+        table("ingress", igw.then(|| ("gateway_id", "aws_internet_gateway.main.id".to_string())));
+    }
     table("persistence", None);
     let runtime = runtime_route_tables(ctx);
     for (i, ident) in runtime.iter().enumerate() {
@@ -225,7 +238,8 @@ fn routing(file: &mut TfFile, ctx: &Ctx<'_>) {
         for i in 0..segment.subnets.len() {
             let table = match segment.role {
                 SegmentRole::Runtime => runtime[i.min(runtime.len() - 1)].clone(),
-                role => role.as_str().to_string(),
+                SegmentRole::Ingress => ingress[i.min(ingress.len() - 1)].clone(),
+                SegmentRole::Persistence => "persistence".to_string(),
             };
             let subnet = subnet_ident(segment.role, i);
             file.resource(
@@ -237,6 +251,21 @@ fn routing(file: &mut TfFile, ctx: &Ctx<'_>) {
                 ]),
             );
         }
+    }
+    if firewall {
+        firewall::routes(file, ctx)?;
+    }
+    Ok(())
+}
+
+/// The ingress route tables: one per zone behind a firewall (each zone's default route
+/// goes to the firewall endpoint of that zone), else one.
+pub fn ingress_route_tables(ctx: &Ctx<'_>) -> Vec<String> {
+    if firewall::needed(ctx) {
+        let zones = ctx.network.segment(SegmentRole::Ingress).subnets.len();
+        (0..zones).map(|i| format!("ingress_{}", zone_letter(i))).collect()
+    } else {
+        vec!["ingress".to_string()]
     }
 }
 
