@@ -160,7 +160,7 @@ fn needs_firewall(env: &Environment) -> Option<&Resource> {
 
 /// E404 and E405 within one network: segments inside the network, not overlapping,
 /// and large enough for a subnet per zone; with `firewall` (a service that declares
-/// egress), the firewall subnets too.
+/// egress), clear of the firewall subnets.
 fn addressing(net: &Resource, firewall: Option<&Resource>, sink: &mut Diagnostics) {
     let network = cidr_of(net);
     let zones = zones_of(net);
@@ -245,16 +245,14 @@ fn addressing(net: &Resource, firewall: Option<&Resource>, sink: &mut Diagnostic
     if let (Some(svc), Some((outer, _))) = (firewall, network) {
         // A segment too small for its zones is already E405; so would the spare block be.
         if segments.iter().all(|(_, cidr, ..)| carve::zone_subnets(*cidr, zones).is_some()) {
-            firewall_room(net, svc, outer, zones, &segments, sink);
+            firewall_room(svc, outer, zones, &segments, sink);
         }
     }
 }
 
-/// E404 and E405 for the Network Firewall subnets (the first `zones` /28s of the spare
-/// block, [`carve::firewall_subnets`]) against one segment: the spare block must hold
-/// them, and a written segment must leave them free.
+/// E404 for the Network Firewall subnets (the first `zones` /28s of the spare block,
+/// [`carve::firewall_subnets`]): a written segment must leave them free.
 fn firewall_room(
-    net: &Resource,
     svc: &Resource,
     outer: Ipv4Net,
     zones: u8,
@@ -263,21 +261,9 @@ fn firewall_room(
 ) {
     let why = format!("service `{}` declares `egress`, so the environment gets a Network Firewall", svc.name);
     let spare = carve::segment_block(outer, carve::SPARE_BLOCK).map_or_else(String::new, |b| b.to_string());
-    let Some(subnets) = carve::firewall_subnets(outer, zones) else {
-        let at = net.body.field("cidr").map_or(net.head(), |f| f.value_span);
-        sink.push(
-            Diagnostic::new(
-                Code::E405,
-                at,
-                format!("network `{}` (`{outer}`) has no room for a firewall subnet per zone", net.name),
-                "too small for the firewall subnets",
-            )
-            .with_label(svc.head(), "declares egress")
-            .with_note(format!("{why}: one /28 per zone ({zones}) from the network's spare quarter `{spare}`"))
-            .with_help("use a larger network, or fewer zones"),
-        );
-        return;
-    };
+    // Three disjoint segments that fit their zones leave a spare quarter at least as large
+    // as the smallest of them, so `None` here always comes with an E404 or E405 already.
+    let Some(subnets) = carve::firewall_subnets(outer, zones) else { return };
     for (role, cidr, span, _) in segments.iter().filter(|s| s.3) {
         let Some(hit) = subnets.iter().find(|s| cidr.contains(&s.network()) || s.contains(&cidr.network())) else {
             continue;
