@@ -3,10 +3,16 @@
 //! [`super::security`].
 //!
 //! Routing: an internet gateway exists only when the ingress segment is public or a
-//! service declares `egress`, and only the ingress segment routes to it; NAT gateways
-//! (in the ingress subnets: one per zone in production, one elsewhere) exist only for
-//! declared egress, and only the runtime segment routes `0.0.0.0/0` through them (one
-//! runtime route table per zone when each zone has its NAT); persistence has no route out.
+//! service declares `egress`; NAT gateways (in the ingress subnets: one per zone in
+//! production, one elsewhere) exist only for declared egress, and only the runtime
+//! segment routes `0.0.0.0/0` through them (one runtime route table per zone when each
+//! zone has its NAT); persistence has no route out. Without egress only the ingress
+//! segment routes to the internet gateway. With egress the AWS Network Firewall sits in
+//! between ([`super::firewall`]): one ingress route table per zone sends `0.0.0.0/0` to
+//! the firewall endpoint of that zone, the firewall subnets' table sends it to the
+//! internet gateway (the only table that does), and an edge route table associated with
+//! the internet gateway sends each ingress subnet's CIDR back through the endpoint of its
+//! zone.
 //!
 //! VPC endpoints (runtime subnets, private DNS on), the documented minimum for a
 //! private EKS cluster without general egress: `s3` (gateway: ECR image layers),
