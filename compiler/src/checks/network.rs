@@ -150,7 +150,7 @@ fn zones_of(res: &Resource) -> u8 {
 /// gets an AWS Network Firewall, whose subnets are carved from the spare block
 /// ([`carve::firewall_subnets`]).
 fn needs_firewall(env: &Environment) -> Option<&Resource> {
-    if !env.tier.is_some_and(|t| t != crate::ir::Tier::Local) {
+    if env.tier.is_none_or(|t| t == crate::ir::Tier::Local) {
         return None;
     }
     env.of_kind("service")
