@@ -19,6 +19,10 @@
 //! - then drops: TCP from the VPC to any undeclared port (from the first SYN), and all
 //!   UDP and ICMP from the VPC (a NAT gateway forwards nothing else).
 //!
+//! Sources are `$HOME_NET`, set to the VPC CIDR (after the NAT, egress comes from the NAT
+//! gateways' private addresses); destinations are `any` rather than `$EXTERNAL_NET`, since
+//! only traffic that leaves the VPC crosses the firewall.
+//!
 //! Suricata rules rather than a `rules_source_list` domain list: a domain list matches a
 //! host on every port, so `api.stripe.com:443` plus `10.9.8.7:5432` would also allow
 //! `api.stripe.com:5432`; these rules allow exactly the declared (host, port) pairs. The
@@ -118,10 +122,10 @@ pub fn rules(ctx: &Ctx<'_>) -> Result<String, String> {
             None => {
                 let tls =
                     format!("tls.sni; content:\"{host}\"; nocase; startswith; endswith; flow:to_server, established; ");
-                rule(format!("pass tls $HOME_NET any -> $EXTERNAL_NET {port}"), &tls, &msg);
+                rule(format!("pass tls $HOME_NET any -> any {port}"), &tls, &msg);
                 let http =
                     format!("http.host; content:\"{host}\"; startswith; endswith; flow:to_server, established; ");
-                rule(format!("pass http $HOME_NET any -> $EXTERNAL_NET {port}"), &http, &msg);
+                rule(format!("pass http $HOME_NET any -> any {port}"), &http, &msg);
             }
         }
     }

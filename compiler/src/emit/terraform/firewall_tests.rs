@@ -165,7 +165,7 @@ fn edit_rules(doc: &mut serde_json::Value, f: impl Fn(&str) -> String) {
 
 #[test]
 fn the_proof_rejects_tampered_outputs() {
-    let extra = "pass tls $HOME_NET any -> $EXTERNAL_NET 443 (tls.sni; content:\"evil.example\"; nocase; startswith; endswith; flow:to_server, established; msg:\"x\"; sid:99; rev:1;)\npass http $HOME_NET any -> $EXTERNAL_NET 443 (http.host; content:\"evil.example\"; startswith; endswith; flow:to_server, established; msg:\"x\"; sid:98; rev:1;)\n";
+    let extra = "pass tls $HOME_NET any -> any 443 (tls.sni; content:\"evil.example\"; nocase; startswith; endswith; flow:to_server, established; msg:\"x\"; sid:99; rev:1;)\npass http $HOME_NET any -> any 443 (http.host; content:\"evil.example\"; startswith; endswith; flow:to_server, established; msg:\"x\"; sid:98; rev:1;)\n";
     rejects("firewall.tf.json", |d| edit_rules(d, |t| format!("{extra}{t}")), "beyond the program");
     rejects("firewall.tf.json", |d| edit_rules(d, |t| t.lines().skip(1).collect::<Vec<_>>().join("\n")), "misses");
     rejects("firewall.tf.json", |d| edit_rules(d, |t| t.lines().skip(2).collect::<Vec<_>>().join("\n")), "differ");

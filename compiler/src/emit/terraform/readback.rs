@@ -152,7 +152,7 @@ fn allowed(
         let to_server = r.options.iter().any(|(k, v)| *k == "flow" && v.contains("to_server"));
         match (r.action, r.proto) {
             ("pass", _) if n > first_drop => return Err("a pass rule after the drops".into()),
-            ("pass", "tls" | "http") if r.src == "$HOME_NET" && to_server => {
+            ("pass", "tls" | "http") if r.src == "$HOME_NET" && r.dst == "any" && to_server => {
                 let (buffer, set) = if r.proto == "tls" { ("tls.sni", &mut tls) } else { ("http.host", &mut http) };
                 set.insert((r.exact(buffer)?, port(r.dport)?));
             }
