@@ -17,9 +17,10 @@ pub fn run(model: &Model, sink: &mut Diagnostics) {
         let mut local = Diagnostics::new();
         one_ingress(env, &mut local);
         flows(env, &mut local);
+        let firewall = needs_firewall(env);
         for (_, net) in env.of_kind("network") {
             public_segment(net, &mut local);
-            addressing(net, &mut local);
+            addressing(net, firewall, &mut local);
         }
         networks_overlap(env, &mut local);
         for (_, svc) in env.of_kind("service") {
@@ -145,9 +146,22 @@ fn zones_of(res: &Resource) -> u8 {
     }
 }
 
+/// The first service of a cloud environment that declares `egress`: such an environment
+/// gets an AWS Network Firewall, whose subnets are carved from the spare block
+/// ([`carve::firewall_subnets`]).
+fn needs_firewall(env: &Environment) -> Option<&Resource> {
+    if env.tier.is_none_or(|t| t == crate::ir::Tier::Local) {
+        return None;
+    }
+    env.of_kind("service")
+        .map(|(_, r)| r)
+        .find(|svc| matches!(svc.body.value("egress"), Some(Val::Strings(items)) if !items.is_empty()))
+}
+
 /// E404 and E405 within one network: segments inside the network, not overlapping,
-/// and large enough for a subnet per zone.
-fn addressing(net: &Resource, sink: &mut Diagnostics) {
+/// and large enough for a subnet per zone; with `firewall` (a service that declares
+/// egress), clear of the firewall subnets.
+fn addressing(net: &Resource, firewall: Option<&Resource>, sink: &mut Diagnostics) {
     let network = cidr_of(net);
     let zones = zones_of(net);
     let mut segments: Vec<(SegmentRole, Ipv4Net, Span, bool)> = Vec::new();
@@ -227,6 +241,44 @@ fn addressing(net: &Resource, sink: &mut Diagnostics) {
                 .with_help(format!("use a /{} or larger segment, or fewer zones", carve::MIN_SUBNET_PREFIX - bits)),
             );
         }
+    }
+    if let (Some(svc), Some((outer, _))) = (firewall, network) {
+        // A segment too small for its zones is already E405; so would the spare block be.
+        if segments.iter().all(|(_, cidr, ..)| carve::zone_subnets(*cidr, zones).is_some()) {
+            firewall_room(svc, outer, zones, &segments, sink);
+        }
+    }
+}
+
+/// E404 for the Network Firewall subnets (the first `zones` /28s of the spare block,
+/// [`carve::firewall_subnets`]): a written segment must leave them free.
+fn firewall_room(
+    svc: &Resource,
+    outer: Ipv4Net,
+    zones: u8,
+    segments: &[(SegmentRole, Ipv4Net, Span, bool)],
+    sink: &mut Diagnostics,
+) {
+    let why = format!("service `{}` declares `egress`, so the environment gets a Network Firewall", svc.name);
+    let spare = carve::segment_block(outer, carve::SPARE_BLOCK).map_or_else(String::new, |b| b.to_string());
+    // Three disjoint segments that fit their zones leave a spare quarter at least as large
+    // as the smallest of them, so `None` here always comes with an E404 or E405 already.
+    let Some(subnets) = carve::firewall_subnets(outer, zones) else { return };
+    for (role, cidr, span, _) in segments.iter().filter(|s| s.3) {
+        let Some(hit) = subnets.iter().find(|s| cidr.contains(&s.network()) || s.contains(&cidr.network())) else {
+            continue;
+        };
+        sink.push(
+            Diagnostic::new(
+                Code::E404,
+                *span,
+                format!("the {} segment `{cidr}` overlaps the firewall subnet `{hit}`", role.as_str()),
+                "overlaps the firewall subnets",
+            )
+            .with_label(svc.head(), "declares egress")
+            .with_note(format!("{why}: its subnets are the first /28s of the network's spare quarter `{spare}`"))
+            .with_help(format!("leave `{spare}` free: write a segment block outside it")),
+        );
     }
 }
 

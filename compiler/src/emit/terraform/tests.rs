@@ -211,6 +211,7 @@ fn local_gets_nothing_and_cloud_envs_get_their_files() {
         [
             "backend.tf.json",
             "compute.tf.json",
+            "firewall.tf.json",
             "ingress.tf.json",
             "network.tf.json",
             "outputs.tf.json",
@@ -229,12 +230,16 @@ fn local_gets_nothing_and_cloud_envs_get_their_files() {
 #[test]
 fn production_counts_follow_the_program() {
     let files = emit(&zenthea()).expect("emits");
-    assert_eq!(count(&files, "production", "aws_subnet"), 9, "3 segments x 3 zones");
+    assert_eq!(count(&files, "production", "aws_subnet"), 12, "3 segments and the firewall x 3 zones");
     assert_eq!(count(&files, "production", "aws_security_group"), 4 + 1 + 3, "4 platform + 1 postgres + 3 services");
     assert_eq!(count(&files, "production", "aws_internet_gateway"), 1);
     assert_eq!(count(&files, "production", "aws_nat_gateway"), 3, "a NAT per zone");
     assert_eq!(count(&files, "staging", "aws_nat_gateway"), 1, "one NAT elsewhere");
-    assert_eq!(count(&files, "production", "aws_route_table"), 5);
+    assert_eq!(
+        count(&files, "production", "aws_route_table"),
+        9,
+        "ingress and runtime per zone, persistence, firewall, edge"
+    );
     assert_eq!(count(&files, "production", "aws_db_instance"), 2, "writer + one replica");
     assert_eq!(count(&files, "production", "aws_route53_record"), 1);
     assert_eq!(count(&files, "production", "aws_secretsmanager_secret"), 2);
@@ -261,7 +266,18 @@ fn production_counts_follow_the_program() {
     let routes = net["resource"]["aws_route"].as_object().expect("routes");
     assert_eq!(
         routes.keys().collect::<Vec<_>>(),
-        ["ingress_default", "runtime_a_default", "runtime_b_default", "runtime_c_default"]
+        [
+            "edge_ingress_a",
+            "edge_ingress_b",
+            "edge_ingress_c",
+            "firewall_default",
+            "ingress_a_default",
+            "ingress_b_default",
+            "ingress_c_default",
+            "runtime_a_default",
+            "runtime_b_default",
+            "runtime_c_default"
+        ]
     );
     let pg = parse(&files, "terraform/production/postgres.tf.json");
     assert_eq!(pg["resource"]["aws_route53_record"]["main"]["name"], "main.production.zenthea.internal");
@@ -522,7 +538,7 @@ fn offline_plan_matches_the_program() {
         }
     }
     let get = |ty: &str| planned.get(ty).copied().unwrap_or(0);
-    assert_eq!(get("aws_subnet"), 9, "{planned:?}");
+    assert_eq!(get("aws_subnet"), 12, "{planned:?}");
     assert_eq!(get("aws_security_group"), 4 + 1 + 3);
     assert_eq!(get("aws_db_instance"), 2);
     assert_eq!(get("aws_eks_cluster"), 1);
@@ -568,7 +584,10 @@ fn only_references_are_interpolated() {
                 if w[0] == b'$' {
                     let rest = &s[i + 2..];
                     assert!(
-                        rest.starts_with("aws_") || rest.starts_with("data.aws_"),
+                        rest.starts_with("aws_")
+                            || rest.starts_with("data.aws_")
+                            || rest.starts_with("local.")
+                            || rest.starts_with(" {for s in aws_"),
                         "{path}: stray interpolation in {s:?}"
                     );
                 }
