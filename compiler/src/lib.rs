@@ -53,6 +53,7 @@ impl Compilation {
 pub fn analyze(sources: &Sources, options: &Options) -> (model::Model, diag::Diagnostics) {
     let mut sink = diag::Diagnostics::new();
     let files: Vec<_> = sources.iter().map(|(id, _)| syntax::parse_file(sources, id, &mut sink)).collect();
+    checks::secrets::literal_secrets(sources, &files, &mut sink);
     let model = model::build(sources, &files, &mut sink);
     checks::run(&model, options, &mut sink);
     (model, sink)

@@ -11,7 +11,7 @@ mod isolation;
 mod network;
 mod parity;
 mod persistence;
-mod secrets;
+pub mod secrets;
 
 use crate::diag::{Code, Diagnostic, Diagnostics};
 use crate::ir::Tier;
@@ -28,7 +28,6 @@ pub fn run(model: &Model, options: &Options, sink: &mut Diagnostics) {
     isolation::host_shared(model, sink);
     network::run(model, sink);
     compute::run(model, sink);
-    secrets::literal_secrets(model, sink);
     persistence::run(model, sink);
     parity::run(model, sink);
     if options.emit {
