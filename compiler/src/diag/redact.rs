@@ -101,16 +101,21 @@ fn mask_diagnostic(d: &Diagnostic, secrets: &[String]) -> Diagnostic {
     d
 }
 
-/// Masks each occurrence of a secret in `text` that is not part of a longer
-/// word (a one-letter password must not mask every `x` of a message).
+/// Secrets at least this long are masked wherever they occur in a text; shorter
+/// ones only where they are not part of a longer word.
+const MASK_ANYWHERE: usize = 6;
+
+/// Masks each occurrence of a secret in `text` (a short one only as a whole word:
+/// a one-letter password must not mask every `x` of a message).
 fn mask_in(text: &mut String, secrets: &[String]) {
     for secret in secrets {
         if secret.trim().is_empty() || !text.contains(secret.as_str()) {
             continue;
         }
-        let word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
-        let first_word = word(secret.chars().next());
-        let last_word = word(secret.chars().last());
+        let short = secret.chars().count() < MASK_ANYWHERE;
+        let word = |c: Option<char>| c.is_some_and(char::is_alphanumeric);
+        let first_word = short && word(secret.chars().next());
+        let last_word = short && word(secret.chars().last());
         let mut out = String::with_capacity(text.len());
         let mut rest = text.as_str();
         while let Some(at) = rest.find(secret.as_str()) {
@@ -146,23 +151,24 @@ mod tests {
     #[test]
     fn masks_sources_and_every_text_of_every_diagnostic() {
         let mut sources = Sources::new();
-        sources.add("a.gov", "x = \"hunter2\"\ny = hunter2\n");
+        sources.add("a.gov", "x = \"hunter2\"\ny = hunter2\nz = \"pw\"\n");
         let file = FileId(0);
         let diags = vec![
             Diagnostic::new(Code::E502, Span::new(file, 4, 13), "a secret", "here")
-                .with_redaction(Span::new(file, 5, 12)),
+                .with_redaction(Span::new(file, 5, 12))
+                .with_redaction(Span::new(file, 31, 33)),
             Diagnostic::new(Code::E206, Span::new(file, 18, 25), "unresolved reference `hunter2`", "`hunter2`?")
-                .with_note("hunter2 again")
-                .with_help("not hunter2x")
+                .with_note("ghp_hunter2 again")
+                .with_help("pwned by pw, not hunter2x")
                 .with_replacement("replace `hunter2`", Span::new(file, 18, 25), "hunter2"),
         ];
         let (diags, sources) = redact(&diags, &sources);
-        assert_eq!(sources.get(file).text, "x = \"*******\"\ny = hunter2\n");
+        assert_eq!(sources.get(file).text, "x = \"*******\"\ny = hunter2\nz = \"**\"\n");
         let d = &diags[1];
         assert_eq!(d.message, "unresolved reference `*******`");
         assert_eq!(d.labels[0].message, "`*******`?");
-        assert_eq!(d.notes, ["******* again"]);
-        assert_eq!(d.help.as_deref(), Some("not hunter2x"));
+        assert_eq!(d.notes, ["ghp_******* again"]);
+        assert_eq!(d.help.as_deref(), Some("pwned by **, not *******x"));
         assert_eq!(d.fixes[0].message, "replace `*******`");
         assert_eq!(d.fixes[0].edits[0].text, "*******");
     }

@@ -188,3 +188,41 @@ fn no_format_prints_a_secret() {
         }
     }
 }
+
+#[test]
+fn a_diagnostic_quoting_a_secret_prints_it_masked() {
+    let token = format!("ghp_{}", fill(50, 36, ALNUM));
+    let secret = &token[4..];
+    let mut sources = Sources::with_stdlib();
+    sources.add("project.gov", "project p {\n  phase = \"wire\"\n  environments = [dev]\n}\n");
+    let dev = format!(
+        "environment dev {{\n  tier = dev\n  service api {{\n    port = 8080\n    image = \"r.example.com/api:1\"\n    \
+         env {{\n      NOTE = {token}\n    }}\n  }}\n}}\n"
+    );
+    sources.add("dev.gov", dev);
+    let diags = compile(&sources, &Options::default()).diagnostics;
+    let quoting = diags.iter().find(|d| d.code != crate::Code::E502 && d.message.contains(secret));
+    assert!(quoting.is_some(), "the unresolved bare word is quoted by another diagnostic");
+    assert!(diags.iter().any(|d| d.code == crate::Code::E502));
+    for out in
+        [render::human(&diags, &sources, false), render::json_lines(&diags, &sources), render::sarif(&diags, &sources)]
+    {
+        assert!(!out.contains(secret), "{out}");
+        assert!(out.contains("ghp_****"));
+    }
+}
+
+#[test]
+fn labels_and_route_paths_are_scanned() {
+    let token = format!("xoxb-{}", fill(51, 24, ALNUM));
+    let mut sources = Sources::with_stdlib();
+    sources.add(
+        "project.gov",
+        format!("project p {{\n  phase = \"wire\"\n  environments = [dev]\n}}\nphase \"{token}\" {{ }}\n"),
+    );
+    sources.add("dev.gov", format!("environment dev {{\n  ingress edge {{\n    route \"/{token}\" -> api\n  }}\n}}\n"));
+    let diags = compile(&sources, &Options::default()).diagnostics;
+    let e502: Vec<&str> = diags.iter().filter(|d| d.code == crate::Code::E502).map(|d| d.message.as_str()).collect();
+    assert!(e502.contains(&"the label of `phase` holds what looks like a secret: a Slack token"), "{e502:?}");
+    assert!(e502.contains(&"the route path holds what looks like a secret: a Slack token"), "{e502:?}");
+}
