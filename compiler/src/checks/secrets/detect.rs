@@ -83,6 +83,18 @@ fn private_keys(text: &str, out: &mut Vec<Finding>) {
         let end = text[start..].find("-----END").map_or(text.len(), |e| start + e);
         out.push(Finding { kind: "a private key block", start, end });
     }
+    // The header without its dashes (`BEGIN RSA PRIVATE KEY`), as detect-secrets
+    // finds it: a key pasted with its armour cut off.
+    for (i, _) in text.match_indices("BEGIN ") {
+        let rest = &text[i + 6..];
+        let label_len = rest.bytes().take_while(|b| b.is_ascii_uppercase() || *b == b' ').count();
+        let label = rest[..label_len].trim_end();
+        if label.ends_with("PRIVATE KEY") && !text[..i].ends_with("-----") {
+            let start = i + 6 + label.len();
+            let end = text[start..].find("END ").map_or(text.len(), |e| start + e);
+            out.push(Finding { kind: "a private key block", start, end });
+        }
+    }
     for (i, _) in text.match_indices("PuTTY-User-Key-File-") {
         out.push(Finding { kind: "a private key block", start: i + 20, end: text.len() });
     }

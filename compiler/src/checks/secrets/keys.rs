@@ -17,7 +17,8 @@ const SECRET_WORDS: &[&str] =
     &["password", "passwd", "passphrase", "secret", "token", "credential", "contrasena", "contraseña"];
 
 /// Words that name a secret only as a whole word.
-const WHOLE_WORDS: &[&str] = &["pwd", "creds", "cred", "apikey", "privatekey", "accesskey", "secretkey", "authkey"];
+const WHOLE_WORDS: &[&str] =
+    &["pwd", "pw", "creds", "cred", "apikey", "privatekey", "accesskey", "secretkey", "authkey"];
 
 /// Words that name a secret only as the last word: `DB_PASS`, `BASIC_AUTH`.
 const LAST_WORDS: &[&str] = &["pass", "auth", "authorization", "pat"];
@@ -33,6 +34,7 @@ const PAIRS: &[(&str, &str)] = &[
     ("priv", "key"),
     ("private", "key"),
     ("client", "key"),
+    ("iam", "key"),
     ("access", "key"),
     ("signing", "key"),
     ("encryption", "key"),
@@ -182,6 +184,8 @@ mod tests {
             "dbPassword",
             "SMTP_PASSWD",
             "DB_PWD",
+            "CL_PW",
+            "CLOUD_IAM_KEY",
             "DB_PASS",
             "JWT_SECRET",
             "SECRET_KEY_BASE",
