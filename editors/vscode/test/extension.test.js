@@ -150,3 +150,28 @@ test('the manifest contributes the language, the grammar and the settings', () =
   const grammar = require(path.join(__dirname, '..', manifest.contributes.grammars[0].path));
   assert.equal(grammar.scopeName, 'source.gov');
 });
+
+test('the language configuration compiles and indents blocks and lists', () => {
+  const config = require(path.join(__dirname, '..', 'language-configuration.json'));
+  assert.equal(config.comments.lineComment, '#');
+  const word = new RegExp(`^(?:${config.wordPattern})$`);
+  for (const w of ['db-password', 'multi_az', '200GiB', '0.5', '8080']) {
+    assert.match(w, word);
+  }
+  const increase = new RegExp(config.indentationRules.increaseIndentPattern);
+  const decrease = new RegExp(config.indentationRules.decreaseIndentPattern);
+  for (const line of ['service api {', '  environments = [', 'phase "build" {  # comment']) {
+    assert.match(line, increase, line);
+  }
+  for (const line of ['  port = 8080', '  aws { region = "eu-west-1" }', '  x = [a, b]', '  # a { comment']) {
+    assert.doesNotMatch(line, increase, line);
+  }
+  assert.match('  }', decrease);
+  assert.match(']', decrease);
+  assert.doesNotMatch('  a = 1 }', decrease);
+  const docLine = new RegExp(config.onEnterRules[0].beforeText);
+  assert.match('  ## The project.', docLine);
+  assert.doesNotMatch('  # plain', docLine);
+  const pairs = config.autoClosingPairs.map((p) => p.open + p.close);
+  assert.deepEqual(pairs, ['{}', '[]', '""']);
+});
