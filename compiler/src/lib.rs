@@ -12,6 +12,7 @@ pub mod carve;
 pub mod checks;
 pub mod diag;
 pub mod emit;
+pub mod fmt;
 pub mod ir;
 pub mod lock;
 pub mod model;
