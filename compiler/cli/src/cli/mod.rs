@@ -13,6 +13,7 @@
 mod build;
 mod check;
 mod explain;
+mod fmt;
 mod graph;
 mod output;
 mod project;
@@ -92,6 +93,9 @@ pub(crate) enum Command {
     Build(build::BuildArgs),
     /// Print the dependency graph of a project (DOT, Mermaid or JSON).
     Graph(graph::GraphArgs),
+    /// Format `.gov` files in the canonical layout, in place; with `--check`,
+    /// write nothing and print the diff; with `--stdin`, format stdin to stdout.
+    Fmt(fmt::FmtArgs),
     /// Print the long explanation of a diagnostic code (`govc explain E206`), or list every code.
     Explain {
         /// A code such as `E206` (case-insensitive); omit it to list every code.
@@ -122,6 +126,7 @@ fn run(cli: Cli) -> miette::Result<ExitCode> {
         Command::Explain { code } => explain::run(code.as_deref()),
         Command::Build(args) => build::run(&args, &cli.global),
         Command::Graph(args) => graph::run(&args, &cli.global),
+        Command::Fmt(args) => fmt::run(&args, &cli.global),
     }
 }
 
