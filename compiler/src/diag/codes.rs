@@ -98,8 +98,10 @@ codes! {
     E801 Error "topology differs from the mirrored environment";
     E802 Error "environment-only resource under mirrors";
     E803 Error "production before non-production in promotion order";
+    E804 Error "production artifact that no earlier environment runs";
     W801 Warning "environment-only resource";
     W802 Warning "secret nothing references";
+    W803 Warning "production artifact that no earlier environment runs (opted out)";
     E901 Error "internal compiler error";
 }
 

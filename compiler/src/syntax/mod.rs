@@ -20,4 +20,4 @@ mod parser;
 
 pub use cst_edit::{apply_edits, TextEdit};
 pub use lexer::UNITS;
-pub use parser::{parse_file, MAX_FILE_BYTES, MAX_NESTING};
+pub use parser::{is_compilable, parse_file, MAX_FILE_BYTES, MAX_NESTING};

@@ -12,6 +12,8 @@
 
 mod build;
 mod check;
+mod diff;
+mod doc;
 mod explain;
 mod fmt;
 mod graph;
@@ -96,6 +98,10 @@ pub(crate) enum Command {
     /// Format `.gov` files in the canonical layout, in place; with `--check`,
     /// write nothing and print the diff; with `--stdin`, format stdin to stdout.
     Fmt(fmt::FmtArgs),
+    /// Compare two environments after the merge: topology, values and images.
+    Diff(diff::DiffArgs),
+    /// Render the documentation page of each environment (what `build` writes to `docs/`).
+    Doc(doc::DocArgs),
     /// Print the long explanation of a diagnostic code (`govc explain E206`), or list every code.
     Explain {
         /// A code such as `E206` (case-insensitive); omit it to list every code.
@@ -127,6 +133,8 @@ fn run(cli: Cli) -> miette::Result<ExitCode> {
         Command::Build(args) => build::run(&args, &cli.global),
         Command::Graph(args) => graph::run(&args, &cli.global),
         Command::Fmt(args) => fmt::run(&args, &cli.global),
+        Command::Diff(args) => diff::run(&args, &cli.global),
+        Command::Doc(args) => doc::run(&args, &cli.global),
     }
 }
 
