@@ -17,6 +17,7 @@ pub mod fmt;
 pub mod ir;
 pub mod lock;
 pub mod model;
+pub mod promote;
 pub mod source;
 pub mod stdlib;
 pub mod syntax;

@@ -177,7 +177,7 @@ fn diff(old: &str, new: &str, path: &str) -> String {
 
 /// Replaces `path` with `text` through a temporary file in its directory,
 /// keeping its permissions: a reader never sees half a file.
-fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
+pub(crate) fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let permissions = fs::metadata(path)?.permissions();
     let mut tmp = tempfile::Builder::new().prefix(".govc-fmt-").tempfile_in(dir)?;
