@@ -84,6 +84,21 @@ impl SourceFile {
         (line as u32, character as u32)
     }
 
+    /// 0-based index of the line holding byte `offset` (clamped to the text).
+    pub fn line_index(&self, offset: usize) -> usize {
+        let offset = offset.min(self.text.len());
+        self.line_starts.partition_point(|&s| s as usize <= offset) - 1
+    }
+
+    /// The byte range of 0-based line `line`, without its `\n` (empty past the end).
+    pub fn line_range(&self, line: usize) -> std::ops::Range<usize> {
+        let Some(&start) = self.line_starts.get(line) else {
+            return self.text.len()..self.text.len();
+        };
+        let end = self.line_starts.get(line + 1).map_or(self.text.len(), |&next| next as usize - 1);
+        start as usize..end
+    }
+
     /// 1-based line and column (in characters), as people count them.
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
         let offset = offset.min(self.text.len());
