@@ -330,7 +330,8 @@ pub(crate) mod tests {
             .with_label(Span::new(app, 72, 89), "a postgres with a similar name")
             .with_label(Span::new(staging, 12, 19), "in environment `staging`")
             .with_note("the stack `app` is used by `staging`")
-            .with_help("did you mean `main`?"),
+            .with_help("did you mean `main`?")
+            .with_replacement("replace with `main`", Span::new(app, 60, 64), "main"),
             Diagnostic::new(Code::W801, Span::new(staging, 24, 38), "environment-only resource", "declared here"),
             Diagnostic::global(Code::E210, "no `project.gov` found in `/tmp/x` or any parent directory")
                 .with_help("create a `project.gov` holding a `project NAME { ... }` block"),
