@@ -37,7 +37,12 @@ struct Base {
 
 impl Base {
     fn new(root: &Root) -> Base {
-        let file_uri = |dir: &str| format!("file://{}/", uri(dir.trim_end_matches('/')));
+        // `/srv/repo` -> `file:///srv/repo/`; `C:/repo` -> `file:///C:/repo/`.
+        let file_uri = |dir: &str| {
+            let dir = dir.trim_end_matches('/');
+            let slash = if dir.starts_with('/') { "" } else { "/" };
+            format!("file://{slash}{}/", uri(dir).replacen("%3A", ":", 1))
+        };
         match (&root.sarif, &root.project) {
             (Some(base), project) => {
                 let base = base.trim_end_matches('/');
@@ -217,7 +222,7 @@ fn result(
 
 /// A fingerprint that survives edits elsewhere in the file (it holds no line
 /// number): the SHA-256 of the code, the primary file's URI, the message and the
-/// trimmed text of the primary line, then `:N` for the N-th result with the same
+/// trimmed text of the primary line (up to 80 bytes each side of the label), then `:N` for the N-th result with the same
 /// hash (as GitHub's own `primaryLocationLineHash` does).
 fn fingerprint(
     diag: &Diagnostic,
@@ -231,10 +236,20 @@ fn fingerprint(
         hasher.update(part.as_bytes());
     }
     if let Some((label, file)) = primary.and_then(|l| label_file(sources, l).map(|f| (l, f))) {
-        let line = file.line_range(file.line_index(clamped_range(file, label).start));
+        let range = clamped_range(file, label);
+        let line = file.line_range(file.line_index(range.start));
+        // At most 80 bytes each side of the label: long lines cost no more than short ones.
+        let mut from = range.start.saturating_sub(80).max(line.start);
+        let mut to = (range.end + 80).min(line.end).max(from);
+        while !file.text.is_char_boundary(from) {
+            from -= 1;
+        }
+        while !file.text.is_char_boundary(to) {
+            to += 1;
+        }
         hasher.update(base.artifact(file)["uri"].as_str().unwrap_or_default().as_bytes());
         hasher.update(b"\0");
-        hasher.update(file.text[line].trim().as_bytes());
+        hasher.update(file.text[from..to].trim().as_bytes());
     }
     let hash: String = hasher.finalize()[..16].iter().map(|b| format!("{b:02x}")).collect();
     let n = seen.entry(hash.clone()).or_insert(0);
@@ -268,8 +283,8 @@ fn sarif_fix(fix: &crate::diag::Fix, sources: &Sources, base: &Base) -> Option<V
 fn region(file: &SourceFile, range: std::ops::Range<usize>) -> Value {
     let (start_line, start_col) = file.lsp_position(range.start);
     let (end_line, end_col) = file.lsp_position(range.end);
-    let char_offset = file.text[..range.start].encode_utf16().count();
-    let char_length = file.text[range.clone()].encode_utf16().count();
+    let char_offset = file.utf16_offset(range.start);
+    let char_length = file.utf16_offset(range.end) - char_offset;
     json!({
         "startLine": start_line + 1,
         "startColumn": start_col + 1,
@@ -413,6 +428,9 @@ mod tests {
         assert_eq!(repo["originalUriBaseIds"]["SRCROOT"]["uri"], "file:///repo/");
         let artifact = &repo["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"];
         assert_eq!(*artifact, json!({"uri": "infra/envs/a.gov", "uriBaseId": "SRCROOT"}));
+
+        let windows = run(Root { project: Some("C:/repo".into()), sarif: None });
+        assert_eq!(windows["originalUriBaseIds"]["PROJECTROOT"]["uri"], "file:///C:/repo/");
 
         // Unknown root: the base is described but has no URI.
         let unknown = run(Root::default());
