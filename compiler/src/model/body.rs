@@ -332,7 +332,7 @@ fn lower_env(block: &ast::Block, sink: &mut Diagnostics) -> Vec<EnvEntry> {
 fn unknown_field(name: &ast::Ident, schema: &BlockSchema, what: &str) -> Diagnostic {
     let d = Diagnostic::new(Code::E202, name.span, format!("unknown field `{}` in {what}", name.name), "unknown field");
     match closest(&name.name, schema.member_names()) {
-        Some(s) => d.with_help(format!("did you mean `{s}`?")),
+        Some(s) => super::suggest::did_you_mean(d, name.span, s),
         None => {
             let names: Vec<String> = schema.member_names().map(str::to_string).collect();
             if names.is_empty() {

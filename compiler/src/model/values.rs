@@ -265,7 +265,9 @@ pub fn literal(value: &ast::Value, ty: &FieldType, sink: &mut Diagnostics) -> Va
                     format!("expected {}", backticked(values)),
                 );
                 d = match super::suggest::closest(&p[0].name, values.iter().map(String::as_str)) {
-                    Some(s) => d.with_help(format!("did you mean `{s}`? allowed: {}", backticked(values))),
+                    Some(s) => d
+                        .with_help(format!("did you mean `{s}`? allowed: {}", backticked(values)))
+                        .with_replacement(format!("replace with `{s}`"), value.span, s),
                     None => d.with_help(format!("write one of {}", backticked(values))),
                 };
                 sink.push(d);
@@ -361,7 +363,7 @@ pub fn literal(value: &ast::Value, ty: &FieldType, sink: &mut Diagnostics) -> Va
                             "not a capability",
                         );
                         d = match super::suggest::closest(word, names.iter().map(String::as_str)) {
-                            Some(s) => d.with_help(format!("did you mean `{s}`?")),
+                            Some(s) => super::suggest::did_you_mean(d, item.span, s),
                             None => d.with_help(format!("capabilities are {}", backticked(&names))),
                         };
                         sink.push(d);

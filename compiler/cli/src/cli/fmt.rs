@@ -52,6 +52,10 @@ pub(crate) fn run(args: &FmtArgs, global: &GlobalArgs) -> miette::Result<ExitCod
     let files = match targets(&args.paths, &cwd) {
         Ok(files) => files,
         Err(LoadError::NotFound(d)) => return Ok(output.report(&[*d], &Sources::new(), ACTION)),
+        Err(LoadError::BadPath(d)) => {
+            output.report(&[*d], &Sources::new(), ACTION);
+            return Ok(ExitCode::from(super::EXIT_USAGE));
+        }
         Err(LoadError::Io(report)) => return Err(report),
     };
     let mut sources = Sources::new();

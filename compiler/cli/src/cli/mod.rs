@@ -57,6 +57,10 @@ pub(crate) struct GlobalArgs {
     /// Do not print the summary line of human output.
     #[arg(short, long, global = true)]
     pub(crate) quiet: bool,
+    /// Make SARIF artifact URIs relative to DIR (such as the repository root, as
+    /// code scanning expects) instead of the project root; DIR must hold the project.
+    #[arg(long, global = true, value_name = "DIR")]
+    pub(crate) sarif_root: Option<PathBuf>,
 }
 
 /// The output format of diagnostics.
@@ -111,6 +115,11 @@ pub(crate) enum Command {
         /// A code such as `E206` (case-insensitive); omit it to list every code.
         code: Option<String>,
     },
+    /// Print a shell completion script (`govc completions bash > /etc/bash_completion.d/govc`).
+    Completions {
+        /// The shell to complete in.
+        shell: clap_complete::Shell,
+    },
 }
 
 /// Parses the arguments, runs the subcommand and turns any failure into exit code 2.
@@ -133,7 +142,13 @@ pub(crate) fn main() -> ExitCode {
 fn run(cli: Cli) -> miette::Result<ExitCode> {
     match cli.command {
         Command::Check { path } => check::run(path.as_deref(), &cli.global),
-        Command::Explain { code } => explain::run(code.as_deref()),
+        Command::Explain { code } => explain::run(code.as_deref(), &cli.global),
+        Command::Completions { shell } => {
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut <Cli as clap::CommandFactory>::command(), "govc", &mut script);
+            print_stdout(&String::from_utf8_lossy(&script));
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Build(args) => build::run(&args, &cli.global),
         Command::Graph(args) => graph::run(&args, &cli.global),
         Command::Fmt(args) => fmt::run(&args, &cli.global),

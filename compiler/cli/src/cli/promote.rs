@@ -17,7 +17,7 @@ use similar::TextDiff;
 
 use super::fmt::write_atomically;
 use super::output::Output;
-use super::project::{self, LoadError};
+use super::project;
 use super::{print_stdout, GlobalArgs};
 
 /// The arguments of `govc promote`.
@@ -43,12 +43,11 @@ pub(crate) struct PromoteArgs {
 const ACTION: &str = "promote";
 
 pub(crate) fn run(args: &PromoteArgs, global: &GlobalArgs) -> miette::Result<ExitCode> {
-    let output = Output::new(global);
+    let mut output = Output::new(global);
     let cwd = std::env::current_dir().into_diagnostic().wrap_err("could not read the current directory")?;
-    let project = match project::load(args.path.as_deref(), &cwd) {
+    let project = match project::load_for(args.path.as_deref(), &cwd, &mut output, ACTION) {
         Ok(project) => project,
-        Err(LoadError::NotFound(d)) => return Ok(output.report(&[*d], &Sources::new(), ACTION)),
-        Err(LoadError::Io(report)) => return Err(report),
+        Err(exit) => return exit,
     };
     let (model, diags) = govc::analyze(&project.sources, &Options::default());
     let diagnostics = diags.into_sorted();
