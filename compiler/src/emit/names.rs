@@ -25,6 +25,21 @@ pub fn env_prefix(project: &str, env: &str, max: usize) -> String {
     shorten(&format!("{project}-{env}"), max)
 }
 
+/// The characters of a Kubernetes namespace (a DNS-1123 label).
+pub const NAMESPACE_MAX: usize = 63;
+
+/// `<project>-<env>` shortened to [`NAMESPACE_MAX`]: the Kubernetes namespace of an
+/// environment. The IR holds it (`ir::Environment::namespace`), so the Kustomize
+/// overlay, `service.host`, the docs and the SecurityGroupPolicies Terraform emits all
+/// read this one name.
+pub fn namespace(project: &str, env: &str) -> String {
+    env_prefix(project, env, NAMESPACE_MAX)
+}
+
+/// The characters of a StatefulSet's name: its pods carry the label
+/// `controller-revision-hash: <name>-<10 characters>`, a label value of at most 63.
+pub const STATEFUL_SET_MAX: usize = 52;
+
 /// The longest `<project>-<env>` prefix of AWS names: every derived name
 /// (`<prefix>-svc-<service>`, IAM roles `<prefix>-eks-cluster`, RDS identifiers
 /// `<prefix>-<db>`) must stay within the AWS limits (64 for IAM role names, 63 for
@@ -75,6 +90,17 @@ pub fn pod_selector(project: &str, name: &str) -> [(&'static str, String); 2] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn namespaces_fit_a_dns_label() {
+        assert_eq!(namespace("zenthea", "production"), "zenthea-production");
+        let long = namespace(&"p".repeat(63), &"e".repeat(63));
+        assert_eq!(long.len(), NAMESPACE_MAX);
+        assert!(
+            long.starts_with('p') && long.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        );
+        assert_ne!(long, namespace(&"p".repeat(63), &"e".repeat(62)));
+    }
 
     #[test]
     fn short_names_are_kept() {
