@@ -356,6 +356,33 @@ mod tests {
         assert!(secret_path("p/é").is_err());
     }
 
+    /// Applying every E209 fix of a case leaves only the values whose meaning cannot
+    /// be told (a wildcard, a single label), and the fixes write quoted strings.
+    #[test]
+    fn fixes_write_the_value_meant() {
+        let compile = |text: &str| {
+            let mut sources = crate::Sources::with_stdlib();
+            sources.add("project.gov", text);
+            let diagnostics = crate::compile(&sources, &crate::Options::default()).diagnostics;
+            diagnostics.into_iter().filter(|d| d.code == crate::diag::Code::E209).collect::<Vec<_>>()
+        };
+        for (case, left) in [
+            (include_str!("../../../tests/cases/values/host.gov"), 2),
+            (include_str!("../../../tests/cases/values/aws_account_region.gov"), 3),
+            (include_str!("../../../tests/cases/values/route_path.gov"), 3),
+        ] {
+            let mut edits: Vec<_> = compile(case).into_iter().flat_map(|d| d.fixes).flat_map(|f| f.edits).collect();
+            edits.sort_by_key(|e| std::cmp::Reverse(e.span.range().start));
+            let mut fixed = case.to_string();
+            for edit in &edits {
+                assert!(fixed[edit.span.range()].starts_with('"'), "a fix replaces the whole string literal");
+                fixed.replace_range(edit.span.range(), &edit.text);
+            }
+            let remaining = compile(&fixed);
+            assert_eq!(remaining.len(), left, "{remaining:#?}");
+        }
+    }
+
     #[test]
     fn route_paths_are_absolute_and_plain() {
         for ok in ["/", "/api", "/api/v1/", "/hooks/a-b_c.d~e"] {
