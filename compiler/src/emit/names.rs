@@ -7,7 +7,8 @@
 use sha2::{Digest, Sha256};
 
 /// `name` if it fits in `max` bytes, otherwise its first bytes plus `-` and a short hash
-/// of the whole name. Never ends with `-` before the hash.
+/// of the whole name. Never ends with `-` or `.` before the hash, so that a shortened
+/// DNS subdomain (a NetworkPolicy named after an egress host) stays one.
 pub fn shorten(name: &str, max: usize) -> String {
     if name.len() <= max {
         return name.to_string();
@@ -15,7 +16,7 @@ pub fn shorten(name: &str, max: usize) -> String {
     let digest = Sha256::digest(name.as_bytes());
     let hash: String = digest.iter().take(4).map(|b| format!("{b:02x}")).collect();
     let keep = max.saturating_sub(hash.len() + 1);
-    let head = name[..keep].trim_end_matches('-');
+    let head = name[..keep].trim_end_matches(['-', '.']);
     format!("{head}-{hash}")
 }
 
@@ -100,6 +101,16 @@ mod tests {
             long.starts_with('p') && long.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         );
         assert_ne!(long, namespace(&"p".repeat(63), &"e".repeat(62)));
+    }
+
+    #[test]
+    fn a_shortened_subdomain_has_no_empty_label() {
+        let name = format!("allow-api-egress-{}.example.com-443", "a".repeat(26));
+        // Cut right after the dot: the kept head would end with it.
+        let max = name.find('.').expect("a dot") + 1 + 9;
+        let short = shorten(&name, max);
+        assert!(!short.contains(".-") && short.len() < max, "{short}");
+        assert_eq!(short, shorten(&name, max));
     }
 
     #[test]
