@@ -392,6 +392,42 @@ mod tests {
         }
     }
 
+    /// The stdlib names the forms; a `format` or `prefix` where it does not apply is a
+    /// bug in the stdlib (E901), never silently ignored.
+    #[test]
+    fn the_stdlib_declares_forms_and_refuses_misplaced_ones() {
+        use crate::model::schema::Schema;
+        let load = |text: &str| {
+            let mut sources = crate::Sources::new();
+            sources.add("kinds.gov", text);
+            let mut sink = crate::diag::Diagnostics::new();
+            let (id, _) = sources.iter().next().expect("one file");
+            let file = crate::syntax::parse_file(&sources, id, &mut sink);
+            let schema = Schema::load(&[&file], &mut sink);
+            (schema, sink.into_sorted())
+        };
+        let (stdlib, bugs) = load(include_str!("../../../stdlib/kinds.gov"));
+        assert!(bugs.is_empty(), "{bugs:?}");
+        let network = stdlib.kind("network").expect("network");
+        assert_eq!(network.field("cidr").and_then(|f| f.prefix), Some((16, 28)));
+        assert_eq!(stdlib.kind("ingress").and_then(|k| k.field("host")).and_then(|f| f.format), Some(Format::Host));
+        let secret = stdlib.kind("secret").and_then(|k| k.field("path")).and_then(|f| f.format);
+        assert_eq!(secret, Some(Format::SecretPath));
+        let env = stdlib.item("environment").expect("environment");
+        let aws = env.block("aws").expect("aws");
+        assert_eq!(aws.field("account").and_then(|f| f.format), Some(Format::AwsAccount));
+        assert_eq!(aws.field("region").and_then(|f| f.format), Some(Format::AwsRegion));
+        let state_region = env.block("state").and_then(|b| b.field("region")).and_then(|f| f.format);
+        assert_eq!(state_region, Some(Format::AwsRegion));
+
+        let (_, bugs) = load(
+            "kind k {\n  field a { type = int  format = host }\n  field b { type = string  format = hostname }\n  \
+             field c { type = cidr  prefix = 28..16 }\n  field d { type = string  prefix = 16..28 }\n}\n",
+        );
+        let codes: Vec<_> = bugs.iter().map(|d| d.code).collect();
+        assert_eq!(codes, vec![crate::diag::Code::E901; 4], "{bugs:?}");
+    }
+
     #[test]
     fn route_paths_are_absolute_and_plain() {
         for ok in ["/", "/api", "/api/v1/", "/hooks/a-b_c"] {
