@@ -335,13 +335,58 @@ pub fn one_network_to_build(model: &Model, sink: &mut Diagnostics) {
 fn egress(svc: &Resource, sink: &mut Diagnostics) {
     let Some(Val::Strings(entries)) = svc.body.value("egress") else { return };
     for (entry, span) in entries {
-        if let Err(why) = parse_egress(entry) {
-            sink.push(
+        match parse_egress(entry) {
+            Err(why) => sink.push(
                 Diagnostic::new(Code::E406, *span, format!("malformed egress entry `{entry}`"), why)
                     .with_note("egress is deny-by-default and allowlist-driven: each entry names one host and one port")
                     .with_help("write `\"host.example.com:443\"` or `\"203.0.113.10:443\"`"),
-            );
+            ),
+            Ok((host, _)) => {
+                if let Some(what) = not_public(host) {
+                    sink.push(
+                        Diagnostic::new(
+                            Code::E408,
+                            *span,
+                            format!("egress entry `{entry}` leaves for {what}, not the public internet"),
+                            "not a public destination",
+                        )
+                        .with_note("egress opens a path out of the VPC; what is inside is reached with `connects`")
+                        .with_help("name a public host (`\"api.example.com:443\"`) or use `connects` for a resource of the project"),
+                    );
+                }
+            }
         }
+    }
+}
+
+/// Why `host` (an egress entry's host, already well formed) is not on the public
+/// internet, or `None` when it is: unspecified, loopback, link-local (the instance
+/// metadata service), private (RFC 1918), shared (CGNAT), multicast, reserved and
+/// broadcast addresses; `localhost` and the project's own internal names.
+pub fn not_public(host: &str) -> Option<&'static str> {
+    if let Ok(ip) = host.parse::<std::net::Ipv4Addr>() {
+        let [a, b, ..] = ip.octets();
+        return match () {
+            _ if a == 0 => Some("an unspecified address"),
+            _ if ip.is_loopback() => Some("a loopback address"),
+            _ if ip.is_link_local() => Some("a link-local address (169.254.169.254 is the instance metadata service)"),
+            _ if ip.is_private() => Some("a private address (RFC 1918)"),
+            _ if a == 100 && (64..128).contains(&b) => Some("a shared address (CGNAT, RFC 6598)"),
+            _ if ip.is_multicast() => Some("a multicast address"),
+            _ if ip.is_broadcast() || a >= 240 => Some("a reserved address"),
+            _ => None,
+        };
+    }
+    let host = host.to_ascii_lowercase();
+    let internal = |suffix: &str| host == suffix || host.ends_with(&format!(".{suffix}"));
+    if internal("localhost") {
+        Some("the local machine")
+    } else if internal("internal") {
+        Some("a private DNS name (`*.internal`)")
+    } else if internal("cluster.local") {
+        Some("a name inside the Kubernetes cluster (`*.cluster.local`)")
+    } else {
+        None
     }
 }
 
@@ -390,5 +435,35 @@ mod tests {
         assert!(parse_egress("api.stripe.com:70000").is_err());
         assert!(parse_egress("999.1.1.1:80").is_err());
         assert!(parse_egress("bad_host:80").is_err());
+    }
+
+    #[test]
+    fn public_destinations() {
+        use super::not_public;
+        for host in
+            ["api.stripe.com", "52.95.110.1", "203.0.113.7", "100.128.0.1", "172.32.0.1", "internal.example.com"]
+        {
+            assert_eq!(not_public(host), None, "{host}");
+        }
+        for host in [
+            "0.0.0.0",
+            "127.0.0.1",
+            "169.254.169.254",
+            "10.0.0.5",
+            "172.16.0.1",
+            "172.31.255.255",
+            "192.168.1.1",
+            "100.64.0.1",
+            "100.127.255.255",
+            "224.0.0.1",
+            "240.0.0.1",
+            "255.255.255.255",
+            "localhost",
+            "db.internal",
+            "main.production.p.internal",
+            "API.svc.cluster.local",
+        ] {
+            assert!(not_public(host).is_some(), "{host}");
+        }
     }
 }

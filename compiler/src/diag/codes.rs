@@ -84,6 +84,7 @@ codes! {
     E405 Error "network or segment too small";
     E406 Error "malformed egress entry";
     E407 Error "several networks in a cloud environment to build";
+    E408 Error "egress to a destination that is not on the public internet";
     E501 Error "image not pinned by digest";
     E502 Error "literal that looks like a secret";
     E503 Error "secret reference outside env";
@@ -99,6 +100,9 @@ codes! {
     E802 Error "environment-only resource under mirrors";
     E803 Error "production before non-production in promotion order";
     E804 Error "production artifact that no earlier environment runs";
+    E805 Error "promotion against the order of project.environments";
+    E806 Error "promotion from an environment that does not check clean";
+    E807 Error "promoted image from another repository";
     W801 Warning "environment-only resource";
     W802 Warning "secret nothing references";
     W803 Warning "production artifact that no earlier environment runs (opted out)";

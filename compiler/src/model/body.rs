@@ -327,7 +327,13 @@ fn lower_env(block: &ast::Block, sink: &mut Diagnostics) -> Vec<EnvEntry> {
                 EnvVal::Invalid
             }
         };
-        entries.push(EnvEntry { key: field.name.name.clone(), key_span: field.name.span, value, span: field.span });
+        entries.push(EnvEntry {
+            key: field.name.name.clone(),
+            key_span: field.name.span,
+            value,
+            value_span: field.value.span,
+            span: field.span,
+        });
     }
     entries
 }

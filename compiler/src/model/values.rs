@@ -26,6 +26,8 @@ pub struct EnvEntry {
     pub key: String,
     pub key_span: Span,
     pub value: EnvVal,
+    /// The value as written.
+    pub value_span: Span,
     pub span: Span,
 }
 

@@ -15,9 +15,11 @@ mod check;
 mod diff;
 mod doc;
 mod explain;
+mod fmt;
 mod graph;
 mod output;
 mod project;
+mod promote;
 mod tree;
 
 use std::io::Write;
@@ -94,6 +96,12 @@ pub(crate) enum Command {
     Build(build::BuildArgs),
     /// Print the dependency graph of a project (DOT, Mermaid or JSON).
     Graph(graph::GraphArgs),
+    /// Format `.gov` files in the canonical layout, in place; with `--check`,
+    /// write nothing and print the diff; with `--stdin`, format stdin to stdout.
+    Fmt(fmt::FmtArgs),
+    /// Promote TO's images to FROM's, in the order of `project.environments`, as a
+    /// minimal edit of the sources; `--dry-run` prints the diff only.
+    Promote(promote::PromoteArgs),
     /// Compare two environments after the merge: topology, values and images.
     Diff(diff::DiffArgs),
     /// Render the documentation page of each environment (what `build` writes to `docs/`).
@@ -128,6 +136,8 @@ fn run(cli: Cli) -> miette::Result<ExitCode> {
         Command::Explain { code } => explain::run(code.as_deref()),
         Command::Build(args) => build::run(&args, &cli.global),
         Command::Graph(args) => graph::run(&args, &cli.global),
+        Command::Fmt(args) => fmt::run(&args, &cli.global),
+        Command::Promote(args) => promote::run(&args, &cli.global),
         Command::Diff(args) => diff::run(&args, &cli.global),
         Command::Doc(args) => doc::run(&args, &cli.global),
     }
