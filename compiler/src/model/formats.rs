@@ -58,7 +58,8 @@ impl Format {
         match self {
             Format::AwsAccount => "an AWS account id is exactly 12 digits, like `111111111111` (keep leading zeros)",
             Format::AwsRegion => {
-                "a region is written like `eu-west-1`, `ap-southeast-2` or `us-gov-west-1`: lowercase, ending in a digit"
+                "a region is written like `eu-west-1`, `ap-southeast-2`, `us-gov-west-1` or `eusc-de-east-1`: lowercase, \
+                 ending in a digit"
             }
             Format::Host => {
                 "write a host name only, like `api.example.com`: two or more lowercase labels of letters, digits \
@@ -102,8 +103,10 @@ fn account(value: &str) -> Result<(), Problem> {
 }
 
 fn region(value: &str) -> Result<(), Problem> {
-    // ^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$
-    let parts: Vec<&str> = value.split('-').collect();
+    // ^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$, and the European Sovereign Cloud's
+    // `eusc-<area>-<direction>-<n>` (`eusc-de-east-1`).
+    let plain = value.strip_prefix("eusc-").filter(|rest| !rest.contains("-gov-") && !rest.contains("-iso"));
+    let parts: Vec<&str> = plain.unwrap_or(value).split('-').collect();
     let lower = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_lowercase());
     let ok = match parts.as_slice() {
         [area, partition @ .., direction, number] => {
@@ -313,7 +316,16 @@ mod tests {
 
     #[test]
     fn regions_follow_the_aws_pattern() {
-        for ok in ["eu-west-1", "us-gov-west-1", "ap-southeast-2", "us-iso-east-1", "us-isob-east-1", "il-central-1"] {
+        for ok in [
+            "eu-west-1",
+            "us-gov-west-1",
+            "ap-southeast-2",
+            "us-iso-east-1",
+            "us-isob-east-1",
+            "eu-isoe-west-1",
+            "il-central-1",
+            "eusc-de-east-1",
+        ] {
             assert!(region(ok).is_ok(), "{ok}");
         }
         for bad in
