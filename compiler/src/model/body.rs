@@ -245,6 +245,15 @@ pub fn lower_body<'a>(
                     );
                     continue;
                 }
+                if let Err(problem) = super::formats::route_path(&route.path.value) {
+                    sink.push(values::format_problem(
+                        route.path.span,
+                        "route",
+                        "a route path",
+                        super::formats::ROUTE_PATH_ACCEPTED,
+                        problem,
+                    ));
+                }
                 body.routes.push(RouteVal {
                     path: route.path.value.clone(),
                     path_span: route.path.span,

@@ -8,6 +8,7 @@
 
 pub mod body;
 pub mod env;
+pub mod formats;
 pub mod image;
 pub mod lower;
 pub mod phases;

@@ -127,7 +127,8 @@ struct Found {
 }
 
 fn owned(project: &str, env: &Environment) -> Owned {
-    let namespace = format!("{project}-{}", env.name).to_ascii_lowercase();
+    // The namespace as emitted: `<project>-<env>`, shortened to 63 when longer.
+    let namespace = crate::emit::names::namespace(project, &env.name).to_ascii_lowercase();
     let mut marks = Vec::new();
     let mut networks = Vec::new();
     for res in &env.resources {
