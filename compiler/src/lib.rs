@@ -15,6 +15,7 @@ pub mod emit;
 pub mod ir;
 pub mod lock;
 pub mod model;
+pub mod query;
 pub mod source;
 pub mod stdlib;
 pub mod syntax;
