@@ -97,6 +97,8 @@ pub(crate) enum Command {
         /// A code such as `E206` (case-insensitive); omit it to list every code.
         code: Option<String>,
     },
+    /// Run the language server on stdin/stdout (for editors; see compiler/lsp/README.md).
+    Lsp,
 }
 
 /// Parses the arguments, runs the subcommand and turns any failure into exit code 2.
@@ -122,6 +124,7 @@ fn run(cli: Cli) -> miette::Result<ExitCode> {
         Command::Explain { code } => explain::run(code.as_deref()),
         Command::Build(args) => build::run(&args, &cli.global),
         Command::Graph(args) => graph::run(&args, &cli.global),
+        Command::Lsp => Ok(govc_lsp::run()),
     }
 }
 
