@@ -36,7 +36,7 @@ pub struct Analysis {
     /// One tree per file, indexed like `sources`.
     pub files: Vec<ast::File>,
     pub model: Model,
-    /// Sorted by (file, offset, code), with the editor-only fixes of [`fixes`] added.
+    /// Sorted by (file, offset, code), with the editor-only fixes of [`fixes`] added (missing fields, "did you mean").
     pub diagnostics: Vec<Diagnostic>,
     pub index: Index,
 }
@@ -49,6 +49,7 @@ pub fn analyze(sources: Sources) -> Analysis {
     crate::checks::run(&model, &crate::Options::default(), &mut sink);
     let mut diagnostics = sink.into_sorted();
     fixes::add_missing_field_fixes(&sources, &files, &model.schema, &mut diagnostics);
+    fixes::add_did_you_mean_fixes(&sources, &mut diagnostics);
     let index = Index::build(&sources, &files, &model.schema);
     Analysis { sources, files, model, diagnostics, index }
 }

@@ -285,3 +285,51 @@ fn a_missing_required_field_gets_an_insertion_fix() {
         "{fixed}"
     );
 }
+
+/// `sources` with `project.gov` and `envs/local.gov` replaced.
+fn analyze_with(project: &str, local: &str) -> Analysis {
+    let mut sources = Sources::with_stdlib();
+    sources.add("project.gov", project);
+    sources.add("envs/local.gov", local);
+    sources.add("envs/staging.gov", STAGING);
+    analyze(sources)
+}
+
+#[test]
+fn did_you_mean_becomes_a_replacement_and_applying_them_checks_clean() {
+    let project =
+        PROJECT.replace("phase = \"wire\"", "phase = \"wrie\"").replace("connects = [orders]", "connects = [ordres]");
+    let local = LOCAL.replace("tier = local", "tier = locl").replace("stack = shop", "stack = shpo");
+    let a = analyze_with(&project, &local);
+    let mut texts = BTreeMap::from([("project.gov", project.clone()), ("envs/local.gov", local.clone())]);
+    let mut fixed = 0;
+    // Apply from the end of each file backwards so earlier spans stay valid.
+    let misspelled = |d: &&Diagnostic| d.help.as_deref().is_some_and(|h| h.starts_with("did you mean"));
+    for d in a.diagnostics.iter().rev().filter(misspelled) {
+        let fix = d.fixes.first().unwrap_or_else(|| panic!("a fix for {d:?}"));
+        assert!(fix.message.starts_with("replace with `"), "{fix:?}");
+        let edit = &fix.edits[0];
+        let path = a.sources.get(edit.span.file).path.as_str();
+        texts.get_mut(path).expect("a project file").replace_range(edit.span.range(), &edit.text);
+        fixed += 1;
+    }
+    assert_eq!(fixed, 4, "{:#?}", a.diagnostics);
+    assert_eq!(texts["project.gov"], PROJECT);
+    assert_eq!(texts["envs/local.gov"], LOCAL);
+}
+
+#[test]
+fn no_replacement_when_the_span_is_not_the_misspelled_name() {
+    let project = PROJECT.replace("DB_HOST = orders.host", "DB_HOST = orders.hots");
+    let a = analyze_with(&project, LOCAL);
+    let d = a.diagnostics.iter().find(|d| d.message.contains("hots")).expect("the unknown attribute");
+    for fix in &d.fixes {
+        let edit = &fix.edits[0];
+        let mut text = project.clone();
+        text.replace_range(edit.span.range(), &edit.text);
+        assert_eq!(text, PROJECT, "a fix must only swap `hots` for `host`: {fix:?}");
+    }
+    assert_eq!(super::fixes::suggestion("did you mean `x`? allowed: `x`, `y`"), Some("x"));
+    assert_eq!(super::fixes::suggestion("did you mean `x`"), None);
+    assert_eq!(super::fixes::suggestion("add `x`"), None);
+}

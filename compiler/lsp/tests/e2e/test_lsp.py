@@ -98,6 +98,7 @@ async def test_hover_on_a_field_shows_its_schema_and_merged_values(client: Langu
     )
     value = hover.contents.value
     assert "How many replicas run" in value
+    assert "- type: " in value
     assert "default: `1`" in value and "range: `1` to `100`" in value and "capability: `sizing`" in value
     assert "`production`: `3..10` (set by the environment)" in value
     hover = await client.text_document_hover_async(
@@ -334,3 +335,31 @@ async def test_code_action_adds_a_missing_required_field(client: LanguageClient)
     version = replace_text(client, uri, "\n".join(lines))
     remaining = await diagnostics_for(client, uri, version=version)
     assert "E204" not in codes(remaining)
+
+
+async def test_code_action_replaces_a_misspelled_name(client: LanguageClient):
+    original = text_of(THREE)
+    text = original.replace("connects = [orders]", "connects = [ordres]").replace("  tier = staging\n", "  tier = stagin\n")
+    uri = open_doc(client, THREE, text)
+    diagnostics = await diagnostics_for(client, uri, version=1)
+    assert codes(diagnostics) == ["E203", "E206"]
+    lines = text.split("\n")
+    for d in sorted(diagnostics, key=lambda d: d.range.start.line, reverse=True):
+        assert "did you mean" in d.message
+        actions = await client.text_document_code_action_async(
+            types.CodeActionParams(
+                text_document=doc(uri), range=d.range, context=types.CodeActionContext(diagnostics=[d])
+            )
+        )
+        (action,) = actions
+        assert action.kind == types.CodeActionKind.QuickFix and action.is_preferred
+        assert action.title in ("replace with `orders`", "replace with `staging`")
+        (change,) = action.edit.changes[uri]
+        assert change.range == d.range
+        line = lines[change.range.start.line]
+        lines[change.range.start.line] = (
+            line[: change.range.start.character] + change.new_text + line[change.range.end.character :]
+        )
+    assert "\n".join(lines) == original
+    version = replace_text(client, uri, "\n".join(lines))
+    assert await diagnostics_for(client, uri, version=version) == []
