@@ -15,6 +15,8 @@ pub struct Program {
     pub project: String,
     /// The phase in force.
     pub phase: String,
+    /// What the phase in force authorizes (cumulatively), in the stdlib's order.
+    pub capabilities: Vec<String>,
     /// Every stack, by name.
     pub stacks: Vec<Stack>,
     /// Every environment: the promotion order of `project.environments` first, then any

@@ -12,9 +12,12 @@ pub mod carve;
 pub mod checks;
 pub mod diag;
 pub mod emit;
+pub mod envdiff;
+pub mod fmt;
 pub mod ir;
 pub mod lock;
 pub mod model;
+pub mod promote;
 pub mod query;
 pub mod source;
 pub mod stdlib;
@@ -54,6 +57,12 @@ impl Compilation {
 pub fn analyze(sources: &Sources, options: &Options) -> (model::Model, diag::Diagnostics) {
     let mut sink = diag::Diagnostics::new();
     let files: Vec<_> = sources.iter().map(|(id, _)| syntax::parse_file(sources, id, &mut sink)).collect();
+    if sources.iter().any(|(_, f)| f.origin == source::Origin::Project && !syntax::is_compilable(f)) {
+        // A file that could not be read at all (not UTF-8, too large) hides its
+        // declarations: whatever the model reported would echo that one E101/E103.
+        let model = model::build(sources, &files, &mut diag::Diagnostics::new());
+        return (model, sink);
+    }
     let model = model::build(sources, &files, &mut sink);
     checks::run(&model, options, &mut sink);
     (model, sink)

@@ -22,11 +22,19 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 /// The digest of the project's sources: the sha256 of their sorted content digests.
+/// Line endings are normalized first (`\r\n` → `\n`), so a checkout with CRLF
+/// line endings has the digest of the committed files.
 pub fn source_digest(sources: &Sources) -> String {
     let mut digests: Vec<String> = sources
         .iter()
         .filter(|(_, f)| f.origin == Origin::Project)
-        .map(|(_, f)| sha256_hex(f.text.as_bytes()))
+        .map(|(_, f)| {
+            if f.text.contains('\r') {
+                sha256_hex(f.text.replace("\r\n", "\n").as_bytes())
+            } else {
+                sha256_hex(f.text.as_bytes())
+            }
+        })
         .collect();
     digests.sort();
     sha256_hex(digests.join("\n").as_bytes())
@@ -45,6 +53,16 @@ pub fn render(files: &BTreeMap<String, String>, sources: &Sources) -> String {
     let mut out = serde_json::to_string_pretty(&lock).expect("a JSON value always serializes");
     out.push('\n');
     out
+}
+
+/// Whether a path listed in a lock may be owned: relative, `/`-separated, every
+/// segment a plain name (no empty, `.` or `..` segment, no `\`, no NUL, no drive).
+/// A lock is input like any other file on disk; a path that fails this is never
+/// read or removed.
+pub fn is_owned_path(path: &str) -> bool {
+    !path.is_empty()
+        && !path.contains(['\\', '\0', ':'])
+        && path.split('/').all(|segment| !segment.is_empty() && segment != "." && segment != "..")
 }
 
 /// The files a lock lists, `path → sha256`; `None` when the text is not a lock.
@@ -67,10 +85,25 @@ mod tests {
         b.add("renamed.gov", "y");
         b.add("project.gov", "x");
         assert_eq!(source_digest(&a), source_digest(&b));
+        let mut crlf = Sources::new();
+        crlf.add("project.gov", "x\r\ny\r\n");
+        let mut lf = Sources::new();
+        lf.add("project.gov", "x\ny\n");
+        assert_eq!(source_digest(&crlf), source_digest(&lf));
         let files = BTreeMap::from([("terraform/prod/backend.tf.json".to_string(), "{}\n".to_string())]);
         let lock = render(&files, &a);
         let parsed = parse(&lock).expect("a lock");
         assert_eq!(parsed["terraform/prod/backend.tf.json"], sha256_hex(b"{}\n"));
         assert!(parse("not json").is_none());
+    }
+
+    #[test]
+    fn only_plain_relative_paths_may_be_owned() {
+        for ok in ["govc.lock.json", "terraform/prod/backend.tf.json", "a/.b/c..d"] {
+            assert!(is_owned_path(ok), "{ok}");
+        }
+        for bad in ["", "/etc/passwd", "../x", "a/../../x", "a//b", "./a", "a/.", "a\\..\\b", "C:/x", "a\0b", "a/"] {
+            assert!(!is_owned_path(bad), "{bad:?}");
+        }
     }
 }

@@ -52,7 +52,7 @@ pub enum Origin {
     Project,
 }
 
-/// One source file. `text` is `None` when the bytes were not UTF-8 (E101).
+/// One source file.
 #[derive(Clone, Debug)]
 pub struct SourceFile {
     pub path: String,
@@ -60,14 +60,25 @@ pub struct SourceFile {
     pub text: String,
     /// Byte offsets of the start of every line, for position lookups.
     line_starts: Vec<u32>,
-    /// Set when the file's bytes were not valid UTF-8; `text` is then empty.
+    /// Set when the file's bytes were not valid UTF-8: the byte offset of the first
+    /// invalid byte. `text` then holds the bytes decoded lossily (each invalid
+    /// sequence a `U+FFFD`), so positions up to that byte are exact, but the file is
+    /// not compiled (E101).
     pub invalid_utf8_at: Option<usize>,
 }
 
 impl SourceFile {
     fn new(path: String, origin: Origin, text: String, invalid_utf8_at: Option<usize>) -> SourceFile {
+        // A line ends at `\n`, `\r\n` or a lone `\r`, as the LSP counts lines.
         let mut line_starts = vec![0];
-        line_starts.extend(text.bytes().enumerate().filter(|(_, b)| *b == b'\n').map(|(i, _)| i as u32 + 1));
+        let bytes = text.as_bytes();
+        line_starts.extend(
+            bytes
+                .iter()
+                .enumerate()
+                .filter(|&(i, &b)| b == b'\n' || b == b'\r' && bytes.get(i + 1) != Some(&b'\n'))
+                .map(|(i, _)| i as u32 + 1),
+        );
         SourceFile { path, origin, text, line_starts, invalid_utf8_at }
     }
 
@@ -127,7 +138,8 @@ impl Sources {
             Ok(text) => self.push(SourceFile::new(path, Origin::Project, text, None)),
             Err(err) => {
                 let at = err.utf8_error().valid_up_to();
-                self.push(SourceFile::new(path, Origin::Project, String::new(), Some(at)))
+                let text = String::from_utf8_lossy(err.as_bytes()).into_owned();
+                self.push(SourceFile::new(path, Origin::Project, text, Some(at)))
             }
         }
     }

@@ -11,6 +11,7 @@ mod isolation;
 mod network;
 mod parity;
 mod persistence;
+mod promotion;
 mod secrets;
 
 use crate::diag::{Code, Diagnostic, Diagnostics};
@@ -31,6 +32,7 @@ pub fn run(model: &Model, options: &Options, sink: &mut Diagnostics) {
     secrets::literal_secrets(model, sink);
     persistence::run(model, sink);
     parity::run(model, sink);
+    promotion::run(model, sink);
     if options.emit {
         build_without_iac(model, sink);
         network::one_network_to_build(model, sink);

@@ -1,11 +1,16 @@
-//! Emitters: the checked [`ir::Program`] to files in memory.
+//! Emitters: the checked [`ir::Program`] to files in memory: Terraform roots,
+//! Kustomize trees and the environments' documentation pages.
 //!
 //! Emitters read the IR, never the AST or the model; they do no IO. The CLI writes
 //! what they return. Paths are relative to the output directory, `/`-separated.
 
+pub mod docs;
 pub mod kustomize;
 pub mod names;
 pub mod terraform;
+
+#[cfg(test)]
+mod flow_tests;
 
 use std::collections::BTreeMap;
 
@@ -17,6 +22,7 @@ pub fn emit(program: &ir::Program) -> Result<BTreeMap<String, String>, Box<Diagn
     let mut files = BTreeMap::new();
     files.extend(terraform::emit(program).map_err(internal)?);
     files.extend(kustomize::emit(program).map_err(internal)?);
+    files.extend(docs::emit(program).map_err(internal)?);
     Ok(files)
 }
 

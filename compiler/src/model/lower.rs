@@ -37,6 +37,8 @@ pub struct Project {
     pub head_span: Span,
     pub phase: Option<(String, Span)>,
     pub environments: Option<(Vec<Reference>, Span)>,
+    /// `immutable_promotion`, when written (E804 or W803).
+    pub immutable_promotion: Option<(bool, Span)>,
 }
 
 /// A `phase` item.
@@ -292,6 +294,10 @@ fn lower_project(item: &ast::Block, path: &str, schema: &Schema, decls: &mut Dec
         Val::Refs(refs) => Some((refs.clone(), f.value_span)),
         _ => None,
     });
+    let immutable_promotion = body.field("immutable_promotion").and_then(|f| match f.value {
+        Val::Bool(b) => Some((b, f.value_span)),
+        _ => None,
+    });
     for required in ["phase", "environments"] {
         if body.field(required).is_none() {
             sink.push(
@@ -309,8 +315,14 @@ fn lower_project(item: &ast::Block, path: &str, schema: &Schema, decls: &mut Dec
             );
         }
     }
-    decls.project =
-        Some(Project { name: name.to_string(), name_span, head_span: item.head_span(), phase, environments });
+    decls.project = Some(Project {
+        name: name.to_string(),
+        name_span,
+        head_span: item.head_span(),
+        phase,
+        environments,
+        immutable_promotion,
+    });
 }
 
 fn lower_phase(item: &ast::Block, schema: &Schema, origin: Origin, sink: &mut Diagnostics) -> PhaseDecl {

@@ -8,7 +8,7 @@ use ipnet::Ipv4Net;
 use super::body::Body;
 use super::env::{EdgeKind, Environment, Resource};
 use super::image;
-use super::schema::Schema;
+use super::schema::{Capability, Schema};
 use super::values::{EnvVal, Val};
 use super::Model;
 use crate::carve;
@@ -86,7 +86,10 @@ pub fn to_ir(model: &Model) -> ir::Program {
             }
         })
         .collect();
-    ir::Program { project, phase, stacks, environments }
+    let capabilities = model.authorized.map_or_else(Vec::new, |caps| {
+        Capability::ALL.into_iter().filter(|c| caps.contains(*c)).map(|c| c.as_str().to_string()).collect()
+    });
+    ir::Program { project, phase, capabilities, stacks, environments }
 }
 
 struct Ctx<'a> {

@@ -64,6 +64,12 @@ impl Ctx<'_> {
     }
 }
 
+/// Whether a file can be compiled at all: UTF-8 and within [`MAX_FILE_BYTES`]. A
+/// file that cannot gets one E101 or E103 from [`parse_file`] and nothing else.
+pub fn is_compilable(source: &crate::source::SourceFile) -> bool {
+    source.invalid_utf8_at.is_none() && source.text.len() <= MAX_FILE_BYTES
+}
+
 /// Parses one file; never fails. Problems are reported into `diags` and what could
 /// not be parsed is skipped.
 pub fn parse_file(sources: &Sources, file: FileId, diags: &mut Diagnostics) -> ast::File {

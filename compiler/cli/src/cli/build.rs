@@ -71,6 +71,9 @@ pub(crate) fn run(args: &BuildArgs, global: &GlobalArgs) -> miette::Result<ExitC
     if !plan.foreign.is_empty() && !global.quiet {
         print_stderr(&foreign_warning(&shown, &plan.foreign));
     }
+    if !plan.untrusted.is_empty() {
+        print_stderr(&untrusted_warning(&shown, &plan.untrusted));
+    }
     let n_envs = compilation.program.as_ref().map_or(0, |p| p.environments.len());
     if args.check {
         if plan.changes.is_empty() {
@@ -117,10 +120,17 @@ fn only_environments(
             })
     };
     files.remove(lock::LOCK_FILE);
-    let previous =
-        std::fs::read_to_string(out.join(lock::LOCK_FILE)).ok().and_then(|t| lock::parse(&t)).unwrap_or_default();
+    // The other environments' files are carried over from disk: only paths the lock
+    // may own, and never through a link.
+    let mut links = tree::LinkGuard::new(out);
+    let previous = match links.check(lock::LOCK_FILE) {
+        Ok(()) => std::fs::read_to_string(out.join(lock::LOCK_FILE)).ok().and_then(|t| lock::parse(&t)),
+        Err(e) => return Err(miette!("{e}")),
+    }
+    .unwrap_or_default();
     let mut kept: BTreeMap<String, String> = files.into_iter().filter(|(p, _)| selected(p)).collect();
-    for path in previous.keys().filter(|p| !selected(p)) {
+    for path in previous.keys().filter(|p| !selected(p) && lock::is_owned_path(p)) {
+        links.check(path).map_err(|e| miette!("{e}"))?;
         if let Ok(text) = std::fs::read_to_string(out.join(path)) {
             kept.insert(path.clone(), text);
         }
@@ -151,6 +161,19 @@ fn foreign_warning(shown: &str, foreign: &[String]) -> String {
     }
     if foreign.len() > 10 {
         out += &format!("  and {} more\n", foreign.len() - 10);
+    }
+    out
+}
+
+fn untrusted_warning(shown: &str, paths: &[String]) -> String {
+    let mut out = format!(
+        "warning: {shown}{} lists {} path{} outside the output directory; they are ignored (never read or removed)\n",
+        lock::LOCK_FILE,
+        paths.len(),
+        if paths.len() == 1 { "" } else { "s" }
+    );
+    for path in paths.iter().take(10) {
+        out += &format!("  {path:?}\n");
     }
     out
 }

@@ -12,10 +12,14 @@
 
 mod build;
 mod check;
+mod diff;
+mod doc;
 mod explain;
+mod fmt;
 mod graph;
 mod output;
 mod project;
+mod promote;
 mod tree;
 
 use std::io::Write;
@@ -92,6 +96,16 @@ pub(crate) enum Command {
     Build(build::BuildArgs),
     /// Print the dependency graph of a project (DOT, Mermaid or JSON).
     Graph(graph::GraphArgs),
+    /// Format `.gov` files in the canonical layout, in place; with `--check`,
+    /// write nothing and print the diff; with `--stdin`, format stdin to stdout.
+    Fmt(fmt::FmtArgs),
+    /// Promote TO's images to FROM's, in the order of `project.environments`, as a
+    /// minimal edit of the sources; `--dry-run` prints the diff only.
+    Promote(promote::PromoteArgs),
+    /// Compare two environments after the merge: topology, values and images.
+    Diff(diff::DiffArgs),
+    /// Render the documentation page of each environment (what `build` writes to `docs/`).
+    Doc(doc::DocArgs),
     /// Print the long explanation of a diagnostic code (`govc explain E206`), or list every code.
     Explain {
         /// A code such as `E206` (case-insensitive); omit it to list every code.
@@ -124,6 +138,10 @@ fn run(cli: Cli) -> miette::Result<ExitCode> {
         Command::Explain { code } => explain::run(code.as_deref()),
         Command::Build(args) => build::run(&args, &cli.global),
         Command::Graph(args) => graph::run(&args, &cli.global),
+        Command::Fmt(args) => fmt::run(&args, &cli.global),
+        Command::Promote(args) => promote::run(&args, &cli.global),
+        Command::Diff(args) => diff::run(&args, &cli.global),
+        Command::Doc(args) => doc::run(&args, &cli.global),
         Command::Lsp => Ok(govc_lsp::run()),
     }
 }

@@ -95,12 +95,21 @@ fn not_found(dir: &Path, walked_up: bool) -> Diagnostic {
 /// Every `*.gov` file under `root`, as sorted `/`-separated paths relative to it.
 pub(crate) fn collect_files(root: &Path) -> miette::Result<Vec<String>> {
     let mut acc = Vec::new();
-    walk(root, "", &mut acc)?;
+    walk(root, "", false, &mut acc)?;
     acc.sort();
     Ok(acc)
 }
 
-fn walk(dir: &Path, prefix: &str, acc: &mut Vec<String>) -> miette::Result<()> {
+/// Every `*.gov` file under `dir`, nested projects included (what `govc fmt DIR`
+/// formats), as sorted `/`-separated paths relative to it.
+pub(crate) fn collect_all_files(dir: &Path) -> miette::Result<Vec<String>> {
+    let mut acc = Vec::new();
+    walk(dir, "", true, &mut acc)?;
+    acc.sort();
+    Ok(acc)
+}
+
+fn walk(dir: &Path, prefix: &str, nested: bool, acc: &mut Vec<String>) -> miette::Result<()> {
     let read_err = || format!("could not read directory `{}`", dir.display());
     let mut entries = fs::read_dir(dir)
         .into_diagnostic()
@@ -117,10 +126,10 @@ fn walk(dir: &Path, prefix: &str, acc: &mut Vec<String>) -> miette::Result<()> {
         // walked (no loops); a link to a file is read like a file.
         let file_type = entry.file_type().into_diagnostic().wrap_err_with(read_err)?;
         if file_type.is_dir() {
-            if is_skipped_dir(&name) || path.join(PROJECT_FILE).is_file() {
+            if is_skipped_dir(&name) || (!nested && path.join(PROJECT_FILE).is_file()) {
                 continue;
             }
-            walk(&path, &rel, acc)?;
+            walk(&path, &rel, nested, acc)?;
         } else if name.ends_with(".gov") && path.is_file() {
             acc.push(rel);
         }
@@ -185,6 +194,18 @@ mod tests {
         }
         let files = collect_files(root).expect("readable");
         assert_eq!(files, ["app.gov", "envs/production.gov", "envs/staging.gov", "project.gov"]);
+        let all = collect_all_files(root).expect("readable");
+        assert_eq!(
+            all,
+            [
+                "app.gov",
+                "envs/production.gov",
+                "envs/staging.gov",
+                "nested/inner.gov",
+                "nested/project.gov",
+                "project.gov"
+            ]
+        );
     }
 
     #[test]

@@ -4,9 +4,23 @@
 //! A build renders everything in memory first. [`Plan`] compares that with the
 //! directory (using the previous `govc.lock.json` to know which files govc owns);
 //! [`apply`] then builds the new tree in a staging directory beside the old one —
-//! unchanged and foreign files hard-linked, new files written — and swaps the two
-//! with one `rename`, so an interrupted build leaves the previous tree whole.
-//! Only files the previous lock lists are ever removed.
+//! unchanged and foreign files hard-linked, foreign directories recreated with
+//! their modes, new files written — and swaps the two with one `rename`, so an
+//! interrupted build leaves the previous tree whole.
+//!
+//! What a build never does, whatever is on disk:
+//! - read or write through a symbolic link under the output directory (a link on
+//!   a path govc owns or writes is refused with an error naming it; a foreign link
+//!   elsewhere is kept as a link);
+//! - trust the lock: a listed path that is absolute or leaves the directory is
+//!   ignored (never read, never removed) and reported;
+//! - remove or alter what it does not own: foreign files, foreign directories
+//!   (empty ones included) and their modes survive exactly;
+//! - leave its litter: staging directories of earlier builds that were killed are
+//!   removed before a new one is made.
+//!
+//! An output directory that is a mount point cannot be swapped; there each file is
+//! replaced atomically in place (temporary file + rename), the lock last.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -30,19 +44,22 @@ pub(crate) struct Plan {
     pub(crate) unchanged: usize,
     /// Files in the directory that govc does not own (not in the previous lock).
     pub(crate) foreign: Vec<String>,
+    /// Paths the previous lock lists that are absolute or leave the directory:
+    /// ignored, never read or removed.
+    pub(crate) untrusted: Vec<String>,
+    /// The directory as it is: its entries, not following links.
+    listing: Listing,
 }
 
 impl Plan {
     /// Compares `files` (rendered, lock included) with `dir`.
     pub(crate) fn new(dir: &Path, files: &BTreeMap<String, String>) -> io::Result<Plan> {
-        let on_disk = list_files(dir)?;
-        let owned: BTreeSet<String> = fs::read_to_string(dir.join(lock::LOCK_FILE))
-            .ok()
-            .and_then(|text| lock::parse(&text))
-            .map(|files| files.into_keys().collect())
-            .unwrap_or_default();
-        let mut plan = Plan::default();
+        let listing = Listing::read(dir)?;
+        let (owned, untrusted) = owned_files(dir, &listing)?;
+        let mut links = LinkGuard::new(dir);
+        let mut plan = Plan { untrusted, ..Plan::default() };
         for (path, text) in files {
+            links.check(path)?;
             match read_text(&dir.join(path))? {
                 None => {
                     plan.changes.insert(path.clone(), Change::Added);
@@ -53,22 +70,80 @@ impl Plan {
                 }
             }
         }
-        for path in &on_disk {
+        for path in &listing.files {
             if files.contains_key(path) || path == lock::LOCK_FILE {
                 continue;
             }
             if owned.contains(path) {
+                links.check(path)?;
                 let old = read_text(&dir.join(path))?.unwrap_or_default();
                 plan.changes.insert(path.clone(), Change::Removed { old });
             } else {
                 plan.foreign.push(path.clone());
             }
         }
+        plan.listing = listing;
         Ok(plan)
     }
 
     pub(crate) fn count(&self, f: impl Fn(&Change) -> bool) -> usize {
         self.changes.values().filter(|c| f(c)).count()
+    }
+}
+
+/// The files the previous lock lists (which govc owns), and the listed paths that
+/// cannot be trusted. A lock that is itself a link is not read.
+fn owned_files(dir: &Path, listing: &Listing) -> io::Result<(BTreeSet<String>, Vec<String>)> {
+    if !listing.files.iter().any(|f| f == lock::LOCK_FILE) {
+        return Ok((BTreeSet::new(), Vec::new()));
+    }
+    LinkGuard::new(dir).check(lock::LOCK_FILE)?;
+    let Some(listed) = read_text(&dir.join(lock::LOCK_FILE))?.as_deref().and_then(lock::parse) else {
+        return Ok((BTreeSet::new(), Vec::new()));
+    };
+    let (owned, untrusted): (Vec<String>, Vec<String>) = listed.into_keys().partition(|p| lock::is_owned_path(p));
+    Ok((owned.into_iter().collect(), untrusted))
+}
+
+/// Refuses paths that go through a symbolic link below the output directory.
+/// Remembers the directories it has checked, so a tree of files costs one `lstat`
+/// per directory.
+pub(crate) struct LinkGuard<'a> {
+    dir: &'a Path,
+    checked: BTreeSet<PathBuf>,
+}
+
+impl<'a> LinkGuard<'a> {
+    pub(crate) fn new(dir: &'a Path) -> LinkGuard<'a> {
+        LinkGuard { dir, checked: BTreeSet::new() }
+    }
+
+    /// `Ok` when no component of `rel` (below the directory) is a link.
+    pub(crate) fn check(&mut self, rel: &str) -> io::Result<()> {
+        let mut at = PathBuf::new();
+        for part in rel.split('/') {
+            at.push(part);
+            if self.checked.contains(&at) {
+                continue;
+            }
+            match fs::symlink_metadata(self.dir.join(&at)) {
+                Ok(meta) if meta.file_type().is_symlink() => {
+                    return Err(io::Error::other(format!(
+                        "`{}` is a symbolic link; govc never reads or writes through a link inside its output \
+                         directory (replace it with a real directory or file, or remove it)",
+                        at.to_string_lossy()
+                    )))
+                }
+                Ok(_) => {
+                    self.checked.insert(at.clone());
+                }
+                Err(e) if e.kind() == io::ErrorKind::NotFound || e.kind() == io::ErrorKind::NotADirectory => {
+                    return Ok(())
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
     }
 }
 
@@ -85,43 +160,89 @@ fn read_text(path: &Path) -> io::Result<Option<String>> {
     }
 }
 
-/// Every regular file below `dir` (relative, `/`-separated, sorted); empty when
-/// `dir` does not exist.
-pub(crate) fn list_files(dir: &Path) -> io::Result<Vec<String>> {
-    let mut out = Vec::new();
-    let mut stack = vec![PathBuf::new()];
-    while let Some(rel) = stack.pop() {
-        let entries = match fs::read_dir(dir.join(&rel)) {
-            Ok(entries) => entries,
-            Err(e) if e.kind() == io::ErrorKind::NotFound && rel.as_os_str().is_empty() => return Ok(out),
-            Err(e) => return Err(e),
-        };
-        for entry in entries {
-            let entry = entry?;
-            let path = rel.join(entry.file_name());
-            if entry.file_type()?.is_dir() {
-                stack.push(path);
-            } else {
-                out.push(path.to_string_lossy().replace('\\', "/"));
-            }
-        }
-    }
-    out.sort();
-    Ok(out)
+/// What a directory holds, without following links: its files (links included, as
+/// entries of their own) and its directories, relative and `/`-separated, sorted.
+#[derive(Debug, Default)]
+struct Listing {
+    files: Vec<String>,
+    /// Every directory below the root, with its permissions.
+    dirs: BTreeMap<String, fs::Permissions>,
+    /// The root's own permissions, when it exists.
+    root: Option<fs::Permissions>,
+    /// Temporary files of an in-place build that was killed (`.govc-staging-*`).
+    litter: Vec<String>,
 }
 
-/// Writes the new tree: everything in `files`, every foreign file kept, every owned
+impl Listing {
+    fn read(dir: &Path) -> io::Result<Listing> {
+        let mut out = Listing::default();
+        match fs::symlink_metadata(dir) {
+            Ok(meta) => out.root = Some(meta.permissions()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(out),
+            Err(e) => return Err(e),
+        }
+        let mut stack = vec![PathBuf::new()];
+        while let Some(rel) = stack.pop() {
+            for entry in fs::read_dir(dir.join(&rel))? {
+                let entry = entry?;
+                let path = rel.join(entry.file_name());
+                let shown = path.to_string_lossy().replace('\\', "/");
+                if is_staging(&entry.file_name().to_string_lossy()) {
+                    out.litter.push(shown);
+                } else if entry.file_type()?.is_dir() {
+                    out.dirs.insert(shown, entry.metadata()?.permissions());
+                    stack.push(path);
+                } else {
+                    out.files.push(shown);
+                }
+            }
+        }
+        out.files.sort();
+        Ok(out)
+    }
+
+    /// The directories to recreate in the new tree: every directory that is empty
+    /// or holds something govc does not own (so foreign directories survive).
+    fn foreign_dirs<'a>(&'a self, foreign: &'a [String]) -> impl Iterator<Item = &'a str> + 'a {
+        self.dirs.keys().map(String::as_str).filter(move |d| {
+            let prefix = format!("{d}/");
+            let holds = |p: &String| p.starts_with(&prefix);
+            !self.files.iter().any(holds) && !self.dirs.keys().any(holds) || foreign.iter().any(holds)
+        })
+    }
+}
+
+/// The prefix of the staging directories of builds of `name`.
+fn staging_prefix(name: &str) -> String {
+    format!(".{name}.govc-staging-")
+}
+
+fn is_staging(name: &str) -> bool {
+    name.starts_with(".govc-staging-")
+}
+
+/// Writes the new tree: everything in `files`, every foreign entry kept, every owned
 /// file no longer rendered removed. All or nothing.
 pub(crate) fn apply(dir: &Path, files: &BTreeMap<String, String>, plan: &Plan) -> io::Result<()> {
+    if is_mount_point(dir)? {
+        return apply_in_place(dir, files, plan);
+    }
     let parent = match dir.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
     fs::create_dir_all(&parent)?;
     let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "generated".into());
-    let staging = tempfile::Builder::new().prefix(&format!(".{name}.govc-staging-")).tempdir_in(&parent)?;
+    remove_stale_staging(&parent, &staging_prefix(&name));
+    let staging = tempfile::Builder::new()
+        .prefix(&format!("{}{}-", staging_prefix(&name), std::process::id()))
+        .tempdir_in(&parent)?;
     let new_root = staging.path().join("tree");
     fs::create_dir(&new_root)?;
+    // Foreign directories survive, empty ones included, with their modes.
+    for d in plan.listing.foreign_dirs(&plan.foreign) {
+        fs::create_dir_all(new_root.join(d))?;
+    }
     // Foreign files survive: link (or copy) them into the new tree.
     for path in &plan.foreign {
         let to = new_root.join(path);
@@ -145,7 +266,7 @@ pub(crate) fn apply(dir: &Path, files: &BTreeMap<String, String>, plan: &Plan) -
                 made.insert(p.to_path_buf());
             }
         }
-        if to.exists() {
+        if fs::symlink_metadata(&to).is_ok() {
             return Err(io::Error::new(
                 io::ErrorKind::AlreadyExists,
                 format!("`{path}` cannot be written: a file or directory that govc does not own is in the way"),
@@ -153,10 +274,111 @@ pub(crate) fn apply(dir: &Path, files: &BTreeMap<String, String>, plan: &Plan) -
         }
         fs::write(&to, text).map_err(|e| in_the_way(path, e))?;
     }
+    // Directories that existed keep their modes (after the files are in, so a
+    // read-only foreign directory does not stop the build).
+    for (d, permissions) in &plan.listing.dirs {
+        let at = new_root.join(d);
+        if at.is_dir() {
+            fs::set_permissions(&at, permissions.clone())?;
+        }
+    }
+    if let Some(permissions) = &plan.listing.root {
+        fs::set_permissions(&new_root, permissions.clone())?;
+    }
     swap(&new_root, dir)?;
     // `new_root` now holds the previous tree (or nothing); dropping `staging` removes it.
     drop(staging);
     Ok(())
+}
+
+/// Inside a mount point: each changed file is written beside itself and renamed
+/// over the old one, removed files are unlinked, and the lock goes last, so an
+/// interrupted build leaves every file either old or new and the old lock naming
+/// what govc owned.
+fn apply_in_place(dir: &Path, files: &BTreeMap<String, String>, plan: &Plan) -> io::Result<()> {
+    for path in &plan.listing.litter {
+        let _ = fs::remove_file(dir.join(path));
+    }
+    let lock_last = plan
+        .changes
+        .keys()
+        .filter(|p| *p != lock::LOCK_FILE)
+        .chain(plan.changes.keys().filter(|p| *p == lock::LOCK_FILE));
+    for path in lock_last {
+        let at = dir.join(path);
+        match files.get(path) {
+            Some(text) => {
+                let parent = at.parent().unwrap_or(dir);
+                fs::create_dir_all(parent).map_err(|e| in_the_way(path, e))?;
+                let mut tmp = tempfile::Builder::new().prefix(".govc-staging-").tempfile_in(parent)?;
+                io::Write::write_all(&mut tmp, text.as_bytes())?;
+                tmp.persist(&at).map_err(|e| in_the_way(path, e.error))?;
+            }
+            None => {
+                fs::remove_file(&at)?;
+                remove_emptied_dirs(dir, path, &plan.listing);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Removes the directories above a removed owned file that it left empty, unless
+/// they were empty before (foreign) — up to the output directory.
+fn remove_emptied_dirs(dir: &Path, path: &str, listing: &Listing) {
+    let mut at = Path::new(path).parent();
+    while let Some(rel) = at.filter(|r| !r.as_os_str().is_empty()) {
+        let was_empty = !listing
+            .files
+            .iter()
+            .chain(listing.dirs.keys())
+            .any(|p| p.starts_with(&format!("{}/", rel.to_string_lossy())));
+        if was_empty || fs::remove_dir(dir.join(rel)).is_err() {
+            return;
+        }
+        at = rel.parent();
+    }
+}
+
+/// Whether `dir` is the root of a mounted file system (which cannot be renamed).
+#[cfg(unix)]
+fn is_mount_point(dir: &Path) -> io::Result<bool> {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(meta) = fs::symlink_metadata(dir) else { return Ok(false) };
+    if !meta.is_dir() {
+        return Ok(false);
+    }
+    let parent = fs::metadata(dir.join(".."))?;
+    Ok(parent.dev() != meta.dev() || parent.ino() == meta.ino())
+}
+
+#[cfg(not(unix))]
+fn is_mount_point(_dir: &Path) -> io::Result<bool> {
+    Ok(false)
+}
+
+/// Removes the staging directories that builds killed before their swap left in
+/// `parent`: those whose process is gone. Best effort: a directory that cannot be
+/// removed now is tried again by the next build.
+fn remove_stale_staging(parent: &Path, prefix: &str) {
+    let Ok(entries) = fs::read_dir(parent) else { return };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(rest) = name.strip_prefix(prefix) else { continue };
+        let pid = rest.split('-').next().and_then(|p| p.parse::<u32>().ok());
+        if pid.is_some_and(|pid| pid != std::process::id() && !process_alive(pid)) || pid.is_none() {
+            let _ = fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
+/// Whether a process with this id runs (on Linux, from `/proc`; elsewhere assumed).
+fn process_alive(pid: u32) -> bool {
+    if cfg!(target_os = "linux") {
+        Path::new("/proc").join(pid.to_string()).exists()
+    } else {
+        true
+    }
 }
 
 fn in_the_way(path: &str, e: io::Error) -> io::Error {
@@ -177,7 +399,7 @@ fn copy_symlink(from: &Path, to: &Path) -> io::Result<()> {
 /// (`renameat2(RENAME_EXCHANGE)`), leaving the old tree at `new`; elsewhere the old
 /// tree is first moved aside.
 fn swap(new: &Path, dir: &Path) -> io::Result<()> {
-    if !dir.exists() {
+    if fs::symlink_metadata(dir).is_err() {
         return fs::rename(new, dir);
     }
     #[cfg(target_os = "linux")]

@@ -204,6 +204,7 @@ pub fn zenthea() -> Program {
     Program {
         project: "zenthea".into(),
         phase: "build".into(),
+        capabilities: Vec::new(),
         stacks: vec![Stack { name: "app".into(), doc: None, resources: resources(None) }],
         environments: vec![local, staging, production],
     }
@@ -232,6 +233,7 @@ pub fn no_stack() -> Program {
     Program {
         project: "demo".into(),
         phase: "build".into(),
+        capabilities: Vec::new(),
         stacks: vec![],
         environments: vec![Environment {
             name: "sandbox".into(),
@@ -259,7 +261,10 @@ pub fn variants() -> Program {
     program.environments[1].resources.services.push(debug);
     let cron = || {
         let mut s = service("cron", 8080);
-        s.egress = vec![Egress { host: "hooks.slack.com".into(), port: 443 }];
+        s.egress = vec![
+            Egress { host: "hooks.slack.com".into(), port: 443 },
+            Egress { host: "203.0.113.7".into(), port: 8443 },
+        ];
         s
     };
     let stack =

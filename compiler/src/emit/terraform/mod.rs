@@ -10,8 +10,16 @@
 //! - cluster name `<prefix>` where `<prefix>` is [`prefix`] (`names::env_prefix(project, env, 40)`);
 //! - security groups named `<prefix>-ingress` (for the ALB controller's
 //!   `alb.ingress.kubernetes.io/security-groups` annotation, with `target-type: ip` and
-//!   `manage-backend-security-group-rules: "false"`), `<prefix>-runtime` (nodes, hence
-//!   pods), `<prefix>-persistence`, `<prefix>-endpoints`, `<prefix>-cluster`;
+//!   `manage-backend-security-group-rules: "false"`), `<prefix>-runtime` (nodes and pods
+//!   no security group policy selects), `<prefix>-endpoints`, `<prefix>-cluster`,
+//!   `<prefix>-pg-<postgres>` per database and `<prefix>-svc-<service>` per service
+//!   (`names::{service,postgres}_security_group_name`);
+//! - each service's pods carry the labels of `names::pod_selector`: the
+//!   `SecurityGroupPolicy` of the output `security_group_policies` selects them by those
+//!   labels and attaches the service's group (EKS security groups for pods, `strict`
+//!   mode); the `vpc-cni` add-on enforces the Kubernetes NetworkPolicies
+//!   (`enableNetworkPolicy`). A flow passes only if both layers allow it (see
+//!   [`security`] and `docs/decisions.md`);
 //! - ingress subnets tagged `kubernetes.io/role/elb = 1` (public ingress) or
 //!   `kubernetes.io/role/internal-elb = 1`; runtime and ingress subnets tagged
 //!   `kubernetes.io/cluster/<prefix> = shared`;
@@ -23,8 +31,11 @@
 //! - the certificate for the ingress host is found by the ALB controller by host name.
 //!
 //! Outputs (the only apply-time values): `certificate_validation_records` (the DNS zone
-//! of the ingress host is outside govc) and `nat_public_ips` (when a service declares
-//! `egress`: partners allowlist it).
+//! of the ingress host is outside govc), `nat_public_ips` (when a service declares
+//! `egress`: partners allowlist it) and `security_group_policies` (a `v1` `List` of one
+//! `SecurityGroupPolicy` per service: group ids exist only after apply; applied with
+//! `terraform output -json security_group_policies | kubectl apply -f -` before the
+//! overlay, see `docs/decisions.md`).
 
 mod compute;
 mod iam;
@@ -36,7 +47,7 @@ mod root;
 mod secrets;
 mod security;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use std::collections::BTreeMap;
 

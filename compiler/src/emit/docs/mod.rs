@@ -1,0 +1,340 @@
+//! `docs/<env>.md`: the human view of each environment, rendered with a tera
+//! template embedded in the binary (`environment.md.tera`): a Mermaid diagram of
+//! the topology and flows, tables of services, databases, the ingress, secrets
+//! (paths, never values) and egress, the phase and what it authorizes, and the
+//! rules proven for the environment.
+//!
+//! The pages are part of the output tree, hence of the lock and of
+//! `govc build --check`: a reviewer reads the human view of a change in the same
+//! pull request as the change. GitHub renders the Mermaid block.
+
+use std::collections::BTreeMap;
+
+use serde_json::{json, Value};
+
+use crate::diag::Code;
+use crate::envdiff;
+use crate::ir::{self, Connection, EnvValue, Environment, Program, Tier};
+
+const TEMPLATE: &str = include_str!("environment.md.tera");
+
+/// Renders `docs/<env>.md` for every environment.
+pub fn emit(program: &Program) -> Result<BTreeMap<String, String>, String> {
+    let mut tera = tera::Tera::default();
+    tera.add_raw_template("environment.md", TEMPLATE).map_err(|e| format!("the docs template: {e}"))?;
+    let mut files = BTreeMap::new();
+    for env in &program.environments {
+        let context = tera::Context::from_value(context(program, env)).map_err(|e| e.to_string())?;
+        let text = tera.render("environment.md", &context).map_err(|e| format!("docs of `{}`: {e:?}", env.name))?;
+        files.insert(format!("docs/{}.md", env.name), tidy(&text));
+    }
+    Ok(files)
+}
+
+/// One page's text: no trailing spaces, at most one blank line in a row, one final
+/// newline (the template's `{% %}` tags leave blank lines behind).
+fn tidy(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut blank = 0;
+    for line in text.lines().map(str::trim_end) {
+        blank = if line.is_empty() { blank + 1 } else { 0 };
+        if blank < 2 {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    while out.ends_with("\n\n") {
+        out.pop();
+    }
+    out
+}
+
+fn context(program: &Program, env: &Environment) -> Value {
+    let r = &env.resources;
+    let services: Vec<Value> = r
+        .services
+        .iter()
+        .map(|s| {
+            json!({
+                "name": s.name,
+                "image": s.image.as_ref().map_or_else(|| "not set yet".to_string(), |i| format!("`{}`", cell(&i.reference))),
+                "port": s.port,
+                "replicas": envdiff::replicas(s.replicas),
+                "cpu": envdiff::cpu(s.cpu_millis),
+                "memory": envdiff::memory(s.memory_bytes),
+                "connects": list(s.connects.iter().map(|c| match c {
+                    Connection::Postgres(d) => format!("`{d}` (postgres)"),
+                    Connection::Service(t) => format!("`{t}`"),
+                })),
+            })
+        })
+        .collect();
+    let databases: Vec<Value> = r
+        .databases
+        .iter()
+        .map(|d| {
+            json!({
+                "name": d.name,
+                "version": d.version,
+                "class": d.class.as_deref().map_or_else(|| "not set yet".to_string(), |c| format!("`{c}`")),
+                "storage": format!("{} GiB", d.storage_gib),
+                "backups": format!("{} days", d.backup_retention_days),
+                "deletion_protection": yes_no(d.deletion_protection),
+                "multi_az": yes_no(d.multi_az),
+                "replicas": d.replicas,
+                "host": if env.tier == Tier::Local { format!("{}.{}.svc.cluster.local", d.name, env.namespace) } else { d.host.clone() },
+                "port": d.port,
+            })
+        })
+        .collect();
+    let ingress = r.ingress().map(|i| {
+        let exposure = r
+            .network(&i.network)
+            .map(|n| n.segment(ir::SegmentRole::Ingress).exposure)
+            .map_or("private", |e| if e == ir::Exposure::Public { "public" } else { "private" });
+        json!({
+            "name": i.name,
+            "host": i.host,
+            "tls": "managed certificate",
+            "exposure": exposure,
+            "routes": i.routes.iter().map(|rt| json!({ "path": cell(&rt.path), "service": rt.service, "port": rt.port })).collect::<Vec<_>>(),
+        })
+    });
+    let secrets: Vec<Value> = r
+        .secrets
+        .iter()
+        .map(|s| {
+            let readers = r.services.iter().filter(|svc| {
+                svc.env.iter().any(|v| matches!(&v.value, EnvValue::Secret { secret, .. } if *secret == s.name))
+            });
+            json!({ "name": s.name, "path": s.path.as_deref().map(cell), "readers": list(readers.map(|svc| format!("`{}`", svc.name))) })
+        })
+        .collect();
+    let egress: Vec<Value> = r
+        .services
+        .iter()
+        .flat_map(|s| s.egress.iter().map(move |e| (s, e)))
+        .map(|(s, e)| json!({ "service": s.name, "host": e.host, "port": e.port, "enforcement": egress_enforcement(env, e) }))
+        .collect();
+    let capabilities = if program.capabilities.is_empty() {
+        "nothing yet".to_string()
+    } else {
+        program.capabilities.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")
+    };
+    json!({
+        "project": program.project,
+        "env": {
+            "name": env.name,
+            "doc": env.doc,
+            "tier": env.tier.as_str(),
+            "stack": env.stack,
+            "mirrors": env.mirrors,
+            "namespace": env.namespace,
+            "local": env.tier == Tier::Local,
+            "aws": env.aws.as_ref().map(|a| json!({ "account": a.account, "region": a.region })),
+            "state": env.state.as_ref().map(|s| json!({ "bucket": s.bucket, "key": s.key })),
+        },
+        "diagram": diagram(env),
+        "services": services,
+        "databases": databases,
+        "ingress": ingress,
+        "secrets": secrets,
+        "egress": egress,
+        "phase": program.phase,
+        "capabilities": capabilities,
+        "rules": rules(env).into_iter().map(|c| json!({ "code": c.as_str(), "title": c.title() })).collect::<Vec<_>>(),
+    })
+}
+
+/// How an egress destination is enforced in this environment's output.
+fn egress_enforcement(env: &Environment, egress: &ir::Egress) -> String {
+    let _ = egress;
+    if env.tier == Tier::Local {
+        "NetworkPolicy (port; a local cluster has no egress firewall)".to_string()
+    } else {
+        "security group and NetworkPolicy (port)".to_string()
+    }
+}
+
+/// The governance rules that hold for this environment (a build happens only when
+/// every rule holds): each family's rules, less those whose condition cannot apply
+/// to it (tier, mirroring).
+pub fn rules(env: &Environment) -> Vec<Code> {
+    let cloud = env.tier != Tier::Local;
+    let production = env.tier == Tier::Production;
+    let pinned = matches!(env.tier, Tier::Staging | Tier::Production);
+    Code::ALL
+        .iter()
+        .copied()
+        .filter(|code| {
+            let s = code.as_str();
+            let family = s.as_bytes()[1];
+            (b'3'..=b'8').contains(&family)
+        })
+        .filter(|code| match code {
+            Code::E407 | Code::E504 | Code::W801 => cloud,
+            Code::E501 => pinned,
+            Code::W501 | Code::E601 | Code::E804 => production,
+            // The opted-out form of E804: a finding, never a rule that holds.
+            Code::W803 => false,
+            Code::E801 | Code::E802 => env.mirrors.is_some(),
+            _ => true,
+        })
+        .collect()
+}
+
+/// A Mermaid flowchart: the ingress, services and databases in their segments, and
+/// every flow (routes, connects, egress) as a labelled edge.
+fn diagram(env: &Environment) -> String {
+    let r = &env.resources;
+    let id = |kind: &str, name: &str| format!("{kind}_{}", name.replace('-', "_"));
+    let mut out = String::from("flowchart LR\n");
+    let exposure =
+        r.ingress().and_then(|i| r.network(&i.network)).map(|n| n.segment(ir::SegmentRole::Ingress).exposure);
+    if let Some(i) = r.ingress() {
+        let clients = if exposure == Some(ir::Exposure::Public) { "internet" } else { "private clients" };
+        out += &format!("  clients((\"{clients}\"))\n");
+        out += "  subgraph ingress_segment[\"ingress segment\"]\n";
+        let host = i.host.as_deref().map(|h| format!("<br/>{}", label(h))).unwrap_or_default();
+        out += &format!("    {}[\"ingress {}{host}\"]\n", id("ing", &i.name), i.name);
+        out += "  end\n";
+    }
+    if !r.services.is_empty() {
+        out += "  subgraph runtime_segment[\"runtime segment\"]\n";
+        for s in &r.services {
+            out += &format!("    {}[\"service {}<br/>:{}\"]\n", id("svc", &s.name), s.name, s.port);
+        }
+        out += "  end\n";
+    }
+    if !r.databases.is_empty() {
+        out += "  subgraph persistence_segment[\"persistence segment\"]\n";
+        for d in &r.databases {
+            out += &format!("    {}[(\"postgres {}\")]\n", id("db", &d.name), d.name);
+        }
+        out += "  end\n";
+    }
+    if let Some(i) = r.ingress() {
+        out += &format!("  clients -- \"https\" --> {}\n", id("ing", &i.name));
+        for rt in &i.routes {
+            out += &format!(
+                "  {} -- \"{} :{}\" --> {}\n",
+                id("ing", &i.name),
+                label(&rt.path),
+                rt.port,
+                id("svc", &rt.service)
+            );
+        }
+    }
+    let mut destinations: Vec<String> = Vec::new();
+    for s in &r.services {
+        for c in &s.connects {
+            match c {
+                Connection::Postgres(d) => {
+                    let port = r.database(d).map_or(5432, |db| db.port);
+                    out += &format!("  {} -- \":{port}\" --> {}\n", id("svc", &s.name), id("db", d));
+                }
+                Connection::Service(t) => {
+                    let port = r.service(t).map_or(0, |svc| svc.port);
+                    out += &format!("  {} -- \":{port}\" --> {}\n", id("svc", &s.name), id("svc", t));
+                }
+            }
+        }
+        for e in &s.egress {
+            let n = match destinations.iter().position(|d| *d == e.host) {
+                Some(n) => n,
+                None => {
+                    destinations.push(e.host.clone());
+                    out += &format!("  ext_{}([\"{}\"])\n", destinations.len() - 1, label(&e.host));
+                    destinations.len() - 1
+                }
+            };
+            out += &format!("  {} -. \"egress :{}\" .-> ext_{n}\n", id("svc", &s.name), e.port);
+        }
+    }
+    out
+}
+
+/// Text inside a Mermaid label: quotes and angle brackets as entities.
+fn label(text: &str) -> String {
+    text.replace('"', "#quot;").replace('<', "#lt;").replace('>', "#gt;")
+}
+
+/// Text inside a Markdown table cell.
+fn cell(text: &str) -> String {
+    text.replace('|', "\\|")
+}
+
+fn yes_no(b: bool) -> &'static str {
+    if b {
+        "yes"
+    } else {
+        "no"
+    }
+}
+
+/// `a, b` or `—` when empty.
+fn list(items: impl Iterator<Item = String>) -> String {
+    let items: Vec<String> = items.collect();
+    if items.is_empty() {
+        "—".to_string()
+    } else {
+        items.join(", ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{compile, Options, Sources};
+
+    fn build(dir: &str) -> BTreeMap<String, String> {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(dir);
+        let mut sources = Sources::with_stdlib();
+        let mut stack = vec![root.clone()];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).expect("readable").flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else if p.extension().is_some_and(|x| x == "gov") {
+                    let rel = p.strip_prefix(&root).expect("below").to_string_lossy().into_owned();
+                    sources.add(rel, std::fs::read_to_string(&p).expect("utf-8"));
+                }
+            }
+        }
+        let c = compile(&sources, &Options { emit: true });
+        assert!(c.diagnostics.iter().all(|d| !d.is_error()), "{:#?}", c.diagnostics);
+        emit(c.program.as_ref().expect("a program")).expect("docs render")
+    }
+
+    #[test]
+    fn the_reference_system_documents_each_environment() {
+        let docs = build("envs");
+        assert_eq!(docs.keys().collect::<Vec<_>>(), ["docs/local.md", "docs/production.md", "docs/staging.md"]);
+        insta::assert_snapshot!("production", docs["docs/production.md"]);
+        insta::assert_snapshot!("local", docs["docs/local.md"]);
+    }
+
+    #[test]
+    fn pages_hold_paths_never_values_and_every_flow() {
+        let docs = build("envs");
+        let page = &docs["docs/production.md"];
+        assert!(page.contains("| `db-password` | `zenthea/production/db-password` | `api`, `worker` |"), "{page}");
+        assert!(page.contains("svc_worker -. \"egress :443\" .-> ext_0"), "{page}");
+        assert!(page.contains("ing_edge -- \"/api :8080\" --> svc_api"), "{page}");
+        assert!(page.contains("svc_api -- \":5432\" --> db_main"), "{page}");
+        assert!(page.contains("| E601 |"), "production proves E601");
+        assert!(!docs["docs/local.md"].contains("| E601 |"), "E601 does not apply to a local environment");
+        assert!(!page.contains("\n\n\n"), "at most one blank line in a row");
+        for (path, text) in &docs {
+            assert!(text.ends_with("|\n") || text.ends_with(".\n"), "{path} ends cleanly");
+        }
+    }
+
+    #[test]
+    fn labels_and_cells_escape_what_would_break_them() {
+        assert_eq!(label("a\"<b>"), "a#quot;#lt;b#gt;");
+        assert_eq!(cell("a|b"), "a\\|b");
+        assert_eq!(tidy("a  \n\n\n\nb\n\n"), "a\n\nb\n");
+    }
+}
