@@ -25,9 +25,13 @@ use std::process::ExitCode;
 pub use handlers::Formatter;
 pub use server::{capabilities, serve};
 
-/// The formatter behind `textDocument/formatting`: the canonical layout of
-/// LANGUAGE.md section 6, or `None` when the source does not parse.
-pub const FORMATTER: Option<Formatter> = None;
+/// The formatter behind `textDocument/formatting`: `govc fmt`'s canonical layout
+/// (LANGUAGE.md section 6); a file with syntax errors is left alone.
+pub const FORMATTER: Option<Formatter> = Some(format_gov);
+
+fn format_gov(text: &str) -> Result<String, String> {
+    govc::fmt::format(text).map_err(|errors| errors.first().map(|d| d.message.clone()).unwrap_or_default())
+}
 
 /// Serves the protocol on stdin/stdout until the client asks to exit.
 pub fn run() -> ExitCode {

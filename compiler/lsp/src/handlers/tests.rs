@@ -113,3 +113,11 @@ fn completion_items_map_kinds_and_docs() {
     let service = items.iter().find(|i| i.label == "service").expect("service");
     assert_eq!(service.kind, Some(CompletionItemKind::CLASS));
 }
+
+#[test]
+fn the_built_in_formatter_is_govc_fmt() {
+    let formatter = crate::FORMATTER.expect("formatting is offered");
+    let edits = formatting("project p {\n    phase   =   \"concept\"\n}\n", formatter).expect("formats");
+    assert_eq!(edits[0].new_text, "project p {\n  phase = \"concept\"\n}\n");
+    assert_eq!(formatting("project p {\n", formatter), None, "a syntax error: left alone");
+}

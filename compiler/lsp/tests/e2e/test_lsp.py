@@ -300,15 +300,30 @@ async def test_document_symbols_and_folding(client: LanguageClient):
 
 
 async def test_formatting(client: LanguageClient):
-    if not client.server_capabilities.document_formatting_provider:
-        pytest.skip("the server was built without a formatter (govc_lsp::FORMATTER is None)")
-    messy = text_of(THREE).replace("  tier = staging\n", "  tier   =    staging\n\n\n\n")
-    uri = open_doc(client, THREE, messy)
-    edits = await client.text_document_formatting_async(
-        types.DocumentFormattingParams(text_document=doc(uri), options=types.FormattingOptions(2, True))
+    assert client.server_capabilities.document_formatting_provider
+    messy = text_of(THREE).replace("  tier = staging\n", "  tier   =    staging\n").replace(
+        'route "/" -> storefront', 'route   "/"->storefront'
     )
-    assert len(edits) == 1
-    assert edits[0].new_text == text_of(THREE)
+    uri = open_doc(client, THREE, messy)
+    options = types.FormattingOptions(tab_size=2, insert_spaces=True)
+    edits = await client.text_document_formatting_async(
+        types.DocumentFormattingParams(text_document=doc(uri), options=options)
+    )
+    (edit,) = edits
+    assert edit.range.start == types.Position(line=0, character=0)
+    assert edit.range.end == position_of(messy, messy[-1], 1, nth=messy.count(messy[-1]) - 1)
+    assert edit.new_text == text_of(THREE)
+    # Already formatted: no edit. Syntax errors: the text is left alone.
+    replace_text(client, uri, text_of(THREE))
+    edits = await client.text_document_formatting_async(
+        types.DocumentFormattingParams(text_document=doc(uri), options=options)
+    )
+    assert edits is not None and len(edits) == 0
+    replace_text(client, uri, text_of(THREE).replace("stack shop {", "stack shop {{"))
+    edits = await client.text_document_formatting_async(
+        types.DocumentFormattingParams(text_document=doc(uri), options=options)
+    )
+    assert edits is None
 
 
 async def test_code_action_adds_a_missing_required_field(client: LanguageClient):
