@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crossbeam_channel::{Receiver, Sender};
-use govc::query::{analyze, Analysis};
+use govc::query::{analyze_reusing, Analysis};
 use govc::source::Origin;
 use govc::{Diagnostic, Severity};
 use lsp_server::{Message, Notification};
@@ -114,24 +114,28 @@ impl Worker {
 
     /// Analyzes the project's current text and publishes unless it became stale.
     pub fn check(&mut self, root: &Path) {
-        let (generation, cached, sources) = {
+        let (generation, cached, work) = {
             let ws = self.workspace.lock().expect("workspace lock");
             let cached = ws.current(root);
-            let sources = if cached.is_none() { Some(ws.sources(root)) } else { None };
-            (ws.generation(root), cached, sources)
+            let work = if cached.is_none() { Some((ws.sources(root), ws.latest(root))) } else { None };
+            (ws.generation(root), cached, work)
         };
-        let analysis = match (cached, sources) {
+        let analysis = match (cached, work) {
             (Some(a), _) => a,
-            (None, Some(sources)) => Arc::new(analyze(sources)),
+            (None, Some((sources, previous))) => Arc::new(analyze_reusing(sources, previous.as_deref())),
             (None, None) => return,
         };
+        let replaced;
         let versions: HashMap<Url, i32> = {
             let mut ws = self.workspace.lock().expect("workspace lock");
-            if !ws.store(root, generation, analysis.clone()) {
+            let current;
+            (current, replaced) = ws.store(root, generation, analysis.clone());
+            if !current {
                 return; // Stale: a newer run is queued.
             }
             ws.documents.iter().filter_map(|(p, d)| Some((Url::from_file_path(p).ok()?, d.version))).collect()
         };
+        drop(replaced); // Outside the lock.
         let files = by_file(&analysis, root);
         let mut previous = self.published.remove(root).unwrap_or_default();
         let mut now = BTreeSet::new();

@@ -9,7 +9,7 @@ use std::error::Error;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use govc::query::{analyze, Analysis};
+use govc::query::{analyze_reusing, Analysis};
 use lsp_server::{Connection, ExtractError, Message, Notification, Request, RequestId, Response};
 use lsp_types::notification::{
     DidChangeTextDocument, DidCloseTextDocument, DidOpenTextDocument, DidSaveTextDocument, Notification as _,
@@ -163,8 +163,11 @@ impl Server {
             Some(a) => a,
             None => {
                 let generation = ws.generation(&root);
-                let analysis = Arc::new(analyze(ws.sources(&root)));
-                ws.store(&root, generation, analysis.clone());
+                let previous = ws.latest(&root);
+                let analysis = Arc::new(analyze_reusing(ws.sources(&root), previous.as_deref()));
+                let (_, replaced) = ws.store(&root, generation, analysis.clone());
+                drop(ws);
+                drop((previous, replaced));
                 analysis
             }
         };

@@ -127,13 +127,21 @@ impl Workspace {
         project.analysis.as_ref().filter(|(g, _)| *g == project.generation).map(|(_, a)| a.clone())
     }
 
-    /// Stores an analysis unless a newer one is stored; returns whether it is current.
-    pub fn store(&mut self, root: &Path, generation: u64, analysis: Arc<Analysis>) -> bool {
-        let Some(project) = self.projects.get_mut(root) else { return false };
+    /// The latest analysis of the project, current or not (to reuse its trees).
+    pub fn latest(&self, root: &Path) -> Option<Arc<Analysis>> {
+        self.projects.get(root)?.analysis.as_ref().map(|(_, a)| a.clone())
+    }
+
+    /// Stores an analysis unless a newer one is stored; returns whether it is
+    /// current, and the analysis it replaced, for the caller to drop after
+    /// releasing the lock (dropping a large project's analysis takes time).
+    pub fn store(&mut self, root: &Path, generation: u64, analysis: Arc<Analysis>) -> (bool, Option<Arc<Analysis>>) {
+        let Some(project) = self.projects.get_mut(root) else { return (false, None) };
+        let mut replaced = None;
         if project.analysis.as_ref().is_none_or(|(g, _)| *g < generation) {
-            project.analysis = Some((generation, analysis));
+            replaced = project.analysis.replace((generation, analysis)).map(|(_, a)| a);
         }
-        generation == project.generation
+        (generation == project.generation, replaced)
     }
 
     pub fn generation(&self, root: &Path) -> u64 {
@@ -176,9 +184,11 @@ mod tests {
         assert_eq!(ws.generation(root), g + 1);
         assert!(ws.current(root).is_none());
         let analysis = Arc::new(govc::query::analyze(sources));
-        assert!(!ws.store(root, g, analysis.clone()), "stale");
+        assert!(!ws.store(root, g, analysis.clone()).0, "stale");
         assert!(ws.current(root).is_none());
-        assert!(ws.store(root, g + 1, analysis));
+        let (current, replaced) = ws.store(root, g + 1, analysis);
+        assert!(current);
+        assert!(replaced.is_some_and(|r| r.files.len() == ws.latest(root).expect("stored").files.len()));
         assert!(ws.current(root).is_some());
     }
 

@@ -35,6 +35,8 @@ pub struct Analysis {
     pub sources: Sources,
     /// One tree per file, indexed like `sources`.
     pub files: Vec<ast::File>,
+    /// The syntax diagnostics of each file, indexed like `sources` (also in `diagnostics`).
+    pub syntax: Vec<Vec<Diagnostic>>,
     pub model: Model,
     /// Sorted by (file, offset, code), with the editor-only fixes of [`fixes`] added (missing fields, "did you mean").
     pub diagnostics: Vec<Diagnostic>,
@@ -43,15 +45,43 @@ pub struct Analysis {
 
 /// Parses, models and checks `sources` (no emission) and indexes every name.
 pub fn analyze(sources: Sources) -> Analysis {
+    analyze_reusing(sources, None)
+}
+
+/// Like [`analyze`], but a file whose path and text are those of the same file
+/// of `previous` (same [`FileId`]) is not parsed again: its tree and syntax
+/// diagnostics are reused. An editor re-checking after a keystroke re-parses
+/// only the edited file.
+pub fn analyze_reusing(sources: Sources, previous: Option<&Analysis>) -> Analysis {
+    let mut files = Vec::with_capacity(sources.len());
+    let mut syntax = Vec::with_capacity(sources.len());
+    for (id, file) in sources.iter() {
+        let old = previous.filter(|p| p.sources.len() > id.0 as usize).and_then(|p| {
+            let before = p.sources.get(id);
+            (before.path == file.path && before.origin == file.origin && before.text == file.text)
+                .then(|| (&p.files[id.0 as usize], &p.syntax[id.0 as usize]))
+        });
+        match old {
+            Some((tree, diagnostics)) => {
+                files.push(tree.clone());
+                syntax.push(diagnostics.clone());
+            }
+            None => {
+                let mut sink = Diagnostics::new();
+                files.push(syntax::parse_file(&sources, id, &mut sink));
+                syntax.push(sink.into_sorted());
+            }
+        }
+    }
     let mut sink = Diagnostics::new();
-    let files: Vec<ast::File> = sources.iter().map(|(id, _)| syntax::parse_file(&sources, id, &mut sink)).collect();
+    sink.extend(syntax.iter().flatten().cloned());
     let model = model::build(&sources, &files, &mut sink);
     crate::checks::run(&model, &crate::Options::default(), &mut sink);
     let mut diagnostics = sink.into_sorted();
     fixes::add_missing_field_fixes(&sources, &files, &model.schema, &mut diagnostics);
     fixes::add_did_you_mean_fixes(&sources, &mut diagnostics);
     let index = Index::build(&sources, &files, &model.schema);
-    Analysis { sources, files, model, diagnostics, index }
+    Analysis { sources, files, syntax, model, diagnostics, index }
 }
 
 /// What a name denotes.

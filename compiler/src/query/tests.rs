@@ -333,3 +333,31 @@ fn no_replacement_when_the_span_is_not_the_misspelled_name() {
     assert_eq!(super::fixes::suggestion("did you mean `x`"), None);
     assert_eq!(super::fixes::suggestion("add `x`"), None);
 }
+
+#[test]
+fn reusing_unchanged_trees_gives_the_same_analysis() {
+    // A syntax error in a file that does not change, then an edit elsewhere.
+    let broken = LOCAL.replace("  tier = local\n", "  tier = local\n  = oops\n");
+    let before = analyze_with(PROJECT, &broken);
+    assert!(before.diagnostics.iter().any(|d| d.code.as_str().starts_with("E1")), "a syntax error");
+    let project = PROJECT.replace("port = 8080", "port = 8081");
+    let fresh = analyze_with(&project, &broken);
+    let mut sources = Sources::with_stdlib();
+    sources.add("project.gov", project.as_str());
+    sources.add("envs/local.gov", broken.as_str());
+    sources.add("envs/staging.gov", STAGING);
+    let reused = analyze_reusing(sources, Some(&before));
+    assert_eq!(reused.diagnostics, fresh.diagnostics);
+    assert_eq!(reused.files, fresh.files);
+    assert_eq!(reused.syntax, fresh.syntax);
+    let (f, offset) = at(&reused, "project.gov", "connects = [orders]", 0, 13);
+    assert_eq!(reused.index.at(f, offset).map(|o| &o.target), fresh.index.at(f, offset).map(|o| &o.target));
+    // A file added before others shifts the ids: nothing is reused wrongly.
+    let mut sources = Sources::with_stdlib();
+    sources.add("a.gov", "# nothing\n");
+    sources.add("envs/local.gov", broken.as_str());
+    sources.add("envs/staging.gov", STAGING);
+    sources.add("project.gov", project.as_str());
+    let shifted = analyze_reusing(sources.clone(), Some(&before));
+    assert_eq!(shifted.diagnostics, analyze(sources).diagnostics);
+}
