@@ -46,9 +46,14 @@ fn gov_files(dir: &Path) -> Vec<(String, String)> {
 fn projects() -> Vec<(String, Vec<(String, String)>)> {
     let root = repo();
     let mut out = vec![("envs".to_string(), gov_files(&root.join("envs")))];
-    for dir in ["examples/three-envs", "examples/phased-ladder", "examples/minimal", "stdlib"] {
-        out.push((dir.to_string(), gov_files(&root.join(dir))));
+    let mut examples: Vec<_> =
+        fs::read_dir(root.join("examples")).expect("examples").flatten().map(|e| e.path()).collect();
+    examples.sort();
+    for example in examples.iter().filter(|p| p.is_dir()) {
+        let name = example.strip_prefix(&root).expect("below").to_string_lossy().into_owned();
+        out.push((name, gov_files(example)));
     }
+    out.push(("stdlib".to_string(), gov_files(&root.join("stdlib"))));
     let cases = root.join("tests/cases");
     let mut families: Vec<_> = fs::read_dir(&cases).expect("cases").flatten().map(|e| e.path()).collect();
     families.sort();

@@ -192,3 +192,14 @@ fn refuses_a_result_that_does_not_check_clean() {
     assert!(text(&out).contains("nothing was written"), "{}", text(&out));
     assert_eq!(read(&root, "staging.gov"), before);
 }
+
+#[test]
+fn unknown_names_are_refused() {
+    let (_tmp, root) = reference();
+    let env = govc(&root, &["promote", "staging", "prod"]);
+    assert_eq!(env.status.code(), Some(1), "{}", text(&env));
+    assert!(text(&env).contains("error[E805]: `prod` is not in the promotion order"), "{}", text(&env));
+    let service = govc(&root, &["promote", "staging", "production", "--service", "nope"]);
+    assert_eq!(service.status.code(), Some(2), "{}", text(&service));
+    assert!(text(&service).contains("`production` has no service `nope`"), "{}", text(&service));
+}
