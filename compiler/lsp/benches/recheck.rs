@@ -80,7 +80,15 @@ fn main() {
         edit(i, &mut text);
     }
     let before = rss_mib();
-    let (mut wall, mut cpu): (Vec<Duration>, Vec<Duration>) = (warmup..edits).map(|i| edit(i, &mut text)).unzip();
+    let mut rss = Vec::new();
+    let (mut wall, mut cpu): (Vec<Duration>, Vec<Duration>) = (warmup..edits)
+        .map(|i| {
+            if i % 1000 == 0 {
+                rss.extend(rss_mib().map(|m| format!("{m:.0}")));
+            }
+            edit(i, &mut text)
+        })
+        .unzip();
     let after = rss_mib();
     for (what, samples) in [("wall", &mut wall), ("cpu", &mut cpu)] {
         samples.sort();
@@ -98,5 +106,6 @@ fn main() {
             "resident memory: {before:.1} MiB after {warmup} edits, {after:.1} MiB after {edits} ({:+.1} MiB)",
             after - before
         );
+        println!("resident memory every 1,000 edits (MiB): {}", rss.join(" "));
     }
 }
