@@ -18,6 +18,7 @@ pub mod ir;
 pub mod lock;
 pub mod model;
 pub mod promote;
+pub mod query;
 pub mod source;
 pub mod stdlib;
 pub mod syntax;

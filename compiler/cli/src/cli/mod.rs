@@ -120,6 +120,8 @@ pub(crate) enum Command {
         /// The shell to complete in.
         shell: clap_complete::Shell,
     },
+    /// Run the language server on stdin/stdout (for editors; see compiler/lsp/README.md).
+    Lsp,
 }
 
 /// Parses the arguments, runs the subcommand and turns any failure into exit code 2.
@@ -155,6 +157,7 @@ fn run(cli: Cli) -> miette::Result<ExitCode> {
         Command::Promote(args) => promote::run(&args, &cli.global),
         Command::Diff(args) => diff::run(&args, &cli.global),
         Command::Doc(args) => doc::run(&args, &cli.global),
+        Command::Lsp => Ok(govc_lsp::run()),
     }
 }
 
