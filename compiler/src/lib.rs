@@ -16,6 +16,7 @@ pub mod envdiff;
 pub mod ir;
 pub mod lock;
 pub mod model;
+pub mod par;
 pub mod source;
 pub mod stdlib;
 pub mod syntax;
@@ -53,7 +54,19 @@ impl Compilation {
 /// Parses and models `sources` and runs every check: the model plus diagnostics.
 pub fn analyze(sources: &Sources, options: &Options) -> (model::Model, diag::Diagnostics) {
     let mut sink = diag::Diagnostics::new();
-    let files: Vec<_> = sources.iter().map(|(id, _)| syntax::parse_file(sources, id, &mut sink)).collect();
+    // Files parse independently: side by side, each into its own sink (the sink is
+    // sorted at the end, so the order they are merged in does not matter).
+    let ids: Vec<FileId> = sources.iter().map(|(id, _)| id).collect();
+    let parsed = par::map(&ids, |&id| {
+        let mut local = diag::Diagnostics::new();
+        let file = syntax::parse_file(sources, id, &mut local);
+        (file, local)
+    });
+    let mut files = Vec::with_capacity(parsed.len());
+    for (file, local) in parsed {
+        sink.extend(local.into_sorted());
+        files.push(file);
+    }
     if sources.iter().any(|(_, f)| f.origin == source::Origin::Project && !syntax::is_compilable(f)) {
         // A file that could not be read at all (not UTF-8, too large) hides its
         // declarations: whatever the model reported would echo that one E101/E103.

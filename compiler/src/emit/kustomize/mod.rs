@@ -88,7 +88,8 @@ pub fn emit(program: &ir::Program) -> Result<BTreeMap<String, String>, String> {
         files.insert(format!("{dir}/kustomization.yaml"), object::kustomization(names, Vec::new()));
         bases.insert(&stack.name, (dir, objects));
     }
-    for env in &program.environments {
+    // Each overlay reads only its environment and its base: they are built side by side.
+    let overlays = crate::par::map(&program.environments, |env| -> Result<_, String> {
         let base = match &env.stack {
             Some(stack) => Some(
                 bases
@@ -98,9 +99,12 @@ pub fn emit(program: &ir::Program) -> Result<BTreeMap<String, String>, String> {
             None => None,
         };
         let view = View::new(&program.project, Some(env), &env.resources);
-        let dir = format!("kubernetes/overlays/{}", env.name);
         let base = base.map(|(base_dir, objs)| (relative_to_overlay(base_dir), objs.as_slice()));
-        for (path, text) in overlay::overlay(&view, base)? {
+        overlay::overlay(&view, base)
+    });
+    for (env, overlay) in program.environments.iter().zip(overlays) {
+        let dir = format!("kubernetes/overlays/{}", env.name);
+        for (path, text) in overlay? {
             files.insert(format!("{dir}/{path}"), text);
         }
     }
