@@ -84,6 +84,8 @@ pub fn compile(sources: &Sources, options: &Options) -> Compilation {
     let mut compilation = Compilation::default();
     if options.emit && !sink.has_errors() {
         let program = model::to_ir(&model);
+        // The emitters read the IR only: the model's memory is theirs.
+        drop(model);
         match emit::emit(&program) {
             Ok(mut files) => {
                 let lock = lock::render(&files, sources);
