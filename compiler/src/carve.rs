@@ -4,6 +4,10 @@
 //! A network CIDR is split into four equal blocks: ingress, runtime, persistence,
 //! spare. Each segment is split into 2^⌈log2 zones⌉ equal subnets, of which the
 //! first `zones` are used, one per zone. Subnets smaller than /28 are refused.
+//!
+//! An environment whose services declare `egress` also gets one AWS Network Firewall
+//! subnet per zone: the first `zones` /28s of the spare block ([`firewall_subnets`]),
+//! leaving the rest of that block spare.
 
 use ipnet::Ipv4Net;
 
@@ -32,6 +36,20 @@ pub fn zone_subnets(segment: Ipv4Net, zones: u8) -> Option<Vec<Ipv4Net>> {
         return None;
     }
     Some(segment.subnets(prefix).ok()?.take(usize::from(zones.max(1))).collect())
+}
+
+/// The index of the spare block in [`segment_block`]: where firewall subnets are carved.
+pub const SPARE_BLOCK: usize = 3;
+
+/// The per-zone Network Firewall subnets of a network: the first `zones` /28s of its
+/// spare block (a firewall endpoint needs no more than a /28, the smallest subnet AWS
+/// accepts). `None` when the spare block does not hold `zones` /28s.
+pub fn firewall_subnets(network: Ipv4Net, zones: u8) -> Option<Vec<Ipv4Net>> {
+    let spare = segment_block(network, SPARE_BLOCK)?;
+    if spare.prefix_len() + zone_bits(zones) > MIN_SUBNET_PREFIX {
+        return None;
+    }
+    Some(spare.subnets(MIN_SUBNET_PREFIX).ok()?.take(usize::from(zones.max(1))).collect())
 }
 
 #[cfg(test)]
@@ -66,5 +84,21 @@ mod tests {
     fn refuses_subnets_smaller_than_a_28() {
         assert!(zone_subnets(net("10.0.0.0/27"), 2).is_some());
         assert!(zone_subnets(net("10.0.0.0/27"), 3).is_none());
+    }
+
+    #[test]
+    fn firewall_subnets_are_the_first_28s_of_the_spare_block() {
+        let subnets = firewall_subnets(net("10.30.0.0/16"), 3).expect("fits");
+        assert_eq!(subnets, vec![net("10.30.192.0/28"), net("10.30.192.16/28"), net("10.30.192.32/28")]);
+        for (i, block) in (0..3).filter_map(|i| segment_block(net("10.30.0.0/16"), i)).enumerate() {
+            assert!(subnets.iter().all(|s| !block.contains(&s.network())), "segment {i} is disjoint");
+        }
+    }
+
+    #[test]
+    fn firewall_subnets_need_a_28_per_zone() {
+        assert_eq!(firewall_subnets(net("10.0.0.0/26"), 1), Some(vec![net("10.0.0.48/28")]));
+        assert_eq!(firewall_subnets(net("10.0.0.0/26"), 2), None, "the spare block is one /28");
+        assert_eq!(firewall_subnets(net("10.0.0.0/25"), 2).map(|s| s.len()), Some(2));
     }
 }

@@ -73,6 +73,7 @@ pub fn analyze(sources: &Sources, options: &Options) -> (model::Model, diag::Dia
         let model = model::build(sources, &files, &mut diag::Diagnostics::new());
         return (model, sink);
     }
+    checks::secrets::literal_secrets(sources, &files, &mut sink);
     let model = model::build(sources, &files, &mut sink);
     checks::run(&model, options, &mut sink);
     (model, sink)

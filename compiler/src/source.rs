@@ -175,6 +175,12 @@ impl Sources {
         self.files.is_empty()
     }
 
+    /// Replaces the text of file `id` (used to mask secrets before rendering).
+    pub(crate) fn replace_text(&mut self, id: FileId, text: String) {
+        let file = &mut self.files[id.0 as usize];
+        *file = SourceFile::new(std::mem::take(&mut file.path), file.origin, text, file.invalid_utf8_at);
+    }
+
     /// The text a span covers.
     pub fn slice(&self, span: Span) -> &str {
         self.get(span.file).text.get(span.range()).unwrap_or("")

@@ -58,3 +58,42 @@ fn dot_and_mermaid_are_deterministic_and_filter_by_environment() {
     let unknown = govc(&["graph", "envs", "--env", "qa"]);
     assert_eq!(unknown.status.code(), Some(2));
 }
+
+#[test]
+fn egress_edges_show_their_enforcement() {
+    let graph: serde_json::Value =
+        serde_json::from_str(&stdout(&govc(&["graph", "envs", "--format", "json"]))).expect("JSON");
+    let egress: Vec<(&str, &str, &str)> = graph["edges"]
+        .as_array()
+        .expect("edges")
+        .iter()
+        .filter(|e| e["label"].as_str().is_some_and(|l| l.starts_with("egress")))
+        .map(|e| {
+            let s = |k: &str| e[k].as_str().unwrap_or("");
+            (s("from"), s("to"), s("enforcement"))
+        })
+        .collect();
+    assert_eq!(
+        egress,
+        [
+            (
+                "local/worker",
+                "local/egress:api.stripe.com:443",
+                "port only (network policy; no firewall in a local environment)"
+            ),
+            (
+                "production/worker",
+                "production/egress:api.stripe.com:443",
+                "tls-sni/http-host allowlist (network firewall)"
+            ),
+            ("staging/worker", "staging/egress:api.stripe.com:443", "tls-sni/http-host allowlist (network firewall)"),
+        ]
+    );
+    let dot = stdout(&govc(&["graph", "envs", "--env", "production", "--format", "dot"]));
+    assert!(
+        dot.contains("[label=\"egress :443: tls-sni/http-host allowlist (network firewall)\", style=dashed]"),
+        "{dot}"
+    );
+    let mermaid = stdout(&govc(&["graph", "envs", "--env", "production", "--format", "mermaid"]));
+    assert!(mermaid.contains("-.->|\"egress :443: tls-sni/http-host allowlist (network firewall)\"|"), "{mermaid}");
+}

@@ -1,4 +1,4 @@
-//! Environment isolation (E302–E305): no two environments share a state location,
+//! Environment isolation (E302–E305): no two environments share a state bucket,
 //! a production AWS account, a secret path or an ingress host. (E301 is found during
 //! resolution, E306 while lowering.)
 
@@ -61,27 +61,27 @@ fn block_str<'a>(env: &'a Environment, block: &str, field: &str) -> Option<(&'a 
     }
 }
 
-/// E302: two environments share a state location (bucket + key, or lock table).
+/// E302: two environments share a state bucket (whatever their keys) or a lock
+/// table. Seed 000 asks for an isolated state backend per environment: a shared
+/// bucket is one policy, one encryption key and one set of readers for all of them.
 pub fn state_shared(model: &Model, sink: &mut Diagnostics) {
-    let mut locations = Uses::new();
+    let mut buckets = Uses::new();
     let mut tables = Uses::new();
     for env in &model.environments {
         if let Some((bucket, span)) = block_str(env, "state", "bucket") {
-            let key =
-                block_str(env, "state", "key").map_or_else(|| format!("{}.tfstate", env.name), |(k, _)| k.to_string());
-            locations.add(&format!("s3://{bucket}/{key}"), env, span);
+            buckets.add(bucket, env, span);
         }
         if let Some((table, span)) = block_str(env, "state", "lock_table") {
             tables.add(table, env, span);
         }
     }
-    for (value, uses) in locations.shared() {
+    for (value, uses) in buckets.shared() {
         report(
             Code::E302,
-            "state location",
+            "state bucket",
             value,
             uses,
-            "give each environment its own state `bucket` (or at least its own `key`)",
+            "give each environment its own state `bucket`: a shared bucket shares its policy and its readers, whatever the keys",
             sink,
         );
     }

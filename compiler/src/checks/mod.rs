@@ -12,7 +12,7 @@ mod network;
 mod parity;
 mod persistence;
 mod promotion;
-mod secrets;
+pub mod secrets;
 
 use crate::diag::{Code, Diagnostic, Diagnostics};
 use crate::ir::Tier;
@@ -29,7 +29,6 @@ pub fn run(model: &Model, options: &Options, sink: &mut Diagnostics) {
     isolation::host_shared(model, sink);
     network::run(model, sink);
     compute::run(model, sink);
-    secrets::literal_secrets(model, sink);
     persistence::run(model, sink);
     parity::run(model, sink);
     promotion::run(model, sink);

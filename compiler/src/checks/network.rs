@@ -20,9 +20,10 @@ pub fn run(model: &Model, sink: &mut Diagnostics) {
         let mut local = Diagnostics::new();
         one_ingress(env, &mut local);
         flows(env, &mut local);
+        let firewall = needs_firewall(env);
         for (_, net) in env.of_kind("network") {
             public_segment(net, &mut local);
-            addressing(net, &mut local);
+            addressing(net, firewall, &mut local);
         }
         networks_overlap(env, &mut local);
         for (_, svc) in env.of_kind("service") {
@@ -157,9 +158,22 @@ fn zones_of(res: &Resource) -> u8 {
     }
 }
 
+/// The first service of a cloud environment that declares `egress`: such an environment
+/// gets an AWS Network Firewall, whose subnets are carved from the spare block
+/// ([`carve::firewall_subnets`]).
+fn needs_firewall(env: &Environment) -> Option<&Resource> {
+    if env.tier.is_none_or(|t| t == crate::ir::Tier::Local) {
+        return None;
+    }
+    env.of_kind("service")
+        .map(|(_, r)| r)
+        .find(|svc| matches!(svc.body.value("egress"), Some(Val::Strings(items)) if !items.is_empty()))
+}
+
 /// E404 and E405 within one network: segments inside the network, not overlapping,
-/// and large enough for a subnet per zone.
-fn addressing(net: &Resource, sink: &mut Diagnostics) {
+/// and large enough for a subnet per zone; with `firewall` (a service that declares
+/// egress), clear of the firewall subnets.
+fn addressing(net: &Resource, firewall: Option<&Resource>, sink: &mut Diagnostics) {
     let network = cidr_of(net);
     let zones = zones_of(net);
     let mut segments: Vec<(SegmentRole, Ipv4Net, Span, bool)> = Vec::new();
@@ -240,6 +254,44 @@ fn addressing(net: &Resource, sink: &mut Diagnostics) {
             );
         }
     }
+    if let (Some(svc), Some((outer, _))) = (firewall, network) {
+        // A segment too small for its zones is already E405; so would the spare block be.
+        if segments.iter().all(|(_, cidr, ..)| carve::zone_subnets(*cidr, zones).is_some()) {
+            firewall_room(svc, outer, zones, &segments, sink);
+        }
+    }
+}
+
+/// E404 for the Network Firewall subnets (the first `zones` /28s of the spare block,
+/// [`carve::firewall_subnets`]): a written segment must leave them free.
+fn firewall_room(
+    svc: &Resource,
+    outer: Ipv4Net,
+    zones: u8,
+    segments: &[(SegmentRole, Ipv4Net, Span, bool)],
+    sink: &mut Diagnostics,
+) {
+    let why = format!("service `{}` declares `egress`, so the environment gets a Network Firewall", svc.name);
+    let spare = carve::segment_block(outer, carve::SPARE_BLOCK).map_or_else(String::new, |b| b.to_string());
+    // Three disjoint segments that fit their zones leave a spare quarter at least as large
+    // as the smallest of them, so `None` here always comes with an E404 or E405 already.
+    let Some(subnets) = carve::firewall_subnets(outer, zones) else { return };
+    for (role, cidr, span, _) in segments.iter().filter(|s| s.3) {
+        let Some(hit) = subnets.iter().find(|s| cidr.contains(&s.network()) || s.contains(&cidr.network())) else {
+            continue;
+        };
+        sink.push(
+            Diagnostic::new(
+                Code::E404,
+                *span,
+                format!("the {} segment `{cidr}` overlaps the firewall subnet `{hit}`", role.as_str()),
+                "overlaps the firewall subnets",
+            )
+            .with_label(svc.head(), "declares egress")
+            .with_note(format!("{why}: its subnets are the first /28s of the network's spare quarter `{spare}`"))
+            .with_help(format!("leave `{spare}` free: write a segment block outside it")),
+        );
+    }
 }
 
 /// E404: networks of one environment overlapping.
@@ -295,13 +347,58 @@ pub fn one_network_to_build(model: &Model, sink: &mut Diagnostics) {
 fn egress(svc: &Resource, sink: &mut Diagnostics) {
     let Some(Val::Strings(entries)) = svc.body.value("egress") else { return };
     for (entry, span) in entries {
-        if let Err(why) = parse_egress(entry) {
-            sink.push(
+        match parse_egress(entry) {
+            Err(why) => sink.push(
                 Diagnostic::new(Code::E406, *span, format!("malformed egress entry `{entry}`"), why)
                     .with_note("egress is deny-by-default and allowlist-driven: each entry names one host and one port")
                     .with_help("write `\"host.example.com:443\"` or `\"203.0.113.10:443\"`"),
-            );
+            ),
+            Ok((host, _)) => {
+                if let Some(what) = not_public(host) {
+                    sink.push(
+                        Diagnostic::new(
+                            Code::E408,
+                            *span,
+                            format!("egress entry `{entry}` leaves for {what}, not the public internet"),
+                            "not a public destination",
+                        )
+                        .with_note("egress opens a path out of the VPC; what is inside is reached with `connects`")
+                        .with_help("name a public host (`\"api.example.com:443\"`) or use `connects` for a resource of the project"),
+                    );
+                }
+            }
         }
+    }
+}
+
+/// Why `host` (an egress entry's host, already well formed) is not on the public
+/// internet, or `None` when it is: unspecified, loopback, link-local (the instance
+/// metadata service), private (RFC 1918), shared (CGNAT), multicast, reserved and
+/// broadcast addresses; `localhost` and the project's own internal names.
+pub fn not_public(host: &str) -> Option<&'static str> {
+    if let Ok(ip) = host.parse::<std::net::Ipv4Addr>() {
+        let [a, b, ..] = ip.octets();
+        return match () {
+            _ if a == 0 => Some("an unspecified address"),
+            _ if ip.is_loopback() => Some("a loopback address"),
+            _ if ip.is_link_local() => Some("a link-local address (169.254.169.254 is the instance metadata service)"),
+            _ if ip.is_private() => Some("a private address (RFC 1918)"),
+            _ if a == 100 && (64..128).contains(&b) => Some("a shared address (CGNAT, RFC 6598)"),
+            _ if ip.is_multicast() => Some("a multicast address"),
+            _ if ip.is_broadcast() || a >= 240 => Some("a reserved address"),
+            _ => None,
+        };
+    }
+    let host = host.to_ascii_lowercase();
+    let internal = |suffix: &str| host == suffix || host.ends_with(&format!(".{suffix}"));
+    if internal("localhost") {
+        Some("the local machine")
+    } else if internal("internal") {
+        Some("a private DNS name (`*.internal`)")
+    } else if internal("cluster.local") {
+        Some("a name inside the Kubernetes cluster (`*.cluster.local`)")
+    } else {
+        None
     }
 }
 
@@ -350,5 +447,33 @@ mod tests {
         assert!(parse_egress("api.stripe.com:70000").is_err());
         assert!(parse_egress("999.1.1.1:80").is_err());
         assert!(parse_egress("bad_host:80").is_err());
+    }
+
+    #[test]
+    fn public_destinations() {
+        use super::not_public;
+        for host in ["api.stripe.com", "52.95.110.1", "203.0.113.7", "100.128.0.1", "172.32.0.1", "internal.example.com"] {
+            assert_eq!(not_public(host), None, "{host}");
+        }
+        for host in [
+            "0.0.0.0",
+            "127.0.0.1",
+            "169.254.169.254",
+            "10.0.0.5",
+            "172.16.0.1",
+            "172.31.255.255",
+            "192.168.1.1",
+            "100.64.0.1",
+            "100.127.255.255",
+            "224.0.0.1",
+            "240.0.0.1",
+            "255.255.255.255",
+            "localhost",
+            "db.internal",
+            "main.production.p.internal",
+            "API.svc.cluster.local",
+        ] {
+            assert!(not_public(host).is_some(), "{host}");
+        }
     }
 }

@@ -81,8 +81,21 @@ pub fn topology(env: &Environment, skip_env_only: bool) -> BTreeSet<Element> {
 
 /// E801: `mirrors = X` but the topology differs from X's.
 fn topology_differs(env: &Environment, target: &Environment, sink: &mut Diagnostics) {
-    let mine = topology(env, true);
-    let theirs = topology(target, false);
+    if env.stack_missing || target.stack_missing {
+        return;
+    }
+    // A resource whose reference failed (already reported) has incomplete edges in
+    // that environment: compare its edges in neither.
+    let incomplete: BTreeSet<&str> = env
+        .resources
+        .iter()
+        .chain(&target.resources)
+        .filter(|r| r.unresolved)
+        .map(|r| r.name.as_str())
+        .collect();
+    let complete = |e: &Element| !matches!(e, Element::Edge { from, .. } if incomplete.contains(from.as_str()));
+    let mine: BTreeSet<Element> = topology(env, true).into_iter().filter(complete).collect();
+    let theirs: BTreeSet<Element> = topology(target, false).into_iter().filter(complete).collect();
     let missing: Vec<&Element> = theirs.difference(&mine).collect();
     let extra: Vec<&Element> = mine.difference(&theirs).collect();
     if missing.is_empty() && extra.is_empty() {

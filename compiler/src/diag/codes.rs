@@ -84,6 +84,7 @@ codes! {
     E405 Error "network or segment too small";
     E406 Error "malformed egress entry";
     E407 Error "several networks in a cloud environment to build";
+    E408 Error "egress to a destination that is not on the public internet";
     E501 Error "image not pinned by digest";
     E502 Error "literal that looks like a secret";
     E503 Error "secret reference outside env";

@@ -44,6 +44,10 @@ pub struct Diagnostic {
     pub help: Option<String>,
     /// Machine-applicable fixes, best first (empty when none is certain enough).
     pub fixes: Vec<Fix>,
+    /// Spans of secrets (E502) that no renderer may print: every renderer masks
+    /// them in the source it shows and in every text of every diagnostic
+    /// (see [`super::redact`]).
+    pub redact: Vec<Span>,
 }
 
 impl Diagnostic {
@@ -57,6 +61,7 @@ impl Diagnostic {
             notes: Vec::new(),
             help: None,
             fixes: Vec::new(),
+            redact: Vec::new(),
         }
     }
 
@@ -71,6 +76,7 @@ impl Diagnostic {
             notes: Vec::new(),
             help: None,
             fixes: Vec::new(),
+            redact: Vec::new(),
         }
     }
 
@@ -99,6 +105,12 @@ impl Diagnostic {
     /// Adds a fix that replaces `span` with `text`.
     pub fn with_replacement(self, message: impl Into<String>, span: Span, text: impl Into<String>) -> Diagnostic {
         self.with_fix(message, vec![Edit { span, text: text.into() }])
+    }
+
+    /// Marks `span` as a secret that renderers must mask.
+    pub fn with_redaction(mut self, span: Span) -> Diagnostic {
+        self.redact.push(span);
+        self
     }
 
     /// The primary span (the default span for a [`Diagnostic::global`] one).

@@ -3,6 +3,7 @@
 
 mod codes;
 mod diagnostic;
+pub mod redact;
 pub mod render;
 
 pub use codes::{Code, Severity};

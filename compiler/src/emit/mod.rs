@@ -9,6 +9,9 @@ pub mod kustomize;
 pub mod names;
 pub mod terraform;
 
+#[cfg(test)]
+mod flow_tests;
+
 use std::collections::BTreeMap;
 
 use crate::diag::{Code, Diagnostic};

@@ -26,7 +26,7 @@ pub fn env_prefix(project: &str, env: &str, max: usize) -> String {
 }
 
 /// The longest `<project>-<env>` prefix of AWS names: every derived name
-/// (`<prefix>-persistence`, IAM roles `<prefix>-eks-cluster`, RDS identifiers
+/// (`<prefix>-svc-<service>`, IAM roles `<prefix>-eks-cluster`, RDS identifiers
 /// `<prefix>-<db>`) must stay within the AWS limits (64 for IAM role names, 63 for
 /// RDS identifiers).
 pub const AWS_PREFIX_MAX: usize = 40;
@@ -42,10 +42,34 @@ pub fn cluster_name(project: &str, env: &str) -> String {
     aws_prefix(project, env)
 }
 
-/// The name of a segment's security group, `<prefix>-<segment>`. Terraform creates
-/// it; the Kubernetes Ingress names the ingress one in its ALB annotation.
+/// The name of a segment's security group, `<prefix>-<segment>`, for the `ingress`
+/// and `runtime` segments (databases have one group each, [`postgres_security_group_name`]).
+/// Terraform creates it; the Kubernetes Ingress names the ingress one in its ALB annotation.
 pub fn security_group_name(project: &str, env: &str, role: crate::ir::SegmentRole) -> String {
     shorten(&format!("{}-{}", aws_prefix(project, env), role.as_str()), 255)
+}
+
+/// The security group of a service's pods (EKS security groups for pods),
+/// `<prefix>-svc-<service>`, within the 255 bytes of a group name.
+pub fn service_security_group_name(project: &str, env: &str, service: &str) -> String {
+    shorten(&format!("{}-svc-{service}", aws_prefix(project, env)), 255)
+}
+
+/// The security group of one postgres, `<prefix>-pg-<postgres>`.
+pub fn postgres_security_group_name(project: &str, env: &str, postgres: &str) -> String {
+    shorten(&format!("{}-pg-{postgres}", aws_prefix(project, env)), 255)
+}
+
+/// `<project>-<name>` shortened to the 63 characters of a label value: the
+/// `app.kubernetes.io/instance` label of the pods of `name`.
+pub fn instance_label(project: &str, name: &str) -> String {
+    shorten(&format!("{project}-{name}"), 63)
+}
+
+/// The labels that select the pods of `name`: the Kubernetes Deployment, its
+/// NetworkPolicies and the SecurityGroupPolicy that Terraform emits all use these.
+pub fn pod_selector(project: &str, name: &str) -> [(&'static str, String); 2] {
+    [("app.kubernetes.io/name", name.to_string()), ("app.kubernetes.io/instance", instance_label(project, name))]
 }
 
 #[cfg(test)]

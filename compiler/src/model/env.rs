@@ -50,6 +50,9 @@ pub struct Resource {
     pub stack_head: Option<Span>,
     pub env_head: Option<Span>,
     pub edges: Vec<Edge>,
+    /// Some reference of this resource failed to resolve (already reported): its
+    /// edges are incomplete, so topology comparisons (E801) leave them out.
+    pub unresolved: bool,
 }
 
 impl Resource {
@@ -64,6 +67,7 @@ impl Resource {
             stack_head: Some(d.head_span),
             env_head: None,
             edges: Vec::new(),
+            unresolved: false,
         }
     }
 
@@ -98,6 +102,10 @@ pub struct Environment {
     /// Some reference failed to resolve (E206, E301): rules about what is *not*
     /// referenced (W601, W802) stay quiet rather than echo that mistake.
     pub unresolved: bool,
+    /// `stack = X` names no stack (reported once, E206/E207): what the stack would
+    /// have declared is unknown, so references to it, required fields of refined
+    /// resources and usage rules stay quiet.
+    pub stack_missing: bool,
 }
 
 impl Environment {
@@ -253,9 +261,12 @@ fn merge_one(
         }
     }
     let mut stack = None;
+    let mut stack_missing = false;
     if let Some(field) = decl.body.field("stack") {
+        stack_missing = true;
         if let Val::Ref(r) = &field.value {
             stack = decls.stacks.iter().position(|s| s.name == r.name && r.attr.is_none());
+            stack_missing = stack.is_none();
             if stack.is_none() {
                 let names = decls.stacks.iter().map(|s| s.name.as_str()).collect();
                 sink.extend(unresolved_item(r, "stack", names, decls));
@@ -304,6 +315,7 @@ fn merge_one(
                     stack_head: None,
                     env_head: Some(d.head_span),
                     edges: Vec::new(),
+                    unresolved: false,
                 })
             }
         }
@@ -322,6 +334,7 @@ fn merge_one(
         reserved,
         listed,
         unresolved: false,
+        stack_missing,
     }
 }
 
@@ -401,13 +414,17 @@ pub fn resolve(env: &mut Environment, schema: &Schema, elsewhere: &Elsewhere, si
     let networks: Vec<usize> = env.of_kind("network").map(|(i, _)| i).collect();
     let mut all_edges = Vec::with_capacity(env.resources.len());
     let errors_before = sink.len();
+    let mut all_unresolved = Vec::with_capacity(env.resources.len());
     for res in &env.resources {
         let mut edges = Vec::new();
+        let failed = std::cell::Cell::new(false);
         let find = |r: &Reference, sink: &mut Diagnostics| -> Option<usize> {
             if let Some(i) = index.get(&r.name) {
                 return Some(*i);
             }
-            if env.reserved.contains(&r.name) {
+            failed.set(true);
+            // A rejected declaration, or a stack that does not exist, may declare it.
+            if env.reserved.contains(&r.name) || env.stack_missing {
                 return None;
             }
             if let Some(places) =
@@ -594,11 +611,14 @@ pub fn resolve(env: &mut Environment, schema: &Schema, elsewhere: &Elsewhere, si
             None => {}
         }
         all_edges.push(edges);
+        all_unresolved.push(failed.get());
     }
-    for (res, edges) in env.resources.iter_mut().zip(all_edges) {
+    for ((res, edges), unresolved) in env.resources.iter_mut().zip(all_edges).zip(all_unresolved) {
         res.edges = edges;
+        res.unresolved = unresolved;
     }
-    env.unresolved = sink.iter().skip(errors_before).any(|d| matches!(d.code, Code::E206 | Code::E301));
+    env.unresolved =
+        env.stack_missing || sink.iter().skip(errors_before).any(|d| matches!(d.code, Code::E206 | Code::E301));
 }
 
 /// Required fields (E204): LANGUAGE.md section 4, "When a field is required".
@@ -652,6 +672,10 @@ pub fn required(env: &Environment, schema: &Schema, caps: Option<CapSet>, sink: 
             }
             _ => {}
         }
+    }
+    if env.stack_missing {
+        // The stack would declare the resources' missing fields (and maybe a network).
+        return;
     }
     let n_networks = env.of_kind("network").count();
     let mut homeless = Vec::new();

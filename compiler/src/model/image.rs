@@ -23,10 +23,36 @@ pub fn parse(reference: &str) -> Image {
         Some(i) => (&rest[..last_slash + i], Some(rest[last_slash + i + 1..].to_string())),
         None => (rest, None),
     };
-    let first = name.split('/').next().unwrap_or("");
-    let has_registry = name.contains('/') && (first.contains('.') || first.contains(':') || first == "localhost");
-    let repository = if has_registry { name.to_string() } else { format!("docker.io/{name}") };
+    let repository = canonical_repository(name);
     Image { reference: reference.to_string(), repository, name: name.to_string(), tag, digest }
+}
+
+/// The Docker Hub host names that all mean `docker.io`.
+const DOCKER_HUB: &[&str] = &["docker.io", "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com"];
+
+/// The repository an image name denotes, in the one spelling that compares equal
+/// (as the Docker reference grammar normalizes it): the registry, lowercased, is the
+/// first component when it looks like a host (has a `.` or `:`, or is `localhost`),
+/// otherwise `docker.io`; Docker Hub's other host names are `docker.io`; and a
+/// one-component Docker Hub path is an official image, under `library/`. So
+/// `nginx`, `docker.io/nginx`, `index.docker.io/library/nginx` and
+/// `docker.io/library/nginx` are one repository.
+pub fn canonical_repository(name: &str) -> String {
+    let (registry, path) = match name.split_once('/') {
+        Some((first, rest)) if first.contains('.') || first.contains(':') || first == "localhost" => {
+            (first.to_ascii_lowercase(), rest)
+        }
+        _ => ("docker.io".to_string(), name),
+    };
+    if DOCKER_HUB.contains(&registry.as_str()) {
+        if path.contains('/') {
+            format!("docker.io/{path}")
+        } else {
+            format!("docker.io/library/{path}")
+        }
+    } else {
+        format!("{registry}/{path}")
+    }
 }
 
 #[cfg(test)]
@@ -40,8 +66,19 @@ mod tests {
         assert_eq!(it.repository, "registry.example.com:5000/team/api");
         assert_eq!(it.tag.as_deref(), Some("1.2"));
         assert!(is_sha256_digest(it.digest.as_deref().unwrap_or_default()));
-        assert_eq!(parse("nginx:1.27").repository, "docker.io/nginx");
+        assert_eq!(parse("nginx:1.27").repository, "docker.io/library/nginx");
         assert_eq!(parse("team/api").repository, "docker.io/team/api");
         assert!(!is_sha256_digest("sha256:ABC"));
+    }
+
+    #[test]
+    fn docker_hub_spellings_are_one_repository() {
+        for name in ["nginx", "docker.io/nginx", "docker.io/library/nginx", "index.docker.io/library/nginx:1.27"] {
+            assert_eq!(parse(name).repository, "docker.io/library/nginx", "{name}");
+        }
+        assert_eq!(parse("Registry.Example.com/team/api").repository, "registry.example.com/team/api");
+        assert_eq!(parse("localhost:5000/api").repository, "localhost:5000/api");
+        assert_ne!(parse("docker.io/nginx").repository, parse("docker.io/bitnami/nginx").repository);
+        assert_ne!(parse("nginx").repository, parse("quay.io/nginx").repository);
     }
 }

@@ -37,6 +37,7 @@ pub fn to_ir(model: &Model) -> ir::Program {
                 reserved: Default::default(),
                 listed: false,
                 unresolved: false,
+                stack_missing: false,
             };
             let mut view = view;
             let elsewhere = super::env::Elsewhere::default();

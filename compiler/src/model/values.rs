@@ -103,18 +103,7 @@ fn mismatch(value: &ast::Value, ty: &FieldType, sink: &mut Diagnostics) -> Val {
     if has_invalid(value) {
         return Val::Invalid;
     }
-    let found = match &value.kind {
-        ValueKind::Str(_) => "a string",
-        ValueKind::Int(_) => "an integer",
-        ValueKind::Decimal(_) => "a decimal number",
-        ValueKind::Quantity { .. } => "a quantity",
-        ValueKind::Cidr { .. } => "a CIDR block",
-        ValueKind::Range { .. } => "a range",
-        ValueKind::Path(p) if p.len() == 1 => "a bare word",
-        ValueKind::Path(_) => "a reference",
-        ValueKind::List(_) => "a list",
-        ValueKind::Invalid => return Val::Invalid,
-    };
+    let found = found(value);
     let mut d = Diagnostic::new(
         Code::E203,
         value.span,
@@ -139,6 +128,35 @@ fn mismatch(value: &ast::Value, ty: &FieldType, sink: &mut Diagnostics) -> Val {
     };
     sink.push(d);
     Val::Invalid
+}
+
+/// What a value is, for "found ...".
+fn found(value: &ast::Value) -> &'static str {
+    match &value.kind {
+        ValueKind::Str(_) => "a string",
+        ValueKind::Int(_) => "an integer",
+        ValueKind::Decimal(_) => "a decimal number",
+        ValueKind::Quantity { .. } => "a quantity",
+        ValueKind::Cidr { .. } => "a CIDR block",
+        ValueKind::Range { .. } => "a range",
+        ValueKind::Path(p) if p.len() == 1 => "a bare word",
+        ValueKind::Path(_) => "a reference",
+        ValueKind::List(_) => "a list",
+        ValueKind::Invalid => "an invalid value",
+    }
+}
+
+/// Whether `s` could be written as a bare name (`db`, `audit-key`).
+fn is_name(s: &str) -> bool {
+    s.bytes().next().is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+/// E203 for a word written in quotes where a bare word is meant; the fix drops them.
+fn quoted_word(item: &ast::Value, word: &str, want: &str, plural: &str) -> Diagnostic {
+    Diagnostic::new(Code::E203, item.span, format!("expected {want}, found a string"), format!("expected {want}"))
+        .with_help(format!("{plural} are bare words: write `{word}` without quotes"))
+        .with_replacement("remove the quotes", item.span, word)
 }
 
 fn short(ty: &FieldType) -> &'static str {
@@ -252,6 +270,12 @@ pub fn literal(value: &ast::Value, ty: &FieldType, sink: &mut Diagnostics) -> Va
                 Val::Invalid
             }
         }
+        // `after = one`: reported, and read as the string meant, so that rules about
+        // the value (the ladder's order, E703) do not follow from the quotes alone.
+        (FieldType::String, ValueKind::Path(p)) => {
+            mismatch(value, ty, sink);
+            Val::Str(p.iter().map(|i| i.name.as_str()).collect::<Vec<_>>().join("."))
+        }
         (FieldType::Ref(_), ValueKind::Path(p)) => match reference(p, value.span) {
             Some(r) => Val::Ref(r),
             None => mismatch(value, ty, sink),
@@ -266,6 +290,12 @@ pub fn literal(value: &ast::Value, ty: &FieldType, sink: &mut Diagnostics) -> Va
                         None => ok &= matches!(mismatch(item, ty, sink), Val::Ref(_)),
                     },
                     ValueKind::Invalid => ok = false,
+                    // `["db"]`: reported, and read as the reference meant, so that the
+                    // name still counts as used (no W601 or W802 follows).
+                    ValueKind::Str(s) if is_name(s) => {
+                        sink.push(quoted_word(item, s, "a reference", "names"));
+                        refs.push(Reference { name: s.clone(), name_span: item.span, attr: None, span: item.span });
+                    }
                     _ => {
                         let kinds = match ty {
                             FieldType::Refs(kinds) => kinds.clone(),
@@ -297,7 +327,26 @@ pub fn literal(value: &ast::Value, ty: &FieldType, sink: &mut Diagnostics) -> Va
             for item in items {
                 let word = match &item.kind {
                     ValueKind::Path(p) if p.len() == 1 => &p[0].name,
-                    _ => return mismatch(item, &FieldType::Enum(Vec::new()), sink),
+                    // `["model"]`: reported, and read as meant, so that the ladder
+                    // still authorizes it (no E701 per construct follows).
+                    ValueKind::Str(s) if Capability::parse(s).is_some() => {
+                        sink.push(quoted_word(item, s, "a capability", "capabilities"));
+                        s
+                    }
+                    ValueKind::Invalid => continue,
+                    _ => {
+                        let names: Vec<String> = Capability::ALL.iter().map(|c| c.as_str().to_string()).collect();
+                        sink.push(
+                            Diagnostic::new(
+                                Code::E203,
+                                item.span,
+                                format!("expected a capability, found {}", found(item)),
+                                "expected a capability",
+                            )
+                            .with_help(format!("capabilities are bare words: {}", backticked(&names))),
+                        );
+                        continue;
+                    }
                 };
                 match Capability::parse(word) {
                     Some(c) => caps.push((c, item.span)),

@@ -79,12 +79,17 @@ pub fn doc_text(slice: &str) -> &str {
     it.trim_end_matches('\r')
 }
 
+/// The UTF-8 byte-order mark, accepted at the start of a file only.
+const BOM: &str = "\u{feff}";
+
 /// Turns `text` into tokens, reporting malformed input into `diags`.
 pub fn lex(text: &str, file: FileId, diags: &mut Diagnostics) -> Lexed {
     let mut lexer = Lexer {
         bytes: text.as_bytes(),
         text,
-        pos: 0,
+        // A UTF-8 byte-order mark (what some Windows editors write first) is not a
+        // token; skipping it keeps every span a byte offset into the file as read.
+        pos: if text.starts_with(BOM) { BOM.len() } else { 0 },
         file,
         diags,
         out: Lexed { tokens: Vec::new(), strings: Vec::new(), brace_eaters: Vec::new() },

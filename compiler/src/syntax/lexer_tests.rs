@@ -91,3 +91,16 @@ fn every_ascii_whitespace_and_control_character_makes_progress() {
         assert!(diags.len() <= 1, "byte {b:#x}: {:?}", diags.iter().collect::<Vec<_>>());
     }
 }
+
+#[test]
+fn byte_order_mark_at_the_start_is_skipped_and_spans_stay_byte_offsets() {
+    let text = "\u{feff}service api";
+    let mut diags = Diagnostics::new();
+    let lexed = lex(text, FileId(0), &mut diags);
+    assert!(diags.is_empty());
+    let spans: Vec<(usize, usize)> = lexed.tokens.iter().map(|(_, s)| (s.start, s.end)).collect();
+    assert_eq!(spans, [(3, 10), (11, 14)]);
+    // Anywhere else it is still a bad character.
+    let (_, codes) = lex_str("service \u{feff}api");
+    assert!(!codes.is_empty());
+}

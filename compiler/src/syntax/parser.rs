@@ -289,6 +289,9 @@ where
     })
 }
 
+/// The label of the `->` a route expects where it found `=`.
+const ROUTE_ARROW: &str = "a route arrow";
+
 /// A route: `route "PATH" -> SERVICE[:PORT]`.
 fn route<'t, I, E>(ctx: &'t Ctx<'t>) -> impl Parser<'t, I, Entry, E> + Clone
 where
@@ -298,9 +301,14 @@ where
 {
     let keyword = select! { Token::Ident = e => ctx.slice(e.span()) == "route" }.filter(|is_route| *is_route);
     let port = select! { Token::Int(n) = e => (n, ctx.span(e.span())) }.labelled("a port number");
+    // `route "/" = api` is a route with a mistyped arrow: reported (one E101 whose
+    // help shows the arrow) and kept, so that no E204 "no route" follows.
+    let mistyped_arrow = just(Token::Eq).validate(|token, e, emitter| {
+        emitter.emit(E::Error::expected_found([ROUTE_ARROW], Some(token.into()), e.span()));
+    });
     keyword
         .ignore_then(string(ctx))
-        .then_ignore(just(Token::Arrow))
+        .then_ignore(just(Token::Arrow).ignored().or(mistyped_arrow.ignored()))
         .then(ident(ctx))
         .then(just(Token::Colon).ignore_then(port).or_not())
         .map_with(|((path, target), port), e| {
@@ -398,6 +406,9 @@ fn to_diagnostic(ctx: &Ctx<'_>, error: &Rich<'_, Token, SimpleSpan>) -> Diagnost
         Some(_) if span.start == span.end => "end of file".to_string(),
         Some(_) => format!("`{}`", shorten(ctx.slice(span))),
     };
+    if error.expected().any(|p| matches!(p, chumsky::error::RichPattern::Label(l) if l.as_ref() == ROUTE_ARROW)) {
+        return mistyped_route_arrow(ctx, span);
+    }
     let mut expected: Vec<&str> = error.expected().filter_map(describe_pattern).collect();
     expected.sort_unstable();
     expected.dedup();
@@ -438,6 +449,19 @@ fn to_diagnostic(ctx: &Ctx<'_>, error: &Rich<'_, Token, SimpleSpan>) -> Diagnost
     .with_help(help)
 }
 
+/// E101 for `route "/" = api`: the help shows the route as it should be written,
+/// and the fix replaces `=` with `->`.
+fn mistyped_route_arrow(ctx: &Ctx<'_>, span: SimpleSpan) -> Diagnostic {
+    let before = ctx.text[..span.start].trim_end();
+    let head = before.rfind("route").map(|at| &before[at..]).unwrap_or("route \"PATH\"");
+    let after = ctx.text[span.end..].trim_start();
+    let target = &after[..after.bytes().take_while(|b| b.is_ascii_alphanumeric() || *b == b'_' || *b == b'-').count()];
+    let target = if target.is_empty() { "SERVICE" } else { target };
+    Diagnostic::new(Code::E101, ctx.span(span), "unexpected `=` in a route, expected `->`", "expected `->`")
+        .with_help(format!("a route is written `{head} -> {target}`, with an arrow"))
+        .with_replacement("write `->`", ctx.span(span), "->")
+}
+
 /// Expected tokens not worth listing when anything else is expected.
 const NOISE: &[&str] = &["`,`", "`;`", "`.`", "`..`"];
 
@@ -456,6 +480,7 @@ fn describe_pattern(pattern: &chumsky::error::RichPattern<'_, Token>) -> Option<
             "a block" => "a block",
             "a port number" => "a port number",
             "a number" => "a number",
+            ROUTE_ARROW => "`->`",
             _ => return None,
         },
         RichPattern::Token(token) => match **token {

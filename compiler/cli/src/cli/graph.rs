@@ -1,5 +1,9 @@
 //! `govc graph [PROJECT] [--env NAME] --format dot|mermaid|json`: the dependency
-//! graph of the project, for people and tools.
+//! graph of the project, for people and tools. Each declared egress entry is an edge
+//! from the service to an `external host:port` node, labelled with how it is enforced
+//! (`govc::checks::graph::egress_enforcement`: the Network Firewall's TLS SNI / HTTP
+//! Host allowlist or its exact address in a cloud environment, the NetworkPolicy alone
+//! in a local one); DOT draws it dashed, Mermaid dotted, JSON adds `enforcement`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -25,6 +25,8 @@ const CYAN: &str = "\x1b[1;36m";
 /// `note: ...` line per note and a `help: ...` line. The summary line
 /// (`error: could not check ...`) is the CLI's business, not this function's.
 pub fn human(diags: &[Diagnostic], sources: &Sources, color: bool) -> String {
+    let (diags, sources) = crate::diag::redact::redact(diags, sources);
+    let (diags, sources) = (&*diags, &*sources);
     let mut out = String::new();
     for (i, diag) in diags.iter().enumerate() {
         if i > 0 {

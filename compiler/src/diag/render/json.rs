@@ -64,6 +64,8 @@ struct JsonCounts {
 /// order), then `{"summary":{"errors":N,"warnings":N}}`. Every line ends
 /// with `\n`. Labels pointing at a file that `sources` does not hold are left out.
 pub fn json_lines(diags: &[Diagnostic], sources: &Sources) -> String {
+    let (diags, sources) = crate::diag::redact::redact(diags, sources);
+    let (diags, sources) = (&*diags, &*sources);
     let mut out = String::new();
     for diag in diags {
         let labels: Vec<JsonLabel> = diag

@@ -22,6 +22,8 @@ const INFORMATION_URI: &str = "https://github.com/zenthea/govc";
 /// result has the primary label as its location and the secondary labels as
 /// `relatedLocations`. Global diagnostics have no location.
 pub fn sarif(diags: &[Diagnostic], sources: &Sources) -> String {
+    let (diags, sources) = crate::diag::redact::redact(diags, sources);
+    let (diags, sources) = (&*diags, &*sources);
     let mut codes: Vec<Code> = diags.iter().map(|d| d.code).collect();
     codes.sort();
     codes.dedup();

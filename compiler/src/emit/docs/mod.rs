@@ -146,14 +146,9 @@ fn context(program: &Program, env: &Environment) -> Value {
     })
 }
 
-/// How an egress destination is enforced in this environment's output.
-fn egress_enforcement(env: &Environment, egress: &ir::Egress) -> String {
-    let _ = egress;
-    if env.tier == Tier::Local {
-        "NetworkPolicy (port; a local cluster has no egress firewall)".to_string()
-    } else {
-        "security group and NetworkPolicy (port)".to_string()
-    }
+/// How an egress entry is enforced: the words of `govc graph`, so the two never disagree.
+fn egress_enforcement(env: &Environment, egress: &ir::Egress) -> &'static str {
+    crate::checks::graph::egress_enforcement(Some(env.tier), &egress.host)
 }
 
 /// The governance rules that hold for this environment (a build happens only when

@@ -261,7 +261,10 @@ pub fn variants() -> Program {
     program.environments[1].resources.services.push(debug);
     let cron = || {
         let mut s = service("cron", 8080);
-        s.egress = vec![Egress { host: "hooks.slack.com".into(), port: 443 }];
+        s.egress = vec![
+            Egress { host: "hooks.slack.com".into(), port: 443 },
+            Egress { host: "203.0.113.7".into(), port: 8443 },
+        ];
         s
     };
     let stack =

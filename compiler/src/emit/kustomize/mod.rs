@@ -20,7 +20,7 @@ pub mod yaml;
 #[cfg(test)]
 mod fixture;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -164,10 +164,11 @@ pub(crate) fn labels(project: &str, name: &str, component: &str) -> Yaml {
 
 /// `<project>-<name>`, shortened to the 63 characters a label value may hold.
 fn instance(project: &str, name: &str) -> String {
-    crate::emit::names::shorten(&format!("{project}-{name}"), 63)
+    crate::emit::names::instance_label(project, name)
 }
 
-/// The stable labels that select the pods of `name` (never changes between environments).
+/// The stable labels that select the pods of `name` (never changes between environments);
+/// the SecurityGroupPolicy Terraform emits selects the same ([`crate::emit::names::pod_selector`]).
 pub(crate) fn selector(project: &str, name: &str) -> Yaml {
-    yaml::map([("app.kubernetes.io/name", name.into()), ("app.kubernetes.io/instance", instance(project, name).into())])
+    Yaml::Map(crate::emit::names::pod_selector(project, name).into_iter().map(|(k, v)| (k.into(), v.into())).collect())
 }

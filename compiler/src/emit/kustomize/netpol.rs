@@ -6,7 +6,12 @@
 //! Policies that name CIDRs or the ingress controller depend on the environment and only
 //! exist in overlays; the base holds the deny, DNS and service → service policies.
 //! NetworkPolicy matches addresses, not DNS names: an `egress = ["api.stripe.com:443"]`
-//! entry allows the port to any address outside the network's CIDR and the private ranges.
+//! entry allows the port to any address outside the network's CIDR and the private ranges;
+//! an `egress = ["203.0.113.7:443"]` entry allows exactly `203.0.113.7/32` on 443.
+//!
+//! On EKS these policies are enforced by the VPC CNI (`enableNetworkPolicy`, see the
+//! Terraform `compute` module) alongside each service's own security group; a flow passes
+//! only if both layers allow it.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -16,6 +21,7 @@ use super::{selector, View};
 use crate::emit::names;
 use crate::ir::{self, Connection, SegmentRole};
 use ipnet::Ipv4Net;
+use std::net::Ipv4Addr;
 
 /// The annotation naming the flow a policy allows, for reviewers.
 pub const FLOW_ANNOTATION: &str = "govc/flow";
@@ -121,7 +127,11 @@ fn pod_to_pod(view: &View, from: &str, to: &str, port: u16, protocol: &str) -> V
     ]
 }
 
-/// Local: to the in-cluster Postgres pods. Cloud: to the persistence segment's CIDR.
+/// Local: to the in-cluster Postgres pods. Cloud: to the persistence subnets (where the
+/// RDS instance and its replicas take their addresses), on the database's port, only for
+/// a service that connects to it. A NetworkPolicy matches addresses, and an RDS address
+/// is assigned at apply time and changes on failover, so the database itself is named by
+/// its security group, which admits only the security groups of its connecting services.
 fn to_postgres(view: &View, svc: &ir::Service, pg_name: &str) -> Vec<Object> {
     let Some(pg) = view.database(pg_name) else {
         return Vec::new();
@@ -132,12 +142,13 @@ fn to_postgres(view: &View, svc: &ir::Service, pg_name: &str) -> Vec<Object> {
     if view.is_local() {
         return pod_to_pod(view, &svc.name, &pg.name, pg.port, "TCP");
     }
-    let cidr = view.resources.network(&pg.network).and_then(|n| n.segment(SegmentRole::Persistence).cidr);
-    let Some(cidr) = cidr else { return Vec::new() };
-    let rule = map([
-        ("to", Yaml::Seq(vec![map([("ipBlock", map([("cidr", cidr.to_string().into())]))])])),
-        ("ports", ports("TCP", &[pg.port])),
-    ]);
+    let subnets = view.resources.network(&pg.network).map(|n| n.segment(SegmentRole::Persistence).subnets.clone());
+    let subnets = subnets.unwrap_or_default();
+    if subnets.is_empty() {
+        return Vec::new();
+    }
+    let to = subnets.iter().map(|s| map([("ipBlock", map([("cidr", s.to_string().into())]))])).collect();
+    let rule = map([("to", Yaml::Seq(to)), ("ports", ports("TCP", &[pg.port]))]);
     let flow = format!("{} -> {}:{}", svc.name, pg.name, pg.port);
     vec![policy(
         view,
@@ -167,10 +178,16 @@ fn internal_ranges(network: Option<Ipv4Net>) -> Vec<String> {
     out
 }
 
-/// To any address outside the service's network, on the declared port.
+/// An IP entry: exactly that `/32`. A host name: any address outside the service's network
+/// and the private ranges, on the declared port.
 fn egress(view: &View, svc: &ir::Service, eg: &ir::Egress) -> Object {
-    let network = view.resources.network(&svc.network).and_then(|n| n.cidr);
-    let block = map([("cidr", "0.0.0.0/0".into()), ("except", Yaml::from(internal_ranges(network)))]);
+    let block = match eg.host.parse::<Ipv4Addr>() {
+        Ok(ip) => map([("cidr", format!("{ip}/32").into())]),
+        Err(_) => {
+            let network = view.resources.network(&svc.network).and_then(|n| n.cidr);
+            map([("cidr", "0.0.0.0/0".into()), ("except", Yaml::from(internal_ranges(network)))])
+        }
+    };
     let rule = map([("to", Yaml::Seq(vec![map([("ipBlock", block)])])), ("ports", ports("TCP", &[eg.port]))]);
     let host: String =
         eg.host.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' }).collect();

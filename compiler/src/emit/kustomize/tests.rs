@@ -192,13 +192,14 @@ fn collect_secret_refs(v: &Value, out: &mut BTreeSet<(String, String)>) {
 }
 
 /// One allowed connection: `(from, to, port/protocol)`. Endpoints are pod names,
-/// `ingress` (the controller), `dns`, a postgres name (cloud: the persistence CIDR) or
-/// `internet`.
-type Flow = (String, String, String);
+/// `ingress` (the controller), `dns`, a postgres name (local: its pods), `persistence`
+/// (cloud: the persistence subnets, where every RDS instance lives), `ip <addr>` (an IP
+/// egress entry, exactly its `/32`) or `internet` (a host name egress entry).
+pub(crate) type Flow = (String, String, String);
 
 /// The NetworkPolicies an overlay renders: the base's plus the overlay's own, minus the
 /// deleted ones. Patches to policies are not applied here, so the test refuses them.
-fn policies(files: &BTreeMap<String, String>, env: &str) -> Vec<Value> {
+pub(crate) fn policies(files: &BTreeMap<String, String>, env: &str) -> Vec<Value> {
     let dir = format!("kubernetes/overlays/{env}/");
     let kustomization = parse(&files[&format!("{dir}kustomization.yaml")]);
     let mut out = Vec::new();
@@ -248,17 +249,25 @@ fn peer(p: &Value, env: &ir::Environment, pods: &[String]) -> Vec<String> {
     if let Some(block) = p.get("ipBlock") {
         let cidr = block["cidr"].as_str().expect("cidr");
         if cidr == "0.0.0.0/0" {
+            assert!(block.get("except").is_some(), "an open ipBlock excludes the internal ranges: {block}");
             return vec!["internet".into()];
         }
+        assert!(block.get("except").is_none(), "only the open ipBlock has exceptions: {block}");
         let net = &env.resources.networks[0];
         for role in ir::SegmentRole::ALL {
-            if net.segment(role).cidr.is_some_and(|c| c.to_string() == cidr) {
+            let segment = net.segment(role);
+            let subnet = segment.subnets.iter().any(|s| s.to_string() == cidr);
+            if segment.cidr.is_some_and(|c| c.to_string() == cidr) || subnet {
+                let whole = segment.cidr.is_some_and(|c| c.to_string() == cidr);
                 return match role {
-                    ir::SegmentRole::Ingress => vec!["ingress".into()],
-                    ir::SegmentRole::Persistence => env.resources.databases.iter().map(|d| d.name.clone()).collect(),
-                    ir::SegmentRole::Runtime => vec![format!("runtime {cidr}")],
+                    ir::SegmentRole::Ingress if whole => vec!["ingress".into()],
+                    ir::SegmentRole::Persistence if subnet => vec!["persistence".into()],
+                    _ => vec![format!("{} {cidr}", role.as_str())],
                 };
             }
+        }
+        if let Some(ip) = cidr.strip_suffix("/32") {
+            return vec![format!("ip {ip}")];
         }
         return vec![format!("unknown {cidr}")];
     }
@@ -279,7 +288,7 @@ fn port_list(rule: &Value) -> Vec<String> {
 }
 
 /// `(egress flows, ingress flows)` allowed by the policies.
-fn allowed(policies: &[Value], env: &ir::Environment) -> (BTreeSet<Flow>, BTreeSet<Flow>) {
+pub(crate) fn allowed(policies: &[Value], env: &ir::Environment) -> (BTreeSet<Flow>, BTreeSet<Flow>) {
     let pods = pods(env);
     let (mut egress, mut ingress) = (BTreeSet::new(), BTreeSet::new());
     for pol in policies {
@@ -310,7 +319,7 @@ fn allowed(policies: &[Value], env: &ir::Environment) -> (BTreeSet<Flow>, BTreeS
 }
 
 /// `(egress flows, ingress flows)` the program declares.
-fn declared(env: &ir::Environment) -> (BTreeSet<Flow>, BTreeSet<Flow>) {
+pub(crate) fn declared(env: &ir::Environment) -> (BTreeSet<Flow>, BTreeSet<Flow>) {
     let local = env.tier == ir::Tier::Local;
     let (mut egress, mut ingress) = (BTreeSet::new(), BTreeSet::new());
     let f = |a: &str, b: &str, port: u16, proto: &str| (a.to_string(), b.to_string(), format!("{port}/{proto}"));
@@ -328,15 +337,21 @@ fn declared(env: &ir::Environment) -> (BTreeSet<Flow>, BTreeSet<Flow>) {
                 }
                 Connection::Postgres(pg) => {
                     let port = env.resources.database(pg).expect("resolved").port;
-                    egress.insert(f(&svc.name, pg, port, "TCP"));
                     if local {
+                        egress.insert(f(&svc.name, pg, port, "TCP"));
                         ingress.insert(f(&svc.name, pg, port, "TCP"));
+                    } else {
+                        egress.insert(f(&svc.name, "persistence", port, "TCP"));
                     }
                 }
             }
         }
         for eg in &svc.egress {
-            egress.insert(f(&svc.name, "internet", eg.port, "TCP"));
+            let to = match eg.host.parse::<std::net::Ipv4Addr>() {
+                Ok(ip) => format!("ip {ip}"),
+                Err(_) => "internet".to_string(),
+            };
+            egress.insert(f(&svc.name, &to, eg.port, "TCP"));
         }
     }
     for ing in &env.resources.ingresses {
@@ -354,7 +369,25 @@ fn network_policies_allow_exactly_the_declared_flows() {
     }
 }
 
-fn flows_match(program: &ir::Program) {
+/// An IP egress entry is exactly its `/32` on the declared port; a host name is any public
+/// address on the port.
+#[test]
+fn ip_egress_is_exactly_its_address() {
+    let files = tree(&fixture::variants());
+    let pols = policies(&files, "batch");
+    let rule = |name: &str| {
+        let pol = pols.iter().find(|p| p["metadata"]["name"] == name).unwrap_or_else(|| panic!("{name}"));
+        pol["spec"]["egress"][0].clone()
+    };
+    let ip = rule("allow-cron-egress-203-0-113-7-8443");
+    assert_eq!(ip["to"], serde_json::json!([{ "ipBlock": { "cidr": "203.0.113.7/32" } }]));
+    assert_eq!(ip["ports"], serde_json::json!([{ "protocol": "TCP", "port": 8443 }]));
+    let host = rule("allow-cron-egress-hooks-slack-com-443");
+    assert_eq!(host["to"][0]["ipBlock"]["cidr"], "0.0.0.0/0");
+    assert!(host["to"][0]["ipBlock"]["except"].as_array().is_some_and(|e| e.iter().any(|c| c == "10.0.0.0/8")));
+}
+
+pub(crate) fn flows_match(program: &ir::Program) {
     let files = tree(program);
     for env in &program.environments {
         let pols = policies(&files, &env.name);

@@ -8,7 +8,19 @@
 //! [`NODE_MEMORY_BYTES`] to services (a 2 vCPU / 8 GiB instance less system reserve and
 //! daemons). `min` = the nodes needed for every service at its minimum replicas, at
 //! least one per zone; `max` = the nodes needed at maximum replicas, plus one for
-//! rolling updates; `desired` = `min`. Production uses `m6i.large`, other tiers `t3.large`.
+//! rolling updates; `desired` = `min`; and enough nodes that no node carries more than
+//! [`BRANCH_ENIS_PER_NODE`] service pods (each has its own branch network interface).
+//! Every tier uses [`INSTANCE_TYPE`]: security groups for pods need a Nitro type with
+//! trunk interfaces, which no `t` type has.
+//!
+//! Enforcement of the proven flows: the `vpc-cni` add-on runs with
+//! [`VPC_CNI_CONFIGURATION`]: Kubernetes NetworkPolicies enforced (`enableNetworkPolicy`),
+//! security groups for pods on (`ENABLE_POD_ENI`) in `strict` mode (every packet of a pod
+//! with its own group, same node or not, internet or not, passes that group), TCP early
+//! demux off so that kubelet probes reach pods on branch interfaces. The cluster role has
+//! `AmazonEKSVPCResourceController` (the controller that creates those interfaces). The
+//! output `security_group_policies` is the `SecurityGroupPolicy` per service that attaches
+//! its group (an id, known after apply) to its pods.
 //!
 //! Operators: EKS add-ons `vpc-cni`, `coredns`, `kube-proxy`, `eks-pod-identity-agent`;
 //! when the environment has secrets, a Pod Identity role for the External Secrets
@@ -22,7 +34,8 @@ use super::iam;
 use super::json::{lit, lits, obj, reference, refs, tags, TfFile};
 use super::network::LOG_RETENTION_DAYS;
 use super::Ctx;
-use crate::ir::{SegmentRole, Tier};
+use crate::emit::names;
+use crate::ir::SegmentRole;
 
 /// The Kubernetes version of the cluster.
 pub const KUBERNETES_VERSION: &str = "1.32";
@@ -32,6 +45,16 @@ pub const NODE_CPU_MILLIS: u64 = 1500;
 
 /// Memory a node offers to services, bytes (6 GiB).
 pub const NODE_MEMORY_BYTES: u64 = 6 << 30;
+
+/// The instance type of every node: Nitro with trunk interfaces (security groups for pods).
+pub const INSTANCE_TYPE: &str = "m6i.large";
+
+/// Branch network interfaces an [`INSTANCE_TYPE`] node offers: at most this many pods
+/// with their own security group per node (`limits.go` of the VPC resource controller).
+pub const BRANCH_ENIS_PER_NODE: u64 = 9;
+
+/// The `vpc-cni` add-on's `configuration_values` (see the module doc).
+pub const VPC_CNI_CONFIGURATION: &str = r#"{"enableNetworkPolicy":"true","env":{"ENABLE_POD_ENI":"true","POD_SECURITY_GROUP_ENFORCING_MODE":"strict"},"init":{"env":{"DISABLE_TCP_EARLY_DEMUX":"true"}}}"#;
 
 /// Node group scaling: `(min, desired, max)`.
 #[derive(Debug, PartialEq, Eq)]
@@ -50,7 +73,8 @@ pub fn node_count(ctx: &Ctx<'_>) -> NodeCount {
     let need = |replicas: fn(&crate::ir::Service) -> u32| {
         let cpu: u64 = services.iter().map(|s| u64::from(replicas(s)) * u64::from(s.cpu_millis)).sum();
         let mem: u64 = services.iter().map(|s| u64::from(replicas(s)) * s.memory_bytes).sum();
-        cpu.div_ceil(NODE_CPU_MILLIS).max(mem.div_ceil(NODE_MEMORY_BYTES))
+        let pods: u64 = services.iter().map(|s| u64::from(replicas(s))).sum();
+        cpu.div_ceil(NODE_CPU_MILLIS).max(mem.div_ceil(NODE_MEMORY_BYTES)).max(pods.div_ceil(BRANCH_ENIS_PER_NODE))
     };
     let min = need(|s| s.replicas.min).max(u64::from(ctx.network.zones)).max(1);
     let max = need(|s| s.replicas.max).max(min) + 1;
@@ -89,7 +113,7 @@ fn cluster(file: &mut TfFile, ctx: &Ctx<'_>) {
         "eks-cluster",
         "eks.amazonaws.com",
         &["sts:AssumeRole", "sts:TagSession"],
-        &["AmazonEKSClusterPolicy"],
+        &["AmazonEKSClusterPolicy", "AmazonEKSVPCResourceController"],
     );
     deps.push("aws_cloudwatch_log_group.eks".to_string());
     let encryption =
@@ -174,7 +198,7 @@ fn nodes(file: &mut TfFile, ctx: &Ctx<'_>) {
         ]),
     );
     let count = node_count(ctx);
-    let instance = if ctx.env.tier == Tier::Production { "m6i.large" } else { "t3.large" };
+    let instance = INSTANCE_TYPE;
     file.resource(
         "aws_eks_node_group",
         "main",
@@ -214,6 +238,9 @@ fn addons(file: &mut TfFile, ctx: &Ctx<'_>) {
             ("resolve_conflicts_on_update", lit("OVERWRITE")),
             ("tags", tags(&ctx.name(addon, 255), &[])),
         ]);
+        if addon == "vpc-cni" {
+            super::json::set(&mut body, "configuration_values", lit(VPC_CNI_CONFIGURATION));
+        }
         if addon == "coredns" {
             // CoreDNS needs nodes to schedule on before the add-on reports healthy.
             super::json::set(&mut body, "depends_on", Value::Array(vec![lit("aws_eks_node_group.main")]));
@@ -264,4 +291,49 @@ fn external_secrets(file: &mut TfFile, ctx: &Ctx<'_>) {
             ("tags", tags(&ctx.name("external-secrets", 255), &[])),
         ]),
     );
+}
+
+/// The `SecurityGroupPolicy` (`vpcresources.k8s.aws/v1beta1`) of every service, as a
+/// `v1` `List` that `kubectl apply -f` takes: each selects the service's pods by the
+/// labels the Kubernetes emitter gives them ([`names::pod_selector`]) and attaches the
+/// service's security group, whose id exists only after apply (hence an output, not a
+/// file of the Kustomize tree).
+pub fn security_group_policies(ctx: &Ctx<'_>) -> Value {
+    let items = ctx
+        .env
+        .resources
+        .services
+        .iter()
+        .map(|svc| {
+            let labels: serde_json::Map<String, Value> =
+                names::pod_selector(ctx.project, &svc.name).into_iter().map(|(k, v)| (k.to_string(), lit(v))).collect();
+            let group = format!("aws_security_group.{}.id", super::security::service_group(&svc.name));
+            obj([
+                ("apiVersion", lit("vpcresources.k8s.aws/v1beta1")),
+                ("kind", lit("SecurityGroupPolicy")),
+                (
+                    "metadata",
+                    obj([
+                        ("name", lit(names::shorten(&svc.name, 253))),
+                        ("namespace", lit(&ctx.env.namespace)),
+                        (
+                            "labels",
+                            obj([
+                                ("app.kubernetes.io/managed-by", lit("govc")),
+                                ("app.kubernetes.io/part-of", lit(ctx.project)),
+                            ]),
+                        ),
+                    ]),
+                ),
+                (
+                    "spec",
+                    obj([
+                        ("podSelector", obj([("matchLabels", Value::Object(labels))])),
+                        ("securityGroups", obj([("groupIds", refs([group]))])),
+                    ]),
+                ),
+            ])
+        })
+        .collect();
+    obj([("apiVersion", lit("v1")), ("kind", lit("List")), ("items", Value::Array(items))])
 }

@@ -1,17 +1,40 @@
 //! Terraform JSON for AWS: one root `terraform/<env>/` per environment whose tier is
 //! not `local` (a local environment gets nothing).
 //!
-//! Files: `backend`, `providers`, `network`, `postgres` (when the environment has
-//! one), `ingress` (when it has one), `compute`, `secrets` (when it has any) and
-//! `outputs`, each `.tf.json` with a `"//"` header. No data source calls AWS, so every
-//! root plans offline; the account id is known statically from `aws.account`.
+//! Files: `backend`, `providers`, `network`, `firewall` (when a service declares
+//! `egress`), `postgres` (when the environment has one), `ingress` (when it has one),
+//! `compute`, `secrets` (when it has any) and `outputs`, each `.tf.json` with a `"//"`
+//! header. No data source calls AWS, so every root plans offline; the account id is
+//! known statically from `aws.account`.
+//!
+//! Egress is enforced by host. An environment whose services declare `egress` gets an
+//! AWS Network Firewall (`firewall.rs`) with one endpoint per zone in subnets carved from
+//! the network's spare quarter ([`crate::carve::firewall_subnets`]). The way out is
+//! runtime → NAT gateway (ingress segment) → firewall endpoint of the zone → internet
+//! gateway; the internet gateway's edge route table sends each ingress subnet's CIDR back
+//! through the endpoint of its zone, so both directions cross the same endpoint
+//! (`network.rs`). The stateful rule group passes exactly the declared pairs: a host by
+//! TLS SNI or HTTP `Host` on its port, an address (`/32`) on its port; everything else is
+//! dropped, and logged to CloudWatch. [`readback::verify`] reads the emitted files back
+//! and proves both the allowed (host, port) set and the routes. An environment without
+//! egress has no firewall, no NAT and no route out of the runtime, and its files are
+//! byte-identical to what they were before the firewall existed. Cost and design:
+//! `docs/decisions.md`.
 //!
 //! The static wiring contract with the Kubernetes emitter (names, not apply-time values):
 //! - cluster name `<prefix>` where `<prefix>` is [`prefix`] (`names::env_prefix(project, env, 40)`);
 //! - security groups named `<prefix>-ingress` (for the ALB controller's
 //!   `alb.ingress.kubernetes.io/security-groups` annotation, with `target-type: ip` and
-//!   `manage-backend-security-group-rules: "false"`), `<prefix>-runtime` (nodes, hence
-//!   pods), `<prefix>-persistence`, `<prefix>-endpoints`, `<prefix>-cluster`;
+//!   `manage-backend-security-group-rules: "false"`), `<prefix>-runtime` (nodes and pods
+//!   no security group policy selects), `<prefix>-endpoints`, `<prefix>-cluster`,
+//!   `<prefix>-pg-<postgres>` per database and `<prefix>-svc-<service>` per service
+//!   (`names::{service,postgres}_security_group_name`);
+//! - each service's pods carry the labels of `names::pod_selector`: the
+//!   `SecurityGroupPolicy` of the output `security_group_policies` selects them by those
+//!   labels and attaches the service's group (EKS security groups for pods, `strict`
+//!   mode); the `vpc-cni` add-on enforces the Kubernetes NetworkPolicies
+//!   (`enableNetworkPolicy`). A flow passes only if both layers allow it (see
+//!   [`security`] and `docs/decisions.md`);
 //! - ingress subnets tagged `kubernetes.io/role/elb = 1` (public ingress) or
 //!   `kubernetes.io/role/internal-elb = 1`; runtime and ingress subnets tagged
 //!   `kubernetes.io/cluster/<prefix> = shared`;
@@ -23,20 +46,27 @@
 //! - the certificate for the ingress host is found by the ALB controller by host name.
 //!
 //! Outputs (the only apply-time values): `certificate_validation_records` (the DNS zone
-//! of the ingress host is outside govc) and `nat_public_ips` (when a service declares
-//! `egress`: partners allowlist it).
+//! of the ingress host is outside govc), `nat_public_ips` (when a service declares
+//! `egress`: partners allowlist it) and `security_group_policies` (a `v1` `List` of one
+//! `SecurityGroupPolicy` per service: group ids exist only after apply; applied with
+//! `terraform output -json security_group_policies | kubectl apply -f -` before the
+//! overlay, see `docs/decisions.md`).
 
 mod compute;
+mod firewall;
+#[cfg(test)]
+mod firewall_tests;
 mod iam;
 mod ingress;
 mod json;
 mod network;
 mod postgres;
+pub mod readback;
 mod root;
 mod secrets;
 mod security;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use std::collections::BTreeMap;
 
@@ -164,6 +194,9 @@ fn emit_environment(ctx: &Ctx<'_>) -> Result<Vec<(&'static str, String)>, String
         ("compute.tf.json", compute::emit(ctx)?),
         ("outputs.tf.json", root::outputs(ctx)?),
     ];
+    if firewall::needed(ctx) {
+        out.push(("firewall.tf.json", firewall::emit(ctx)?));
+    }
     if !res.databases.is_empty() {
         out.push(("postgres.tf.json", postgres::emit(ctx)?));
     }

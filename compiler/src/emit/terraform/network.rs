@@ -3,10 +3,16 @@
 //! [`super::security`].
 //!
 //! Routing: an internet gateway exists only when the ingress segment is public or a
-//! service declares `egress`, and only the ingress segment routes to it; NAT gateways
-//! (in the ingress subnets: one per zone in production, one elsewhere) exist only for
-//! declared egress, and only the runtime segment routes `0.0.0.0/0` through them (one
-//! runtime route table per zone when each zone has its NAT); persistence has no route out.
+//! service declares `egress`; NAT gateways (in the ingress subnets: one per zone in
+//! production, one elsewhere) exist only for declared egress, and only the runtime
+//! segment routes `0.0.0.0/0` through them (one runtime route table per zone when each
+//! zone has its NAT); persistence has no route out. Without egress only the ingress
+//! segment routes to the internet gateway. With egress the AWS Network Firewall sits in
+//! between ([`super::firewall`]): one ingress route table per zone sends `0.0.0.0/0` to
+//! the firewall endpoint of that zone, the firewall subnets' table sends it to the
+//! internet gateway (the only table that does), and an edge route table associated with
+//! the internet gateway sends each ingress subnet's CIDR back through the endpoint of its
+//! zone.
 //!
 //! VPC endpoints (runtime subnets, private DNS on), the documented minimum for a
 //! private EKS cluster without general egress: `s3` (gateway: ECR image layers),
@@ -20,7 +26,7 @@ use serde_json::Value;
 
 use super::iam::{self, ServiceGrant};
 use super::json::{ident, lit, obj, reference, refs, tags, TfFile};
-use super::{security, subnet_ident, zone_letter, Ctx};
+use super::{firewall, security, subnet_ident, zone_letter, Ctx};
 use crate::ir::{Exposure, SegmentRole, Tier};
 
 /// Interface endpoints in the runtime segment (see the module doc for why each).
@@ -37,8 +43,8 @@ pub fn emit(ctx: &Ctx<'_>) -> Result<String, String> {
     );
     vpc(&mut file, ctx);
     flow_logs(&mut file, ctx);
-    subnets(&mut file, ctx);
-    routing(&mut file, ctx);
+    subnets(&mut file, ctx)?;
+    routing(&mut file, ctx)?;
     endpoints(&mut file, ctx);
     security::emit(&mut file, ctx);
     file.render()
@@ -116,7 +122,7 @@ fn flow_logs(file: &mut TfFile, ctx: &Ctx<'_>) {
     );
 }
 
-fn subnets(file: &mut TfFile, ctx: &Ctx<'_>) {
+fn subnets(file: &mut TfFile, ctx: &Ctx<'_>) -> Result<(), String> {
     let cluster_tag = (format!("kubernetes.io/cluster/{}", ctx.prefix), "shared".to_string());
     for segment in &ctx.network.segments {
         for (i, cidr) in segment.subnets.iter().enumerate() {
@@ -145,6 +151,10 @@ fn subnets(file: &mut TfFile, ctx: &Ctx<'_>) {
             );
         }
     }
+    if firewall::needed(ctx) {
+        firewall::subnet_resources(file, ctx)?;
+    }
+    Ok(())
 }
 
 /// How many NAT gateways: none without declared egress, one per zone in production
@@ -167,8 +177,9 @@ pub fn runtime_route_tables(ctx: &Ctx<'_>) -> Vec<String> {
     }
 }
 
-fn routing(file: &mut TfFile, ctx: &Ctx<'_>) {
+fn routing(file: &mut TfFile, ctx: &Ctx<'_>) -> Result<(), String> {
     let nats = nat_zones(ctx);
+    let firewall = firewall::needed(ctx);
     let igw = nats > 0 || ctx.public_ingress();
     if igw {
         file.resource(
@@ -213,7 +224,15 @@ fn routing(file: &mut TfFile, ctx: &Ctx<'_>) {
             );
         }
     };
-    table("ingress", igw.then(|| ("gateway_id", "aws_internet_gateway.main.id".to_string())));
+    let ingress = ingress_route_tables(ctx);
+    if firewall {
+        // Routes to the firewall endpoints and the edge association: firewall::routes.
+        for ident in ingress.iter().map(String::as_str).chain(["firewall", "edge"]) {
+            table(ident, None);
+        }
+    } else {
+        table("ingress", igw.then(|| ("gateway_id", "aws_internet_gateway.main.id".to_string())));
+    }
     table("persistence", None);
     let runtime = runtime_route_tables(ctx);
     for (i, ident) in runtime.iter().enumerate() {
@@ -225,7 +244,8 @@ fn routing(file: &mut TfFile, ctx: &Ctx<'_>) {
         for i in 0..segment.subnets.len() {
             let table = match segment.role {
                 SegmentRole::Runtime => runtime[i.min(runtime.len() - 1)].clone(),
-                role => role.as_str().to_string(),
+                SegmentRole::Ingress => ingress[i.min(ingress.len() - 1)].clone(),
+                SegmentRole::Persistence => "persistence".to_string(),
             };
             let subnet = subnet_ident(segment.role, i);
             file.resource(
@@ -237,6 +257,21 @@ fn routing(file: &mut TfFile, ctx: &Ctx<'_>) {
                 ]),
             );
         }
+    }
+    if firewall {
+        firewall::routes(file, ctx)?;
+    }
+    Ok(())
+}
+
+/// The ingress route tables: one per zone behind a firewall (each zone's default route
+/// goes to the firewall endpoint of that zone), else one.
+pub fn ingress_route_tables(ctx: &Ctx<'_>) -> Vec<String> {
+    if firewall::needed(ctx) {
+        let zones = ctx.network.segment(SegmentRole::Ingress).subnets.len();
+        (0..zones).map(|i| format!("ingress_{}", zone_letter(i))).collect()
+    } else {
+        vec!["ingress".to_string()]
     }
 }
 

@@ -166,6 +166,10 @@ fn instance_common(db: &Postgres, id: &str, key: &str, identifier: &str) -> Valu
         ("publicly_accessible", Value::Bool(false)),
         ("storage_encrypted", Value::Bool(true)),
         ("tags", tags(identifier, &[])),
-        ("vpc_security_group_ids", refs(["aws_security_group.persistence.id"])),
+        // Its own group, which admits only the services that connect to this database.
+        (
+            "vpc_security_group_ids",
+            refs([format!("aws_security_group.{}.id", super::security::postgres_group(&db.name))]),
+        ),
     ])
 }

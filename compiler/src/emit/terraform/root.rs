@@ -67,6 +67,13 @@ pub fn outputs(ctx: &Ctx<'_>) -> Result<String, String> {
             "DNS records that validate the ingress certificate: the host's DNS zone is outside govc, create them there",
         );
     }
+    if !ctx.env.resources.services.is_empty() {
+        file.output(
+            "security_group_policies",
+            super::compute::security_group_policies(ctx),
+            "The SecurityGroupPolicy of each service (a v1 List for kubectl apply -f): attaches its security group, an id known after apply, to its pods",
+        );
+    }
     let nats = super::network::nat_zones(ctx);
     if nats > 0 {
         let ips = (0..nats).map(|i| format!("aws_eip.nat_{}.public_ip", super::zone_letter(i)));

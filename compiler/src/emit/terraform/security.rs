@@ -1,23 +1,43 @@
-//! Security groups: the flow rules ingress → runtime → persistence as AWS rules.
+//! Security groups: every proven flow as AWS rules, per workload.
 //!
-//! One group per segment, named `<prefix>-ingress`, `<prefix>-runtime`,
-//! `<prefix>-persistence` (the Kubernetes side references the ingress group by name),
-//! plus `<prefix>-endpoints` (the VPC interface endpoints) and `<prefix>-cluster` (the
-//! EKS control plane ENIs). Every rule is a separate resource with a description; a
-//! group without rules denies everything (Terraform removes AWS's default allow-all egress).
+//! Groups: `<prefix>-ingress` (the load balancer; the Kubernetes side names it in its ALB
+//! annotation), `<prefix>-runtime` (the EKS nodes, and pods that no security group policy
+//! selects: CoreDNS and the platform's controllers), `<prefix>-endpoints` (the VPC
+//! interface endpoints), `<prefix>-cluster` (the EKS control plane ENIs), one
+//! `<prefix>-pg-<postgres>` per database and one `<prefix>-svc-<service>` per service,
+//! attached to the service's pods through EKS security groups for pods (the
+//! `SecurityGroupPolicy` objects of [`super::compute`]'s `security_group_policies` output).
+//! Every rule is a separate resource with a description; a group without rules denies
+//! everything (Terraform removes AWS's default allow-all egress).
 //!
-//! Node to node (within `<prefix>-runtime`) only DNS (53 tcp/udp, CoreDNS) and the ports of
-//! services that another service `connects` to. The control plane reaches the nodes on
-//! 10250 (kubelet, metrics-server, External Secrets webhook), 443 and 9443 (admission
-//! webhooks such as the AWS Load Balancer Controller's); nodes reach it on 443.
+//! The rules, per flow kind of the program:
+//! - ingress → service on a route port: the load balancer's group out to the runtime
+//!   subnets on the routed ports, the service's group in from the load balancer's group
+//!   on that service's route ports only;
+//! - service → service (`connects`): the caller's group out to the callee's group on the
+//!   callee's port, the callee's group in from the caller's group on that port;
+//! - service → postgres (`connects`): the service's group out to the database's group on
+//!   its port, the database's group in from that service's group only;
+//! - service → `egress`: an IP entry is exactly that `/32` on the declared port; a host
+//!   name is `0.0.0.0/0` on the port (security groups cannot match names).
+//!
+//! What the nodes need and nothing else: DNS among the nodes (53 tcp/udp, CoreDNS) and
+//! from the runtime subnets (pods with their own group), each service's group out to the
+//! nodes on 53; kubelet probes (the nodes out to the runtime subnets on the services'
+//! ports, each service's group in from the nodes on its own port); HTTPS to the VPC
+//! endpoints and S3; the control plane reaches the nodes on 10250 (kubelet,
+//! metrics-server, External Secrets webhook), 443 and 9443 (admission webhooks such as
+//! the AWS Load Balancer Controller's); nodes reach it on 443.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::Ipv4Addr;
 
 use serde_json::Value;
 
-use super::json::{lit, obj, reference, tags, TfFile};
+use super::json::{ident, lit, obj, reference, tags, TfFile};
 use super::Ctx;
-use crate::ir::Connection;
+use crate::emit::names;
+use crate::ir::{Connection, Egress, SegmentRole, Service};
 
 /// Ports the EKS control plane opens towards the nodes (see the module doc).
 pub const CONTROL_PLANE_TO_NODES: [u16; 3] = [443, 9443, 10250];
@@ -100,28 +120,58 @@ fn flow(file: &mut TfFile, f: Flow<'_>, out_description: &str, in_description: &
     );
 }
 
-fn group(file: &mut TfFile, ctx: &Ctx<'_>, ident: &str, description: &str) {
-    let name = ctx.name(ident, 255);
+fn group(file: &mut TfFile, ident: &str, name: &str, description: &str) {
     file.resource(
         "aws_security_group",
         ident,
         obj([
             ("description", lit(description)),
-            ("name", lit(&name)),
-            ("tags", tags(&name, &[])),
+            ("name", lit(name)),
+            ("tags", tags(name, &[])),
             ("vpc_id", reference("aws_vpc.main.id")),
         ]),
     );
 }
 
+/// The Terraform identifier of a service's security group: `svc_<service>`.
+pub fn service_group(service: &str) -> String {
+    format!("svc_{}", ident(service))
+}
+
+/// The Terraform identifier of a postgres's security group: `pg_<postgres>`.
+pub fn postgres_group(postgres: &str) -> String {
+    format!("pg_{}", ident(postgres))
+}
+
+/// The address an `egress` entry names when it is an IPv4 literal (then the rule is that
+/// `/32`); `None` for a host name (then the rule is `0.0.0.0/0` on the port).
+pub fn egress_ip(entry: &Egress) -> Option<Ipv4Addr> {
+    entry.host.parse().ok()
+}
+
 /// Adds the security groups and their rules to `network.tf.json`.
 pub fn emit(file: &mut TfFile, ctx: &Ctx<'_>) {
     let res = &ctx.env.resources;
-    group(file, ctx, "ingress", "Ingress segment: HTTPS in, routed service ports out to the runtime");
-    group(file, ctx, "runtime", "Runtime segment: EKS nodes and pods");
-    group(file, ctx, "persistence", "Persistence segment: Postgres from services that connect to it");
-    group(file, ctx, "endpoints", "VPC interface endpoints: HTTPS from the runtime");
-    group(file, ctx, "cluster", "EKS control plane ENIs");
+    let group_name = |suffix: &str| ctx.name(suffix, 255);
+    group(file, "ingress", &group_name("ingress"), "Ingress segment: HTTPS in, routed service ports out to the pods");
+    group(
+        file,
+        "runtime",
+        &group_name("runtime"),
+        "Runtime segment: EKS nodes (and pods without a security group policy)",
+    );
+    group(file, "endpoints", &group_name("endpoints"), "VPC interface endpoints: HTTPS from the nodes");
+    group(file, "cluster", &group_name("cluster"), "EKS control plane ENIs");
+    for db in &res.databases {
+        let name = names::postgres_security_group_name(ctx.project, &ctx.env.name, &db.name);
+        let description = format!("Postgres {}: its port from the services that connect to it", db.name);
+        group(file, &postgres_group(&db.name), &name, &description);
+    }
+    for svc in &res.services {
+        let name = names::service_security_group_name(ctx.project, &ctx.env.name, &svc.name);
+        let description = format!("Pods of service {} (security group for pods): its declared flows only", svc.name);
+        group(file, &service_group(&svc.name), &name, &description);
+    }
 
     let https_from = if ctx.public_ingress() { "0.0.0.0/0".to_string() } else { ctx.cidr.to_string() };
     let https_what = if ctx.public_ingress() { "the internet" } else { "the VPC" };
@@ -137,59 +187,72 @@ pub fn emit(file: &mut TfFile, ctx: &Ctx<'_>) {
             description: format!("HTTPS from {https_what} to the load balancer"),
         },
     );
-    let routed: BTreeSet<u16> = res.ingress().map(|i| i.routes.iter().map(|r| r.port).collect()).unwrap_or_default();
-    for &port in &routed {
-        let description = format!("Routed service port {port}: load balancer to pods");
-        flow(
+    let runtime_cidr = ctx.network.segment(SegmentRole::Runtime).cidr.map(|c| c.to_string());
+    let runtime_cidr = runtime_cidr.unwrap_or_else(|| ctx.cidr.to_string());
+
+    // Load balancer to pods: out to the runtime subnets on each routed port (pods have
+    // their addresses there), in on each service's group from the load balancer's only.
+    let mut routed: BTreeMap<&str, BTreeSet<u16>> = BTreeMap::new();
+    for r in res.ingress().into_iter().flat_map(|i| &i.routes) {
+        routed.entry(r.service.as_str()).or_default().insert(r.port);
+    }
+    for port in routed.values().flatten().copied().collect::<BTreeSet<u16>>() {
+        rule(
             file,
-            Flow { from: "ingress", to: "runtime", protocol: "tcp", port, what: None },
-            &description,
-            &description,
+            Rule {
+                group: "ingress",
+                ingress: false,
+                protocol: "tcp",
+                port,
+                peer: Peer::Cidr(runtime_cidr.clone()),
+                what: "pods",
+                description: format!("Routed service port {port}: load balancer to the pods in the runtime subnets"),
+            },
         );
     }
-
-    // Service to service, only on the ports of services someone connects to.
-    let connected: BTreeSet<u16> = res
-        .services
-        .iter()
-        .flat_map(|s| &s.connects)
-        .filter_map(|c| match c {
-            Connection::Service(name) => res.service(name).map(|t| t.port),
-            Connection::Postgres(_) => None,
-        })
-        .collect();
-    for &port in &connected {
-        let description = format!("Service to service on port {port} (a declared connection)");
-        let within = Flow { from: "runtime", to: "runtime", protocol: "tcp", port, what: Some("self") };
-        flow(file, within, &description, &description);
+    for (svc, ports) in &routed {
+        if res.service(svc).is_none() {
+            continue;
+        }
+        let group = service_group(svc);
+        for &port in ports {
+            rule(
+                file,
+                Rule {
+                    group: &group,
+                    ingress: true,
+                    protocol: "tcp",
+                    port,
+                    peer: Peer::Group("ingress"),
+                    what: "ingress",
+                    description: format!("Routed port {port}: load balancer to {svc}"),
+                },
+            );
+        }
     }
+
+    for svc in &res.services {
+        service_rules(file, ctx, svc);
+    }
+
+    // The nodes' own needs: cluster DNS, VPC endpoints and S3 (image layers) over HTTPS.
     for protocol in ["tcp", "udp"] {
         let description = format!("Cluster DNS (CoreDNS) over {protocol} between nodes");
         let within = Flow { from: "runtime", to: "runtime", protocol, port: 53, what: Some("dns") };
         flow(file, within, &description, &description);
-    }
-
-    // Postgres, per port in use, only when some service connects to a database.
-    let pg_ports: BTreeSet<u16> = res
-        .services
-        .iter()
-        .flat_map(|s| &s.connects)
-        .filter_map(|c| match c {
-            Connection::Postgres(name) => res.database(name).map(|d| d.port),
-            Connection::Service(_) => None,
-        })
-        .collect();
-    for &port in &pg_ports {
-        let description = format!("Postgres on {port} from services that connect to it");
-        flow(
+        rule(
             file,
-            Flow { from: "runtime", to: "persistence", protocol: "tcp", port, what: None },
-            &description,
-            &description,
+            Rule {
+                group: "runtime",
+                ingress: true,
+                protocol,
+                port: 53,
+                peer: Peer::Cidr(runtime_cidr.clone()),
+                what: "pod_dns",
+                description: format!("Cluster DNS (CoreDNS) over {protocol} from pods with their own security group"),
+            },
         );
     }
-
-    // The nodes' own needs: VPC endpoints and S3 (image layers) over HTTPS.
     flow(
         file,
         Flow { from: "runtime", to: "endpoints", protocol: "tcp", port: 443, what: None },
@@ -208,6 +271,22 @@ pub fn emit(file: &mut TfFile, ctx: &Ctx<'_>) {
             description: "HTTPS to S3 through the gateway endpoint (ECR image layers)".into(),
         },
     );
+    // Kubelet probes: nodes out to the pods on the services' ports (each service's group
+    // admits them from the nodes on its own port).
+    for port in res.services.iter().map(|s| s.port).collect::<BTreeSet<u16>>() {
+        rule(
+            file,
+            Rule {
+                group: "runtime",
+                ingress: false,
+                protocol: "tcp",
+                port,
+                peer: Peer::Cidr(runtime_cidr.clone()),
+                what: "probes",
+                description: format!("Kubelet probes to pods on port {port}"),
+            },
+        );
+    }
 
     // Control plane and nodes.
     flow(
@@ -225,23 +304,102 @@ pub fn emit(file: &mut TfFile, ctx: &Ctx<'_>) {
             &description,
         );
     }
+}
 
-    // Declared egress only, through the NAT.
-    let egress: BTreeSet<u16> = res.services.iter().flat_map(|s| &s.egress).map(|e| e.port).collect();
-    for &port in &egress {
-        let hosts: BTreeSet<&str> =
-            res.services.iter().flat_map(|s| &s.egress).filter(|e| e.port == port).map(|e| e.host.as_str()).collect();
-        let description = format!("Declared egress on {port} ({})", hosts.into_iter().collect::<Vec<_>>().join(", "));
+/// The rules of one service's group: DNS, kubelet probes, its `connects` (to services and
+/// databases, each mirrored by an ingress rule on the peer's group) and its `egress`.
+fn service_rules(file: &mut TfFile, ctx: &Ctx<'_>, svc: &Service) {
+    let res = &ctx.env.resources;
+    let me = service_group(&svc.name);
+    for protocol in ["tcp", "udp"] {
         rule(
             file,
             Rule {
-                group: "runtime",
+                group: &me,
+                ingress: false,
+                protocol,
+                port: 53,
+                peer: Peer::Group("runtime"),
+                what: "dns",
+                description: format!("Cluster DNS (CoreDNS on the nodes) over {protocol}"),
+            },
+        );
+    }
+    rule(
+        file,
+        Rule {
+            group: &me,
+            ingress: true,
+            protocol: "tcp",
+            port: svc.port,
+            peer: Peer::Group("runtime"),
+            what: "probes",
+            description: format!("Kubelet probes from the nodes on {}", svc.port),
+        },
+    );
+    let mut seen = BTreeSet::new();
+    for conn in &svc.connects {
+        let (to, port, what) = match conn {
+            Connection::Service(name) => match res.service(name) {
+                Some(callee) => (service_group(&callee.name), callee.port, format!("service {}", callee.name)),
+                None => continue,
+            },
+            Connection::Postgres(name) => match res.database(name) {
+                Some(db) => (postgres_group(&db.name), db.port, format!("postgres {}", db.name)),
+                None => continue,
+            },
+        };
+        if !seen.insert((to.clone(), port)) {
+            continue;
+        }
+        flow(
+            file,
+            Flow { from: &me, to: &to, protocol: "tcp", port, what: None },
+            &format!("{} connects to {what} on {port}", svc.name),
+            &format!("{what} on {port} from {} (a declared connection)", svc.name),
+        );
+    }
+    // Declared egress: an IP entry is exactly that /32; a host name is any address on the
+    // port here (the name itself is enforced on the egress path, outside security groups).
+    let mut hosts: BTreeMap<u16, BTreeSet<&str>> = BTreeMap::new();
+    let mut ips: BTreeSet<(Ipv4Addr, u16)> = BTreeSet::new();
+    for eg in &svc.egress {
+        match egress_ip(eg) {
+            Some(ip) => {
+                ips.insert((ip, eg.port));
+            }
+            None => {
+                hosts.entry(eg.port).or_default().insert(eg.host.as_str());
+            }
+        }
+    }
+    for (port, names) in hosts {
+        let shown: Vec<&str> = names.into_iter().collect();
+        rule(
+            file,
+            Rule {
+                group: &me,
                 ingress: false,
                 protocol: "tcp",
                 port,
                 peer: Peer::Cidr("0.0.0.0/0".into()),
                 what: "egress",
-                description,
+                description: format!("Declared egress on {port} ({})", shown.join(", ")),
+            },
+        );
+    }
+    for (ip, port) in ips {
+        let what = format!("egress_{}", ip.to_string().replace('.', "_"));
+        rule(
+            file,
+            Rule {
+                group: &me,
+                ingress: false,
+                protocol: "tcp",
+                port,
+                peer: Peer::Cidr(format!("{ip}/32")),
+                what: &what,
+                description: format!("Declared egress to {ip} on {port}"),
             },
         );
     }

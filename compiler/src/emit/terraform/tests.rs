@@ -6,7 +6,7 @@
 //! Set `GOVC_DUMP_DIR` to write the fixture's files there; set `GOVC_REQUIRE_TOOLS=1` to
 //! turn "tool not found" skips into failures.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -211,6 +211,7 @@ fn local_gets_nothing_and_cloud_envs_get_their_files() {
         [
             "backend.tf.json",
             "compute.tf.json",
+            "firewall.tf.json",
             "ingress.tf.json",
             "network.tf.json",
             "outputs.tf.json",
@@ -229,12 +230,16 @@ fn local_gets_nothing_and_cloud_envs_get_their_files() {
 #[test]
 fn production_counts_follow_the_program() {
     let files = emit(&zenthea()).expect("emits");
-    assert_eq!(count(&files, "production", "aws_subnet"), 9, "3 segments x 3 zones");
-    assert_eq!(count(&files, "production", "aws_security_group"), 5);
+    assert_eq!(count(&files, "production", "aws_subnet"), 12, "3 segments and the firewall x 3 zones");
+    assert_eq!(count(&files, "production", "aws_security_group"), 4 + 1 + 3, "4 platform + 1 postgres + 3 services");
     assert_eq!(count(&files, "production", "aws_internet_gateway"), 1);
     assert_eq!(count(&files, "production", "aws_nat_gateway"), 3, "a NAT per zone");
     assert_eq!(count(&files, "staging", "aws_nat_gateway"), 1, "one NAT elsewhere");
-    assert_eq!(count(&files, "production", "aws_route_table"), 5);
+    assert_eq!(
+        count(&files, "production", "aws_route_table"),
+        9,
+        "ingress and runtime per zone, persistence, firewall, edge"
+    );
     assert_eq!(count(&files, "production", "aws_db_instance"), 2, "writer + one replica");
     assert_eq!(count(&files, "production", "aws_route53_record"), 1);
     assert_eq!(count(&files, "production", "aws_secretsmanager_secret"), 2);
@@ -242,10 +247,16 @@ fn production_counts_follow_the_program() {
     let sg = &net["resource"]["aws_security_group"];
     assert_eq!(sg["ingress"]["name"], "zenthea-production-ingress");
     assert_eq!(sg["runtime"]["name"], "zenthea-production-runtime");
-    for role in SegmentRole::ALL {
+    for role in [SegmentRole::Ingress, SegmentRole::Runtime] {
         let name = super::security_group_name("zenthea", "production", role);
         assert_eq!(sg[role.as_str()]["name"], name.as_str(), "the contract helper agrees");
     }
+    let names = crate::emit::names::service_security_group_name("zenthea", "production", "api");
+    assert_eq!(sg["svc_api"]["name"], names.as_str());
+    assert_eq!(names, "zenthea-production-svc-api");
+    let pg_name = crate::emit::names::postgres_security_group_name("zenthea", "production", "main");
+    assert_eq!(sg["pg_main"]["name"], pg_name.as_str());
+    assert!(sg.get("persistence").is_none(), "no group shared by every database");
     let subnet = &net["resource"]["aws_subnet"]["ingress_a"];
     assert_eq!(subnet["tags"]["kubernetes.io/role/elb"], "1");
     assert_eq!(subnet["tags"]["kubernetes.io/cluster/zenthea-production"], "shared");
@@ -255,7 +266,18 @@ fn production_counts_follow_the_program() {
     let routes = net["resource"]["aws_route"].as_object().expect("routes");
     assert_eq!(
         routes.keys().collect::<Vec<_>>(),
-        ["ingress_default", "runtime_a_default", "runtime_b_default", "runtime_c_default"]
+        [
+            "edge_ingress_a",
+            "edge_ingress_b",
+            "edge_ingress_c",
+            "firewall_default",
+            "ingress_a_default",
+            "ingress_b_default",
+            "ingress_c_default",
+            "runtime_a_default",
+            "runtime_b_default",
+            "runtime_c_default"
+        ]
     );
     let pg = parse(&files, "terraform/production/postgres.tf.json");
     assert_eq!(pg["resource"]["aws_route53_record"]["main"]["name"], "main.production.zenthea.internal");
@@ -309,6 +331,30 @@ fn nodes_follow_the_sizing_rule() {
         // production max: (6 + 10 + 2) x 500m = 9000m -> 6 nodes of 1500m, + 1 for updates.
         assert_eq!((n.min, n.desired, n.max), expected, "{}", env.name);
     }
+}
+
+/// Many small pods: the nodes are counted by branch interfaces (one per pod with its own
+/// security group), not by CPU or memory.
+#[test]
+fn nodes_have_a_branch_interface_per_service_pod() {
+    let mut program = small();
+    let env = &mut program.environments[0];
+    env.resources.ingresses.clear();
+    env.resources.services = (0..20)
+        .map(|i| {
+            let mut s = service(&format!("s{i}"), 8080, (2, 3));
+            s.cpu_millis = 100;
+            s.memory_bytes = 64 << 20;
+            s.connects.clear();
+            s
+        })
+        .collect();
+    let env = &program.environments[0];
+    let ctx = super::context(&program, env).expect("context");
+    let n = super::compute::node_count(&ctx);
+    // min: 40 pods / 9 per node = 5 (CPU alone: 4000m / 1500m = 3); max: 60 / 9 = 7, + 1.
+    assert_eq!((n.min, n.max), (5, 8));
+    assert_eq!(super::compute::BRANCH_ENIS_PER_NODE, 9);
 }
 
 #[test]
@@ -471,8 +517,18 @@ fn offline_plan_matches_the_program() {
     std::fs::write(dir.path().join("zz_override.tf.json"), over.to_string()).expect("write");
     let init = ["init", "-input=false", "-no-color", &format!("-plugin-dir={PLUGIN_DIR}")];
     check(&tf(&bin, dir.path(), &init), "init");
-    let out = tf(&bin, dir.path(), &["plan", "-json", "-refresh=false", "-lock=false", "-no-color"]);
+    let plan = ["plan", "-json", "-refresh=false", "-lock=false", "-no-color", "-out=govc.tfplan"];
+    let out = tf(&bin, dir.path(), &plan);
     check(&out, "plan");
+    let shown = tf(&bin, dir.path(), &["show", "-json", "govc.tfplan"]);
+    check(&shown, "show");
+    let shown: serde_json::Value = serde_json::from_slice(&shown.stdout).expect("show -json");
+    let changes = shown["resource_changes"].as_array().expect("resource_changes");
+    let cni = changes.iter().find(|c| c["address"] == "aws_eks_addon.vpc-cni").expect("the vpc-cni add-on is planned");
+    let config = cni["change"]["after"]["configuration_values"].as_str().expect("planned configuration_values");
+    let config: serde_json::Value = serde_json::from_str(config).expect("JSON");
+    assert_eq!(config["enableNetworkPolicy"], "true", "the plan enables NetworkPolicy enforcement");
+    assert_eq!(config["env"]["ENABLE_POD_ENI"], "true", "the plan enables security groups for pods");
     let mut planned: BTreeMap<String, usize> = BTreeMap::new();
     for line in String::from_utf8_lossy(&out.stdout).lines() {
         let msg: serde_json::Value = serde_json::from_str(line).expect("plan -json line");
@@ -482,8 +538,8 @@ fn offline_plan_matches_the_program() {
         }
     }
     let get = |ty: &str| planned.get(ty).copied().unwrap_or(0);
-    assert_eq!(get("aws_subnet"), 9, "{planned:?}");
-    assert_eq!(get("aws_security_group"), 5);
+    assert_eq!(get("aws_subnet"), 12, "{planned:?}");
+    assert_eq!(get("aws_security_group"), 4 + 1 + 3);
     assert_eq!(get("aws_db_instance"), 2);
     assert_eq!(get("aws_eks_cluster"), 1);
     assert_eq!(get("aws_vpc_endpoint"), 1 + super::network::INTERFACE_ENDPOINTS.len() + 1, "s3 + acm + the rest");
@@ -528,11 +584,242 @@ fn only_references_are_interpolated() {
                 if w[0] == b'$' {
                     let rest = &s[i + 2..];
                     assert!(
-                        rest.starts_with("aws_") || rest.starts_with("data.aws_"),
+                        rest.starts_with("aws_")
+                            || rest.starts_with("data.aws_")
+                            || rest.starts_with("local.")
+                            || rest.starts_with(" {for s in aws_"),
                         "{path}: stray interpolation in {s:?}"
                     );
                 }
             }
+        }
+    }
+}
+
+// ---- the flows the security groups allow, read back --------------------------------
+
+/// One allowed connection at the security group layer: `(from, to, port/PROTOCOL)`.
+/// Endpoints: `ingress` (the load balancer), service and postgres names, `nodes` (the
+/// runtime group: DNS, kubelet), `ip <addr>` (a `/32`) and `internet` (`0.0.0.0/0`).
+pub(crate) type SgFlow = (String, String, String);
+
+/// A rule's peer: a group's Terraform identifier or a CIDR.
+#[derive(Debug)]
+enum SgPeer {
+    Group(String),
+    Cidr(Ipv4Net),
+}
+
+/// Where a workload sits: its group and the CIDR its addresses come from.
+struct Entity {
+    name: String,
+    group: String,
+    cidr: Ipv4Net,
+}
+
+fn group_of(reference: &serde_json::Value) -> String {
+    let r = reference.as_str().expect("a group reference");
+    let id = r.strip_prefix("${aws_security_group.").and_then(|r| r.strip_suffix(".id}"));
+    id.unwrap_or_else(|| panic!("a group id: {r}")).to_string()
+}
+
+/// `(group, peer, port/PROTOCOL)` of every rule of one direction.
+fn rules(net: &serde_json::Value, ty: &str) -> Vec<(String, SgPeer, String)> {
+    let all = net["resource"][ty].as_object().into_iter().flat_map(|m| m.values());
+    all.map(|r| {
+        assert_eq!(r["from_port"], r["to_port"], "one port per rule: {r}");
+        let port = format!("{}/{}", r["from_port"], r["ip_protocol"].as_str().expect("protocol").to_uppercase());
+        let peer = if let Some(g) = r.get("referenced_security_group_id") {
+            SgPeer::Group(group_of(g))
+        } else if let Some(c) = r.get("cidr_ipv4") {
+            SgPeer::Cidr(c.as_str().expect("cidr").parse().expect("a CIDR"))
+        } else {
+            SgPeer::Group(format!("prefix list {}", r["prefix_list_id"]))
+        };
+        (group_of(&r["security_group_id"]), peer, port)
+    })
+    .collect()
+}
+
+/// The flows the security groups of `env` allow between the program's workloads and to
+/// declared destinations: a flow passes when the sender's group lets it out and the
+/// receiver's group lets it in. Services are found through the `SecurityGroupPolicy`
+/// output (pod labels → group), databases through their instances' groups.
+pub(crate) fn security_group_flows(files: &BTreeMap<String, String>, env: &Environment) -> BTreeSet<SgFlow> {
+    let net = parse(files, &format!("terraform/{}/network.tf.json", env.name));
+    let network = &env.resources.networks[0];
+    let segment = |role: SegmentRole| network.segment(role).cidr.expect("carved");
+    let mut entities = vec![
+        Entity { name: "ingress".into(), group: "ingress".into(), cidr: segment(SegmentRole::Ingress) },
+        Entity { name: "nodes".into(), group: "runtime".into(), cidr: segment(SegmentRole::Runtime) },
+    ];
+    if !env.resources.services.is_empty() {
+        let outputs = parse(files, &format!("terraform/{}/outputs.tf.json", env.name));
+        let list = &outputs["output"]["security_group_policies"]["value"];
+        for sgp in list["items"].as_array().expect("items") {
+            let name = sgp["spec"]["podSelector"]["matchLabels"]["app.kubernetes.io/name"].as_str().expect("a name");
+            let groups = sgp["spec"]["securityGroups"]["groupIds"].as_array().expect("groupIds");
+            assert_eq!(groups.len(), 1, "one group per service");
+            let cidr = segment(SegmentRole::Runtime);
+            entities.push(Entity { name: name.into(), group: group_of(&groups[0]), cidr });
+        }
+    }
+    if !env.resources.databases.is_empty() {
+        let pg = parse(files, &format!("terraform/{}/postgres.tf.json", env.name));
+        for db in &env.resources.databases {
+            let id = super::json::ident(&db.name);
+            let instance = &pg["resource"]["aws_db_instance"][&id];
+            let groups = instance["vpc_security_group_ids"].as_array().expect("the instance's groups");
+            assert_eq!(groups.len(), 1, "one group per database");
+            let cidr = segment(SegmentRole::Persistence);
+            entities.push(Entity { name: db.name.clone(), group: group_of(&groups[0]), cidr });
+        }
+    }
+    let outbound = rules(&net, "aws_vpc_security_group_egress_rule");
+    let inbound = rules(&net, "aws_vpc_security_group_ingress_rule");
+    let matches = |peer: &SgPeer, e: &Entity| match peer {
+        SgPeer::Group(g) => *g == e.group,
+        SgPeer::Cidr(c) => c.contains(&e.cidr),
+    };
+    let internal = [SegmentRole::Ingress, SegmentRole::Runtime, SegmentRole::Persistence].map(segment);
+    let mut out = BTreeSet::new();
+    for from in &entities {
+        for (_, peer, port) in outbound.iter().filter(|(g, _, _)| *g == from.group) {
+            for to in &entities {
+                let admitted = inbound.iter().any(|(g, p, q)| *g == to.group && q == port && matches(p, from));
+                if matches(peer, to) && admitted {
+                    out.insert((from.name.clone(), to.name.clone(), port.clone()));
+                }
+            }
+            if let SgPeer::Cidr(c) = peer {
+                if !internal.iter().any(|i| c.contains(i) || i.contains(c)) || c.prefix_len() == 0 {
+                    let to = if c.prefix_len() == 32 { format!("ip {}", c.addr()) } else { c.to_string() };
+                    let to = if c.prefix_len() == 0 { "internet".to_string() } else { to };
+                    out.insert((from.name.clone(), to, port.clone()));
+                }
+            }
+        }
+    }
+    // Infrastructure among the platform's own groups is not a program flow.
+    out.retain(|(a, b, _)| !(["ingress", "nodes"].contains(&a.as_str()) && ["ingress", "nodes"].contains(&b.as_str())));
+    out
+}
+
+/// The flows the security groups must allow for `env`: the program's, plus DNS from each
+/// service to the nodes and kubelet probes from the nodes to each service on its port.
+pub(crate) fn expected_security_group_flows(env: &Environment) -> BTreeSet<SgFlow> {
+    let res = &env.resources;
+    let f = |a: &str, b: &str, port: u16, proto: &str| (a.to_string(), b.to_string(), format!("{port}/{proto}"));
+    let mut out = BTreeSet::new();
+    for r in res.ingresses.iter().flat_map(|i| &i.routes) {
+        out.insert(f("ingress", &r.service, r.port, "TCP"));
+    }
+    for svc in &res.services {
+        out.insert(f(&svc.name, "nodes", 53, "TCP"));
+        out.insert(f(&svc.name, "nodes", 53, "UDP"));
+        out.insert(f("nodes", &svc.name, svc.port, "TCP"));
+        for conn in &svc.connects {
+            match conn {
+                Connection::Service(to) => out.insert(f(&svc.name, to, res.service(to).expect("resolved").port, "TCP")),
+                Connection::Postgres(pg) => {
+                    out.insert(f(&svc.name, pg, res.database(pg).expect("resolved").port, "TCP"))
+                }
+            };
+        }
+        for eg in &svc.egress {
+            let to = match eg.host.parse::<std::net::Ipv4Addr>() {
+                Ok(ip) => format!("ip {ip}"),
+                Err(_) => "internet".to_string(),
+            };
+            out.insert(f(&svc.name, &to, eg.port, "TCP"));
+            // Any address on 443 includes the load balancer, which admits every client on
+            // 443: at this layer such a service reaches it as the internet does. The
+            // NetworkPolicy (private ranges excepted) cuts the path inside the VPC.
+            if to == "internet" && eg.port == 443 && !res.ingresses.is_empty() {
+                out.insert(f(&svc.name, "ingress", 443, "TCP"));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn security_groups_allow_exactly_the_declared_flows() {
+    let mut program = zenthea();
+    // Flow kinds the fixture lacks otherwise: an IP egress entry, two databases.
+    for env in &mut program.environments {
+        let res = &mut env.resources;
+        let mut other = res.databases[0].clone();
+        other.name = "audit".into();
+        res.databases.push(other);
+        let worker = res.services.iter_mut().find(|s| s.name == "worker").expect("worker");
+        worker.egress.push(Egress { host: "203.0.113.7".into(), port: 8443 });
+        worker.connects.push(Connection::Postgres("audit".into()));
+    }
+    let files = emit(&program).expect("emits");
+    for env in program.environments.iter().filter(|e| e.tier != Tier::Local) {
+        let got = security_group_flows(&files, env);
+        assert_eq!(got, expected_security_group_flows(env), "{}", env.name);
+        assert!(got.contains(&("worker".into(), "ip 203.0.113.7".into(), "8443/TCP".into())));
+        assert!(!got.contains(&("api".into(), "audit".into(), "5432/TCP".into())), "api does not connect to audit");
+    }
+}
+
+#[test]
+fn vpc_cni_enforces_network_policies_and_pod_security_groups() {
+    let files = emit(&zenthea()).expect("emits");
+    for env in ["staging", "production"] {
+        let compute = parse(&files, &format!("terraform/{env}/compute.tf.json"));
+        let addon = &compute["resource"]["aws_eks_addon"]["vpc-cni"];
+        let config: serde_json::Value =
+            serde_json::from_str(addon["configuration_values"].as_str().expect("a JSON string")).expect("JSON");
+        assert_eq!(config["enableNetworkPolicy"], "true");
+        assert_eq!(config["env"]["ENABLE_POD_ENI"], "true");
+        assert_eq!(config["env"]["POD_SECURITY_GROUP_ENFORCING_MODE"], "strict");
+        assert_eq!(config["init"]["env"]["DISABLE_TCP_EARLY_DEMUX"], "true");
+        let attached: Vec<&str> = compute["resource"]["aws_iam_role_policy_attachment"]
+            .as_object()
+            .expect("attachments")
+            .values()
+            .filter(|a| a["role"] == "${aws_iam_role.eks_cluster.name}")
+            .filter_map(|a| a["policy_arn"].as_str())
+            .collect();
+        assert!(attached.contains(&"arn:aws:iam::aws:policy/AmazonEKSVPCResourceController"), "{attached:?}");
+        let group = &compute["resource"]["aws_eks_node_group"]["main"];
+        let types = group["instance_types"].as_array().expect("types");
+        assert!(types.iter().all(|t| !t.as_str().expect("a type").starts_with('t')), "no t family: {types:?}");
+    }
+}
+
+/// The `SecurityGroupPolicy` objects of the output against the CRD
+/// (`vpcresources.k8s.aws/v1beta1`: exactly one of `podSelector`/`serviceAccountSelector`,
+/// `securityGroups.groupIds` 1 to 5 items) and against the pods the Kubernetes emitter makes.
+#[test]
+fn security_group_policies_match_the_crd_and_the_pods() {
+    let program = zenthea();
+    let files = emit(&program).expect("emits");
+    for env in program.environments.iter().filter(|e| e.tier != Tier::Local) {
+        let outputs = parse(&files, &format!("terraform/{}/outputs.tf.json", env.name));
+        let list = &outputs["output"]["security_group_policies"]["value"];
+        assert_eq!((&list["apiVersion"], &list["kind"]), (&"v1".into(), &"List".into()));
+        let items = list["items"].as_array().expect("items");
+        assert_eq!(items.len(), env.resources.services.len());
+        for (sgp, svc) in items.iter().zip(&env.resources.services) {
+            assert_eq!(sgp["apiVersion"], "vpcresources.k8s.aws/v1beta1");
+            assert_eq!(sgp["kind"], "SecurityGroupPolicy");
+            assert_eq!(sgp["metadata"]["namespace"], env.namespace.as_str());
+            assert!(sgp["metadata"]["name"].as_str().is_some_and(|n| !n.is_empty() && n.len() <= 253));
+            let spec = &sgp["spec"];
+            assert!(spec.get("podSelector").is_some() != spec.get("serviceAccountSelector").is_some());
+            let ids = spec["securityGroups"]["groupIds"].as_array().expect("groupIds");
+            assert!((1..=5).contains(&ids.len()));
+            assert_eq!(group_of(&ids[0]), super::security::service_group(&svc.name));
+            let want: serde_json::Map<String, serde_json::Value> =
+                crate::emit::names::pod_selector("zenthea", &svc.name)
+                    .into_iter()
+                    .map(|(k, v)| (k.to_string(), v.into()))
+                    .collect();
+            assert_eq!(spec["podSelector"]["matchLabels"], serde_json::Value::Object(want));
         }
     }
 }

@@ -1,0 +1,192 @@
+//! E502: literal secrets, in every string the language accepts.
+//!
+//! The check reads the syntax tree of every project file, not the merged model,
+//! so that each literal is looked at once, whatever the environments using it,
+//! and so that nothing the model drops escapes it: field values and list items
+//! (`env` values, `image`, `host`, `egress`, `path`, ...), block labels (`phase
+//! "build"`), route paths, bare words (a token pasted without quotes) and
+//! comments (`##` doc comments and plain `#` ones).
+//!
+//! What is looked for depends on where the text sits (see [`detect::Scope`]):
+//! every string gets the token formats, private key blocks, credentials in URLs
+//! and `password=`-style assignments; free-form strings (everything but the
+//! identifier fields) also get the entropy test; a string under a key that names
+//! a secret (`DB_PASSWORD = "x"`) is a secret whatever its length. Bare words and
+//! plain comments get only the formats, key blocks and URL credentials; doc
+//! comments also get strict assignments.
+//!
+//! Every diagnostic carries the secrets' spans as redactions, so no renderer
+//! ever prints them ([`crate::diag::redact`]).
+
+mod detect;
+mod formats;
+mod keys;
+#[cfg(test)]
+mod tests;
+
+pub use detect::{entropy, scan, Assignments, Scope};
+pub use keys::secret_named;
+
+use crate::diag::{Code, Diagnostic, Diagnostics};
+use crate::source::{FileId, Origin, Sources, Span};
+use crate::syntax::ast::{self, BlockLabel, Entry, ValueKind};
+
+/// One secret found in a text: what it is and the byte range to mask (relative to
+/// the text scanned; a format's public prefix is outside the range).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Finding {
+    pub kind: &'static str,
+    pub start: usize,
+    pub end: usize,
+}
+
+/// Fields whose values are identifiers of some kind: spared the entropy test only.
+const IDENTIFIER_FIELDS: &[&str] =
+    &["image", "host", "path", "bucket", "key", "lock_table", "account", "region", "class", "egress", "phase", "after"];
+
+const FREE_FORM: Scope = Scope { entropy: true, assignments: Assignments::Full };
+const IDENTIFIER: Scope = Scope { entropy: false, assignments: Assignments::Full };
+const BARE: Scope = Scope { entropy: false, assignments: Assignments::Off };
+const DOC: Scope = Scope { entropy: false, assignments: Assignments::Strict };
+
+/// E502 over every project file.
+pub fn literal_secrets(sources: &Sources, files: &[ast::File], sink: &mut Diagnostics) {
+    for file in files {
+        if sources.get(file.file).origin != Origin::Project {
+            continue;
+        }
+        let mut walk = Walk { sources, file: file.file, sink };
+        for item in &file.items {
+            walk.block(item);
+        }
+        walk.comments();
+    }
+}
+
+struct Walk<'a> {
+    sources: &'a Sources,
+    file: FileId,
+    sink: &'a mut Diagnostics,
+}
+
+impl Walk<'_> {
+    fn text(&self) -> &str {
+        &self.sources.get(self.file).text
+    }
+
+    fn block(&mut self, block: &ast::Block) {
+        if let Some(BlockLabel::Str(label)) = &block.label {
+            let what = format!("the label of `{}`", block.kind.name);
+            self.string(label.span, label.span, None, &what, IDENTIFIER);
+        }
+        let env = block.kind.name == "env";
+        for entry in &block.entries {
+            match entry {
+                Entry::Field(field) => self.field(field, env),
+                Entry::Block(inner) => self.block(inner),
+                Entry::Route(route) => {
+                    self.string(route.path.span, route.path.span, None, "the route path", IDENTIFIER)
+                }
+            }
+        }
+    }
+
+    fn field(&mut self, field: &ast::Field, in_env: bool) {
+        let name = field.name.name.as_str();
+        let scope = if in_env || !IDENTIFIER_FIELDS.contains(&name) { FREE_FORM } else { IDENTIFIER };
+        let what = format!("`{name}`");
+        let primary = |span: Span| if in_env { field.span } else { span };
+        let values: Vec<&ast::Value> = match &field.value.kind {
+            ValueKind::List(items) => items.iter().collect(),
+            _ => vec![&field.value],
+        };
+        for value in values {
+            match &value.kind {
+                ValueKind::Str(s) => self.string(primary(value.span), value.span, Some((name, s)), &what, scope),
+                ValueKind::Path(_) => self.bare(primary(value.span), value.span, &what),
+                _ => {}
+            }
+        }
+    }
+
+    /// A string literal at `span` (quotes included); `named` is the key it is
+    /// assigned to and its resolved value, for the secret-named-key rule.
+    fn string(&mut self, primary: Span, span: Span, named: Option<(&str, &str)>, what: &str, scope: Scope) {
+        let text = self.text();
+        let (start, mut end) = (span.start as usize + 1, span.end as usize);
+        if end > start && text.as_bytes().get(end - 1) == Some(&b'"') {
+            end -= 1;
+        }
+        let Some(raw) = text.get(start..end) else { return };
+        let mut findings = scan(raw, scope);
+        if let Some((key, value)) = named {
+            if secret_named(key) && keys::secret_value(value) {
+                findings.push(Finding { kind: "a literal value under a secret-named key", start: 0, end: raw.len() });
+            }
+        }
+        self.report(primary, start, findings, what);
+    }
+
+    /// A bare word or reference: only a token pasted without quotes is looked for.
+    fn bare(&mut self, primary: Span, span: Span, what: &str) {
+        let Some(raw) = self.text().get(span.range()) else { return };
+        let findings = scan(raw, BARE);
+        self.report(primary, span.start as usize, findings, what);
+    }
+
+    /// `#` comments (doc comments get strict assignments too).
+    fn comments(&mut self) {
+        let mut found = Vec::new();
+        let mut offset = 0;
+        for line in self.text().split_inclusive('\n') {
+            if let Some(at) = comment_start(line) {
+                let comment = line[at..].trim_end_matches(['\n', '\r']);
+                let doc = comment.starts_with("##");
+                let findings = scan(comment, if doc { DOC } else { BARE });
+                if !findings.is_empty() {
+                    found.push((offset + at, comment.len(), doc, findings));
+                }
+            }
+            offset += line.len();
+        }
+        for (at, len, doc, findings) in found {
+            let what = if doc { "a doc comment" } else { "a comment" };
+            self.report(Span::new(self.file, at, at + len), at, findings, what);
+        }
+    }
+
+    fn report(&mut self, primary: Span, base: usize, findings: Vec<Finding>, what: &str) {
+        let Some(first) = findings.first() else { return };
+        let mut d = Diagnostic::new(
+            Code::E502,
+            primary,
+            format!("{what} holds what looks like a secret: {}", first.kind),
+            "looks like a secret",
+        )
+        .with_note("no secret ever sits in a repository: a committed secret must be revoked and replaced")
+        .with_help("declare a `secret` with the store's `path` and reference it from `env`: `NAME = my-secret`");
+        for f in &findings {
+            if f.start < f.end {
+                d = d.with_redaction(Span::new(self.file, base + f.start, base + f.end));
+            }
+        }
+        self.sink.push(d);
+    }
+}
+
+/// Where the comment of a line starts: the first `#` outside a string literal.
+fn comment_start(line: &str) -> Option<usize> {
+    let bytes = line.as_bytes();
+    let mut in_string = false;
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' if in_string => i += 1,
+            b'"' => in_string = !in_string,
+            b'#' if !in_string => return Some(i),
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}

@@ -1,0 +1,202 @@
+//! The flow read-back at both layers, on real projects: `envs/`, every example that
+//! builds and a generated fleet-100. For every cloud environment the security group rules
+//! (Terraform) and the NetworkPolicies (Kustomize, base + overlay) are read back from the
+//! emitted files and compared with the program's flows, nothing more and nothing less;
+//! then the two layers are intersected, which must give exactly the program's flows.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use super::kustomize::tests as k8s;
+use super::terraform::tests as tf;
+use crate::ir::{self, Connection, Tier};
+
+/// Compiles a project from `(path, text)` files; `None` when it does not build.
+fn compile(files: Vec<(String, String)>) -> Option<(ir::Program, BTreeMap<String, String>)> {
+    let mut sources = crate::Sources::with_stdlib();
+    for (path, text) in files {
+        sources.add(path, text);
+    }
+    let out = crate::compile(&sources, &crate::Options { emit: true });
+    if out.has_errors() {
+        return None;
+    }
+    Some((out.program?, out.files))
+}
+
+fn project(dir: &Path) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).expect("readable").flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "gov") {
+                let rel = path.strip_prefix(dir).expect("below").to_string_lossy().replace('\\', "/");
+                out.push((rel, std::fs::read_to_string(&path).expect("utf-8")));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The program's own flows, as `(from, to, port/TCP)`: ingress → service on route ports,
+/// service → service and service → postgres by `connects`, service → egress destination.
+fn program_flows(env: &ir::Environment) -> BTreeSet<(String, String, String)> {
+    let res = &env.resources;
+    let f = |a: &str, b: &str, port: u16| (a.to_string(), b.to_string(), format!("{port}/TCP"));
+    let mut out = BTreeSet::new();
+    for r in res.ingresses.iter().flat_map(|i| &i.routes) {
+        out.insert(f("ingress", &r.service, r.port));
+    }
+    for svc in &res.services {
+        for conn in &svc.connects {
+            match conn {
+                Connection::Service(to) => out.insert(f(&svc.name, to, res.service(to).expect("resolved").port)),
+                Connection::Postgres(pg) => out.insert(f(&svc.name, pg, res.database(pg).expect("resolved").port)),
+            };
+        }
+        for eg in &svc.egress {
+            let to = eg.host.parse::<std::net::Ipv4Addr>().map_or_else(|_| "internet".into(), |ip| format!("ip {ip}"));
+            out.insert(f(&svc.name, &to, eg.port));
+        }
+    }
+    out
+}
+
+/// Both layers of every cloud environment of a built project; returns how many flows
+/// were checked.
+fn check_project(what: &str, program: &ir::Program, files: &BTreeMap<String, String>) -> usize {
+    let mut checked = 0;
+    for env in &program.environments {
+        // The NetworkPolicy layer, every environment (the existing read-back).
+        let pols = k8s::policies(files, &env.name);
+        let (np_egress, np_ingress) = k8s::allowed(&pols, env);
+        let (want_egress, want_ingress) = k8s::declared(env);
+        assert_eq!(np_egress, want_egress, "{what}: NetworkPolicy egress of {}", env.name);
+        assert_eq!(np_ingress, want_ingress, "{what}: NetworkPolicy ingress of {}", env.name);
+        if env.tier == Tier::Local {
+            continue;
+        }
+        // The security group layer.
+        let sg = tf::security_group_flows(files, env);
+        assert_eq!(sg, tf::expected_security_group_flows(env), "{what}: security groups of {}", env.name);
+        // Both layers: a flow passes when the sender's egress policy and the receiver's
+        // ingress policy (if the receiver is a pod) and both security groups allow it.
+        let np_allows = |(from, to, port): &(String, String, String)| {
+            let is_db = env.resources.database(to).is_some();
+            let np_to = if is_db { "persistence" } else { to.as_str() };
+            let key = (from.clone(), np_to.to_string(), port.clone());
+            let out_ok = from == "ingress" || np_egress.contains(&key);
+            let in_ok = is_db || to.starts_with("ip ") || to == "internet" || np_ingress.contains(&key);
+            out_ok && in_ok
+        };
+        let program = program_flows(env);
+        let effective: BTreeSet<_> = sg.iter().filter(|t| np_allows(t)).cloned().collect();
+        let effective: BTreeSet<_> = effective.into_iter().filter(|(a, b, _)| a != "nodes" && b != "nodes").collect();
+        assert_eq!(effective, program, "{what}: both layers together in {}", env.name);
+        checked += program.len();
+        // The SecurityGroupPolicy selects exactly the pods of its service's Deployment.
+        sgp_selects_the_deployment(what, files, env);
+    }
+    checked
+}
+
+fn sgp_selects_the_deployment(what: &str, files: &BTreeMap<String, String>, env: &ir::Environment) {
+    let outputs: serde_json::Value =
+        serde_json::from_str(&files[&format!("terraform/{}/outputs.tf.json", env.name)]).expect("JSON");
+    let items = outputs["output"]["security_group_policies"]["value"]["items"].as_array().cloned().unwrap_or_default();
+    let mut labels = BTreeMap::new();
+    for (path, text) in files.iter().filter(|(p, _)| p.ends_with("/deployments.yaml")) {
+        let in_scope =
+            path.starts_with("kubernetes/base/") || path.starts_with(&format!("kubernetes/overlays/{}/", env.name));
+        if !in_scope {
+            continue;
+        }
+        for doc in serde_norway::Deserializer::from_str(text) {
+            let yaml: serde_norway::Value = serde::Deserialize::deserialize(doc).expect("YAML");
+            let d: serde_json::Value = serde_norway::from_value(yaml).expect("JSON");
+            let name = d["metadata"]["name"].as_str().expect("a name").to_string();
+            labels.insert(name, d["spec"]["template"]["metadata"]["labels"].clone());
+        }
+    }
+    assert_eq!(items.len(), env.resources.services.len(), "{what}: one SecurityGroupPolicy per service");
+    for sgp in &items {
+        let selector = sgp["spec"]["podSelector"]["matchLabels"].as_object().expect("matchLabels");
+        let name = selector["app.kubernetes.io/name"].as_str().expect("name label");
+        let pod = &labels[name];
+        for (k, v) in selector {
+            assert_eq!(&pod[k], v, "{what}: {name}'s pods carry {k}");
+        }
+    }
+}
+
+#[test]
+fn flows_of_the_reference_system_and_the_examples() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let (program, files) = compile(project(&root.join("envs"))).expect("envs/ builds");
+    let mut checked = check_project("envs", &program, &files);
+    let mut examples = 0;
+    for entry in std::fs::read_dir(root.join("examples")).expect("examples/").flatten() {
+        if let Some((program, files)) = compile(project(&entry.path())) {
+            checked += check_project(&entry.path().display().to_string(), &program, &files);
+            examples += 1;
+        }
+    }
+    assert!(examples >= 1, "at least one example builds");
+    assert!(checked > 0, "some flows were checked");
+}
+
+/// `envs/` bent to every flow kind at once: a second database that only the worker
+/// connects to (the API must not reach it at either layer) and an IP egress entry.
+#[test]
+fn flows_of_a_second_database_and_an_ip_egress() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let files: Vec<(String, String)> = project(&root.join("envs"))
+        .into_iter()
+        .map(|(path, text)| {
+            if path != "stack.gov" {
+                return (path, with_ledger_settings(&text));
+            }
+            let bent = text
+                .replacen(
+                    "  postgres main {\n    version = 16\n  }\n",
+                    "  postgres main {\n    version = 16\n  }\n  postgres ledger { version = 16 }\n",
+                    1,
+                )
+                .replacen(
+                    "connects = [main]\n    egress = [\"api.stripe.com:443\"]",
+                    "connects = [main, ledger]\n    egress = [\"api.stripe.com:443\", \"203.0.113.7:8443\"]",
+                    1,
+                );
+            assert_ne!(bent, text, "the stack was bent");
+            (path, bent)
+        })
+        .collect();
+    let (program, files) = compile(files).expect("the bent envs/ builds");
+    check_project("envs + ledger + IP egress", &program, &files);
+    let staging = program.environments.iter().find(|e| e.name == "staging").expect("staging");
+    let sg = tf::security_group_flows(&files, staging);
+    let flow = |a: &str, b: &str, p: &str| (a.to_string(), b.to_string(), p.to_string());
+    assert!(sg.contains(&flow("worker", "ledger", "5432/TCP")));
+    assert!(sg.contains(&flow("worker", "ip 203.0.113.7", "8443/TCP")));
+    assert!(!sg.contains(&flow("api", "ledger", "5432/TCP")), "api does not connect to ledger");
+}
+
+/// An environment file with a copy of its settings of `main` for `ledger`.
+fn with_ledger_settings(text: &str) -> String {
+    let Some(start) = text.find("  postgres main {") else { return text.to_string() };
+    let end = start + text[start..].find("\n  }\n").expect("the block of main ends") + "\n  }\n".len();
+    let ledger = text[start..end].replacen("postgres main", "postgres ledger", 1);
+    format!("{}{ledger}{}", &text[..end], &text[end..])
+}
+
+#[test]
+fn flows_of_fleet_100() {
+    let (program, files) = compile(govc_bench::fleet(100)).expect("fleet-100 builds");
+    let checked = check_project("fleet-100", &program, &files);
+    // 100 routes + 100 connects per cloud environment.
+    assert_eq!(checked, 3 * 200);
+}

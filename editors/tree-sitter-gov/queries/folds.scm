@@ -1,0 +1,4 @@
+; Folds for `.gov`: every block body and every list.
+
+(body) @fold
+(list) @fold
