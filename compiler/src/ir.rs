@@ -99,7 +99,8 @@ pub struct Environment {
     pub name: String,
     pub doc: Option<String>,
     pub tier: Tier,
-    /// The Kubernetes namespace: `<project>-<env>`.
+    /// The Kubernetes namespace: `<project>-<env>`, shortened to 63 characters
+    /// ([`crate::emit::names::namespace`]).
     pub namespace: String,
     pub stack: Option<String>,
     pub mirrors: Option<String>,

@@ -60,6 +60,11 @@ pub struct SourceFile {
     pub text: String,
     /// Byte offsets of the start of every line, for position lookups.
     line_starts: Vec<u32>,
+    /// The text is ASCII: a byte offset is also a character and UTF-16 offset.
+    ascii: bool,
+    /// UTF-16 offsets of the start of every line, computed on first use in a
+    /// file that is not ASCII.
+    utf16_line_starts: std::sync::OnceLock<Vec<u32>>,
     /// Set when the file's bytes were not valid UTF-8: the byte offset of the first
     /// invalid byte. `text` then holds the bytes decoded lossily (each invalid
     /// sequence a `U+FFFD`), so positions up to that byte are exact, but the file is
@@ -79,7 +84,47 @@ impl SourceFile {
                 .filter(|&(i, &b)| b == b'\n' || b == b'\r' && bytes.get(i + 1) != Some(&b'\n'))
                 .map(|(i, _)| i as u32 + 1),
         );
-        SourceFile { path, origin, text, line_starts, invalid_utf8_at }
+        let ascii = text.is_ascii();
+        SourceFile { path, origin, text, line_starts, ascii, utf16_line_starts: Default::default(), invalid_utf8_at }
+    }
+
+    /// The largest char boundary at or before `offset` (clamped to the text).
+    fn floor(&self, offset: usize) -> usize {
+        let mut at = offset.min(self.text.len());
+        while !self.text.is_char_boundary(at) {
+            at -= 1;
+        }
+        at
+    }
+
+    /// UTF-16 code units from the start of `line` to byte `end` on it.
+    fn utf16_within(&self, start: usize, end: usize) -> usize {
+        if self.ascii {
+            end - start
+        } else {
+            self.text[start..end].encode_utf16().count()
+        }
+    }
+
+    /// The UTF-16 offset of a byte offset from the start of the file (SARIF's
+    /// `charOffset`): constant time in an ASCII file, else the length of one line.
+    pub fn utf16_offset(&self, offset: usize) -> usize {
+        let end = self.floor(offset);
+        if self.ascii {
+            return end;
+        }
+        let starts = self.utf16_line_starts.get_or_init(|| {
+            let mut acc = 0u32;
+            let mut out = Vec::with_capacity(self.line_starts.len());
+            for (i, &start) in self.line_starts.iter().enumerate() {
+                out.push(acc);
+                let next = self.line_starts.get(i + 1).map_or(self.text.len(), |&n| n as usize);
+                acc += self.text[start as usize..next].encode_utf16().count() as u32;
+            }
+            out
+        });
+        let line = self.line_index(end);
+        starts[line] as usize + self.utf16_within(self.line_starts[line] as usize, end)
     }
 
     /// 0-based (line, UTF-16 character) of a byte offset, as the LSP counts them.
@@ -87,12 +132,23 @@ impl SourceFile {
         let offset = offset.min(self.text.len());
         let line = self.line_starts.partition_point(|&s| s as usize <= offset) - 1;
         let start = self.line_starts[line] as usize;
-        let mut end = offset;
-        while !self.text.is_char_boundary(end) {
-            end -= 1;
-        }
-        let character = self.text[start..end].encode_utf16().count();
+        let character = self.utf16_within(start, self.floor(offset).max(start));
         (line as u32, character as u32)
+    }
+
+    /// 0-based index of the line holding byte `offset` (clamped to the text).
+    pub fn line_index(&self, offset: usize) -> usize {
+        let offset = offset.min(self.text.len());
+        self.line_starts.partition_point(|&s| s as usize <= offset) - 1
+    }
+
+    /// The byte range of 0-based line `line`, without its `\n` (empty past the end).
+    pub fn line_range(&self, line: usize) -> std::ops::Range<usize> {
+        let Some(&start) = self.line_starts.get(line) else {
+            return self.text.len()..self.text.len();
+        };
+        let end = self.line_starts.get(line + 1).map_or(self.text.len(), |&next| next as usize - 1);
+        start as usize..end
     }
 
     /// 1-based line and column (in characters), as people count them.
@@ -100,11 +156,9 @@ impl SourceFile {
         let offset = offset.min(self.text.len());
         let line = self.line_starts.partition_point(|&s| s as usize <= offset) - 1;
         let start = self.line_starts[line] as usize;
-        let mut end = offset;
-        while !self.text.is_char_boundary(end) {
-            end -= 1;
-        }
-        (line + 1, self.text[start..end].chars().count() + 1)
+        let end = self.floor(offset).max(start);
+        let column = if self.ascii { end - start } else { self.text[start..end].chars().count() };
+        (line + 1, column + 1)
     }
 }
 
@@ -184,5 +238,30 @@ impl Sources {
     /// The text a span covers.
     pub fn slice(&self, span: Span) -> &str {
         self.get(span.file).text.get(span.range()).unwrap_or("")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The fast paths (ASCII, per-line UTF-16 starts) agree with counting from the start.
+    #[test]
+    fn offsets_agree_with_naive_counting() {
+        for text in ["x = 1\ny = 22\n", "# é😀\nx = \"😀\" y\n\nzé\n", ""] {
+            let file = SourceFile::new("a.gov".into(), Origin::Project, text.to_string(), None);
+            for offset in 0..=text.len() + 2 {
+                let mut end = offset.min(text.len());
+                while !text.is_char_boundary(end) {
+                    end -= 1;
+                }
+                assert_eq!(file.utf16_offset(offset), text[..end].encode_utf16().count(), "{text:?} at {offset}");
+                let line_start = text[..end].rfind('\n').map_or(0, |i| i + 1);
+                let line = text[..line_start].matches('\n').count();
+                let (l, c) = file.lsp_position(offset);
+                assert_eq!((l as usize, c as usize), (line, text[line_start..end].encode_utf16().count()));
+                assert_eq!(file.line_col(offset), (line + 1, text[line_start..end].chars().count() + 1));
+            }
+        }
     }
 }

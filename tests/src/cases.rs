@@ -221,6 +221,7 @@ fn check_case(case: &Path) -> Result<(), String> {
     for e in open {
         problems.push(format!("  expected but not reported: {:?} {}[{}]: {}", e.anchor, e.severity, e.code, e.message));
     }
+    problems.extend(check_fixes(&files, &srcs, &result.diagnostics, &options));
     // The order in which files are added must not matter.
     let mut reversed = files.clone();
     reversed.reverse();
@@ -233,6 +234,66 @@ fn check_case(case: &Path) -> Result<(), String> {
     } else {
         Err(problems.join("\n"))
     }
+}
+
+/// Every "did you mean" carries a fix, and every fix works: applied to the
+/// files, it removes its diagnostic (no diagnostic with that code starts where
+/// the fix's edits start), introduces no syntax error anywhere, and no name,
+/// shape or type error (E201–E203, E205–E209) where it edited: a fix that
+/// trades its error for another at the same place fails. Errors that a now
+/// valid name rightly brings (a phase that demands more, a field that needs a
+/// capability) are allowed.
+fn check_fixes(files: &[(String, String)], srcs: &Sources, diags: &[Diagnostic], options: &Options) -> Vec<String> {
+    let mut problems = Vec::new();
+    let syntax = |d: &Diagnostic| d.code.as_str().starts_with("E1");
+    let local = |d: &Diagnostic| {
+        let code = d.code.as_str();
+        code.starts_with("E20") && code != "E204"
+    };
+    let syntax_before = diags.iter().filter(|d| syntax(d)).count();
+    for d in diags {
+        if d.help.as_deref().is_some_and(|h| h.contains("did you mean")) && d.fixes.is_empty() {
+            problems.push(format!("  a \"did you mean\" without a fix: {}", describe(d, srcs)));
+        }
+        for fix in &d.fixes {
+            let mut fixed = files.to_vec();
+            let mut edits = fix.edits.clone();
+            edits.sort_by_key(|e| std::cmp::Reverse(e.span.start));
+            for edit in &edits {
+                let path = &srcs.get(edit.span.file).path;
+                let Some((_, text)) = fixed.iter_mut().find(|(p, _)| p == path) else {
+                    problems.push(format!("  a fix edits `{path}`, not a file of the case: {}", describe(d, srcs)));
+                    continue;
+                };
+                text.replace_range(edit.span.range(), &edit.text);
+            }
+            let fixed_sources = sources(&fixed);
+            let again = compile(&fixed_sources, options);
+            let at_edit = |a: &Diagnostic| {
+                edits.iter().any(|e| {
+                    a.span().file == e.span.file
+                        && (e.span.start..=e.span.start + e.text.len() as u32).contains(&a.span().start)
+                })
+            };
+            let broken: Vec<String> = again
+                .diagnostics
+                .iter()
+                .filter(|a| (a.code == d.code && at_edit(a)) || (local(a) && at_edit(a)))
+                .map(|a| format!("    then {}", describe(a, &fixed_sources)))
+                .collect();
+            let new_syntax = again.diagnostics.iter().filter(|d| syntax(d)).count() > syntax_before;
+            if !broken.is_empty() || new_syntax {
+                problems.push(format!(
+                    "  the fix `{}` does not resolve {}{}\n{}",
+                    fix.message,
+                    describe(d, srcs),
+                    if new_syntax { " (it brings a syntax error)" } else { "" },
+                    broken.join("\n")
+                ));
+            }
+        }
+    }
+    problems
 }
 
 /// An example checks clean; building it either succeeds cleanly or, in a phase

@@ -1,6 +1,10 @@
 //! Environment isolation (E302–E305): no two environments share a state bucket,
 //! a production AWS account, a secret path or an ingress host. (E301 is found during
-//! resolution, E306 while lowering.)
+//! resolution, E306 while lowering; [`literals`] finds E301 written as text.)
+
+mod literals;
+
+pub use literals::literal_references;
 
 use std::collections::BTreeMap;
 

@@ -27,6 +27,7 @@ pub fn run(model: &Model, options: &Options, sink: &mut Diagnostics) {
     isolation::production_account_shared(model, sink);
     isolation::secret_path_shared(model, sink);
     isolation::host_shared(model, sink);
+    isolation::literal_references(model, sink);
     network::run(model, sink);
     compute::run(model, sink);
     persistence::run(model, sink);

@@ -452,7 +452,9 @@ mod tests {
     #[test]
     fn public_destinations() {
         use super::not_public;
-        for host in ["api.stripe.com", "52.95.110.1", "203.0.113.7", "100.128.0.1", "172.32.0.1", "internal.example.com"] {
+        for host in
+            ["api.stripe.com", "52.95.110.1", "203.0.113.7", "100.128.0.1", "172.32.0.1", "internal.example.com"]
+        {
             assert_eq!(not_public(host), None, "{host}");
         }
         for host in [

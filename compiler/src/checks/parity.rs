@@ -86,13 +86,8 @@ fn topology_differs(env: &Environment, target: &Environment, sink: &mut Diagnost
     }
     // A resource whose reference failed (already reported) has incomplete edges in
     // that environment: compare its edges in neither.
-    let incomplete: BTreeSet<&str> = env
-        .resources
-        .iter()
-        .chain(&target.resources)
-        .filter(|r| r.unresolved)
-        .map(|r| r.name.as_str())
-        .collect();
+    let incomplete: BTreeSet<&str> =
+        env.resources.iter().chain(&target.resources).filter(|r| r.unresolved).map(|r| r.name.as_str()).collect();
     let complete = |e: &Element| !matches!(e, Element::Edge { from, .. } if incomplete.contains(from.as_str()));
     let mine: BTreeSet<Element> = topology(env, true).into_iter().filter(complete).collect();
     let theirs: BTreeSet<Element> = topology(target, false).into_iter().filter(complete).collect();

@@ -100,6 +100,9 @@ codes! {
     E802 Error "environment-only resource under mirrors";
     E803 Error "production before non-production in promotion order";
     E804 Error "production artifact that no earlier environment runs";
+    E805 Error "promotion against the order of project.environments";
+    E806 Error "promotion from an environment that does not check clean";
+    E807 Error "promoted image from another repository";
     W801 Warning "environment-only resource";
     W802 Warning "secret nothing references";
     W803 Warning "production artifact that no earlier environment runs (opted out)";

@@ -7,7 +7,8 @@
 use sha2::{Digest, Sha256};
 
 /// `name` if it fits in `max` bytes, otherwise its first bytes plus `-` and a short hash
-/// of the whole name. Never ends with `-` before the hash.
+/// of the whole name. Never ends with `-` or `.` before the hash, so that a shortened
+/// DNS subdomain (a NetworkPolicy named after an egress host) stays one.
 pub fn shorten(name: &str, max: usize) -> String {
     if name.len() <= max {
         return name.to_string();
@@ -15,7 +16,7 @@ pub fn shorten(name: &str, max: usize) -> String {
     let digest = Sha256::digest(name.as_bytes());
     let hash: String = digest.iter().take(4).map(|b| format!("{b:02x}")).collect();
     let keep = max.saturating_sub(hash.len() + 1);
-    let head = name[..keep].trim_end_matches('-');
+    let head = name[..keep].trim_end_matches(['-', '.']);
     format!("{head}-{hash}")
 }
 
@@ -24,6 +25,21 @@ pub fn shorten(name: &str, max: usize) -> String {
 pub fn env_prefix(project: &str, env: &str, max: usize) -> String {
     shorten(&format!("{project}-{env}"), max)
 }
+
+/// The characters of a Kubernetes namespace (a DNS-1123 label).
+pub const NAMESPACE_MAX: usize = 63;
+
+/// `<project>-<env>` shortened to [`NAMESPACE_MAX`]: the Kubernetes namespace of an
+/// environment. The IR holds it (`ir::Environment::namespace`), so the Kustomize
+/// overlay, `service.host`, the docs and the SecurityGroupPolicies Terraform emits all
+/// read this one name.
+pub fn namespace(project: &str, env: &str) -> String {
+    env_prefix(project, env, NAMESPACE_MAX)
+}
+
+/// The characters of a StatefulSet's name: its pods carry the label
+/// `controller-revision-hash: <name>-<10 characters>`, a label value of at most 63.
+pub const STATEFUL_SET_MAX: usize = 52;
 
 /// The longest `<project>-<env>` prefix of AWS names: every derived name
 /// (`<prefix>-svc-<service>`, IAM roles `<prefix>-eks-cluster`, RDS identifiers
@@ -75,6 +91,27 @@ pub fn pod_selector(project: &str, name: &str) -> [(&'static str, String); 2] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn namespaces_fit_a_dns_label() {
+        assert_eq!(namespace("zenthea", "production"), "zenthea-production");
+        let long = namespace(&"p".repeat(63), &"e".repeat(63));
+        assert_eq!(long.len(), NAMESPACE_MAX);
+        assert!(
+            long.starts_with('p') && long.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        );
+        assert_ne!(long, namespace(&"p".repeat(63), &"e".repeat(62)));
+    }
+
+    #[test]
+    fn a_shortened_subdomain_has_no_empty_label() {
+        let name = format!("allow-api-egress-{}.example.com-443", "a".repeat(26));
+        // Cut right after the dot: the kept head would end with it.
+        let max = name.find('.').expect("a dot") + 1 + 9;
+        let short = shorten(&name, max);
+        assert!(!short.contains(".-") && short.len() < max, "{short}");
+        assert_eq!(short, shorten(&name, max));
+    }
 
     #[test]
     fn short_names_are_kept() {

@@ -259,6 +259,15 @@ pub fn lower_body<'a>(
                     continue;
                 }
                 route_paths.insert(&route.path.value, route.span);
+                if let Err(problem) = super::formats::route_path(&route.path.value) {
+                    sink.push(values::format_problem(
+                        route.path.span,
+                        "route",
+                        "a route path",
+                        super::formats::ROUTE_PATH_ACCEPTED,
+                        problem,
+                    ));
+                }
                 body.routes.push(RouteVal {
                     path: route.path.value.clone(),
                     path_span: route.path.span,
@@ -332,7 +341,13 @@ fn lower_env(block: &ast::Block, sink: &mut Diagnostics) -> Vec<EnvEntry> {
                 EnvVal::Invalid
             }
         };
-        entries.push(EnvEntry { key: field.name.name.clone(), key_span: field.name.span, value, span: field.span });
+        entries.push(EnvEntry {
+            key: field.name.name.clone(),
+            key_span: field.name.span,
+            value,
+            value_span: field.value.span,
+            span: field.span,
+        });
     }
     entries
 }
@@ -340,7 +355,7 @@ fn lower_env(block: &ast::Block, sink: &mut Diagnostics) -> Vec<EnvEntry> {
 fn unknown_field(name: &ast::Ident, schema: &BlockSchema, what: &str) -> Diagnostic {
     let d = Diagnostic::new(Code::E202, name.span, format!("unknown field `{}` in {what}", name.name), "unknown field");
     match closest(&name.name, schema.member_names()) {
-        Some(s) => d.with_help(format!("did you mean `{s}`?")),
+        Some(s) => super::suggest::did_you_mean(d, name.span, s),
         None => {
             let names: Vec<String> = schema.member_names().map(str::to_string).collect();
             if names.is_empty() {

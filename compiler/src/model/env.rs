@@ -191,18 +191,19 @@ fn unresolved_item(r: &Reference, want: &str, candidates: Vec<&str>, decls: &Dec
         return None;
     }
     match item_kind(decls, &r.name) {
-        Some(kind) => Some(
-            Diagnostic::new(
+        Some(kind) => {
+            let d = Diagnostic::new(
                 Code::E207,
                 r.span,
                 format!("`{}` is a {kind}, not a {want}", r.name),
                 format!("expected a {want}"),
-            )
-            .with_help(match closest(&r.name, candidates.iter().copied()) {
-                Some(s) => format!("did you mean `{s}`?"),
-                None => format!("name a {want} here"),
-            }),
-        ),
+            );
+            Some(match closest(&r.name, candidates.iter().copied()) {
+                // `r.attr` is `None` here: the span is the name alone.
+                Some(s) => super::suggest::did_you_mean(d, r.span, s),
+                None => d.with_help(format!("name a {want} here")),
+            })
+        }
         None => {
             let d = Diagnostic::new(
                 Code::E206,
@@ -211,7 +212,7 @@ fn unresolved_item(r: &Reference, want: &str, candidates: Vec<&str>, decls: &Dec
                 format!("no {want} with this name"),
             );
             Some(match closest(&r.name, candidates.iter().copied()) {
-                Some(s) => d.with_help(format!("did you mean `{s}`?")),
+                Some(s) => super::suggest::did_you_mean(d, r.span, s),
                 None if candidates.is_empty() => d.with_help(format!("declare `{want} {} {{ ... }}`", r.name)),
                 None => d.with_help(format!(
                     "the {want}s are {}",
@@ -455,7 +456,7 @@ pub fn resolve(env: &mut Environment, schema: &Schema, elsewhere: &Elsewhere, si
                 "not declared in this environment",
             );
             sink.push(match closest(&r.name, names.iter().copied()) {
-                Some(s) => d.with_help(format!("did you mean `{s}`?")),
+                Some(s) => super::suggest::did_you_mean(d, r.name_span, s),
                 None => d.with_help(format!("declare a resource named `{}` in the stack or the environment", r.name)),
             });
             None
@@ -475,7 +476,7 @@ pub fn resolve(env: &mut Environment, schema: &Schema, elsewhere: &Elsewhere, si
                 "unknown attribute",
             );
             sink.push(match closest(attr, names.iter().copied()) {
-                Some(s) => d.with_help(format!("did you mean `{s}`?")),
+                Some(s) => super::suggest::did_you_mean(d, *span, s),
                 None if names.is_empty() => d.with_help(format!("a {} has no attributes", target.kind)),
                 None => d.with_help(format!(
                     "its attributes are {}",

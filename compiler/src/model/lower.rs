@@ -239,7 +239,7 @@ pub fn lower(sources: &Sources, files: &[ast::File], schema: &Schema, sink: &mut
                     d = if schema.kind(kind).is_some() {
                         d.with_help(format!("a `{kind}` is declared inside a `stack` or an `environment`"))
                     } else if let Some(s) = closest(kind, top_kinds) {
-                        d.with_help(format!("did you mean `{s}`?"))
+                        super::suggest::did_you_mean(d, item.kind.span, s)
                     } else {
                         d.with_help("top-level items are `project`, `phase`, `stack` and `environment`")
                     };
@@ -374,7 +374,7 @@ fn lower_resources(
                 Diagnostic::new(Code::E201, block.kind.span, format!("unknown resource kind `{kind}`"), "unknown kind");
             let kinds: Vec<&str> = schema.kinds.iter().map(|k| k.name.as_str()).collect();
             d = match closest(kind, kinds.iter().copied()) {
-                Some(s) => d.with_help(format!("did you mean `{s}`?")),
+                Some(s) => super::suggest::did_you_mean(d, block.kind.span, s),
                 None if schema.item(kind).is_some() => d.with_help(format!("a `{kind}` cannot be nested in {scope}")),
                 None => d.with_help(format!(
                     "resource kinds are {}",

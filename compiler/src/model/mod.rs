@@ -8,6 +8,7 @@
 
 pub mod body;
 pub mod env;
+pub mod formats;
 pub mod image;
 pub mod lower;
 pub mod phases;
@@ -151,7 +152,7 @@ fn project_file_problems(sources: &Sources, decls: &lower::Declarations, sink: &
             "no such environment",
         );
         sink.push(match suggest::closest(&r.name, names.iter().copied()) {
-            Some(s) => d.with_help(format!("did you mean `{s}`?")),
+            Some(s) => suggest::did_you_mean(d, r.span, s),
             None => d.with_help(format!("define `environment {} {{ tier = ... }}` or remove it from the list", r.name)),
         });
     }

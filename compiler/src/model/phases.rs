@@ -90,7 +90,7 @@ pub fn ladder(decls: &Declarations, sink: &mut Diagnostics) -> Ladder {
                 if !by_name.contains_key(after.as_str()) {
                     let d = Diagnostic::new(Code::E703, *span, format!("unknown phase `{after}`"), "no such phase");
                     sink.push(match closest(after, by_name.keys().copied()) {
-                        Some(s) => d.with_help(format!("did you mean `{s}`?")),
+                        Some(s) => super::suggest::did_you_mean_quoted(d, *span, s),
                         None => d.with_help("`after` names another phase of this ladder"),
                     });
                     valid = false;
@@ -158,7 +158,7 @@ pub fn authorized(ladder: &Ladder, decls: &Declarations, sink: &mut Diagnostics)
         let names: Vec<&str> = ladder.chain.iter().map(|(n, _)| n.as_str()).collect();
         let d = Diagnostic::new(Code::E703, *span, format!("unknown phase `{name}`"), "no such phase in the ladder");
         sink.push(match closest(name, names.iter().copied()) {
-            Some(s) => d.with_help(format!("did you mean `{s}`?")),
+            Some(s) => super::suggest::did_you_mean_quoted(d, *span, s),
             None => d.with_help(format!(
                 "the phases are {}",
                 names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(" → ")

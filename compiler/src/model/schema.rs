@@ -6,6 +6,7 @@
 
 use std::fmt;
 
+use super::formats::Format;
 use super::values::{self, Val};
 use crate::diag::{Code, Diagnostic, Diagnostics};
 use crate::syntax::ast::{self, Entry, ValueKind};
@@ -162,6 +163,10 @@ pub struct FieldSchema {
     pub capability: Capability,
     pub required: Required,
     pub repeated: bool,
+    /// A string field's accepted form (`format = host`), checked as E209.
+    pub format: Option<Format>,
+    /// A CIDR field's allowed prefix lengths (`prefix = 16..28`), checked as E209.
+    pub prefix: Option<(u8, u8)>,
 }
 
 /// A kind, or a nested block of one: its fields, blocks and attributes.
@@ -360,6 +365,20 @@ fn field_schema(block: &ast::Block, sink: &mut Diagnostics) -> Option<FieldSchem
             _ => None,
         }
     });
+    let format = get("format").and_then(|v| {
+        let it = word(v).and_then(Format::parse);
+        if it.is_none() || ty != FieldType::String {
+            sink.push(stdlib_bug(v.span, format!("field `{name}`: `format` is one of the known forms, on a string")));
+        }
+        it
+    });
+    let prefix = get("prefix").and_then(|v| match values::literal(v, &FieldType::Range, &mut scratch) {
+        Val::Range(lo, hi) if lo <= hi && hi <= 32 && ty == FieldType::Cidr => Some((lo as u8, hi as u8)),
+        _ => {
+            sink.push(stdlib_bug(v.span, format!("field `{name}`: `prefix` is a range within 0..32, on a CIDR")));
+            None
+        }
+    });
     for d in scratch.into_sorted() {
         sink.push(stdlib_bug(d.span(), format!("field `{name}`: {}", d.message)));
     }
@@ -374,5 +393,7 @@ fn field_schema(block: &ast::Block, sink: &mut Diagnostics) -> Option<FieldSchem
         capability: get("capability").and_then(|v| capability_of(v, sink)).unwrap_or(Capability::Model),
         required: get("required").map(required_of).unwrap_or(Required::No),
         repeated: matches!(get("repeated").and_then(word), Some("true")),
+        format,
+        prefix,
     })
 }

@@ -78,7 +78,7 @@ pub fn to_ir(model: &Model) -> ir::Program {
                 name: env.name.clone(),
                 doc: env.doc.clone(),
                 tier: env.tier.unwrap_or(ir::Tier::Local),
-                namespace: format!("{project}-{}", env.name),
+                namespace: crate::emit::names::namespace(&project, &env.name),
                 stack: env.stack.map(|i| model.stacks[i].name.clone()),
                 mirrors: env.mirrors.map(|i| model.environments[i].name.clone()),
                 aws,
@@ -140,7 +140,7 @@ impl Ctx<'_> {
 
     fn namespace(&self) -> String {
         match self.env {
-            Some(env) => format!("{}-{}", self.project, env.name),
+            Some(env) => crate::emit::names::namespace(self.project, &env.name),
             None => self.project.to_string(),
         }
     }

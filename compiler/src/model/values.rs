@@ -26,6 +26,8 @@ pub struct EnvEntry {
     pub key: String,
     pub key_span: Span,
     pub value: EnvVal,
+    /// The value as written.
+    pub value_span: Span,
     pub span: Span,
 }
 
@@ -263,7 +265,9 @@ pub fn literal(value: &ast::Value, ty: &FieldType, sink: &mut Diagnostics) -> Va
                     format!("expected {}", backticked(values)),
                 );
                 d = match super::suggest::closest(&p[0].name, values.iter().map(String::as_str)) {
-                    Some(s) => d.with_help(format!("did you mean `{s}`? allowed: {}", backticked(values))),
+                    Some(s) => d
+                        .with_help(format!("did you mean `{s}`? allowed: {}", backticked(values)))
+                        .with_replacement(format!("replace with `{s}`"), value.span, s),
                     None => d.with_help(format!("write one of {}", backticked(values))),
                 };
                 sink.push(d);
@@ -359,7 +363,7 @@ pub fn literal(value: &ast::Value, ty: &FieldType, sink: &mut Diagnostics) -> Va
                             "not a capability",
                         );
                         d = match super::suggest::closest(word, names.iter().map(String::as_str)) {
-                            Some(s) => d.with_help(format!("did you mean `{s}`?")),
+                            Some(s) => super::suggest::did_you_mean(d, item.span, s),
                             None => d.with_help(format!("capabilities are {}", backticked(&names))),
                         };
                         sink.push(d);
@@ -403,6 +407,28 @@ pub fn check_field(value: &ast::Value, field: &FieldSchema, sink: &mut Diagnosti
         }
         return val;
     }
+    if let (Val::Cidr(net), Some((lo, hi))) = (&val, field.prefix) {
+        let len = net.prefix_len();
+        if len < lo || len > hi {
+            let why = if len < lo { "larger" } else { "smaller" };
+            sink.push(
+                Diagnostic::new(
+                    Code::E209,
+                    value.span,
+                    format!("`{}` prefix /{len} is outside the allowed range", field.name),
+                    format!("/{len} is {why} than AWS allows"),
+                )
+                .with_help(format!("`{}` must be a block from /{lo} to /{hi}, like `10.0.0.0/16`", field.name)),
+            );
+            return Val::Invalid;
+        }
+    }
+    if let (Val::Str(s), Some(format)) = (&val, field.format) {
+        if let Err(problem) = format.check(s) {
+            sink.push(format_problem(value.span, &field.name, format.what(), format.accepted(), problem));
+            return Val::Invalid;
+        }
+    }
     let Some(n) = val.magnitude() else { return val };
     if lo.is_some_and(|lo| n < lo) || hi.is_some_and(|hi| n > hi) {
         let shown = display(&val, field);
@@ -423,6 +449,28 @@ pub fn check_field(value: &ast::Value, field: &FieldSchema, sink: &mut Diagnosti
         }
     }
     val
+}
+
+/// E209 for a string that does not have its field's form: `what` it must be, what is
+/// `accepted`, and the value meant as a replacement when it can be told. The value
+/// itself is not repeated (it may hold a credential, E502).
+pub fn format_problem(
+    span: Span,
+    field: &str,
+    what: &str,
+    accepted: &str,
+    problem: super::formats::Problem,
+) -> Diagnostic {
+    let d = Diagnostic::new(Code::E209, span, format!("`{field}` is not {what}"), problem.why);
+    match problem.fix {
+        // A fix always has its field's form: no quote or backslash to escape.
+        Some(fix) => d.with_help(format!("did you mean `\"{fix}\"`? {accepted}")).with_replacement(
+            format!("write `\"{fix}\"`"),
+            span,
+            format!("\"{fix}\""),
+        ),
+        None => d.with_help(accepted),
+    }
 }
 
 /// A value as people write it: sizes in the largest exact binary unit, durations in

@@ -5,11 +5,19 @@
 //! the chumsky parser turns tokens into a partial AST, recovering at block and
 //! entry boundaries so that one mistake gives one diagnostic.
 //! `syntax` knows nothing about the model or the stdlib schemas.
+//!
+//! [`cst`] is a second, lossless view of the same text for tools (the formatter,
+//! the language server, source rewriting): every token, whitespace and comment
+//! kept, built on the same lexer.
 
 pub mod ast;
+pub mod cst;
+mod cst_edit;
+mod cst_parser;
 mod delims;
 mod lexer;
 mod parser;
 
+pub use cst_edit::{apply_edits, TextEdit};
 pub use lexer::UNITS;
 pub use parser::{is_compilable, parse_file, MAX_FILE_BYTES, MAX_NESTING};

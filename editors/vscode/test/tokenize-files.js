@@ -32,7 +32,8 @@ async function loadGrammar() {
 /** The problems in one file, as `file:line:col: message` strings. */
 function check(grammar, file) {
   const problems = [];
-  const lines = fs.readFileSync(file, 'utf8').split(/\r?\n/);
+  // VS Code drops a leading byte-order mark when it opens a file; so does this.
+  const lines = fs.readFileSync(file, 'utf8').replace(/^\uFEFF/, '').split(/\r?\n/);
   let stack = vsctm.INITIAL;
   lines.forEach((line, index) => {
     const result = grammar.tokenizeLine(line, stack);

@@ -12,7 +12,7 @@ use similar::TextDiff;
 
 use super::check::compile_or_e901;
 use super::output::Output;
-use super::project::{self, LoadError};
+use super::project;
 use super::tree::{self, Change, Plan};
 use super::{print_stderr, print_stdout, GlobalArgs};
 
@@ -38,13 +38,12 @@ const DIFF_LINES: usize = 40;
 
 pub(crate) fn run(args: &BuildArgs, global: &GlobalArgs) -> miette::Result<ExitCode> {
     let started = Instant::now();
-    let output = Output::new(global);
+    let mut output = Output::new(global);
     let action = if args.check { "check the generated files" } else { "build" };
     let cwd = std::env::current_dir().into_diagnostic().wrap_err("could not read the current directory")?;
-    let project = match project::load(args.path.as_deref(), &cwd) {
+    let project = match project::load_for(args.path.as_deref(), &cwd, &mut output, action) {
         Ok(project) => project,
-        Err(LoadError::NotFound(d)) => return Ok(output.report(&[*d], &govc::Sources::new(), action)),
-        Err(LoadError::Io(report)) => return Err(report),
+        Err(done) => return done,
     };
     let compilation = compile_or_e901(&project.sources, &Options { emit: true });
     let code = output.report(&compilation.diagnostics, &project.sources, action);
@@ -82,7 +81,14 @@ pub(crate) fn run(args: &BuildArgs, global: &GlobalArgs) -> miette::Result<ExitC
             }
             return Ok(ExitCode::SUCCESS);
         }
-        print_stdout(&stale_report(&shown, &plan, &files));
+        // The report is for people: on stdout in human mode (it is the command's
+        // answer), on stderr beside JSON lines or SARIF, which own stdout.
+        let report = stale_report(&shown, &plan, &files);
+        if output.is_human() {
+            print_stdout(&report);
+        } else {
+            print_stderr(&report);
+        }
         return Ok(ExitCode::from(1));
     }
     if !plan.changes.is_empty() {

@@ -9,29 +9,35 @@ use govc::{Code, Compilation, Diagnostic, Options, Sources};
 use miette::{IntoDiagnostic, WrapErr};
 
 use super::output::Output;
-use super::project::{self, LoadError};
-use super::GlobalArgs;
+use super::project;
+use super::{print_stderr, GlobalArgs};
 
 /// What the summary line says failed.
 const ACTION: &str = "check project";
 
 /// Runs `govc check`: exit 0 clean, 1 with errors (or denied warnings), 2 on I/O errors.
 pub(crate) fn run(path: Option<&Path>, args: &GlobalArgs) -> miette::Result<ExitCode> {
-    let output = Output::new(args);
+    let mut output = Output::new(args);
     let cwd = std::env::current_dir().into_diagnostic().wrap_err("could not read the current directory")?;
-    let project = match project::load(path, &cwd) {
+    let project = match project::load_for(path, &cwd, &mut output, ACTION) {
         Ok(project) => project,
-        Err(LoadError::NotFound(diagnostic)) => {
-            return Ok(output.report(&[*diagnostic], &Sources::new(), ACTION));
-        }
-        Err(LoadError::Io(report)) => return Err(report),
+        Err(done) => return done,
     };
     let compilation = compile_or_e901(&project.sources, &Options::default());
     let code = output.report(&compilation.diagnostics, &project.sources, ACTION);
+    if compilation.diagnostics.is_empty() && output.chatty() {
+        print_stderr(&clean_summary(&project.sources));
+    }
     // The process ends here: freeing a large project's model piece by piece would
     // cost more than the check itself.
     std::mem::forget((compilation, project));
     Ok(code)
+}
+
+/// The one line of a clean `govc check` (human output, without `-q`).
+fn clean_summary(sources: &Sources) -> String {
+    let files = sources.iter().filter(|(_, f)| f.origin == govc::source::Origin::Project).count();
+    format!("govc: checked {files} file{}: no errors, no warnings\n", if files == 1 { "" } else { "s" })
 }
 
 /// Compiles, turning a panic in the library (a bug in govc: it must never

@@ -9,7 +9,7 @@ use govc::{ir, Options};
 use miette::{miette, IntoDiagnostic, WrapErr};
 
 use super::output::Output;
-use super::project::{self, LoadError};
+use super::project;
 use super::{print_stdout, GlobalArgs};
 
 /// The arguments of `govc doc`.
@@ -66,12 +66,11 @@ pub(crate) fn checked_program(
     global: &GlobalArgs,
     action: &str,
 ) -> miette::Result<Result<ir::Program, ExitCode>> {
-    let output = Output::new(global);
+    let mut output = Output::new(global);
     let cwd = std::env::current_dir().into_diagnostic().wrap_err("could not read the current directory")?;
-    let project = match project::load(path, &cwd) {
+    let project = match project::load_for(path, &cwd, &mut output, action) {
         Ok(project) => project,
-        Err(LoadError::NotFound(d)) => return Ok(Err(output.report(&[*d], &govc::Sources::new(), action))),
-        Err(LoadError::Io(report)) => return Err(report),
+        Err(exit) => return exit.map(Err),
     };
     let (model, sink) = govc::analyze(&project.sources, &Options::default());
     let diagnostics = sink.into_sorted();

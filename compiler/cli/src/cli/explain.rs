@@ -1,18 +1,26 @@
-//! `govc explain [CODE]`: print a code's long explanation, or list every code.
+//! `govc explain [CODE]`: print a code's long explanation, or list every code;
+//! with `--message-format json` one JSON line per code, with `sarif` a log whose
+//! rules are the codes.
 
 use std::fmt::Write as _;
 use std::process::ExitCode;
 
+use govc::diag::render;
 use govc::Code;
 use miette::miette;
 
-use super::print_stdout;
+use super::{print_stdout, GlobalArgs, MessageFormat};
 
 /// Prints the explanation of `code` (case-insensitive), or every code with its
-/// title when `code` is `None`. An unknown code is an error (exit 2).
-pub(crate) fn run(code: Option<&str>) -> miette::Result<ExitCode> {
+/// title when `code` is `None`, in the chosen message format. An unknown code is
+/// an error (exit 2).
+pub(crate) fn run(code: Option<&str>, args: &GlobalArgs) -> miette::Result<ExitCode> {
     let Some(code) = code else {
-        print_stdout(&list());
+        print_stdout(&match args.message_format {
+            MessageFormat::Human => list(),
+            MessageFormat::Json => render::json_explanations(Code::ALL, false),
+            MessageFormat::Sarif => render::sarif_rules(Code::ALL),
+        });
         return Ok(ExitCode::SUCCESS);
     };
     let Ok(code) = code.parse::<Code>() else {
@@ -21,7 +29,11 @@ pub(crate) fn run(code: Option<&str>) -> miette::Result<ExitCode> {
             "unknown diagnostic code `{code}`"
         ));
     };
-    let mut text = code.explanation().to_string();
+    let mut text = match args.message_format {
+        MessageFormat::Human => code.explanation().to_string(),
+        MessageFormat::Json => render::json_explanations(&[code], true),
+        MessageFormat::Sarif => render::sarif_rules(&[code]),
+    };
     if !text.ends_with('\n') {
         text.push('\n');
     }

@@ -13,7 +13,7 @@ use govc::Options;
 use miette::{miette, IntoDiagnostic, WrapErr};
 
 use super::output::Output;
-use super::project::{self, LoadError};
+use super::project;
 use super::{print_stdout, GlobalArgs};
 
 /// The output format of `govc graph`.
@@ -38,13 +38,12 @@ pub(crate) struct GraphArgs {
 }
 
 pub(crate) fn run(args: &GraphArgs, global: &GlobalArgs) -> miette::Result<ExitCode> {
-    let output = Output::new(global);
+    let mut output = Output::new(global);
     let action = "graph project";
     let cwd = std::env::current_dir().into_diagnostic().wrap_err("could not read the current directory")?;
-    let project = match project::load(args.path.as_deref(), &cwd) {
+    let project = match project::load_for(args.path.as_deref(), &cwd, &mut output, action) {
         Ok(project) => project,
-        Err(LoadError::NotFound(d)) => return Ok(output.report(&[*d], &govc::Sources::new(), action)),
-        Err(LoadError::Io(report)) => return Err(report),
+        Err(done) => return done,
     };
     let (model, sink) = govc::analyze(&project.sources, &Options::default());
     let diagnostics = sink.into_sorted();

@@ -15,9 +15,11 @@ mod check;
 mod diff;
 mod doc;
 mod explain;
+mod fmt;
 mod graph;
 mod output;
 mod project;
+mod promote;
 mod tree;
 
 use std::io::Write;
@@ -55,6 +57,10 @@ pub(crate) struct GlobalArgs {
     /// Do not print the summary line of human output.
     #[arg(short, long, global = true)]
     pub(crate) quiet: bool,
+    /// Make SARIF artifact URIs relative to DIR (such as the repository root, as
+    /// code scanning expects) instead of the project root; DIR must hold the project.
+    #[arg(long, global = true, value_name = "DIR")]
+    pub(crate) sarif_root: Option<PathBuf>,
 }
 
 /// The output format of diagnostics.
@@ -94,6 +100,12 @@ pub(crate) enum Command {
     Build(build::BuildArgs),
     /// Print the dependency graph of a project (DOT, Mermaid or JSON).
     Graph(graph::GraphArgs),
+    /// Format `.gov` files in the canonical layout, in place; with `--check`,
+    /// write nothing and print the diff; with `--stdin`, format stdin to stdout.
+    Fmt(fmt::FmtArgs),
+    /// Promote TO's images to FROM's, in the order of `project.environments`, as a
+    /// minimal edit of the sources; `--dry-run` prints the diff only.
+    Promote(promote::PromoteArgs),
     /// Compare two environments after the merge: topology, values and images.
     Diff(diff::DiffArgs),
     /// Render the documentation page of each environment (what `build` writes to `docs/`).
@@ -102,6 +114,11 @@ pub(crate) enum Command {
     Explain {
         /// A code such as `E206` (case-insensitive); omit it to list every code.
         code: Option<String>,
+    },
+    /// Print a shell completion script (`govc completions bash > /etc/bash_completion.d/govc`).
+    Completions {
+        /// The shell to complete in.
+        shell: clap_complete::Shell,
     },
 }
 
@@ -125,9 +142,17 @@ pub(crate) fn main() -> ExitCode {
 fn run(cli: Cli) -> miette::Result<ExitCode> {
     match cli.command {
         Command::Check { path } => check::run(path.as_deref(), &cli.global),
-        Command::Explain { code } => explain::run(code.as_deref()),
+        Command::Explain { code } => explain::run(code.as_deref(), &cli.global),
+        Command::Completions { shell } => {
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut <Cli as clap::CommandFactory>::command(), "govc", &mut script);
+            print_stdout(&String::from_utf8_lossy(&script));
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Build(args) => build::run(&args, &cli.global),
         Command::Graph(args) => graph::run(&args, &cli.global),
+        Command::Fmt(args) => fmt::run(&args, &cli.global),
+        Command::Promote(args) => promote::run(&args, &cli.global),
         Command::Diff(args) => diff::run(&args, &cli.global),
         Command::Doc(args) => doc::run(&args, &cli.global),
     }

@@ -10,7 +10,12 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use govc::{Code, Diagnostic, Sources};
-use miette::{miette, IntoDiagnostic, WrapErr};
+use std::process::ExitCode;
+
+use miette::{IntoDiagnostic, WrapErr};
+
+use super::output::Output;
+use super::EXIT_USAGE;
 
 /// The file that marks a project root.
 pub(crate) const PROJECT_FILE: &str = "project.gov";
@@ -34,6 +39,8 @@ pub(crate) struct Project {
 pub(crate) enum LoadError {
     /// No project was found: an E210 diagnostic (exit 1).
     NotFound(Box<Diagnostic>),
+    /// The given path is not a directory: an E210 diagnostic, but a usage error (exit 2).
+    BadPath(Box<Diagnostic>),
     /// A usage or I/O problem without a `.gov` span (exit 2).
     Io(miette::Report),
 }
@@ -53,6 +60,30 @@ pub(crate) fn load(path: Option<&Path>, cwd: &Path) -> Result<Project, LoadError
     Ok(Project { root, sources })
 }
 
+/// [`load`] for a subcommand: on success names the project root in `output`;
+/// else prints the E210 diagnostic in the chosen format and gives the exit code
+/// to return (1 when no project was found, 2 for a path that is not a
+/// directory), or the I/O error.
+pub(crate) fn load_for(
+    path: Option<&Path>,
+    cwd: &Path,
+    output: &mut Output,
+    action: &str,
+) -> Result<Project, miette::Result<ExitCode>> {
+    match load(path, cwd) {
+        Ok(project) => {
+            output.set_root(&project.root);
+            Ok(project)
+        }
+        Err(LoadError::NotFound(d)) => Err(Ok(output.report(&[*d], &Sources::new(), action))),
+        Err(LoadError::BadPath(d)) => {
+            output.report(&[*d], &Sources::new(), action);
+            Err(Ok(ExitCode::from(EXIT_USAGE)))
+        }
+        Err(LoadError::Io(report)) => Err(Err(report)),
+    }
+}
+
 /// The project root: `path` itself when given (a directory, or a `project.gov`
 /// file), else the nearest ancestor of `cwd` (inclusive) holding `project.gov`.
 pub(crate) fn find_root(path: Option<&Path>, cwd: &Path) -> Result<PathBuf, LoadError> {
@@ -68,10 +99,10 @@ pub(crate) fn find_root(path: Option<&Path>, cwd: &Path) -> Result<PathBuf, Load
         return Ok(path.parent().map(Path::to_path_buf).unwrap_or(path));
     }
     if !path.is_dir() {
-        return Err(LoadError::Io(miette!(
-            help = "give the directory that holds `project.gov`",
-            "`{}` is not a directory",
-            path.display()
+        let what = if path.exists() { "is not a directory" } else { "does not exist" };
+        return Err(LoadError::BadPath(Box::new(
+            Diagnostic::global(Code::E210, format!("`{}` {what}", path.display()))
+                .with_help("give the directory that holds `project.gov`, or run govc from inside it"),
         )));
     }
     if path.join(PROJECT_FILE).is_file() {
@@ -95,12 +126,21 @@ fn not_found(dir: &Path, walked_up: bool) -> Diagnostic {
 /// Every `*.gov` file under `root`, as sorted `/`-separated paths relative to it.
 pub(crate) fn collect_files(root: &Path) -> miette::Result<Vec<String>> {
     let mut acc = Vec::new();
-    walk(root, "", &mut acc)?;
+    walk(root, "", false, &mut acc)?;
     acc.sort();
     Ok(acc)
 }
 
-fn walk(dir: &Path, prefix: &str, acc: &mut Vec<String>) -> miette::Result<()> {
+/// Every `*.gov` file under `dir`, nested projects included (what `govc fmt DIR`
+/// formats), as sorted `/`-separated paths relative to it.
+pub(crate) fn collect_all_files(dir: &Path) -> miette::Result<Vec<String>> {
+    let mut acc = Vec::new();
+    walk(dir, "", true, &mut acc)?;
+    acc.sort();
+    Ok(acc)
+}
+
+fn walk(dir: &Path, prefix: &str, nested: bool, acc: &mut Vec<String>) -> miette::Result<()> {
     let read_err = || format!("could not read directory `{}`", dir.display());
     let mut entries = fs::read_dir(dir)
         .into_diagnostic()
@@ -117,10 +157,10 @@ fn walk(dir: &Path, prefix: &str, acc: &mut Vec<String>) -> miette::Result<()> {
         // walked (no loops); a link to a file is read like a file.
         let file_type = entry.file_type().into_diagnostic().wrap_err_with(read_err)?;
         if file_type.is_dir() {
-            if is_skipped_dir(&name) || path.join(PROJECT_FILE).is_file() {
+            if is_skipped_dir(&name) || (!nested && path.join(PROJECT_FILE).is_file()) {
                 continue;
             }
-            walk(&path, &rel, acc)?;
+            walk(&path, &rel, nested, acc)?;
         } else if name.ends_with(".gov") && path.is_file() {
             acc.push(rel);
         }
@@ -159,8 +199,11 @@ mod tests {
             other => panic!("expected E210, got {other:?}"),
         }
         match find_root(Some(Path::new("no-such-dir")), tmp.path()) {
-            Err(LoadError::Io(_)) => {}
-            other => panic!("expected an I/O error, got {other:?}"),
+            Err(LoadError::BadPath(d)) => {
+                assert_eq!(d.code, Code::E210);
+                assert!(d.message.ends_with("no-such-dir` does not exist"), "{}", d.message);
+            }
+            other => panic!("expected a bad path, got {other:?}"),
         }
     }
 
@@ -185,6 +228,18 @@ mod tests {
         }
         let files = collect_files(root).expect("readable");
         assert_eq!(files, ["app.gov", "envs/production.gov", "envs/staging.gov", "project.gov"]);
+        let all = collect_all_files(root).expect("readable");
+        assert_eq!(
+            all,
+            [
+                "app.gov",
+                "envs/production.gov",
+                "envs/staging.gov",
+                "nested/inner.gov",
+                "nested/project.gov",
+                "project.gov"
+            ]
+        );
     }
 
     #[test]

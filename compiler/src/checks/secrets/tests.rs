@@ -226,4 +226,3 @@ fn labels_and_route_paths_are_scanned() {
     assert!(e502.contains(&"the label of `phase` holds what looks like a secret: a Slack token"), "{e502:?}");
     assert!(e502.contains(&"the route path holds what looks like a secret: a Slack token"), "{e502:?}");
 }
-

@@ -9,11 +9,41 @@ mod json;
 mod sarif;
 
 pub use human::human;
-pub use json::json_lines;
-pub use sarif::sarif;
+pub use json::{json_explanations, json_lines, json_lines_in};
+pub use sarif::{sarif, sarif_in, sarif_rules};
 
 use super::{Diagnostic, Label, Severity};
 use crate::source::{SourceFile, Sources};
+
+/// Where the project lives on disk, for the renderers that tell tools where a
+/// file is: JSON lines add absolute paths, SARIF resolves its URIs against it.
+/// The library never reads the disk; the CLI fills this in.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Root {
+    /// The project root (the directory holding `project.gov`), absolute, with `/` separators.
+    pub project: Option<String>,
+    /// SARIF only: the directory its URIs are relative to (`--sarif-root`, such as
+    /// the repository root), absolute, with `/` separators; `None` for the project root.
+    /// It must hold the project root.
+    pub sarif: Option<String>,
+}
+
+impl Root {
+    /// The absolute path of a project file (`None` for the stdlib or an unknown root).
+    fn absolute(&self, file: &SourceFile) -> Option<String> {
+        let project = self.project.as_deref()?;
+        (file.origin == crate::source::Origin::Project)
+            .then(|| format!("{}/{}", project.trim_end_matches('/'), file.path))
+    }
+}
+
+/// The web page of a code's explanation (the same text as `govc explain CODE`).
+pub fn explanation_url(code: super::Code) -> String {
+    format!("{REPOSITORY}/blob/main/compiler/src/diag/explain/{code}.md")
+}
+
+/// The project's home page, named in SARIF's `informationUri` and the explanation URLs.
+pub const REPOSITORY: &str = "https://github.com/zenthea/govc";
 
 /// Counts of errors and warnings in `diags`, as `(errors, warnings)`.
 pub fn counts(diags: &[Diagnostic]) -> (usize, usize) {

@@ -172,6 +172,8 @@ pub fn rules(env: &Environment) -> Vec<Code> {
             Code::W501 | Code::E601 | Code::E804 => production,
             // The opted-out form of E804: a finding, never a rule that holds.
             Code::W803 => false,
+            // Refusals of `govc promote`, not rules that hold for an environment.
+            Code::E805 | Code::E806 | Code::E807 => false,
             Code::E801 | Code::E802 => env.mirrors.is_some(),
             _ => true,
         })

@@ -11,6 +11,7 @@ use super::object::{self, Object};
 use super::service::external_secret_spec;
 use super::yaml::{map, Yaml};
 use super::{labels, selector, View};
+use crate::emit::names;
 use crate::ir;
 
 /// Where the password Secret is mounted: a file, not an environment variable, which the
@@ -59,7 +60,14 @@ pub fn objects(view: &View, pg: &ir::Postgres) -> Vec<Object> {
             vec![("spec", secret)],
         ),
         Object::new("v1", "Service", &pg.name, meta(), vec![("spec", service)]),
-        Object::new("apps/v1", "StatefulSet", &pg.name, meta(), vec![("spec", stateful_set(view, pg))]),
+        // Shortened so that its pods' `controller-revision-hash` label fits in 63.
+        Object::new(
+            "apps/v1",
+            "StatefulSet",
+            &names::shorten(&pg.name, names::STATEFUL_SET_MAX),
+            meta(),
+            vec![("spec", stateful_set(view, pg))],
+        ),
     ]
 }
 

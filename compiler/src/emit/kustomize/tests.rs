@@ -478,3 +478,165 @@ fn assert_renders_the_environment(program: &ir::Program, env: &ir::Environment, 
         assert_eq!(&got[key], value, "{key} in {}", env.name);
     }
 }
+
+/// The project of `tests/cases/values/long_names.gov`: every name at its 63-character
+/// limit, so `<project>-<env>` and other derived names overflow theirs.
+const LONG_NAMES: &str = include_str!("../../../../tests/cases/values/long_names.gov");
+
+/// Whether `name` is a DNS-1123 label of at most `max` characters.
+fn is_label(name: &str, max: usize) -> bool {
+    let bytes = name.as_bytes();
+    !name.is_empty()
+        && name.len() <= max
+        && bytes.iter().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
+        && bytes[0] != b'-'
+        && bytes[bytes.len() - 1] != b'-'
+}
+
+/// Every Kubernetes name limit an object of the rendered overlay must meet: Namespace and
+/// Service names are DNS-1123 labels (63), a StatefulSet's name leaves room for its pods'
+/// `controller-revision-hash` (52), any other name is a subdomain (253), label values
+/// and container names fit in 63.
+fn assert_kubernetes_limits(obj: &Value) {
+    let kind = obj["kind"].as_str().unwrap_or_default();
+    let name = obj["metadata"]["name"].as_str().unwrap_or_default();
+    let max = match kind {
+        "Namespace" | "Service" => 63,
+        "StatefulSet" => crate::emit::names::STATEFUL_SET_MAX,
+        _ => 253,
+    };
+    assert!(is_label(&name.replace('.', "-"), max), "{kind} name `{name}` ({} characters) exceeds {max}", name.len());
+    if let Some(ns) = obj["metadata"]["namespace"].as_str() {
+        assert!(is_label(ns, 63), "{kind} `{name}`: namespace `{ns}` is not a DNS-1123 label");
+    }
+    fn labels(v: &Value, out: &mut Vec<(String, String)>) {
+        match v {
+            Value::Object(map) => {
+                for (k, v) in map {
+                    if let ("labels" | "matchLabels", Value::Object(labels)) = (k.as_str(), v) {
+                        out.extend(labels.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string())));
+                    }
+                    labels(v, out);
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|i| labels(i, out)),
+            _ => {}
+        }
+    }
+    let mut found = Vec::new();
+    labels(obj, &mut found);
+    for (key, value) in found {
+        assert!(value.len() <= 63, "{kind} `{name}`: label {key}={value} has {} characters", value.len());
+    }
+    for c in obj["spec"]["template"]["spec"]["containers"].as_array().into_iter().flatten() {
+        assert!(is_label(c["name"].as_str().unwrap_or_default(), 63), "{kind} `{name}`: container name {c}");
+    }
+}
+
+/// Long project, environment and resource names build, every derived Kubernetes name
+/// meets its limit in `kubectl kustomize`'s rendering, and the shortened names are the
+/// ones every reference uses: the Service and Ingress backends, the selectors, the
+/// NetworkPolicies and the SecurityGroupPolicies of Terraform's `security_group_policies`.
+#[test]
+fn long_names_are_shortened_consistently_and_render_with_kubectl() {
+    let mut sources = crate::Sources::with_stdlib();
+    sources.add("project.gov", LONG_NAMES);
+    let compiled = crate::compile(&sources, &crate::Options { emit: true });
+    assert!(compiled.diagnostics.is_empty(), "{:?}", compiled.diagnostics);
+    let program = compiled.program.expect("a program");
+    let files = compiled.files;
+    for env in &program.environments {
+        assert!(is_label(&env.namespace, 63), "namespace `{}`", env.namespace);
+        assert!(format!("{}-{}", program.project, env.name).len() > 63, "the fixture overflows the namespace");
+        let kustomization = parse(&files[&format!("kubernetes/overlays/{}/kustomization.yaml", env.name)]);
+        assert_eq!(kustomization["namespace"], env.namespace.as_str());
+        // Attributes read the same namespace: `WORKER_URL = worker.url`.
+        let worker = &env.resources.services[1];
+        let api = &env.resources.services[0];
+        let url = api.env.iter().find(|e| e.key == "WORKER_URL").expect("WORKER_URL");
+        let ir::EnvValue::Attribute { value, .. } = &url.value else { panic!("an attribute: {:?}", url.value) };
+        assert_eq!(value, &format!("http://{}.{}.svc.cluster.local:9090", worker.name, env.namespace));
+        if env.tier == ir::Tier::Local {
+            continue;
+        }
+        // Terraform's SecurityGroupPolicies select the pods the Deployments label, in the
+        // namespace the overlay sets.
+        let outputs: Value =
+            serde_json::from_str(&files[&format!("terraform/{}/outputs.tf.json", env.name)]).expect("JSON");
+        let policies = outputs["output"]["security_group_policies"]["value"]["items"].as_array().expect("items");
+        assert_eq!(policies.len(), env.resources.services.len());
+        for (policy, svc) in policies.iter().zip(&env.resources.services) {
+            assert_eq!(policy["metadata"]["namespace"], env.namespace.as_str());
+            let want: Value = parse(&super::yaml::to_embedded(&super::selector(&program.project, &svc.name)));
+            assert_eq!(policy["spec"]["podSelector"]["matchLabels"], want, "{}", svc.name);
+            assert_kubernetes_limits(policy);
+        }
+    }
+
+    let kubectl = std::env::var("KUBECTL").unwrap_or_else(|_| "kubectl".into());
+    let found =
+        std::process::Command::new(&kubectl).arg("version").arg("--client").output().is_ok_and(|o| o.status.success());
+    if !found {
+        assert!(
+            std::env::var("GOVC_REQUIRE_TOOLS").as_deref() != Ok("1"),
+            "kubectl not found and GOVC_REQUIRE_TOOLS=1"
+        );
+        eprintln!("skipped: kubectl not found (the kustomize rendering of long names is not checked)");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("a temp dir");
+    for (path, text) in &files {
+        let path = dir.path().join(path);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(path, text).expect("write");
+    }
+    for env in &program.environments {
+        let overlay = dir.path().join("kubernetes/overlays").join(&env.name);
+        let out = std::process::Command::new(&kubectl).arg("kustomize").arg(&overlay).output().expect("kubectl runs");
+        assert!(out.status.success(), "kubectl kustomize: {}", String::from_utf8_lossy(&out.stderr));
+        let rendered = String::from_utf8_lossy(&out.stdout);
+        assert_renders_the_environment(&program, env, &rendered);
+        let objects = parse_all(&rendered);
+        for obj in &objects {
+            assert_kubernetes_limits(obj);
+        }
+        let named = |kind: &str| -> BTreeSet<String> {
+            objects
+                .iter()
+                .filter(|o| o["kind"] == kind)
+                .filter_map(|o| o["metadata"]["name"].as_str().map(str::to_string))
+                .collect()
+        };
+        let services = named("Service");
+        // Every Ingress backend names a rendered Service.
+        for ing in objects.iter().filter(|o| o["kind"] == "Ingress") {
+            for path in ing["spec"]["rules"][0]["http"]["paths"].as_array().expect("paths") {
+                let backend = path["backend"]["service"]["name"].as_str().expect("a backend");
+                assert!(services.contains(backend), "backend `{backend}` is not a Service");
+            }
+        }
+        // Every selector (Services, NetworkPolicies, PDBs) selects pods some workload labels.
+        let pod_labels: Vec<&Value> = objects
+            .iter()
+            .filter(|o| o["kind"] == "Deployment" || o["kind"] == "StatefulSet")
+            .map(|o| &o["spec"]["template"]["metadata"]["labels"])
+            .collect();
+        let selects = |selector: &Value| {
+            let want = selector.as_object().expect("a selector");
+            pod_labels.iter().any(|labels| want.iter().all(|(k, v)| &labels[k] == v))
+        };
+        for obj in &objects {
+            let selector = match obj["kind"].as_str() {
+                Some("Service") => obj["spec"]["selector"].clone(),
+                Some("NetworkPolicy" | "PodDisruptionBudget") => obj["spec"]["podSelector"]["matchLabels"].clone(),
+                _ => continue,
+            };
+            if selector.as_object().is_some_and(|s| !s.is_empty()) {
+                assert!(selects(&selector), "{} `{}` selects no pods", obj["kind"], obj["metadata"]["name"]);
+            }
+        }
+        if env.tier == ir::Tier::Local {
+            assert_eq!(named("StatefulSet").len(), 1, "the local postgres");
+        }
+    }
+}

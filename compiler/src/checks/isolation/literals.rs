@@ -1,0 +1,296 @@
+//! E301 by literal: a string written in one environment that names another
+//! environment's resources: its ingress host, the private DNS names of its
+//! databases (`<db>.<env>.<project>.internal`), its namespace or the DNS names of
+//! its services (`<svc>.<namespace>[.svc[.cluster.local]]`), an address in its
+//! network, or one of its secret paths. References are checked during resolution;
+//! this catches the same mistake written as text, which no reference resolves.
+//!
+//! Host names compare case-insensitively and without a trailing dot; a name matches
+//! only as a whole name (`p.example.com` is not found in `staging.p.example.com`).
+//! A value that both environments own (two environments with one host are E305) is
+//! not a reference into either.
+
+use std::collections::BTreeSet;
+
+use ipnet::Ipv4Net;
+
+use crate::diag::{Code, Diagnostic, Diagnostics};
+use crate::model::body::Body;
+use crate::model::values::{EnvVal, Val};
+use crate::model::{Environment, Model};
+use crate::source::Span;
+
+/// What identifies one environment's resources in text.
+struct Mark {
+    /// The text to find: lower case for names, as written for secret paths.
+    text: String,
+    how: Match,
+    /// What it is: "the ingress host", "the private DNS name of postgres `main`".
+    what: String,
+    /// Where the other environment declares it, when it is written somewhere.
+    at: Option<Span>,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Match {
+    /// A DNS name, found as a whole name.
+    Host,
+    /// A namespace or a service's `<svc>.<namespace>`, found as whole DNS labels
+    /// (more labels may follow: `.svc.cluster.local`).
+    Label,
+    /// A Secrets Manager path, found as a whole path (case-sensitive).
+    Path,
+}
+
+/// One environment's marks and its network blocks.
+struct Owned {
+    marks: Vec<Mark>,
+    networks: Vec<(Ipv4Net, String, Span)>,
+}
+
+/// A string literal of an environment, with where it is written.
+struct Literal<'a> {
+    text: &'a str,
+    span: Span,
+}
+
+/// E301 for every literal of an environment that names another environment's resources.
+pub fn literal_references(model: &Model, sink: &mut Diagnostics) {
+    let Some(project) = model.project.as_ref().map(|p| p.name.as_str()) else { return };
+    let owned: Vec<Owned> = model.environments.iter().map(|env| owned(project, env)).collect();
+    // A stack's literal is seen once per environment using it: report it once per target.
+    let mut reported: BTreeSet<(Span, usize)> = BTreeSet::new();
+    for (i, env) in model.environments.iter().enumerate() {
+        let mut literals = Vec::new();
+        body_literals(&env.body, &mut literals);
+        for res in &env.resources {
+            body_literals(&res.body, &mut literals);
+        }
+        for lit in &literals {
+            for (j, other) in model.environments.iter().enumerate() {
+                if i == j || other.name == env.name || reported.contains(&(lit.span, j)) {
+                    continue;
+                }
+                if let Some(found) = names_other(lit.text, &owned[j], &owned[i]) {
+                    reported.insert((lit.span, j));
+                    let mut d = Diagnostic::new(
+                        Code::E301,
+                        lit.span,
+                        format!("this value names {} of environment `{}`", found.what, other.name),
+                        format!("written in environment `{}`", env.name),
+                    );
+                    if let Some(at) = found.at {
+                        d = d.with_label(at, format!("declared in environment `{}`", other.name));
+                    }
+                    sink.push(
+                        d.with_note(
+                            "environments are isolated: no environment reaches another one, by reference or by name",
+                        )
+                        .with_help(format!(
+                            "use environment `{}`'s own resource (a reference such as `main.host` gives its address)",
+                            env.name
+                        )),
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// What `text` names of `other`'s that `own` does not also own.
+fn names_other(text: &str, other: &Owned, own: &Owned) -> Option<Found> {
+    let lower = text.to_ascii_lowercase();
+    for mark in &other.marks {
+        let hay = if mark.how == Match::Path { text } else { lower.as_str() };
+        if contains(hay, &mark.text, mark.how) && !own.marks.iter().any(|m| m.how == mark.how && m.text == mark.text) {
+            return Some(Found { what: mark.what.clone(), at: mark.at });
+        }
+    }
+    for (addr, net) in addresses(text) {
+        let inside = |n: &Ipv4Net| match net {
+            Some(net) => n.contains(&net) || net.contains(n),
+            None => n.contains(&addr),
+        };
+        if own.networks.iter().any(|(n, ..)| inside(n)) {
+            continue;
+        }
+        if let Some((cidr, name, span)) = other.networks.iter().find(|(n, ..)| inside(n)) {
+            return Some(Found { what: format!("an address in network `{name}` ({cidr})"), at: Some(*span) });
+        }
+    }
+    None
+}
+
+struct Found {
+    what: String,
+    at: Option<Span>,
+}
+
+fn owned(project: &str, env: &Environment) -> Owned {
+    // The namespace as emitted: `<project>-<env>`, shortened to 63 when longer.
+    let namespace = crate::emit::names::namespace(project, &env.name).to_ascii_lowercase();
+    let mut marks = Vec::new();
+    let mut networks = Vec::new();
+    for res in &env.resources {
+        match res.kind.as_str() {
+            "ingress" => {
+                if let Some(f) = res.body.field("host") {
+                    if let Val::Str(host) = &f.value {
+                        let host = host.trim_end_matches('.').to_ascii_lowercase();
+                        if !host.is_empty() {
+                            marks.push(Mark {
+                                text: host,
+                                how: Match::Host,
+                                what: "the ingress host".into(),
+                                at: Some(f.value_span),
+                            });
+                        }
+                    }
+                }
+            }
+            "postgres" => marks.push(Mark {
+                text: format!("{}.{}.{project}.internal", res.name, env.name).to_ascii_lowercase(),
+                how: Match::Host,
+                what: format!("the private DNS name of postgres `{}`", res.name),
+                at: None,
+            }),
+            "service" => marks.push(Mark {
+                text: format!("{}.{namespace}", res.name).to_ascii_lowercase(),
+                how: Match::Label,
+                what: format!("the DNS name of service `{}`", res.name),
+                at: None,
+            }),
+            "secret" => {
+                if let Some(f) = res.body.field("path") {
+                    if let Val::Str(path) = &f.value {
+                        if !path.is_empty() {
+                            marks.push(Mark {
+                                text: path.clone(),
+                                how: Match::Path,
+                                what: format!("the path of secret `{}`", res.name),
+                                at: Some(f.value_span),
+                            });
+                        }
+                    }
+                }
+            }
+            "network" => {
+                if let Some(f) = res.body.field("cidr") {
+                    if let Val::Cidr(net) = f.value {
+                        networks.push((net, res.name.clone(), f.value_span));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    // Last: a service's DNS name holds the namespace too, and says more.
+    marks.push(Mark { text: namespace, how: Match::Label, what: "the namespace".into(), at: None });
+    Owned { marks, networks }
+}
+
+/// Every string literal of `body`: string and string-list fields, literal `env`
+/// values and route paths, in nested blocks too.
+fn body_literals<'a>(body: &'a Body, out: &mut Vec<Literal<'a>>) {
+    for f in &body.fields {
+        match &f.value {
+            Val::Str(s) => out.push(Literal { text: s, span: f.value_span }),
+            Val::Strings(items) => out.extend(items.iter().map(|(s, span)| Literal { text: s, span: *span })),
+            Val::Env(entries) => out.extend(entries.iter().filter_map(|e| match &e.value {
+                EnvVal::Literal(s) => Some(Literal { text: s, span: e.value_span }),
+                _ => None,
+            })),
+            _ => {}
+        }
+    }
+    for r in &body.routes {
+        out.push(Literal { text: &r.path, span: r.path_span });
+    }
+    for b in &body.blocks {
+        body_literals(&b.body, out);
+    }
+}
+
+/// Whether `hay` holds `needle` as a whole name (host), label (namespace) or path.
+fn contains(hay: &str, needle: &str, how: Match) -> bool {
+    let name_char = |c: u8| c.is_ascii_alphanumeric() || c == b'-';
+    let path_char = |c: u8| c.is_ascii_alphanumeric() || b"/_+=.@-".contains(&c);
+    let bytes = hay.as_bytes();
+    hay.match_indices(needle).any(|(i, _)| {
+        let before = i.checked_sub(1).map(|k| bytes[k]);
+        let after = bytes.get(i + needle.len()).copied();
+        let next = bytes.get(i + needle.len() + 1).copied();
+        match how {
+            // Not a label of a longer name on the left; on the right the name may end
+            // with a dot (the root), but not go on with another label.
+            Match::Host => {
+                !before.is_some_and(|c| name_char(c) || c == b'.')
+                    && match after {
+                        None => true,
+                        Some(b'.') => !next.is_some_and(name_char),
+                        Some(c) => !name_char(c),
+                    }
+            }
+            // A whole label: `api.p-production.svc`, not `p-production-assets`.
+            Match::Label => !before.is_some_and(name_char) && !after.is_some_and(name_char),
+            Match::Path => !before.is_some_and(path_char) && !after.is_some_and(path_char),
+        }
+    })
+}
+
+/// The IPv4 addresses and CIDR blocks written in `text`: `(address, block)`.
+fn addresses(text: &str) -> Vec<(std::net::Ipv4Addr, Option<Ipv4Net>)> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if !bytes[i].is_ascii_digit() || (i > 0 && (bytes[i - 1].is_ascii_alphanumeric() || bytes[i - 1] == b'.')) {
+            i += 1;
+            continue;
+        }
+        let end = i + bytes[i..].iter().take_while(|c| c.is_ascii_digit() || **c == b'.' || **c == b'/').count();
+        let token = text[i..end].trim_end_matches(['.', '/']);
+        let followed = bytes.get(end).is_some_and(|c| c.is_ascii_alphabetic());
+        if !followed {
+            if let Ok(net) = token.parse::<Ipv4Net>() {
+                out.push((net.addr(), Some(net)));
+            } else if let Ok(addr) = token.parse::<std::net::Ipv4Addr>() {
+                out.push((addr, None));
+            }
+        }
+        i = end.max(i + 1);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{addresses, contains, Match};
+
+    #[test]
+    fn whole_names_only() {
+        assert!(contains("https://p.example.com/", "p.example.com", Match::Host));
+        assert!(contains("p.example.com.", "p.example.com", Match::Host));
+        assert!(contains("p.example.com:443", "p.example.com", Match::Host));
+        assert!(!contains("staging.p.example.com", "p.example.com", Match::Host));
+        assert!(!contains("p.example.com.evil.org", "p.example.com", Match::Host));
+        assert!(!contains("xp.example.com", "p.example.com", Match::Host));
+        assert!(contains("api.p-production.svc.cluster.local", "p-production", Match::Label));
+        assert!(contains("p-production", "p-production", Match::Label));
+        assert!(!contains("p-production-assets", "p-production", Match::Label));
+        assert!(!contains("zenp-production", "p-production", Match::Label));
+        assert!(contains(
+            "arn:aws:secretsmanager:eu-west-1:1:secret:p/production/key",
+            "p/production/key",
+            Match::Path
+        ));
+        assert!(!contains("p/production/key-2", "p/production/key", Match::Path));
+    }
+
+    #[test]
+    fn addresses_in_text() {
+        let found = addresses("postgres://10.2.3.4:5432/x and 10.2.0.0/16, v1.2.3.4, 10.2.3.4a");
+        let text: Vec<String> = found.iter().map(|(a, n)| format!("{a} {n:?}")).collect();
+        assert_eq!(text, ["10.2.3.4 None", "10.2.0.0 Some(10.2.0.0/16)"]);
+    }
+}
