@@ -17,6 +17,7 @@ pub mod fmt;
 pub mod ir;
 pub mod lock;
 pub mod model;
+pub mod par;
 pub mod promote;
 pub mod query;
 pub mod source;
@@ -56,7 +57,19 @@ impl Compilation {
 /// Parses and models `sources` and runs every check: the model plus diagnostics.
 pub fn analyze(sources: &Sources, options: &Options) -> (model::Model, diag::Diagnostics) {
     let mut sink = diag::Diagnostics::new();
-    let files: Vec<_> = sources.iter().map(|(id, _)| syntax::parse_file(sources, id, &mut sink)).collect();
+    // Files parse independently: side by side, each into its own sink (the sink is
+    // sorted at the end, so the order they are merged in does not matter).
+    let ids: Vec<FileId> = sources.iter().map(|(id, _)| id).collect();
+    let parsed = par::map(&ids, |&id| {
+        let mut local = diag::Diagnostics::new();
+        let file = syntax::parse_file(sources, id, &mut local);
+        (file, local)
+    });
+    let mut files = Vec::with_capacity(parsed.len());
+    for (file, local) in parsed {
+        sink.extend(local.into_sorted());
+        files.push(file);
+    }
     if sources.iter().any(|(_, f)| f.origin == source::Origin::Project && !syntax::is_compilable(f)) {
         // A file that could not be read at all (not UTF-8, too large) hides its
         // declarations: whatever the model reported would echo that one E101/E103.
@@ -75,6 +88,8 @@ pub fn compile(sources: &Sources, options: &Options) -> Compilation {
     let mut compilation = Compilation::default();
     if options.emit && !sink.has_errors() {
         let program = model::to_ir(&model);
+        // The emitters read the IR only: the model's memory is theirs.
+        drop(model);
         match emit::emit(&program) {
             Ok(mut files) => {
                 let lock = lock::render(&files, sources);

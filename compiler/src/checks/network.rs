@@ -2,11 +2,14 @@
 //! ingress → runtime → persistence, CIDRs that nest and do not overlap, segments
 //! large enough for their zones, well-formed egress.
 
+use std::collections::HashMap;
+
 use ipnet::Ipv4Net;
 
 use crate::carve;
 use crate::diag::{Code, Diagnostic, Diagnostics};
 use crate::ir::SegmentRole;
+use crate::model::body::RouteVal;
 use crate::model::values::Val;
 use crate::model::{report_once, EdgeKind, Environment, Model, Resource};
 use crate::source::Span;
@@ -73,6 +76,12 @@ fn public_segment(net: &Resource, sink: &mut Diagnostics) {
 /// E403: flows that skip or reverse ingress → runtime → persistence.
 fn flows(env: &Environment, sink: &mut Diagnostics) {
     for res in &env.resources {
+        // An ingress of a fleet has thousands of routes, each checked once: by path
+        // through a map (the first of a path, like the lowering keeps), never a scan.
+        let mut routes: HashMap<&str, &RouteVal> = HashMap::with_capacity(res.body.routes.len());
+        for route in &res.body.routes {
+            routes.entry(route.path.as_str()).or_insert(route);
+        }
         for edge in &res.edges {
             let target = &env.resources[edge.target];
             match (&edge.kind, res.kind.as_str(), target.kind.as_str()) {
@@ -86,7 +95,11 @@ fn flows(env: &Environment, sink: &mut Diagnostics) {
                     .with_note("traffic flows only ingress → runtime → persistence: an ingress routes to services")
                     .with_help("route to the service that serves this path; it may `connect` to the database"),
                 ),
-                (EdgeKind::Route { path }, _, "service") => route_port(env, res, path, target, sink),
+                (EdgeKind::Route { path }, _, "service") => {
+                    if let Some(route) = routes.get(path.as_str()) {
+                        route_port(env, route, path, target, sink);
+                    }
+                }
                 (EdgeKind::Connects, _, "ingress" | "secret") => sink.push(
                     Diagnostic::new(
                         Code::E403,
@@ -111,8 +124,7 @@ fn flows(env: &Environment, sink: &mut Diagnostics) {
     }
 }
 
-fn route_port(env: &Environment, ingress: &Resource, path: &str, service: &Resource, sink: &mut Diagnostics) {
-    let Some(route) = ingress.body.routes.iter().find(|r| r.path == path) else { return };
+fn route_port(env: &Environment, route: &RouteVal, path: &str, service: &Resource, sink: &mut Diagnostics) {
     let Some((port, span)) = route.port else { return };
     let Some(Val::Int(exposed)) = service.body.value("port") else { return };
     if port != *exposed {

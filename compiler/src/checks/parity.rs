@@ -2,7 +2,7 @@
 //! topology, environment-only resources are visible, promotion goes towards
 //! production, and every secret is used.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 
 use crate::diag::{Code, Diagnostic, Diagnostics};
 use crate::ir::Tier;
@@ -159,9 +159,10 @@ fn environment_only(env: &Environment, sink: &mut Diagnostics) {
 
 /// W802: a secret that nothing references.
 fn unused_secrets(env: &Environment, sink: &mut Diagnostics) {
+    // Every referenced resource, in one pass over the edges (not one per secret).
+    let referenced: HashSet<usize> = env.resources.iter().flat_map(|r| &r.edges).map(|e| e.target).collect();
     for (i, secret) in env.of_kind("secret") {
-        let used = env.resources.iter().any(|r| r.edges.iter().any(|e| e.target == i));
-        if !used {
+        if !referenced.contains(&i) {
             sink.push(
                 Diagnostic::new(
                     Code::W802,

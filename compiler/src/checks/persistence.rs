@@ -1,6 +1,8 @@
 //! Persistence (E601, W601): production databases are protected, backed up and
 //! replicated; a database nothing connects to is a warning.
 
+use std::collections::HashSet;
+
 use super::authorized;
 use crate::diag::{Code, Diagnostic, Diagnostics};
 use crate::ir::Tier;
@@ -13,12 +15,20 @@ pub fn run(model: &Model, sink: &mut Diagnostics) {
     let mut per_env = Vec::new();
     for env in &model.environments {
         let mut local = Diagnostics::new();
+        // Which resources some service connects to: one pass over the edges, not one per database.
+        let connected: HashSet<usize> = env
+            .resources
+            .iter()
+            .flat_map(|r| &r.edges)
+            .filter(|e| e.kind == EdgeKind::Connects)
+            .map(|e| e.target)
+            .collect();
         for (i, db) in env.of_kind("postgres") {
             if env.tier == Some(Tier::Production) {
                 production_safety(env, db, replication, &mut local);
             }
             if !env.unresolved {
-                unused_database(env, i, db, &mut local);
+                unused_database(connected.contains(&i), db, &mut local);
             }
         }
         per_env.push((env.name.clone(), env.span, local));
@@ -60,8 +70,7 @@ fn production_safety(env: &Environment, db: &Resource, replication: bool, sink: 
 }
 
 /// W601: a postgres that no service connects to.
-fn unused_database(env: &Environment, index: usize, db: &Resource, sink: &mut Diagnostics) {
-    let used = env.resources.iter().any(|r| r.edges.iter().any(|e| e.target == index && e.kind == EdgeKind::Connects));
+fn unused_database(used: bool, db: &Resource, sink: &mut Diagnostics) {
     if !used {
         sink.push(
             Diagnostic::new(

@@ -19,10 +19,12 @@ use crate::ir;
 
 /// Renders every output file of the program: Terraform roots and Kustomize trees.
 pub fn emit(program: &ir::Program) -> Result<BTreeMap<String, String>, Box<Diagnostic>> {
-    let mut files = BTreeMap::new();
-    files.extend(terraform::emit(program).map_err(internal)?);
-    files.extend(kustomize::emit(program).map_err(internal)?);
-    files.extend(docs::emit(program).map_err(internal)?);
+    // The backends are independent: Kustomize (the larger) beside Terraform and the docs.
+    let (kustomize, (terraform, docs)) =
+        crate::par::join(|| kustomize::emit(program), || (terraform::emit(program), docs::emit(program)));
+    let mut files = terraform.map_err(internal)?;
+    files.extend(kustomize.map_err(internal)?);
+    files.extend(docs.map_err(internal)?);
     Ok(files)
 }
 

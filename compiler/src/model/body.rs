@@ -1,6 +1,8 @@
 //! Lowered bodies: the fields, nested blocks and routes of one declaration, typed
 //! against its schema, and the stack/environment merge of two bodies.
 
+use std::collections::HashMap;
+
 use super::schema::{BlockSchema, Capability, FieldType};
 use super::suggest::closest;
 use super::values::{self, EnvEntry, EnvVal, Reference, Val};
@@ -108,10 +110,18 @@ impl Body {
                 None => self.blocks.push(block.clone()),
             }
         }
+        if over.routes.is_empty() {
+            return;
+        }
+        let mut at: HashMap<String, usize> =
+            self.routes.iter().enumerate().rev().map(|(i, r)| (r.path.clone(), i)).collect();
         for route in &over.routes {
-            match self.routes.iter_mut().find(|r| r.path == route.path) {
-                Some(slot) => *slot = route.clone(),
-                None => self.routes.push(route.clone()),
+            match at.get(&route.path) {
+                Some(&i) => self.routes[i] = route.clone(),
+                None => {
+                    at.insert(route.path.clone(), self.routes.len());
+                    self.routes.push(route.clone());
+                }
             }
         }
     }
@@ -127,9 +137,12 @@ pub fn lower_body<'a>(
     extra: &mut dyn FnMut(&'a ast::Block, &mut Diagnostics),
 ) -> Body {
     let mut body = Body::default();
-    let mut seen: Vec<(&str, Span)> = Vec::new();
+    // Fields and routes are found by name through maps: an ingress of a fleet has
+    // thousands of routes.
+    let mut seen: HashMap<&str, Span> = HashMap::new();
+    let mut route_paths: HashMap<&'a str, Span> = HashMap::new();
     let mut duplicate = |name: &'a str, span: Span, sink: &mut Diagnostics| {
-        if let Some((_, first)) = seen.iter().find(|(n, _)| *n == name) {
+        if let Some(first) = seen.get(name) {
             sink.push(
                 Diagnostic::new(Code::E205, span, format!("duplicate field `{name}` in {what}"), "written again here")
                     .with_label(*first, "first written here")
@@ -137,7 +150,7 @@ pub fn lower_body<'a>(
             );
             return true;
         }
-        seen.push((name, span));
+        seen.insert(name, span);
         false
     };
     for entry in entries {
@@ -232,7 +245,7 @@ pub fn lower_body<'a>(
                     );
                     continue;
                 }
-                if let Some(first) = body.routes.iter().find(|r| r.path == route.path.value) {
+                if let Some(first) = route_paths.get(route.path.value.as_str()) {
                     sink.push(
                         Diagnostic::new(
                             Code::E205,
@@ -240,11 +253,12 @@ pub fn lower_body<'a>(
                             format!("duplicate route `{}`", route.path.value),
                             "written again here",
                         )
-                        .with_label(first.span, "first written here")
+                        .with_label(*first, "first written here")
                         .with_help("each path may be routed once; remove one of them"),
                     );
                     continue;
                 }
+                route_paths.insert(&route.path.value, route.span);
                 if let Err(problem) = super::formats::route_path(&route.path.value) {
                     sink.push(values::format_problem(
                         route.path.span,

@@ -10,7 +10,7 @@
 //! A value that both environments own (two environments with one host are E305) is
 //! not a reference into either.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use ipnet::Ipv4Net;
 
@@ -46,6 +46,11 @@ enum Match {
 struct Owned {
     marks: Vec<Mark>,
     networks: Vec<(Ipv4Net, String, Span)>,
+    /// The marks by text (indices into `marks`), and the longest: a literal is
+    /// looked up piece by piece rather than searched for every mark (a fleet has
+    /// thousands of services, and so of marks and of literals).
+    by_text: HashMap<String, Vec<usize>>,
+    longest: usize,
 }
 
 /// A string literal of an environment, with where it is written.
@@ -100,11 +105,27 @@ pub fn literal_references(model: &Model, sink: &mut Diagnostics) {
 /// What `text` names of `other`'s that `own` does not also own.
 fn names_other(text: &str, other: &Owned, own: &Owned) -> Option<Found> {
     let lower = text.to_ascii_lowercase();
-    for mark in &other.marks {
-        let hay = if mark.how == Match::Path { text } else { lower.as_str() };
-        if contains(hay, &mark.text, mark.how) && !own.marks.iter().any(|m| m.how == mark.how && m.text == mark.text) {
-            return Some(Found { what: mark.what.clone(), at: mark.at });
-        }
+    // Every match `contains` accepts starts after a byte that is not a name character
+    // (or at 0) and ends before one (or at the end): only those pieces can be marks.
+    // The first mark in `other.marks` order that matches wins, as a scan would find.
+    let mut first: Option<usize> = None;
+    for (hay, path) in [(lower.as_str(), false), (text, true)] {
+        each_piece(hay, other.longest, |piece| {
+            for &k in other.by_text.get(piece).into_iter().flatten() {
+                let mark = &other.marks[k];
+                if (mark.how == Match::Path) == path
+                    && first.is_none_or(|f| k < f)
+                    && contains(hay, &mark.text, mark.how)
+                    && !own.marks.iter().any(|m| m.how == mark.how && m.text == mark.text)
+                {
+                    first = Some(k);
+                }
+            }
+        });
+    }
+    if let Some(k) = first {
+        let mark = &other.marks[k];
+        return Some(Found { what: mark.what.clone(), at: mark.at });
     }
     for (addr, net) in addresses(text) {
         let inside = |n: &Ipv4Net| match net {
@@ -186,7 +207,28 @@ fn owned(project: &str, env: &Environment) -> Owned {
     }
     // Last: a service's DNS name holds the namespace too, and says more.
     marks.push(Mark { text: namespace, how: Match::Label, what: "the namespace".into(), at: None });
-    Owned { marks, networks }
+    let mut by_text: HashMap<String, Vec<usize>> = HashMap::new();
+    for (k, mark) in marks.iter().enumerate() {
+        by_text.entry(mark.text.clone()).or_default().push(k);
+    }
+    let longest = marks.iter().map(|m| m.text.len()).max().unwrap_or(0);
+    Owned { marks, networks, by_text, longest }
+}
+
+/// Calls `f` with every piece of `hay` at most `longest` bytes long that starts at 0 or
+/// after a byte that is not a name character, and ends at the end or before one.
+fn each_piece(hay: &str, longest: usize, mut f: impl FnMut(&str)) {
+    let name_char = |c: u8| c.is_ascii_alphanumeric() || c == b'-';
+    let bytes = hay.as_bytes();
+    let ends: Vec<usize> = (1..=bytes.len()).filter(|&e| e == bytes.len() || !name_char(bytes[e])).collect();
+    for start in (0..bytes.len()).filter(|&s| s == 0 || !name_char(bytes[s - 1])) {
+        let from = ends.partition_point(|&e| e <= start);
+        for &end in ends[from..].iter().take_while(|&&e| e - start <= longest) {
+            if let Some(piece) = hay.get(start..end) {
+                f(piece);
+            }
+        }
+    }
 }
 
 /// Every string literal of `body`: string and string-list fields, literal `env`

@@ -8,7 +8,7 @@
 //! `govc build --check`: a reviewer reads the human view of a change in the same
 //! pull request as the change. GitHub renders the Mermaid block.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde_json::{json, Value};
 
@@ -223,6 +223,9 @@ fn diagram(env: &Environment) -> String {
         }
     }
     let mut destinations: Vec<String> = Vec::new();
+    // Service ports by name (the first of a name, like `Resources::service`), looked up
+    // once per connection.
+    let ports: HashMap<&str, u16> = r.services.iter().rev().map(|s| (s.name.as_str(), s.port)).collect();
     for s in &r.services {
         for c in &s.connects {
             match c {
@@ -231,7 +234,7 @@ fn diagram(env: &Environment) -> String {
                     out += &format!("  {} -- \":{port}\" --> {}\n", id("svc", &s.name), id("db", d));
                 }
                 Connection::Service(t) => {
-                    let port = r.service(t).map_or(0, |svc| svc.port);
+                    let port = ports.get(t.as_str()).copied().unwrap_or(0);
                     out += &format!("  {} -- \":{port}\" --> {}\n", id("svc", &s.name), id("svc", t));
                 }
             }

@@ -88,7 +88,8 @@ pub fn emit(program: &ir::Program) -> Result<BTreeMap<String, String>, String> {
         files.insert(format!("{dir}/kustomization.yaml"), object::kustomization(names, Vec::new()));
         bases.insert(&stack.name, (dir, objects));
     }
-    for env in &program.environments {
+    // Each overlay reads only its environment and its base: they are built side by side.
+    let overlays = crate::par::map(&program.environments, |env| -> Result<_, String> {
         let base = match &env.stack {
             Some(stack) => Some(
                 bases
@@ -98,9 +99,12 @@ pub fn emit(program: &ir::Program) -> Result<BTreeMap<String, String>, String> {
             None => None,
         };
         let view = View::new(&program.project, Some(env), &env.resources);
-        let dir = format!("kubernetes/overlays/{}", env.name);
         let base = base.map(|(base_dir, objs)| (relative_to_overlay(base_dir), objs.as_slice()));
-        for (path, text) in overlay::overlay(&view, base)? {
+        overlay::overlay(&view, base)
+    });
+    for (env, overlay) in program.environments.iter().zip(overlays) {
+        let dir = format!("kubernetes/overlays/{}", env.name);
+        for (path, text) in overlay? {
             files.insert(format!("{dir}/{path}"), text);
         }
     }
@@ -114,23 +118,37 @@ fn relative_to_overlay(base_dir: &str) -> String {
 
 /// Every object of a view, in a stable order (the overlay diffs two of these).
 fn objects(view: &View) -> Vec<Object> {
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(view.resources.services.len() * 8 + 8);
+    let collected = each_object(view, &mut |chunk, _| {
+        out.extend(chunk);
+        Ok(())
+    });
+    debug_assert!(collected.is_ok(), "collecting objects cannot fail");
+    out
+}
+
+/// What receives the objects of a view: a few objects, and the service they belong to.
+type ObjectSink<'s> = dyn FnMut(Vec<Object>, Option<&ir::Service>) -> Result<(), String> + 's;
+
+/// The objects of a view in the order of [`objects`], handed over a few at a time (a
+/// service's objects together, with the service), so that an overlay never holds the
+/// trees of a whole fleet at once. Stops at the first error `f` returns.
+fn each_object(view: &View, f: &mut ObjectSink) -> Result<(), String> {
     if let Some(env) = view.env {
-        out.push(object::namespace(view.project, env));
+        f(vec![object::namespace(view.project, env)], None)?;
     }
     for svc in &view.resources.services {
-        out.extend(service::objects(view, svc));
+        f(service::objects(view, svc), Some(svc))?;
     }
     if view.is_local() {
         for pg in &view.resources.databases {
-            out.extend(postgres::objects(view, pg));
+            f(postgres::objects(view, pg), None)?;
         }
     }
     if view.env.is_some() {
-        out.extend(ingress::objects(view));
+        f(ingress::objects(view), None)?;
     }
-    out.extend(netpol::objects(view));
-    out
+    f(netpol::objects(view), None)
 }
 
 /// The recommended labels of an object that belongs to `name`.

@@ -4,47 +4,71 @@
 //! plus `$patch: delete` patches for base objects the environment does not have. Images
 //! are pinned with `images:`.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 
 use super::object::{self, Object};
 use super::service::image_name;
 use super::yaml::{self, map, Yaml};
-use super::{objects, View};
+use super::{each_object, View};
+use crate::ir;
 
 /// `(path inside the overlay, contents)` for every file of the overlay. `base` is the
 /// base directory relative to the overlay and its objects, when the environment has a stack.
+///
+/// The environment's objects are built a service at a time and diffed, written or
+/// dropped at once: only the base's trees stay alive for the whole overlay.
 pub fn overlay(view: &View, base: Option<(String, &[Object])>) -> Result<Vec<(String, String)>, String> {
     let env = view.env.ok_or("an overlay needs an environment")?;
-    let mut env_objects = objects(view);
     let base_objects: &[Object] = base.as_ref().map_or(&[], |(_, objs)| objs);
-    let images = pin_images(view, base_objects, &mut env_objects)?;
-
-    let mut added = Vec::new();
-    let mut resources: Vec<String> = base.as_ref().map(|(dir, _)| dir.clone()).into_iter().collect();
-    let mut patches = Vec::new();
     // Fleets have thousands of objects: match them by key through maps, not scans.
-    let base_by_key: HashMap<(&str, &str), &Object> = base_objects.iter().map(|b| (b.key(), b)).collect();
-    let env_keys: HashSet<(&str, &str)> = env_objects.iter().map(Object::key).collect();
-    for obj in &env_objects {
-        match base_by_key.get(&obj.key()) {
-            Some(b) => {
-                let mut ops = Vec::new();
-                diff(&mut String::new(), &b.body, &obj.body, &mut ops);
-                if ops.is_empty() {
-                    continue;
+    let base_by_key: HashMap<(&str, &str), usize> =
+        base_objects.iter().enumerate().map(|(i, b)| (b.key(), i)).collect();
+    let base_deployments: HashMap<&str, &Object> =
+        base_objects.iter().filter(|b| b.kind == "Deployment").map(|b| (b.name.as_str(), b)).collect();
+    let mut matched = vec![false; base_objects.len()];
+    let mut images = BTreeMap::new();
+    // The added objects, one multi-document file per kind in the order kinds first appear.
+    let mut added: Vec<(&'static str, String)> = Vec::new();
+    let mut patches = Vec::new();
+    let mut path = String::new();
+    each_object(view, &mut |mut chunk, svc| {
+        if let Some(svc) = svc {
+            pin_image(view, svc, &base_deployments, &mut chunk, &mut images)?;
+        }
+        for obj in chunk {
+            match base_by_key.get(&obj.key()) {
+                Some(&i) => {
+                    matched[i] = true;
+                    let mut ops = Vec::new();
+                    diff(&mut path, &base_objects[i].body, &obj.body, &mut ops);
+                    if !ops.is_empty() {
+                        patches.push(map([
+                            ("target", obj.target()),
+                            ("patch", yaml::to_embedded(&Yaml::Seq(ops)).into()),
+                        ]));
+                    }
                 }
-                patches.push(map([("target", obj.target()), ("patch", yaml::to_embedded(&Yaml::Seq(ops)).into())]));
+                None => {
+                    let index = match added.iter().position(|(kind, _)| *kind == obj.kind) {
+                        Some(i) => i,
+                        None => {
+                            added.push((obj.kind, String::new()));
+                            added.len() - 1
+                        }
+                    };
+                    yaml::push_document(&mut added[index].1, &obj.body);
+                }
             }
-            None => added.push(obj),
         }
-    }
-    let mut files = object::group_by_kind(added);
+        Ok(())
+    })?;
+    let mut files: Vec<(String, String)> =
+        added.into_iter().map(|(kind, text)| (object::kind_file(kind), text)).collect();
+    let mut resources: Vec<String> = base.as_ref().map(|(dir, _)| dir.clone()).into_iter().collect();
     resources.extend(files.iter().map(|(name, _)| name.clone()));
-    for b in base_objects {
-        if env_keys.contains(&b.key()) {
-            continue;
-        }
+    // A base object is kept when some object of the environment has its key.
+    for b in base_objects.iter().filter(|b| !base_by_key.get(&b.key()).is_some_and(|&i| matched[i])) {
         let delete = map([
             ("apiVersion", b.api_version.into()),
             ("kind", b.kind.into()),
@@ -78,54 +102,46 @@ pub fn overlay(view: &View, base: Option<(String, &[Object])>) -> Result<Vec<(St
     Ok(files)
 }
 
-/// Rewrites each environment Deployment's image to the name the base uses, and returns
-/// the `images:` entries (by name) that pin it: `newName` when the repository differs,
-/// then `digest`, or `newTag` for an image without a digest.
-fn pin_images(view: &View, base: &[Object], env_objects: &mut [Object]) -> Result<BTreeMap<String, Yaml>, String> {
-    let mut images = BTreeMap::new();
-    let deployments: HashMap<&str, usize> = env_objects
-        .iter()
-        .enumerate()
-        .filter(|(_, o)| o.kind == "Deployment")
-        .map(|(i, o)| (o.name.as_str(), i))
-        .collect();
-    let deployments: HashMap<String, usize> = deployments.into_iter().map(|(k, v)| (k.into(), v)).collect();
-    let base_deployments: HashMap<&str, &Object> =
-        base.iter().filter(|b| b.kind == "Deployment").map(|b| (b.name.as_str(), b)).collect();
-    for svc in &view.resources.services {
-        let Some(image) = &svc.image else { continue };
-        let Some(&index) = deployments.get(&svc.name) else {
-            continue;
-        };
-        let obj = &mut env_objects[index];
-        let base_name = base_deployments
-            .get(svc.name.as_str())
-            .and_then(|b| container_image(&b.body).map(str::to_string))
-            .unwrap_or_else(|| image_name(svc));
-        set_container_image(&mut obj.body, &base_name);
-        let mut entry = vec![("name".into(), Yaml::from(&base_name))];
-        if image.name != base_name {
-            entry.push(("newName".into(), Yaml::from(&image.name)));
-        }
-        match (&image.digest, &image.tag) {
-            (Some(digest), _) => entry.push(("digest".into(), digest.into())),
-            (None, Some(tag)) => entry.push(("newTag".into(), tag.into())),
-            (None, None) => {}
-        }
-        let entry = Yaml::Map(entry);
-        match images.get(&base_name) {
-            Some(existing) if *existing != entry => {
-                return Err(format!(
-                    "services of environment `{}` share the base image `{base_name}` but pin different images",
-                    view.env.map_or("", |e| e.name.as_str())
-                ))
-            }
-            _ => {
-                images.insert(base_name, entry);
-            }
+/// Rewrites the image of `svc`'s Deployment (among its objects, `chunk`) to the name the
+/// base uses, and records in `images` the `images:` entry (by name) that pins it:
+/// `newName` when the repository differs, then `digest`, or `newTag` for an image
+/// without a digest.
+fn pin_image(
+    view: &View,
+    svc: &ir::Service,
+    base_deployments: &HashMap<&str, &Object>,
+    chunk: &mut [Object],
+    images: &mut BTreeMap<String, Yaml>,
+) -> Result<(), String> {
+    let Some(image) = &svc.image else { return Ok(()) };
+    let Some(obj) = chunk.iter_mut().rfind(|o| o.kind == "Deployment" && o.name == svc.name) else {
+        return Ok(());
+    };
+    let base_name = base_deployments
+        .get(svc.name.as_str())
+        .and_then(|b| container_image(&b.body).map(str::to_string))
+        .unwrap_or_else(|| image_name(svc));
+    set_container_image(&mut obj.body, &base_name);
+    let mut entry = vec![("name".into(), Yaml::from(&base_name))];
+    if image.name != base_name {
+        entry.push(("newName".into(), Yaml::from(&image.name)));
+    }
+    match (&image.digest, &image.tag) {
+        (Some(digest), _) => entry.push(("digest".into(), digest.into())),
+        (None, Some(tag)) => entry.push(("newTag".into(), tag.into())),
+        (None, None) => {}
+    }
+    let entry = Yaml::Map(entry);
+    match images.get(&base_name) {
+        Some(existing) if *existing != entry => Err(format!(
+            "services of environment `{}` share the base image `{base_name}` but pin different images",
+            view.env.map_or("", |e| e.name.as_str())
+        )),
+        _ => {
+            images.insert(base_name, entry);
+            Ok(())
         }
     }
-    Ok(images)
 }
 
 fn containers_mut(body: &mut Yaml) -> Option<&mut Vec<Yaml>> {

@@ -29,7 +29,7 @@
 //! metrics-server, External Secrets webhook), 443 and 9443 (admission webhooks such as
 //! the AWS Load Balancer Controller's); nodes reach it on 443.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::Ipv4Addr;
 
 use serde_json::Value;
@@ -210,8 +210,11 @@ pub fn emit(file: &mut TfFile, ctx: &Ctx<'_>) {
             },
         );
     }
+    // Services by name (the first of a name, like `Resources::service`): a fleet's
+    // routes and connections look thousands of them up.
+    let services: HashMap<&str, &Service> = res.services.iter().rev().map(|s| (s.name.as_str(), s)).collect();
     for (svc, ports) in &routed {
-        if res.service(svc).is_none() {
+        if !services.contains_key(svc) {
             continue;
         }
         let group = service_group(svc);
@@ -232,7 +235,7 @@ pub fn emit(file: &mut TfFile, ctx: &Ctx<'_>) {
     }
 
     for svc in &res.services {
-        service_rules(file, ctx, svc);
+        service_rules(file, ctx, svc, &services);
     }
 
     // The nodes' own needs: cluster DNS, VPC endpoints and S3 (image layers) over HTTPS.
@@ -308,7 +311,7 @@ pub fn emit(file: &mut TfFile, ctx: &Ctx<'_>) {
 
 /// The rules of one service's group: DNS, kubelet probes, its `connects` (to services and
 /// databases, each mirrored by an ingress rule on the peer's group) and its `egress`.
-fn service_rules(file: &mut TfFile, ctx: &Ctx<'_>, svc: &Service) {
+fn service_rules(file: &mut TfFile, ctx: &Ctx<'_>, svc: &Service, services: &HashMap<&str, &Service>) {
     let res = &ctx.env.resources;
     let me = service_group(&svc.name);
     for protocol in ["tcp", "udp"] {
@@ -340,7 +343,7 @@ fn service_rules(file: &mut TfFile, ctx: &Ctx<'_>, svc: &Service) {
     let mut seen = BTreeSet::new();
     for conn in &svc.connects {
         let (to, port, what) = match conn {
-            Connection::Service(name) => match res.service(name) {
+            Connection::Service(name) => match services.get(name.as_str()) {
                 Some(callee) => (service_group(&callee.name), callee.port, format!("service {}", callee.name)),
                 None => continue,
             },
