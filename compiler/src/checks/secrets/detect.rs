@@ -51,6 +51,9 @@ pub fn scan(text: &str, scope: Scope) -> Vec<Finding> {
     if scope.entropy {
         high_entropy_tokens(text, &mut out);
     }
+    if out.is_empty() {
+        return out;
+    }
     let digests = digests(text);
     out.retain(|f| !digests.iter().any(|d| d.start <= f.start && f.end <= d.end && f.start < f.end));
     out
@@ -72,6 +75,10 @@ fn digests(text: &str) -> Vec<std::ops::Range<usize>> {
 /// `-----BEGIN ... PRIVATE KEY-----` (and `PuTTY-User-Key-File-`): the header
 /// stays visible, everything after it up to the `-----END` line is masked.
 fn private_keys(text: &str, out: &mut Vec<Finding>) {
+    // Every marker below holds a capital `B` or `P`: most literals hold neither.
+    if !text.bytes().any(|b| b == b'B' || b == b'P') {
+        return;
+    }
     for (i, _) in text.match_indices("-----BEGIN ") {
         let rest = &text[i + 11..];
         let Some(close) = rest.find("-----") else { continue };
@@ -109,6 +116,10 @@ fn userinfo_char(b: u8) -> bool {
 /// the password is masked; a user without a password is no secret.
 fn url_credentials(text: &str, out: &mut Vec<Finding>) {
     let bytes = text.as_bytes();
+    // Both forms need the `@` before the host.
+    if !bytes.contains(&b'@') {
+        return;
+    }
     let mut covered = Vec::new();
     for (i, _) in text.match_indices("://") {
         let from = i + 3;

@@ -158,8 +158,16 @@ fn starts_token(bytes: &[u8], i: usize) -> bool {
 /// Every well-known token format in `text`.
 pub fn find(text: &str, out: &mut Vec<Finding>) {
     let bytes = text.as_bytes();
-    for f in PREFIXED {
-        for (i, _) in text.match_indices(f.prefix) {
+    // One pass over the text, trying at each byte only the prefixes that start with
+    // it; findings are then put in the order of PREFIXED, as a scan per prefix gives.
+    let by_first = prefixes_by_first_byte();
+    let mut found: Vec<(usize, Finding)> = Vec::new();
+    for i in 0..bytes.len() {
+        for &k in &by_first[bytes[i] as usize] {
+            let f = &PREFIXED[k];
+            if !bytes[i..].starts_with(f.prefix.as_bytes()) {
+                continue;
+            }
             let first = f.prefix.as_bytes()[0];
             if first.is_ascii_alphanumeric() && !starts_token(bytes, i) {
                 continue;
@@ -170,15 +178,29 @@ pub fn find(text: &str, out: &mut Vec<Finding>) {
             if !ok || f.contains.is_some_and(|c| !text[from..from + len].contains(c)) {
                 continue;
             }
-            out.push(Finding { kind: f.kind, start: from, end: from + len });
+            found.push((k, Finding { kind: f.kind, start: from, end: from + len }));
         }
     }
+    found.sort_by_key(|(k, _)| *k);
+    out.extend(found.into_iter().map(|(_, f)| f));
     aws_key_ids(bytes, out);
     jwts(text, out);
     sendgrid(text, out);
     mailchimp(bytes, out);
     telegram(bytes, out);
     discord_bot(bytes, out);
+}
+
+/// The indexes into [`PREFIXED`] of the prefixes starting with each byte.
+fn prefixes_by_first_byte() -> &'static [Vec<usize>] {
+    static TABLE: std::sync::OnceLock<Vec<Vec<usize>>> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| {
+        let mut table = vec![Vec::new(); 256];
+        for (k, f) in PREFIXED.iter().enumerate() {
+            table[f.prefix.as_bytes()[0] as usize].push(k);
+        }
+        table
+    })
 }
 
 /// `(AKIA|ASIA|ABIA|ACCA|A3T?)[A-Z0-9]{16}`: the prefix stays visible.
@@ -199,6 +221,9 @@ fn aws_key_ids(bytes: &[u8], out: &mut Vec<Finding>) {
 /// base64). The header stays visible; payload and signature are masked.
 fn jwts(text: &str, out: &mut Vec<Finding>) {
     let bytes = text.as_bytes();
+    if !text.as_bytes().contains(&b'J') {
+        return;
+    }
     for (i, _) in text.match_indices("eyJ") {
         if !starts_token(bytes, i) {
             continue;
@@ -223,6 +248,9 @@ fn jwts(text: &str, out: &mut Vec<Finding>) {
 /// `SG.<22>.<43>`: a SendGrid API key.
 fn sendgrid(text: &str, out: &mut Vec<Finding>) {
     let bytes = text.as_bytes();
+    if !text.as_bytes().contains(&b'G') {
+        return;
+    }
     for (i, _) in text.match_indices("SG.") {
         if !starts_token(bytes, i) {
             continue;
