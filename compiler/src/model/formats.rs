@@ -238,8 +238,17 @@ fn secret_path(value: &str) -> Result<(), Problem> {
     if value.len() > 512 {
         return Err(Problem::new(format!("it is {} characters long", value.len())));
     }
+    let bad = refused_chars(value, secret_char);
+    if bad.is_empty() {
+        return Ok(());
+    }
+    Err(Problem::new(format!("it has {}", bad.join(", "))))
+}
+
+/// The characters of `value` that `allowed` refuses, each once, as a message shows them.
+fn refused_chars(value: &str, allowed: fn(char) -> bool) -> Vec<String> {
     let mut bad: Vec<String> = Vec::new();
-    for c in value.chars().filter(|c| !secret_char(*c)) {
+    for c in value.chars().filter(|c| !allowed(*c)) {
         let shown = match c {
             ' ' => "` ` (a space)".to_string(),
             c if c.is_control() => format!("`{}`", c.escape_default()),
@@ -249,10 +258,7 @@ fn secret_path(value: &str) -> Result<(), Problem> {
             bad.push(shown);
         }
     }
-    if bad.is_empty() {
-        return Ok(());
-    }
-    Err(Problem::new(format!("it has {}", bad.join(", "))))
+    bad
 }
 
 /// A route path character: what ingress-nginx's strict path validation (the default
@@ -277,17 +283,7 @@ pub fn route_path(value: &str) -> Result<(), Problem> {
         let what = if value.as_bytes()[end] == b'?' { "a query (`?`)" } else { "a fragment (`#`)" };
         return Err(Problem { why: format!("it has {what}"), fix: fix(value[..end].to_string()) });
     }
-    let mut bad: Vec<String> = Vec::new();
-    for c in value.chars().filter(|c| !route_char(*c)) {
-        let shown = match c {
-            ' ' => "` ` (a space)".to_string(),
-            c if c.is_control() => format!("`{}`", c.escape_default()),
-            c => format!("`{c}`"),
-        };
-        if !bad.contains(&shown) {
-            bad.push(shown);
-        }
-    }
+    let bad = refused_chars(value, route_char);
     if !bad.is_empty() {
         return Err(Problem::new(format!("it has {}", bad.join(", "))));
     }

@@ -221,7 +221,7 @@ fn aws_key_ids(bytes: &[u8], out: &mut Vec<Finding>) {
 /// base64). The header stays visible; payload and signature are masked.
 fn jwts(text: &str, out: &mut Vec<Finding>) {
     let bytes = text.as_bytes();
-    if !text.as_bytes().contains(&b'J') {
+    if !bytes.contains(&b'J') {
         return;
     }
     for (i, _) in text.match_indices("eyJ") {
@@ -248,7 +248,7 @@ fn jwts(text: &str, out: &mut Vec<Finding>) {
 /// `SG.<22>.<43>`: a SendGrid API key.
 fn sendgrid(text: &str, out: &mut Vec<Finding>) {
     let bytes = text.as_bytes();
-    if !text.as_bytes().contains(&b'G') {
+    if !bytes.contains(&b'G') {
         return;
     }
     for (i, _) in text.match_indices("SG.") {

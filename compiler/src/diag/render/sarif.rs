@@ -109,12 +109,7 @@ pub fn sarif_in(diags: &[Diagnostic], sources: &Sources, root: &Root) -> String 
         "$schema": SCHEMA,
         "version": "2.1.0",
         "runs": [{
-            "tool": { "driver": {
-                "name": "govc",
-                "informationUri": REPOSITORY,
-                "version": env!("CARGO_PKG_VERSION"),
-                "rules": rules,
-            }},
+            "tool": tool(rules),
             "columnKind": "utf16CodeUnits",
             "originalUriBaseIds": base.original_uri_base_ids(),
             "results": results,
@@ -125,6 +120,16 @@ pub fn sarif_in(diags: &[Diagnostic], sources: &Sources, root: &Root) -> String 
     out
 }
 
+/// The `tool` of a run: govc, with `rules`.
+fn tool(rules: Vec<Value>) -> Value {
+    json!({ "driver": {
+        "name": "govc",
+        "informationUri": REPOSITORY,
+        "version": env!("CARGO_PKG_VERSION"),
+        "rules": rules,
+    }})
+}
+
 /// A SARIF log that describes `codes` as rules and has no results, for
 /// `govc explain --message-format sarif`.
 pub fn sarif_rules(codes: &[Code]) -> String {
@@ -133,12 +138,7 @@ pub fn sarif_rules(codes: &[Code]) -> String {
         "$schema": SCHEMA,
         "version": "2.1.0",
         "runs": [{
-            "tool": { "driver": {
-                "name": "govc",
-                "informationUri": REPOSITORY,
-                "version": env!("CARGO_PKG_VERSION"),
-                "rules": rules,
-            }},
+            "tool": tool(rules),
             "results": [],
         }],
     });
