@@ -107,6 +107,9 @@ pub struct Environment {
     /// Absent for `tier = local`, and before the phase authorizes `provider`.
     pub aws: Option<Aws>,
     pub state: Option<State>,
+    /// The EKS cluster's Kubernetes `major.minor` version: `kubernetes { version }`, or
+    /// [`crate::emit::versions::EKS_DEFAULT_KUBERNETES_VERSION`]. Used by cloud tiers only.
+    pub kubernetes_version: String,
     /// After the stack/environment merge: every resource of the stack (refined) plus
     /// the environment's own (`from_stack = false`).
     pub resources: Resources,

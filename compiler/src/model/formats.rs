@@ -1,5 +1,6 @@
 //! The accepted forms of string values that the real tools parse: AWS account ids
-//! and regions, ingress hosts, secret store paths and route paths (E209).
+//! and regions, ingress hosts, secret store paths, EKS Kubernetes versions and route
+//! paths (E209).
 //!
 //! A string field names its form in the stdlib (`format = host`); route paths are
 //! always checked. Each check returns what is wrong, in a few words, and the value
@@ -17,6 +18,9 @@ pub enum Format {
     Host,
     /// An AWS Secrets Manager secret name.
     SecretPath,
+    /// A Kubernetes `major.minor` version govc pins EKS add-ons for
+    /// ([`crate::emit::versions::EKS_KUBERNETES_VERSIONS`]).
+    KubernetesVersion,
 }
 
 /// What is wrong with a value, and the value meant when it can be told.
@@ -39,6 +43,7 @@ impl Format {
             "aws_region" => Some(Format::AwsRegion),
             "host" => Some(Format::Host),
             "secret_path" => Some(Format::SecretPath),
+            "kubernetes_version" => Some(Format::KubernetesVersion),
             _ => None,
         }
     }
@@ -50,16 +55,26 @@ impl Format {
             Format::AwsRegion => "an AWS region",
             Format::Host => "a DNS host name",
             Format::SecretPath => "a secret name Secrets Manager accepts",
+            Format::KubernetesVersion => "a Kubernetes version govc supports on EKS",
         }
     }
 
     /// What is accepted, for the help line.
-    pub fn accepted(self) -> &'static str {
-        match self {
+    pub fn accepted(self) -> String {
+        let fixed = match self {
             Format::AwsAccount => "an AWS account id is exactly 12 digits, like `111111111111` (keep leading zeros)",
             Format::AwsRegion => {
                 "a region is written like `eu-west-1`, `ap-southeast-2`, `us-gov-west-1` or `eusc-de-east-1`: lowercase, \
                  ending in a digit"
+            }
+            Format::KubernetesVersion => {
+                use crate::emit::versions;
+                return format!(
+                    "write one of {} (the default is `{}`); other versions have no pinned EKS add-ons, or are out \
+                     of EKS standard support",
+                    versions::accepted_kubernetes_versions(),
+                    versions::EKS_DEFAULT_KUBERNETES_VERSION
+                );
             }
             Format::Host => {
                 "write a host name only, like `api.example.com`: two or more lowercase labels of letters, digits \
@@ -67,7 +82,8 @@ impl Format {
                  no scheme, user, port, path, wildcard or trailing dot"
             }
             Format::SecretPath => "a secret path is 1 to 512 characters of ASCII letters, digits and `/_+=.@-`",
-        }
+        };
+        fixed.to_string()
     }
 
     /// `Err` with what is wrong, or `Ok` if `value` has this form.
@@ -77,6 +93,7 @@ impl Format {
             Format::AwsRegion => region(value),
             Format::Host => host(value),
             Format::SecretPath => secret_path(value),
+            Format::KubernetesVersion => kubernetes_version(value),
         }
     }
 }
@@ -245,6 +262,26 @@ fn secret_path(value: &str) -> Result<(), Problem> {
     Err(Problem::new(format!("it has {}", bad.join(", "))))
 }
 
+fn kubernetes_version(value: &str) -> Result<(), Problem> {
+    if crate::emit::versions::kubernetes(value).is_some() {
+        return Ok(());
+    }
+    // `v1.36`, `1.36.0`: the minor version meant, when govc accepts it.
+    let trimmed = value.trim().trim_start_matches(['v', 'V']);
+    let minor = trimmed.splitn(3, '.').take(2).collect::<Vec<_>>().join(".");
+    let fix = (minor != value && crate::emit::versions::kubernetes(&minor).is_some()).then_some(minor);
+    let why = if fix.is_some() {
+        "EKS takes `major.minor` only"
+    } else if trimmed.split('.').count() == 2
+        && trimmed.split('.').all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+    {
+        "govc pins no EKS add-ons for it"
+    } else {
+        "it is not a `major.minor` version"
+    };
+    Err(Problem { why: why.into(), fix })
+}
+
 /// The characters of `value` that `allowed` refuses, each once, as a message shows them.
 fn refused_chars(value: &str, allowed: fn(char) -> bool) -> Vec<String> {
     let mut bad: Vec<String> = Vec::new();
@@ -371,6 +408,17 @@ mod tests {
         assert_eq!(secret_path("p/a:b*c").expect_err("refused").why, "it has `:`, `*`");
         assert!(secret_path("").is_err());
         assert!(secret_path("p/é").is_err());
+    }
+
+    #[test]
+    fn kubernetes_versions_are_the_pinned_ones() {
+        assert!(kubernetes_version(crate::emit::versions::EKS_DEFAULT_KUBERNETES_VERSION).is_ok());
+        let refused = kubernetes_version("1.32").expect_err("refused");
+        assert_eq!((refused.why.as_str(), refused.fix), ("govc pins no EKS add-ons for it", None));
+        let refused = kubernetes_version("v1.36.2").expect_err("refused");
+        assert_eq!((refused.why.as_str(), refused.fix.as_deref()), ("EKS takes `major.minor` only", Some("1.36")));
+        assert_eq!(kubernetes_version("latest").expect_err("refused").why, "it is not a `major.minor` version");
+        assert!(Format::KubernetesVersion.accepted().contains("`1.35`"));
     }
 
     /// Applying every E209 fix of a case leaves only the values whose meaning cannot

@@ -83,6 +83,12 @@ pub fn to_ir(model: &Model) -> ir::Program {
                 mirrors: env.mirrors.map(|i| model.environments[i].name.clone()),
                 aws,
                 state,
+                kubernetes_version: env
+                    .body
+                    .block("kubernetes")
+                    .and_then(|b| b.body.str("version"))
+                    .unwrap_or(crate::emit::versions::EKS_DEFAULT_KUBERNETES_VERSION)
+                    .to_string(),
                 resources: ctx.resources(env),
             }
         })

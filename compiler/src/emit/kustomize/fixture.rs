@@ -181,6 +181,7 @@ fn environment(name: &str, tier: Tier, cidr: Option<&str>, host: &str, pinned: b
         mirrors: None,
         aws,
         state: None,
+        kubernetes_version: crate::emit::versions::EKS_DEFAULT_KUBERNETES_VERSION.into(),
         resources: res,
     }
 }
@@ -244,6 +245,7 @@ pub fn no_stack() -> Program {
             mirrors: None,
             aws: Some(Aws { account: Some("222222222222".into()), region: Some("eu-west-1".into()) }),
             state: None,
+            kubernetes_version: crate::emit::versions::EKS_DEFAULT_KUBERNETES_VERSION.into(),
             resources,
         }],
     }
@@ -286,6 +288,7 @@ pub fn variants() -> Program {
         mirrors: None,
         aws: Some(Aws { account: Some("111111111111".into()), region: Some("eu-west-1".into()) }),
         state: None,
+        kubernetes_version: crate::emit::versions::EKS_DEFAULT_KUBERNETES_VERSION.into(),
         resources,
     });
     program

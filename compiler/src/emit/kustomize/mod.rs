@@ -12,6 +12,7 @@ mod ingress;
 mod netpol;
 mod object;
 mod overlay;
+pub(crate) mod platform;
 mod postgres;
 mod service;
 /// The small YAML writer, public so other emitters and tests can reuse it.

@@ -63,6 +63,18 @@ pub fn overlay(view: &View, base: Option<(String, &[Object])>) -> Result<Vec<(St
         }
         Ok(())
     })?;
+    // The cluster's own objects (other namespaces, cluster-scoped) are never diffed
+    // with the base: a service may share a name with one of them.
+    for obj in super::platform::objects(view)? {
+        let index = match added.iter().position(|(kind, _)| *kind == obj.kind) {
+            Some(i) => i,
+            None => {
+                added.push((obj.kind, String::new()));
+                added.len() - 1
+            }
+        };
+        yaml::push_document(&mut added[index].1, &obj.body);
+    }
     let mut files: Vec<(String, String)> =
         added.into_iter().map(|(kind, text)| (object::kind_file(kind), text)).collect();
     let mut resources: Vec<String> = base.as_ref().map(|(dir, _)| dir.clone()).into_iter().collect();
@@ -91,6 +103,10 @@ pub fn overlay(view: &View, base: Option<(String, &[Object])>) -> Result<Vec<(St
             ])]),
         ),
     ];
+    let transformers = super::platform::transformers(view);
+    if !transformers.is_empty() {
+        k.push(("transformers", Yaml::Seq(transformers)));
+    }
     if !images.is_empty() {
         k.push(("images", Yaml::Seq(images.into_values().collect())));
     }

@@ -175,6 +175,58 @@ fn external_secrets_match_the_crd_and_the_workloads() {
     }
 }
 
+/// Every store an ExternalSecret of a cloud overlay names is defined in that overlay:
+/// the `ClusterSecretStore` for AWS Secrets Manager in the environment's region,
+/// authenticated by the operator's Pod Identity (no `auth`), usable from the
+/// environment's namespace only, and taken out of that namespace by a transformer.
+/// `tier = local` gets none (the developer provides the `local` store).
+#[test]
+fn cloud_overlays_define_the_secret_store_their_external_secrets_use() {
+    for program in programs() {
+        let files = tree(&program);
+        for env in &program.environments {
+            let dir = format!("kubernetes/overlays/{}/", env.name);
+            let stores: Vec<Value> =
+                files.get(&format!("{dir}clustersecretstores.yaml")).map(|t| parse_all(t)).unwrap_or_default();
+            let named: BTreeSet<String> = files
+                .iter()
+                .filter(|(p, _)| p.starts_with(&dir))
+                .flat_map(|(_, t)| parse_all(t))
+                .filter(|d| d["kind"] == "ExternalSecret")
+                .map(|d| d["spec"]["secretStoreRef"]["name"].as_str().expect("a store").to_string())
+                .collect();
+            let kustomization = parse(&files[&format!("{dir}kustomization.yaml")]);
+            let transformers: Vec<Value> = kustomization["transformers"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|t| parse(t.as_str().expect("an inline transformer")))
+                .collect();
+            if env.tier == ir::Tier::Local {
+                assert!(stores.is_empty() && transformers.is_empty(), "{}: the developer's store", env.name);
+                continue;
+            }
+            let secrets = env.resources.secrets.iter().any(|s| s.path.is_some());
+            assert_eq!(stores.len(), usize::from(secrets), "{}: one store when there are secrets", env.name);
+            for store in &stores {
+                assert_eq!(store["apiVersion"], "external-secrets.io/v1");
+                assert_eq!(named, BTreeSet::from([store["metadata"]["name"].as_str().expect("name").to_string()]));
+                let aws = &store["spec"]["provider"]["aws"];
+                assert_eq!(aws["service"], "SecretsManager");
+                assert_eq!(aws["region"].as_str(), env.aws.as_ref().and_then(|a| a.region.as_deref()));
+                assert!(aws.get("auth").is_none(), "Pod Identity: no auth block");
+                assert_eq!(store["spec"]["conditions"], serde_json::json!([{ "namespaces": [env.namespace] }]));
+                let unscoped = transformers.iter().any(|t| {
+                    t["target"]["kind"] == "ClusterSecretStore"
+                        && parse(t["patch"].as_str().expect("a patch"))
+                            == serde_json::json!([{ "op": "remove", "path": "/metadata/namespace" }])
+                });
+                assert!(unscoped, "{}: the store is cluster-scoped after `namespace:`", env.name);
+            }
+        }
+    }
+}
+
 fn collect_secret_refs(v: &Value, out: &mut BTreeSet<(String, String)>) {
     match v {
         Value::Object(m) => {
@@ -444,13 +496,13 @@ fn assert_renders_the_environment(program: &ir::Program, env: &ir::Environment, 
         let yaml: serde_norway::Value = serde::Deserialize::deserialize(doc).expect("rendered YAML parses");
         let mut obj: Value = serde_norway::from_value(yaml).expect("converts");
         let meta = obj["metadata"].as_object_mut().expect("metadata");
-        meta.remove("namespace");
+        let namespace = meta.remove("namespace").and_then(|n| n.as_str().map(str::to_string)).unwrap_or_default();
         if let Some(Value::Object(labels)) = meta.get_mut("labels") {
             labels.remove("environment");
             labels.remove("tier");
         }
         let key = format!(
-            "{}/{}",
+            "{namespace}/{}/{}",
             obj["kind"].as_str().unwrap_or_default(),
             obj["metadata"]["name"].as_str().unwrap_or_default()
         );
@@ -458,6 +510,13 @@ fn assert_renders_the_environment(program: &ir::Program, env: &ir::Environment, 
     }
     let view = super::View::new(&program.project, Some(env), &env.resources);
     let mut want = BTreeMap::new();
+    // The cluster's objects keep their own namespace (`kube-system`) or none.
+    for obj in super::platform::objects(&view).expect("cluster objects") {
+        let mut value = parse(&obj.to_document());
+        let namespace = value["metadata"].as_object_mut().and_then(|m| m.remove("namespace"));
+        let namespace = namespace.and_then(|n| n.as_str().map(str::to_string)).unwrap_or_default();
+        want.insert(format!("{namespace}/{}/{}", obj.kind, obj.name), value);
+    }
     for obj in super::objects(&view) {
         let mut value = parse(&obj.to_document());
         if obj.kind == "Deployment" {
@@ -471,7 +530,8 @@ fn assert_renders_the_environment(program: &ir::Program, env: &ir::Environment, 
                 value["spec"]["template"]["spec"]["containers"][0]["image"] = pinned.into();
             }
         }
-        want.insert(format!("{}/{}", obj.kind, obj.name), value);
+        let namespace = if obj.kind == "Namespace" { "" } else { env.namespace.as_str() };
+        want.insert(format!("{namespace}/{}/{}", obj.kind, obj.name), value);
     }
     assert_eq!(got.keys().collect::<Vec<_>>(), want.keys().collect::<Vec<_>>(), "objects of {}", env.name);
     for (key, value) in &want {

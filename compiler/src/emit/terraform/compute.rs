@@ -22,11 +22,26 @@
 //! output `security_group_policies` is the `SecurityGroupPolicy` per service that attaches
 //! its group (an id, known after apply) to its pods.
 //!
-//! Operators: EKS add-ons `vpc-cni`, `coredns`, `kube-proxy`, `eks-pod-identity-agent`;
-//! when the environment has secrets, a Pod Identity role for the External Secrets
-//! operator (`external-secrets/external-secrets`) that reads only those secrets. The AWS
-//! Load Balancer Controller (namespace `kube-system`, service account
-//! `aws-load-balancer-controller`) is expected from the platform with its own IAM policy.
+//! Add-ons ([`ADDONS`]): EKS add-ons `coredns`, `eks-pod-identity-agent`, `kube-proxy`,
+//! `metrics-server` (the HPAs' resource metrics) and `vpc-cni`, each at the
+//! `addon_version` pinned in [`crate::emit::versions`] for the environment's Kubernetes
+//! version, created and updated with `OVERWRITE` (govc owns their configuration: a
+//! field edited in the cluster is put back). No EBS CSI driver: nothing govc emits for
+//! a cloud tier mounts a volume (databases are RDS; the in-cluster Postgres with its
+//! volume claim exists for `tier = local` only), so the driver and its role would be
+//! privilege without a use; the kind that first needs a volume adds it.
+//!
+//! Node autoscaling: the Cluster Autoscaler (its manifest is in the overlay, see
+//! `kustomize::cluster_autoscaler`) with a Pod Identity role for
+//! `kube-system/cluster-autoscaler` that may describe Auto Scaling groups and change
+//! only those tagged `k8s.io/cluster-autoscaler/<cluster> = owned`, the tag EKS puts on
+//! the managed node group's group (and that the node group carries too). Karpenter and
+//! EKS Auto Mode were not taken: Auto Mode has no security groups for pods, which the
+//! proven flows rely on, and Karpenter needs an SQS interruption queue, an instance
+//! profile and its own CRDs for no gain with one node group.
+//!
+//! When the environment has secrets, a Pod Identity role for the External Secrets
+//! operator (`external-secrets/external-secrets`) that reads only those secrets.
 
 use serde_json::Value;
 
@@ -34,11 +49,38 @@ use super::iam;
 use super::json::{lit, lits, obj, reference, refs, tags, TfFile};
 use super::network::LOG_RETENTION_DAYS;
 use super::Ctx;
-use crate::emit::names;
+use crate::emit::{names, versions};
 use crate::ir::SegmentRole;
 
-/// The Kubernetes version of the cluster.
-pub const KUBERNETES_VERSION: &str = "1.32";
+/// The EKS add-ons of every cluster, by name.
+pub const ADDONS: [&str; 5] = ["coredns", "eks-pod-identity-agent", "kube-proxy", "metrics-server", "vpc-cni"];
+
+/// The Cluster Autoscaler's namespace and service account (its Pod Identity association).
+pub const CLUSTER_AUTOSCALER_NAMESPACE: &str = "kube-system";
+/// See [`CLUSTER_AUTOSCALER_NAMESPACE`].
+pub const CLUSTER_AUTOSCALER_SERVICE_ACCOUNT: &str = "cluster-autoscaler";
+
+/// The pinned versions of the environment's Kubernetes version.
+pub(super) fn kubernetes(ctx: &Ctx<'_>) -> Result<&'static versions::KubernetesVersion, String> {
+    versions::kubernetes(&ctx.env.kubernetes_version).ok_or_else(|| {
+        format!(
+            "environment `{}`: Kubernetes version {} has no pinned add-ons",
+            ctx.env.name, ctx.env.kubernetes_version
+        )
+    })
+}
+
+/// The `addon_version` of `addon` on the environment's Kubernetes version.
+pub fn addon_version(k8s: &versions::KubernetesVersion, addon: &str) -> Option<&'static str> {
+    match addon {
+        "coredns" => Some(k8s.coredns),
+        "eks-pod-identity-agent" => Some(versions::ADDON_POD_IDENTITY_AGENT),
+        "kube-proxy" => Some(k8s.kube_proxy),
+        "metrics-server" => Some(versions::ADDON_METRICS_SERVER),
+        "vpc-cni" => Some(versions::ADDON_VPC_CNI),
+        _ => None,
+    }
+}
 
 /// CPU a node offers to services, millicores.
 pub const NODE_CPU_MILLIS: u64 = 1500;
@@ -83,17 +125,19 @@ pub fn node_count(ctx: &Ctx<'_>) -> NodeCount {
 
 /// Renders `compute.tf.json`.
 pub fn emit(ctx: &Ctx<'_>) -> Result<String, String> {
+    let k8s = kubernetes(ctx)?;
     let mut file = TfFile::new(&ctx.header("The EKS cluster and its nodes, in the runtime segment."));
-    cluster(&mut file, ctx);
+    cluster(&mut file, ctx, k8s);
     nodes(&mut file, ctx);
-    addons(&mut file, ctx);
+    addons(&mut file, ctx, k8s)?;
+    cluster_autoscaler(&mut file, ctx);
     if ctx.env.resources.secrets.iter().any(|s| s.path.is_some()) {
         external_secrets(&mut file, ctx);
     }
     file.render()
 }
 
-fn cluster(file: &mut TfFile, ctx: &Ctx<'_>) {
+fn cluster(file: &mut TfFile, ctx: &Ctx<'_>, k8s: &versions::KubernetesVersion) {
     iam::kms_key(file, ctx, "eks", "eks", "EKS secrets envelope encryption", &[]);
     let log_group = format!("/aws/eks/{}/cluster", ctx.prefix);
     file.resource(
@@ -141,7 +185,7 @@ fn cluster(file: &mut TfFile, ctx: &Ctx<'_>) {
             ("name", lit(&ctx.prefix)),
             ("role_arn", reference("aws_iam_role.eks_cluster.arn")),
             ("tags", tags(&ctx.prefix, &[])),
-            ("version", lit(KUBERNETES_VERSION)),
+            ("version", lit(k8s.version)),
             ("vpc_config", vpc),
         ]),
     );
@@ -224,29 +268,113 @@ fn nodes(file: &mut TfFile, ctx: &Ctx<'_>) {
                 ]),
             ),
             ("subnet_ids", refs(ctx.subnet_ids(SegmentRole::Runtime))),
-            ("tags", tags(&name, &[])),
+            // The Cluster Autoscaler's discovery tags (EKS also puts them on the group's
+            // Auto Scaling group, which is what the autoscaler reads).
+            (
+                "tags",
+                tags(
+                    &name,
+                    &[
+                        (autoscaler_owner_tag(ctx), "owned".to_string()),
+                        ("k8s.io/cluster-autoscaler/enabled".to_string(), "true".to_string()),
+                    ],
+                ),
+            ),
             ("update_config", obj([("max_unavailable", Value::from(1))])),
         ]),
     );
 }
 
-fn addons(file: &mut TfFile, ctx: &Ctx<'_>) {
-    for addon in ["coredns", "eks-pod-identity-agent", "kube-proxy", "vpc-cni"] {
+fn addons(file: &mut TfFile, ctx: &Ctx<'_>, k8s: &versions::KubernetesVersion) -> Result<(), String> {
+    for addon in ADDONS {
+        let version = addon_version(k8s, addon).ok_or_else(|| format!("add-on {addon} has no pinned version"))?;
         let mut body = obj([
             ("addon_name", lit(addon)),
+            ("addon_version", lit(version)),
             ("cluster_name", reference("aws_eks_cluster.main.name")),
+            ("resolve_conflicts_on_create", lit("OVERWRITE")),
             ("resolve_conflicts_on_update", lit("OVERWRITE")),
             ("tags", tags(&ctx.name(addon, 255), &[])),
         ]);
         if addon == "vpc-cni" {
             super::json::set(&mut body, "configuration_values", lit(VPC_CNI_CONFIGURATION));
         }
-        if addon == "coredns" {
-            // CoreDNS needs nodes to schedule on before the add-on reports healthy.
+        if matches!(addon, "coredns" | "metrics-server") {
+            // Deployments: they need nodes to schedule on before the add-on reports healthy.
             super::json::set(&mut body, "depends_on", Value::Array(vec![lit("aws_eks_node_group.main")]));
         }
         file.resource("aws_eks_addon", &super::json::ident(addon), body);
     }
+    Ok(())
+}
+
+/// The tag EKS puts on a managed node group's Auto Scaling group, which the Cluster
+/// Autoscaler discovers and its role is limited to.
+pub fn autoscaler_owner_tag(ctx: &Ctx<'_>) -> String {
+    format!("k8s.io/cluster-autoscaler/{}", ctx.prefix)
+}
+
+fn cluster_autoscaler(file: &mut TfFile, ctx: &Ctx<'_>) {
+    iam::service_role(
+        file,
+        ctx,
+        "cluster_autoscaler",
+        "cluster-autoscaler",
+        "pods.eks.amazonaws.com",
+        &["sts:AssumeRole", "sts:TagSession"],
+        &[],
+    );
+    let owned = obj([
+        ("test", lit("StringEquals")),
+        ("values", lits(["owned"])),
+        ("variable", lit(format!("aws:ResourceTag/{}", autoscaler_owner_tag(ctx)))),
+    ]);
+    let mut scale = iam::allow(
+        "ScaleOwnNodeGroup",
+        &["autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup"],
+        vec![lit("*")],
+    );
+    super::json::set(&mut scale, "condition", Value::Array(vec![owned]));
+    iam::inline_policy(
+        file,
+        "cluster_autoscaler",
+        "cluster_autoscaler",
+        vec![
+            // The Describe actions have no resource-level permissions: `*` is their only form.
+            iam::allow(
+                "DescribeScalingState",
+                &[
+                    "autoscaling:DescribeAutoScalingGroups",
+                    "autoscaling:DescribeAutoScalingInstances",
+                    "autoscaling:DescribeLaunchConfigurations",
+                    "autoscaling:DescribeScalingActivities",
+                    "autoscaling:DescribeTags",
+                    "ec2:DescribeImages",
+                    "ec2:DescribeInstanceTypes",
+                    "ec2:DescribeLaunchTemplateVersions",
+                    "ec2:GetInstanceTypesFromInstanceRequirements",
+                ],
+                vec![lit("*")],
+            ),
+            iam::allow(
+                "DescribeOwnNodeGroup",
+                &["eks:DescribeNodegroup"],
+                vec![reference("aws_eks_node_group.main.arn")],
+            ),
+            scale,
+        ],
+    );
+    file.resource(
+        "aws_eks_pod_identity_association",
+        "cluster_autoscaler",
+        obj([
+            ("cluster_name", reference("aws_eks_cluster.main.name")),
+            ("namespace", lit(CLUSTER_AUTOSCALER_NAMESPACE)),
+            ("role_arn", reference("aws_iam_role.cluster_autoscaler.arn")),
+            ("service_account", lit(CLUSTER_AUTOSCALER_SERVICE_ACCOUNT)),
+            ("tags", tags(&ctx.name("cluster-autoscaler", 255), &[])),
+        ]),
+    );
 }
 
 fn external_secrets(file: &mut TfFile, ctx: &Ctx<'_>) {

@@ -74,6 +74,7 @@ use crate::emit::names;
 use crate::ir;
 
 pub use crate::emit::names::{aws_prefix as prefix, cluster_name, security_group_name, AWS_PREFIX_MAX as PREFIX_MAX};
+pub use compute::{CLUSTER_AUTOSCALER_NAMESPACE, CLUSTER_AUTOSCALER_SERVICE_ACCOUNT};
 
 /// The namespace of the External Secrets operator, whose service account has the
 /// Pod Identity role that reads the environment's secrets.

@@ -110,6 +110,7 @@ fn cloud_env(name: &str, tier: Tier, cidr: &str, host: &str) -> Environment {
             region: None,
             lock_table: Some("zenthea-tflock".into()),
         }),
+        kubernetes_version: crate::emit::versions::EKS_DEFAULT_KUBERNETES_VERSION.into(),
         resources: Resources {
             networks: vec![network(cidr, 3, Exposure::Public)],
             databases: vec![postgres(name, production)],
@@ -821,5 +822,107 @@ fn security_group_policies_match_the_crd_and_the_pods() {
                     .collect();
             assert_eq!(spec["podSelector"]["matchLabels"], serde_json::Value::Object(want));
         }
+    }
+}
+
+/// Every EKS add-on is pinned to the version of [`crate::emit::versions`] for the
+/// environment's Kubernetes version, which is the cluster's; `OVERWRITE` on create and
+/// update; the metrics server (HPAs) is one of them; no EBS CSI driver (no volume).
+#[test]
+fn addons_are_pinned_for_the_environments_kubernetes_version() {
+    use crate::emit::versions;
+    let mut program = zenthea();
+    program.environments[1].kubernetes_version = "1.35".into();
+    let files = emit(&program).expect("emits");
+    for env in ["staging", "production"] {
+        let k8s = program.environments.iter().find(|e| e.name == env).expect("env").kubernetes_version.clone();
+        let row = versions::kubernetes(&k8s).expect("accepted");
+        let compute = parse(&files, &format!("terraform/{env}/compute.tf.json"));
+        assert_eq!(compute["resource"]["aws_eks_cluster"]["main"]["version"], k8s.as_str());
+        let addons = compute["resource"]["aws_eks_addon"].as_object().expect("add-ons");
+        let names: Vec<&str> = addons.values().filter_map(|a| a["addon_name"].as_str()).collect();
+        assert_eq!(names, ["coredns", "eks-pod-identity-agent", "kube-proxy", "metrics-server", "vpc-cni"]);
+        for addon in addons.values() {
+            let name = addon["addon_name"].as_str().expect("a name");
+            let want = match name {
+                "coredns" => row.coredns,
+                "kube-proxy" => row.kube_proxy,
+                "metrics-server" => versions::ADDON_METRICS_SERVER,
+                "vpc-cni" => versions::ADDON_VPC_CNI,
+                "eks-pod-identity-agent" => versions::ADDON_POD_IDENTITY_AGENT,
+                other => panic!("unexpected add-on {other}"),
+            };
+            assert_eq!(addon["addon_version"], want, "{name} in {env}");
+            assert_eq!(addon["resolve_conflicts_on_create"], "OVERWRITE", "{name}");
+            assert_eq!(addon["resolve_conflicts_on_update"], "OVERWRITE", "{name}");
+        }
+    }
+    // Two environments, two Kubernetes versions: staging 1.35, production the default.
+    let staging = parse(&files, "terraform/staging/compute.tf.json");
+    assert_eq!(staging["resource"]["aws_eks_addon"]["kube-proxy"]["addon_version"], "v1.35.0-eksbuild.2");
+    let production = parse(&files, "terraform/production/compute.tf.json");
+    assert_eq!(production["resource"]["aws_eks_cluster"]["main"]["version"], versions::EKS_DEFAULT_KUBERNETES_VERSION);
+    assert_eq!(count(&files, "production", "aws_eks_addon"), 5);
+    // An unknown version is an internal error (the model refuses it first, E209).
+    program.environments[1].kubernetes_version = "1.30".into();
+    assert!(emit(&program).expect_err("refused").contains("1.30"));
+}
+
+/// The Cluster Autoscaler's role, read back: assumable by EKS Pod Identity only,
+/// associated with `kube-system/cluster-autoscaler`, describing with `*` (no resource
+/// level exists for those actions), scaling only groups tagged as this cluster's, and
+/// the node group carries the discovery tags the manifest's auto-discovery names.
+#[test]
+fn cluster_autoscaler_role_scales_only_its_own_node_group() {
+    let program = zenthea();
+    let files = emit(&program).expect("emits");
+    for env in ["staging", "production"] {
+        let compute = parse(&files, &format!("terraform/{env}/compute.tf.json"));
+        let cluster = compute["resource"]["aws_eks_cluster"]["main"]["name"].as_str().expect("name").to_string();
+        let owner = format!("k8s.io/cluster-autoscaler/{cluster}");
+        let assume = &compute["data"]["aws_iam_policy_document"]["assume_cluster_autoscaler"]["statement"][0];
+        assert_eq!(assume["principals"][0]["identifiers"], serde_json::json!(["pods.eks.amazonaws.com"]));
+        let assoc = &compute["resource"]["aws_eks_pod_identity_association"]["cluster_autoscaler"];
+        assert_eq!(
+            (assoc["namespace"].as_str(), assoc["service_account"].as_str()),
+            (Some("kube-system"), Some("cluster-autoscaler"))
+        );
+        assert_eq!(assoc["role_arn"], "${aws_iam_role.cluster_autoscaler.arn}");
+        let statements = compute["data"]["aws_iam_policy_document"]["policy_cluster_autoscaler"]["statement"]
+            .as_array()
+            .expect("statements");
+        let mut writes = 0;
+        for st in statements {
+            for action in st["actions"].as_array().expect("actions") {
+                let action = action.as_str().expect("an action");
+                let verb = action.split(':').nth(1).expect("service:verb");
+                if verb.starts_with("Describe") || verb.starts_with("Get") {
+                    continue;
+                }
+                writes += 1;
+                assert!(action.starts_with("autoscaling:"), "{action}");
+                assert_eq!(st["condition"][0]["test"], "StringEquals", "{action}");
+                assert_eq!(st["condition"][0]["variable"], format!("aws:ResourceTag/{owner}"), "{action}");
+                assert_eq!(st["condition"][0]["values"], serde_json::json!(["owned"]), "{action}");
+            }
+            if st["sid"] == "DescribeOwnNodeGroup" {
+                assert_eq!(st["resources"], serde_json::json!(["${aws_eks_node_group.main.arn}"]));
+            }
+        }
+        assert_eq!(writes, 2, "SetDesiredCapacity and TerminateInstanceInAutoScalingGroup only");
+        let tags = &compute["resource"]["aws_eks_node_group"]["main"]["tags"];
+        assert_eq!(tags[&owner], "owned");
+        assert_eq!(tags["k8s.io/cluster-autoscaler/enabled"], "true");
+        // The manifest in the overlay discovers exactly these tags.
+        let environment = program.environments.iter().find(|e| e.name == env).expect("env");
+        let view = crate::emit::kustomize::View::new(&program.project, Some(environment), &environment.resources);
+        let objects = crate::emit::kustomize::platform::objects(&view).expect("cluster objects");
+        let deployment = objects.iter().find(|o| o.kind == "Deployment").expect("the autoscaler");
+        assert!(
+            deployment
+                .to_document()
+                .contains(&format!("--node-group-auto-discovery=asg:tag=k8s.io/cluster-autoscaler/enabled,{owner}")),
+            "{env}: the autoscaler discovers its node group"
+        );
     }
 }

@@ -1,0 +1,153 @@
+//! Every pinned version govc emits, in one place, as data.
+//!
+//! Each section below belongs to one concern and says where its values come from and
+//! how to move them. Nothing outside this module writes a version literal.
+//!
+//! # Upgrade path
+//!
+//! EKS supports a Kubernetes minor version for 14 months of standard support after
+//! its EKS release, then 12 months of paid extended support. To move the default:
+//!
+//! 1. read the EKS release calendar (the "Amazon EKS Kubernetes release calendar" page
+//!    of the EKS user guide) for the versions in standard support today;
+//! 2. for each version kept in [`EKS_KUBERNETES_VERSIONS`], list the add-on versions
+//!    EKS offers for it, per add-on:
+//!    `aws eks describe-addon-versions --kubernetes-version 1.36 --addon-name kube-proxy
+//!    --query 'addons[].addonVersions[].addonVersion'`
+//!    (and `--addon-name` `vpc-cni`, `coredns`, `eks-pod-identity-agent`,
+//!    `metrics-server`); the first entry is the newest;
+//! 3. update the rows of [`EKS_KUBERNETES_VERSIONS`] and the constants below, move
+//!    [`EKS_DEFAULT_KUBERNETES_VERSION`], regenerate `generated/` and run
+//!    `scripts/validate` (its `--k8s-version` default follows the default version);
+//! 4. an existing cluster moves one minor version at a time (EKS refuses to skip one),
+//!    so keep the previous default accepted while environments upgrade.
+//!
+//! # Dates and the choice of default (written 2026-12-01, without network access)
+//!
+//! EKS releases (from memory of the calendar, to be confirmed on the page above):
+//! 1.32 on 2025-01-23 (standard support to 2026-03-23, extended since), 1.33 on
+//! 2025-05-29 (standard to 2026-07-29), 1.34 on 2025-10-02 (standard to about
+//! 2026-12-02: one day left on 2026-12-01). Kubernetes 1.35 was released upstream on
+//! 2025-12-17 and 1.36 in April 2026; EKS has followed upstream by one to two and a
+//! half months lately (1.33: 5 weeks, 1.34: 5 weeks), so EKS 1.35 dates from early
+//! 2026 (standard support to about March 2027) and EKS 1.36 from about June 2026
+//! (standard support to about August 2027). The default is therefore **1.36**: in
+//! standard support on 2026-12-01 with the longest runway of the versions surely
+//! released. 1.35 is accepted (standard support), and 1.34 so that a cluster created
+//! with the previous default can be upgraded one minor version at a time.
+//!
+//! # Known gap: add-on versions are unverified
+//!
+//! The add-on versions below follow EKS's naming (`v<upstream>-eksbuild.<n>`) and the
+//! last versions known here; this machine has no AWS access, so neither the offline
+//! plan nor the emulator checks that EKS offers them. Run step 2 above before the
+//! first apply: `aws_eks_addon` fails at apply, never silently, on a version EKS does
+//! not offer for the cluster's Kubernetes version.
+
+// ---- Kubernetes and the EKS add-ons (cluster add-ons) ------------------------------------
+
+/// The Kubernetes version of an environment that does not set `kubernetes { version }`.
+pub const EKS_DEFAULT_KUBERNETES_VERSION: &str = "1.36";
+
+/// What govc pins for one Kubernetes minor version: the add-ons whose versions follow
+/// the cluster's (kube-proxy matches it exactly; CoreDNS and the Cluster Autoscaler
+/// are released per minor version).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KubernetesVersion {
+    /// `major.minor`, as `aws_eks_cluster.version` takes it.
+    pub version: &'static str,
+    /// The `kube-proxy` add-on's `addon_version`.
+    pub kube_proxy: &'static str,
+    /// The `coredns` add-on's `addon_version`.
+    pub coredns: &'static str,
+    /// The Cluster Autoscaler image tag (its minor version must equal the cluster's).
+    pub cluster_autoscaler: &'static str,
+}
+
+/// The versions an environment may name, oldest first (see the module doc).
+pub const EKS_KUBERNETES_VERSIONS: &[KubernetesVersion] = &[
+    KubernetesVersion {
+        version: "1.34",
+        kube_proxy: "v1.34.1-eksbuild.2",
+        coredns: "v1.12.3-eksbuild.1",
+        cluster_autoscaler: "v1.34.1",
+    },
+    KubernetesVersion {
+        version: "1.35",
+        kube_proxy: "v1.35.0-eksbuild.2",
+        coredns: "v1.12.4-eksbuild.1",
+        cluster_autoscaler: "v1.35.0",
+    },
+    KubernetesVersion {
+        version: "1.36",
+        kube_proxy: "v1.36.0-eksbuild.2",
+        coredns: "v1.13.1-eksbuild.1",
+        cluster_autoscaler: "v1.36.0",
+    },
+];
+
+/// The `vpc-cni` add-on's `addon_version` (one build serves every accepted version).
+pub const ADDON_VPC_CNI: &str = "v1.20.4-eksbuild.2";
+
+/// The `eks-pod-identity-agent` add-on's `addon_version`.
+pub const ADDON_POD_IDENTITY_AGENT: &str = "v1.3.9-eksbuild.3";
+
+/// The `metrics-server` add-on's `addon_version` (an EKS community add-on since 2025:
+/// packaged and versioned by EKS, supported by the community).
+pub const ADDON_METRICS_SERVER: &str = "v0.8.0-eksbuild.2";
+
+/// The Cluster Autoscaler image (registry.k8s.io); the tag is per Kubernetes version
+/// ([`KubernetesVersion::cluster_autoscaler`]). Pinned by tag only: its digest cannot
+/// be read offline (a known gap, recorded in docs/decisions.md).
+pub const CLUSTER_AUTOSCALER_IMAGE: &str = "registry.k8s.io/autoscaling/cluster-autoscaler";
+
+/// The row of `version`, if govc accepts it.
+pub fn kubernetes(version: &str) -> Option<&'static KubernetesVersion> {
+    EKS_KUBERNETES_VERSIONS.iter().find(|v| v.version == version)
+}
+
+/// The accepted versions, for a help line: "`1.34`, `1.35` or `1.36`".
+pub fn accepted_kubernetes_versions() -> String {
+    let quoted: Vec<String> = EKS_KUBERNETES_VERSIONS.iter().map(|v| format!("`{}`", v.version)).collect();
+    match quoted.split_last() {
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+        None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_is_accepted_and_every_row_is_consistent() {
+        assert!(kubernetes(EKS_DEFAULT_KUBERNETES_VERSION).is_some());
+        let mut previous: Option<(u32, u32)> = None;
+        for row in EKS_KUBERNETES_VERSIONS {
+            let (major, minor) = row.version.split_once('.').expect("major.minor");
+            let key = (major.parse::<u32>().expect("a number"), minor.parse::<u32>().expect("a number"));
+            assert!(previous.is_none_or(|p| p < key), "oldest first: {}", row.version);
+            previous = Some(key);
+            // kube-proxy and the Cluster Autoscaler follow the cluster's minor version.
+            assert!(row.kube_proxy.starts_with(&format!("v{}.", row.version)), "{row:?}");
+            assert!(row.cluster_autoscaler.starts_with(&format!("v{}.", row.version)), "{row:?}");
+            for addon in [row.kube_proxy, row.coredns] {
+                assert!(addon.contains("-eksbuild."), "{addon}");
+            }
+        }
+        for addon in [ADDON_VPC_CNI, ADDON_POD_IDENTITY_AGENT, ADDON_METRICS_SERVER] {
+            assert!(addon.starts_with('v') && addon.contains("-eksbuild."), "{addon}");
+        }
+        assert_eq!(accepted_kubernetes_versions(), "`1.34`, `1.35` or `1.36`");
+    }
+
+    #[test]
+    fn the_stdlib_documents_the_default() {
+        let kinds = include_str!("../../../stdlib/kinds.gov");
+        assert!(
+            kinds.contains(&format!("defaults to `{EKS_DEFAULT_KUBERNETES_VERSION}`")),
+            "stdlib/kinds.gov must name the default Kubernetes version"
+        );
+    }
+}
