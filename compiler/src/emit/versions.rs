@@ -31,10 +31,14 @@
 //! 2025-12-17 and 1.36 in April 2026; EKS has followed upstream by one to two and a
 //! half months lately (1.33: 5 weeks, 1.34: 5 weeks), so EKS 1.35 dates from early
 //! 2026 (standard support to about March 2027) and EKS 1.36 from about June 2026
-//! (standard support to about August 2027). The default is therefore **1.36**: in
-//! standard support on 2026-12-01 with the longest runway of the versions surely
-//! released. 1.35 is accepted (standard support), and 1.34 so that a cluster created
-//! with the previous default can be upgraded one minor version at a time.
+//! (standard support to about August 2027). The default is therefore **1.35**: in
+//! standard support on 2026-12-01, and the newest version this machine has evidence
+//! EKS released (checkov 3.3.30's CKV_AWS_339, which copies the EKS versions page,
+//! lists 1.29 to 1.35; it flags 1.36 as unsupported only because it predates it).
+//! 1.36 is accepted (it should be available, with a longer runway: prefer it once
+//! `describe-addon-versions` confirms the pins below), and 1.34 so that a cluster on
+//! it (extended support from about 2026-12-02) can be upgraded one minor at a time.
+//! Next step: move the default to 1.36 before March 2027.
 //!
 //! # Known gap: add-on versions are unverified
 //!
@@ -47,7 +51,7 @@
 // ---- Kubernetes and the EKS add-ons (cluster add-ons) ------------------------------------
 
 /// The Kubernetes version of an environment that does not set `kubernetes { version }`.
-pub const EKS_DEFAULT_KUBERNETES_VERSION: &str = "1.36";
+pub const EKS_DEFAULT_KUBERNETES_VERSION: &str = "1.35";
 
 /// What govc pins for one Kubernetes minor version: the add-ons whose versions follow
 /// the cluster's (kube-proxy matches it exactly; CoreDNS and the Cluster Autoscaler
@@ -149,5 +153,8 @@ mod tests {
             kinds.contains(&format!("defaults to `{EKS_DEFAULT_KUBERNETES_VERSION}`")),
             "stdlib/kinds.gov must name the default Kubernetes version"
         );
+        // scripts/validate checks manifests against the schemas of the cluster's version.
+        let validate = include_str!("../../../scripts/validate");
+        assert!(validate.contains(&format!("k8s_version=\"{EKS_DEFAULT_KUBERNETES_VERSION}.0\"")));
     }
 }

@@ -254,7 +254,7 @@ fn merge_one(
                         "local environments have no cloud",
                     )
                     .with_help(format!(
-                        "remove `{} {{ }}`: a local environment has no AWS account and no Terraform state",
+                        "remove `{} {{ }}`: a local environment has no AWS account, Terraform state or EKS cluster",
                         block.name
                     )),
                 );

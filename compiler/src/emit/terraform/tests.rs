@@ -832,7 +832,7 @@ fn security_group_policies_match_the_crd_and_the_pods() {
 fn addons_are_pinned_for_the_environments_kubernetes_version() {
     use crate::emit::versions;
     let mut program = zenthea();
-    program.environments[1].kubernetes_version = "1.35".into();
+    program.environments[1].kubernetes_version = "1.36".into();
     let files = emit(&program).expect("emits");
     for env in ["staging", "production"] {
         let k8s = program.environments.iter().find(|e| e.name == env).expect("env").kubernetes_version.clone();
@@ -857,9 +857,9 @@ fn addons_are_pinned_for_the_environments_kubernetes_version() {
             assert_eq!(addon["resolve_conflicts_on_update"], "OVERWRITE", "{name}");
         }
     }
-    // Two environments, two Kubernetes versions: staging 1.35, production the default.
+    // Two environments, two Kubernetes versions: staging 1.36, production the default.
     let staging = parse(&files, "terraform/staging/compute.tf.json");
-    assert_eq!(staging["resource"]["aws_eks_addon"]["kube-proxy"]["addon_version"], "v1.35.0-eksbuild.2");
+    assert_eq!(staging["resource"]["aws_eks_addon"]["kube-proxy"]["addon_version"], "v1.36.0-eksbuild.2");
     let production = parse(&files, "terraform/production/compute.tf.json");
     assert_eq!(production["resource"]["aws_eks_cluster"]["main"]["version"], versions::EKS_DEFAULT_KUBERNETES_VERSION);
     assert_eq!(count(&files, "production", "aws_eks_addon"), 5);
