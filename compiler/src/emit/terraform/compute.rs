@@ -32,7 +32,7 @@
 //! privilege without a use; the kind that first needs a volume adds it.
 //!
 //! Node autoscaling: the Cluster Autoscaler (its manifest is in the overlay, see
-//! `kustomize::cluster_autoscaler`) with a Pod Identity role for
+//! `kustomize/platform.rs`) with a Pod Identity role for
 //! `kube-system/cluster-autoscaler` that may describe Auto Scaling groups and change
 //! only those tagged `k8s.io/cluster-autoscaler/<cluster> = owned`, the tag EKS puts on
 //! the managed node group's group (and that the node group carries too). Karpenter and
