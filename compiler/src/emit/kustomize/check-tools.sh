@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Dumps the Kustomize fixture trees and runs the real tools over them:
 # k8s-validate (yamllint, kubectl kustomize, strict schemas), iac-scan (checkov) with this
-# directory's allowlist, and, when node/npm are present, the ExternalSecret CRD check.
+# directory's allowlist, and, when node/npm are present, the External Secrets CRD check.
 # Usage: check-tools.sh [OUT_DIR]   (GOVC_TOOLS overrides the tools directory)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -10,7 +10,7 @@ tools=${GOVC_TOOLS:-$root/../shared/tools}
 out=${1:-$(mktemp -d)}
 rm -rf "$out/trees"
 GOVC_DUMP_DIR="$out/trees" cargo test -q -p govc-compiler emit::kustomize::tests::dump_when_asked >/dev/null
-# ExternalSecret is a CRD kubernetes-validate has no schema for; it is checked below instead.
+# ExternalSecret and ClusterSecretStore are CRDs kubernetes-validate has no schema for; they are checked below instead.
 "$tools/k8s-validate" --allow-unknown-kinds "$out"/trees/*/kubernetes
 for tree in "$out"/trees/*; do
   "$tools/iac-scan" --allow "$here/checkov-allow.txt" --out "$out/scan-$(basename "$tree")" "$tree"
