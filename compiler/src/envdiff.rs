@@ -145,6 +145,8 @@ pub fn facts(env: &Environment) -> Facts {
             (f("account"), env.aws.as_ref().and_then(|a| a.account.clone())),
             (f("region"), env.aws.as_ref().and_then(|a| a.region.clone())),
             (f("state bucket"), env.state.as_ref().and_then(|s| s.bucket.clone())),
+            // A cloud environment's EKS version (defaulted): an upgrade shows between tiers.
+            (f("kubernetes version"), env.aws.as_ref().map(|_| env.kubernetes_version.clone())),
         ],
     );
     for n in &r.networks {
@@ -382,6 +384,7 @@ environment production {
   stack = app
   aws { account = "111111111111"  region = "eu-west-1" }
   state { bucket = "shop-state-production"  lock_table = "shop-lock-production" }
+  kubernetes { version = "1.34" }
   network core { cidr = 10.30.0.0/16  zones = 3 }
   postgres main { class = "db.m6g.large"  deletion_protection = true  backup_retention = 14d  multi_az = true }
   service api {
@@ -405,6 +408,8 @@ environment production {
         assert!(changed.contains(&("api", "env LOG", Some("\"info\""), Some("\"warn\""))), "{changed:?}");
         assert!(changed.contains(&("main", "class", Some("db.t4g.small"), Some("db.m6g.large"))), "{changed:?}");
         assert!(changed.contains(&("core", "zones", Some("2"), Some("3"))), "{changed:?}");
+        let default = Some(crate::emit::versions::EKS_DEFAULT_KUBERNETES_VERSION);
+        assert!(changed.contains(&("", "kubernetes version", default, Some("1.34"))), "{changed:?}");
         assert!(changed.contains(&("edge", "host", Some("staging.shop.example"), Some("shop.example"))));
         assert!(!changed.iter().any(|c| c.1 == "port"), "ports are equal: {changed:?}");
         assert_eq!(d.images.len(), 1);
