@@ -918,6 +918,21 @@ fn cluster_autoscaler_role_scales_only_its_own_node_group() {
         let view = crate::emit::kustomize::View::new(&program.project, Some(environment), &environment.resources);
         let objects = crate::emit::kustomize::platform::objects(&view).expect("cluster objects");
         let deployment = objects.iter().find(|o| o.kind == "Deployment").expect("the autoscaler");
+        // The pods run as the service account the Pod Identity association names.
+        let account = objects.iter().find(|o| o.kind == "ServiceAccount").expect("its service account");
+        let account =
+            serde_json::to_value(serde_norway::from_str::<serde_norway::Value>(&account.to_document()).expect("YAML"))
+                .expect("JSON");
+        assert_eq!(account["metadata"]["namespace"], assoc["namespace"]);
+        assert_eq!(account["metadata"]["name"], assoc["service_account"]);
+        let pod: serde_norway::Value = serde_norway::from_str(&deployment.to_document()).expect("YAML");
+        let pod = serde_json::to_value(pod).expect("JSON");
+        assert_eq!(pod["spec"]["template"]["spec"]["serviceAccountName"], assoc["service_account"]);
+        assert_eq!(pod["metadata"]["namespace"], assoc["namespace"]);
+        // No wildcard in its RBAC.
+        for role in objects.iter().filter(|o| o.kind.ends_with("Role")) {
+            assert!(!role.to_document().contains('*'), "{}: no wildcard", role.kind);
+        }
         assert!(
             deployment
                 .to_document()
