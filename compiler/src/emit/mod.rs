@@ -8,6 +8,7 @@ pub mod docs;
 pub mod kustomize;
 pub mod names;
 pub mod terraform;
+pub mod versions;
 
 #[cfg(test)]
 mod flow_tests;

@@ -83,6 +83,7 @@ pub fn to_ir(model: &Model) -> ir::Program {
                 mirrors: env.mirrors.map(|i| model.environments[i].name.clone()),
                 aws,
                 state,
+                ci: env.body.block("ci").map(|b| ir::Ci { role: b.body.str("role").map(str::to_string) }),
                 resources: ctx.resources(env),
             }
         })
@@ -339,6 +340,7 @@ impl Ctx<'_> {
             name: res.name.clone(),
             doc: res.doc.clone(),
             host: self.string(res, "host"),
+            zone: self.string(res, "zone"),
             tls: ir::Tls::Managed,
             routes,
             network: self.network_name(env, res),

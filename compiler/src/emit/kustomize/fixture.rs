@@ -133,6 +133,7 @@ fn resources(env: Option<&str>) -> Resources {
             name: "edge".into(),
             doc: None,
             host: None,
+            zone: None,
             tls: Tls::Managed,
             routes: vec![
                 Route { path: "/".into(), service: "web".into(), port: 8080 },
@@ -181,6 +182,7 @@ fn environment(name: &str, tier: Tier, cidr: Option<&str>, host: &str, pinned: b
         mirrors: None,
         aws,
         state: None,
+        ci: None,
         resources: res,
     }
 }
@@ -223,6 +225,7 @@ pub fn no_stack() -> Program {
             name: "front".into(),
             doc: None,
             host: Some("hello.internal.example".into()),
+            zone: None,
             tls: Tls::Managed,
             routes: vec![Route { path: "/".into(), service: "hello".into(), port: 8080 }],
             network: "core".into(),
@@ -244,6 +247,7 @@ pub fn no_stack() -> Program {
             mirrors: None,
             aws: Some(Aws { account: Some("222222222222".into()), region: Some("eu-west-1".into()) }),
             state: None,
+            ci: None,
             resources,
         }],
     }
@@ -286,6 +290,7 @@ pub fn variants() -> Program {
         mirrors: None,
         aws: Some(Aws { account: Some("111111111111".into()), region: Some("eu-west-1".into()) }),
         state: None,
+        ci: None,
         resources,
     });
     program

@@ -12,6 +12,7 @@ mod ingress;
 mod netpol;
 mod object;
 mod overlay;
+pub mod platform;
 mod postgres;
 mod service;
 /// The small YAML writer, public so other emitters and tests can reuse it.
@@ -19,6 +20,8 @@ pub mod yaml;
 
 #[cfg(test)]
 mod fixture;
+#[cfg(test)]
+mod platform_tests;
 #[cfg(test)]
 pub(crate) mod tests;
 
@@ -108,6 +111,7 @@ pub fn emit(program: &ir::Program) -> Result<BTreeMap<String, String>, String> {
             files.insert(format!("{dir}/{path}"), text);
         }
     }
+    files.extend(platform::emit(program));
     Ok(files)
 }
 

@@ -24,9 +24,9 @@
 //!
 //! Operators: EKS add-ons `vpc-cni`, `coredns`, `kube-proxy`, `eks-pod-identity-agent`;
 //! when the environment has secrets, a Pod Identity role for the External Secrets
-//! operator (`external-secrets/external-secrets`) that reads only those secrets. The AWS
-//! Load Balancer Controller (namespace `kube-system`, service account
-//! `aws-load-balancer-controller`) is expected from the platform with its own IAM policy.
+//! operator (`external-secrets/external-secrets`) that reads only those secrets. With an
+//! ingress, the AWS Load Balancer Controller's Pod Identity role and the `cert-manager`
+//! add-on; with `ci { role }`, the CI role's access entry ([`super::edge`]).
 
 use serde_json::Value;
 
@@ -89,6 +89,12 @@ pub fn emit(ctx: &Ctx<'_>) -> Result<String, String> {
     addons(&mut file, ctx);
     if ctx.env.resources.secrets.iter().any(|s| s.path.is_some()) {
         external_secrets(&mut file, ctx);
+    }
+    if ctx.env.resources.ingress().is_some() {
+        super::edge::load_balancer_controller(&mut file, ctx)?;
+    }
+    if let Some(role) = ctx.env.ci.as_ref().and_then(|c| c.role.as_deref()) {
+        super::edge::ci_access(&mut file, ctx, role);
     }
     file.render()
 }

@@ -53,6 +53,9 @@
 //! overlay, see `docs/decisions.md`).
 
 mod compute;
+pub mod edge;
+#[cfg(test)]
+mod edge_tests;
 mod firewall;
 #[cfg(test)]
 mod firewall_tests;

@@ -17,6 +17,10 @@ use super::json::{escape, lit};
 use crate::carve;
 use crate::ir::*;
 
+/// The CI role and hosted zone the production fixture declares.
+pub(crate) const CI_ROLE: &str = "arn:aws:iam::123456789012:role/ci/zenthea-deployer";
+pub(crate) const HOSTED_ZONE: &str = "Z0123456789ABCDEFGHIJ";
+
 fn network(cidr: &str, zones: u8, ingress: Exposure) -> Network {
     let cidr: Ipv4Net = cidr.parse().expect("fixture CIDR");
     let segments = SegmentRole::ALL
@@ -110,6 +114,7 @@ fn cloud_env(name: &str, tier: Tier, cidr: &str, host: &str) -> Environment {
             region: None,
             lock_table: Some("zenthea-tflock".into()),
         }),
+        ci: production.then(|| Ci { role: Some(CI_ROLE.into()) }),
         resources: Resources {
             networks: vec![network(cidr, 3, Exposure::Public)],
             databases: vec![postgres(name, production)],
@@ -118,6 +123,7 @@ fn cloud_env(name: &str, tier: Tier, cidr: &str, host: &str) -> Environment {
                 name: "edge".into(),
                 doc: None,
                 host: Some(host.into()),
+                zone: production.then(|| HOSTED_ZONE.into()),
                 tls: Tls::Managed,
                 routes: vec![
                     Route { path: "/".into(), service: "web".into(), port: 8080 },
@@ -135,7 +141,7 @@ fn cloud_env(name: &str, tier: Tier, cidr: &str, host: &str) -> Environment {
 }
 
 /// The `zenthea` fixture: local, staging and production.
-pub(super) fn zenthea() -> Program {
+pub(crate) fn zenthea() -> Program {
     let mut local = cloud_env("local", Tier::Local, "10.10.0.0/16", "zenthea.localhost");
     local.aws = None;
     local.state = None;
