@@ -109,6 +109,30 @@ fn kustomization(program: &ir::Program, env: &ir::Environment) -> String {
             ("path", format!("{container}/securityContext/capabilities").into()),
             ("value", map([("drop", vec!["ALL"].into())])),
         ]),
+        // Pinned by tag: pull on every start, as govc's own tag-pinned images (`Always`).
+        map([
+            ("op", "add".into()),
+            ("path", format!("{container}/imagePullPolicy").into()),
+            ("value", "Always".into()),
+        ]),
+        // The upstream Helm chart's default readiness probe; the plain manifest has none.
+        map([
+            ("op", "add".into()),
+            ("path", format!("{container}/readinessProbe").into()),
+            (
+                "value",
+                map([
+                    ("failureThreshold", 2u32.into()),
+                    (
+                        "httpGet",
+                        map([("path", "/readyz".into()), ("port", 61779u32.into()), ("scheme", "HTTP".into())]),
+                    ),
+                    ("initialDelaySeconds", 10u32.into()),
+                    ("successThreshold", 1u32.into()),
+                    ("timeoutSeconds", 10u32.into()),
+                ]),
+            ),
+        ]),
         map([
             ("op", "add".into()),
             ("path", "/spec/template/spec/securityContext/seccompProfile".into()),

@@ -45,6 +45,7 @@ fn the_vendored_manifest_is_upstream_unchanged_and_pinned() {
     assert_eq!(container["name"], "controller", "the platform patch edits containers/0");
     assert!(container["args"].is_array(), "the platform patch replaces an existing args list");
     assert!(container["securityContext"].is_object() && container["securityContext"]["capabilities"].is_null());
+    assert!(container["imagePullPolicy"].is_null() && container["readinessProbe"].is_null(), "the patch adds them");
     assert!(pod["securityContext"].is_object() && pod["securityContext"]["seccompProfile"].is_null());
     assert_eq!(
         container["image"],
@@ -171,6 +172,12 @@ fn kubectl_renders_the_platform_trees() {
         let deployment = find(&all, "Deployment", "aws-load-balancer-controller");
         let container = &deployment["spec"]["template"]["spec"]["containers"][0];
         assert_eq!(container["securityContext"]["capabilities"]["drop"][0], "ALL");
+        assert_eq!(container["imagePullPolicy"], "Always");
+        assert_eq!(container["readinessProbe"]["httpGet"]["path"], "/readyz");
+        assert_eq!(
+            deployment["spec"]["template"]["spec"]["securityContext"]["seccompProfile"]["type"],
+            "RuntimeDefault"
+        );
         let cluster = names::cluster_name(&program.project, &env.name);
         assert_eq!(container["args"][0], format!("--cluster-name={cluster}"));
         assert!(all.iter().any(|d| d["kind"] == "IngressClass"));
