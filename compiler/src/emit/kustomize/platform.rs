@@ -13,7 +13,7 @@
 //!
 //! Applied after `terraform apply` (which installs the `cert-manager` add-on and the
 //! controller's Pod Identity role) and before the overlay:
-//! `kubectl apply --server-side -k kubernetes/platform/<env>`.
+//! `kubectl apply -k kubernetes/platform/<env>`.
 
 use super::object;
 use super::yaml::{self, map, Yaml};
