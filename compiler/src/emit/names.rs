@@ -102,6 +102,21 @@ pub fn load_balancer_name(project: &str, env: &str) -> String {
     short.trim_matches('-').to_string()
 }
 
+/// The characters of an ECR pull-through cache rule's repository prefix.
+pub const ECR_CACHE_PREFIX_MAX: usize = 30;
+
+/// The repository prefix of the environment's ECR pull-through cache of ECR Public,
+/// `<project>-<env>-ecr-public` shortened to [`ECR_CACHE_PREFIX_MAX`]: one rule per
+/// environment, so two environments of one account and region do not collide. The
+/// platform Kustomization pulls the controller's image through it.
+pub fn ecr_public_cache_prefix(project: &str, env: &str) -> String {
+    let plain: String = format!("{project}-{env}-ecr-public")
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' })
+        .collect();
+    shorten(&plain, ECR_CACHE_PREFIX_MAX).trim_matches('-').to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -152,8 +152,30 @@ fn kustomization(program: &ir::Program, env: &ir::Environment) -> String {
         ),
         ("patch", yaml::to_embedded(&ops).into()),
     ]);
-    object::kustomization(
+    let mut text = object::kustomization(
         vec![format!("../../vendor/{}", VENDOR_DIR.trim_start_matches("kubernetes/vendor/"))],
         vec![patch],
-    )
+    );
+    if let Some(image) = cached_image(program, env) {
+        let images = map([(
+            "images",
+            Yaml::Seq(vec![map([
+                ("name", versions::AWS_LOAD_BALANCER_CONTROLLER_IMAGE.into()),
+                ("newName", image.into()),
+            ])]),
+        )]);
+        text.push_str(&yaml::to_embedded(&images));
+        text.push('\n');
+    }
+    text
+}
+
+/// The controller's image in the account's ECR pull-through cache of ECR Public
+/// (Terraform creates the rule): `<account>.dkr.ecr.<region>.amazonaws.com/<prefix>/eks/...`.
+pub fn cached_image(program: &ir::Program, env: &ir::Environment) -> Option<String> {
+    let aws = env.aws.as_ref()?;
+    let (account, region) = (aws.account.as_deref()?, aws.region.as_deref()?);
+    let repository = versions::AWS_LOAD_BALANCER_CONTROLLER_IMAGE.strip_prefix("public.ecr.aws/")?;
+    let prefix = names::ecr_public_cache_prefix(&program.project, &env.name);
+    Some(format!("{account}.dkr.ecr.{region}.amazonaws.com/{prefix}/{repository}"))
 }

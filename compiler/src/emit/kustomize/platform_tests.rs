@@ -115,6 +115,15 @@ fn every_cloud_environment_with_an_ingress_gets_a_patched_platform_tree() {
         ] {
             assert!(args.contains(&off), "the IAM policy leaves these out: {off}");
         }
+        // The image comes through the environment's ECR pull-through cache of ECR Public.
+        let image = &kustomization["images"][0];
+        assert_eq!(image["name"], versions::AWS_LOAD_BALANCER_CONTROLLER_IMAGE);
+        let account = env.aws.as_ref().and_then(|a| a.account.as_deref()).expect("cloud account");
+        let cache = names::ecr_public_cache_prefix(&program.project, &env.name);
+        assert_eq!(
+            image["newName"],
+            format!("{account}.dkr.ecr.{region}.amazonaws.com/{cache}/eks/aws-load-balancer-controller")
+        );
         // The Ingress names the class and the load balancer Terraform looks up.
         let ingress = docs(&files[&format!("kubernetes/overlays/{}/ingresses.yaml", env.name)]).remove(0);
         assert_eq!(ingress["spec"]["ingressClassName"], INGRESS_CLASS);
@@ -145,6 +154,9 @@ fn load_balancer_names_fit_elastic_load_balancing() {
     assert!(long.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'));
     assert!(!long.starts_with('-') && !long.ends_with('-'));
     assert_eq!(names::load_balancer_name("zenthea", "production"), "zenthea-production");
+    let cache = names::ecr_public_cache_prefix("a-very-long-project-name-for-a-platform-team", "integration_testing");
+    assert!(cache.len() <= names::ECR_CACHE_PREFIX_MAX && cache.len() >= 2, "{cache}");
+    assert!(cache.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'), "{cache}");
 }
 
 /// `kubectl kustomize` renders each platform tree (when kubectl is on PATH).

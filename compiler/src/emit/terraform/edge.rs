@@ -5,7 +5,8 @@
 //!   the upstream IAM policy of the vendored release, tightened ([`controller_policy`]),
 //!   and the EKS community add-on `cert-manager`, which issues the controller webhook's
 //!   serving certificate. The controller itself is the vendored upstream manifest in the
-//!   Kustomize tree (`kubernetes/platform/<env>/`).
+//!   Kustomize tree (`kubernetes/platform/<env>/`), its image pulled through an ECR
+//!   pull-through cache of ECR Public (`names::ecr_public_cache_prefix`).
 //! - **DNS** (in `ingress.tf.json`, [`dns`]): with the ingress's `zone`, the certificate's
 //!   validation record, `aws_acm_certificate_validation`, and an alias A record to the
 //!   load balancer the controller creates under a fixed name; the alias needs that load
@@ -198,6 +199,26 @@ pub(crate) fn load_balancer_controller(file: &mut TfFile, ctx: &Ctx<'_>) -> Resu
         super::json::set(&mut addon, "addon_version", lit(version));
     }
     file.resource("aws_eks_addon", "cert_manager", addon);
+    // The controller's image is on ECR Public, which a private cluster cannot reach:
+    // the account's ECR fetches it on the first pull (server side) and the nodes pull
+    // it through the `ecr.*` endpoints. The nodes may create and fill only the cache's
+    // repositories.
+    let cache = names::ecr_public_cache_prefix(ctx.project, &ctx.env.name);
+    file.resource(
+        "aws_ecr_pull_through_cache_rule",
+        "ecr_public",
+        obj([("ecr_repository_prefix", lit(&cache)), ("upstream_registry_url", lit("public.ecr.aws"))]),
+    );
+    iam::inline_policy(
+        file,
+        "eks_nodes_pull_through",
+        "eks_nodes",
+        vec![iam::allow(
+            "PullThroughEcrPublicCache",
+            &["ecr:BatchImportUpstreamImage", "ecr:CreateRepository"],
+            vec![lit(format!("arn:aws:ecr:{}:{}:repository/{cache}/*", ctx.region, ctx.account))],
+        )],
+    );
     Ok(())
 }
 

@@ -88,6 +88,18 @@ fn the_controller_policy_is_upstream_tightened_to_its_cluster() {
     assert_eq!(trust["principals"][0]["identifiers"][0], "pods.eks.amazonaws.com");
     let cert_manager = &compute["resource"]["aws_eks_addon"]["cert_manager"];
     assert_eq!(cert_manager["addon_name"], "cert-manager");
+    // The image comes through the environment's pull-through cache of ECR Public, and the
+    // nodes may create and fill only that cache's repositories.
+    let cache = names::ecr_public_cache_prefix("zenthea", "production");
+    let rule = &compute["resource"]["aws_ecr_pull_through_cache_rule"]["ecr_public"];
+    assert_eq!(rule["ecr_repository_prefix"], cache.as_str());
+    assert_eq!(rule["upstream_registry_url"], "public.ecr.aws");
+    let pull = &compute["data"]["aws_iam_policy_document"]["policy_eks_nodes_pull_through"]["statement"][0];
+    assert_eq!(pull["resources"][0], format!("arn:aws:ecr:eu-west-1:123456789012:repository/{cache}/*"));
+    assert_eq!(
+        compute["resource"]["aws_iam_role_policy"]["eks_nodes_pull_through"]["role"],
+        "${aws_iam_role.eks_nodes.id}"
+    );
 }
 
 #[test]
