@@ -110,6 +110,8 @@ pub struct Environment {
     /// The EKS cluster's Kubernetes `major.minor` version: `kubernetes { version }`, or
     /// [`crate::emit::versions::EKS_DEFAULT_KUBERNETES_VERSION`]. Used by cloud tiers only.
     pub kubernetes_version: String,
+    /// `ci { role = ... }`: the IAM role that applies the manifests (an EKS access entry).
+    pub ci: Option<Ci>,
     /// After the stack/environment merge: every resource of the stack (refined) plus
     /// the environment's own (`from_stack = false`).
     pub resources: Resources,
@@ -119,6 +121,13 @@ pub struct Environment {
 pub struct Aws {
     pub account: Option<String>,
     pub region: Option<String>,
+}
+
+/// The continuous-delivery identity of an environment.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Ci {
+    /// The ARN of the IAM role the CI runner assumes.
+    pub role: Option<String>,
 }
 
 /// The environment's Terraform state backend.
@@ -294,6 +303,8 @@ pub struct Ingress {
     pub name: String,
     pub doc: Option<String>,
     pub host: Option<String>,
+    /// The id of the Route 53 hosted zone holding `host`, when declared.
+    pub zone: Option<String>,
     pub tls: Tls,
     /// Sorted by path.
     pub routes: Vec<Route>,

@@ -180,3 +180,36 @@ fn build_refuses_without_iac_and_writes_nothing() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("\"E702\""));
     assert!(!out_dir.exists());
 }
+
+#[test]
+fn a_ci_role_before_provider_refuses_the_build_and_writes_nothing() {
+    // The case tests/cases/phases/ci_role_before_provider.gov, built: E701, no root at all.
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let project = tmp.path().join("p");
+    fs::create_dir_all(&project).expect("mkdir");
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/cases/phases/ci_role_before_provider.gov");
+    let text_of = fs::read_to_string(source).expect("the case");
+    fs::write(project.join("project.gov"), &text_of).expect("write");
+    let out_dir = tmp.path().join("out");
+    let out = govc(&project, &["build", "--message-format", "json", "--out", out_dir.to_str().expect("utf-8")]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("\"E701\""), "{}", text(&out));
+    assert!(!out_dir.exists(), "no half-emitted root");
+    // With `provider` authorized (and the local environment's `ci` removed), it builds,
+    // and the root holds the access entry.
+    let fixed = text_of
+        .replace("phase = \"design\"", "phase = \"build\"")
+        .replace("  tier = local\n  ci { role = \"arn:aws:iam::111111111111:role/deployer\" }\n", "  tier = local\n")
+        .replace(
+            "  tier = dev\n",
+            "  tier = dev\n  aws { account = \"111111111111\"  region = \"eu-west-1\" }\n  state { bucket = \"p-dev-state\"  lock_table = \"p-dev-lock\" }\n",
+        )
+        .replace("service api { port = 8080 }", "service api { image = \"registry.example.com/api@sha256:2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae\"  port = 8080 }")
+        .replace("  ingress edge {\n", "  ingress edge {\n    host = \"dev.p.example.com\"\n");
+    fs::write(project.join("project.gov"), fixed).expect("write");
+    let out = govc(&project, &["build", "--out", out_dir.to_str().expect("utf-8")]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let compute = fs::read_to_string(out_dir.join("terraform/dev/compute.tf.json")).expect("the root");
+    assert!(compute.contains("\"aws_eks_access_entry\""), "{compute}");
+    assert!(compute.contains("arn:aws:iam::111111111111:role/deployer"));
+}

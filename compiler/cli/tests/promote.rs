@@ -112,7 +112,7 @@ fn adds_the_field_or_the_block_where_to_inherits_from_the_stack() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert!(
         read(&root, "production.gov").contains(&format!(
-            "  ingress edge {{ host = \"zenthea.example\" }}\n  service worker {{ image = {WORKER} }}\n}}\n"
+            "  ingress edge {{\n    host = \"zenthea.example\"\n    zone = \"Z04417372ZENTHEAPROD\"\n  }}\n  service worker {{ image = {WORKER} }}\n}}\n"
         )),
         "{}",
         read(&root, "production.gov")

@@ -88,6 +88,35 @@ pub fn pod_selector(project: &str, name: &str) -> [(&'static str, String); 2] {
     [("app.kubernetes.io/name", name.to_string()), ("app.kubernetes.io/instance", instance_label(project, name))]
 }
 
+/// The characters of an Elastic Load Balancing load balancer's name.
+pub const LOAD_BALANCER_MAX: usize = 32;
+
+/// The name of the environment's application load balancer, `<project>-<env>` shortened
+/// to [`LOAD_BALANCER_MAX`], letters, digits and `-` only: the Ingress gives it to the
+/// AWS Load Balancer Controller (`alb.ingress.kubernetes.io/load-balancer-name`) and
+/// Terraform finds the load balancer by it for the DNS alias.
+pub fn load_balancer_name(project: &str, env: &str) -> String {
+    let plain: String =
+        format!("{project}-{env}").chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect();
+    let short = shorten(&plain, LOAD_BALANCER_MAX);
+    short.trim_matches('-').to_string()
+}
+
+/// The characters of an ECR pull-through cache rule's repository prefix.
+pub const ECR_CACHE_PREFIX_MAX: usize = 30;
+
+/// The repository prefix of the environment's ECR pull-through cache of ECR Public,
+/// `<project>-<env>-ecr-public` shortened to [`ECR_CACHE_PREFIX_MAX`]: one rule per
+/// environment, so two environments of one account and region do not collide. The
+/// platform Kustomization pulls the controller's image through it.
+pub fn ecr_public_cache_prefix(project: &str, env: &str) -> String {
+    let plain: String = format!("{project}-{env}-ecr-public")
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' })
+        .collect();
+    shorten(&plain, ECR_CACHE_PREFIX_MAX).trim_matches('-').to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

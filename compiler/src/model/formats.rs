@@ -21,6 +21,10 @@ pub enum Format {
     /// A Kubernetes `major.minor` version govc pins EKS add-ons for
     /// ([`crate::emit::versions::EKS_KUBERNETES_VERSIONS`]).
     KubernetesVersion,
+    /// The ARN of an IAM role: `arn:<partition>:iam::<12 digits>:role/<path/>name`.
+    IamRoleArn,
+    /// A Route 53 hosted zone id: `Z` and up to 31 uppercase letters and digits.
+    HostedZoneId,
 }
 
 /// What is wrong with a value, and the value meant when it can be told.
@@ -44,6 +48,8 @@ impl Format {
             "host" => Some(Format::Host),
             "secret_path" => Some(Format::SecretPath),
             "kubernetes_version" => Some(Format::KubernetesVersion),
+            "iam_role_arn" => Some(Format::IamRoleArn),
+            "hosted_zone_id" => Some(Format::HostedZoneId),
             _ => None,
         }
     }
@@ -56,6 +62,8 @@ impl Format {
             Format::Host => "a DNS host name",
             Format::SecretPath => "a secret name Secrets Manager accepts",
             Format::KubernetesVersion => "a Kubernetes version govc supports on EKS",
+            Format::IamRoleArn => "the ARN of an IAM role",
+            Format::HostedZoneId => "a Route 53 hosted zone id",
         }
     }
 
@@ -82,6 +90,15 @@ impl Format {
                  no scheme, user, port, path, wildcard or trailing dot"
             }
             Format::SecretPath => "a secret path is 1 to 512 characters of ASCII letters, digits and `/_+=.@-`",
+            Format::IamRoleArn => {
+                "a role ARN is written like `arn:aws:iam::111111111111:role/ci-deployer`: partition `aws`, \
+                 `aws-us-gov` or `aws-cn`, a 12-digit account, `role/`, an optional path and a name of 1 to 64 \
+                 characters of letters, digits and `+=,.@_-`"
+            }
+            Format::HostedZoneId => {
+                "a hosted zone id is `Z` followed by uppercase letters and digits, like `Z0123456789ABCDEFGHIJ` \
+                 (the id, not the zone's name; without `/hostedzone/`)"
+            }
         };
         fixed.to_string()
     }
@@ -94,6 +111,8 @@ impl Format {
             Format::Host => host(value),
             Format::SecretPath => secret_path(value),
             Format::KubernetesVersion => kubernetes_version(value),
+            Format::IamRoleArn => iam_role_arn(value),
+            Format::HostedZoneId => hosted_zone_id(value),
         }
     }
 }
@@ -240,6 +259,62 @@ fn host(value: &str) -> Result<(), Problem> {
     };
     let meant = host_meant(value);
     let fix = (meant != value && host_shape(&meant).is_ok()).then_some(meant);
+    Err(Problem { why: why.into(), fix })
+}
+
+/// `arn:<partition>:iam::<account>:role/<path/>name`, as IAM accepts it: a path of
+/// `/`-separated segments, a name of 1 to 64 characters of `[A-Za-z0-9+=,.@_-]`.
+fn iam_role_arn(value: &str) -> Result<(), Problem> {
+    let Some(rest) = value.strip_prefix("arn:") else {
+        return Err(Problem::new("it does not start with `arn:`"));
+    };
+    let parts: Vec<&str> = rest.splitn(5, ':').collect();
+    let [partition, service, region, account, resource] = parts.as_slice() else {
+        return Err(Problem::new("it does not have the six `:`-separated parts of an ARN"));
+    };
+    if !["aws", "aws-us-gov", "aws-cn"].contains(partition) {
+        return Err(Problem::new("its partition is not `aws`, `aws-us-gov` or `aws-cn`"));
+    }
+    if *service != "iam" || !region.is_empty() {
+        return Err(Problem::new("it is not an IAM ARN (`arn:aws:iam::...`)"));
+    }
+    if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(Problem::new("its account is not 12 digits"));
+    }
+    let Some(path) = resource.strip_prefix("role/") else {
+        return Err(Problem::new("it does not name a role (`role/NAME`)"));
+    };
+    let name = path.rsplit('/').next().unwrap_or_default();
+    let name_char = |b: u8| b.is_ascii_alphanumeric() || b"+=,.@_-".contains(&b);
+    if name.is_empty() || name.len() > 64 || !name.bytes().all(name_char) {
+        return Err(Problem::new("its role name is not 1 to 64 letters, digits and `+=,.@_-`"));
+    }
+    if path.len() > 512 || !path.bytes().all(|b| b == b'/' || name_char(b)) || path.contains("//") {
+        return Err(Problem::new("its role path has characters IAM refuses"));
+    }
+    Ok(())
+}
+
+/// `Z` and 1 to 31 uppercase letters and digits (Route 53 ids are at most 32).
+fn hosted_zone_id(value: &str) -> Result<(), Problem> {
+    let shape = |v: &str| {
+        v.len() >= 2
+            && v.len() <= 32
+            && v.starts_with('Z')
+            && v.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+    };
+    if shape(value) {
+        return Ok(());
+    }
+    let meant = value.trim().trim_start_matches("/hostedzone/").to_ascii_uppercase();
+    let fix = (meant != value && shape(&meant)).then_some(meant);
+    let why = if value.contains('.') {
+        "it is a zone name, not its id"
+    } else if value.starts_with("/hostedzone/") {
+        "it has the `/hostedzone/` prefix"
+    } else {
+        "it is not `Z` followed by uppercase letters and digits"
+    };
     Err(Problem { why: why.into(), fix })
 }
 
@@ -496,5 +571,29 @@ mod tests {
         }
         assert!(route_path(&format!("/{}", "a".repeat(128))).is_err());
         assert_eq!(route_path("/a b.c").expect_err("refused").why, "it has ` ` (a space), `.`");
+    }
+
+    #[test]
+    fn role_arns_are_iam_roles_of_an_account() {
+        assert!(iam_role_arn("arn:aws:iam::111111111111:role/ci-deployer").is_ok());
+        assert!(iam_role_arn("arn:aws-us-gov:iam::111111111111:role/ci/github/deployer").is_ok());
+        assert!(iam_role_arn("arn:aws:iam::111111111111:user/ci").is_err());
+        assert!(iam_role_arn("arn:aws:iam::11111111111:role/ci").is_err());
+        assert!(iam_role_arn("arn:aws:sts::111111111111:assumed-role/ci/x").is_err());
+        assert!(iam_role_arn("arn:aws:iam:eu-west-1:111111111111:role/ci").is_err());
+        assert!(iam_role_arn("arn:aws:iam::111111111111:role/").is_err());
+        assert!(iam_role_arn(&format!("arn:aws:iam::111111111111:role/{}", "a".repeat(65))).is_err());
+        assert!(iam_role_arn("arn:aws:iam::111111111111:role/c i").is_err());
+        assert!(iam_role_arn("ci-deployer").is_err());
+    }
+
+    #[test]
+    fn hosted_zone_ids_are_ids_not_names() {
+        assert!(hosted_zone_id("Z0123456789ABCDEFGHIJ").is_ok());
+        assert_eq!(hosted_zone_id("example.com").expect_err("a name").why, "it is a zone name, not its id");
+        assert_eq!(hosted_zone_id("/hostedzone/Z0123ABC").expect_err("prefixed").fix.as_deref(), Some("Z0123ABC"));
+        assert_eq!(hosted_zone_id("z0123abc").expect_err("lowercase").fix.as_deref(), Some("Z0123ABC"));
+        assert!(hosted_zone_id("Z").is_err());
+        assert!(hosted_zone_id(&format!("Z{}", "A".repeat(32))).is_err());
     }
 }

@@ -89,6 +89,7 @@ pub fn to_ir(model: &Model) -> ir::Program {
                     .and_then(|b| b.body.str("version"))
                     .unwrap_or(crate::emit::versions::EKS_DEFAULT_KUBERNETES_VERSION)
                     .to_string(),
+                ci: env.body.block("ci").map(|b| ir::Ci { role: b.body.str("role").map(str::to_string) }),
                 resources: ctx.resources(env),
             }
         })
@@ -345,6 +346,7 @@ impl Ctx<'_> {
             name: res.name.clone(),
             doc: res.doc.clone(),
             host: self.string(res, "host"),
+            zone: self.string(res, "zone"),
             tls: ir::Tls::Managed,
             routes,
             network: self.network_name(env, res),

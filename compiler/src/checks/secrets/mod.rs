@@ -41,8 +41,24 @@ pub struct Finding {
 }
 
 /// Fields whose values are identifiers of some kind: spared the entropy test only.
-const IDENTIFIER_FIELDS: &[&str] =
-    &["image", "host", "path", "bucket", "key", "lock_table", "account", "region", "class", "egress", "phase", "after"];
+const IDENTIFIER_FIELDS: &[&str] = &[
+    "image",
+    "host",
+    "path",
+    "bucket",
+    "key",
+    "lock_table",
+    "account",
+    "region",
+    "class",
+    "egress",
+    "phase",
+    "after",
+    // A Route 53 hosted zone id (`Z0123456789ABCDEFGHIJ`) and an IAM role ARN are
+    // high-entropy identifiers, not secrets; token formats are still looked for.
+    "zone",
+    "role",
+];
 
 const FREE_FORM: Scope = Scope { entropy: true, assignments: Assignments::Full };
 const IDENTIFIER: Scope = Scope { entropy: false, assignments: Assignments::Full };

@@ -96,6 +96,8 @@ fn context(program: &Program, env: &Environment) -> Value {
             "name": i.name,
             "host": i.host,
             "tls": "managed certificate",
+            "zone": i.zone,
+            "load_balancer": (env.tier != Tier::Local).then(|| crate::emit::names::load_balancer_name(&program.project, &env.name)),
             "exposure": exposure,
             "routes": i.routes.iter().map(|rt| json!({ "path": cell(&rt.path), "service": rt.service, "port": rt.port })).collect::<Vec<_>>(),
         })
@@ -133,6 +135,7 @@ fn context(program: &Program, env: &Environment) -> Value {
             "local": env.tier == Tier::Local,
             "aws": env.aws.as_ref().map(|a| json!({ "account": a.account, "region": a.region })),
             "state": env.state.as_ref().map(|s| json!({ "bucket": s.bucket, "key": s.key })),
+            "ci": env.ci.as_ref().and_then(|c| c.role.as_deref()).map(cell),
         },
         "diagram": diagram(env),
         "services": services,

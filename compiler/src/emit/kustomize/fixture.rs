@@ -133,6 +133,7 @@ fn resources(env: Option<&str>) -> Resources {
             name: "edge".into(),
             doc: None,
             host: None,
+            zone: None,
             tls: Tls::Managed,
             routes: vec![
                 Route { path: "/".into(), service: "web".into(), port: 8080 },
@@ -182,6 +183,7 @@ fn environment(name: &str, tier: Tier, cidr: Option<&str>, host: &str, pinned: b
         aws,
         state: None,
         kubernetes_version: crate::emit::versions::EKS_DEFAULT_KUBERNETES_VERSION.into(),
+        ci: None,
         resources: res,
     }
 }
@@ -224,6 +226,7 @@ pub fn no_stack() -> Program {
             name: "front".into(),
             doc: None,
             host: Some("hello.internal.example".into()),
+            zone: None,
             tls: Tls::Managed,
             routes: vec![Route { path: "/".into(), service: "hello".into(), port: 8080 }],
             network: "core".into(),
@@ -246,6 +249,7 @@ pub fn no_stack() -> Program {
             aws: Some(Aws { account: Some("222222222222".into()), region: Some("eu-west-1".into()) }),
             state: None,
             kubernetes_version: crate::emit::versions::EKS_DEFAULT_KUBERNETES_VERSION.into(),
+            ci: None,
             resources,
         }],
     }
@@ -289,6 +293,7 @@ pub fn variants() -> Program {
         aws: Some(Aws { account: Some("111111111111".into()), region: Some("eu-west-1".into()) }),
         state: None,
         kubernetes_version: crate::emit::versions::EKS_DEFAULT_KUBERNETES_VERSION.into(),
+        ci: None,
         resources,
     });
     program

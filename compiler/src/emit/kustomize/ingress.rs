@@ -59,6 +59,7 @@ fn alb_annotations(view: &View, env: &ir::Environment, ing: &ir::Ingress) -> Yam
         ("alb.ingress.kubernetes.io/listen-ports", r#"[{"HTTPS":443}]"#.into()),
         ("alb.ingress.kubernetes.io/ssl-policy", SSL_POLICY.into()),
         ("alb.ingress.kubernetes.io/security-groups", security_group.into()),
+        ("alb.ingress.kubernetes.io/load-balancer-name", names::load_balancer_name(view.project, &env.name).into()),
     ])
 }
 

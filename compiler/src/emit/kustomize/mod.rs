@@ -8,11 +8,12 @@
 //! policies that name CIDRs, in-cluster Postgres) only ever appear in overlays.
 //! See `README.md` beside this file for the contract with the Terraform side.
 
+pub(crate) mod cluster;
 mod ingress;
 mod netpol;
 mod object;
 mod overlay;
-pub(crate) mod platform;
+pub mod platform;
 mod postgres;
 mod service;
 /// The small YAML writer, public so other emitters and tests can reuse it.
@@ -20,6 +21,8 @@ pub mod yaml;
 
 #[cfg(test)]
 mod fixture;
+#[cfg(test)]
+mod platform_tests;
 #[cfg(test)]
 pub(crate) mod tests;
 
@@ -109,6 +112,7 @@ pub fn emit(program: &ir::Program) -> Result<BTreeMap<String, String>, String> {
             files.insert(format!("{dir}/{path}"), text);
         }
     }
+    files.extend(platform::emit(program));
     Ok(files)
 }
 

@@ -65,7 +65,7 @@ pub fn overlay(view: &View, base: Option<(String, &[Object])>) -> Result<Vec<(St
     })?;
     // The cluster's own objects (other namespaces, cluster-scoped) are never diffed
     // with the base: a service may share a name with one of them.
-    for obj in super::platform::objects(view)? {
+    for obj in super::cluster::objects(view)? {
         let index = match added.iter().position(|(kind, _)| *kind == obj.kind) {
             Some(i) => i,
             None => {
@@ -103,7 +103,7 @@ pub fn overlay(view: &View, base: Option<(String, &[Object])>) -> Result<Vec<(St
             ])]),
         ),
     ];
-    let transformers = super::platform::transformers(view);
+    let transformers = super::cluster::transformers(view);
     if !transformers.is_empty() {
         k.push(("transformers", Yaml::Seq(transformers)));
     }

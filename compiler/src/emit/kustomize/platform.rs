@@ -1,272 +1,181 @@
-//! The cluster-wide objects of a cloud environment's overlay (each cloud environment
-//! has its own EKS cluster, so its overlay is also its cluster's):
+//! The cluster's platform components that only manifests can install: the AWS Load
+//! Balancer Controller, which serves the cloud Ingress.
 //!
-//! - the `ClusterSecretStore` [`CLOUD_SECRET_STORE`] its ExternalSecrets read, for AWS
-//!   Secrets Manager in the environment's region, authenticated by the operator's own
-//!   EKS Pod Identity (no `auth` block: the role `compute.tf.json` associates with
-//!   `external-secrets/external-secrets` reads only this environment's secrets), and
-//!   usable from the environment's namespace only (`spec.conditions`);
-//! - the Cluster Autoscaler in `kube-system` (ServiceAccount, RBAC, Deployment), the
-//!   node autoscaling of the managed node group; its AWS permissions come from the Pod
-//!   Identity role of `compute.tf.json`, limited to that group by tag.
+//! `kubernetes/vendor/aws-load-balancer-controller/` holds the upstream release manifest,
+//! unchanged (CRDs, RBAC, webhooks, the cert-manager `Certificate`/`Issuer` of the
+//! webhook's serving certificate, the Deployment), plus the `alb` IngressClass the
+//! Ingress names. `kubernetes/platform/<env>/` is one Kustomization per cloud environment
+//! with an ingress: the vendored tree, patched with the environment's cluster, region and
+//! VPC (found by its `Name` tag: pods cannot read the instance metadata, hop limit 1) and
+//! with the add-ons govc does not use turned off. It is its own tree, not part of the
+//! application overlay, because the overlay sets the application's namespace on
+//! everything it holds and the controller lives in `kube-system`.
 //!
-//! The overlay's `namespace:` would move these objects into the environment's
-//! namespace (Kustomize treats a custom kind such as `ClusterSecretStore` as
-//! namespaced), so [`transformers`] puts them back: they run after the built-in ones.
+//! Applied after `terraform apply` (which installs the `cert-manager` add-on and the
+//! controller's Pod Identity role) and before the overlay:
+//! `kubectl apply -k kubernetes/platform/<env>`.
 
-use super::object::{self, Object};
-use super::yaml::{map, Yaml};
-use super::{View, CLOUD_SECRET_STORE};
-use crate::emit::terraform::{CLUSTER_AUTOSCALER_NAMESPACE, CLUSTER_AUTOSCALER_SERVICE_ACCOUNT};
+use super::object;
+use super::yaml::{self, map, Yaml};
 use crate::emit::{names, versions};
+use crate::ir::{self, Tier};
 
-/// The label that marks the objects [`transformers`] returns to `kube-system`.
-pub const SYSTEM_LABEL: &str = "govc/cluster-addon";
+/// Where the vendored controller lives in the output.
+pub const VENDOR_DIR: &str = "kubernetes/vendor/aws-load-balancer-controller";
 
-/// The Cluster Autoscaler's metrics and health port.
-const AUTOSCALER_PORT: i64 = 8085;
+/// The upstream manifest's file name in [`VENDOR_DIR`].
+const MANIFEST_FILE: &str = "aws-load-balancer-controller.yaml";
 
-/// The cluster-wide objects of `view`'s environment (none for a base or `tier = local`).
-pub fn objects(view: &View) -> Result<Vec<Object>, String> {
-    let Some(env) = view.env.filter(|_| !view.is_local()) else { return Ok(Vec::new()) };
-    let mut out = Vec::new();
-    if has_store(view) {
-        out.push(secret_store(view, env)?);
+/// The IngressClass the cloud Ingress names (`ingressClassName: alb`).
+pub const INGRESS_CLASS: &str = "alb";
+
+/// The environments that get a platform tree: cloud tiers with an ingress.
+pub fn environments(program: &ir::Program) -> impl Iterator<Item = &ir::Environment> {
+    program.environments.iter().filter(|e| e.tier != Tier::Local && e.resources.ingress().is_some())
+}
+
+/// The controller's arguments for one environment.
+pub fn controller_args(program: &ir::Program, env: &ir::Environment) -> Vec<String> {
+    let prefix = names::aws_prefix(&program.project, &env.name);
+    let mut args = vec![format!("--cluster-name={}", names::cluster_name(&program.project, &env.name))];
+    args.push(format!("--ingress-class={INGRESS_CLASS}"));
+    if let Some(region) = env.aws.as_ref().and_then(|a| a.region.as_deref()) {
+        args.push(format!("--aws-region={region}"));
     }
-    out.extend(cluster_autoscaler(view, env)?);
-    Ok(out)
-}
-
-/// True when the environment's ExternalSecrets need the AWS store (the same condition
-/// as the operator's role in `compute.tf.json`).
-pub fn has_store(view: &View) -> bool {
-    !view.is_local() && view.env.is_some() && view.resources.secrets.iter().any(|s| s.path.is_some())
-}
-
-fn region(env: &crate::ir::Environment) -> Result<&str, String> {
-    env.aws
-        .as_ref()
-        .and_then(|a| a.region.as_deref())
-        .ok_or_else(|| format!("environment `{}` has no AWS region", env.name))
-}
-
-fn addon_labels(view: &View, name: &str) -> Yaml {
-    map([
-        ("app.kubernetes.io/name", name.into()),
-        ("app.kubernetes.io/part-of", view.project.into()),
-        ("app.kubernetes.io/managed-by", "govc".into()),
-    ])
-}
-
-fn secret_store(view: &View, env: &crate::ir::Environment) -> Result<Object, String> {
-    let aws = map([("service", "SecretsManager".into()), ("region", region(env)?.into())]);
-    Ok(Object::new(
-        "external-secrets.io/v1",
-        "ClusterSecretStore",
-        CLOUD_SECRET_STORE,
-        vec![("labels", addon_labels(view, CLOUD_SECRET_STORE))],
-        vec![(
-            "spec",
-            map([
-                ("provider", map([("aws", aws)])),
-                ("conditions", Yaml::Seq(vec![map([("namespaces", vec![env.namespace.as_str()].into())])])),
-            ]),
-        )],
-    ))
-}
-
-fn system_meta(view: &View) -> Vec<(&'static str, Yaml)> {
-    let mut labels = addon_labels(view, CLUSTER_AUTOSCALER_SERVICE_ACCOUNT);
-    if let Yaml::Map(entries) = &mut labels {
-        entries.push((SYSTEM_LABEL.into(), "kube-system".into()));
-    }
-    vec![("namespace", CLUSTER_AUTOSCALER_NAMESPACE.into()), ("labels", labels)]
-}
-
-fn rule(groups: &[&str], resources: &[&str], verbs: &[&str], names: &[&str]) -> Yaml {
-    let mut entries =
-        vec![("apiGroups".into(), groups.to_vec().into()), ("resources".into(), resources.to_vec().into())];
-    if !names.is_empty() {
-        entries.push(("resourceNames".into(), names.to_vec().into()));
-    }
-    entries.push(("verbs".into(), verbs.to_vec().into()));
-    Yaml::Map(entries)
-}
-
-/// The upstream `cluster-autoscaler-autodiscover.yaml` example, reduced to what the
-/// AWS provider with one managed node group needs, and hardened like govc's services.
-fn cluster_autoscaler(view: &View, env: &crate::ir::Environment) -> Result<Vec<Object>, String> {
-    const NAME: &str = CLUSTER_AUTOSCALER_SERVICE_ACCOUNT;
-    let k8s = versions::kubernetes(&env.kubernetes_version)
-        .ok_or_else(|| format!("environment `{}`: no pinned Cluster Autoscaler", env.name))?;
-    let cluster = names::cluster_name(view.project, &env.name);
-    let subject = || {
-        Yaml::Seq(vec![map([
-            ("kind", "ServiceAccount".into()),
-            ("name", NAME.into()),
-            ("namespace", CLUSTER_AUTOSCALER_NAMESPACE.into()),
-        ])])
-    };
-    let role_ref = |kind: &str| {
-        map([("apiGroup", "rbac.authorization.k8s.io".into()), ("kind", kind.into()), ("name", NAME.into())])
-    };
-    let read = &["get", "list", "watch"];
-    let cluster_rules = vec![
-        rule(&[""], &["events", "endpoints"], &["create", "patch"], &[]),
-        rule(&[""], &["pods/eviction"], &["create"], &[]),
-        rule(&[""], &["pods/status"], &["update"], &[]),
-        rule(&[""], &["endpoints"], &["get", "update"], &[NAME]),
-        rule(&[""], &["nodes"], &["get", "list", "update", "watch"], &[]),
-        rule(
-            &[""],
-            &[
-                "namespaces",
-                "pods",
-                "services",
-                "replicationcontrollers",
-                "persistentvolumeclaims",
-                "persistentvolumes",
-            ],
-            read,
-            &[],
-        ),
-        rule(&["apps"], &["daemonsets", "replicasets", "statefulsets"], read, &[]),
-        rule(&["batch"], &["jobs", "cronjobs"], read, &[]),
-        rule(&["policy"], &["poddisruptionbudgets"], read, &[]),
-        rule(
-            &["storage.k8s.io"],
-            &["storageclasses", "csinodes", "csidrivers", "csistoragecapacities", "volumeattachments"],
-            read,
-            &[],
-        ),
-        rule(&["resource.k8s.io"], &["resourceclaims", "resourceslices", "deviceclasses"], read, &[]),
-        rule(&["coordination.k8s.io"], &["leases"], &["create"], &[]),
-        rule(&["coordination.k8s.io"], &["leases"], &["get", "update"], &[NAME]),
-    ];
-    let ns_rules = vec![
-        rule(&[""], &["configmaps"], &["create", "list", "watch"], &[]),
-        rule(
-            &[""],
-            &["configmaps"],
-            &["delete", "get", "update", "watch"],
-            &["cluster-autoscaler-status", "cluster-autoscaler-priority-expander"],
-        ),
-    ];
-    let args: Vec<String> = vec![
-        "--cloud-provider=aws".into(),
-        format!(
-            "--node-group-auto-discovery=asg:tag=k8s.io/cluster-autoscaler/enabled,k8s.io/cluster-autoscaler/{cluster}"
-        ),
-        "--balance-similar-node-groups".into(),
-        "--expander=least-waste".into(),
-        "--skip-nodes-with-system-pods=false".into(),
-        "--stderrthreshold=info".into(),
-        "--v=2".into(),
-    ];
-    let probe = || {
-        map([
-            ("httpGet", map([("path", "/health-check".into()), ("port", AUTOSCALER_PORT.into())])),
-            ("periodSeconds", 20i64.into()),
-        ])
-    };
-    let container = map([
-        ("name", NAME.into()),
-        ("image", format!("{}:{}", versions::CLUSTER_AUTOSCALER_IMAGE, k8s.cluster_autoscaler).into()),
-        ("imagePullPolicy", "Always".into()),
-        ("command", vec!["./cluster-autoscaler"].into()),
-        ("args", Yaml::Seq(args.into_iter().map(Yaml::from).collect())),
-        // Pods cannot reach the instance metadata (hop limit 1): the region is given.
-        ("env", Yaml::Seq(vec![map([("name", "AWS_REGION".into()), ("value", region(env)?.into())])])),
-        ("ports", Yaml::Seq(vec![map([("name", "http".into()), ("containerPort", AUTOSCALER_PORT.into())])])),
-        ("livenessProbe", probe()),
-        ("readinessProbe", probe()),
-        ("resources", object::resources(100, 600 << 20)),
-        ("securityContext", object::container_security_context()),
+    args.extend([
+        format!("--aws-vpc-tags=Name={prefix}"),
+        "--enable-backend-security-group=false".to_string(),
+        "--enable-shield=false".to_string(),
+        "--enable-waf=false".to_string(),
+        "--enable-wafv2=false".to_string(),
     ]);
-    let selector = map([("app.kubernetes.io/name", NAME.into())]);
-    let pod = map([
-        ("metadata", map([("labels", addon_labels(view, NAME))])),
-        (
-            "spec",
-            map([
-                ("serviceAccountName", NAME.into()),
-                ("priorityClassName", "system-cluster-critical".into()),
-                ("securityContext", object::pod_security_context()),
-                ("containers", Yaml::Seq(vec![container])),
-            ]),
-        ),
-    ]);
-    let rbac = "rbac.authorization.k8s.io/v1";
-    Ok(vec![
-        Object::new("v1", "ServiceAccount", NAME, system_meta(view), vec![]),
-        Object::new(
-            rbac,
-            "ClusterRole",
-            NAME,
-            vec![("labels", addon_labels(view, NAME))],
-            vec![("rules", Yaml::Seq(cluster_rules))],
-        ),
-        Object::new(
-            rbac,
-            "ClusterRoleBinding",
-            NAME,
-            vec![("labels", addon_labels(view, NAME))],
-            vec![("roleRef", role_ref("ClusterRole")), ("subjects", subject())],
-        ),
-        Object::new(rbac, "Role", NAME, system_meta(view), vec![("rules", Yaml::Seq(ns_rules))]),
-        Object::new(
-            rbac,
-            "RoleBinding",
-            NAME,
-            system_meta(view),
-            vec![("roleRef", role_ref("Role")), ("subjects", subject())],
-        ),
-        Object::new(
-            "apps/v1",
-            "Deployment",
-            NAME,
-            system_meta(view),
-            vec![(
-                "spec",
-                map([("replicas", 1i64.into()), ("selector", map([("matchLabels", selector)])), ("template", pod)]),
-            )],
-        ),
-    ])
+    args
 }
 
-/// The overlay's `transformers:` entries (inline configurations, run after the
-/// built-in `namespace:`): the `ClusterSecretStore` loses the namespace Kustomize gave
-/// it, the Cluster Autoscaler's objects go back to `kube-system`.
-pub fn transformers(view: &View) -> Vec<Yaml> {
-    if view.is_local() || view.env.is_none() {
+/// `kubernetes/vendor/**` and `kubernetes/platform/<env>/kustomization.yaml`, when some
+/// environment needs them.
+pub fn emit(program: &ir::Program) -> Vec<(String, String)> {
+    let envs: Vec<&ir::Environment> = environments(program).collect();
+    if envs.is_empty() {
         return Vec::new();
     }
-    let patch = |name: &str, target: Yaml, op: Yaml| {
-        let config = map([
-            ("apiVersion", "builtin".into()),
-            ("kind", "PatchTransformer".into()),
-            ("metadata", map([("name", name.into())])),
-            ("target", target),
-            ("patch", super::yaml::to_embedded(&Yaml::Seq(vec![op])).into()),
-        ]);
-        Yaml::from(super::yaml::to_embedded(&config))
-    };
-    let mut out = Vec::new();
-    if has_store(view) {
-        out.push(patch(
-            "cluster-secret-store",
-            map([("group", "external-secrets.io".into()), ("kind", "ClusterSecretStore".into())]),
-            map([("op", "remove".into()), ("path", "/metadata/namespace".into())]),
-        ));
+    let mut files = vec![
+        (
+            format!("{VENDOR_DIR}/{MANIFEST_FILE}"),
+            format!(
+                "# AWS Load Balancer Controller {}: the upstream release manifest, unchanged (Apache License 2.0).\n\
+                 # Vendored by govc; environments patch it in kubernetes/platform/<env>/.\n{}",
+                versions::AWS_LOAD_BALANCER_CONTROLLER_VERSION,
+                versions::AWS_LOAD_BALANCER_CONTROLLER_MANIFEST
+            ),
+        ),
+        (format!("{VENDOR_DIR}/ingressclasses.yaml"), yaml::to_document(&ingress_class())),
+        (
+            format!("{VENDOR_DIR}/kustomization.yaml"),
+            object::kustomization(vec![MANIFEST_FILE.to_string(), "ingressclasses.yaml".to_string()], Vec::new()),
+        ),
+    ];
+    for env in envs {
+        files.push((format!("kubernetes/platform/{}/kustomization.yaml", env.name), kustomization(program, env)));
     }
-    out.push(patch(
-        "cluster-addons-namespace",
-        map([("labelSelector", format!("{SYSTEM_LABEL}=kube-system").into())]),
+    files
+}
+
+fn ingress_class() -> Yaml {
+    map([
+        ("apiVersion", "networking.k8s.io/v1".into()),
+        ("kind", "IngressClass".into()),
+        (
+            "metadata",
+            map([
+                ("name", INGRESS_CLASS.into()),
+                ("labels", map([("app.kubernetes.io/name", "aws-load-balancer-controller".into())])),
+            ]),
+        ),
+        ("spec", map([("controller", "ingress.k8s.aws/alb".into())])),
+    ])
+}
+
+fn kustomization(program: &ir::Program, env: &ir::Environment) -> String {
+    let container = "/spec/template/spec/containers/0";
+    let ops = Yaml::Seq(vec![
         map([
             ("op", "replace".into()),
-            ("path", "/metadata/namespace".into()),
-            ("value", CLUSTER_AUTOSCALER_NAMESPACE.into()),
+            ("path", format!("{container}/args").into()),
+            ("value", controller_args(program, env).into()),
         ]),
-    ));
-    out
+        map([
+            ("op", "add".into()),
+            ("path", format!("{container}/securityContext/capabilities").into()),
+            ("value", map([("drop", vec!["ALL"].into())])),
+        ]),
+        // Pinned by tag: pull on every start, as govc's own tag-pinned images (`Always`).
+        map([
+            ("op", "add".into()),
+            ("path", format!("{container}/imagePullPolicy").into()),
+            ("value", "Always".into()),
+        ]),
+        // The upstream Helm chart's default readiness probe; the plain manifest has none.
+        map([
+            ("op", "add".into()),
+            ("path", format!("{container}/readinessProbe").into()),
+            (
+                "value",
+                map([
+                    ("failureThreshold", 2u32.into()),
+                    (
+                        "httpGet",
+                        map([("path", "/readyz".into()), ("port", 61779u32.into()), ("scheme", "HTTP".into())]),
+                    ),
+                    ("initialDelaySeconds", 10u32.into()),
+                    ("successThreshold", 1u32.into()),
+                    ("timeoutSeconds", 10u32.into()),
+                ]),
+            ),
+        ]),
+        map([
+            ("op", "add".into()),
+            ("path", "/spec/template/spec/securityContext/seccompProfile".into()),
+            ("value", map([("type", "RuntimeDefault".into())])),
+        ]),
+    ]);
+    let patch = map([
+        (
+            "target",
+            map([
+                ("group", "apps".into()),
+                ("version", "v1".into()),
+                ("kind", "Deployment".into()),
+                ("name", "aws-load-balancer-controller".into()),
+                ("namespace", super::super::terraform::edge::CONTROLLER_NAMESPACE.into()),
+            ]),
+        ),
+        ("patch", yaml::to_embedded(&ops).into()),
+    ]);
+    let mut text = object::kustomization(
+        vec![format!("../../vendor/{}", VENDOR_DIR.trim_start_matches("kubernetes/vendor/"))],
+        vec![patch],
+    );
+    if let Some(image) = cached_image(program, env) {
+        let images = map([(
+            "images",
+            Yaml::Seq(vec![map([
+                ("name", versions::AWS_LOAD_BALANCER_CONTROLLER_IMAGE.into()),
+                ("newName", image.into()),
+            ])]),
+        )]);
+        text.push_str(&yaml::to_embedded(&images));
+        text.push('\n');
+    }
+    text
+}
+
+/// The controller's image in the account's ECR pull-through cache of ECR Public
+/// (Terraform creates the rule): `<account>.dkr.ecr.<region>.amazonaws.com/<prefix>/eks/...`.
+pub fn cached_image(program: &ir::Program, env: &ir::Environment) -> Option<String> {
+    let aws = env.aws.as_ref()?;
+    let (account, region) = (aws.account.as_deref()?, aws.region.as_deref()?);
+    let repository = versions::AWS_LOAD_BALANCER_CONTROLLER_IMAGE.strip_prefix("public.ecr.aws/")?;
+    let prefix = names::ecr_public_cache_prefix(&program.project, &env.name);
+    Some(format!("{account}.dkr.ecr.{region}.amazonaws.com/{prefix}/{repository}"))
 }

@@ -32,7 +32,7 @@
 //! privilege without a use; the kind that first needs a volume adds it.
 //!
 //! Node autoscaling: the Cluster Autoscaler (its manifest is in the overlay, see
-//! `kustomize/platform.rs`) with a Pod Identity role for
+//! `kustomize/cluster.rs`) with a Pod Identity role for
 //! `kube-system/cluster-autoscaler` that may describe Auto Scaling groups and change
 //! only those tagged `k8s.io/cluster-autoscaler/<cluster> = owned`, the tag EKS puts on
 //! the managed node group's group (and that the node group carries too). Karpenter and
@@ -42,6 +42,8 @@
 //!
 //! When the environment has secrets, a Pod Identity role for the External Secrets
 //! operator (`external-secrets/external-secrets`) that reads only those secrets.
+//! With an ingress, the AWS Load Balancer Controller's Pod Identity role and the
+//! `cert-manager` add-on; with `ci { role }`, the CI role's access entry ([`super::edge`]).
 
 use serde_json::Value;
 
@@ -133,6 +135,12 @@ pub fn emit(ctx: &Ctx<'_>) -> Result<String, String> {
     cluster_autoscaler(&mut file, ctx);
     if ctx.env.resources.secrets.iter().any(|s| s.path.is_some()) {
         external_secrets(&mut file, ctx);
+    }
+    if ctx.env.resources.ingress().is_some() {
+        super::edge::load_balancer_controller(&mut file, ctx)?;
+    }
+    if let Some(role) = ctx.env.ci.as_ref().and_then(|c| c.role.as_deref()) {
+        super::edge::ci_access(&mut file, ctx, role);
     }
     file.render()
 }

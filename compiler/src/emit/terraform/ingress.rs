@@ -1,5 +1,7 @@
 //! `ingress.tf.json`: what the ingress needs on the cloud side, the ACM certificate of
-//! its host (DNS validation; the records are outputs, the zone is outside govc).
+//! its host (DNS validation) and its DNS ([`super::edge::dns`]: with the ingress's
+//! `zone`, the validation record and the host's alias to the load balancer; without it,
+//! outputs).
 //!
 //! No load balancer here: the AWS Load Balancer Controller creates it from the Kubernetes
 //! Ingress, finding the certificate by host, the subnets by tag and the security group
@@ -28,6 +30,7 @@ pub fn emit(ctx: &Ctx<'_>, ingress: &Ingress) -> Result<String, String> {
                 ("validation_method", lit("DNS")),
             ]),
         );
+        super::edge::dns(&mut file, ctx, ingress, host);
     }
     file.render()
 }

@@ -43,16 +43,23 @@
 //! - each secret is the Secrets Manager secret named exactly `ir::Secret::path`; the
 //!   External Secrets operator runs as service account `external-secrets/external-secrets`
 //!   with an EKS Pod Identity role that may read only those secrets;
-//! - the certificate for the ingress host is found by the ALB controller by host name.
+//! - the certificate for the ingress host is found by the ALB controller by host name;
+//! - the controller runs as `kube-system/aws-load-balancer-controller` with the Pod
+//!   Identity role `<prefix>-lbc` ([`edge`]) and names the load balancer
+//!   `names::load_balancer_name`, which `data "aws_lb"` reads for the host's alias.
 //!
-//! Outputs (the only apply-time values): `certificate_validation_records` (the DNS zone
-//! of the ingress host is outside govc), `nat_public_ips` (when a service declares
+//! Outputs (the only apply-time values): `certificate_validation_records` (for a host
+//! whose zone is not declared), `load_balancer` (its name, and its DNS name once
+//! `load_balancer_ready`), `nat_public_ips` (when a service declares
 //! `egress`: partners allowlist it) and `security_group_policies` (a `v1` `List` of one
 //! `SecurityGroupPolicy` per service: group ids exist only after apply; applied with
 //! `terraform output -json security_group_policies | kubectl apply -f -` before the
 //! overlay, see `docs/decisions.md`).
 
 mod compute;
+pub mod edge;
+#[cfg(test)]
+mod edge_tests;
 mod firewall;
 #[cfg(test)]
 mod firewall_tests;

@@ -17,6 +17,10 @@ use super::json::{escape, lit};
 use crate::carve;
 use crate::ir::*;
 
+/// The CI role and hosted zone the production fixture declares.
+pub(crate) const CI_ROLE: &str = "arn:aws:iam::123456789012:role/ci/zenthea-deployer";
+pub(crate) const HOSTED_ZONE: &str = "Z0123456789ABCDEFGHIJ";
+
 fn network(cidr: &str, zones: u8, ingress: Exposure) -> Network {
     let cidr: Ipv4Net = cidr.parse().expect("fixture CIDR");
     let segments = SegmentRole::ALL
@@ -111,6 +115,7 @@ fn cloud_env(name: &str, tier: Tier, cidr: &str, host: &str) -> Environment {
             lock_table: Some("zenthea-tflock".into()),
         }),
         kubernetes_version: crate::emit::versions::EKS_DEFAULT_KUBERNETES_VERSION.into(),
+        ci: production.then(|| Ci { role: Some(CI_ROLE.into()) }),
         resources: Resources {
             networks: vec![network(cidr, 3, Exposure::Public)],
             databases: vec![postgres(name, production)],
@@ -119,6 +124,7 @@ fn cloud_env(name: &str, tier: Tier, cidr: &str, host: &str) -> Environment {
                 name: "edge".into(),
                 doc: None,
                 host: Some(host.into()),
+                zone: production.then(|| HOSTED_ZONE.into()),
                 tls: Tls::Managed,
                 routes: vec![
                     Route { path: "/".into(), service: "web".into(), port: 8080 },
@@ -136,7 +142,7 @@ fn cloud_env(name: &str, tier: Tier, cidr: &str, host: &str) -> Environment {
 }
 
 /// The `zenthea` fixture: local, staging and production.
-pub(super) fn zenthea() -> Program {
+pub(crate) fn zenthea() -> Program {
     let mut local = cloud_env("local", Tier::Local, "10.10.0.0/16", "zenthea.localhost");
     local.aws = None;
     local.state = None;
@@ -242,7 +248,11 @@ fn production_counts_follow_the_program() {
         "ingress and runtime per zone, persistence, firewall, edge"
     );
     assert_eq!(count(&files, "production", "aws_db_instance"), 2, "writer + one replica");
-    assert_eq!(count(&files, "production", "aws_route53_record"), 1);
+    assert_eq!(
+        count(&files, "production", "aws_route53_record"),
+        3,
+        "the database's private name, the certificate's validation record, the host's alias"
+    );
     assert_eq!(count(&files, "production", "aws_secretsmanager_secret"), 2);
     let net = parse(&files, "terraform/production/network.tf.json");
     let sg = &net["resource"]["aws_security_group"];
@@ -544,9 +554,14 @@ fn offline_plan_matches_the_program() {
     assert_eq!(get("aws_db_instance"), 2);
     assert_eq!(get("aws_eks_cluster"), 1);
     assert_eq!(get("aws_vpc_endpoint"), 1 + super::network::INTERFACE_ENDPOINTS.len() + 1, "s3 + acm + the rest");
-    for ty in ["aws_subnet", "aws_security_group", "aws_db_instance", "aws_route53_record", "aws_kms_key"] {
+    for ty in ["aws_subnet", "aws_security_group", "aws_db_instance", "aws_kms_key"] {
         assert_eq!(get(ty), count(&files, "production", ty), "{ty}");
     }
+    // The host's alias waits for `-var load_balancer_ready=true` (count 0 by default).
+    assert_eq!(get("aws_route53_record"), count(&files, "production", "aws_route53_record") - 1);
+    assert_eq!(get("aws_acm_certificate_validation"), 1);
+    assert_eq!(get("aws_eks_access_entry"), 1);
+    assert_eq!(get("aws_eks_access_policy_association"), 1);
     eprintln!("planned: {planned:?}");
 }
 
@@ -588,6 +603,8 @@ fn only_references_are_interpolated() {
                         rest.starts_with("aws_")
                             || rest.starts_with("data.aws_")
                             || rest.starts_with("local.")
+                            || rest.starts_with("var.load_balancer_ready")
+                            || rest.starts_with("tolist(aws_")
                             || rest.starts_with(" {for s in aws_"),
                         "{path}: stray interpolation in {s:?}"
                     );
@@ -841,18 +858,24 @@ fn addons_are_pinned_for_the_environments_kubernetes_version() {
         assert_eq!(compute["resource"]["aws_eks_cluster"]["main"]["version"], k8s.as_str());
         let addons = compute["resource"]["aws_eks_addon"].as_object().expect("add-ons");
         let names: Vec<&str> = addons.values().filter_map(|a| a["addon_name"].as_str()).collect();
-        assert_eq!(names, ["coredns", "eks-pod-identity-agent", "kube-proxy", "metrics-server", "vpc-cni"]);
+        // `cert-manager` serves the load balancer controller's webhook (both have an ingress).
+        assert_eq!(
+            names,
+            ["cert-manager", "coredns", "eks-pod-identity-agent", "kube-proxy", "metrics-server", "vpc-cni"]
+        );
         for addon in addons.values() {
             let name = addon["addon_name"].as_str().expect("a name");
             let want = match name {
-                "coredns" => row.coredns,
-                "kube-proxy" => row.kube_proxy,
-                "metrics-server" => versions::ADDON_METRICS_SERVER,
-                "vpc-cni" => versions::ADDON_VPC_CNI,
-                "eks-pod-identity-agent" => versions::ADDON_POD_IDENTITY_AGENT,
+                // Not pinned: its versions can only be listed online (emit/versions.rs).
+                "cert-manager" => versions::CERT_MANAGER_ADDON_VERSION,
+                "coredns" => Some(row.coredns),
+                "kube-proxy" => Some(row.kube_proxy),
+                "metrics-server" => Some(versions::ADDON_METRICS_SERVER),
+                "vpc-cni" => Some(versions::ADDON_VPC_CNI),
+                "eks-pod-identity-agent" => Some(versions::ADDON_POD_IDENTITY_AGENT),
                 other => panic!("unexpected add-on {other}"),
             };
-            assert_eq!(addon["addon_version"], want, "{name} in {env}");
+            assert_eq!(addon["addon_version"].as_str(), want, "{name} in {env}");
             assert_eq!(addon["resolve_conflicts_on_create"], "OVERWRITE", "{name}");
             assert_eq!(addon["resolve_conflicts_on_update"], "OVERWRITE", "{name}");
         }
@@ -862,7 +885,7 @@ fn addons_are_pinned_for_the_environments_kubernetes_version() {
     assert_eq!(staging["resource"]["aws_eks_addon"]["kube-proxy"]["addon_version"], "v1.36.0-eksbuild.2");
     let production = parse(&files, "terraform/production/compute.tf.json");
     assert_eq!(production["resource"]["aws_eks_cluster"]["main"]["version"], versions::EKS_DEFAULT_KUBERNETES_VERSION);
-    assert_eq!(count(&files, "production", "aws_eks_addon"), 5);
+    assert_eq!(count(&files, "production", "aws_eks_addon"), 6);
     // An unknown version is an internal error (the model refuses it first, E209).
     program.environments[1].kubernetes_version = "1.30".into();
     assert!(emit(&program).expect_err("refused").contains("1.30"));
@@ -916,7 +939,7 @@ fn cluster_autoscaler_role_scales_only_its_own_node_group() {
         // The manifest in the overlay discovers exactly these tags.
         let environment = program.environments.iter().find(|e| e.name == env).expect("env");
         let view = crate::emit::kustomize::View::new(&program.project, Some(environment), &environment.resources);
-        let objects = crate::emit::kustomize::platform::objects(&view).expect("cluster objects");
+        let objects = crate::emit::kustomize::cluster::objects(&view).expect("cluster objects");
         let deployment = objects.iter().find(|o| o.kind == "Deployment").expect("the autoscaler");
         // The pods run as the service account the Pod Identity association names.
         let account = objects.iter().find(|o| o.kind == "ServiceAccount").expect("its service account");
