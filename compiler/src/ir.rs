@@ -51,6 +51,12 @@ pub struct Resources {
     pub secrets: Vec<Secret>,
 }
 
+/// The database user of a service that connects to a postgres: the service name with
+/// `-` turned into `_` (the `user` attribute of a postgres, as the service reads it).
+pub fn database_user(service: &str) -> String {
+    service.replace('-', "_")
+}
+
 impl Resources {
     pub fn service(&self, name: &str) -> Option<&Service> {
         self.services.iter().find(|s| s.name == name)
@@ -70,6 +76,21 @@ impl Resources {
 
     pub fn ingress(&self) -> Option<&Ingress> {
         self.ingresses.first()
+    }
+
+    /// The services that connect to the postgres `db`, in declaration order.
+    pub fn connectors<'a>(&'a self, db: &'a str) -> impl Iterator<Item = &'a Service> + 'a {
+        self.services.iter().filter(move |s| s.databases().any(|d| d == db))
+    }
+}
+
+impl Service {
+    /// The postgres names this service connects to, each once, in declaration order.
+    pub fn databases(&self) -> impl Iterator<Item = &str> {
+        self.connects.iter().enumerate().filter_map(|(i, c)| match c {
+            Connection::Postgres(db) if !self.connects[..i].contains(c) => Some(db.as_str()),
+            _ => None,
+        })
     }
 }
 

@@ -12,7 +12,7 @@ use super::terraform::tests as tf;
 use crate::ir::{self, Connection, Tier};
 
 /// Compiles a project from `(path, text)` files; `None` when it does not build.
-fn compile(files: Vec<(String, String)>) -> Option<(ir::Program, BTreeMap<String, String>)> {
+pub(super) fn compile(files: Vec<(String, String)>) -> Option<(ir::Program, BTreeMap<String, String>)> {
     let mut sources = crate::Sources::with_stdlib();
     for (path, text) in files {
         sources.add(path, text);
@@ -24,7 +24,7 @@ fn compile(files: Vec<(String, String)>) -> Option<(ir::Program, BTreeMap<String
     Some((out.program?, out.files))
 }
 
-fn project(dir: &Path) -> Vec<(String, String)> {
+pub(super) fn project(dir: &Path) -> Vec<(String, String)> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {

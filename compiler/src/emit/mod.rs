@@ -8,9 +8,12 @@ pub mod docs;
 pub mod kustomize;
 pub mod names;
 pub mod terraform;
+pub mod versions;
 
 #[cfg(test)]
 mod flow_tests;
+#[cfg(test)]
+mod identity_tests;
 
 use std::collections::BTreeMap;
 

@@ -147,3 +147,70 @@ pub fn inline_policy(file: &mut TfFile, ident: &str, role: &str, statements: Vec
 pub fn log_streams(log_group: &str) -> Value {
     template(&[Part::Ref(&format!("aws_cloudwatch_log_group.{log_group}.arn")), Part::Lit(":*")])
 }
+
+/// The session tags EKS Pod Identity puts on every session it assumes, and that the
+/// trust policy of [`pod_identity_role`] requires: `(tag, value)`.
+pub fn pod_identity_tags(ctx: &Ctx<'_>, namespace: &str, service_account: &str) -> [(&'static str, String); 3] {
+    [
+        ("eks-cluster-name", ctx.prefix.clone()),
+        ("kubernetes-namespace", namespace.to_string()),
+        ("kubernetes-service-account", service_account.to_string()),
+    ]
+}
+
+/// The ARN of the environment's EKS cluster, known statically (`<prefix>` in the account
+/// and region): the `aws:SourceArn` of a Pod Identity session.
+pub fn cluster_arn(ctx: &Ctx<'_>) -> String {
+    format!("arn:aws:eks:{}:{}:cluster/{}", ctx.region, ctx.account, ctx.prefix)
+}
+
+/// Adds `aws_iam_role.<ident>` named `<prefix>-<suffix>` that EKS Pod Identity may assume
+/// (`sts:AssumeRole`, `sts:TagSession`) for exactly one service account of one namespace
+/// of this environment's cluster: the source account and cluster ARN and the session tags
+/// EKS sets (cluster, namespace, service account) are conditions of the trust. Also adds
+/// the `aws_eks_pod_identity_association.<ident>` of that service account to the role.
+pub fn pod_identity_role(file: &mut TfFile, ctx: &Ctx<'_>, ident: &str, suffix: &str, namespace: &str, sa: &str) {
+    let doc_name = format!("assume_{ident}");
+    let cond = |test: &str, variable: &str, value: &str| {
+        obj([("test", lit(test)), ("values", lits([value])), ("variable", lit(variable))])
+    };
+    let mut conditions = vec![
+        cond("ArnEquals", "aws:SourceArn", &cluster_arn(ctx)),
+        cond("StringEquals", "aws:SourceAccount", &ctx.account),
+    ];
+    for (tag, value) in pod_identity_tags(ctx, namespace, sa) {
+        conditions.push(cond("StringEquals", &format!("aws:RequestTag/{tag}"), &value));
+    }
+    let statement = obj([
+        ("actions", lits(["sts:AssumeRole", "sts:TagSession"])),
+        ("condition", Value::Array(conditions)),
+        ("effect", lit("Allow")),
+        (
+            "principals",
+            Value::Array(vec![obj([("identifiers", lits(["pods.eks.amazonaws.com"])), ("type", lit("Service"))])]),
+        ),
+        ("sid", lit("EksPodIdentity")),
+    ]);
+    file.data("aws_iam_policy_document", &doc_name, obj([("statement", Value::Array(vec![statement]))]));
+    let name = ctx.name(suffix, 64);
+    file.resource(
+        "aws_iam_role",
+        ident,
+        obj([
+            ("assume_role_policy", reference(format!("data.aws_iam_policy_document.{doc_name}.json"))),
+            ("name", lit(&name)),
+            ("tags", tags(&name, &[])),
+        ]),
+    );
+    file.resource(
+        "aws_eks_pod_identity_association",
+        ident,
+        obj([
+            ("cluster_name", reference("aws_eks_cluster.main.name")),
+            ("namespace", lit(namespace)),
+            ("role_arn", reference(format!("aws_iam_role.{ident}.arn"))),
+            ("service_account", lit(sa)),
+            ("tags", tags(&name, &[])),
+        ]),
+    );
+}

@@ -3,7 +3,8 @@
 //!
 //! Files: `backend`, `providers`, `network`, `firewall` (when a service declares
 //! `egress`), `postgres` (when the environment has one), `ingress` (when it has one),
-//! `compute`, `secrets` (when it has any) and `outputs`, each `.tf.json` with a `"//"`
+//! `compute`, `secrets` (when it has any), `identity` (when a service connects to a
+//! postgres: Pod Identity roles, see [`identity`]) and `outputs`, each `.tf.json` with a `"//"`
 //! header. No data source calls AWS, so every root plans offline; the account id is
 //! known statically from `aws.account`.
 //!
@@ -57,6 +58,7 @@ mod firewall;
 #[cfg(test)]
 mod firewall_tests;
 mod iam;
+pub(crate) mod identity;
 mod ingress;
 mod json;
 mod network;
@@ -205,6 +207,9 @@ fn emit_environment(ctx: &Ctx<'_>) -> Result<Vec<(&'static str, String)>, String
     }
     if res.secrets.iter().any(|s| s.path.is_some()) {
         out.push(("secrets.tf.json", secrets::emit(ctx)?));
+    }
+    if identity::needed(ctx) {
+        out.push(("identity.tf.json", identity::emit(ctx)?));
     }
     Ok(out)
 }
