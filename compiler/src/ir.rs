@@ -78,9 +78,11 @@ impl Resources {
         self.ingresses.first()
     }
 
-    /// The services that connect to the postgres `db`, in declaration order.
+    /// The services that connect to the postgres `db`, in declaration order (none when
+    /// the resources have no such postgres).
     pub fn connectors<'a>(&'a self, db: &'a str) -> impl Iterator<Item = &'a Service> + 'a {
-        self.services.iter().filter(move |s| s.databases().any(|d| d == db))
+        let exists = self.database(db).is_some();
+        self.services.iter().filter(move |s| exists && s.databases().any(|d| d == db))
     }
 }
 

@@ -231,7 +231,23 @@ fn pods(env: &ir::Environment) -> Vec<String> {
     if env.tier == ir::Tier::Local {
         pods.extend(env.resources.databases.iter().map(|d| d.name.clone()));
     }
+    pods.extend(bootstraps(env).into_iter().map(|(pods, _)| pods));
     pods
+}
+
+/// The bootstrap Jobs of a cloud environment: `(pods, postgres)` for each postgres that
+/// some service connects to.
+pub(crate) fn bootstraps(env: &ir::Environment) -> Vec<(String, &ir::Postgres)> {
+    if env.tier == ir::Tier::Local {
+        return Vec::new();
+    }
+    let res = &env.resources;
+    let connected = |db: &str| res.services.iter().any(|s| s.connects.contains(&Connection::Postgres(db.into())));
+    res.databases
+        .iter()
+        .filter(|d| connected(&d.name))
+        .map(|d| (crate::emit::names::bootstrap_name(&d.name), d))
+        .collect()
 }
 
 fn selected(selector: &Value, pods: &[String]) -> Vec<String> {
@@ -352,6 +368,15 @@ pub(crate) fn declared(env: &ir::Environment) -> (BTreeSet<Flow>, BTreeSet<Flow>
                 Err(_) => "internet".to_string(),
             };
             egress.insert(f(&svc.name, &to, eg.port, "TCP"));
+        }
+    }
+    // A bootstrap Job: its database (the persistence subnets) and the Secrets Manager
+    // endpoint (the runtime subnets, on 443).
+    for (pods, db) in bootstraps(env) {
+        egress.insert(f(&pods, "persistence", db.port, "TCP"));
+        let network = env.resources.network(&db.network).expect("resolved");
+        for subnet in &network.segment(ir::SegmentRole::Runtime).subnets {
+            egress.insert(f(&pods, &format!("runtime {subnet}"), 443, "TCP"));
         }
     }
     for ing in &env.resources.ingresses {
@@ -564,7 +589,7 @@ fn long_names_are_shortened_consistently_and_render_with_kubectl() {
         let outputs: Value =
             serde_json::from_str(&files[&format!("terraform/{}/outputs.tf.json", env.name)]).expect("JSON");
         let policies = outputs["output"]["security_group_policies"]["value"]["items"].as_array().expect("items");
-        assert_eq!(policies.len(), env.resources.services.len());
+        assert_eq!(policies.len(), env.resources.services.len() + bootstraps(env).len());
         for (policy, svc) in policies.iter().zip(&env.resources.services) {
             assert_eq!(policy["metadata"]["namespace"], env.namespace.as_str());
             let want: Value = parse(&super::yaml::to_embedded(&super::selector(&program.project, &svc.name)));
@@ -618,7 +643,7 @@ fn long_names_are_shortened_consistently_and_render_with_kubectl() {
         // Every selector (Services, NetworkPolicies, PDBs) selects pods some workload labels.
         let pod_labels: Vec<&Value> = objects
             .iter()
-            .filter(|o| o["kind"] == "Deployment" || o["kind"] == "StatefulSet")
+            .filter(|o| ["Deployment", "StatefulSet", "Job"].contains(&o["kind"].as_str().unwrap_or_default()))
             .map(|o| &o["spec"]["template"]["metadata"]["labels"])
             .collect();
         let selects = |selector: &Value| {

@@ -27,7 +27,8 @@ use crate::ir::{self, Postgres};
 
 /// Whether the environment needs `identity.tf.json`: some service connects to a postgres.
 pub fn needed(ctx: &Ctx<'_>) -> bool {
-    ctx.env.resources.services.iter().any(|s| s.databases().next().is_some())
+    let res = &ctx.env.resources;
+    res.services.iter().any(|s| s.databases().any(|d| res.database(d).is_some()))
 }
 
 /// The Terraform identifier of a service's role (and its Pod Identity association).
@@ -69,7 +70,9 @@ pub fn emit(ctx: &Ctx<'_>) -> Result<String, String> {
     for svc in &res.services {
         let mut statements = Vec::new();
         for db_name in svc.databases() {
-            let db = res.database(db_name).ok_or_else(|| format!("service `{}`: no postgres `{db_name}`", svc.name))?;
+            // Like the security groups, a connection to a database the environment lacks
+            // grants nothing (the checks report it before emission).
+            let Some(db) = res.database(db_name) else { continue };
             let user = ir::database_user(&svc.name);
             let prefix = format!("arn:aws:rds-db:{}:{}:dbuser:", ctx.region, ctx.account);
             let users = instances(db)
