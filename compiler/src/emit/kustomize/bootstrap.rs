@@ -76,7 +76,6 @@ pub fn sql(res: &ir::Resources, db: &ir::Postgres) -> String {
             out,
             "DO $$ BEGIN\n  IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = '{literal}') THEN\n    \
              CREATE ROLE {role} LOGIN;\n  END IF;\nEND $$;\n\
-             ALTER ROLE {role} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE;\n\
              GRANT rds_iam TO {role};\n\
              GRANT CONNECT, TEMPORARY ON DATABASE {database} TO {role};\n\
              GRANT USAGE, CREATE ON SCHEMA public TO {role};\n"

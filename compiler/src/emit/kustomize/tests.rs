@@ -665,3 +665,63 @@ fn long_names_are_shortened_consistently_and_render_with_kubectl() {
         }
     }
 }
+
+/// Every volume a container mounts is a volume of its pod (the local Postgres once
+/// mounted its password without declaring the volume), and every ConfigMap or Secret
+/// volume names an object of the tree (a ConfigMap) or one the ExternalSecrets create.
+#[test]
+fn mounted_volumes_exist() {
+    for program in programs() {
+        let files = tree(&program);
+        let objects: Vec<Value> = files.values().flat_map(|t| parse_all(t)).collect();
+        let names = |kind: &str| -> BTreeSet<String> {
+            objects
+                .iter()
+                .filter(|o| o["kind"] == kind)
+                .filter_map(|o| o["metadata"]["name"].as_str().map(str::to_string))
+                .collect()
+        };
+        let config_maps = names("ConfigMap");
+        let targets: BTreeSet<String> = objects
+            .iter()
+            .filter(|o| o["kind"] == "ExternalSecret")
+            .filter_map(|o| o["spec"]["target"]["name"].as_str().map(str::to_string))
+            .collect();
+        let mut pods = 0;
+        for obj in &objects {
+            let pod = &obj["spec"]["template"]["spec"];
+            if pod.is_null() {
+                continue;
+            }
+            pods += 1;
+            let volumes = pod["volumes"].as_array().cloned().unwrap_or_default();
+            let mut declared: BTreeSet<&str> = volumes.iter().filter_map(|v| v["name"].as_str()).collect();
+            let claims = obj["spec"]["volumeClaimTemplates"].as_array().cloned().unwrap_or_default();
+            let claims: Vec<String> =
+                claims.iter().filter_map(|c| c["metadata"]["name"].as_str().map(str::to_string)).collect();
+            declared.extend(claims.iter().map(String::as_str));
+            let containers =
+                ["initContainers", "containers"].iter().flat_map(|k| pod[k].as_array().cloned().unwrap_or_default());
+            for c in containers {
+                for m in c["volumeMounts"].as_array().cloned().unwrap_or_default() {
+                    let name = m["name"].as_str().expect("a mount name");
+                    assert!(
+                        declared.contains(name),
+                        "{} `{}` mounts undeclared volume `{name}`",
+                        obj["kind"],
+                        obj["metadata"]["name"]
+                    );
+                }
+            }
+            for v in &volumes {
+                if let Some(cm) = v["configMap"]["name"].as_str() {
+                    assert!(config_maps.contains(cm), "volume of ConfigMap `{cm}` that the tree lacks");
+                }
+                if let Some(secret) = v["secret"]["secretName"].as_str() {
+                    assert!(targets.contains(secret), "volume of Secret `{secret}` that no ExternalSecret creates");
+                }
+            }
+        }
+        assert!(pods > 0);
+    }
+}
