@@ -78,6 +78,12 @@ impl Resources {
         self.ingresses.first()
     }
 
+    /// Whether `svc` has an AWS role in a cloud environment: it connects to a postgres of
+    /// these resources (its role may log in as its database user there).
+    pub fn has_role(&self, svc: &Service) -> bool {
+        svc.databases().any(|d| self.database(d).is_some())
+    }
+
     /// The services that connect to the postgres `db`, in declaration order (none when
     /// the resources have no such postgres).
     pub fn connectors<'a>(&'a self, db: &'a str) -> impl Iterator<Item = &'a Service> + 'a {

@@ -64,10 +64,17 @@ fn program_flows(env: &ir::Environment) -> BTreeSet<(String, String, String)> {
         }
     }
     // What the program implies: the bootstrap Job of a connected cloud database reaches
-    // the database and the Secrets Manager endpoint (its master secret).
+    // the database and the Secrets Manager endpoint (its master secret); a service with
+    // an IAM role reaches STS.
     for (pods, db) in k8s::bootstraps(env) {
         out.insert(f(&pods, &db.name, db.port));
         out.insert(f(&pods, "endpoints", 443));
+    }
+    // A cloud service that connects to a postgres has an IAM role: STS, by the endpoint.
+    if env.tier != Tier::Local {
+        for svc in res.services.iter().filter(|s| res.has_role(s)) {
+            out.insert(f(&svc.name, "endpoints", 443));
+        }
     }
     out
 }

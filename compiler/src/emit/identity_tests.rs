@@ -1,11 +1,12 @@
 //! The workload identity read-back, on real projects: `envs/`, every example that builds,
 //! fleet-100 and a bent `envs/`. For every cloud environment the IAM roles, their trust
-//! policies, inline policies, attachments and EKS Pod Identity associations are read back
+//! policies (IAM roles for service accounts), inline policies and attachments are read back
 //! from the emitted Terraform JSON and compared with the program: each service's role
 //! grants exactly `rds-db:connect` as its own user on every instance of every database it
 //! connects to, each database bootstrap role exactly the reading of that database's
-//! master secret; nothing more, nothing less. The Kubernetes side is read back too: the
-//! pods of each associated ServiceAccount are the service's Deployment (or the Job).
+//! master secret; nothing more, nothing less. The Kubernetes side is read back too: exactly
+//! the granted ServiceAccounts carry their role's ARN, and their pods are the service's
+//! Deployment (or the Job).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -27,6 +28,8 @@ struct Expected {
     grants: Grants,
     /// The kind of the workload whose pods run as that ServiceAccount.
     workload: &'static str,
+    /// The role's name is `<prefix>-<role_suffix>`.
+    role_suffix: String,
 }
 
 fn expected(project: &str, env: &ir::Environment) -> BTreeMap<String, Expected> {
@@ -62,7 +65,12 @@ fn expected(project: &str, env: &ir::Environment) -> BTreeMap<String, Expected> 
             let sa = svc.name.clone();
             out.insert(
                 format!("service {}", svc.name),
-                Expected { service_account: sa, grants, workload: "Deployment" },
+                Expected {
+                    service_account: sa,
+                    grants,
+                    workload: "Deployment",
+                    role_suffix: format!("svc-{}", svc.name),
+                },
             );
         }
     }
@@ -82,7 +90,10 @@ fn expected(project: &str, env: &ir::Environment) -> BTreeMap<String, Expected> 
         .map(|(a, r)| (a.to_string(), r))
         .collect();
         let sa = names::bootstrap_name(&db.name);
-        out.insert(format!("bootstrap {}", db.name), Expected { service_account: sa, grants, workload: "Job" });
+        out.insert(
+            format!("bootstrap {}", db.name),
+            Expected { service_account: sa, grants, workload: "Job", role_suffix: format!("bootstrap-{}", db.name) },
+        );
     }
     out
 }
@@ -124,61 +135,67 @@ fn statements<'a>(data: &'a Value, reference: &Value) -> &'a Vec<Value> {
     data["aws_iam_policy_document"][name]["statement"].as_array().expect("statements")
 }
 
-/// Reads back every Pod Identity workload of a cloud environment and compares it with the
-/// program. Returns the number of grants checked.
+/// The condition key of a claim of the cluster's tokens, as the roles write it.
+fn claim(name: &str) -> String {
+    format!("${{replace(aws_iam_openid_connect_provider.eks.url, \"https://\", \"\")}}:{name}")
+}
+
+/// Reads back every workload role of a cloud environment and compares it with the
+/// program: the roles that only one ServiceAccount's token may assume, their grants, and
+/// the ServiceAccounts' role annotations. Returns the number of grants checked.
 fn verify(project: &str, env: &ir::Environment, files: &BTreeMap<String, String>) -> Result<usize, String> {
     let (resources, data) = merged(files, &env.name);
     let aws = env.aws.as_ref().expect("aws");
     let account = aws.account.clone().expect("account");
-    let region = aws.region.clone().expect("region");
-    let cluster = names::aws_prefix(project, &env.name);
-    let cluster_arn = format!("arn:aws:eks:{region}:{account}:cluster/{cluster}");
     let namespace = &env.namespace;
-    let mut want = expected(project, env);
+    let want = expected(project, env);
     let empty = serde_json::Map::new();
-    let associations = resources["aws_eks_pod_identity_association"].as_object().unwrap_or(&empty);
     let roles = resources["aws_iam_role"].as_object().unwrap_or(&empty);
     let attachments = resources["aws_iam_role_policy_attachment"].as_object().unwrap_or(&empty);
     let inline = resources["aws_iam_role_policy"].as_object().unwrap_or(&empty);
+    let providers = resources["aws_iam_openid_connect_provider"].as_object().unwrap_or(&empty);
+    if !want.is_empty() {
+        let eks = providers.get("eks").ok_or_else(|| format!("{}: no OIDC provider", env.name))?;
+        let want_provider = serde_json::json!(["sts.amazonaws.com"]);
+        if eks["url"] != "${aws_eks_cluster.main.identity[0].oidc[0].issuer}" || eks["client_id_list"] != want_provider
+        {
+            return Err(format!("{}: the OIDC provider is not the cluster's for STS: {eks}", env.name));
+        }
+    }
+    // Every role whose trust names the OIDC provider is one the program grants.
+    let web_identity: BTreeSet<&String> = roles
+        .iter()
+        .filter(|(_, body)| {
+            statements(&data, &body["assume_role_policy"])
+                .iter()
+                .any(|st| st["principals"].to_string().contains("openid_connect_provider"))
+        })
+        .map(|(name, _)| name)
+        .collect();
     let mut checked = 0;
-    let mut seen_roles = BTreeSet::new();
-    for (name, assoc) in associations {
-        if str_of(&assoc["namespace"]) != namespace.as_str() {
-            continue; // a platform operator (External Secrets, ...) in its own namespace
-        }
-        let sa = str_of(&assoc["service_account"]);
-        let (what, exp) = want
+    let mut annotations = BTreeMap::new();
+    for (what, exp) in &want {
+        let name = names::role_name(project, &env.name, &exp.role_suffix);
+        let (role, body) = roles
             .iter()
-            .find(|(_, e)| e.service_account == sa)
-            .map(|(k, _)| k.clone())
-            .and_then(|k| want.remove_entry(&k))
-            .ok_or_else(|| {
-                format!("{}: association {name} for {namespace}/{sa}, which the program grants nothing", env.name)
-            })?;
-        if str_of(&assoc["cluster_name"]) != "${aws_eks_cluster.main.name}" {
-            return Err(format!("{what}: association on another cluster"));
-        }
-        let role = address(&assoc["role_arn"], "arn");
-        let role = role.strip_prefix("aws_iam_role.").ok_or_else(|| format!("{what}: role_arn {role}"))?.to_string();
-        if !seen_roles.insert(role.clone()) {
-            return Err(format!("{what}: role {role} is shared by two associations"));
-        }
-        let body = roles.get(&role).ok_or_else(|| format!("{what}: no role {role}"))?;
+            .find(|(_, b)| b["name"] == name.as_str())
+            .ok_or_else(|| format!("{what}: no role named {name}"))?;
         for key in ["managed_policy_arns", "inline_policy", "permissions_boundary"] {
             if body.get(key).is_some() {
                 return Err(format!("{what}: role {role} sets {key}"));
             }
         }
-        // Trust: Pod Identity only, for exactly this service account of this cluster.
+        // Trust: the cluster's OIDC provider only, for exactly this service account's token.
         let trust = statements(&data, &body["assume_role_policy"]);
         let [st] = trust.as_slice() else { return Err(format!("{what}: {} trust statements", trust.len())) };
         let principals = &st["principals"];
-        let want_principals = serde_json::json!([{"identifiers": ["pods.eks.amazonaws.com"], "type": "Service"}]);
+        let want_principals =
+            serde_json::json!([{"identifiers": ["${aws_iam_openid_connect_provider.eks.arn}"], "type": "Federated"}]);
         if st["effect"] != "Allow" || *principals != want_principals {
             return Err(format!("{what}: trust principals {principals}"));
         }
         let actions: BTreeSet<&str> = st["actions"].as_array().expect("actions").iter().map(str_of).collect();
-        if actions != BTreeSet::from(["sts:AssumeRole", "sts:TagSession"]) {
+        if actions != BTreeSet::from(["sts:AssumeRoleWithWebIdentity"]) {
             return Err(format!("{what}: trust actions {actions:?}"));
         }
         let conditions: BTreeSet<(String, String, String)> = st["condition"]
@@ -191,15 +208,12 @@ fn verify(project: &str, env: &ir::Environment, files: &BTreeMap<String, String>
                 (str_of(&c["test"]).to_string(), str_of(&c["variable"]).to_string(), str_of(&values[0]).to_string())
             })
             .collect();
+        let sub = format!("system:serviceaccount:{namespace}:{}", exp.service_account);
         let want_conditions: BTreeSet<(String, String, String)> = [
-            ("ArnEquals", "aws:SourceArn", cluster_arn.as_str()),
-            ("StringEquals", "aws:SourceAccount", account.as_str()),
-            ("StringEquals", "aws:RequestTag/eks-cluster-name", cluster.as_str()),
-            ("StringEquals", "aws:RequestTag/kubernetes-namespace", namespace.as_str()),
-            ("StringEquals", "aws:RequestTag/kubernetes-service-account", sa),
+            ("StringEquals".to_string(), claim("aud"), "sts.amazonaws.com".to_string()),
+            ("StringEquals".to_string(), claim("sub"), sub),
         ]
         .into_iter()
-        .map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()))
         .collect();
         if conditions != want_conditions {
             return Err(format!("{what}: trust conditions {conditions:?}, want {want_conditions:?}"));
@@ -231,22 +245,22 @@ fn verify(project: &str, env: &ir::Environment, files: &BTreeMap<String, String>
             return Err(format!("{what}: grants {more:?} beyond the program and misses {less:?}"));
         }
         checked += grants.len();
-        pods_run_as(files, env, exp.workload, sa).map_err(|e| format!("{what}: {e}"))?;
-    }
-    if let Some((what, _)) = want.iter().next() {
-        return Err(format!("{}: {what} has no Pod Identity association", env.name));
-    }
-    // Every role that Pod Identity may assume is associated (none lingers, unused).
-    for (name, body) in roles {
-        let trust = statements(&data, &body["assume_role_policy"]);
-        let pods = trust.iter().any(|st| st["principals"].to_string().contains("pods.eks.amazonaws.com"));
-        let associated =
-            associations.values().any(|a| address(&a["role_arn"], "arn") == format!("aws_iam_role.{name}"));
-        if pods && !associated {
-            return Err(format!("{}: Pod Identity role {name} without an association", env.name));
+        pods_run_as(files, env, exp.workload, &exp.service_account).map_err(|e| format!("{what}: {e}"))?;
+        annotations.insert(exp.service_account.clone(), format!("arn:aws:iam::{account}:role/{name}"));
+        if !web_identity.contains(role) {
+            return Err(format!("{what}: role {role} is not assumed by web identity"));
         }
     }
-    // IAM authentication on every instance of every database a role connects to.
+    let granted = want.len();
+    if web_identity.len() != granted {
+        return Err(format!("{}: {} web identity roles, the program grants {granted}", env.name, web_identity.len()));
+    }
+    // The Kubernetes side: exactly the granted ServiceAccounts name exactly their roles.
+    let got = role_annotations(files, &env.name);
+    if got != annotations {
+        return Err(format!("{}: ServiceAccount role annotations {got:?}, want {annotations:?}", env.name));
+    }
+    // IAM authentication on every instance.
     let instances = resources["aws_db_instance"].as_object().unwrap_or(&empty);
     for (name, db) in instances {
         if db["iam_database_authentication_enabled"] != true {
@@ -254,6 +268,61 @@ fn verify(project: &str, env: &ir::Environment, files: &BTreeMap<String, String>
         }
     }
     Ok(checked)
+}
+
+fn parse_yaml_all(text: &str) -> Vec<Value> {
+    serde_norway::Deserializer::from_str(text)
+        .map(|doc| {
+            let yaml: serde_norway::Value = serde::Deserialize::deserialize(doc).expect("YAML");
+            serde_norway::from_value(yaml).expect("JSON")
+        })
+        .collect()
+}
+
+/// The `eks.amazonaws.com/role-arn` of every ServiceAccount an overlay renders: from its
+/// base and its own objects, then its patches (an `add` of the annotations or of the
+/// one annotation).
+fn role_annotations(files: &BTreeMap<String, String>, env: &str) -> BTreeMap<String, String> {
+    let key = names::ROLE_ARN_ANNOTATION;
+    let mut out = BTreeMap::new();
+    for (path, text) in files {
+        let in_scope = path.starts_with("kubernetes/base/") || path.starts_with(&format!("kubernetes/overlays/{env}/"));
+        if in_scope && path.ends_with("/serviceaccounts.yaml") {
+            for sa in parse_yaml_all(text) {
+                if let Some(arn) = sa["metadata"]["annotations"][key].as_str() {
+                    out.insert(str_of(&sa["metadata"]["name"]).to_string(), arn.to_string());
+                }
+            }
+        }
+    }
+    let kustomization = &parse_yaml_all(&files[&format!("kubernetes/overlays/{env}/kustomization.yaml")])[0];
+    for patch in kustomization["patches"].as_array().into_iter().flatten() {
+        if patch["target"]["kind"] != "ServiceAccount" {
+            continue;
+        }
+        let sa = str_of(&patch["target"]["name"]).to_string();
+        for op in parse_yaml_all(str_of(&patch["patch"])).iter().flat_map(|d| d.as_array().cloned().unwrap_or_default())
+        {
+            let path = str_of(&op["path"]);
+            let value = if path == "/metadata/annotations" {
+                op["value"][key].as_str().map(str::to_string)
+            } else if path == format!("/metadata/annotations/{}", key.replace('/', "~1")) {
+                op["value"].as_str().map(str::to_string)
+            } else {
+                None
+            };
+            match (str_of(&op["op"]), value) {
+                ("add" | "replace", Some(arn)) => {
+                    out.insert(sa.clone(), arn);
+                }
+                ("remove", _) if path.starts_with("/metadata/annotations") => {
+                    out.remove(&sa);
+                }
+                _ => {}
+            }
+        }
+    }
+    out
 }
 
 /// The pods of ServiceAccount `sa` are those of a `kind` (Deployment, Job) in the
@@ -351,7 +420,8 @@ fn identities_of_a_bent_reference_system() {
 }
 
 /// The read-back fails on one grant too many, a widened trust, a managed policy, a role
-/// without its association, or an association the program does not grant.
+/// the program does not grant, a missing role, or a ServiceAccount annotated with a role
+/// the program does not grant it.
 #[test]
 fn the_identity_read_back_refuses_what_the_program_does_not_grant() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
@@ -397,19 +467,35 @@ fn the_identity_read_back_refuses_what_the_program_does_not_grant() {
     });
     assert!(err.contains("trust conditions"), "{err}");
     let err = bend(&|v| {
+        let sub = "/data/aws_iam_policy_document/assume_svc_api/statement/0/condition/1/values/0";
+        *v.pointer_mut(sub).expect("sub") = "system:serviceaccount:zenthea-staging:*".into();
+    });
+    assert!(err.contains("trust conditions"), "{err}");
+    let err = bend(&|v| {
         let att = serde_json::json!({"policy_arn": "arn:aws:iam::aws:policy/ReadOnlyAccess", "role": "${aws_iam_role.svc_api.name}"});
         v["resource"]["aws_iam_role_policy_attachment"] = serde_json::json!({"svc_api_0": att});
     });
     assert!(err.contains("managed policy attachment"), "{err}");
     let err = bend(&|v| {
-        let assoc = v["resource"]["aws_eks_pod_identity_association"]["svc_api"].clone();
-        let mut web = assoc;
-        web["service_account"] = "web".into();
-        v["resource"]["aws_eks_pod_identity_association"]["svc_web"] = web;
+        let mut web = v["resource"]["aws_iam_role"]["svc_api"].clone();
+        web["name"] = "zenthea-staging-svc-web".into();
+        v["resource"]["aws_iam_role"]["svc_web"] = web;
     });
-    assert!(err.contains("grants nothing"), "{err}");
+    assert!(err.contains("web identity roles"), "{err}");
     let err = bend(&|v| {
-        v["resource"]["aws_eks_pod_identity_association"].as_object_mut().expect("associations").remove("svc_worker");
+        v["resource"]["aws_iam_role"].as_object_mut().expect("roles").remove("svc_worker");
     });
-    assert!(err.contains("no Pod Identity association"), "{err}");
+    assert!(err.contains("no role named"), "{err}");
+    // The Kubernetes side: a role annotation on a ServiceAccount the program grants nothing.
+    let mut bent = files.clone();
+    let base = "kubernetes/base/serviceaccounts.yaml".to_string();
+    let annotated = bent[&base].replacen(
+        "  name: web\n",
+        "  name: web\n  annotations:\n    eks.amazonaws.com/role-arn: \"arn:aws:iam::222222222222:role/zenthea-staging-svc-api\"\n",
+        1,
+    );
+    assert_ne!(annotated, bent[&base], "the base has the ServiceAccount web");
+    bent.insert(base, annotated);
+    let err = verify(&program.project, staging, &bent).expect_err("an annotation the program does not grant");
+    assert!(err.contains("role annotations"), "{err}");
 }

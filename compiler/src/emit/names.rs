@@ -85,6 +85,15 @@ pub fn db_identifier(project: &str, env: &str, postgres: &str) -> String {
     shorten(&format!("{}-{postgres}", aws_prefix(project, env)), 63)
 }
 
+/// The IAM role `<prefix>-<suffix>` (64 at most) of a workload: `svc-<service>` or
+/// `bootstrap-<postgres>`; its ServiceAccount's `eks.amazonaws.com/role-arn` names it.
+pub fn role_name(project: &str, env: &str, suffix: &str) -> String {
+    shorten(&format!("{}-{suffix}", aws_prefix(project, env)), 64)
+}
+
+/// The annotation of a ServiceAccount that names its IAM role (IAM roles for service accounts).
+pub const ROLE_ARN_ANNOTATION: &str = "eks.amazonaws.com/role-arn";
+
 /// The name of the workload that creates a postgres's IAM-authenticated users: its
 /// Job's pods, ServiceAccount and ConfigMap, `<postgres>-bootstrap`.
 pub fn bootstrap_name(postgres: &str) -> String {

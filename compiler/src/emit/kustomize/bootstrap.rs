@@ -5,12 +5,13 @@
 //! `PUBLIC` loses `CONNECT` on the database, so no other role of the instance connects.
 //!
 //! Objects, per postgres that some service connects to:
-//! - ServiceAccount `<postgres>-bootstrap`, whose EKS Pod Identity role (Terraform
-//!   `identity.tf.json`) may read only that instance's RDS-managed master secret;
+//! - ServiceAccount `<postgres>-bootstrap`, whose IAM role (Terraform `identity.tf.json`,
+//!   named by its `eks.amazonaws.com/role-arn` annotation) may read only that instance's
+//!   RDS-managed master secret;
 //! - ConfigMap `<postgres>-bootstrap` holding `bootstrap.sql`;
 //! - Job `<postgres>-bootstrap-<sha256 of the SQL, 10 hex>`: a new set of users is a new
 //!   Job (a Job's template is immutable); finished Jobs are removed after a day. Its init
-//!   container (AWS CLI) finds the master secret by the tag RDS puts on it
+//!   container (AWS CLI, credentials from STS through the VPC endpoint) finds the master secret by the tag RDS puts on it
 //!   (`aws:rds:primaryDBInstanceArn` = the instance's ARN, known statically) and writes
 //!   the password to a memory-backed volume shared only with the second container, which
 //!   runs `psql` over TLS as the master user.
@@ -188,6 +189,9 @@ pub fn objects(view: &View, db: &ir::Postgres) -> Vec<Object> {
             ]),
         ),
     ]);
+    let role = names::role_name(view.project, &env.name, &format!("bootstrap-{}", db.name));
+    let mut sa_meta = meta();
+    sa_meta.push(("annotations", map([(names::ROLE_ARN_ANNOTATION, super::service::role_arn(env, &role).into())])));
     let job_name = names::shorten(&format!("{name}-{}", &digest(&sql)[..10]), 63);
     let spec = map([
         ("backoffLimit", 6i64.into()),
@@ -195,7 +199,7 @@ pub fn objects(view: &View, db: &ir::Postgres) -> Vec<Object> {
         ("template", map([("metadata", map([("labels", labels(view.project, &name, "bootstrap"))])), ("spec", pod)])),
     ]);
     vec![
-        Object::new("v1", "ServiceAccount", &name, meta(), vec![("automountServiceAccountToken", false.into())]),
+        Object::new("v1", "ServiceAccount", &name, sa_meta, vec![("automountServiceAccountToken", false.into())]),
         Object::new("v1", "ConfigMap", &name, meta(), vec![("data", map([("bootstrap.sql", sql.into())]))]),
         Object::new("batch/v1", "Job", &job_name, meta(), vec![("spec", spec)]),
     ]

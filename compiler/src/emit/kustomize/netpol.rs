@@ -52,7 +52,33 @@ pub fn objects(view: &View) -> Vec<Object> {
     for pg in super::bootstrap::databases(view) {
         out.extend(bootstrap(view, pg));
     }
+    if view.env.is_some() && !view.is_local() {
+        for svc in view.resources.services.iter().filter(|s| view.resources.has_role(s)) {
+            out.extend(to_aws_endpoints(view, svc));
+        }
+    }
     out
+}
+
+/// A service with an IAM role (it connects to a postgres, `identity.tf.json`) gets its
+/// credentials from STS: egress to the runtime subnets on 443, where the VPC endpoints
+/// have their addresses (their security group admits only the groups that need them).
+fn to_aws_endpoints(view: &View, svc: &ir::Service) -> Option<Object> {
+    let net = view.resources.network(&svc.network)?;
+    let to = net
+        .segment(SegmentRole::Runtime)
+        .subnets
+        .iter()
+        .map(|s| map([("ipBlock", map([("cidr", s.to_string().into())]))]));
+    let rule = map([("to", Yaml::Seq(to.collect())), ("ports", ports("TCP", &[443]))]);
+    Some(policy(
+        view,
+        &format!("allow-{}-to-aws-endpoints", svc.name),
+        &format!("{} -> sts (VPC endpoint):443", svc.name),
+        pods_of(view, &svc.name),
+        &["Egress"],
+        vec![("egress", Yaml::Seq(vec![rule]))],
+    ))
 }
 
 /// The bootstrap Job of a cloud postgres ([`super::bootstrap`]): egress to the persistence

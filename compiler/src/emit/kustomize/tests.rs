@@ -370,6 +370,16 @@ pub(crate) fn declared(env: &ir::Environment) -> (BTreeSet<Flow>, BTreeSet<Flow>
             egress.insert(f(&svc.name, &to, eg.port, "TCP"));
         }
     }
+    // A service with an IAM role (cloud, connects to a postgres): STS through the VPC
+    // endpoint (the runtime subnets, on 443).
+    if !local {
+        for svc in env.resources.services.iter().filter(|s| env.resources.has_role(s)) {
+            let network = env.resources.network(&svc.network).expect("resolved");
+            for subnet in &network.segment(ir::SegmentRole::Runtime).subnets {
+                egress.insert(f(&svc.name, &format!("runtime {subnet}"), 443, "TCP"));
+            }
+        }
+    }
     // A bootstrap Job: its database (the persistence subnets) and the Secrets Manager
     // endpoint (the runtime subnets, on 443).
     for (pods, db) in bootstraps(env) {

@@ -148,48 +148,47 @@ pub fn log_streams(log_group: &str) -> Value {
     template(&[Part::Ref(&format!("aws_cloudwatch_log_group.{log_group}.arn")), Part::Lit(":*")])
 }
 
-/// The session tags EKS Pod Identity puts on every session it assumes, and that the
-/// trust policy of [`pod_identity_role`] requires: `(tag, value)`.
-pub fn pod_identity_tags(ctx: &Ctx<'_>, namespace: &str, service_account: &str) -> [(&'static str, String); 3] {
-    [
-        ("eks-cluster-name", ctx.prefix.clone()),
-        ("kubernetes-namespace", namespace.to_string()),
-        ("kubernetes-service-account", service_account.to_string()),
-    ]
+/// The address of the cluster's IAM OIDC provider (IAM roles for service accounts).
+pub const OIDC_PROVIDER: &str = "aws_iam_openid_connect_provider.eks";
+
+/// `<issuer host and path>:<claim>`, the condition key of a claim of the cluster's
+/// service account tokens (the issuer is known after apply).
+pub fn oidc_claim(claim: &str) -> Value {
+    template(&[
+        Part::Ref(&format!("replace({OIDC_PROVIDER}.url, \"https://\", \"\")")),
+        Part::Lit(&format!(":{claim}")),
+    ])
 }
 
-/// The ARN of the environment's EKS cluster, known statically (`<prefix>` in the account
-/// and region): the `aws:SourceArn` of a Pod Identity session.
-pub fn cluster_arn(ctx: &Ctx<'_>) -> String {
-    format!("arn:aws:eks:{}:{}:cluster/{}", ctx.region, ctx.account, ctx.prefix)
-}
-
-/// Adds `aws_iam_role.<ident>` named `<prefix>-<suffix>` that EKS Pod Identity may assume
-/// (`sts:AssumeRole`, `sts:TagSession`) for exactly one service account of one namespace
-/// of this environment's cluster: the source account and cluster ARN and the session tags
-/// EKS sets (cluster, namespace, service account) are conditions of the trust. Also adds
-/// the `aws_eks_pod_identity_association.<ident>` of that service account to the role.
-pub fn pod_identity_role(file: &mut TfFile, ctx: &Ctx<'_>, ident: &str, suffix: &str, namespace: &str, sa: &str) {
+/// Adds `aws_iam_role.<ident>` named `<prefix>-<suffix>` that only the service account
+/// `<namespace>/<sa>` of this environment's cluster may assume, through IAM roles for
+/// service accounts: `sts:AssumeRoleWithWebIdentity` from the cluster's OIDC provider,
+/// the token's `sub` exactly `system:serviceaccount:<namespace>:<sa>` and its `aud`
+/// exactly `sts.amazonaws.com`. Returns the role's name (the ServiceAccount's
+/// `eks.amazonaws.com/role-arn` annotation names it).
+pub fn workload_role(file: &mut TfFile, ctx: &Ctx<'_>, ident: &str, suffix: &str, namespace: &str, sa: &str) -> String {
     let doc_name = format!("assume_{ident}");
-    let cond = |test: &str, variable: &str, value: &str| {
-        obj([("test", lit(test)), ("values", lits([value])), ("variable", lit(variable))])
+    let cond = |claim: &str, value: &str| {
+        obj([("test", lit("StringEquals")), ("values", lits([value])), ("variable", oidc_claim(claim))])
     };
-    let mut conditions = vec![
-        cond("ArnEquals", "aws:SourceArn", &cluster_arn(ctx)),
-        cond("StringEquals", "aws:SourceAccount", &ctx.account),
-    ];
-    for (tag, value) in pod_identity_tags(ctx, namespace, sa) {
-        conditions.push(cond("StringEquals", &format!("aws:RequestTag/{tag}"), &value));
-    }
     let statement = obj([
-        ("actions", lits(["sts:AssumeRole", "sts:TagSession"])),
-        ("condition", Value::Array(conditions)),
+        ("actions", lits(["sts:AssumeRoleWithWebIdentity"])),
+        (
+            "condition",
+            Value::Array(vec![
+                cond("aud", "sts.amazonaws.com"),
+                cond("sub", &format!("system:serviceaccount:{namespace}:{sa}")),
+            ]),
+        ),
         ("effect", lit("Allow")),
         (
             "principals",
-            Value::Array(vec![obj([("identifiers", lits(["pods.eks.amazonaws.com"])), ("type", lit("Service"))])]),
+            Value::Array(vec![obj([
+                ("identifiers", Value::Array(vec![reference(format!("{OIDC_PROVIDER}.arn"))])),
+                ("type", lit("Federated")),
+            ])]),
         ),
-        ("sid", lit("EksPodIdentity")),
+        ("sid", lit("ServiceAccount")),
     ]);
     file.data("aws_iam_policy_document", &doc_name, obj([("statement", Value::Array(vec![statement]))]));
     let name = ctx.name(suffix, 64);
@@ -202,15 +201,5 @@ pub fn pod_identity_role(file: &mut TfFile, ctx: &Ctx<'_>, ident: &str, suffix: 
             ("tags", tags(&name, &[])),
         ]),
     );
-    file.resource(
-        "aws_eks_pod_identity_association",
-        ident,
-        obj([
-            ("cluster_name", reference("aws_eks_cluster.main.name")),
-            ("namespace", lit(namespace)),
-            ("role_arn", reference(format!("aws_iam_role.{ident}.arn"))),
-            ("service_account", lit(sa)),
-            ("tags", tags(&name, &[])),
-        ]),
-    );
+    name
 }

@@ -1,15 +1,24 @@
-//! `identity.tf.json`: workload identity through EKS Pod Identity, least privilege.
+//! `identity.tf.json`: workload identity, least privilege, through IAM roles for service
+//! accounts (IRSA): the cluster's IAM OIDC provider `aws_iam_openid_connect_provider.eks`
+//! and one role per workload that has something to be granted.
+//!
+//! Why not EKS Pod Identity: every service pod has its own security group in `strict`
+//! mode (`compute.rs`, `docs/decisions.md`), and such a pod cannot reach the node-local
+//! Pod Identity agent (169.254.170.23 on the node; aws/amazon-vpc-resource-controller-k8s
+//! issue 618). IRSA needs no node-local agent: the SDK exchanges the projected service
+//! account token for credentials at STS, through the `sts` VPC endpoint on 443, which the
+//! workload's security group and NetworkPolicy allow (and nothing else on the endpoints).
+//! Platform operators without a pod security group (External Secrets) keep Pod Identity.
 //!
 //! - Every service that `connects` to a postgres gets its own role `<prefix>-svc-<service>`
-//!   (`aws_iam_role.svc_<service>`), assumable only by EKS Pod Identity for the service's
-//!   own ServiceAccount (`<namespace>/<service>`, emitted by the Kustomize base) in this
-//!   environment's cluster ([`iam::pod_identity_role`]), with one inline policy: per
-//!   database it connects to, `rds-db:connect` as its own database user
-//!   ([`crate::ir::database_user`]) on the writer and every read replica, by their
-//!   `resource_id`. Nothing else: services read their secrets through the External
-//!   Secrets operator, whose own role reads the environment's secrets. A service with no
-//!   grant (no postgres) gets no role and no association: its pods have no AWS
-//!   credentials at all.
+//!   (`aws_iam_role.svc_<service>`) that only the token of the service's own
+//!   ServiceAccount (`<namespace>/<service>`, annotated `eks.amazonaws.com/role-arn` by the
+//!   overlay) may assume ([`iam::workload_role`]), with one inline policy: per database it
+//!   connects to, `rds-db:connect` as its own database user ([`crate::ir::database_user`])
+//!   on the writer and every read replica, by their `resource_id`. Nothing else: services
+//!   read their secrets through the External Secrets operator, whose own role reads the
+//!   environment's secrets. A service with no grant (no postgres) gets no role: its pods
+//!   have no AWS credentials at all.
 //! - Every postgres that some service connects to gets a bootstrap role
 //!   `<prefix>-bootstrap-<postgres>` for the ServiceAccount `<postgres>-bootstrap` of the
 //!   Job that creates those users (Kustomize overlay): it may find the RDS-managed master
@@ -20,7 +29,7 @@
 //! [`crate::emit::identity_tests`] reads these back and compares them with the program.
 
 use super::iam;
-use super::json::{ident, lit, reference, template, Part, TfFile};
+use super::json::{ident, lit, lits, obj, reference, tags, template, Part, TfFile};
 use super::Ctx;
 use crate::emit::names;
 use crate::ir::{self, Postgres};
@@ -28,7 +37,7 @@ use crate::ir::{self, Postgres};
 /// Whether the environment needs `identity.tf.json`: some service connects to a postgres.
 pub fn needed(ctx: &Ctx<'_>) -> bool {
     let res = &ctx.env.resources;
-    res.services.iter().any(|s| s.databases().any(|d| res.database(d).is_some()))
+    res.services.iter().any(|s| res.has_role(s))
 }
 
 /// The Terraform identifier of a service's role (and its Pod Identity association).
@@ -63,10 +72,19 @@ fn sid_part(name: &str) -> String {
 /// Renders `identity.tf.json`.
 pub fn emit(ctx: &Ctx<'_>) -> Result<String, String> {
     let mut file = TfFile::new(&ctx.header(
-        "Workload identity (EKS Pod Identity): one role per service holding what it declares, one per database bootstrap.",
+        "Workload identity (IAM roles for service accounts): one role per service holding what it declares, one per database bootstrap.",
     ));
     let res = &ctx.env.resources;
     let namespace = &ctx.env.namespace;
+    file.resource(
+        "aws_iam_openid_connect_provider",
+        "eks",
+        obj([
+            ("client_id_list", lits(["sts.amazonaws.com"])),
+            ("tags", tags(&ctx.name("eks-oidc", 255), &[])),
+            ("url", reference("aws_eks_cluster.main.identity[0].oidc[0].issuer")),
+        ]),
+    );
     for svc in &res.services {
         let mut statements = Vec::new();
         for db_name in svc.databases() {
@@ -91,7 +109,7 @@ pub fn emit(ctx: &Ctx<'_>) -> Result<String, String> {
             continue;
         }
         let role = service_role(&svc.name);
-        iam::pod_identity_role(&mut file, ctx, &role, &format!("svc-{}", svc.name), namespace, &svc.name);
+        iam::workload_role(&mut file, ctx, &role, &format!("svc-{}", svc.name), namespace, &svc.name);
         iam::inline_policy(&mut file, &role, &role, statements);
     }
     for db in &res.databases {
@@ -101,7 +119,7 @@ pub fn emit(ctx: &Ctx<'_>) -> Result<String, String> {
         let id = ident(&db.name);
         let role = bootstrap_role(&db.name);
         let sa = names::bootstrap_name(&db.name);
-        iam::pod_identity_role(&mut file, ctx, &role, &format!("bootstrap-{}", db.name), namespace, &sa);
+        iam::workload_role(&mut file, ctx, &role, &format!("bootstrap-{}", db.name), namespace, &sa);
         let secret = reference(format!("aws_db_instance.{id}.master_user_secret[0].secret_arn"));
         iam::inline_policy(
             &mut file,

@@ -20,6 +20,8 @@
 //!   its port, the database's group in from that service's group only;
 //! - service → `egress`: an IP entry is exactly that `/32` on the declared port; a host
 //!   name is `0.0.0.0/0` on the port (security groups cannot match names);
+//! - a service that connects to a postgres has an IAM role (`identity.rs`): its group out
+//!   to the endpoints' group on 443 (STS), mirrored by an ingress rule there;
 //! - a postgres that services connect to has a bootstrap Job (which creates their
 //!   IAM-authenticated users) with its own group `<prefix>-bootstrap-<postgres>`: out to
 //!   the database's group on its port and to the endpoints' group on 443 (Secrets
@@ -391,6 +393,16 @@ fn service_rules(file: &mut TfFile, ctx: &Ctx<'_>, svc: &Service, services: &Has
             description: format!("Kubelet probes from the nodes on {}", svc.port),
         },
     );
+    // A service with an IAM role (it connects to a postgres) exchanges its service account
+    // token for credentials at STS, through the VPC endpoint.
+    if res.has_role(svc) {
+        flow(
+            file,
+            Flow { from: &me, to: "endpoints", protocol: "tcp", port: 443, what: None },
+            &format!("{} to STS (its IAM role) through the VPC endpoint", svc.name),
+            &format!("HTTPS from {} (STS, its IAM role)", svc.name),
+        );
+    }
     let mut seen = BTreeSet::new();
     for conn in &svc.connects {
         let (to, port, what) = match conn {

@@ -545,8 +545,15 @@ fn offline_plan_matches_the_program() {
     let get = |ty: &str| planned.get(ty).copied().unwrap_or(0);
     assert_eq!(get("aws_subnet"), 12, "{planned:?}");
     assert_eq!(get("aws_security_group"), 4 + 1 + 1 + 3);
-    // Pod Identity: External Secrets, api (the fixture's only service on main), main's bootstrap.
-    assert_eq!(get("aws_eks_pod_identity_association"), 3, "{planned:?}");
+    // Pod Identity: External Secrets only. IAM roles for service accounts: api (the
+    // fixture's only service on main) and main's bootstrap, through the cluster's provider.
+    assert_eq!(get("aws_eks_pod_identity_association"), 1, "{planned:?}");
+    assert_eq!(get("aws_iam_openid_connect_provider"), 1, "{planned:?}");
+    assert_eq!(
+        get("aws_iam_role"),
+        4 + 1 + 2,
+        "cluster, nodes, RDS monitoring, flow logs; External Secrets; api, bootstrap"
+    );
     assert_eq!(get("aws_db_instance"), 2);
     assert_eq!(get("aws_eks_cluster"), 1);
     assert_eq!(get("aws_vpc_endpoint"), 1 + super::network::INTERFACE_ENDPOINTS.len() + 1, "s3 + acm + the rest");
@@ -594,7 +601,8 @@ fn only_references_are_interpolated() {
                         rest.starts_with("aws_")
                             || rest.starts_with("data.aws_")
                             || rest.starts_with("local.")
-                            || rest.starts_with(" {for s in aws_"),
+                            || rest.starts_with(" {for s in aws_")
+                            || rest.starts_with("replace(aws_"),
                         "{path}: stray interpolation in {s:?}"
                     );
                 }
@@ -724,6 +732,9 @@ pub(crate) fn expected_security_group_flows(env: &Environment) -> BTreeSet<SgFlo
         out.insert(f("ingress", &r.service, r.port, "TCP"));
     }
     for svc in &res.services {
+        if res.has_role(svc) {
+            out.insert(f(&svc.name, "endpoints", 443, "TCP"));
+        }
         out.insert(f(&svc.name, "nodes", 53, "TCP"));
         out.insert(f(&svc.name, "nodes", 53, "UDP"));
         out.insert(f("nodes", &svc.name, svc.port, "TCP"));
