@@ -98,9 +98,13 @@ fn digest(text: &str) -> String {
 fn fetch_script() -> String {
     [
         "set -eu",
-        "arn=$(aws secretsmanager list-secrets --filters \"Key=tag-key,Values=aws:rds:primaryDBInstanceArn\" \"Key=tag-value,Values=$DB_INSTANCE_ARN\" --query 'SecretList[0].ARN' --output text)",
+        "arn=$(aws secretsmanager list-secrets \\",
+        "  --filters \"Key=tag-key,Values=aws:rds:primaryDBInstanceArn\" \"Key=tag-value,Values=$DB_INSTANCE_ARN\" \\",
+        "  --query 'SecretList[0].ARN' --output text)",
         "case \"$arn\" in arn:aws:secretsmanager:*) ;; *) echo \"no RDS-managed master secret for $DB_INSTANCE_ARN\" >&2; exit 1 ;; esac",
-        "aws secretsmanager get-secret-value --secret-id \"$arn\" --query SecretString --output text | sed -n 's/.*\"password\"[[:space:]]*:[[:space:]]*\"\\(\\([^\"\\\\]\\|\\\\.\\)*\\)\".*/\\1/p' | sed 's/\\\\\\(.\\)/\\1/g' > /run/bootstrap/password",
+        "aws secretsmanager get-secret-value --secret-id \"$arn\" --query SecretString --output text \\",
+        "  | sed -n 's/.*\"password\"[[:space:]]*:[[:space:]]*\"\\(\\([^\"\\\\]\\|\\\\.\\)*\\)\".*/\\1/p' \\",
+        "  | sed 's/\\\\\\(.\\)/\\1/g' > /run/bootstrap/password",
         "test -s /run/bootstrap/password",
     ]
     .join("\n")
