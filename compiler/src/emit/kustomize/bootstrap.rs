@@ -125,7 +125,7 @@ pub fn objects(view: &View, db: &ir::Postgres) -> Vec<Object> {
     let fetch = map([
         ("name", "fetch-master-password".into()),
         ("image", versions::AWS_CLI_IMAGE.into()),
-        ("imagePullPolicy", "IfNotPresent".into()),
+        ("imagePullPolicy", "Always".into()),
         ("command", Yaml::from(vec!["/bin/sh", "-c"])),
         ("args", Yaml::Seq(vec![fetch_script().into()])),
         (
@@ -143,7 +143,7 @@ pub fn objects(view: &View, db: &ir::Postgres) -> Vec<Object> {
     let psql = map([
         ("name", "create-users".into()),
         ("image", versions::postgres_client_image(db.version).into()),
-        ("imagePullPolicy", "IfNotPresent".into()),
+        ("imagePullPolicy", "Always".into()),
         ("command", Yaml::from(vec!["/bin/sh", "-c"])),
         (
             "args",
