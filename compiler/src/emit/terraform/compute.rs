@@ -2,7 +2,7 @@
 //! envelope-encrypted, all control plane logs to a KMS-encrypted log group) and one
 //! managed node group in the runtime subnets whose launch template attaches the runtime
 //! security group, requires IMDSv2 (hop limit 1: pods get AWS credentials from EKS Pod
-//! Identity, never from the node) and encrypts the root volume.
+//! Identity or IAM roles for service accounts, never from the node) and encrypts the root volume.
 //!
 //! Node sizing rule (deterministic): every node offers [`NODE_CPU_MILLIS`] and
 //! [`NODE_MEMORY_BYTES`] to services (a 2 vCPU / 8 GiB instance less system reserve and

@@ -44,6 +44,11 @@
 //! - each secret is the Secrets Manager secret named exactly `ir::Secret::path`; the
 //!   External Secrets operator runs as service account `external-secrets/external-secrets`
 //!   with an EKS Pod Identity role that may read only those secrets;
+//! - a service that connects to a postgres runs as ServiceAccount `<namespace>/<service>`
+//!   annotated with its IAM role `<prefix>-svc-<service>` (IAM roles for service accounts,
+//!   [`identity`]), which may only `rds-db:connect` as `ir::database_user` on the instances
+//!   of its databases; each such postgres's bootstrap Job runs as `<pg>-bootstrap` with
+//!   role `<prefix>-bootstrap-<pg>`, which may only read that instance's master secret;
 //! - the certificate for the ingress host is found by the ALB controller by host name.
 //!
 //! Outputs (the only apply-time values): `certificate_validation_records` (the DNS zone
