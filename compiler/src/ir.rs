@@ -51,6 +51,12 @@ pub struct Resources {
     pub secrets: Vec<Secret>,
 }
 
+/// The database user of a service that connects to a postgres: the service name with
+/// `-` turned into `_` (the `user` attribute of a postgres, as the service reads it).
+pub fn database_user(service: &str) -> String {
+    service.replace('-', "_")
+}
+
 impl Resources {
     pub fn service(&self, name: &str) -> Option<&Service> {
         self.services.iter().find(|s| s.name == name)
@@ -70,6 +76,29 @@ impl Resources {
 
     pub fn ingress(&self) -> Option<&Ingress> {
         self.ingresses.first()
+    }
+
+    /// Whether `svc` has an AWS role in a cloud environment: it connects to a postgres of
+    /// these resources (its role may log in as its database user there).
+    pub fn has_role(&self, svc: &Service) -> bool {
+        svc.databases().any(|d| self.database(d).is_some())
+    }
+
+    /// The services that connect to the postgres `db`, in declaration order (none when
+    /// the resources have no such postgres).
+    pub fn connectors<'a>(&'a self, db: &'a str) -> impl Iterator<Item = &'a Service> + 'a {
+        let exists = self.database(db).is_some();
+        self.services.iter().filter(move |s| exists && s.databases().any(|d| d == db))
+    }
+}
+
+impl Service {
+    /// The postgres names this service connects to, each once, in declaration order.
+    pub fn databases(&self) -> impl Iterator<Item = &str> {
+        self.connects.iter().enumerate().filter_map(|(i, c)| match c {
+            Connection::Postgres(db) if !self.connects[..i].contains(c) => Some(db.as_str()),
+            _ => None,
+        })
     }
 }
 

@@ -33,7 +33,8 @@ fn json_graph_has_every_resource_and_edge_kind() {
     };
     assert!(has("production/api", "connects", "production/main"));
     assert!(has("production/edge", "route /api", "production/api"));
-    assert!(has("production/api", "env DATABASE_PASSWORD", "production/db-password"));
+    assert!(has("production/worker", "env STRIPE_API_KEY", "production/stripe-key"));
+    assert!(has("production/api", "env DATABASE_USER (.user)", "production/main"));
     assert!(has("production/api", "env DATABASE_HOST (.host)", "production/main"));
     assert!(has("production/main", "persistence segment", "production/core"));
     assert!(has("env:staging", "mirrors", "env:production"));

@@ -92,6 +92,7 @@ codes! {
     W501 Warning "production service with fewer than 2 replicas";
     E601 Error "unsafe production database";
     W601 Warning "database nothing connects to";
+    W602 Warning "database password beside IAM database authentication";
     E701 Error "construct not authorized by the phase";
     E702 Error "build in a phase without iac";
     E703 Error "invalid phase ladder";

@@ -12,7 +12,7 @@ use super::terraform::tests as tf;
 use crate::ir::{self, Connection, Tier};
 
 /// Compiles a project from `(path, text)` files; `None` when it does not build.
-fn compile(files: Vec<(String, String)>) -> Option<(ir::Program, BTreeMap<String, String>)> {
+pub(super) fn compile(files: Vec<(String, String)>) -> Option<(ir::Program, BTreeMap<String, String>)> {
     let mut sources = crate::Sources::with_stdlib();
     for (path, text) in files {
         sources.add(path, text);
@@ -24,7 +24,7 @@ fn compile(files: Vec<(String, String)>) -> Option<(ir::Program, BTreeMap<String
     Some((out.program?, out.files))
 }
 
-fn project(dir: &Path) -> Vec<(String, String)> {
+pub(super) fn project(dir: &Path) -> Vec<(String, String)> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
@@ -63,6 +63,19 @@ fn program_flows(env: &ir::Environment) -> BTreeSet<(String, String, String)> {
             out.insert(f(&svc.name, &to, eg.port));
         }
     }
+    // What the program implies: the bootstrap Job of a connected cloud database reaches
+    // the database and the Secrets Manager endpoint (its master secret); a service with
+    // an IAM role reaches STS.
+    for (pods, db) in k8s::bootstraps(env) {
+        out.insert(f(&pods, &db.name, db.port));
+        out.insert(f(&pods, "endpoints", 443));
+    }
+    // A cloud service that connects to a postgres has an IAM role: STS, by the endpoint.
+    if env.tier != Tier::Local {
+        for svc in res.services.iter().filter(|s| res.has_role(s)) {
+            out.insert(f(&svc.name, "endpoints", 443));
+        }
+    }
     out
 }
 
@@ -85,7 +98,14 @@ fn check_project(what: &str, program: &ir::Program, files: &BTreeMap<String, Str
         assert_eq!(sg, tf::expected_security_group_flows(env), "{what}: security groups of {}", env.name);
         // Both layers: a flow passes when the sender's egress policy and the receiver's
         // ingress policy (if the receiver is a pod) and both security groups allow it.
+        let runtime_subnets = &env.resources.networks[0].segment(ir::SegmentRole::Runtime).subnets;
         let np_allows = |(from, to, port): &(String, String, String)| {
+            if to == "endpoints" {
+                // The endpoint's addresses are in the runtime subnets, each one allowed.
+                return runtime_subnets
+                    .iter()
+                    .all(|s| np_egress.contains(&(from.clone(), format!("runtime {s}"), port.clone())));
+            }
             let is_db = env.resources.database(to).is_some();
             let np_to = if is_db { "persistence" } else { to.as_str() };
             let key = (from.clone(), np_to.to_string(), port.clone());
@@ -109,7 +129,7 @@ fn sgp_selects_the_deployment(what: &str, files: &BTreeMap<String, String>, env:
         serde_json::from_str(&files[&format!("terraform/{}/outputs.tf.json", env.name)]).expect("JSON");
     let items = outputs["output"]["security_group_policies"]["value"]["items"].as_array().cloned().unwrap_or_default();
     let mut labels = BTreeMap::new();
-    for (path, text) in files.iter().filter(|(p, _)| p.ends_with("/deployments.yaml")) {
+    for (path, text) in files.iter().filter(|(p, _)| p.ends_with("/deployments.yaml") || p.ends_with("/jobs.yaml")) {
         let in_scope =
             path.starts_with("kubernetes/base/") || path.starts_with(&format!("kubernetes/overlays/{}/", env.name));
         if !in_scope {
@@ -118,11 +138,17 @@ fn sgp_selects_the_deployment(what: &str, files: &BTreeMap<String, String>, env:
         for doc in serde_norway::Deserializer::from_str(text) {
             let yaml: serde_norway::Value = serde::Deserialize::deserialize(doc).expect("YAML");
             let d: serde_json::Value = serde_norway::from_value(yaml).expect("JSON");
-            let name = d["metadata"]["name"].as_str().expect("a name").to_string();
-            labels.insert(name, d["spec"]["template"]["metadata"]["labels"].clone());
+            let pod = d["spec"]["template"]["metadata"]["labels"].clone();
+            let name = pod["app.kubernetes.io/name"].as_str().expect("a name label").to_string();
+            labels.insert(name, pod);
         }
     }
-    assert_eq!(items.len(), env.resources.services.len(), "{what}: one SecurityGroupPolicy per service");
+    let bootstraps = k8s::bootstraps(env).len();
+    assert_eq!(
+        items.len(),
+        env.resources.services.len() + bootstraps,
+        "{what}: one SecurityGroupPolicy per service and bootstrap Job"
+    );
     for sgp in &items {
         let selector = sgp["spec"]["podSelector"]["matchLabels"].as_object().expect("matchLabels");
         let name = selector["app.kubernetes.io/name"].as_str().expect("name label");
@@ -197,6 +223,7 @@ fn with_ledger_settings(text: &str) -> String {
 fn flows_of_fleet_100() {
     let (program, files) = compile(govc_bench::fleet(100)).expect("fleet-100 builds");
     let checked = check_project("fleet-100", &program, &files);
-    // 100 routes + 100 connects per cloud environment.
-    assert_eq!(checked, 3 * 200);
+    // Per cloud environment: 100 routes + 100 connects, 100 services to STS (each has an
+    // IAM role), and main's bootstrap Job to main and to Secrets Manager.
+    assert_eq!(checked, 3 * (200 + 100 + 2));
 }

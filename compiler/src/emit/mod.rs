@@ -12,6 +12,8 @@ pub mod versions;
 
 #[cfg(test)]
 mod flow_tests;
+#[cfg(test)]
+mod identity_tests;
 
 use std::collections::BTreeMap;
 

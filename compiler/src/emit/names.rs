@@ -76,6 +76,35 @@ pub fn postgres_security_group_name(project: &str, env: &str, postgres: &str) ->
     shorten(&format!("{}-pg-{postgres}", aws_prefix(project, env)), 255)
 }
 
+/// The master user of every RDS postgres (its password is managed by RDS in Secrets
+/// Manager; only the bootstrap Job reads it).
+pub const DB_MASTER_USER: &str = "govc_admin";
+
+/// The RDS identifier of a postgres's writer instance, `<prefix>-<postgres>` (63 at most).
+pub fn db_identifier(project: &str, env: &str, postgres: &str) -> String {
+    shorten(&format!("{}-{postgres}", aws_prefix(project, env)), 63)
+}
+
+/// The IAM role `<prefix>-<suffix>` (64 at most) of a workload: `svc-<service>` or
+/// `bootstrap-<postgres>`; its ServiceAccount's `eks.amazonaws.com/role-arn` names it.
+pub fn role_name(project: &str, env: &str, suffix: &str) -> String {
+    shorten(&format!("{}-{suffix}", aws_prefix(project, env)), 64)
+}
+
+/// The annotation of a ServiceAccount that names its IAM role (IAM roles for service accounts).
+pub const ROLE_ARN_ANNOTATION: &str = "eks.amazonaws.com/role-arn";
+
+/// The name of the workload that creates a postgres's IAM-authenticated users: its
+/// Job's pods, ServiceAccount and ConfigMap, `<postgres>-bootstrap`.
+pub fn bootstrap_name(postgres: &str) -> String {
+    shorten(&format!("{postgres}-bootstrap"), 63)
+}
+
+/// The security group of a postgres's bootstrap Job, `<prefix>-bootstrap-<postgres>`.
+pub fn bootstrap_security_group_name(project: &str, env: &str, postgres: &str) -> String {
+    shorten(&format!("{}-bootstrap-{postgres}", aws_prefix(project, env)), 255)
+}
+
 /// `<project>-<name>` shortened to the 63 characters of a label value: the
 /// `app.kubernetes.io/instance` label of the pods of `name`.
 pub fn instance_label(project: &str, name: &str) -> String {

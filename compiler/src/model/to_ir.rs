@@ -303,7 +303,12 @@ impl Ctx<'_> {
                             Some((attr, _)) => ir::EnvValue::Attribute {
                                 resource: target.name.clone(),
                                 attribute: attr.clone(),
-                                value: self.attribute(target, attr),
+                                // The user is the referring service's own.
+                                value: if target.kind == "postgres" && attr == "user" {
+                                    ir::database_user(&res.name)
+                                } else {
+                                    self.attribute(target, attr)
+                                },
                             },
                         }
                     }

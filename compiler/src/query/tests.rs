@@ -239,7 +239,7 @@ fn completion_offers_what_fits_the_context() {
     let kinds = labels(&kinds);
     assert!(kinds.contains(&"service") && kinds.contains(&"aws") && kinds.contains(&"tier"), "{kinds:?}");
     let attrs = complete_after(&STAGING.replace("replicas = 2", "replicas = 2\n    env { H = orders. }"), "orders.");
-    assert_eq!(labels(&attrs), ["database", "host", "port"]);
+    assert_eq!(labels(&attrs), ["database", "host", "port", "user"]);
     let mirrors = complete_after(&STAGING.replace("stack = shop\n", "stack = shop\n  mirrors = \n"), "mirrors = ");
     assert_eq!(labels(&mirrors), ["local", "staging"]);
 }

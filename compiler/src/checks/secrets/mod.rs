@@ -20,7 +20,7 @@
 
 mod detect;
 mod formats;
-mod keys;
+pub(crate) mod keys;
 #[cfg(test)]
 mod tests;
 

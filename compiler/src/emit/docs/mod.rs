@@ -322,7 +322,7 @@ mod tests {
     fn pages_hold_paths_never_values_and_every_flow() {
         let docs = build("envs");
         let page = &docs["docs/production.md"];
-        assert!(page.contains("| `db-password` | `zenthea/production/db-password` | `api`, `worker` |"), "{page}");
+        assert!(page.contains("| `stripe-key` | `zenthea/production/stripe-key` | `worker` |"), "{page}");
         assert!(page.contains("svc_worker -. \"egress :443\" .-> ext_0"), "{page}");
         assert!(page.contains("ing_edge -- \"/api :8080\" --> svc_api"), "{page}");
         assert!(page.contains("svc_api -- \":5432\" --> db_main"), "{page}");

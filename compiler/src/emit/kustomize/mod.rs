@@ -8,6 +8,7 @@
 //! policies that name CIDRs, in-cluster Postgres) only ever appear in overlays.
 //! See `README.md` beside this file for the contract with the Terraform side.
 
+mod bootstrap;
 pub(crate) mod cluster;
 mod ingress;
 mod netpol;
@@ -149,6 +150,9 @@ fn each_object(view: &View, f: &mut ObjectSink) -> Result<(), String> {
         for pg in &view.resources.databases {
             f(postgres::objects(view, pg), None)?;
         }
+    }
+    for pg in bootstrap::databases(view) {
+        f(bootstrap::objects(view, pg), None)?;
     }
     if view.env.is_some() {
         f(ingress::objects(view), None)?;

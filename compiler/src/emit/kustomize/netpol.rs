@@ -49,7 +49,74 @@ pub fn objects(view: &View) -> Vec<Object> {
     if view.env.is_some() {
         out.extend(from_ingress_controller(view));
     }
+    for pg in super::bootstrap::databases(view) {
+        out.extend(bootstrap(view, pg));
+    }
+    if view.env.is_some() && !view.is_local() {
+        for svc in view.resources.services.iter().filter(|s| view.resources.has_role(s)) {
+            out.extend(to_aws_endpoints(view, svc));
+        }
+    }
     out
+}
+
+/// A service with an IAM role (it connects to a postgres, `identity.tf.json`) gets its
+/// credentials from STS: egress to the runtime subnets on 443, where the VPC endpoints
+/// have their addresses (their security group admits only the groups that need them).
+fn to_aws_endpoints(view: &View, svc: &ir::Service) -> Option<Object> {
+    let net = view.resources.network(&svc.network)?;
+    let to = net
+        .segment(SegmentRole::Runtime)
+        .subnets
+        .iter()
+        .map(|s| map([("ipBlock", map([("cidr", s.to_string().into())]))]));
+    let rule = map([("to", Yaml::Seq(to.collect())), ("ports", ports("TCP", &[443]))]);
+    Some(policy(
+        view,
+        &format!("allow-{}-to-aws-endpoints", svc.name),
+        &format!("{} -> sts (VPC endpoint):443", svc.name),
+        pods_of(view, &svc.name),
+        &["Egress"],
+        vec![("egress", Yaml::Seq(vec![rule]))],
+    ))
+}
+
+/// The bootstrap Job of a cloud postgres ([`super::bootstrap`]): egress to the persistence
+/// subnets on the database's port, and to the runtime subnets on 443, where the VPC
+/// endpoint of Secrets Manager has its addresses (its security group admits only the
+/// endpoints' group there).
+fn bootstrap(view: &View, pg: &ir::Postgres) -> Vec<Object> {
+    let Some(net) = view.resources.network(&pg.network) else { return Vec::new() };
+    let name = names::bootstrap_name(&pg.name);
+    let blocks = |role: SegmentRole| -> Yaml {
+        Yaml::Seq(
+            net.segment(role)
+                .subnets
+                .iter()
+                .map(|s| map([("ipBlock", map([("cidr", s.to_string().into())]))]))
+                .collect(),
+        )
+    };
+    let to_db = map([("to", blocks(SegmentRole::Persistence)), ("ports", ports("TCP", &[pg.port]))]);
+    let to_endpoints = map([("to", blocks(SegmentRole::Runtime)), ("ports", ports("TCP", &[443]))]);
+    vec![
+        policy(
+            view,
+            &format!("allow-{name}-to-{}", pg.name),
+            &format!("{name} -> {}:{}", pg.name, pg.port),
+            pods_of(view, &name),
+            &["Egress"],
+            vec![("egress", Yaml::Seq(vec![to_db]))],
+        ),
+        policy(
+            view,
+            &format!("allow-{name}-to-aws-endpoints"),
+            &format!("{name} -> secretsmanager (VPC endpoint):443"),
+            pods_of(view, &name),
+            &["Egress"],
+            vec![("egress", Yaml::Seq(vec![to_endpoints]))],
+        ),
+    ]
 }
 
 fn policy(view: &View, name: &str, flow: &str, pods: Yaml, types: &[&str], rules: Vec<(&'static str, Yaml)>) -> Object {

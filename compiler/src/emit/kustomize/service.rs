@@ -8,6 +8,7 @@ use std::fmt::Write as _;
 use super::object::{self, Object};
 use super::yaml::{map, map_of, Yaml};
 use super::{labels, selector, View, CLOUD_SECRET_STORE, LOCAL_SECRET_STORE};
+use crate::emit::names;
 use crate::ir::{self, EnvValue};
 use sha2::{Digest, Sha256};
 
@@ -58,13 +59,20 @@ fn meta(view: &View, svc: &ir::Service) -> Vec<(&'static str, Yaml)> {
 }
 
 fn service_account(view: &View, svc: &ir::Service) -> Object {
-    Object::new(
-        "v1",
-        "ServiceAccount",
-        &svc.name,
-        meta(view, svc),
-        vec![("automountServiceAccountToken", false.into())],
-    )
+    let mut metadata = meta(view, svc);
+    // In a cloud environment a service that connects to a postgres has its own IAM role
+    // (Terraform `identity.tf.json`), assumed with this ServiceAccount's token.
+    if let Some(env) = view.env.filter(|_| !view.is_local() && view.resources.has_role(svc)) {
+        let role = names::role_name(view.project, &env.name, &format!("svc-{}", svc.name));
+        metadata.push(("annotations", map([(names::ROLE_ARN_ANNOTATION, role_arn(env, &role).into())])));
+    }
+    Object::new("v1", "ServiceAccount", &svc.name, metadata, vec![("automountServiceAccountToken", false.into())])
+}
+
+/// `arn:aws:iam::<account>:role/<name>`: the account is known statically (`aws.account`).
+pub fn role_arn(env: &ir::Environment, role: &str) -> String {
+    let account = env.aws.as_ref().and_then(|a| a.account.clone()).unwrap_or_default();
+    format!("arn:aws:iam::{account}:role/{role}")
 }
 
 fn has_secrets(svc: &ir::Service) -> bool {

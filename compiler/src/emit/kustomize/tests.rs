@@ -295,7 +295,23 @@ fn pods(env: &ir::Environment) -> Vec<String> {
     if env.tier == ir::Tier::Local {
         pods.extend(env.resources.databases.iter().map(|d| d.name.clone()));
     }
+    pods.extend(bootstraps(env).into_iter().map(|(pods, _)| pods));
     pods
+}
+
+/// The bootstrap Jobs of a cloud environment: `(pods, postgres)` for each postgres that
+/// some service connects to.
+pub(crate) fn bootstraps(env: &ir::Environment) -> Vec<(String, &ir::Postgres)> {
+    if env.tier == ir::Tier::Local {
+        return Vec::new();
+    }
+    let res = &env.resources;
+    let connected = |db: &str| res.services.iter().any(|s| s.connects.contains(&Connection::Postgres(db.into())));
+    res.databases
+        .iter()
+        .filter(|d| connected(&d.name))
+        .map(|d| (crate::emit::names::bootstrap_name(&d.name), d))
+        .collect()
 }
 
 fn selected(selector: &Value, pods: &[String]) -> Vec<String> {
@@ -416,6 +432,25 @@ pub(crate) fn declared(env: &ir::Environment) -> (BTreeSet<Flow>, BTreeSet<Flow>
                 Err(_) => "internet".to_string(),
             };
             egress.insert(f(&svc.name, &to, eg.port, "TCP"));
+        }
+    }
+    // A service with an IAM role (cloud, connects to a postgres): STS through the VPC
+    // endpoint (the runtime subnets, on 443).
+    if !local {
+        for svc in env.resources.services.iter().filter(|s| env.resources.has_role(s)) {
+            let network = env.resources.network(&svc.network).expect("resolved");
+            for subnet in &network.segment(ir::SegmentRole::Runtime).subnets {
+                egress.insert(f(&svc.name, &format!("runtime {subnet}"), 443, "TCP"));
+            }
+        }
+    }
+    // A bootstrap Job: its database (the persistence subnets) and the Secrets Manager
+    // endpoint (the runtime subnets, on 443).
+    for (pods, db) in bootstraps(env) {
+        egress.insert(f(&pods, "persistence", db.port, "TCP"));
+        let network = env.resources.network(&db.network).expect("resolved");
+        for subnet in &network.segment(ir::SegmentRole::Runtime).subnets {
+            egress.insert(f(&pods, &format!("runtime {subnet}"), 443, "TCP"));
         }
     }
     for ing in &env.resources.ingresses {
@@ -636,7 +671,7 @@ fn long_names_are_shortened_consistently_and_render_with_kubectl() {
         let outputs: Value =
             serde_json::from_str(&files[&format!("terraform/{}/outputs.tf.json", env.name)]).expect("JSON");
         let policies = outputs["output"]["security_group_policies"]["value"]["items"].as_array().expect("items");
-        assert_eq!(policies.len(), env.resources.services.len());
+        assert_eq!(policies.len(), env.resources.services.len() + bootstraps(env).len());
         for (policy, svc) in policies.iter().zip(&env.resources.services) {
             assert_eq!(policy["metadata"]["namespace"], env.namespace.as_str());
             let want: Value = parse(&super::yaml::to_embedded(&super::selector(&program.project, &svc.name)));
@@ -690,7 +725,7 @@ fn long_names_are_shortened_consistently_and_render_with_kubectl() {
         // Every selector (Services, NetworkPolicies, PDBs) selects pods some workload labels.
         let pod_labels: Vec<&Value> = objects
             .iter()
-            .filter(|o| o["kind"] == "Deployment" || o["kind"] == "StatefulSet")
+            .filter(|o| ["Deployment", "StatefulSet", "Job"].contains(&o["kind"].as_str().unwrap_or_default()))
             .map(|o| &o["spec"]["template"]["metadata"]["labels"])
             .collect();
         let selects = |selector: &Value| {
@@ -710,5 +745,70 @@ fn long_names_are_shortened_consistently_and_render_with_kubectl() {
         if env.tier == ir::Tier::Local {
             assert_eq!(named("StatefulSet").len(), 1, "the local postgres");
         }
+    }
+}
+
+/// Every volume a container mounts is a volume of its pod (the local Postgres once
+/// mounted its password without declaring the volume), and every ConfigMap or Secret
+/// volume names an object of the tree (a ConfigMap) or one the ExternalSecrets or the
+/// cert-manager Certificates (the load balancer controller's webhook) create.
+#[test]
+fn mounted_volumes_exist() {
+    for program in programs() {
+        let files = tree(&program);
+        let objects: Vec<Value> = files.values().flat_map(|t| parse_all(t)).collect();
+        let names = |kind: &str| -> BTreeSet<String> {
+            objects
+                .iter()
+                .filter(|o| o["kind"] == kind)
+                .filter_map(|o| o["metadata"]["name"].as_str().map(str::to_string))
+                .collect()
+        };
+        let config_maps = names("ConfigMap");
+        let targets: BTreeSet<String> = objects
+            .iter()
+            .filter_map(|o| match o["kind"].as_str() {
+                Some("ExternalSecret") => o["spec"]["target"]["name"].as_str(),
+                Some("Certificate") => o["spec"]["secretName"].as_str(),
+                _ => None,
+            })
+            .map(str::to_string)
+            .collect();
+        let mut pods = 0;
+        for obj in &objects {
+            let pod = &obj["spec"]["template"]["spec"];
+            if pod.is_null() {
+                continue;
+            }
+            pods += 1;
+            let volumes = pod["volumes"].as_array().cloned().unwrap_or_default();
+            let mut declared: BTreeSet<&str> = volumes.iter().filter_map(|v| v["name"].as_str()).collect();
+            let claims = obj["spec"]["volumeClaimTemplates"].as_array().cloned().unwrap_or_default();
+            let claims: Vec<String> =
+                claims.iter().filter_map(|c| c["metadata"]["name"].as_str().map(str::to_string)).collect();
+            declared.extend(claims.iter().map(String::as_str));
+            let containers =
+                ["initContainers", "containers"].iter().flat_map(|k| pod[k].as_array().cloned().unwrap_or_default());
+            for c in containers {
+                for m in c["volumeMounts"].as_array().cloned().unwrap_or_default() {
+                    let name = m["name"].as_str().expect("a mount name");
+                    assert!(
+                        declared.contains(name),
+                        "{} `{}` mounts undeclared volume `{name}`",
+                        obj["kind"],
+                        obj["metadata"]["name"]
+                    );
+                }
+            }
+            for v in &volumes {
+                if let Some(cm) = v["configMap"]["name"].as_str() {
+                    assert!(config_maps.contains(cm), "volume of ConfigMap `{cm}` that the tree lacks");
+                }
+                if let Some(secret) = v["secret"]["secretName"].as_str() {
+                    assert!(targets.contains(secret), "volume of Secret `{secret}` that nothing creates");
+                }
+            }
+        }
+        assert!(pods > 0);
     }
 }

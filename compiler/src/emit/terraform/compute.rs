@@ -2,7 +2,7 @@
 //! envelope-encrypted, all control plane logs to a KMS-encrypted log group) and one
 //! managed node group in the runtime subnets whose launch template attaches the runtime
 //! security group, requires IMDSv2 (hop limit 1: pods get AWS credentials from EKS Pod
-//! Identity, never from the node) and encrypts the root volume.
+//! Identity or IAM roles for service accounts, never from the node) and encrypts the root volume.
 //!
 //! Node sizing rule (deterministic): every node offers [`NODE_CPU_MILLIS`] and
 //! [`NODE_MEMORY_BYTES`] to services (a 2 vCPU / 8 GiB instance less system reserve and
@@ -429,28 +429,33 @@ fn external_secrets(file: &mut TfFile, ctx: &Ctx<'_>) {
     );
 }
 
-/// The `SecurityGroupPolicy` (`vpcresources.k8s.aws/v1beta1`) of every service, as a
+/// The `SecurityGroupPolicy` (`vpcresources.k8s.aws/v1beta1`) of every service (and of
+/// every database bootstrap Job, [`super::identity`]), as a
 /// `v1` `List` that `kubectl apply -f` takes: each selects the service's pods by the
 /// labels the Kubernetes emitter gives them ([`names::pod_selector`]) and attaches the
 /// service's security group, whose id exists only after apply (hence an output, not a
 /// file of the Kustomize tree).
 pub fn security_group_policies(ctx: &Ctx<'_>) -> Value {
-    let items = ctx
-        .env
-        .resources
-        .services
+    let res = &ctx.env.resources;
+    let services = res.services.iter().map(|svc| (svc.name.clone(), super::security::service_group(&svc.name)));
+    let bootstraps = res
+        .databases
         .iter()
-        .map(|svc| {
+        .filter(|d| res.connectors(&d.name).next().is_some())
+        .map(|d| (names::bootstrap_name(&d.name), super::security::bootstrap_group(&d.name)));
+    let items = services
+        .chain(bootstraps)
+        .map(|(pods, group)| {
             let labels: serde_json::Map<String, Value> =
-                names::pod_selector(ctx.project, &svc.name).into_iter().map(|(k, v)| (k.to_string(), lit(v))).collect();
-            let group = format!("aws_security_group.{}.id", super::security::service_group(&svc.name));
+                names::pod_selector(ctx.project, &pods).into_iter().map(|(k, v)| (k.to_string(), lit(v))).collect();
+            let group = format!("aws_security_group.{group}.id");
             obj([
                 ("apiVersion", lit("vpcresources.k8s.aws/v1beta1")),
                 ("kind", lit("SecurityGroupPolicy")),
                 (
                     "metadata",
                     obj([
-                        ("name", lit(names::shorten(&svc.name, 253))),
+                        ("name", lit(names::shorten(&pods, 253))),
                         ("namespace", lit(&ctx.env.namespace)),
                         (
                             "labels",

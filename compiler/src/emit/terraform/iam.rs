@@ -147,3 +147,59 @@ pub fn inline_policy(file: &mut TfFile, ident: &str, role: &str, statements: Vec
 pub fn log_streams(log_group: &str) -> Value {
     template(&[Part::Ref(&format!("aws_cloudwatch_log_group.{log_group}.arn")), Part::Lit(":*")])
 }
+
+/// The address of the cluster's IAM OIDC provider (IAM roles for service accounts).
+pub const OIDC_PROVIDER: &str = "aws_iam_openid_connect_provider.eks";
+
+/// `<issuer host and path>:<claim>`, the condition key of a claim of the cluster's
+/// service account tokens (the issuer is known after apply).
+pub fn oidc_claim(claim: &str) -> Value {
+    template(&[
+        Part::Ref(&format!("replace({OIDC_PROVIDER}.url, \"https://\", \"\")")),
+        Part::Lit(&format!(":{claim}")),
+    ])
+}
+
+/// Adds `aws_iam_role.<ident>` named `<prefix>-<suffix>` that only the service account
+/// `<namespace>/<sa>` of this environment's cluster may assume, through IAM roles for
+/// service accounts: `sts:AssumeRoleWithWebIdentity` from the cluster's OIDC provider,
+/// the token's `sub` exactly `system:serviceaccount:<namespace>:<sa>` and its `aud`
+/// exactly `sts.amazonaws.com`. Returns the role's name (the ServiceAccount's
+/// `eks.amazonaws.com/role-arn` annotation names it).
+pub fn workload_role(file: &mut TfFile, ctx: &Ctx<'_>, ident: &str, suffix: &str, namespace: &str, sa: &str) -> String {
+    let doc_name = format!("assume_{ident}");
+    let cond = |claim: &str, value: &str| {
+        obj([("test", lit("StringEquals")), ("values", lits([value])), ("variable", oidc_claim(claim))])
+    };
+    let statement = obj([
+        ("actions", lits(["sts:AssumeRoleWithWebIdentity"])),
+        (
+            "condition",
+            Value::Array(vec![
+                cond("aud", "sts.amazonaws.com"),
+                cond("sub", &format!("system:serviceaccount:{namespace}:{sa}")),
+            ]),
+        ),
+        ("effect", lit("Allow")),
+        (
+            "principals",
+            Value::Array(vec![obj([
+                ("identifiers", Value::Array(vec![reference(format!("{OIDC_PROVIDER}.arn"))])),
+                ("type", lit("Federated")),
+            ])]),
+        ),
+        ("sid", lit("ServiceAccount")),
+    ]);
+    file.data("aws_iam_policy_document", &doc_name, obj([("statement", Value::Array(vec![statement]))]));
+    let name = ctx.name(suffix, 64);
+    file.resource(
+        "aws_iam_role",
+        ident,
+        obj([
+            ("assume_role_policy", reference(format!("data.aws_iam_policy_document.{doc_name}.json"))),
+            ("name", lit(&name)),
+            ("tags", tags(&name, &[])),
+        ]),
+    );
+    name
+}

@@ -3,7 +3,8 @@
 //!
 //! Files: `backend`, `providers`, `network`, `firewall` (when a service declares
 //! `egress`), `postgres` (when the environment has one), `ingress` (when it has one),
-//! `compute`, `secrets` (when it has any) and `outputs`, each `.tf.json` with a `"//"`
+//! `compute`, `secrets` (when it has any), `identity` (when a service connects to a
+//! postgres: Pod Identity roles, see [`identity`]) and `outputs`, each `.tf.json` with a `"//"`
 //! header. No data source calls AWS, so every root plans offline; the account id is
 //! known statically from `aws.account`.
 //!
@@ -43,6 +44,11 @@
 //! - each secret is the Secrets Manager secret named exactly `ir::Secret::path`; the
 //!   External Secrets operator runs as service account `external-secrets/external-secrets`
 //!   with an EKS Pod Identity role that may read only those secrets;
+//! - a service that connects to a postgres runs as ServiceAccount `<namespace>/<service>`
+//!   annotated with its IAM role `<prefix>-svc-<service>` (IAM roles for service accounts,
+//!   [`identity`]), which may only `rds-db:connect` as `ir::database_user` on the instances
+//!   of its databases; each such postgres's bootstrap Job runs as `<pg>-bootstrap` with
+//!   role `<prefix>-bootstrap-<pg>`, which may only read that instance's master secret;
 //! - the certificate for the ingress host is found by the ALB controller by host name;
 //! - the controller runs as `kube-system/aws-load-balancer-controller` with the Pod
 //!   Identity role `<prefix>-lbc` ([`edge`]) and names the load balancer
@@ -64,6 +70,7 @@ mod firewall;
 #[cfg(test)]
 mod firewall_tests;
 mod iam;
+pub(crate) mod identity;
 mod ingress;
 mod json;
 mod network;
@@ -213,6 +220,9 @@ fn emit_environment(ctx: &Ctx<'_>) -> Result<Vec<(&'static str, String)>, String
     }
     if res.secrets.iter().any(|s| s.path.is_some()) {
         out.push(("secrets.tf.json", secrets::emit(ctx)?));
+    }
+    if identity::needed(ctx) {
+        out.push(("identity.tf.json", identity::emit(ctx)?));
     }
     Ok(out)
 }

@@ -17,7 +17,7 @@ use crate::ir::{Postgres, SegmentRole};
 pub const DEFAULT_CLASS: &str = "db.t4g.medium";
 
 /// The master user name (its password is managed by RDS in Secrets Manager).
-pub const MASTER_USER: &str = "govc_admin";
+pub const MASTER_USER: &str = crate::emit::names::DB_MASTER_USER;
 
 /// Enhanced monitoring granularity, seconds.
 pub const MONITORING_INTERVAL: u32 = 60;

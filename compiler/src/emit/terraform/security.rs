@@ -19,7 +19,13 @@
 //! - service → postgres (`connects`): the service's group out to the database's group on
 //!   its port, the database's group in from that service's group only;
 //! - service → `egress`: an IP entry is exactly that `/32` on the declared port; a host
-//!   name is `0.0.0.0/0` on the port (security groups cannot match names).
+//!   name is `0.0.0.0/0` on the port (security groups cannot match names);
+//! - a service that connects to a postgres has an IAM role (`identity.rs`): its group out
+//!   to the endpoints' group on 443 (STS), mirrored by an ingress rule there;
+//! - a postgres that services connect to has a bootstrap Job (which creates their
+//!   IAM-authenticated users) with its own group `<prefix>-bootstrap-<postgres>`: out to
+//!   the database's group on its port and to the endpoints' group on 443 (Secrets
+//!   Manager), each mirrored by an ingress rule, and DNS to the nodes.
 //!
 //! What the nodes need and nothing else: DNS among the nodes (53 tcp/udp, CoreDNS) and
 //! from the runtime subnets (pods with their own group), each service's group out to the
@@ -143,6 +149,44 @@ pub fn postgres_group(postgres: &str) -> String {
     format!("pg_{}", ident(postgres))
 }
 
+/// The Terraform identifier of the security group of a postgres's bootstrap Job.
+pub fn bootstrap_group(postgres: &str) -> String {
+    format!("bootstrap_{}", ident(postgres))
+}
+
+/// The rules of a bootstrap Job's group: DNS to the nodes, HTTPS to the VPC endpoints
+/// (Secrets Manager, where the master secret is), and the database's port, mirrored by
+/// ingress rules on the endpoints' and the database's groups.
+fn bootstrap_rules(file: &mut TfFile, _ctx: &Ctx<'_>, db: &crate::ir::Postgres) {
+    let me = bootstrap_group(&db.name);
+    for protocol in ["tcp", "udp"] {
+        rule(
+            file,
+            Rule {
+                group: &me,
+                ingress: false,
+                protocol,
+                port: 53,
+                peer: Peer::Group("runtime"),
+                what: "dns",
+                description: format!("Cluster DNS (CoreDNS on the nodes) over {protocol}"),
+            },
+        );
+    }
+    flow(
+        file,
+        Flow { from: &me, to: "endpoints", protocol: "tcp", port: 443, what: None },
+        &format!("Bootstrap of {} to Secrets Manager (its master secret) through the VPC endpoint", db.name),
+        &format!("HTTPS from the bootstrap Job of {}", db.name),
+    );
+    flow(
+        file,
+        Flow { from: &me, to: &postgres_group(&db.name), protocol: "tcp", port: db.port, what: None },
+        &format!("Bootstrap of {} creates its users on {}", db.name, db.port),
+        &format!("postgres {} on {} from its bootstrap Job (creates the services' users)", db.name, db.port),
+    );
+}
+
 /// The address an `egress` entry names when it is an IPv4 literal (then the rule is that
 /// `/32`); `None` for a host name (then the rule is `0.0.0.0/0` on the port).
 pub fn egress_ip(entry: &Egress) -> Option<Ipv4Addr> {
@@ -166,6 +210,12 @@ pub fn emit(file: &mut TfFile, ctx: &Ctx<'_>) {
         let name = names::postgres_security_group_name(ctx.project, &ctx.env.name, &db.name);
         let description = format!("Postgres {}: its port from the services that connect to it", db.name);
         group(file, &postgres_group(&db.name), &name, &description);
+    }
+    for db in res.databases.iter().filter(|d| res.connectors(&d.name).next().is_some()) {
+        let name = names::bootstrap_security_group_name(ctx.project, &ctx.env.name, &db.name);
+        let description =
+            format!("Pods of the bootstrap Job of postgres {}: the database and Secrets Manager", db.name);
+        group(file, &bootstrap_group(&db.name), &name, &description);
     }
     for svc in &res.services {
         let name = names::service_security_group_name(ctx.project, &ctx.env.name, &svc.name);
@@ -236,6 +286,9 @@ pub fn emit(file: &mut TfFile, ctx: &Ctx<'_>) {
 
     for svc in &res.services {
         service_rules(file, ctx, svc, &services);
+    }
+    for db in res.databases.iter().filter(|d| res.connectors(&d.name).next().is_some()) {
+        bootstrap_rules(file, ctx, db);
     }
 
     // The nodes' own needs: cluster DNS, VPC endpoints and S3 (image layers) over HTTPS.
@@ -340,6 +393,16 @@ fn service_rules(file: &mut TfFile, ctx: &Ctx<'_>, svc: &Service, services: &Has
             description: format!("Kubelet probes from the nodes on {}", svc.port),
         },
     );
+    // A service with an IAM role (it connects to a postgres) exchanges its service account
+    // token for credentials at STS, through the VPC endpoint.
+    if res.has_role(svc) {
+        flow(
+            file,
+            Flow { from: &me, to: "endpoints", protocol: "tcp", port: 443, what: None },
+            &format!("{} to STS (its IAM role) through the VPC endpoint", svc.name),
+            &format!("HTTPS from {} (STS, its IAM role)", svc.name),
+        );
+    }
     let mut seen = BTreeSet::new();
     for conn in &svc.connects {
         let (to, port, what) = match conn {

@@ -219,6 +219,7 @@ fn local_gets_nothing_and_cloud_envs_get_their_files() {
             "backend.tf.json",
             "compute.tf.json",
             "firewall.tf.json",
+            "identity.tf.json",
             "ingress.tf.json",
             "network.tf.json",
             "outputs.tf.json",
@@ -238,7 +239,11 @@ fn local_gets_nothing_and_cloud_envs_get_their_files() {
 fn production_counts_follow_the_program() {
     let files = emit(&zenthea()).expect("emits");
     assert_eq!(count(&files, "production", "aws_subnet"), 12, "3 segments and the firewall x 3 zones");
-    assert_eq!(count(&files, "production", "aws_security_group"), 4 + 1 + 3, "4 platform + 1 postgres + 3 services");
+    assert_eq!(
+        count(&files, "production", "aws_security_group"),
+        4 + 1 + 1 + 3,
+        "4 platform + 1 postgres + its bootstrap Job + 3 services"
+    );
     assert_eq!(count(&files, "production", "aws_internet_gateway"), 1);
     assert_eq!(count(&files, "production", "aws_nat_gateway"), 3, "a NAT per zone");
     assert_eq!(count(&files, "staging", "aws_nat_gateway"), 1, "one NAT elsewhere");
@@ -550,7 +555,17 @@ fn offline_plan_matches_the_program() {
     }
     let get = |ty: &str| planned.get(ty).copied().unwrap_or(0);
     assert_eq!(get("aws_subnet"), 12, "{planned:?}");
-    assert_eq!(get("aws_security_group"), 4 + 1 + 3);
+    assert_eq!(get("aws_security_group"), 4 + 1 + 1 + 3);
+    // Pod Identity: the operators without a security group of their own (External
+    // Secrets, the load balancer controller, the Cluster Autoscaler). IAM roles for
+    // service accounts: api (the fixture's only service on main) and main's bootstrap.
+    assert_eq!(get("aws_eks_pod_identity_association"), 3, "{planned:?}");
+    assert_eq!(get("aws_iam_openid_connect_provider"), 1, "{planned:?}");
+    assert_eq!(
+        get("aws_iam_role"),
+        4 + 3 + 2,
+        "cluster, nodes, RDS monitoring, flow logs; External Secrets, the controller, the autoscaler; api, bootstrap"
+    );
     assert_eq!(get("aws_db_instance"), 2);
     assert_eq!(get("aws_eks_cluster"), 1);
     assert_eq!(get("aws_vpc_endpoint"), 1 + super::network::INTERFACE_ENDPOINTS.len() + 1, "s3 + acm + the rest");
@@ -605,7 +620,8 @@ fn only_references_are_interpolated() {
                             || rest.starts_with("local.")
                             || rest.starts_with("var.load_balancer_ready")
                             || rest.starts_with("tolist(aws_")
-                            || rest.starts_with(" {for s in aws_"),
+                            || rest.starts_with(" {for s in aws_")
+                            || rest.starts_with("replace(aws_"),
                         "{path}: stray interpolation in {s:?}"
                     );
                 }
@@ -670,6 +686,7 @@ pub(crate) fn security_group_flows(files: &BTreeMap<String, String>, env: &Envir
     let mut entities = vec![
         Entity { name: "ingress".into(), group: "ingress".into(), cidr: segment(SegmentRole::Ingress) },
         Entity { name: "nodes".into(), group: "runtime".into(), cidr: segment(SegmentRole::Runtime) },
+        Entity { name: "endpoints".into(), group: "endpoints".into(), cidr: segment(SegmentRole::Runtime) },
     ];
     if !env.resources.services.is_empty() {
         let outputs = parse(files, &format!("terraform/{}/outputs.tf.json", env.name));
@@ -719,7 +736,8 @@ pub(crate) fn security_group_flows(files: &BTreeMap<String, String>, env: &Envir
         }
     }
     // Infrastructure among the platform's own groups is not a program flow.
-    out.retain(|(a, b, _)| !(["ingress", "nodes"].contains(&a.as_str()) && ["ingress", "nodes"].contains(&b.as_str())));
+    let infra = ["ingress", "nodes", "endpoints"];
+    out.retain(|(a, b, _)| !(infra.contains(&a.as_str()) && infra.contains(&b.as_str())));
     out
 }
 
@@ -733,6 +751,9 @@ pub(crate) fn expected_security_group_flows(env: &Environment) -> BTreeSet<SgFlo
         out.insert(f("ingress", &r.service, r.port, "TCP"));
     }
     for svc in &res.services {
+        if res.has_role(svc) {
+            out.insert(f(&svc.name, "endpoints", 443, "TCP"));
+        }
         out.insert(f(&svc.name, "nodes", 53, "TCP"));
         out.insert(f(&svc.name, "nodes", 53, "UDP"));
         out.insert(f("nodes", &svc.name, svc.port, "TCP"));
@@ -757,6 +778,13 @@ pub(crate) fn expected_security_group_flows(env: &Environment) -> BTreeSet<SgFlo
                 out.insert(f(&svc.name, "ingress", 443, "TCP"));
             }
         }
+    }
+    // Each bootstrap Job: DNS, the Secrets Manager endpoint, its database.
+    for (pods, db) in crate::emit::kustomize::tests::bootstraps(env) {
+        out.insert(f(&pods, "nodes", 53, "TCP"));
+        out.insert(f(&pods, "nodes", 53, "UDP"));
+        out.insert(f(&pods, "endpoints", 443, "TCP"));
+        out.insert(f(&pods, &db.name, db.port, "TCP"));
     }
     out
 }
@@ -821,7 +849,8 @@ fn security_group_policies_match_the_crd_and_the_pods() {
         let list = &outputs["output"]["security_group_policies"]["value"];
         assert_eq!((&list["apiVersion"], &list["kind"]), (&"v1".into(), &"List".into()));
         let items = list["items"].as_array().expect("items");
-        assert_eq!(items.len(), env.resources.services.len());
+        // One per service, then one per bootstrap Job (a database that services connect to).
+        assert_eq!(items.len(), env.resources.services.len() + crate::emit::kustomize::tests::bootstraps(env).len());
         for (sgp, svc) in items.iter().zip(&env.resources.services) {
             assert_eq!(sgp["apiVersion"], "vpcresources.k8s.aws/v1beta1");
             assert_eq!(sgp["kind"], "SecurityGroupPolicy");

@@ -1,0 +1,145 @@
+//! `identity.tf.json`: workload identity, least privilege, through IAM roles for service
+//! accounts (IRSA): the cluster's IAM OIDC provider `aws_iam_openid_connect_provider.eks`
+//! and one role per workload that has something to be granted.
+//!
+//! Why not EKS Pod Identity: every service pod has its own security group in `strict`
+//! mode (`compute.rs`, `docs/decisions.md`), and such a pod cannot reach the node-local
+//! Pod Identity agent (169.254.170.23 on the node; aws/amazon-vpc-resource-controller-k8s
+//! issue 618). IRSA needs no node-local agent: the SDK exchanges the projected service
+//! account token for credentials at STS, through the `sts` VPC endpoint on 443, which the
+//! workload's security group and NetworkPolicy allow (and nothing else on the endpoints).
+//! Platform operators without a pod security group (External Secrets) keep Pod Identity.
+//!
+//! - Every service that `connects` to a postgres gets its own role `<prefix>-svc-<service>`
+//!   (`aws_iam_role.svc_<service>`) that only the token of the service's own
+//!   ServiceAccount (`<namespace>/<service>`, annotated `eks.amazonaws.com/role-arn` by the
+//!   overlay) may assume ([`iam::workload_role`]), with one inline policy: per database it
+//!   connects to, `rds-db:connect` as its own database user ([`crate::ir::database_user`])
+//!   on the writer and every read replica, by their `resource_id`. Nothing else: services
+//!   read their secrets through the External Secrets operator, whose own role reads the
+//!   environment's secrets. A service with no grant (no postgres) gets no role: its pods
+//!   have no AWS credentials at all.
+//! - Every postgres that some service connects to gets a bootstrap role
+//!   `<prefix>-bootstrap-<postgres>` for the ServiceAccount `<postgres>-bootstrap` of the
+//!   Job that creates those users (Kustomize overlay): it may find the RDS-managed master
+//!   secret of that instance (`secretsmanager:ListSecrets`, which IAM cannot scope to a
+//!   resource, returns names and tags, never values), read exactly that secret, and
+//!   decrypt with exactly that database's key. Nothing else.
+//!
+//! [`crate::emit::identity_tests`] reads these back and compares them with the program.
+
+use super::iam;
+use super::json::{ident, lit, lits, obj, reference, tags, template, Part, TfFile};
+use super::Ctx;
+use crate::emit::names;
+use crate::ir::{self, Postgres};
+
+/// Whether the environment needs `identity.tf.json`: some service connects to a postgres.
+pub fn needed(ctx: &Ctx<'_>) -> bool {
+    let res = &ctx.env.resources;
+    res.services.iter().any(|s| res.has_role(s))
+}
+
+/// The Terraform identifier of a service's role (and its Pod Identity association).
+pub fn service_role(service: &str) -> String {
+    format!("svc_{}", ident(service))
+}
+
+/// The Terraform identifier of a postgres's bootstrap role.
+pub fn bootstrap_role(postgres: &str) -> String {
+    format!("bootstrap_{}", ident(postgres))
+}
+
+/// The instances of a postgres: the writer, then its replicas (Terraform identifiers).
+pub fn instances(db: &Postgres) -> Vec<String> {
+    let id = ident(&db.name);
+    let mut out = vec![id.clone()];
+    out.extend((1..=db.replicas).map(|n| format!("{id}_replica_{n}")));
+    out
+}
+
+/// `UpperCamel` of a name, for statement ids (letters and digits only).
+fn sid_part(name: &str) -> String {
+    name.split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(|w| {
+            let mut c = w.chars();
+            c.next().map(|f| f.to_ascii_uppercase().to_string() + c.as_str()).unwrap_or_default()
+        })
+        .collect()
+}
+
+/// Renders `identity.tf.json`.
+pub fn emit(ctx: &Ctx<'_>) -> Result<String, String> {
+    let mut file = TfFile::new(&ctx.header(
+        "Workload identity (IAM roles for service accounts): one role per service holding what it declares, one per database bootstrap.",
+    ));
+    let res = &ctx.env.resources;
+    let namespace = &ctx.env.namespace;
+    file.resource(
+        "aws_iam_openid_connect_provider",
+        "eks",
+        obj([
+            ("client_id_list", lits(["sts.amazonaws.com"])),
+            ("tags", tags(&ctx.name("eks-oidc", 255), &[])),
+            ("url", reference("aws_eks_cluster.main.identity[0].oidc[0].issuer")),
+        ]),
+    );
+    for svc in &res.services {
+        let mut statements = Vec::new();
+        for db_name in svc.databases() {
+            // Like the security groups, a connection to a database the environment lacks
+            // grants nothing (the checks report it before emission).
+            let Some(db) = res.database(db_name) else { continue };
+            let user = ir::database_user(&svc.name);
+            let prefix = format!("arn:aws:rds-db:{}:{}:dbuser:", ctx.region, ctx.account);
+            let users = instances(db)
+                .iter()
+                .map(|i| {
+                    template(&[
+                        Part::Lit(&prefix),
+                        Part::Ref(&format!("aws_db_instance.{i}.resource_id")),
+                        Part::Lit(&format!("/{user}")),
+                    ])
+                })
+                .collect();
+            statements.push(iam::allow(&format!("Connect{}", sid_part(&db.name)), &["rds-db:connect"], users));
+        }
+        if statements.is_empty() {
+            continue;
+        }
+        let role = service_role(&svc.name);
+        iam::workload_role(&mut file, ctx, &role, &format!("svc-{}", svc.name), namespace, &svc.name);
+        iam::inline_policy(&mut file, &role, &role, statements);
+    }
+    for db in &res.databases {
+        if res.connectors(&db.name).next().is_none() {
+            continue;
+        }
+        let id = ident(&db.name);
+        let role = bootstrap_role(&db.name);
+        let sa = names::bootstrap_name(&db.name);
+        iam::workload_role(&mut file, ctx, &role, &format!("bootstrap-{}", db.name), namespace, &sa);
+        let secret = reference(format!("aws_db_instance.{id}.master_user_secret[0].secret_arn"));
+        iam::inline_policy(
+            &mut file,
+            &role,
+            &role,
+            vec![
+                // ListSecrets has no resource-level permission; it returns metadata only.
+                iam::allow("FindMasterSecret", &["secretsmanager:ListSecrets"], vec![lit("*")]),
+                iam::allow(
+                    "ReadMasterSecret",
+                    &["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"],
+                    vec![secret],
+                ),
+                iam::allow(
+                    "DecryptMasterSecret",
+                    &["kms:Decrypt"],
+                    vec![reference(format!("aws_kms_key.db_{id}.arn"))],
+                ),
+            ],
+        );
+    }
+    file.render()
+}
