@@ -104,12 +104,7 @@ fn cloud_env(name: &str, tier: Tier, cidr: &str, host: &str) -> Environment {
         stack: Some("app".into()),
         mirrors: None,
         aws: Some(Aws { account: Some("123456789012".into()), region: Some("eu-west-1".into()) }),
-        state: Some(State {
-            bucket: Some("zenthea-tfstate".into()),
-            key: format!("{name}.tfstate"),
-            region: None,
-            lock_table: Some("zenthea-tflock".into()),
-        }),
+        state: Some(State { bucket: Some("zenthea-tfstate".into()), key: format!("{name}.tfstate"), region: None }),
         resources: Resources {
             networks: vec![network(cidr, 3, Exposure::Public)],
             databases: vec![postgres(name, production)],
