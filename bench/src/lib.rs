@@ -41,7 +41,7 @@ pub fn fleet(n: usize) -> Vec<(String, String)> {
     for (name, k, class, replicas, extra) in envs {
         let account = k.to_string().repeat(12);
         let mut text = format!(
-            "environment {name} {{\n  tier = {name}\n  stack = fleet\n  aws {{ account = \"{account}\"  region = \"eu-west-1\" }}\n  state {{ bucket = \"fleet-tfstate-{name}\"  lock_table = \"fleet-tflock-{name}\" }}\n  network core {{ cidr = 10.{k}.0.0/16  zones = 2 }}\n  postgres main {{\n    class = \"{class}\"\n{extra}  }}\n"
+            "environment {name} {{\n  tier = {name}\n  stack = fleet\n  aws {{ account = \"{account}\"  region = \"eu-west-1\" }}\n  state {{ bucket = \"fleet-tfstate-{name}\" }}\n  network core {{ cidr = 10.{k}.0.0/16  zones = 2 }}\n  postgres main {{\n    class = \"{class}\"\n{extra}  }}\n"
         );
         for i in 0..n {
             text += &format!(

@@ -373,7 +373,7 @@ environment staging {
   tier = staging
   stack = app
   aws { account = "222222222222"  region = "eu-west-1" }
-  state { bucket = "shop-state-staging"  lock_table = "shop-lock-staging" }
+  state { bucket = "shop-state-staging" }
   network core { cidr = 10.20.0.0/16 }
   postgres main { class = "db.t4g.small" }
   service api { image = "r.example/shop/api@sha256:1111111111111111111111111111111111111111111111111111111111111111" }
@@ -383,7 +383,7 @@ environment production {
   tier = production
   stack = app
   aws { account = "111111111111"  region = "eu-west-1" }
-  state { bucket = "shop-state-production"  lock_table = "shop-lock-production" }
+  state { bucket = "shop-state-production" }
   kubernetes { version = "1.34" }
   network core { cidr = 10.30.0.0/16  zones = 3 }
   postgres main { class = "db.m6g.large"  deletion_protection = true  backup_retention = 14d  multi_az = true }

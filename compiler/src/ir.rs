@@ -167,7 +167,6 @@ pub struct State {
     pub key: String,
     /// Defaults to the environment's AWS region.
     pub region: Option<String>,
-    pub lock_table: Option<String>,
 }
 
 /// The role of a network segment, in boundary order.

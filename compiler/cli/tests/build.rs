@@ -202,7 +202,7 @@ fn a_ci_role_before_provider_refuses_the_build_and_writes_nothing() {
         .replace("  tier = local\n  ci { role = \"arn:aws:iam::111111111111:role/deployer\" }\n", "  tier = local\n")
         .replace(
             "  tier = dev\n",
-            "  tier = dev\n  aws { account = \"111111111111\"  region = \"eu-west-1\" }\n  state { bucket = \"p-dev-state\"  lock_table = \"p-dev-lock\" }\n",
+            "  tier = dev\n  aws { account = \"111111111111\"  region = \"eu-west-1\" }\n  state { bucket = \"p-dev-state\" }\n",
         )
         .replace("service api { port = 8080 }", "service api { image = \"registry.example.com/api@sha256:2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae\"  port = 8080 }")
         .replace("  ingress edge {\n", "  ingress edge {\n    host = \"dev.p.example.com\"\n");

@@ -338,7 +338,7 @@ environment dev {
 environment staging {
   tier = staging
   aws { account = "111111111111"  region = "eu-west-1" }
-  state { bucket = "shop-tfstate"  lock_table = "shop-tflock" }
+  state { bucket = "shop-tfstate" }
   network core { cidr = 10.1.0.0/16 }
   service api {
     image = "registry.example.com/api@sha256:abababababababababababababababababababababababababababababababab"

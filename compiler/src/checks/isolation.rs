@@ -65,18 +65,16 @@ fn block_str<'a>(env: &'a Environment, block: &str, field: &str) -> Option<(&'a 
     }
 }
 
-/// E302: two environments share a state bucket (whatever their keys) or a lock
-/// table. Seed 000 asks for an isolated state backend per environment: a shared
-/// bucket is one policy, one encryption key and one set of readers for all of them.
+/// E302: two environments share a state bucket (whatever their keys). Seed 000 asks
+/// for an isolated state backend per environment: a shared bucket is one policy, one
+/// encryption key and one set of readers for all of them. The state is locked by a
+/// lock file beside it in the bucket (`use_lockfile`), so an own bucket is also an
+/// own lock.
 pub fn state_shared(model: &Model, sink: &mut Diagnostics) {
     let mut buckets = Uses::new();
-    let mut tables = Uses::new();
     for env in &model.environments {
         if let Some((bucket, span)) = block_str(env, "state", "bucket") {
             buckets.add(bucket, env, span);
-        }
-        if let Some((table, span)) = block_str(env, "state", "lock_table") {
-            tables.add(table, env, span);
         }
     }
     for (value, uses) in buckets.shared() {
@@ -88,9 +86,6 @@ pub fn state_shared(model: &Model, sink: &mut Diagnostics) {
             "give each environment its own state `bucket`: a shared bucket shares its policy and its readers, whatever the keys",
             sink,
         );
-    }
-    for (value, uses) in tables.shared() {
-        report(Code::E302, "state lock table", value, uses, "give each environment its own `lock_table`", sink);
     }
 }
 

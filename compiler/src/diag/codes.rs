@@ -71,6 +71,7 @@ codes! {
     E209 Error "value outside the field's allowed range";
     E210 Error "project file problem";
     E211 Error "project definition shadows a stdlib definition";
+    W201 Warning "deprecated field";
     E301 Error "reference into another environment";
     E302 Error "shared Terraform state location";
     E303 Error "production shares an AWS account";

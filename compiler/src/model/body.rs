@@ -168,6 +168,8 @@ pub fn lower_body<'a>(
                             )
                             .with_help(format!("write `{name} {{ ... }}`")),
                         );
+                    } else if let Some(d) = deprecated_field(field, what) {
+                        sink.push(d);
                     } else {
                         sink.push(unknown_field(&field.name, schema, what));
                     }
@@ -350,6 +352,32 @@ fn lower_env(block: &ast::Block, sink: &mut Diagnostics) -> Vec<EnvEntry> {
         });
     }
     entries
+}
+
+/// Fields the specification still accepts but whose purpose is gone:
+/// `(block, field, why, help)`. They are out of the schema (no completion, no
+/// value in the model); written, they are W201 with a fix that removes them,
+/// not E202, so a program written against the specification still builds.
+const DEPRECATED_FIELDS: &[(&str, &str, &str, &str)] = &[(
+    "`state`",
+    "lock_table",
+    "Terraform >= 1.10 locks the state with a lock file beside it in the bucket; the DynamoDB table is not used",
+    "remove it: state locks with a lock file in the bucket (use_lockfile)",
+)];
+
+fn deprecated_field(field: &ast::Field, what: &str) -> Option<Diagnostic> {
+    let (_, name, why, help) = DEPRECATED_FIELDS.iter().find(|(w, f, _, _)| *w == what && *f == field.name.name)?;
+    Some(
+        Diagnostic::new(
+            Code::W201,
+            field.name.span,
+            format!("`{name}` in {what} is deprecated and ignored"),
+            "deprecated field",
+        )
+        .with_note(*why)
+        .with_help(*help)
+        .with_replacement(format!("remove `{name}`"), field.span, ""),
+    )
 }
 
 fn unknown_field(name: &ast::Ident, schema: &BlockSchema, what: &str) -> Diagnostic {

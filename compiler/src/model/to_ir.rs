@@ -72,7 +72,6 @@ pub fn to_ir(model: &Model) -> ir::Program {
                 bucket: b.body.str("bucket").map(str::to_string),
                 key: b.body.str("key").map_or_else(|| format!("{}.tfstate", env.name), str::to_string),
                 region: b.body.str("region").or(aws.as_ref().and_then(|a| a.region.as_deref())).map(str::to_string),
-                lock_table: b.body.str("lock_table").map(str::to_string),
             });
             ir::Environment {
                 name: env.name.clone(),

@@ -42,7 +42,7 @@ environment staging {
   tier = staging
   stack = shop
   aws { account = "210987654321"  region = "us-east-1" }
-  state { bucket = "b"  lock_table = "t" }
+  state { bucket = "b" }
   network core { cidr = 10.1.0.0/16 }
   postgres orders { class = "db.t4g.small" }
   service storefront {

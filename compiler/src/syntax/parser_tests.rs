@@ -78,7 +78,7 @@ environment production {
   stack = app
   mirrors = staging            # optional: this environment's topology must equal staging's
   aws { account = "111111111111"  region = "eu-west-1" }
-  state { bucket = "zenthea-tfstate-production"  lock_table = "zenthea-tflock-production" }
+  state { bucket = "zenthea-tfstate-production" }
 
   network core { cidr = 10.30.0.0/16  zones = 3 }
   postgres main {

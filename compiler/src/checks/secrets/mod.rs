@@ -40,7 +40,8 @@ pub struct Finding {
     pub end: usize,
 }
 
-/// Fields whose values are identifiers of some kind: spared the entropy test only.
+/// Fields whose values are identifiers of some kind: spared the entropy test only
+/// (`lock_table` is deprecated, W201, but still written by older projects).
 const IDENTIFIER_FIELDS: &[&str] = &[
     "image",
     "host",

@@ -7,24 +7,29 @@ use serde_json::{Map, Value};
 use super::json::{lit, lits, obj, reference, refs, TfFile};
 use super::Ctx;
 
-/// The provider constraint: the 5.x line from 5.100 on (the validation mirror holds 5.100.0).
-pub const AWS_PROVIDER_VERSION: &str = "~> 5.100";
+/// The provider constraint: from 5.100 (what the validation mirror holds, so
+/// `terraform init` there selects 5.100.0) up to, not including, 7.0, so that the
+/// 6.x line can be adopted without a change to govc.
+pub const AWS_PROVIDER_VERSION: &str = ">= 5.100, < 7.0";
 
-/// `terraform.backend.s3`: one backend per environment, encrypted, DynamoDB-locked.
+/// The Terraform constraint: 1.10 is the first release whose S3 backend locks the
+/// state with a lock file in the bucket (`use_lockfile`).
+pub const TERRAFORM_VERSION: &str = ">= 1.10";
+
+/// `terraform.backend.s3`: one backend per environment, encrypted, locked by a
+/// lock file beside the state in the bucket (S3 native locking, no DynamoDB table).
 pub fn backend(ctx: &Ctx<'_>) -> Result<String, String> {
     let state = ctx.env.state.as_ref().ok_or_else(|| format!("environment `{}` has no `state` block", ctx.env.name))?;
     let bucket =
         state.bucket.as_ref().ok_or_else(|| format!("environment `{}` has no `state.bucket`", ctx.env.name))?;
-    let table =
-        state.lock_table.as_ref().ok_or_else(|| format!("environment `{}` has no `state.lock_table`", ctx.env.name))?;
     let region = state.region.as_deref().unwrap_or(&ctx.region);
     let mut file = TfFile::new(&ctx.header("The Terraform state backend of this environment."));
     let s3 = obj([
         ("bucket", lit(bucket)),
-        ("dynamodb_table", lit(table)),
         ("encrypt", Value::Bool(true)),
         ("key", lit(&state.key)),
         ("region", lit(region)),
+        ("use_lockfile", Value::Bool(true)),
     ]);
     file.top("terraform", obj([("backend", obj([("s3", s3)]))]));
     file.render()
@@ -44,7 +49,10 @@ pub fn default_tags(ctx: &Ctx<'_>) -> Vec<(String, String)> {
 pub fn providers(ctx: &Ctx<'_>) -> Result<String, String> {
     let mut file = TfFile::new(&ctx.header("Provider pinning, account guard and default tags."));
     let aws = obj([("source", lit("hashicorp/aws")), ("version", lit(AWS_PROVIDER_VERSION))]);
-    file.top("terraform", obj([("required_providers", obj([("aws", aws)])), ("required_version", lit(">= 1.5"))]));
+    file.top(
+        "terraform",
+        obj([("required_providers", obj([("aws", aws)])), ("required_version", lit(TERRAFORM_VERSION))]),
+    );
     let tags: Map<String, Value> = default_tags(ctx).into_iter().map(|(k, v)| (k, lit(v))).collect();
     let provider = obj([
         ("allowed_account_ids", lits([&ctx.account])),

@@ -108,12 +108,7 @@ fn cloud_env(name: &str, tier: Tier, cidr: &str, host: &str) -> Environment {
         stack: Some("app".into()),
         mirrors: None,
         aws: Some(Aws { account: Some("123456789012".into()), region: Some("eu-west-1".into()) }),
-        state: Some(State {
-            bucket: Some("zenthea-tfstate".into()),
-            key: format!("{name}.tfstate"),
-            region: None,
-            lock_table: Some("zenthea-tflock".into()),
-        }),
+        state: Some(State { bucket: Some("zenthea-tfstate".into()), key: format!("{name}.tfstate"), region: None }),
         kubernetes_version: crate::emit::versions::EKS_DEFAULT_KUBERNETES_VERSION.into(),
         ci: production.then(|| Ci { role: Some(CI_ROLE.into()) }),
         resources: Resources {
