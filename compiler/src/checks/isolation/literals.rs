@@ -64,7 +64,7 @@ pub fn literal_references(model: &Model, sink: &mut Diagnostics) {
     let marks = AllMarks::new(&owned);
     // The marks a text holds depend on the text alone: a stack's literals (seen once
     // per environment) and values repeated across resources are searched once.
-    let mut hits_of: HashMap<&str, Vec<(usize, usize)>> = HashMap::new();
+    let mut hits_of: HashMap<&str, Hits> = HashMap::new();
     // A stack's literal is seen once per environment using it: report it once per target.
     let mut reported: BTreeSet<(Span, usize)> = BTreeSet::new();
     for (i, env) in model.environments.iter().enumerate() {
@@ -74,12 +74,14 @@ pub fn literal_references(model: &Model, sink: &mut Diagnostics) {
             body_literals(&res.body, &mut literals);
         }
         for lit in &literals {
-            let hits = hits_of.entry(lit.text).or_insert_with(|| marks.hits(lit.text, &owned));
+            let hits = hits_of
+                .entry(lit.text)
+                .or_insert_with(|| Hits { marks: marks.hits(lit.text, &owned), addresses: addresses(lit.text) });
             for (j, other) in model.environments.iter().enumerate() {
                 if i == j || other.name == env.name || reported.contains(&(lit.span, j)) {
                     continue;
                 }
-                if let Some(found) = names_other(lit.text, hits, j, &owned[j], &owned[i]) {
+                if let Some(found) = names_other(hits, j, &owned[j], &owned[i]) {
                     reported.insert((lit.span, j));
                     let mut d = Diagnostic::new(
                         Code::E301,
@@ -103,6 +105,13 @@ pub fn literal_references(model: &Model, sink: &mut Diagnostics) {
             }
         }
     }
+}
+
+/// What a literal's text holds: marks of every environment (`(environment, mark)`),
+/// and addresses.
+struct Hits {
+    marks: Vec<(usize, usize)>,
+    addresses: Vec<(std::net::Ipv4Addr, Option<Ipv4Net>)>,
 }
 
 /// Every environment's marks by text: `(environment, mark)` indices.
@@ -136,7 +145,10 @@ impl<'a> AllMarks<'a> {
             each_piece(hay, self.longest, |piece| {
                 for &(j, k) in self.by_text.get(piece).into_iter().flatten() {
                     let mark = &owned[j].marks[k];
-                    if (mark.how == Match::Path) == path && contains(hay, &mark.text, mark.how) && !hits.contains(&(j, k)) {
+                    if (mark.how == Match::Path) == path
+                        && contains(hay, &mark.text, mark.how)
+                        && !hits.contains(&(j, k))
+                    {
                         hits.push((j, k));
                     }
                 }
@@ -146,17 +158,17 @@ impl<'a> AllMarks<'a> {
     }
 }
 
-/// What `text` names of `other`'s (environment `j`, whose marks in `text` are among
-/// `hits`) that `own` does not also own.
-fn names_other(text: &str, hits: &[(usize, usize)], j: usize, other: &Owned, own: &Owned) -> Option<Found> {
+/// What a text holding `hits` names of `other`'s (environment `j`) that `own` does
+/// not also own.
+fn names_other(hits: &Hits, j: usize, other: &Owned, own: &Owned) -> Option<Found> {
     // The first mark in `other.marks` order wins, as a scan would find.
     let owns = |mark: &Mark| own.by_text.get(&mark.text).into_iter().flatten().any(|&m| own.marks[m].how == mark.how);
-    let first = hits.iter().filter(|&&(e, k)| e == j && !owns(&other.marks[k])).map(|&(_, k)| k).min();
+    let first = hits.marks.iter().filter(|&&(e, k)| e == j && !owns(&other.marks[k])).map(|&(_, k)| k).min();
     if let Some(k) = first {
         let mark = &other.marks[k];
         return Some(Found { what: mark.what.clone(), at: mark.at });
     }
-    for (addr, net) in addresses(text) {
+    for &(addr, net) in &hits.addresses {
         let inside = |n: &Ipv4Net| match net {
             Some(net) => n.contains(&net) || net.contains(n),
             None => n.contains(&addr),
