@@ -35,11 +35,11 @@ pub fn run(model: &Model, sink: &mut Diagnostics) {
 fn unpinned_image(env: &str, svc: &crate::model::Resource, sink: &mut Diagnostics) {
     let Some(f) = svc.body.field("image") else { return };
     let Val::Str(reference) = &f.value else { return };
-    let parsed = image::parse(reference);
-    if parsed.digest.as_deref().is_some_and(image::is_sha256_digest) {
+    let (name, _, digest) = image::split(reference);
+    if digest.is_some_and(image::is_sha256_digest) {
         return;
     }
-    let why = match &parsed.digest {
+    let why = match digest {
         Some(_) => "the digest is not `sha256:` and 64 lowercase hex digits",
         None => "no `@sha256:` digest",
     };
@@ -51,7 +51,7 @@ fn unpinned_image(env: &str, svc: &crate::model::Resource, sink: &mut Diagnostic
             why,
         )
         .with_note("a tag can be moved; only a digest names one immutable artifact")
-        .with_help(format!("write `\"{}@sha256:<64 hex digits>\"`", parsed.name)),
+        .with_help(format!("write `\"{}@sha256:<64 hex digits>\"`", name)),
     );
 }
 
@@ -85,11 +85,7 @@ fn repository_drift(model: &Model, sink: &mut Diagnostics) {
         for (_, svc) in env.of_kind("service") {
             let Some(f) = svc.body.field("image") else { continue };
             let Val::Str(reference) = &f.value else { continue };
-            by_service.entry(&svc.name).or_default().push((
-                &env.name,
-                image::parse(reference).repository,
-                f.value_span,
-            ));
+            by_service.entry(&svc.name).or_default().push((&env.name, image::repository(reference), f.value_span));
         }
     }
     for (service, uses) in by_service {

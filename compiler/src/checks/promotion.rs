@@ -62,16 +62,17 @@ impl<'a> Earlier<'a> {
         let must_pin = matches!(env.tier, Some(Tier::Staging | Tier::Production));
         for (_, svc) in env.of_kind("service") {
             let Some(Val::Str(reference)) = svc.body.field("image").map(|f| &f.value) else { continue };
-            let parsed = image::parse(reference);
+            let (name, _, digest) = image::split(reference);
+            let repository = image::canonical_repository(name);
             if env.tier != Some(Tier::Local) {
-                self.repositories.insert((svc.name.clone(), parsed.repository.clone()));
+                self.repositories.insert((svc.name.clone(), repository.clone()));
             }
-            match parsed.digest.filter(|d| image::is_sha256_digest(d)) {
+            match digest.filter(|d| image::is_sha256_digest(d)) {
                 Some(digest) => {
-                    self.artifacts.insert((parsed.repository, digest));
+                    self.artifacts.insert((repository, digest.to_string()));
                 }
                 None if must_pin => {
-                    self.unpinned.insert((svc.name.clone(), parsed.repository));
+                    self.unpinned.insert((svc.name.clone(), repository));
                 }
                 None => {}
             }
@@ -80,7 +81,8 @@ impl<'a> Earlier<'a> {
 
     /// Whether an earlier environment's image of `service` has another repository.
     fn other_repository(&self, service: &str, repository: &str) -> bool {
-        self.repositories.iter().any(|(s, r)| s == service && r != repository)
+        let from = (service.to_string(), String::new());
+        self.repositories.range(from..).take_while(|(s, _)| s == service).any(|(_, r)| r != repository)
     }
 }
 
@@ -89,11 +91,12 @@ fn unpromoted_artifacts(env: &Environment, earlier: &Earlier, code: Code, sink: 
     for (_, svc) in env.of_kind("service") {
         let Some(f) = svc.body.field("image") else { continue };
         let Val::Str(reference) = &f.value else { continue };
-        let parsed = image::parse(reference);
-        let Some(digest) = parsed.digest.filter(|d| image::is_sha256_digest(d)) else { continue };
-        let key = (svc.name.clone(), parsed.repository.clone());
-        if earlier.artifacts.contains(&(parsed.repository.clone(), digest.clone()))
-            || earlier.other_repository(&svc.name, &parsed.repository)
+        let (name, _, digest) = image::split(reference);
+        let Some(digest) = digest.filter(|d| image::is_sha256_digest(d)) else { continue };
+        let repository = image::canonical_repository(name);
+        let key = (svc.name.clone(), repository);
+        if earlier.artifacts.contains(&(key.1.clone(), digest.to_string()))
+            || earlier.other_repository(&svc.name, &key.1)
             || earlier.unpinned.contains(&key)
         {
             continue;
@@ -104,7 +107,7 @@ fn unpromoted_artifacts(env: &Environment, earlier: &Earlier, code: Code, sink: 
         let mut d = Diagnostic::new(
             code,
             f.value_span,
-            format!("service `{}` runs `{}@{short}…` in production, but no earlier environment runs it", svc.name, parsed.repository),
+            format!("service `{}` runs `{}@{short}…` in production, but no earlier environment runs it", svc.name, key.1),
             "an artifact that was never promoted",
         )
         .with_note(before)

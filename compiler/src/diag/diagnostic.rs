@@ -154,6 +154,11 @@ impl Diagnostics {
         self.items.is_empty()
     }
 
+    /// The diagnostics in the order they were reported.
+    pub fn into_reported(self) -> Vec<Diagnostic> {
+        self.items
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = &Diagnostic> {
         self.items.iter()
     }

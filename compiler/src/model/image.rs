@@ -13,18 +13,34 @@ pub fn is_sha256_digest(digest: &str) -> bool {
 /// Splits an image reference. The registry is the first path component when it looks
 /// like a host (has a `.` or `:`, or is `localhost`); otherwise it is `docker.io`.
 pub fn parse(reference: &str) -> Image {
+    let (name, tag, digest) = split(reference);
+    Image {
+        reference: reference.to_string(),
+        repository: canonical_repository(name),
+        name: name.to_string(),
+        tag: tag.map(str::to_string),
+        digest: digest.map(str::to_string),
+    }
+}
+
+/// The name, tag and digest of an image reference, as [`parse`] reads them (the
+/// checks need no more, and read thousands of references on every edit).
+pub fn split(reference: &str) -> (&str, Option<&str>, Option<&str>) {
     let (rest, digest) = match reference.split_once('@') {
-        Some((rest, digest)) => (rest, Some(digest.to_string())),
+        Some((rest, digest)) => (rest, Some(digest)),
         None => (reference, None),
     };
     // A tag is a `:` after the last `/` (a `:` before it is a registry port).
     let last_slash = rest.rfind('/').map_or(0, |i| i + 1);
-    let (name, tag) = match rest[last_slash..].find(':') {
-        Some(i) => (&rest[..last_slash + i], Some(rest[last_slash + i + 1..].to_string())),
-        None => (rest, None),
-    };
-    let repository = canonical_repository(name);
-    Image { reference: reference.to_string(), repository, name: name.to_string(), tag, digest }
+    match rest[last_slash..].find(':') {
+        Some(i) => (&rest[..last_slash + i], Some(&rest[last_slash + i + 1..]), digest),
+        None => (rest, None, digest),
+    }
+}
+
+/// The canonical repository of an image reference: [`parse`]'s `repository`.
+pub fn repository(reference: &str) -> String {
+    canonical_repository(split(reference).0)
 }
 
 /// The Docker Hub host names that all mean `docker.io`.
@@ -69,6 +85,24 @@ mod tests {
         assert_eq!(parse("nginx:1.27").repository, "docker.io/library/nginx");
         assert_eq!(parse("team/api").repository, "docker.io/team/api");
         assert!(!is_sha256_digest("sha256:ABC"));
+    }
+
+    #[test]
+    fn split_and_repository_agree_with_parse() {
+        let hex = "a".repeat(64);
+        for r in [
+            format!("registry.example.com:5000/team/api:1.2@sha256:{hex}"),
+            "nginx:1.27".to_string(),
+            "localhost:5000/api".to_string(),
+            "a@b@c".to_string(),
+            "team/api@sha256:x".to_string(),
+            String::new(),
+        ] {
+            let it = parse(&r);
+            let (name, tag, digest) = split(&r);
+            assert_eq!((name, tag, digest), (it.name.as_str(), it.tag.as_deref(), it.digest.as_deref()), "{r}");
+            assert_eq!(repository(&r), it.repository, "{r}");
+        }
     }
 
     #[test]

@@ -7,11 +7,8 @@
 //! ``add `ENTRY` `` and `ENTRY` names a field or block of that block's schema (so
 //! a field of a stack's resource reported at an environment's head gets no fix).
 //!
-//! A "did you mean `NAME`?" help becomes an edit replacing the misspelled name
-//! with `NAME`, when the diagnostic's primary span is exactly that name: a bare
-//! word (letters, digits, `-`, `_`) or a string literal holding one, which the
-//! message quotes in backticks. Anything else (a dotted path, a longer span) gets
-//! no fix rather than a wrong one.
+//! A "did you mean `NAME`?" needs nothing here: the library attaches its
+//! replacement wherever it suggests a name (`model::suggest`).
 
 use super::{block_schema, enclosing_blocks};
 use crate::diag::{Code, Diagnostic, Edit};
@@ -36,36 +33,6 @@ pub(super) fn add_missing_field_fixes(
         if let Some(edit) = insertion(sources, files, schema, d.span(), entry) {
             d.fixes.push(crate::diag::Fix { message: format!("add `{entry}`"), edits: vec![edit] });
         }
-    }
-}
-
-/// The suggestion of a help starting ``did you mean `NAME`?``.
-pub(super) fn suggestion(help: &str) -> Option<&str> {
-    let rest = help.strip_prefix("did you mean `")?;
-    let end = rest.find('`')?;
-    rest[end..].starts_with("`?").then_some(&rest[..end])
-}
-
-fn is_word(s: &str) -> bool {
-    !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-}
-
-pub(super) fn add_did_you_mean_fixes(sources: &Sources, diagnostics: &mut [Diagnostic]) {
-    for d in diagnostics.iter_mut().filter(|d| d.fixes.is_empty() && !d.labels.is_empty()) {
-        let Some(name) = d.help.as_deref().and_then(suggestion).filter(|n| is_word(n)) else { continue };
-        let span = d.span();
-        let Some(written) = sources.get(span.file).text.get(span.start as usize..span.end as usize) else {
-            continue;
-        };
-        let (word, quoted) = match written.strip_prefix('"').and_then(|w| w.strip_suffix('"')) {
-            Some(inner) => (inner, true),
-            None => (written, false),
-        };
-        if !is_word(word) || word == name || !d.message.contains(&format!("`{word}`")) {
-            continue;
-        }
-        let text = if quoted { format!("\"{name}\"") } else { name.to_string() };
-        d.fixes.push(crate::diag::Fix { message: format!("replace with `{name}`"), edits: vec![Edit { span, text }] });
     }
 }
 

@@ -37,8 +37,11 @@ pub struct Analysis {
     pub files: Vec<ast::File>,
     /// The syntax diagnostics of each file, indexed like `sources` (also in `diagnostics`).
     pub syntax: Vec<Vec<Diagnostic>>,
+    /// The literal-secret findings of each file, indexed like `sources`, in the
+    /// order reported (in `diagnostics` unless a file could not be read).
+    pub secrets: Vec<Vec<Diagnostic>>,
     pub model: Model,
-    /// Sorted by (file, offset, code), with the editor-only fixes of [`fixes`] added (missing fields, "did you mean").
+    /// Sorted by (file, offset, code), with the editor-only fixes of [`fixes`] added (missing fields).
     pub diagnostics: Vec<Diagnostic>,
     pub index: Index,
 }
@@ -49,39 +52,59 @@ pub fn analyze(sources: Sources) -> Analysis {
 }
 
 /// Like [`analyze`], but a file whose path and text are those of the same file
-/// of `previous` (same [`FileId`]) is not parsed again: its tree and syntax
-/// diagnostics are reused. An editor re-checking after a keystroke re-parses
-/// only the edited file.
+/// of `previous` (same [`FileId`]) is not parsed again: its tree, syntax
+/// diagnostics and literal-secret findings (which depend on the file alone) are
+/// reused. An editor re-checking after a keystroke re-parses only the edited file.
+///
+/// The diagnostics are those of [`crate::analyze`] (a full `govc check`), with the
+/// editor fixes added: the same phases report in the same order.
 pub fn analyze_reusing(sources: Sources, previous: Option<&Analysis>) -> Analysis {
     let mut files = Vec::with_capacity(sources.len());
     let mut syntax = Vec::with_capacity(sources.len());
+    let mut secrets = Vec::with_capacity(sources.len());
     for (id, file) in sources.iter() {
         let old = previous.filter(|p| p.sources.len() > id.0 as usize).and_then(|p| {
+            let i = id.0 as usize;
             let before = p.sources.get(id);
-            (before.path == file.path && before.origin == file.origin && before.text == file.text)
-                .then(|| (&p.files[id.0 as usize], &p.syntax[id.0 as usize]))
+            (before.path == file.path
+                && before.origin == file.origin
+                && before.invalid_utf8_at == file.invalid_utf8_at
+                && before.text == file.text)
+                .then(|| (&p.files[i], &p.syntax[i], &p.secrets[i]))
         });
         match old {
-            Some((tree, diagnostics)) => {
+            Some((tree, diagnostics, found)) => {
                 files.push(tree.clone());
                 syntax.push(diagnostics.clone());
+                secrets.push(found.clone());
             }
             None => {
                 let mut sink = Diagnostics::new();
-                files.push(syntax::parse_file(&sources, id, &mut sink));
+                let tree = syntax::parse_file(&sources, id, &mut sink);
                 syntax.push(sink.into_sorted());
+                let mut sink = Diagnostics::new();
+                crate::checks::secrets::literal_secrets_in(&sources, &tree, &mut sink);
+                secrets.push(sink.into_reported());
+                files.push(tree);
             }
         }
     }
     let mut sink = Diagnostics::new();
     sink.extend(syntax.iter().flatten().cloned());
-    let model = model::build(&sources, &files, &mut sink);
-    crate::checks::run(&model, &crate::Options::default(), &mut sink);
+    let compilable = sources.iter().all(|(_, f)| f.origin != Origin::Project || syntax::is_compilable(f));
+    let model = if compilable {
+        sink.extend(secrets.iter().flatten().cloned());
+        let model = model::build(&sources, &files, &mut sink);
+        crate::checks::run(&model, &crate::Options::default(), &mut sink);
+        model
+    } else {
+        // As `govc check`: a file that could not be read hides its declarations.
+        model::build(&sources, &files, &mut Diagnostics::new())
+    };
     let mut diagnostics = sink.into_sorted();
     fixes::add_missing_field_fixes(&sources, &files, &model.schema, &mut diagnostics);
-    fixes::add_did_you_mean_fixes(&sources, &mut diagnostics);
     let index = Index::build(&sources, &files, &model.schema);
-    Analysis { sources, files, syntax, model, diagnostics, index }
+    Analysis { sources, files, syntax, secrets, model, diagnostics, index }
 }
 
 /// What a name denotes.

@@ -329,9 +329,6 @@ fn no_replacement_when_the_span_is_not_the_misspelled_name() {
         text.replace_range(edit.span.range(), &edit.text);
         assert_eq!(text, PROJECT, "a fix must only swap `hots` for `host`: {fix:?}");
     }
-    assert_eq!(super::fixes::suggestion("did you mean `x`? allowed: `x`, `y`"), Some("x"));
-    assert_eq!(super::fixes::suggestion("did you mean `x`"), None);
-    assert_eq!(super::fixes::suggestion("add `x`"), None);
 }
 
 #[test]
@@ -360,4 +357,116 @@ fn reusing_unchanged_trees_gives_the_same_analysis() {
     sources.add("project.gov", project.as_str());
     let shifted = analyze_reusing(sources.clone(), Some(&before));
     assert_eq!(shifted.diagnostics, analyze(sources).diagnostics);
+}
+
+/// The editor's re-check is a full check: over a sequence of random edits (errors
+/// added and removed, resources renamed, stdlib-dependent fields changed, secrets
+/// and other environments' names written as text, files added and removed), the
+/// analysis reusing the previous one equals a from-scratch analysis, and its
+/// diagnostics are those of `govc check` (the library's, editor fixes aside).
+#[test]
+fn reusing_matches_a_full_check_over_random_edits() {
+    // Each edit toggles: `from` becomes `to`, or back when `to` is there.
+    const EDITS: &[(&str, &str, &str)] = &[
+        // Syntax errors, added and removed.
+        ("envs/local.gov", "  tier = local\n", "  tier = local\n  = oops\n"),
+        ("project.gov", "  postgres orders { }\n", "  postgres orders { \n"),
+        ("envs/staging.gov", "replicas = 2", "replicas = = 2"),
+        // Renamed resources: in one file (unresolved, did you mean), or the declaration.
+        ("project.gov", "connects = [orders]", "connects = [ordrs]"),
+        ("project.gov", "  service storefront {", "  service shopfront {"),
+        ("envs/staging.gov", "service worker {", "service wrker {"),
+        ("envs/local.gov", "secret db-pass", "secret db-password"),
+        // Fields whose meaning comes from the stdlib: kinds, ranges, enums, phases.
+        ("project.gov", "port = 8080", "port = 80800"),
+        ("project.gov", "phase = \"wire\"", "phase = \"build\""),
+        ("project.gov", "phase = \"wire\"", "phase = \"wir\""),
+        ("envs/staging.gov", "tier = staging", "tier = production"),
+        ("envs/staging.gov", "tier = staging", "tier = stagin"),
+        ("envs/staging.gov", "class = \"db.t4g.small\"", "class = \"db.nope\""),
+        ("envs/local.gov", "port = 9000", "prot = 9000"),
+        (
+            "envs/staging.gov",
+            "@sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\"\n    replicas",
+            "\"\n    replicas",
+        ),
+        // Secrets and other environments' names written as text.
+        (
+            "envs/local.gov",
+            "image = \"x/worker:dev\"",
+            "image = \"x/worker:dev\"\n    health = \"/h?token=fake-health-token\"",
+        ),
+        ("envs/local.gov", "host = \"shop.localhost\"", "host = \"staging.shop.example\""),
+        (
+            "envs/staging.gov",
+            "  tier = staging\n",
+            "  tier = staging\n  # old url: https://deploy:FakeCommentPw@git.example.com/app.git\n",
+        ),
+        // Whole files added and removed (the ids of the files after them shift).
+        ("a.gov", "", "environment extra {\n  tier = dev\n  stack = shop\n}\n"),
+        ("envs/zz.gov", "", "stack other {\n  service storefront { port = 1 }\n}\n"),
+    ];
+    let mut files: BTreeMap<String, String> =
+        [("project.gov", PROJECT), ("envs/local.gov", LOCAL), ("envs/staging.gov", STAGING)]
+            .into_iter()
+            .map(|(p, t)| (p.to_string(), t.to_string()))
+            .collect();
+    let sources_of = |files: &BTreeMap<String, String>| {
+        let mut sources = Sources::with_stdlib();
+        for (path, text) in files.iter().filter(|(_, t)| !t.is_empty()) {
+            sources.add(path.as_str(), text.as_str());
+        }
+        sources
+    };
+    let without_fixes = |ds: &[Diagnostic]| -> Vec<Diagnostic> {
+        ds.iter()
+            .cloned()
+            .map(|mut d| {
+                d.fixes.clear();
+                d
+            })
+            .collect()
+    };
+    let mut previous = analyze(sources_of(&files));
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut codes = BTreeSet::new();
+    let mut suggested = 0;
+    for step in 0..150 {
+        // xorshift: deterministic, no dependency.
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        let (path, from, to) = EDITS[(state % EDITS.len() as u64) as usize];
+        let text = files.entry(path.to_string()).or_default();
+        if from.is_empty() {
+            *text = if text.is_empty() { to.to_string() } else { String::new() };
+        } else if text.contains(from) && !text.contains(to) {
+            *text = text.replacen(from, to, 1);
+        } else if text.contains(to) {
+            *text = text.replacen(to, from, 1);
+        }
+        let sources = sources_of(&files);
+        let reused = analyze_reusing(sources.clone(), Some(&previous));
+        let fresh = analyze(sources.clone());
+        assert_eq!(reused.diagnostics, fresh.diagnostics, "step {step}: {path}");
+        assert_eq!(reused.files, fresh.files, "step {step}");
+        assert_eq!(reused.syntax, fresh.syntax, "step {step}");
+        assert_eq!(reused.secrets, fresh.secrets, "step {step}");
+        assert_eq!(reused.index.occurrences, fresh.index.occurrences, "step {step}");
+        let check = crate::compile(&sources, &crate::Options::default()).diagnostics;
+        assert_eq!(without_fixes(&reused.diagnostics), without_fixes(&check), "step {step}: as `govc check`");
+        // Every "did you mean" of the library carries its replacement (the editor adds none).
+        for d in check.iter().filter(|d| d.help.as_deref().is_some_and(|h| h.starts_with("did you mean"))) {
+            assert!(!d.fixes.is_empty(), "step {step}: a did-you-mean without its fix: {d:?}");
+            suggested += 1;
+        }
+        codes.extend(reused.diagnostics.iter().map(|d| d.code.as_str()));
+        previous = reused;
+    }
+    // The edits did reach every family they mean to exercise.
+    for code in ["E502", "E301"] {
+        assert!(codes.contains(code), "no {code} in {codes:?}");
+    }
+    assert!(codes.iter().any(|c| c.starts_with("E1")), "no syntax error in {codes:?}");
+    assert!(suggested > 0, "no did-you-mean");
 }

@@ -46,9 +46,7 @@ enum Match {
 struct Owned {
     marks: Vec<Mark>,
     networks: Vec<(Ipv4Net, String, Span)>,
-    /// The marks by text (indices into `marks`), and the longest: a literal is
-    /// looked up piece by piece rather than searched for every mark (a fleet has
-    /// thousands of services, and so of marks and of literals).
+    /// The marks by text (indices into `marks`), and the longest.
     by_text: HashMap<String, Vec<usize>>,
     longest: usize,
 }
@@ -63,6 +61,10 @@ struct Literal<'a> {
 pub fn literal_references(model: &Model, sink: &mut Diagnostics) {
     let Some(project) = model.project.as_ref().map(|p| p.name.as_str()) else { return };
     let owned: Vec<Owned> = model.environments.iter().map(|env| owned(project, env)).collect();
+    let marks = AllMarks::new(&owned);
+    // The marks a text holds depend on the text alone: a stack's literals (seen once
+    // per environment) and values repeated across resources are searched once.
+    let mut hits_of: HashMap<&str, Hits> = HashMap::new();
     // A stack's literal is seen once per environment using it: report it once per target.
     let mut reported: BTreeSet<(Span, usize)> = BTreeSet::new();
     for (i, env) in model.environments.iter().enumerate() {
@@ -72,11 +74,14 @@ pub fn literal_references(model: &Model, sink: &mut Diagnostics) {
             body_literals(&res.body, &mut literals);
         }
         for lit in &literals {
+            let hits = hits_of
+                .entry(lit.text)
+                .or_insert_with(|| Hits { marks: marks.hits(lit.text, &owned), addresses: addresses(lit.text) });
             for (j, other) in model.environments.iter().enumerate() {
                 if i == j || other.name == env.name || reported.contains(&(lit.span, j)) {
                     continue;
                 }
-                if let Some(found) = names_other(lit.text, &owned[j], &owned[i]) {
+                if let Some(found) = names_other(hits, j, &owned[j], &owned[i]) {
                     reported.insert((lit.span, j));
                     let mut d = Diagnostic::new(
                         Code::E301,
@@ -102,32 +107,68 @@ pub fn literal_references(model: &Model, sink: &mut Diagnostics) {
     }
 }
 
-/// What `text` names of `other`'s that `own` does not also own.
-fn names_other(text: &str, other: &Owned, own: &Owned) -> Option<Found> {
-    let lower = text.to_ascii_lowercase();
-    // Every match `contains` accepts starts after a byte that is not a name character
-    // (or at 0) and ends before one (or at the end): only those pieces can be marks.
-    // The first mark in `other.marks` order that matches wins, as a scan would find.
-    let mut first: Option<usize> = None;
-    for (hay, path) in [(lower.as_str(), false), (text, true)] {
-        each_piece(hay, other.longest, |piece| {
-            for &k in other.by_text.get(piece).into_iter().flatten() {
-                let mark = &other.marks[k];
-                if (mark.how == Match::Path) == path
-                    && first.is_none_or(|f| k < f)
-                    && contains(hay, &mark.text, mark.how)
-                    && !own.marks.iter().any(|m| m.how == mark.how && m.text == mark.text)
-                {
-                    first = Some(k);
-                }
+/// What a literal's text holds: marks of every environment (`(environment, mark)`),
+/// and addresses.
+struct Hits {
+    marks: Vec<(usize, usize)>,
+    addresses: Vec<(std::net::Ipv4Addr, Option<Ipv4Net>)>,
+}
+
+/// Every environment's marks by text: `(environment, mark)` indices.
+struct AllMarks<'a> {
+    by_text: HashMap<&'a str, Vec<(usize, usize)>>,
+    longest: usize,
+}
+
+impl<'a> AllMarks<'a> {
+    fn new(owned: &'a [Owned]) -> AllMarks<'a> {
+        let mut by_text: HashMap<&str, Vec<(usize, usize)>> = HashMap::new();
+        for (j, o) in owned.iter().enumerate() {
+            for (k, mark) in o.marks.iter().enumerate() {
+                by_text.entry(mark.text.as_str()).or_default().push((j, k));
             }
-        });
+        }
+        AllMarks { by_text, longest: owned.iter().map(|o| o.longest).max().unwrap_or(0) }
     }
+
+    /// The marks `text` holds, as [`contains`] finds them: `(environment, mark)`.
+    ///
+    /// Every match `contains` accepts starts after a byte that is not a name
+    /// character (or at 0) and ends before one (or at the end): only those pieces
+    /// can be marks, so a literal is looked up piece by piece rather than searched
+    /// for every mark (a fleet has thousands of services, and so of marks and of
+    /// literals). Names compare in lower case, secret paths as written.
+    fn hits(&self, text: &str, owned: &[Owned]) -> Vec<(usize, usize)> {
+        let lower = text.to_ascii_lowercase();
+        let mut hits = Vec::new();
+        for (hay, path) in [(lower.as_str(), false), (text, true)] {
+            each_piece(hay, self.longest, |piece| {
+                for &(j, k) in self.by_text.get(piece).into_iter().flatten() {
+                    let mark = &owned[j].marks[k];
+                    if (mark.how == Match::Path) == path
+                        && contains(hay, &mark.text, mark.how)
+                        && !hits.contains(&(j, k))
+                    {
+                        hits.push((j, k));
+                    }
+                }
+            });
+        }
+        hits
+    }
+}
+
+/// What a text holding `hits` names of `other`'s (environment `j`) that `own` does
+/// not also own.
+fn names_other(hits: &Hits, j: usize, other: &Owned, own: &Owned) -> Option<Found> {
+    // The first mark in `other.marks` order wins, as a scan would find.
+    let owns = |mark: &Mark| own.by_text.get(&mark.text).into_iter().flatten().any(|&m| own.marks[m].how == mark.how);
+    let first = hits.marks.iter().filter(|&&(e, k)| e == j && !owns(&other.marks[k])).map(|&(_, k)| k).min();
     if let Some(k) = first {
         let mark = &other.marks[k];
         return Some(Found { what: mark.what.clone(), at: mark.at });
     }
-    for (addr, net) in addresses(text) {
+    for &(addr, net) in &hits.addresses {
         let inside = |n: &Ipv4Net| match net {
             Some(net) => n.contains(&net) || net.contains(n),
             None => n.contains(&addr),

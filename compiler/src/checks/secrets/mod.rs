@@ -69,15 +69,21 @@ const DOC: Scope = Scope { entropy: false, assignments: Assignments::Strict };
 /// E502 over every project file.
 pub fn literal_secrets(sources: &Sources, files: &[ast::File], sink: &mut Diagnostics) {
     for file in files {
-        if sources.get(file.file).origin != Origin::Project {
-            continue;
-        }
-        let mut walk = Walk { sources, file: file.file, sink };
-        for item in &file.items {
-            walk.block(item);
-        }
-        walk.comments();
+        literal_secrets_in(sources, file, sink);
     }
+}
+
+/// [`literal_secrets`] of one file: what it reports depends on that file alone (an
+/// editor re-checking after a keystroke keeps the findings of unchanged files).
+pub fn literal_secrets_in(sources: &Sources, file: &ast::File, sink: &mut Diagnostics) {
+    if sources.get(file.file).origin != Origin::Project {
+        return;
+    }
+    let mut walk = Walk { sources, file: file.file, sink };
+    for item in &file.items {
+        walk.block(item);
+    }
+    walk.comments();
 }
 
 struct Walk<'a> {
