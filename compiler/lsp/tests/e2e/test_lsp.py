@@ -206,15 +206,15 @@ async def test_references_include_refinements_and_uses(client: LanguageClient):
 async def test_secret_references_in_an_unsaved_buffer(client: LanguageClient):
     text = text_of(THREE).replace('phase = "build"', 'phase = "wire"').replace(
         '    env { LOG_LEVEL = "info" }',
-        '    env { LOG_LEVEL = "info"  DB_PASSWORD = db-pass }',
+        '    env { LOG_LEVEL = "info"  PAYMENT_TOKEN = pay-token }',
     )
-    text = text.replace("  ingress edge {\n    route", "  secret db-pass { }\n  ingress edge {\n    route", 1)
+    text = text.replace("  ingress edge {\n    route", "  secret pay-token { }\n  ingress edge {\n    route", 1)
     for env in ["local", "staging", "production"]:
-        text = text.replace(f"environment {env} {{\n", f'environment {env} {{\n  secret db-pass {{ path = "{env}/db" }}\n')
+        text = text.replace(f"environment {env} {{\n", f'environment {env} {{\n  secret pay-token {{ path = "{env}/payments" }}\n')
     uri = open_doc(client, THREE, text)
     assert await diagnostics_for(client, uri, version=1) == []
-    declared = position_of(text, "secret db-pass { }", len("secret "))
-    assert await definition(client, uri, position_of(text, "= db-pass", 3)) == [
+    declared = position_of(text, "secret pay-token { }", len("secret "))
+    assert await definition(client, uri, position_of(text, "= pay-token", 3)) == [
         (uri, declared.line, declared.character)
     ]
     result = await client.text_document_references_async(
@@ -222,7 +222,7 @@ async def test_secret_references_in_an_unsaved_buffer(client: LanguageClient):
             text_document=doc(uri), position=declared, context=types.ReferenceContext(include_declaration=False)
         )
     )
-    assert [loc.range.start.line for loc in result] == [position_of(text, "= db-pass").line]
+    assert [loc.range.start.line for loc in result] == [position_of(text, "= pay-token").line]
 
 
 async def test_positions_are_utf16(client: LanguageClient):
@@ -260,7 +260,7 @@ async def test_completion_by_context(client: LanguageClient):
     refs = await complete(client, uri, position_of(text, "[orders, ]", len("[orders, ")))
     assert sorted(refs) == ["orders", "storefront"]
     attrs = await complete(client, uri, position_of(text, "orders. }", len("orders.")))
-    assert sorted(attrs) == ["database", "host", "port"]
+    assert sorted(attrs) == ["database", "host", "port", "user"]
     assert "private DNS name" in attrs["host"].documentation.value
     phases = await complete(client, uri, position_of(text, 'phase = "', len('phase = "')))
     assert set(phases) == {'"concept"', '"design"', '"build"', '"wire"', '"operate"'}
