@@ -119,12 +119,19 @@ pub fn objects(view: &View, db: &ir::Postgres) -> Vec<Object> {
     let (region, account) = env.aws.as_ref().map_or((String::new(), String::new()), |a| {
         (a.region.clone().unwrap_or_default(), a.account.clone().unwrap_or_default())
     });
+    // Both images are on ECR Public: pulled through the environment's cache (edge.rs).
+    let image = |upstream: String| {
+        if account.is_empty() || region.is_empty() {
+            return upstream;
+        }
+        names::through_ecr_public_cache(view.project, &env.name, &account, &region, &upstream).unwrap_or(upstream)
+    };
     let instance_arn =
         format!("arn:aws:rds:{region}:{account}:db:{}", names::db_identifier(view.project, &env.name, &db.name));
     let var = |k: &str, v: String| map([("name", k.into()), ("value", v.into())]);
     let fetch = map([
         ("name", "fetch-master-password".into()),
-        ("image", versions::AWS_CLI_IMAGE.into()),
+        ("image", image(versions::AWS_CLI_IMAGE.to_string()).into()),
         ("imagePullPolicy", "Always".into()),
         ("command", Yaml::from(vec!["/bin/sh", "-c"])),
         ("args", Yaml::Seq(vec![fetch_script().into()])),
@@ -142,7 +149,7 @@ pub fn objects(view: &View, db: &ir::Postgres) -> Vec<Object> {
     ]);
     let psql = map([
         ("name", "create-users".into()),
-        ("image", versions::postgres_client_image(db.version).into()),
+        ("image", image(versions::postgres_client_image(db.version)).into()),
         ("imagePullPolicy", "Always".into()),
         ("command", Yaml::from(vec!["/bin/sh", "-c"])),
         (

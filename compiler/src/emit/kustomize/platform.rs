@@ -175,7 +175,11 @@ fn kustomization(program: &ir::Program, env: &ir::Environment) -> String {
 pub fn cached_image(program: &ir::Program, env: &ir::Environment) -> Option<String> {
     let aws = env.aws.as_ref()?;
     let (account, region) = (aws.account.as_deref()?, aws.region.as_deref()?);
-    let repository = versions::AWS_LOAD_BALANCER_CONTROLLER_IMAGE.strip_prefix("public.ecr.aws/")?;
-    let prefix = names::ecr_public_cache_prefix(&program.project, &env.name);
-    Some(format!("{account}.dkr.ecr.{region}.amazonaws.com/{prefix}/{repository}"))
+    names::through_ecr_public_cache(
+        &program.project,
+        &env.name,
+        account,
+        region,
+        versions::AWS_LOAD_BALANCER_CONTROLLER_IMAGE,
+    )
 }

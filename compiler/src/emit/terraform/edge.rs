@@ -200,10 +200,22 @@ pub(crate) fn load_balancer_controller(file: &mut TfFile, ctx: &Ctx<'_>) -> Resu
         super::json::set(&mut addon, "addon_version", lit(version));
     }
     file.resource("aws_eks_addon", "cert_manager", addon);
-    // The controller's image is on ECR Public, which a private cluster cannot reach:
-    // the account's ECR fetches it on the first pull (server side) and the nodes pull
-    // it through the `ecr.*` endpoints. The nodes may create and fill only the cache's
-    // repositories.
+    Ok(())
+}
+
+/// True when some image of the environment comes from ECR Public: the load balancer
+/// controller's (an ingress) and the database bootstrap Jobs' (a cloud postgres that
+/// some service connects to).
+pub(crate) fn needs_ecr_public_cache(ctx: &Ctx<'_>) -> bool {
+    let res = &ctx.env.resources;
+    res.ingress().is_some() || res.databases.iter().any(|d| res.connectors(&d.name).next().is_some())
+}
+
+/// The account's ECR pull-through cache of ECR Public, for this environment.
+/// ECR Public is on the internet, which a private cluster cannot reach: the account's
+/// ECR fetches an image on its first pull (server side) and the nodes pull it through
+/// the `ecr.*` endpoints. The nodes may create and fill only the cache's repositories.
+pub(crate) fn ecr_public_cache(file: &mut TfFile, ctx: &Ctx<'_>) {
     let cache = names::ecr_public_cache_prefix(ctx.project, &ctx.env.name);
     file.resource(
         "aws_ecr_pull_through_cache_rule",
@@ -220,7 +232,6 @@ pub(crate) fn load_balancer_controller(file: &mut TfFile, ctx: &Ctx<'_>) -> Resu
             vec![lit(format!("arn:aws:ecr:{}:{}:repository/{cache}/*", ctx.region, ctx.account))],
         )],
     );
-    Ok(())
 }
 
 /// The CI role's EKS access entry and its cluster-wide access policy.

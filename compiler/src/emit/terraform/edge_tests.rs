@@ -151,3 +151,43 @@ fn a_declared_zone_validates_the_certificate_and_aliases_the_host() {
     let outputs = parse(&files, "terraform/staging/outputs.tf.json");
     assert!(outputs["output"]["certificate_validation_records"].is_object(), "the records to create by hand");
 }
+
+/// Every image of ECR Public in the Kubernetes trees (the load balancer controller, the
+/// database bootstrap Jobs) is pulled through the environment's own cache, and the cache
+/// rule exists wherever such an image runs: also in an environment without an ingress.
+#[test]
+fn images_of_ecr_public_come_through_the_environments_cache() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let envs = crate::emit::flow_tests::project(&root.join("envs"));
+    let (mut program, _) = crate::emit::flow_tests::compile(envs).expect("envs/ builds");
+    for env in &mut program.environments {
+        if env.name == "staging" {
+            env.resources.ingresses.clear();
+        }
+    }
+    let terraform = emit(&program).expect("emits");
+    let kubernetes = crate::emit::kustomize::emit(&program).expect("emits");
+    for env in program.environments.iter().filter(|e| e.tier != crate::ir::Tier::Local) {
+        let aws = env.aws.as_ref().expect("aws");
+        let registry = format!(
+            "{}.dkr.ecr.{}.amazonaws.com/{}/",
+            aws.account.as_deref().expect("account"),
+            aws.region.as_deref().expect("region"),
+            names::ecr_public_cache_prefix(&program.project, &env.name)
+        );
+        let trees = [format!("kubernetes/overlays/{}/", env.name), format!("kubernetes/platform/{}/", env.name)];
+        let mut cached = 0;
+        for (path, text) in kubernetes.iter().filter(|(p, _)| trees.iter().any(|t| p.starts_with(t.as_str()))) {
+            for line in text.lines().map(str::trim) {
+                let image = line.strip_prefix("image: ").or_else(|| line.strip_prefix("newName: "));
+                let Some(image) = image.map(|i| i.trim_matches('"')) else { continue };
+                assert!(!image.starts_with("public.ecr.aws/"), "{path}: {image} bypasses the cache");
+                cached += usize::from(image.starts_with(&registry));
+            }
+        }
+        assert!(cached > 0, "{}: no image through {registry}", env.name);
+        let compute = parse(&terraform, &format!("terraform/{}/compute.tf.json", env.name));
+        let rule = &compute["resource"]["aws_ecr_pull_through_cache_rule"]["ecr_public"];
+        assert_eq!(rule["upstream_registry_url"], "public.ecr.aws", "{}", env.name);
+    }
+}
