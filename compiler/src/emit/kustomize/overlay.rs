@@ -49,16 +49,7 @@ pub fn overlay(view: &View, base: Option<(String, &[Object])>) -> Result<Vec<(St
                         ]));
                     }
                 }
-                None => {
-                    let index = match added.iter().position(|(kind, _)| *kind == obj.kind) {
-                        Some(i) => i,
-                        None => {
-                            added.push((obj.kind, String::new()));
-                            added.len() - 1
-                        }
-                    };
-                    yaml::push_document(&mut added[index].1, &obj.body);
-                }
+                None => add_document(&mut added, obj.kind, &obj.body),
             }
         }
         Ok(())
@@ -66,14 +57,7 @@ pub fn overlay(view: &View, base: Option<(String, &[Object])>) -> Result<Vec<(St
     // The cluster's own objects (other namespaces, cluster-scoped) are never diffed
     // with the base: a service may share a name with one of them.
     for obj in super::cluster::objects(view)? {
-        let index = match added.iter().position(|(kind, _)| *kind == obj.kind) {
-            Some(i) => i,
-            None => {
-                added.push((obj.kind, String::new()));
-                added.len() - 1
-            }
-        };
-        yaml::push_document(&mut added[index].1, &obj.body);
+        add_document(&mut added, obj.kind, &obj.body);
     }
     let mut files: Vec<(String, String)> =
         added.into_iter().map(|(kind, text)| (object::kind_file(kind), text)).collect();
@@ -122,6 +106,19 @@ pub fn overlay(view: &View, base: Option<(String, &[Object])>) -> Result<Vec<(St
 /// base uses, and records in `images` the `images:` entry (by name) that pins it:
 /// `newName` when the repository differs, then `digest`, or `newTag` for an image
 /// without a digest.
+/// Appends `body` to the file of its `kind` among `added` (one file per kind, in the
+/// order kinds first appear).
+fn add_document(added: &mut Vec<(&'static str, String)>, kind: &'static str, body: &Yaml) {
+    let index = match added.iter().position(|(k, _)| *k == kind) {
+        Some(i) => i,
+        None => {
+            added.push((kind, String::new()));
+            added.len() - 1
+        }
+    };
+    yaml::push_document(&mut added[index].1, body);
+}
+
 fn pin_image(
     view: &View,
     svc: &ir::Service,

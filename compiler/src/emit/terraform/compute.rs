@@ -326,14 +326,13 @@ pub fn autoscaler_owner_tag(ctx: &Ctx<'_>) -> String {
 }
 
 fn cluster_autoscaler(file: &mut TfFile, ctx: &Ctx<'_>) {
-    iam::service_role(
+    iam::pod_identity_role(
         file,
         ctx,
         "cluster_autoscaler",
         "cluster-autoscaler",
-        "pods.eks.amazonaws.com",
-        &["sts:AssumeRole", "sts:TagSession"],
-        &[],
+        CLUSTER_AUTOSCALER_NAMESPACE,
+        CLUSTER_AUTOSCALER_SERVICE_ACCOUNT,
     );
     let owned = obj([
         ("test", lit("StringEquals")),
@@ -375,28 +374,16 @@ fn cluster_autoscaler(file: &mut TfFile, ctx: &Ctx<'_>) {
             scale,
         ],
     );
-    file.resource(
-        "aws_eks_pod_identity_association",
-        "cluster_autoscaler",
-        obj([
-            ("cluster_name", reference("aws_eks_cluster.main.name")),
-            ("namespace", lit(CLUSTER_AUTOSCALER_NAMESPACE)),
-            ("role_arn", reference("aws_iam_role.cluster_autoscaler.arn")),
-            ("service_account", lit(CLUSTER_AUTOSCALER_SERVICE_ACCOUNT)),
-            ("tags", tags(&ctx.name("cluster-autoscaler", 255), &[])),
-        ]),
-    );
 }
 
 fn external_secrets(file: &mut TfFile, ctx: &Ctx<'_>) {
-    iam::service_role(
+    iam::pod_identity_role(
         file,
         ctx,
         "external_secrets",
         "external-secrets",
-        "pods.eks.amazonaws.com",
-        &["sts:AssumeRole", "sts:TagSession"],
-        &[],
+        super::EXTERNAL_SECRETS_NAMESPACE,
+        super::EXTERNAL_SECRETS_SERVICE_ACCOUNT,
     );
     let secrets: Vec<Value> = ctx
         .env
@@ -418,17 +405,6 @@ fn external_secrets(file: &mut TfFile, ctx: &Ctx<'_>) {
             ),
             iam::allow("DecryptDeclaredSecrets", &["kms:Decrypt"], vec![reference("aws_kms_key.secrets.arn")]),
         ],
-    );
-    file.resource(
-        "aws_eks_pod_identity_association",
-        "external_secrets",
-        obj([
-            ("cluster_name", reference("aws_eks_cluster.main.name")),
-            ("namespace", lit(super::EXTERNAL_SECRETS_NAMESPACE)),
-            ("role_arn", reference("aws_iam_role.external_secrets.arn")),
-            ("service_account", lit(super::EXTERNAL_SECRETS_SERVICE_ACCOUNT)),
-            ("tags", tags(&ctx.name("external-secrets", 255), &[])),
-        ]),
     );
 }
 

@@ -156,14 +156,13 @@ fn scope_condition(condition: &mut Map<String, Value>, cluster: &str) {
 /// The controller's role, policy and Pod Identity association, and the `cert-manager`
 /// add-on its webhook certificate needs.
 pub(crate) fn load_balancer_controller(file: &mut TfFile, ctx: &Ctx<'_>) -> Result<(), String> {
-    iam::service_role(
+    iam::pod_identity_role(
         file,
         ctx,
         "aws_load_balancer_controller",
         "lbc",
-        "pods.eks.amazonaws.com",
-        &["sts:AssumeRole", "sts:TagSession"],
-        &[],
+        CONTROLLER_NAMESPACE,
+        CONTROLLER_SERVICE_ACCOUNT,
     );
     let policy = controller_policy(&ctx.prefix, &ctx.region, &ctx.account)?;
     let text = serde_json::to_string(&policy).map_err(|e| e.to_string())?;
@@ -174,17 +173,6 @@ pub(crate) fn load_balancer_controller(file: &mut TfFile, ctx: &Ctx<'_>) -> Resu
             ("name", lit("aws-load-balancer-controller")),
             ("policy", lit(text)),
             ("role", reference("aws_iam_role.aws_load_balancer_controller.id")),
-        ]),
-    );
-    file.resource(
-        "aws_eks_pod_identity_association",
-        "aws_load_balancer_controller",
-        obj([
-            ("cluster_name", reference("aws_eks_cluster.main.name")),
-            ("namespace", lit(CONTROLLER_NAMESPACE)),
-            ("role_arn", reference("aws_iam_role.aws_load_balancer_controller.arn")),
-            ("service_account", lit(CONTROLLER_SERVICE_ACCOUNT)),
-            ("tags", tags(&ctx.name("lbc", 255), &[])),
         ]),
     );
     let mut addon = obj([

@@ -83,23 +83,12 @@ pub fn service_role(
     actions: &[&str],
     managed: &[&str],
 ) -> Vec<String> {
-    let doc_name = format!("assume_{ident}");
     let statement = obj([
         ("actions", lits(actions)),
         ("effect", lit("Allow")),
         ("principals", Value::Array(vec![obj([("identifiers", lits([service])), ("type", lit("Service"))])])),
     ]);
-    file.data("aws_iam_policy_document", &doc_name, obj([("statement", Value::Array(vec![statement]))]));
-    let name = ctx.name(suffix, 64);
-    file.resource(
-        "aws_iam_role",
-        ident,
-        obj([
-            ("assume_role_policy", reference(format!("data.aws_iam_policy_document.{doc_name}.json"))),
-            ("name", lit(&name)),
-            ("tags", tags(&name, &[])),
-        ]),
-    );
+    role(file, ctx, ident, suffix, statement);
     managed
         .iter()
         .enumerate()
@@ -167,7 +156,6 @@ pub fn oidc_claim(claim: &str) -> Value {
 /// exactly `sts.amazonaws.com`. Returns the role's name (the ServiceAccount's
 /// `eks.amazonaws.com/role-arn` annotation names it).
 pub fn workload_role(file: &mut TfFile, ctx: &Ctx<'_>, ident: &str, suffix: &str, namespace: &str, sa: &str) -> String {
-    let doc_name = format!("assume_{ident}");
     let cond = |claim: &str, value: &str| {
         obj([("test", lit("StringEquals")), ("values", lits([value])), ("variable", oidc_claim(claim))])
     };
@@ -190,6 +178,13 @@ pub fn workload_role(file: &mut TfFile, ctx: &Ctx<'_>, ident: &str, suffix: &str
         ),
         ("sid", lit("ServiceAccount")),
     ]);
+    role(file, ctx, ident, suffix, statement)
+}
+
+/// Adds `aws_iam_role.<ident>` named `<prefix>-<suffix>` whose trust policy is the one
+/// `statement` (`data.aws_iam_policy_document.assume_<ident>`). Returns the role's name.
+fn role(file: &mut TfFile, ctx: &Ctx<'_>, ident: &str, suffix: &str, statement: Value) -> String {
+    let doc_name = format!("assume_{ident}");
     file.data("aws_iam_policy_document", &doc_name, obj([("statement", Value::Array(vec![statement]))]));
     let name = ctx.name(suffix, 64);
     file.resource(
@@ -202,4 +197,23 @@ pub fn workload_role(file: &mut TfFile, ctx: &Ctx<'_>, ident: &str, suffix: &str
         ]),
     );
     name
+}
+
+/// Adds `aws_iam_role.<ident>` named `<prefix>-<suffix>`, assumable by EKS Pod Identity
+/// only, and `aws_eks_pod_identity_association.<ident>` giving it to the service account
+/// `<namespace>/<sa>` of the cluster. For operators without a security group of their
+/// own (a pod with one cannot reach the node's Pod Identity agent: [`workload_role`]).
+pub fn pod_identity_role(file: &mut TfFile, ctx: &Ctx<'_>, ident: &str, suffix: &str, namespace: &str, sa: &str) {
+    service_role(file, ctx, ident, suffix, "pods.eks.amazonaws.com", &["sts:AssumeRole", "sts:TagSession"], &[]);
+    file.resource(
+        "aws_eks_pod_identity_association",
+        ident,
+        obj([
+            ("cluster_name", reference("aws_eks_cluster.main.name")),
+            ("namespace", lit(namespace)),
+            ("role_arn", reference(format!("aws_iam_role.{ident}.arn"))),
+            ("service_account", lit(sa)),
+            ("tags", tags(&ctx.name(suffix, 255), &[])),
+        ]),
+    );
 }

@@ -154,16 +154,13 @@ pub fn bootstrap_group(postgres: &str) -> String {
     format!("bootstrap_{}", ident(postgres))
 }
 
-/// The rules of a bootstrap Job's group: DNS to the nodes, HTTPS to the VPC endpoints
-/// (Secrets Manager, where the master secret is), and the database's port, mirrored by
-/// ingress rules on the endpoints' and the database's groups.
-fn bootstrap_rules(file: &mut TfFile, _ctx: &Ctx<'_>, db: &crate::ir::Postgres) {
-    let me = bootstrap_group(&db.name);
+/// DNS out of `group` to the nodes (CoreDNS), over TCP and UDP.
+fn dns_rules(file: &mut TfFile, group: &str) {
     for protocol in ["tcp", "udp"] {
         rule(
             file,
             Rule {
-                group: &me,
+                group,
                 ingress: false,
                 protocol,
                 port: 53,
@@ -173,6 +170,14 @@ fn bootstrap_rules(file: &mut TfFile, _ctx: &Ctx<'_>, db: &crate::ir::Postgres) 
             },
         );
     }
+}
+
+/// The rules of a bootstrap Job's group: DNS to the nodes, HTTPS to the VPC endpoints
+/// (Secrets Manager, where the master secret is), and the database's port, mirrored by
+/// ingress rules on the endpoints' and the database's groups.
+fn bootstrap_rules(file: &mut TfFile, db: &crate::ir::Postgres) {
+    let me = bootstrap_group(&db.name);
+    dns_rules(file, &me);
     flow(
         file,
         Flow { from: &me, to: "endpoints", protocol: "tcp", port: 443, what: None },
@@ -288,7 +293,7 @@ pub fn emit(file: &mut TfFile, ctx: &Ctx<'_>) {
         service_rules(file, ctx, svc, &services);
     }
     for db in res.databases.iter().filter(|d| res.connectors(&d.name).next().is_some()) {
-        bootstrap_rules(file, ctx, db);
+        bootstrap_rules(file, db);
     }
 
     // The nodes' own needs: cluster DNS, VPC endpoints and S3 (image layers) over HTTPS.
@@ -367,20 +372,7 @@ pub fn emit(file: &mut TfFile, ctx: &Ctx<'_>) {
 fn service_rules(file: &mut TfFile, ctx: &Ctx<'_>, svc: &Service, services: &HashMap<&str, &Service>) {
     let res = &ctx.env.resources;
     let me = service_group(&svc.name);
-    for protocol in ["tcp", "udp"] {
-        rule(
-            file,
-            Rule {
-                group: &me,
-                ingress: false,
-                protocol,
-                port: 53,
-                peer: Peer::Group("runtime"),
-                what: "dns",
-                description: format!("Cluster DNS (CoreDNS on the nodes) over {protocol}"),
-            },
-        );
-    }
+    dns_rules(file, &me);
     rule(
         file,
         Rule {
