@@ -4,7 +4,10 @@ JSON schemas bundled with kubernetes-validate, in strict mode (unknown fields ar
 
 usage: k8s_validate.py --k8s-version X.Y.Z --crds FILE --report REPORT.json LABEL=FILE...
 
-One target per LABEL=FILE (an overlay and its rendered YAML). Kinds without a bundled schema are
+One target per LABEL=FILE (an overlay and its rendered YAML). A custom resource whose
+CustomResourceDefinition is among the targets' objects (the vendored operators' CRDs) is
+validated against that CRD's openAPIV3Schema for its served version, strict as well (unknown
+fields are errors unless the schema preserves them). Other kinds without a bundled schema are
 skipped only when their API group is listed in the CRD allowlist FILE (lines "GROUP  # reason");
 each skipped object is reported by name. Any other unknown kind is an error.
 Prints one "OK   LABEL: ..." or "FAIL LABEL: ..." line per target, followed by the details.
@@ -15,6 +18,7 @@ import json
 import sys
 import time
 
+import jsonschema
 import yaml
 import kubernetes_validate
 from kubernetes_validate import utils
@@ -39,13 +43,65 @@ def api_group(api_version):
     return api_version.rsplit("/", 1)[0] if api_version and "/" in api_version else ""
 
 
-def validate_doc(doc, version, crd_groups):
+def strict_schema(node):
+    """A CRD's structural OpenAPI v3 schema as a strict JSON schema: objects with declared
+    properties refuse others (the API server prunes or, with strict field validation,
+    rejects them), `nullable` admits null, `x-kubernetes-int-or-string` admits both."""
+    if isinstance(node, list):
+        return [strict_schema(n) for n in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: strict_schema(v) for k, v in node.items() if not k.startswith("x-kubernetes-") and k != "nullable"}
+    if node.get("x-kubernetes-int-or-string"):
+        out.pop("type", None)
+        out["anyOf"] = [{"type": "integer"}, {"type": "string"}]
+    if "properties" in node and "additionalProperties" not in node \
+            and not node.get("x-kubernetes-preserve-unknown-fields"):
+        out["additionalProperties"] = False
+    if node.get("nullable") and "type" in out:
+        out["type"] = [out["type"], "null"]
+    return out
+
+
+def crd_schemas(docs):
+    """(group, version, kind) -> strict JSON schema, for every served version of every CRD."""
+    schemas = {}
+    for doc in docs:
+        if not isinstance(doc, dict) or doc.get("kind") != "CustomResourceDefinition":
+            continue
+        spec = doc.get("spec") or {}
+        for v in spec.get("versions") or []:
+            schema = ((v.get("schema") or {}).get("openAPIV3Schema"))
+            if v.get("served") and schema:
+                key = (spec.get("group"), v.get("name"), (spec.get("names") or {}).get("kind"))
+                schemas[key] = strict_schema(schema)
+    return schemas
+
+
+def validate_custom(doc, res, schema):
+    validator = jsonschema.Draft7Validator(schema)
+    errors = sorted(validator.iter_errors(doc), key=lambda e: list(e.absolute_path))
+    if errors:
+        res["status"] = "invalid"
+        res["path"] = ".".join(str(p) for p in errors[0].absolute_path)
+        res["message"] = errors[0].message
+    else:
+        res["status"] = "valid"
+        res["validated_against"] = "its CustomResourceDefinition"
+    return res
+
+
+def validate_doc(doc, version, crd_groups, crds=None):
     """Return a result dict with status valid | invalid | skipped-crd | unknown-kind."""
     if not isinstance(doc, dict):
         return {"kind": "?", "name": "?", "status": "invalid", "message": "document is not a mapping"}
     meta = doc.get("metadata") if isinstance(doc.get("metadata"), dict) else {}
     res = {"apiVersion": doc.get("apiVersion"), "kind": doc.get("kind", "?"),
            "name": meta.get("name", "?"), "namespace": meta.get("namespace")}
+    api_version = str(res["apiVersion"] or "")
+    key = (api_group(api_version), api_version.rsplit("/", 1)[-1], res["kind"])
+    if crds and key in crds:
+        return validate_custom(doc, res, crds[key])
     try:
         res["validated_against"] = utils.validate(doc, version, strict=True)
         res["status"] = "valid"
@@ -83,6 +139,17 @@ def main():
               "kubernetes_version": args.k8s_version, "strict": True,
               "crd_groups_skipped": crd_groups, "targets": []}
     failed_targets = 0
+    # The CRDs of every target (the platform trees vendor the operators' CRDs) validate the
+    # custom resources of every target (the overlays' ExternalSecrets and stores).
+    loaded = {}
+    for item in args.targets:
+        path = item.partition("=")[2]
+        try:
+            with open(path) as fh:
+                loaded[path] = [d for d in yaml.safe_load_all(fh) if d is not None]
+        except (OSError, yaml.YAMLError):
+            pass
+    crds = crd_schemas(d for docs in loaded.values() for d in docs)
     for item in args.targets:
         label, _, path = item.partition("=")
         t0 = time.monotonic()
@@ -97,7 +164,7 @@ def main():
             failed_targets += 1
             continue
         for doc in docs:
-            entry["objects"].append(validate_doc(doc, args.k8s_version, crd_groups))
+            entry["objects"].append(validate_doc(doc, args.k8s_version, crd_groups, crds))
         objs = entry["objects"]
         bad = [o for o in objs if o["status"] in ("invalid", "unknown-kind")]
         skipped = [o for o in objs if o["status"] == "skipped-crd"]
@@ -110,8 +177,9 @@ def main():
             for o in bad:
                 print("    %s/%s: %s%s" % (o["kind"], o["name"], o["path"] + ": " if o.get("path") else "", o["message"]))
         else:
-            print("OK   %s: %d objects valid against Kubernetes %s, strict, %d skipped (%.1fs)"
-                  % (label, valid, args.k8s_version, len(skipped), secs))
+            custom = sum(o.get("validated_against") == "its CustomResourceDefinition" for o in objs)
+            print("OK   %s: %d objects valid against Kubernetes %s, strict (%d against their CRDs), %d skipped (%.1fs)"
+                  % (label, valid, args.k8s_version, custom, len(skipped), secs))
         for o in skipped:
             print("    skipped %s/%s (%s): %s" % (o["kind"], o["name"], o["apiVersion"], o["message"]))
     report["failed_targets"] = failed_targets

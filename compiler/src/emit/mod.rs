@@ -7,6 +7,7 @@
 pub mod docs;
 pub mod kustomize;
 pub mod names;
+pub mod registries;
 pub mod terraform;
 pub mod versions;
 

@@ -131,33 +131,6 @@ pub fn load_balancer_name(project: &str, env: &str) -> String {
     short.trim_matches('-').to_string()
 }
 
-/// The characters of an ECR pull-through cache rule's repository prefix.
-pub const ECR_CACHE_PREFIX_MAX: usize = 30;
-
-/// The repository prefix of the environment's ECR pull-through cache of ECR Public,
-/// `<project>-<env>-ecr-public` shortened to [`ECR_CACHE_PREFIX_MAX`]: one rule per
-/// environment, so two environments of one account and region do not collide. The
-/// load balancer controller and the database bootstrap Jobs pull their images through it
-/// ([`through_ecr_public_cache`]).
-pub fn ecr_public_cache_prefix(project: &str, env: &str) -> String {
-    let plain: String = format!("{project}-{env}-ecr-public")
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' })
-        .collect();
-    shorten(&plain, ECR_CACHE_PREFIX_MAX).trim_matches('-').to_string()
-}
-
-/// `image` pulled through the environment's ECR pull-through cache of ECR Public:
-/// `public.ecr.aws/<repository>:<tag>` becomes
-/// `<account>.dkr.ecr.<region>.amazonaws.com/<cache prefix>/<repository>:<tag>`, which
-/// a private cluster reaches through its `ecr.*` endpoints. `None` for an image of
-/// another registry.
-pub fn through_ecr_public_cache(project: &str, env: &str, account: &str, region: &str, image: &str) -> Option<String> {
-    let repository = image.strip_prefix("public.ecr.aws/")?;
-    let prefix = ecr_public_cache_prefix(project, env);
-    Some(format!("{account}.dkr.ecr.{region}.amazonaws.com/{prefix}/{repository}"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -146,6 +146,27 @@ pub const AWS_LOAD_BALANCER_CONTROLLER_IAM_POLICY: &str =
 /// --addon-name cert-manager`), so none is pinned until one has been checked there.
 pub const CERT_MANAGER_ADDON_VERSION: Option<&str> = None;
 
+// ---- Secrets: the External Secrets Operator -------------------------------------------
+//
+// Upgrade: copy the new release's `deploy/crds/bundle.yaml` to
+// `vendor/external-secrets/crds-v<X.Y.Z>.yaml` unchanged, render the controller's objects
+// again as `vendor/external-secrets/README.md` describes (the chart's `rbac.yaml` moves with
+// the CRDs), change the three constants here, rebuild `generated/` and run
+// `scripts/validate`; the platform tests check the pins agree.
+
+/// The External Secrets Operator release whose CRDs and controller are vendored.
+pub const EXTERNAL_SECRETS_VERSION: &str = "v2.9.0";
+
+/// Its controller image, pinned by tag (its digest cannot be read offline: a known gap,
+/// like the load balancer controller's).
+pub const EXTERNAL_SECRETS_IMAGE: &str = "ghcr.io/external-secrets/external-secrets:v2.9.0";
+
+/// The release's CRD bundle (`deploy/crds/bundle.yaml`), unchanged.
+pub const EXTERNAL_SECRETS_CRDS: &str = include_str!("vendor/external-secrets/crds-v2.9.0.yaml");
+
+/// The controller's objects of the release's Helm chart, rendered (see the vendor README).
+pub const EXTERNAL_SECRETS_CONTROLLER: &str = include_str!("vendor/external-secrets/controller-v2.9.0.yaml");
+
 // --- Workload identity and database credentials (issue 14) ---------------------------
 //
 // The bootstrap Job of a cloud postgres (`kustomize/bootstrap.rs`) runs two images: the

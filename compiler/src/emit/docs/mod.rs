@@ -143,10 +143,91 @@ fn context(program: &Program, env: &Environment) -> Value {
         "ingress": ingress,
         "secrets": secrets,
         "egress": egress,
+        "deploy": deployment(program, env),
         "phase": program.phase,
         "capabilities": capabilities,
         "rules": rules(env).into_iter().map(|c| json!({ "code": c.as_str(), "title": c.title() })).collect::<Vec<_>>(),
     })
+}
+
+/// What a cloud environment needs before its first apply, and the order of the applies:
+/// derived from what the environment holds, so the page never asks for a step the output
+/// does not need. `None` for `tier = local` (no Terraform).
+fn deployment(program: &Program, env: &Environment) -> Option<Value> {
+    if env.tier == Tier::Local {
+        return None;
+    }
+    let r = &env.resources;
+    let aws = env.aws.as_ref();
+    let region = aws.and_then(|a| a.region.as_deref()).unwrap_or("<region>");
+    let tf = format!("terraform -chdir=terraform/{}", env.name);
+    let mut by_hand = vec![format!(
+        "the AWS account `{}`, and credentials that may apply in it",
+        aws.and_then(|a| a.account.as_deref()).unwrap_or("<account>")
+    )];
+    if let Some(bucket) = env.state.as_ref().and_then(|s| s.bucket.as_deref()) {
+        by_hand.push(format!("the S3 bucket `{}` for the Terraform state, with versioning on", cell(bucket)));
+    }
+    match r.ingress() {
+        Some(i) if i.zone.is_some() => by_hand.push(format!(
+            "the Route 53 hosted zone `{}`, which holds `{}`",
+            i.zone.as_deref().unwrap_or_default(),
+            i.host.as_deref().unwrap_or_default()
+        )),
+        Some(i) => by_hand.push(format!(
+            "the DNS records of `{}` (outputs `certificate_validation_records` and `load_balancer`), in its zone",
+            i.host.as_deref().unwrap_or("the host")
+        )),
+        None => {}
+    }
+    by_hand.push(match env.ci.as_ref().and_then(|c| c.role.as_deref()) {
+        Some(role) => format!(
+            "the CI role `{}` and a runner that assumes it inside the VPC (the cluster's endpoint is private)",
+            cell(role)
+        ),
+        None => "a runner inside the VPC whose identity has an EKS access entry (no `ci` role is declared)".into(),
+    });
+    let mut steps = vec![format!(
+        "`{tf} init && {tf} apply`: the network, the cluster and its add-ons, the roles, the image caches, the databases and the secrets' containers"
+    )];
+    let stored: Vec<&str> = r.secrets.iter().filter_map(|s| s.path.as_deref()).collect();
+    if !stored.is_empty() {
+        steps.push(format!(
+            "set each secret's value in Secrets Manager ({}), never in a file",
+            list(stored.iter().map(|p| format!("`{}`", cell(p))))
+        ));
+    }
+    if crate::emit::registries::upstreams(env).iter().any(|u| u.needs_credentials()) {
+        steps.push(format!(
+            "set `{}` to a GitHub token that may read public packages (`{{\"username\": ..., \"accessToken\": ...}}`): the image cache of `ghcr.io` pulls with it",
+            crate::emit::registries::credentials_secret_name(
+                &program.project,
+                &env.name,
+                crate::emit::registries::Upstream::GitHub
+            )
+        ));
+    }
+    steps.push(format!(
+        "from the runner: `aws eks update-kubeconfig --region {region} --name {}`",
+        crate::emit::names::cluster_name(&program.project, &env.name)
+    ));
+    if crate::emit::kustomize::platform::environments(program).any(|e| e.name == env.name) {
+        steps.push(format!(
+            "`kubectl apply --server-side -k kubernetes/platform/{}`: the cluster's controllers and their CRDs",
+            env.name
+        ));
+    }
+    steps.push(format!("`kubectl create namespace {}` (the first time)", env.namespace));
+    steps.push(format!(
+        "`{tf} output -json security_group_policies | kubectl apply -f -`: each pod's security group, before its pods start"
+    ));
+    steps.push(format!("`kubectl apply -k kubernetes/overlays/{}`: the application", env.name));
+    if r.ingress().is_some_and(|i| i.zone.is_some()) {
+        steps.push(format!(
+            "`{tf} apply -var load_balancer_ready=true`, once the load balancer exists: the host's alias"
+        ));
+    }
+    Some(json!({ "by_hand": by_hand, "steps": steps }))
 }
 
 /// How an egress entry is enforced: the words of `govc graph`, so the two never disagree.
@@ -332,6 +413,53 @@ mod tests {
         for (path, text) in &docs {
             assert!(text.ends_with("|\n") || text.ends_with(".\n"), "{path} ends cleanly");
         }
+    }
+
+    /// The deploy steps name only trees and roots the build writes, the platform tree
+    /// before the overlay, and no step for what the environment lacks.
+    #[test]
+    fn deploy_steps_name_what_the_output_holds_in_order() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let envs = crate::emit::flow_tests::project(&root.join("envs"));
+        let (program, _) = crate::emit::flow_tests::compile(envs).expect("envs/ builds");
+        let mut files = crate::emit::kustomize::emit(&program).expect("kustomize");
+        files.extend(crate::emit::terraform::emit(&program).expect("terraform"));
+        let docs = emit(&program).expect("docs");
+        assert!(!docs["docs/local.md"].contains("## Deploying"), "no Terraform in a local environment");
+        for env in program.environments.iter().filter(|e| e.tier != Tier::Local) {
+            let page = &docs[&format!("docs/{}.md", env.name)];
+            let section = page.split("## Deploying").nth(1).expect("a deploy section");
+            let section = section.split("\n## ").next().expect("section");
+            let mut trees = Vec::new();
+            for dir in section.split(" -k ").skip(1).map(|t| t.split('`').next().expect("path")) {
+                assert!(
+                    files.keys().any(|p| p.starts_with(&format!("{dir}/"))),
+                    "{}: {dir} is not in the output",
+                    env.name
+                );
+                trees.push(dir.to_string());
+            }
+            assert_eq!(
+                trees,
+                [format!("kubernetes/platform/{}", env.name), format!("kubernetes/overlays/{}", env.name)],
+                "the platform before the application"
+            );
+            assert!(files.contains_key(&format!("terraform/{}/backend.tf.json", env.name)));
+            assert!(
+                section.contains("ecr-pullthroughcache/"),
+                "envs/ has secrets: the operator's image needs the token"
+            );
+        }
+        // Without secrets or an ingress, no platform tree and no token step.
+        let mut bare = program.clone();
+        for env in &mut bare.environments {
+            env.resources.secrets.clear();
+            env.resources.ingresses.clear();
+        }
+        let docs = emit(&bare).expect("docs");
+        let page = &docs["docs/production.md"];
+        assert!(!page.contains("kubernetes/platform/") && !page.contains("ecr-pullthroughcache/"), "{page}");
+        assert!(!page.contains("load_balancer_ready"), "{page}");
     }
 
     #[test]

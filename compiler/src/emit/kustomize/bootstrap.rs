@@ -27,7 +27,7 @@ use sha2::{Digest, Sha256};
 use super::object::{self, Object};
 use super::yaml::{map, Yaml};
 use super::{labels, View};
-use crate::emit::{names, versions};
+use crate::emit::{names, registries, versions};
 use crate::ir;
 
 /// Where the init container leaves the master password for `psql`.
@@ -119,12 +119,12 @@ pub fn objects(view: &View, db: &ir::Postgres) -> Vec<Object> {
     let (region, account) = env.aws.as_ref().map_or((String::new(), String::new()), |a| {
         (a.region.clone().unwrap_or_default(), a.account.clone().unwrap_or_default())
     });
-    // Both images are on ECR Public: pulled through the environment's cache (edge.rs).
+    // Both images are on ECR Public: pulled through the environment's cache (registries.rs).
     let image = |upstream: String| {
         if account.is_empty() || region.is_empty() {
             return upstream;
         }
-        names::through_ecr_public_cache(view.project, &env.name, &account, &region, &upstream).unwrap_or(upstream)
+        registries::through_cache(view.project, &env.name, &account, &region, &upstream).unwrap_or(upstream)
     };
     let instance_arn =
         format!("arn:aws:rds:{region}:{account}:db:{}", names::db_identifier(view.project, &env.name, &db.name));

@@ -18,7 +18,7 @@ use super::object::{self, Object};
 use super::yaml::{map, Yaml};
 use super::{View, CLOUD_SECRET_STORE};
 use crate::emit::terraform::{CLUSTER_AUTOSCALER_NAMESPACE, CLUSTER_AUTOSCALER_SERVICE_ACCOUNT};
-use crate::emit::{names, versions};
+use crate::emit::{names, registries, versions};
 
 /// The label that marks the objects [`transformers`] returns to `kube-system`.
 pub const SYSTEM_LABEL: &str = "govc/cluster-addon";
@@ -100,6 +100,12 @@ fn cluster_autoscaler(view: &View, env: &crate::ir::Environment) -> Result<Vec<O
     let k8s = versions::kubernetes(&env.kubernetes_version)
         .ok_or_else(|| format!("environment `{}`: no pinned Cluster Autoscaler", env.name))?;
     let cluster = names::cluster_name(view.project, &env.name);
+    // On registry.k8s.io: pulled through the environment's cache (registries.rs).
+    let upstream = format!("{}:{}", versions::CLUSTER_AUTOSCALER_IMAGE, k8s.cluster_autoscaler);
+    let account = env.aws.as_ref().and_then(|a| a.account.as_deref()).unwrap_or_default();
+    let image = registries::through_cache(view.project, &env.name, account, region(env)?, &upstream)
+        .filter(|_| !account.is_empty())
+        .unwrap_or(upstream);
     let subject = || {
         Yaml::Seq(vec![map([
             ("kind", "ServiceAccount".into()),
@@ -171,7 +177,7 @@ fn cluster_autoscaler(view: &View, env: &crate::ir::Environment) -> Result<Vec<O
     };
     let container = map([
         ("name", NAME.into()),
-        ("image", format!("{}:{}", versions::CLUSTER_AUTOSCALER_IMAGE, k8s.cluster_autoscaler).into()),
+        ("image", image.into()),
         ("imagePullPolicy", "Always".into()),
         ("command", vec!["./cluster-autoscaler"].into()),
         ("args", Yaml::Seq(args.into_iter().map(Yaml::from).collect())),

@@ -5,9 +5,11 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use super::platform::{self, INGRESS_CLASS, VENDOR_DIR};
+use super::platform::{self, EXTERNAL_SECRETS_DIR, INGRESS_CLASS, VENDOR_DIR};
 use super::{emit, fixture};
+use crate::emit::registries::{self, Upstream};
 use crate::emit::terraform::edge::{CONTROLLER_NAMESPACE, CONTROLLER_SERVICE_ACCOUNT};
+use crate::emit::terraform::{EXTERNAL_SECRETS_NAMESPACE, EXTERNAL_SECRETS_SERVICE_ACCOUNT};
 use crate::emit::{names, versions};
 use crate::ir::{self, Tier};
 
@@ -75,7 +77,7 @@ fn the_vendored_manifest_is_upstream_unchanged_and_pinned() {
 }
 
 #[test]
-fn every_cloud_environment_with_an_ingress_gets_a_patched_platform_tree() {
+fn every_cloud_environment_with_an_ingress_or_secrets_gets_a_platform_tree() {
     let program = fixture::zenthea();
     let files = tree(&program);
     let with_tree: Vec<&str> = files
@@ -85,7 +87,7 @@ fn every_cloud_environment_with_an_ingress_gets_a_patched_platform_tree() {
     let mut expected: Vec<&str> = program
         .environments
         .iter()
-        .filter(|e| e.tier != Tier::Local && e.resources.ingress().is_some())
+        .filter(|e| e.tier != Tier::Local && (e.resources.ingress().is_some() || !e.resources.secrets.is_empty()))
         .map(|e| e.name.as_str())
         .collect();
     expected.sort_unstable();
@@ -119,7 +121,7 @@ fn every_cloud_environment_with_an_ingress_gets_a_patched_platform_tree() {
         let image = &kustomization["images"][0];
         assert_eq!(image["name"], versions::AWS_LOAD_BALANCER_CONTROLLER_IMAGE);
         let account = env.aws.as_ref().and_then(|a| a.account.as_deref()).expect("cloud account");
-        let cache = names::ecr_public_cache_prefix(&program.project, &env.name);
+        let cache = registries::cache_prefix(&program.project, &env.name, Upstream::EcrPublic);
         assert_eq!(
             image["newName"],
             format!("{account}.dkr.ecr.{region}.amazonaws.com/{cache}/eks/aws-load-balancer-controller")
@@ -138,13 +140,108 @@ fn every_cloud_environment_with_an_ingress_gets_a_patched_platform_tree() {
 }
 
 #[test]
-fn without_a_cloud_ingress_nothing_is_vendored() {
+fn without_a_cloud_ingress_the_controller_is_not_vendored_and_without_secrets_nothing_is() {
     let mut program = fixture::zenthea();
     for env in &mut program.environments {
         env.resources.ingresses.clear();
     }
     let files = tree(&program);
+    assert!(files.keys().all(|p| !p.starts_with(VENDOR_DIR)));
+    for env in program.environments.iter().filter(|e| e.tier != Tier::Local) {
+        let kustomization = &docs(&files[&format!("kubernetes/platform/{}/kustomization.yaml", env.name)])[0];
+        assert_eq!(kustomization["resources"], serde_json::json!(["../../vendor/external-secrets"]));
+        assert!(kustomization["patches"].is_null(), "no controller to patch");
+    }
+    for env in &mut program.environments {
+        env.resources.secrets.clear();
+    }
+    let files = tree(&program);
     assert!(files.keys().all(|p| !p.starts_with("kubernetes/platform/") && !p.starts_with("kubernetes/vendor/")));
+}
+
+/// The External Secrets Operator: the release's CRD bundle byte for byte, a controller
+/// whose RBAC, image and identity agree with the CRDs, the pins and the Pod Identity
+/// association Terraform creates, and the API version the overlays' objects use.
+#[test]
+fn the_external_secrets_operator_is_vendored_pinned_and_consistent() {
+    let program = fixture::zenthea();
+    let files = tree(&program);
+    let crds = &files[&format!("{EXTERNAL_SECRETS_DIR}/crds.yaml")];
+    // sha256 of `deploy/crds/bundle.yaml` at tag v2.9.0 (commit 378bdb62).
+    assert_eq!(
+        crate::lock::sha256_hex(crds.as_bytes()),
+        "08b08d88e9522436698d6c90510b530d491081fbf92015faa7a571bb8b50bc5b"
+    );
+    let crds = docs(crds);
+    let served = |name: &str| -> Vec<String> {
+        let crd = crds.iter().find(|d| d["metadata"]["name"] == name).unwrap_or_else(|| panic!("CRD {name}"));
+        crd["spec"]["versions"]
+            .as_array()
+            .expect("versions")
+            .iter()
+            .filter(|v| v["served"] == true)
+            .filter_map(|v| v["name"].as_str().map(str::to_string))
+            .collect()
+    };
+    // The overlays emit external-secrets.io/v1 objects: the CRDs must serve it.
+    assert_eq!(served("externalsecrets.external-secrets.io"), ["v1"]);
+    assert_eq!(served("clustersecretstores.external-secrets.io"), ["v1"]);
+    for crd in &crds {
+        assert!(crd["spec"]["conversion"]["strategy"] != "Webhook", "no webhook is installed to convert");
+    }
+    let controller = docs(&files[&format!("{EXTERNAL_SECRETS_DIR}/controller.yaml")]);
+    let deployment = find(&controller, "Deployment", "external-secrets");
+    assert_eq!(deployment["metadata"]["namespace"], EXTERNAL_SECRETS_NAMESPACE);
+    let pod = &deployment["spec"]["template"]["spec"];
+    let container = &pod["containers"][0];
+    assert_eq!(container["image"], versions::EXTERNAL_SECRETS_IMAGE);
+    assert!(versions::EXTERNAL_SECRETS_IMAGE.ends_with(&format!(":{}", versions::EXTERNAL_SECRETS_VERSION)));
+    assert_eq!(container["securityContext"]["runAsNonRoot"], true);
+    assert_eq!(container["securityContext"]["readOnlyRootFilesystem"], true);
+    assert!(container["readinessProbe"].is_object() && container["resources"]["limits"].is_object());
+    // Its identity is the one Terraform's Pod Identity association names.
+    assert_eq!(pod["serviceAccountName"], EXTERNAL_SECRETS_SERVICE_ACCOUNT);
+    assert_eq!(
+        find(&controller, "ServiceAccount", EXTERNAL_SECRETS_SERVICE_ACCOUNT)["metadata"]["namespace"],
+        EXTERNAL_SECRETS_NAMESPACE
+    );
+    // Every resource the controller's ClusterRole names in the operator's groups is a CRD
+    // of the bundle (a status or finalizers subresource of one).
+    let kinds: std::collections::BTreeSet<String> =
+        crds.iter().filter_map(|d| d["metadata"]["name"].as_str().map(str::to_string)).collect();
+    let role = find(&controller, "ClusterRole", "external-secrets-controller");
+    for rule in role["rules"].as_array().expect("rules") {
+        for group in rule["apiGroups"].as_array().expect("groups").iter().filter_map(Value::as_str) {
+            if !group.ends_with("external-secrets.io") {
+                continue;
+            }
+            for resource in rule["resources"].as_array().expect("resources").iter().filter_map(Value::as_str) {
+                let plural = resource.split('/').next().expect("resource");
+                assert!(kinds.contains(&format!("{plural}.{group}")), "{plural}.{group} is not in the bundle");
+            }
+        }
+    }
+    // The namespace enforces restricted pod security, which the Deployment meets.
+    let namespace = &docs(&files[&format!("{EXTERNAL_SECRETS_DIR}/namespaces.yaml")])[0];
+    assert_eq!(namespace["metadata"]["name"], EXTERNAL_SECRETS_NAMESPACE);
+    assert_eq!(namespace["metadata"]["labels"]["pod-security.kubernetes.io/enforce"], "restricted");
+    // Each environment with secrets pulls the image through its cache of ghcr.io.
+    for env in program.environments.iter().filter(|e| platform::has_external_secrets(e)) {
+        let kustomization = &docs(&files[&format!("kubernetes/platform/{}/kustomization.yaml", env.name)])[0];
+        let resources = kustomization["resources"].as_array().expect("resources");
+        assert!(resources.iter().any(|r| r == "../../vendor/external-secrets"), "{}", env.name);
+        let image = kustomization["images"]
+            .as_array()
+            .expect("images")
+            .iter()
+            .find(|i| i["name"] == "ghcr.io/external-secrets/external-secrets")
+            .expect("the operator's image");
+        let cache = registries::cache_prefix(&program.project, &env.name, Upstream::GitHub);
+        assert!(image["newName"]
+            .as_str()
+            .expect("newName")
+            .ends_with(&format!("/{cache}/external-secrets/external-secrets")));
+    }
 }
 
 #[test]
@@ -154,9 +251,6 @@ fn load_balancer_names_fit_elastic_load_balancing() {
     assert!(long.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'));
     assert!(!long.starts_with('-') && !long.ends_with('-'));
     assert_eq!(names::load_balancer_name("zenthea", "production"), "zenthea-production");
-    let cache = names::ecr_public_cache_prefix("a-very-long-project-name-for-a-platform-team", "integration_testing");
-    assert!(cache.len() <= names::ECR_CACHE_PREFIX_MAX && cache.len() >= 2, "{cache}");
-    assert!(cache.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'), "{cache}");
 }
 
 /// `kubectl kustomize` renders each platform tree (when kubectl is on PATH).

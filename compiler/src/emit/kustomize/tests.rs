@@ -24,7 +24,7 @@ fn overview(files: &BTreeMap<String, String>) -> String {
     files
         .iter()
         .map(|(path, text)| {
-            if path.starts_with(super::platform::VENDOR_DIR) && path.ends_with("aws-load-balancer-controller.yaml") {
+            if super::platform::is_vendored_upstream(path) {
                 format!("//// {path}\n(vendored upstream manifest, {} bytes)\n", text.len())
             } else {
                 format!("//// {path}\n{text}")
@@ -101,7 +101,7 @@ fn objects_are_grouped_per_kind() {
         for (path, text) in &files {
             let Some((dir, name)) = path.rsplit_once('/') else { continue };
             // The vendored upstream manifest keeps upstream's one file (platform_tests).
-            if name == "kustomization.yaml" || dir == super::platform::VENDOR_DIR && name.ends_with("controller.yaml") {
+            if name == "kustomization.yaml" || super::platform::is_vendored_upstream(path) {
                 continue;
             }
             let docs = parse_all(text);

@@ -139,9 +139,7 @@ pub fn emit(ctx: &Ctx<'_>) -> Result<String, String> {
     if ctx.env.resources.ingress().is_some() {
         super::edge::load_balancer_controller(&mut file, ctx)?;
     }
-    if super::edge::needs_ecr_public_cache(ctx) {
-        super::edge::ecr_public_cache(&mut file, ctx);
-    }
+    super::edge::pull_through_caches(&mut file, ctx);
     if let Some(role) = ctx.env.ci.as_ref().and_then(|c| c.role.as_deref()) {
         super::edge::ci_access(&mut file, ctx, role);
     }

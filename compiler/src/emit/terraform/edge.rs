@@ -21,7 +21,7 @@ use serde_json::{Map, Value};
 use super::iam;
 use super::json::{lit, obj, reference, tags, TfFile};
 use super::Ctx;
-use crate::emit::{names, versions};
+use crate::emit::{names, registries, versions};
 use crate::ir::Ingress;
 
 /// The controller's namespace and service account (the upstream manifest's).
@@ -191,34 +191,56 @@ pub(crate) fn load_balancer_controller(file: &mut TfFile, ctx: &Ctx<'_>) -> Resu
     Ok(())
 }
 
-/// True when some image of the environment comes from ECR Public: the load balancer
-/// controller's (an ingress) and the database bootstrap Jobs' (a cloud postgres that
-/// some service connects to).
-pub(crate) fn needs_ecr_public_cache(ctx: &Ctx<'_>) -> bool {
-    let res = &ctx.env.resources;
-    res.ingress().is_some() || res.databases.iter().any(|d| res.connectors(&d.name).next().is_some())
-}
-
-/// The account's ECR pull-through cache of ECR Public, for this environment.
-/// ECR Public is on the internet, which a private cluster cannot reach: the account's
-/// ECR fetches an image on its first pull (server side) and the nodes pull it through
-/// the `ecr.*` endpoints. The nodes may create and fill only the cache's repositories.
-pub(crate) fn ecr_public_cache(file: &mut TfFile, ctx: &Ctx<'_>) {
-    let cache = names::ecr_public_cache_prefix(ctx.project, &ctx.env.name);
-    file.resource(
-        "aws_ecr_pull_through_cache_rule",
-        "ecr_public",
-        obj([("ecr_repository_prefix", lit(&cache)), ("upstream_registry_url", lit("public.ecr.aws"))]),
-    );
+/// The account's ECR pull-through cache of each public registry the environment's
+/// platform images come from (`registries::upstreams`), for this environment. The
+/// registries are on the internet, which a private cluster cannot reach: the account's
+/// ECR fetches an image on its first pull (server side) and the nodes pull it through the
+/// `ecr.*` endpoints. The nodes may create and fill only the caches' repositories. A
+/// registry that needs credentials (GitHub's) gets an empty Secrets Manager secret of the
+/// name ECR requires, encrypted with the AWS-managed key (ECR reads it with its
+/// service-linked role, which a customer key's policy would have to name): its value, a GitHub
+/// token that may read public packages, is set by hand, like every secret's.
+pub(crate) fn pull_through_caches(file: &mut TfFile, ctx: &Ctx<'_>) {
+    let upstreams = registries::upstreams(ctx.env);
+    if upstreams.is_empty() {
+        return;
+    }
+    let mut repositories = Vec::new();
+    for upstream in upstreams {
+        let cache = registries::cache_prefix(ctx.project, &ctx.env.name, upstream);
+        let mut rule = obj([("ecr_repository_prefix", lit(&cache)), ("upstream_registry_url", lit(upstream.host()))]);
+        if upstream.needs_credentials() {
+            let secret = format!("{}_cache", upstream.ident());
+            let name = registries::credentials_secret_name(ctx.project, &ctx.env.name, upstream);
+            file.resource(
+                "aws_secretsmanager_secret",
+                &secret,
+                obj([
+                    (
+                        "description",
+                        lit(format!(
+                            "Credentials of the ECR pull-through cache of {}: {{\"username\", \"accessToken\"}}, set by hand.",
+                            upstream.host()
+                        )),
+                    ),
+                    ("name", lit(&name)),
+                    ("tags", tags(&name, &[])),
+                ]),
+            );
+            super::json::set(
+                &mut rule,
+                "credential_arn",
+                reference(format!("aws_secretsmanager_secret.{secret}.arn")),
+            );
+        }
+        file.resource("aws_ecr_pull_through_cache_rule", upstream.ident(), rule);
+        repositories.push(lit(format!("arn:aws:ecr:{}:{}:repository/{cache}/*", ctx.region, ctx.account)));
+    }
     iam::inline_policy(
         file,
         "eks_nodes_pull_through",
         "eks_nodes",
-        vec![iam::allow(
-            "PullThroughEcrPublicCache",
-            &["ecr:BatchImportUpstreamImage", "ecr:CreateRepository"],
-            vec![lit(format!("arn:aws:ecr:{}:{}:repository/{cache}/*", ctx.region, ctx.account))],
-        )],
+        vec![iam::allow("PullThroughCaches", &["ecr:BatchImportUpstreamImage", "ecr:CreateRepository"], repositories)],
     );
 }
 

@@ -8,6 +8,7 @@ use serde_json::Value;
 use super::edge::{controller_policy, CI_ACCESS_POLICY, CONTROLLER_NAMESPACE, CONTROLLER_SERVICE_ACCOUNT};
 use super::emit;
 use super::tests::{zenthea, CI_ROLE, HOSTED_ZONE};
+use crate::emit::registries::{self, Upstream};
 use crate::emit::{names, versions};
 
 fn parse(files: &std::collections::BTreeMap<String, String>, path: &str) -> Value {
@@ -89,13 +90,20 @@ fn the_controller_policy_is_upstream_tightened_to_its_cluster() {
     let cert_manager = &compute["resource"]["aws_eks_addon"]["cert_manager"];
     assert_eq!(cert_manager["addon_name"], "cert-manager");
     // The image comes through the environment's pull-through cache of ECR Public, and the
-    // nodes may create and fill only that cache's repositories.
-    let cache = names::ecr_public_cache_prefix("zenthea", "production");
+    // nodes may create and fill only the caches' repositories.
+    let cache = registries::cache_prefix("zenthea", "production", Upstream::EcrPublic);
     let rule = &compute["resource"]["aws_ecr_pull_through_cache_rule"]["ecr_public"];
     assert_eq!(rule["ecr_repository_prefix"], cache.as_str());
     assert_eq!(rule["upstream_registry_url"], "public.ecr.aws");
     let pull = &compute["data"]["aws_iam_policy_document"]["policy_eks_nodes_pull_through"]["statement"][0];
-    assert_eq!(pull["resources"][0], format!("arn:aws:ecr:eu-west-1:123456789012:repository/{cache}/*"));
+    let expected: Vec<String> = registries::upstreams(&zenthea().environments[2])
+        .into_iter()
+        .map(|up| {
+            let cache = registries::cache_prefix("zenthea", "production", up);
+            format!("arn:aws:ecr:eu-west-1:123456789012:repository/{cache}/*")
+        })
+        .collect();
+    assert_eq!(pull["resources"], serde_json::json!(expected));
     assert_eq!(
         compute["resource"]["aws_iam_role_policy"]["eks_nodes_pull_through"]["role"],
         "${aws_iam_role.eks_nodes.id}"
@@ -152,11 +160,13 @@ fn a_declared_zone_validates_the_certificate_and_aliases_the_host() {
     assert!(outputs["output"]["certificate_validation_records"].is_object(), "the records to create by hand");
 }
 
-/// Every image of ECR Public in the Kubernetes trees (the load balancer controller, the
-/// database bootstrap Jobs) is pulled through the environment's own cache, and the cache
-/// rule exists wherever such an image runs: also in an environment without an ingress.
+/// Every image of a public registry in a cloud environment's Kubernetes trees (the load
+/// balancer controller, the External Secrets operator, the Cluster Autoscaler, the
+/// database bootstrap Jobs) is pulled through the environment's own cache of that
+/// registry; Terraform creates exactly the cache rules those images use, the one that
+/// needs credentials with its secret: also in an environment without an ingress.
 #[test]
-fn images_of_ecr_public_come_through_the_environments_cache() {
+fn public_images_come_through_the_environments_caches() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let envs = crate::emit::flow_tests::project(&root.join("envs"));
     let (mut program, _) = crate::emit::flow_tests::compile(envs).expect("envs/ builds");
@@ -169,25 +179,43 @@ fn images_of_ecr_public_come_through_the_environments_cache() {
     let kubernetes = crate::emit::kustomize::emit(&program).expect("emits");
     for env in program.environments.iter().filter(|e| e.tier != crate::ir::Tier::Local) {
         let aws = env.aws.as_ref().expect("aws");
-        let registry = format!(
-            "{}.dkr.ecr.{}.amazonaws.com/{}/",
+        let ecr = format!(
+            "{}.dkr.ecr.{}.amazonaws.com/",
             aws.account.as_deref().expect("account"),
-            aws.region.as_deref().expect("region"),
-            names::ecr_public_cache_prefix(&program.project, &env.name)
+            aws.region.as_deref().expect("region")
         );
         let trees = [format!("kubernetes/overlays/{}/", env.name), format!("kubernetes/platform/{}/", env.name)];
-        let mut cached = 0;
+        let mut used = std::collections::BTreeSet::new();
         for (path, text) in kubernetes.iter().filter(|(p, _)| trees.iter().any(|t| p.starts_with(t.as_str()))) {
             for line in text.lines().map(str::trim) {
                 let image = line.strip_prefix("image: ").or_else(|| line.strip_prefix("newName: "));
                 let Some(image) = image.map(|i| i.trim_matches('"')) else { continue };
-                assert!(!image.starts_with("public.ecr.aws/"), "{path}: {image} bypasses the cache");
-                cached += usize::from(image.starts_with(&registry));
+                assert!(Upstream::of(image).is_none(), "{path}: {image} bypasses the caches");
+                for up in [Upstream::EcrPublic, Upstream::Kubernetes, Upstream::GitHub] {
+                    let cache = registries::cache_prefix(&program.project, &env.name, up);
+                    if image.starts_with(&format!("{ecr}{cache}/")) {
+                        used.insert(up);
+                    }
+                }
             }
         }
-        assert!(cached > 0, "{}: no image through {registry}", env.name);
+        assert!(used.contains(&Upstream::Kubernetes), "{}: the Cluster Autoscaler runs everywhere", env.name);
+        assert!(used.contains(&Upstream::GitHub), "{}: envs/ has secrets, so the operator runs", env.name);
+        assert_eq!(used, registries::upstreams(env), "{}: the rules Terraform creates", env.name);
         let compute = parse(&terraform, &format!("terraform/{}/compute.tf.json", env.name));
-        let rule = &compute["resource"]["aws_ecr_pull_through_cache_rule"]["ecr_public"];
-        assert_eq!(rule["upstream_registry_url"], "public.ecr.aws", "{}", env.name);
+        let rules = compute["resource"]["aws_ecr_pull_through_cache_rule"].as_object().expect("rules");
+        assert_eq!(rules.len(), used.len(), "{}: no rule without an image", env.name);
+        for up in used {
+            let rule = &rules[up.ident()];
+            assert_eq!(rule["upstream_registry_url"], up.host(), "{}", env.name);
+            let secret = &compute["resource"]["aws_secretsmanager_secret"][format!("{}_cache", up.ident())];
+            if up.needs_credentials() {
+                assert_eq!(rule["credential_arn"], format!("${{aws_secretsmanager_secret.{}_cache.arn}}", up.ident()));
+                let name = secret["name"].as_str().expect("secret name");
+                assert!(name.starts_with("ecr-pullthroughcache/"), "ECR requires the prefix: {name}");
+            } else {
+                assert!(rule["credential_arn"].is_null() && secret.is_null(), "{}", env.name);
+            }
+        }
     }
 }

@@ -253,7 +253,11 @@ fn production_counts_follow_the_program() {
         3,
         "the database's private name, the certificate's validation record, the host's alias"
     );
-    assert_eq!(count(&files, "production", "aws_secretsmanager_secret"), 2);
+    assert_eq!(
+        count(&files, "production", "aws_secretsmanager_secret"),
+        3,
+        "two of the program, the credentials of the ghcr.io pull-through cache"
+    );
     let net = parse(&files, "terraform/production/network.tf.json");
     let sg = &net["resource"]["aws_security_group"];
     assert_eq!(sg["ingress"]["name"], "zenthea-production-ingress");
