@@ -97,7 +97,7 @@ pub const ROLE_ARN_ANNOTATION: &str = "eks.amazonaws.com/role-arn";
 /// The name of the workload that creates a postgres's IAM-authenticated users: its
 /// Job's pods, ServiceAccount and ConfigMap, `<postgres>-bootstrap`.
 pub fn bootstrap_name(postgres: &str) -> String {
-    shorten(&format!("{postgres}-bootstrap"), 63)
+    shorten(&crate::model::lower::bootstrap_name(postgres), 63)
 }
 
 /// The security group of a postgres's bootstrap Job, `<prefix>-bootstrap-<postgres>`.

@@ -321,6 +321,22 @@ fn merge_one(
             }
         }
     }
+    // A service and a postgres both of the stack, or both of the environment, were
+    // reported with their scope (`lower`); here only a pair across the two.
+    if let Some(stack) = stack_decl {
+        let own = || decl.resources.iter().filter(|d| index.get(&d.name).is_some_and(|&i| !resources[i].from_stack));
+        let across = super::lower::bootstrap_clashes(own(), &stack.resources)
+            .into_iter()
+            .chain(super::lower::bootstrap_clashes(&stack.resources, own()));
+        for (service, postgres) in across {
+            sink.push(super::lower::bootstrap_clash(
+                &service.name,
+                service.head_span,
+                &postgres.name,
+                postgres.head_span,
+            ));
+        }
+    }
     Environment {
         name: decl.name.clone(),
         name_span: decl.name_span,

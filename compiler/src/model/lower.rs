@@ -419,7 +419,52 @@ fn lower_resources(
             body,
         });
     }
+    for (service, postgres) in bootstrap_clashes(&decls, &decls) {
+        sink.push(bootstrap_clash(
+            service.name.as_str(),
+            service.head_span,
+            postgres.name.as_str(),
+            postgres.head_span,
+        ));
+    }
     (decls, reserved)
+}
+
+/// The name a postgres's bootstrap gives its objects in the environment's namespace: its
+/// Job's pods, ServiceAccount and ConfigMap (`emit::names::bootstrap_name`).
+pub fn bootstrap_name(postgres: &str) -> String {
+    format!("{postgres}-bootstrap")
+}
+
+/// The pairs of a service of `services` and a postgres of `databases` whose bootstrap's
+/// objects would take the service's name.
+pub(super) fn bootstrap_clashes<'a>(
+    services: impl IntoIterator<Item = &'a Decl>,
+    databases: impl IntoIterator<Item = &'a Decl>,
+) -> Vec<(&'a Decl, &'a Decl)> {
+    let databases: HashMap<String, &Decl> =
+        databases.into_iter().filter(|d| d.kind == "postgres").map(|d| (bootstrap_name(&d.name), d)).collect();
+    if databases.is_empty() {
+        return Vec::new();
+    }
+    services
+        .into_iter()
+        .filter(|s| s.kind == "service")
+        .filter_map(|s| databases.get(&s.name).map(|d| (s, *d)))
+        .collect()
+}
+
+/// E205: a service named like a postgres's bootstrap objects.
+pub(super) fn bootstrap_clash(service: &str, service_span: Span, postgres: &str, postgres_span: Span) -> Diagnostic {
+    Diagnostic::new(
+        Code::E205,
+        service_span,
+        format!("service `{service}` takes the name of postgres `{postgres}`'s bootstrap"),
+        "named like the bootstrap's objects",
+    )
+    .with_label(postgres_span, format!("its bootstrap Job, ServiceAccount and ConfigMap are named `{service}`"))
+    .with_note("the bootstrap creates the services' database users; its objects share the namespace with the services'")
+    .with_help(format!("rename the service, or the postgres `{postgres}`"))
 }
 
 fn lower_stack(item: &ast::Block, name: &str, schema: &Schema, sink: &mut Diagnostics) -> StackDecl {

@@ -227,11 +227,7 @@ pub(crate) fn pull_through_caches(file: &mut TfFile, ctx: &Ctx<'_>) {
                     ("tags", tags(&name, &[])),
                 ]),
             );
-            super::json::set(
-                &mut rule,
-                "credential_arn",
-                reference(format!("aws_secretsmanager_secret.{secret}.arn")),
-            );
+            super::json::set(&mut rule, "credential_arn", reference(format!("aws_secretsmanager_secret.{secret}.arn")));
         }
         file.resource("aws_ecr_pull_through_cache_rule", upstream.ident(), rule);
         repositories.push(lit(format!("arn:aws:ecr:{}:{}:repository/{cache}/*", ctx.region, ctx.account)));
