@@ -307,3 +307,7 @@ fn published_port(view: &View, svc: &ir::Service) -> Option<String> {
         format!("127.0.0.1::{}", svc.port)
     })
 }
+
+#[cfg(test)]
+#[path = "compose_tests.rs"]
+mod tests;

@@ -21,7 +21,7 @@ pub(crate) mod service;
 pub mod yaml;
 
 #[cfg(test)]
-mod fixture;
+pub(crate) mod fixture;
 #[cfg(test)]
 mod platform_tests;
 #[cfg(test)]
