@@ -198,20 +198,36 @@ fn developer_secrets_are_recognized() {
     assert!(!is_developer_secret("compose/local/sub/secrets/x"));
 }
 
+/// `check-jsonschema`: `GOVC_CHECK_JSONSCHEMA`, else on PATH, else the venv `scripts/validate`
+/// installs in the tools cache (`GOVC_TOOLS_CACHE`, default `~/.cache/govc-tools`).
+fn check_jsonschema() -> Option<String> {
+    let works =
+        |tool: &str| std::process::Command::new(tool).arg("--version").output().is_ok_and(|o| o.status.success());
+    if let Ok(tool) = std::env::var("GOVC_CHECK_JSONSCHEMA") {
+        return Some(tool);
+    }
+    let cache = std::env::var("GOVC_TOOLS_CACHE").ok().or_else(|| {
+        let base = std::env::var("XDG_CACHE_HOME")
+            .ok()
+            .or_else(|| std::env::var("HOME").ok().map(|h| format!("{h}/.cache")))?;
+        Some(format!("{base}/govc-tools"))
+    });
+    let cached = cache.map(|c| format!("{c}/py-check-jsonschema/bin/check-jsonschema"));
+    std::iter::once("check-jsonschema".to_string()).chain(cached).find(|t| works(t))
+}
+
 /// The Compose specification's JSON schema, through `check-jsonschema --builtin-schema
 /// vendor.compose-spec`; skipped (visibly) when the tool is not there.
 #[test]
 fn files_match_the_compose_specification() {
-    let tool = std::env::var("GOVC_CHECK_JSONSCHEMA").unwrap_or_else(|_| "check-jsonschema".into());
-    let found = std::process::Command::new(&tool).arg("--version").output().is_ok_and(|o| o.status.success());
-    if !found {
+    let Some(tool) = check_jsonschema() else {
         assert!(
             std::env::var("GOVC_REQUIRE_TOOLS").as_deref() != Ok("1"),
             "check-jsonschema not found and GOVC_REQUIRE_TOOLS=1"
         );
         eprintln!("skipped: check-jsonschema not found (set GOVC_CHECK_JSONSCHEMA)");
         return;
-    }
+    };
     let dir = tempfile::tempdir().expect("a temp dir");
     let mut paths = Vec::new();
     for (i, program) in [fixture::zenthea(), fixture::protocols(), fixture::variants()].iter().enumerate() {
