@@ -186,6 +186,7 @@ pub fn facts(env: &Environment) -> Facts {
             (f("replicas"), Some(replicas(s.replicas))),
             (f("cpu"), Some(cpu(s.cpu_millis))),
             (f("memory"), Some(memory(s.memory_bytes))),
+            (f("protocol"), Some(s.protocol.as_str().to_string())),
             (f("health"), Some(s.health.clone())),
         ];
         fields.extend(s.env.iter().filter_map(|v| match &v.value {

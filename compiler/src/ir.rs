@@ -256,7 +256,9 @@ pub struct Service {
     pub replicas: Replicas,
     pub cpu_millis: u32,
     pub memory_bytes: u64,
-    /// The HTTP path of the readiness and liveness probes.
+    /// The protocol it speaks on its port.
+    pub protocol: Protocol,
+    /// The HTTP path of the readiness and liveness probes (`Protocol::Http` only).
     pub health: String,
     /// What this service connects to, in declaration order.
     pub connects: Vec<Connection>,
@@ -265,6 +267,29 @@ pub struct Service {
     pub env: Vec<EnvVar>,
     pub network: String,
     pub from_stack: bool,
+}
+
+/// What a service speaks on its port (`protocol`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Protocol {
+    /// HTTP/1.1 (or HTTP/2 negotiated): probed by an HTTP GET of `health`.
+    #[default]
+    Http,
+    /// gRPC (HTTP/2): probed with the gRPC health checking protocol.
+    Grpc,
+    /// Plain TCP: probed by opening a connection; no route reaches it.
+    Tcp,
+}
+
+impl Protocol {
+    /// As written in `.gov`: `http`, `grpc`, `tcp`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Protocol::Http => "http",
+            Protocol::Grpc => "grpc",
+            Protocol::Tcp => "tcp",
+        }
+    }
 }
 
 /// A target of `connects`.

@@ -12,6 +12,8 @@ PYTHON3="${PYTHON3:-python3}"
 CHECKOV_VERSION="3.3.30"
 KUBERNETES_VALIDATE_VERSION="1.37.0"
 YAMLLINT_VERSION="1.38.0"
+# check-jsonschema: the Compose specification schema it vendors (--builtin-schema vendor.compose-spec)
+CHECK_JSONSCHEMA_VERSION="0.39.0"
 # The AWS emulator of scripts/apply-emulated (emulator-unsupported.txt is checked against it).
 MOTO_VERSION="5.2.5"
 

@@ -213,3 +213,39 @@ fn a_ci_role_before_provider_refuses_the_build_and_writes_nothing() {
     assert!(compute.contains("\"aws_eks_access_entry\""), "{compute}");
     assert!(compute.contains("arn:aws:iam::111111111111:role/deployer"));
 }
+
+#[test]
+fn the_compose_file_is_owned_checked_and_the_developers_secrets_are_kept() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let project = tmp.path().join("shop");
+    copy_project(&example("three-envs"), &project, &|rel| rel.to_string());
+    let out_dir = project.join("generated");
+    let out = out_dir.to_str().expect("utf-8");
+    build(&project, &out_dir);
+    let compose = out_dir.join("compose/docker-compose.yml");
+    let original = fs::read_to_string(&compose).expect("the local environment's Compose file");
+    assert!(original.contains("name: shop-local\n"), "{original}");
+    let lock = fs::read_to_string(out_dir.join("govc.lock.json")).expect("the lock");
+    assert!(lock.contains("\"compose/docker-compose.yml\"") && lock.contains("\"compose/.gitignore\""), "{lock}");
+
+    // The developer's secret files: kept, and not reported as foreign.
+    fs::create_dir_all(out_dir.join("compose/secrets")).expect("mkdir");
+    fs::write(out_dir.join("compose/secrets/orders-password"), "local-only\n").expect("write");
+    let again = govc(&project, &["build", "--out", out]);
+    assert!(again.status.success(), "{}", text(&again));
+    assert!(!text(&again).contains("does not own"), "{}", text(&again));
+    assert_eq!(fs::read_to_string(out_dir.join("compose/secrets/orders-password")).expect("kept"), "local-only\n");
+
+    // A hand edit is stale for --check; building only another environment leaves it.
+    fs::write(&compose, original.replace("restart: unless-stopped", "restart: always")).expect("edit");
+    let check = govc(&project, &["build", "--check", "--out", out]);
+    assert_eq!(check.status.code(), Some(1), "{}", text(&check));
+    assert!(text(&check).contains("changed  compose/docker-compose.yml"), "{}", text(&check));
+    let staging = govc(&project, &["build", "-q", "--env", "staging", "--out", out]);
+    assert!(staging.status.success(), "{}", text(&staging));
+    assert!(fs::read_to_string(&compose).expect("read").contains("restart: always"), "--env staging rewrote it");
+    let local = govc(&project, &["build", "-q", "--env", "local", "--out", out]);
+    assert!(local.status.success(), "{}", text(&local));
+    assert_eq!(fs::read_to_string(&compose).expect("read"), original, "--env local rewrites it");
+    assert!(govc(&project, &["build", "--check", "--out", out]).status.success());
+}

@@ -1,5 +1,6 @@
 //! Network boundaries (E401–E406): one ingress, private by default, flows only
-//! ingress → runtime → persistence, CIDRs that nest and do not overlap, segments
+//! ingress → runtime → persistence (an ingress routes only to HTTP and gRPC services,
+//! E419; `health` is for HTTP services only, W609), CIDRs that nest and do not overlap, segments
 //! large enough for their zones, well-formed egress.
 
 use std::collections::HashMap;
@@ -28,6 +29,7 @@ pub fn run(model: &Model, sink: &mut Diagnostics) {
         networks_overlap(env, &mut local);
         for (_, svc) in env.of_kind("service") {
             egress(svc, &mut local);
+            ignored_health(svc, &mut local);
         }
         per_env.push((env.name.clone(), env.span, local));
     }
@@ -99,6 +101,24 @@ fn flows(env: &Environment, sink: &mut Diagnostics) {
                     if let Some(route) = routes.get(path.as_str()) {
                         route_port(env, route, path, target, sink);
                     }
+                    if protocol(target) == "tcp" {
+                        let mut d = Diagnostic::new(
+                            Code::E419,
+                            edge.span,
+                            format!("route `{path}` goes from ingress `{}` to `tcp` service `{}`", res.name, target.name),
+                            "a service that does not speak HTTP",
+                        );
+                        if let Some(f) = target.body.field("protocol") {
+                            d = d.with_label(f.value_span, "declared here");
+                        }
+                        sink.push(
+                            d.with_note("the ingress is an HTTP(S) load balancer: it forwards HTTP and gRPC requests by path, never raw TCP")
+                                .with_help(format!(
+                                    "remove the route (services reach `{}` with `connects`), or serve HTTP or gRPC and set `protocol` to match",
+                                    target.name
+                                )),
+                        );
+                    }
                 }
                 (EdgeKind::Connects, _, "ingress" | "secret") => sink.push(
                     Diagnostic::new(
@@ -122,6 +142,34 @@ fn flows(env: &Environment, sink: &mut Diagnostics) {
             }
         }
     }
+}
+
+/// A service's `protocol`: `http` unless it says otherwise.
+fn protocol(service: &Resource) -> &str {
+    match service.body.value("protocol") {
+        Some(Val::Enum(p)) => p,
+        _ => "http",
+    }
+}
+
+/// W609: `health` on a service that is not probed over HTTP, where it would be ignored.
+fn ignored_health(svc: &Resource, sink: &mut Diagnostics) {
+    let protocol = protocol(svc);
+    let (Some(health), "grpc" | "tcp") = (svc.body.field("health"), protocol) else { return };
+    let how = if protocol == "grpc" { "with the gRPC health checking protocol" } else { "by opening a TCP connection" };
+    let mut d = Diagnostic::new(
+        Code::W609,
+        health.span,
+        format!("service `{}` speaks `{protocol}`: its `health` path would be ignored", svc.name),
+        "an HTTP path",
+    );
+    if let Some(f) = svc.body.field("protocol") {
+        d = d.with_label(f.value_span, format!("probed {how}"));
+    }
+    sink.push(
+        d.with_note(format!("a `{protocol}` service is probed {how}; only `protocol = http` uses `health`"))
+            .with_help("remove `health`, or set `protocol = http` if the service answers HTTP on its port"),
+    );
 }
 
 fn route_port(env: &Environment, route: &RouteVal, path: &str, service: &Resource, sink: &mut Diagnostics) {

@@ -86,6 +86,7 @@ codes! {
     E406 Error "malformed egress entry";
     E407 Error "several networks in a cloud environment to build";
     E408 Error "egress to a destination that is not on the public internet";
+    E419 Error "route to a service that does not speak HTTP";
     E501 Error "image not pinned by digest";
     E502 Error "literal that looks like a secret";
     E503 Error "secret reference outside env";
@@ -94,6 +95,7 @@ codes! {
     E601 Error "unsafe production database";
     W601 Warning "database nothing connects to";
     W602 Warning "database password beside IAM database authentication";
+    W609 Warning "health path on a service not probed over HTTP";
     E701 Error "construct not authorized by the phase";
     E702 Error "build in a phase without iac";
     E703 Error "invalid phase ladder";

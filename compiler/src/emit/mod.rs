@@ -1,9 +1,11 @@
 //! Emitters: the checked [`ir::Program`] to files in memory: Terraform roots,
-//! Kustomize trees and the environments' documentation pages.
+//! Kustomize trees, the local environments' Docker Compose files and the
+//! environments' documentation pages.
 //!
 //! Emitters read the IR, never the AST or the model; they do no IO. The CLI writes
 //! what they return. Paths are relative to the output directory, `/`-separated.
 
+pub mod compose;
 pub mod docs;
 pub mod kustomize;
 pub mod names;
@@ -21,7 +23,8 @@ use std::collections::BTreeMap;
 use crate::diag::{Code, Diagnostic};
 use crate::ir;
 
-/// Renders every output file of the program: Terraform roots and Kustomize trees.
+/// Renders every output file of the program: Terraform roots, Kustomize trees, Compose
+/// files and documentation pages.
 pub fn emit(program: &ir::Program) -> Result<BTreeMap<String, String>, Box<Diagnostic>> {
     // The backends are independent: Kustomize (the larger) beside Terraform and the docs.
     let (kustomize, (terraform, docs)) =
@@ -29,6 +32,7 @@ pub fn emit(program: &ir::Program) -> Result<BTreeMap<String, String>, Box<Diagn
     let mut files = terraform.map_err(internal)?;
     files.extend(kustomize.map_err(internal)?);
     files.extend(docs.map_err(internal)?);
+    files.extend(compose::emit(program).map_err(internal)?);
     Ok(files)
 }
 

@@ -325,6 +325,11 @@ impl Ctx<'_> {
             replicas,
             cpu_millis: self.int(res, "cpu") as u32,
             memory_bytes: self.int(res, "memory"),
+            protocol: match self.get(res, "protocol") {
+                Some(Val::Enum(p)) if p == "grpc" => ir::Protocol::Grpc,
+                Some(Val::Enum(p)) if p == "tcp" => ir::Protocol::Tcp,
+                _ => ir::Protocol::Http,
+            },
             health: self.string(res, "health").unwrap_or_else(|| "/healthz".into()),
             connects,
             egress,

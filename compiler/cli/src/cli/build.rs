@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
+use govc::emit::compose;
 use govc::{lock, Options};
 use miette::{miette, IntoDiagnostic, WrapErr};
 use similar::TextDiff;
@@ -62,13 +63,30 @@ pub(crate) fn run(args: &BuildArgs, global: &GlobalArgs) -> miette::Result<ExitC
         if let Some(unknown) = args.envs.iter().find(|e| !known.contains(&e.as_str())) {
             return Err(miette!("unknown environment `{unknown}`; the environments are {}", known.join(", ")));
         }
-        files = only_environments(files, &args.envs, &out, &project.sources)?;
+        let compose: Vec<String> = compilation
+            .program
+            .iter()
+            .flat_map(|p| {
+                let locals: Vec<&str> = p
+                    .environments
+                    .iter()
+                    .filter(|e| e.tier == govc::ir::Tier::Local)
+                    .map(|e| e.name.as_str())
+                    .collect();
+                let n = locals.len();
+                locals.into_iter().filter(|e| args.envs.iter().any(|a| a == e)).map(move |e| compose::file_path(e, n))
+            })
+            .collect();
+        files = only_environments(files, &args.envs, &compose, &out, &project.sources)?;
     }
     let plan =
         Plan::new(&out, &files).into_diagnostic().wrap_err_with(|| format!("could not read {}", out.display()))?;
     let shown = display_path(&out, &project.root, &cwd);
-    if !plan.foreign.is_empty() && !global.quiet {
-        print_stderr(&foreign_warning(&shown, &plan.foreign));
+    // The developer's secret files beside a Compose file are expected there: kept like
+    // every foreign file, but not reported.
+    let foreign: Vec<String> = plan.foreign.iter().filter(|p| !compose::is_developer_secret(p)).cloned().collect();
+    if !foreign.is_empty() && !global.quiet {
+        print_stderr(&foreign_warning(&shown, &foreign));
     }
     if !plan.untrusted.is_empty() {
         print_stderr(&untrusted_warning(&shown, &plan.untrusted));
@@ -116,11 +134,14 @@ pub(crate) fn run(args: &BuildArgs, global: &GlobalArgs) -> miette::Result<ExitC
 fn only_environments(
     mut files: BTreeMap<String, String>,
     envs: &[String],
+    compose: &[String],
     out: &Path,
     sources: &govc::Sources,
 ) -> miette::Result<BTreeMap<String, String>> {
     let selected = |path: &str| {
         path.starts_with("kubernetes/base/")
+            || path == format!("{}/.gitignore", compose::DIR)
+            || compose.iter().any(|c| c == path)
             || envs.iter().any(|e| {
                 path.starts_with(&format!("terraform/{e}/")) || path.starts_with(&format!("kubernetes/overlays/{e}/"))
             })

@@ -58,6 +58,7 @@ pub fn service(name: &str, port: u16) -> Service {
         replicas: Replicas { min: 1, max: 1 },
         cpu_millis: 250,
         memory_bytes: 256 << 20,
+        protocol: Default::default(),
         health: "/healthz".into(),
         connects: vec![],
         egress: vec![],
@@ -296,5 +297,33 @@ pub fn variants() -> Program {
         ci: None,
         resources,
     });
+    program
+}
+
+/// The zenthea program with a `grpc` service `temporal` (routed at `/temporal`) and a
+/// `tcp` service `broker` (no route) that `web` connects to, in the stack and every
+/// environment: the protocol paths of probes, Services and Ingresses.
+pub fn protocols() -> Program {
+    let mut program = zenthea();
+    let add = |res: &mut Resources, pinned: Option<&str>, from_stack: bool| {
+        for (name, port, protocol) in [("temporal", 7233, Protocol::Grpc), ("broker", 5672, Protocol::Tcp)] {
+            let mut s = service(name, port);
+            s.protocol = protocol;
+            s.from_stack = from_stack;
+            s.image = pinned.map(|p| image(&format!("{p}/{name}@sha256:{}", "ef".repeat(32))));
+            res.services.push(s);
+        }
+        res.services[0].connects.push(Connection::Service("temporal".into()));
+        res.services[0].connects.push(Connection::Service("broker".into()));
+        if let Some(ing) = res.ingresses.first_mut() {
+            ing.routes.push(Route { path: "/temporal".into(), service: "temporal".into(), port: 7233 });
+        }
+    };
+    for stack in &mut program.stacks {
+        add(&mut stack.resources, None, true);
+    }
+    for env in &mut program.environments {
+        add(&mut env.resources, Some("registry.example.com/zenthea"), true);
+    }
     program
 }

@@ -4,6 +4,7 @@
 //! Secret that the developer's local certificate tool provides.
 
 use super::object::Object;
+use super::service::port_name;
 use super::yaml::{map, Yaml};
 use super::{labels, View};
 use crate::emit::names;
@@ -17,19 +18,46 @@ pub fn local_tls_secret(ingress: &str) -> String {
     format!("{ingress}-tls")
 }
 
-/// The Ingress of `view`'s environment, if it declares one.
+/// `<ingress>-grpc`: the local Ingress of the routes to gRPC services.
+pub fn local_grpc_ingress(ingress: &str) -> String {
+    format!("{ingress}-grpc")
+}
+
+/// The Ingress of `view`'s environment, if it declares one. A cloud tier has one: the
+/// ALB reads the protocol of each target group from the Service's annotations. ingress-nginx
+/// reads the backend protocol per Ingress, so a local tier has one Ingress per protocol
+/// group: `<ingress>` for the HTTP routes and `<ingress>-grpc` (backend protocol `GRPC`)
+/// for the gRPC ones, both on the same host and TLS Secret. A `tcp` service has no route.
 pub fn objects(view: &View) -> Vec<Object> {
     let (Some(env), Some(ing)) = (view.env, view.resources.ingress()) else {
         return Vec::new();
     };
+    let protocol = |r: &&ir::Route| view.service(&r.service).map_or(ir::Protocol::Http, |s| s.protocol);
+    if !view.is_local() {
+        let routes: Vec<&ir::Route> = ing.routes.iter().filter(|r| protocol(r) != ir::Protocol::Tcp).collect();
+        return vec![ingress(view, ing, &ing.name, Some(alb_annotations(view, env, ing)), routes)];
+    }
+    let mut out = Vec::new();
+    let http: Vec<&ir::Route> = ing.routes.iter().filter(|r| protocol(r) == ir::Protocol::Http).collect();
+    let grpc: Vec<&ir::Route> = ing.routes.iter().filter(|r| protocol(r) == ir::Protocol::Grpc).collect();
+    if !http.is_empty() {
+        out.push(ingress(view, ing, &ing.name, None, http));
+    }
+    if !grpc.is_empty() {
+        let annotations = map([("nginx.ingress.kubernetes.io/backend-protocol", "GRPC".into())]);
+        out.push(ingress(view, ing, &local_grpc_ingress(&ing.name), Some(annotations), grpc));
+    }
+    out
+}
+
+/// One Ingress object named `name` for `routes` of `ing`.
+fn ingress(view: &View, ing: &ir::Ingress, name: &str, annotations: Option<Yaml>, routes: Vec<&ir::Route>) -> Object {
     let mut metadata = vec![("labels", labels(view.project, &ing.name, "ingress"))];
     let mut spec = Vec::new();
-    if view.is_local() {
-        spec.push(("ingressClassName", Yaml::from("nginx")));
-    } else {
-        metadata.push(("annotations", alb_annotations(view, env, ing)));
-        spec.push(("ingressClassName", Yaml::from("alb")));
+    if let Some(annotations) = annotations {
+        metadata.push(("annotations", annotations));
     }
+    spec.push(("ingressClassName", Yaml::from(if view.is_local() { "nginx" } else { "alb" })));
     if let Some(host) = &ing.host {
         let mut tls = vec![("hosts".into(), Yaml::from(vec![host.as_str()]))];
         if view.is_local() {
@@ -41,10 +69,10 @@ pub fn objects(view: &View) -> Vec<Object> {
     if let Some(host) = &ing.host {
         rule.push(("host".into(), Yaml::from(host)));
     }
-    rule.push(("http".into(), map([("paths", Yaml::Seq(paths(view, ing)))])));
+    rule.push(("http".into(), map([("paths", Yaml::Seq(paths(view, routes)))])));
     spec.push(("rules", Yaml::Seq(vec![Yaml::Map(rule)])));
     let spec = Yaml::Map(spec.into_iter().map(|(k, v)| (k.into(), v)).collect());
-    vec![Object::new("networking.k8s.io/v1", "Ingress", &ing.name, metadata, vec![("spec", spec)])]
+    Object::new("networking.k8s.io/v1", "Ingress", name, metadata, vec![("spec", spec)])
 }
 
 fn alb_annotations(view: &View, env: &ir::Environment, ing: &ir::Ingress) -> Yaml {
@@ -65,14 +93,15 @@ fn alb_annotations(view: &View, env: &ir::Environment, ing: &ir::Ingress) -> Yam
 
 /// Routes, most specific first: the ALB evaluates paths in the order listed, so `/`
 /// before `/api` would swallow every request.
-fn paths(view: &View, ing: &ir::Ingress) -> Vec<Yaml> {
-    let mut routes: Vec<&ir::Route> = ing.routes.iter().collect();
+fn paths(view: &View, mut routes: Vec<&ir::Route>) -> Vec<Yaml> {
     routes.sort_by(|a, b| b.path.len().cmp(&a.path.len()).then_with(|| a.path.cmp(&b.path)));
     routes
         .into_iter()
         .map(|r| {
-            let named = view.service(&r.service).is_some_and(|s| s.port == r.port);
-            let port = if named { map([("name", "http".into())]) } else { map([("number", r.port.into())]) };
+            let port = match view.service(&r.service).filter(|s| s.port == r.port) {
+                Some(svc) => map([("name", port_name(svc).into())]),
+                None => map([("number", r.port.into())]),
+            };
             map([
                 ("path", (&r.path).into()),
                 ("pathType", "Prefix".into()),

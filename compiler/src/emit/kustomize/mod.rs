@@ -12,16 +12,16 @@ mod bootstrap;
 pub(crate) mod cluster;
 mod ingress;
 mod netpol;
-mod object;
+pub(crate) mod object;
 mod overlay;
 pub mod platform;
-mod postgres;
-mod service;
+pub(crate) mod postgres;
+pub(crate) mod service;
 /// The small YAML writer, public so other emitters and tests can reuse it.
 pub mod yaml;
 
 #[cfg(test)]
-mod fixture;
+pub(crate) mod fixture;
 #[cfg(test)]
 mod platform_tests;
 #[cfg(test)]

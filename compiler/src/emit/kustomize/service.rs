@@ -164,9 +164,27 @@ fn pull_policy(view: &View, svc: &ir::Service) -> &'static str {
     }
 }
 
+/// The name of the service's port in the container and the Service: its protocol
+/// (`http`, `grpc`, `tcp`), which the probes and the Ingress backends name.
+pub fn port_name(svc: &ir::Service) -> &'static str {
+    svc.protocol.as_str()
+}
+
+/// How the kubelet probes the service, by protocol: an HTTP GET of `health`; the gRPC
+/// health checking protocol (`grpc.health.v1.Health/Check`, whose probe takes a port
+/// number, not a name); a TCP connection.
+fn probe_action(svc: &ir::Service) -> (&'static str, Yaml) {
+    match svc.protocol {
+        ir::Protocol::Http => ("httpGet", map([("path", (&svc.health).into()), ("port", port_name(svc).into())])),
+        ir::Protocol::Grpc => ("grpc", map([("port", svc.port.into())])),
+        ir::Protocol::Tcp => ("tcpSocket", map([("port", port_name(svc).into())])),
+    }
+}
+
 fn container(view: &View, svc: &ir::Service) -> Yaml {
     let probe = |extra: Vec<(&'static str, Yaml)>| {
-        let mut p = vec![("httpGet".into(), map([("path", (&svc.health).into()), ("port", "http".into())]))];
+        let (action, how) = probe_action(svc);
+        let mut p = vec![(action.into(), how)];
         p.extend(extra.into_iter().map(|(k, v)| (k.into(), v)));
         Yaml::Map(p)
     };
@@ -177,7 +195,7 @@ fn container(view: &View, svc: &ir::Service) -> Yaml {
         (
             "ports",
             Yaml::Seq(vec![map([
-                ("name", "http".into()),
+                ("name", port_name(svc).into()),
                 ("containerPort", svc.port.into()),
                 ("protocol", "TCP".into()),
             ])]),
@@ -279,23 +297,56 @@ fn deployment(view: &View, svc: &ir::Service) -> Object {
     Object::new("apps/v1", "Deployment", &svc.name, meta(view, svc), vec![("spec", spec)])
 }
 
-/// ClusterIP Service on the service's port, named `http`. The health check path is an
-/// annotation the AWS Load Balancer Controller reads per target group (ignored elsewhere).
+/// The path the load balancer checks a gRPC target on: the gRPC health checking protocol.
+pub const GRPC_HEALTH_PATH: &str = "/grpc.health.v1.Health/Check";
+
+/// The annotations the AWS Load Balancer Controller reads per target group, so on the
+/// Service (they take precedence over the Ingress's and are ignored elsewhere): the
+/// health check path; for gRPC the target group's protocol version `GRPC` and the
+/// health check's success code, the gRPC status `0` (OK). A `tcp` service has none:
+/// no route reaches it (E419).
+fn target_group_annotations(svc: &ir::Service) -> Option<Yaml> {
+    match svc.protocol {
+        ir::Protocol::Http => Some(map([("alb.ingress.kubernetes.io/healthcheck-path", (&svc.health).into())])),
+        ir::Protocol::Grpc => Some(map([
+            ("alb.ingress.kubernetes.io/backend-protocol-version", "GRPC".into()),
+            ("alb.ingress.kubernetes.io/healthcheck-path", GRPC_HEALTH_PATH.into()),
+            ("alb.ingress.kubernetes.io/success-codes", "0".into()),
+        ])),
+        ir::Protocol::Tcp => None,
+    }
+}
+
+/// The port's `appProtocol`: the IANA name `http`, or `kubernetes.io/h2c` (HTTP/2 over
+/// cleartext, which gRPC is) for gRPC; none for plain TCP.
+pub fn app_protocol(svc: &ir::Service) -> Option<&'static str> {
+    match svc.protocol {
+        ir::Protocol::Http => Some("http"),
+        ir::Protocol::Grpc => Some("kubernetes.io/h2c"),
+        ir::Protocol::Tcp => None,
+    }
+}
+
+/// ClusterIP Service on the service's port, named after its protocol, with the target
+/// group annotations of [`target_group_annotations`].
 fn service(view: &View, svc: &ir::Service) -> Object {
     let mut metadata = meta(view, svc);
-    metadata.push(("annotations", map([("alb.ingress.kubernetes.io/healthcheck-path", (&svc.health).into())])));
+    if let Some(annotations) = target_group_annotations(svc) {
+        metadata.push(("annotations", annotations));
+    }
+    let mut port = vec![
+        ("name".into(), Yaml::from(port_name(svc))),
+        ("port".into(), svc.port.into()),
+        ("targetPort".into(), port_name(svc).into()),
+        ("protocol".into(), "TCP".into()),
+    ];
+    if let Some(app) = app_protocol(svc) {
+        port.push(("appProtocol".into(), app.into()));
+    }
     let spec = map([
         ("type", "ClusterIP".into()),
         ("selector", selector(view.project, &svc.name)),
-        (
-            "ports",
-            Yaml::Seq(vec![map([
-                ("name", "http".into()),
-                ("port", svc.port.into()),
-                ("targetPort", "http".into()),
-                ("protocol", "TCP".into()),
-            ])]),
-        ),
+        ("ports", Yaml::Seq(vec![Yaml::Map(port)])),
     ]);
     Object::new("v1", "Service", &svc.name, metadata, vec![("spec", spec)])
 }

@@ -14,8 +14,8 @@ fn tree(program: &ir::Program) -> BTreeMap<String, String> {
 }
 
 /// Every fixture program.
-fn programs() -> [ir::Program; 3] {
-    [fixture::zenthea(), fixture::no_stack(), fixture::variants()]
+fn programs() -> [ir::Program; 4] {
+    [fixture::zenthea(), fixture::no_stack(), fixture::variants(), fixture::protocols()]
 }
 
 /// Every file, but the vendored upstream manifest by its path only: it is upstream's
@@ -811,4 +811,67 @@ fn mounted_volumes_exist() {
         }
         assert!(pods > 0);
     }
+}
+
+/// The documents of `file` in the tree, parsed.
+fn docs_of(files: &BTreeMap<String, String>, file: &str) -> Vec<Value> {
+    parse_all(files.get(file).unwrap_or_else(|| panic!("{file} is emitted")))
+}
+
+/// The object of `kind` named `name` in `docs`.
+fn object<'a>(docs: &'a [Value], kind: &str, name: &str) -> &'a Value {
+    docs.iter()
+        .find(|d| d["kind"] == kind && d["metadata"]["name"] == name)
+        .unwrap_or_else(|| panic!("{kind} {name} is emitted"))
+}
+
+#[test]
+fn probes_services_and_ingresses_follow_the_protocol() {
+    let files = tree(&fixture::protocols());
+    let deployments = docs_of(&files, "kubernetes/base/deployments.yaml");
+    let container =
+        |name: &str| object(&deployments, "Deployment", name)["spec"]["template"]["spec"]["containers"][0].clone();
+    let (api, temporal, broker) = (container("api"), container("temporal"), container("broker"));
+    assert_eq!(api["readinessProbe"]["httpGet"]["path"], "/api/health");
+    assert_eq!(api["livenessProbe"]["httpGet"]["port"], "http");
+    assert_eq!(temporal["readinessProbe"]["grpc"]["port"], 7233, "the grpc probe takes a number: {temporal}");
+    assert!(temporal["readinessProbe"].get("httpGet").is_none());
+    assert_eq!(temporal["ports"][0]["name"], "grpc");
+    assert_eq!(broker["livenessProbe"]["tcpSocket"]["port"], "tcp");
+    assert_eq!(broker["ports"][0]["name"], "tcp");
+
+    let services = docs_of(&files, "kubernetes/base/services.yaml");
+    let annotations = |name: &str| object(&services, "Service", name)["metadata"]["annotations"].clone();
+    let port = |name: &str| object(&services, "Service", name)["spec"]["ports"][0].clone();
+    assert_eq!(annotations("api")["alb.ingress.kubernetes.io/healthcheck-path"], "/api/health");
+    assert!(annotations("api").get("alb.ingress.kubernetes.io/backend-protocol-version").is_none());
+    let grpc = annotations("temporal");
+    assert_eq!(grpc["alb.ingress.kubernetes.io/backend-protocol-version"], "GRPC");
+    assert_eq!(grpc["alb.ingress.kubernetes.io/healthcheck-path"], "/grpc.health.v1.Health/Check");
+    assert_eq!(grpc["alb.ingress.kubernetes.io/success-codes"], "0");
+    assert!(annotations("broker").is_null(), "a tcp service has no target group");
+    assert_eq!(port("api")["appProtocol"], "http");
+    assert_eq!(port("temporal")["appProtocol"], "kubernetes.io/h2c");
+    assert_eq!(port("temporal")["targetPort"], "grpc");
+    assert!(port("broker").get("appProtocol").is_none());
+
+    // Cloud: one Ingress (the ALB reads the protocol per Service); its gRPC backend names the `grpc` port.
+    let staging = docs_of(&files, "kubernetes/overlays/staging/ingresses.yaml");
+    assert_eq!(staging.len(), 1);
+    let paths = staging[0]["spec"]["rules"][0]["http"]["paths"].as_array().expect("paths").clone();
+    let temporal_path = paths.iter().find(|p| p["path"] == "/temporal").expect("the grpc route");
+    assert_eq!(temporal_path["backend"]["service"]["port"]["name"], "grpc");
+    // Local: ingress-nginx reads the backend protocol per Ingress, so the gRPC routes have their own.
+    let local = docs_of(&files, "kubernetes/overlays/local/ingresses.yaml");
+    assert_eq!(local.len(), 2, "{local:?}");
+    let http = object(&local, "Ingress", "edge");
+    assert!(http["metadata"].get("annotations").is_none());
+    let routed: Vec<&Value> = http["spec"]["rules"][0]["http"]["paths"].as_array().expect("paths").iter().collect();
+    assert!(routed.iter().all(|p| p["backend"]["service"]["name"] != "temporal"));
+    let grpc = object(&local, "Ingress", "edge-grpc");
+    assert_eq!(grpc["metadata"]["annotations"]["nginx.ingress.kubernetes.io/backend-protocol"], "GRPC");
+    assert_eq!(grpc["spec"]["tls"], http["spec"]["tls"], "one host, one TLS Secret");
+    let grpc_paths = grpc["spec"]["rules"][0]["http"]["paths"].as_array().expect("paths");
+    assert_eq!(grpc_paths.len(), 1);
+    assert_eq!(grpc_paths[0]["backend"]["service"]["name"], "temporal");
 }

@@ -48,6 +48,7 @@ fn service(name: &str, port: u16, replicas: (u32, u32)) -> Service {
         replicas: Replicas { min: replicas.0, max: replicas.1 },
         cpu_millis: 500,
         memory_bytes: 512 << 20,
+        protocol: Default::default(),
         health: "/healthz".into(),
         connects: vec![],
         egress: vec![],
