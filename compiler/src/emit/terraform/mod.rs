@@ -79,6 +79,7 @@ pub mod readback;
 mod root;
 mod secrets;
 mod security;
+pub(crate) mod storage;
 #[cfg(test)]
 pub(crate) mod tests;
 
@@ -217,6 +218,9 @@ fn emit_environment(ctx: &Ctx<'_>) -> Result<Vec<(&'static str, String)>, String
     }
     if let Some(ingress) = res.ingress() {
         out.push(("ingress.tf.json", ingress::emit(ctx, ingress)?));
+    }
+    if storage::needed(ctx) {
+        out.push(("storage.tf.json", storage::emit(ctx)?));
     }
     if res.secrets.iter().any(|s| s.path.is_some()) {
         out.push(("secrets.tf.json", secrets::emit(ctx)?));
