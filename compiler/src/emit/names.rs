@@ -158,46 +158,6 @@ pub fn through_ecr_public_cache(project: &str, env: &str, account: &str, region:
     Some(format!("{account}.dkr.ecr.{region}.amazonaws.com/{prefix}/{repository}"))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn namespaces_fit_a_dns_label() {
-        assert_eq!(namespace("zenthea", "production"), "zenthea-production");
-        let long = namespace(&"p".repeat(63), &"e".repeat(63));
-        assert_eq!(long.len(), NAMESPACE_MAX);
-        assert!(
-            long.starts_with('p') && long.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        );
-        assert_ne!(long, namespace(&"p".repeat(63), &"e".repeat(62)));
-    }
-
-    #[test]
-    fn a_shortened_subdomain_has_no_empty_label() {
-        let name = format!("allow-api-egress-{}.example.com-443", "a".repeat(26));
-        // Cut right after the dot: the kept head would end with it.
-        let max = name.find('.').expect("a dot") + 1 + 9;
-        let short = shorten(&name, max);
-        assert!(!short.contains(".-") && short.len() < max, "{short}");
-        assert_eq!(short, shorten(&name, max));
-    }
-
-    #[test]
-    fn short_names_are_kept() {
-        assert_eq!(shorten("zenthea-production", 63), "zenthea-production");
-    }
-
-    #[test]
-    fn long_names_are_truncated_with_a_stable_hash() {
-        let long = "a".repeat(40) + "-" + &"b".repeat(40);
-        let short = shorten(&long, 32);
-        assert_eq!(short.len(), 32);
-        assert_eq!(short, shorten(&long, 32));
-        assert_ne!(short, shorten(&(long.clone() + "c"), 32));
-    }
-}
-
 /// The most characters of an S3 bucket name.
 pub const BUCKET_NAME_MAX: usize = 63;
 
@@ -241,4 +201,60 @@ pub fn bucket_name_problem(name: &str) -> Option<String> {
         return Some(format!("S3 reserves the suffix `{x}`"));
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn namespaces_fit_a_dns_label() {
+        assert_eq!(namespace("zenthea", "production"), "zenthea-production");
+        let long = namespace(&"p".repeat(63), &"e".repeat(63));
+        assert_eq!(long.len(), NAMESPACE_MAX);
+        assert!(
+            long.starts_with('p') && long.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        );
+        assert_ne!(long, namespace(&"p".repeat(63), &"e".repeat(62)));
+    }
+
+    #[test]
+    fn a_shortened_subdomain_has_no_empty_label() {
+        let name = format!("allow-api-egress-{}.example.com-443", "a".repeat(26));
+        // Cut right after the dot: the kept head would end with it.
+        let max = name.find('.').expect("a dot") + 1 + 9;
+        let short = shorten(&name, max);
+        assert!(!short.contains(".-") && short.len() < max, "{short}");
+        assert_eq!(short, shorten(&name, max));
+    }
+
+    #[test]
+    fn short_names_are_kept() {
+        assert_eq!(shorten("zenthea-production", 63), "zenthea-production");
+    }
+
+    #[test]
+    fn long_names_are_truncated_with_a_stable_hash() {
+        let long = "a".repeat(40) + "-" + &"b".repeat(40);
+        let short = shorten(&long, 32);
+        assert_eq!(short.len(), 32);
+        assert_eq!(short, shorten(&long, 32));
+        assert_ne!(short, shorten(&(long.clone() + "c"), 32));
+    }
+
+    #[test]
+    fn bucket_names_follow_the_s3_rules() {
+        assert_eq!(
+            bucket_name("p", "prod", "Evidence_Store", Some("111111111111")),
+            "p-prod-evidence-store-111111111111"
+        );
+        assert_eq!(bucket_name("p", "local", "evidence", None), "p-local-evidence");
+        assert_eq!(bucket_name_problem("p-prod-evidence-111111111111"), None);
+        let long = format!("p-{}-111111111111", "a".repeat(50));
+        assert!(bucket_name_problem(&long).is_some_and(|w| w.contains("65 characters")));
+        assert!(bucket_name_problem("p-local-x-s3alias").is_some_and(|w| w.contains("-s3alias")));
+        assert!(bucket_name_problem("xn--p-local").is_some_and(|w| w.contains("xn--")));
+        assert!(bucket_name_problem("p-local-").is_some());
+        assert!(bucket_name_problem("ab").is_some());
+    }
 }
