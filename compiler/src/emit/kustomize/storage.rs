@@ -4,7 +4,7 @@
 //! template) and a headless Service named [`NAME`] on [`PORT`], a ServiceAccount without
 //! a token, and an ExternalSecret for the root credentials from the developer's `local`
 //! store (keys `<project>/<env>/minio/root-user` and `.../root-password`; never a value
-//! in output). A Job `<NAME>-buckets-<hash>` (the hash of its script, so a changed bucket
+//! in output), mounted as files in `/run/secrets` (MinIO's `MINIO_ROOT_*_FILE`). A Job `<NAME>-buckets-<hash>` (the hash of its script, so a changed bucket
 //! set runs again) creates each bucket with the MinIO client: `mc mb --with-lock` when
 //! Object Lock applies (evidence or `lock`), versioning on, and the default retention
 //! (`mc retention set --default`) when `lock.retention` is set, in the bucket's mode.
@@ -69,7 +69,9 @@ pub fn script(buckets: &[ir::Bucket]) -> String {
     let mut s = String::from(
         "set -eu\n\
          i=0\n\
-         until mc alias set local \"$MINIO_URL\" \"$MINIO_ROOT_USER\" \"$MINIO_ROOT_PASSWORD\" >/dev/null; do\n\
+         user=$(cat /run/secrets/MINIO_ROOT_USER)\n\
+         password=$(cat /run/secrets/MINIO_ROOT_PASSWORD)\n\
+         until mc alias set local \"$MINIO_URL\" \"$user\" \"$password\" >/dev/null; do\n\
          \x20 i=$((i+1)); [ \"$i\" -lt 60 ] || exit 1; sleep 2\n\
          done\n",
     );
@@ -130,8 +132,16 @@ pub fn objects(view: &View) -> Vec<Object> {
     ]
 }
 
-fn credentials_from_secret() -> Yaml {
-    Yaml::Seq(vec![map([("secretRef", map([("name", NAME.into())]))])])
+/// Where the root credentials are mounted (files, not environment variables): MinIO reads
+/// `MINIO_ROOT_USER_FILE` and `MINIO_ROOT_PASSWORD_FILE` relative to `/run/secrets`.
+const CREDENTIALS_DIR: &str = "/run/secrets";
+
+fn credentials_volume() -> Yaml {
+    map([("name", "credentials".into()), ("secret", map([("secretName", NAME.into())]))])
+}
+
+fn credentials_mount() -> Yaml {
+    map([("name", "credentials".into()), ("mountPath", CREDENTIALS_DIR.into()), ("readOnly", true.into())])
 }
 
 fn stateful_set(view: &View) -> Yaml {
@@ -149,8 +159,14 @@ fn stateful_set(view: &View) -> Yaml {
             "ports",
             Yaml::Seq(vec![map([("name", "s3".into()), ("containerPort", PORT.into()), ("protocol", "TCP".into())])]),
         ),
-        ("envFrom", credentials_from_secret()),
-        ("env", Yaml::Seq(vec![map([("name", "HOME".into()), ("value", "/tmp".into())])])),
+        (
+            "env",
+            Yaml::Seq(vec![
+                map([("name", "MINIO_ROOT_USER_FILE".into()), ("value", "MINIO_ROOT_USER".into())]),
+                map([("name", "MINIO_ROOT_PASSWORD_FILE".into()), ("value", "MINIO_ROOT_PASSWORD".into())]),
+                map([("name", "HOME".into()), ("value", "/tmp".into())]),
+            ]),
+        ),
         ("resources", object::resources(500, 512 << 20)),
         ("readinessProbe", probe("/minio/health/ready", vec![("periodSeconds", 10i64.into())])),
         (
@@ -158,14 +174,17 @@ fn stateful_set(view: &View) -> Yaml {
             probe("/minio/health/live", vec![("initialDelaySeconds", 10i64.into()), ("periodSeconds", 20i64.into())]),
         ),
         ("securityContext", object::container_security_context()),
-        ("volumeMounts", Yaml::Seq(vec![object::mount("data", "/data"), object::mount("tmp", "/tmp")])),
+        (
+            "volumeMounts",
+            Yaml::Seq(vec![object::mount("data", "/data"), object::mount("tmp", "/tmp"), credentials_mount()]),
+        ),
     ]);
     let pod = map([
         ("serviceAccountName", NAME.into()),
         ("automountServiceAccountToken", false.into()),
         ("securityContext", object::pod_security_context()),
         ("containers", Yaml::Seq(vec![container])),
-        ("volumes", Yaml::Seq(vec![object::empty_dir("tmp")])),
+        ("volumes", Yaml::Seq(vec![object::empty_dir("tmp"), credentials_volume()])),
     ]);
     let claim = map([
         ("metadata", map([("name", "data".into())])),
@@ -194,7 +213,6 @@ fn job_spec(view: &View, env: &ir::Environment, job: &str, script: String) -> Ya
         ("imagePullPolicy", "IfNotPresent".into()),
         ("command", Yaml::from(vec!["/bin/sh", "-c"])),
         ("args", Yaml::Seq(vec![script.into()])),
-        ("envFrom", credentials_from_secret()),
         (
             "env",
             Yaml::Seq(vec![
@@ -205,7 +223,7 @@ fn job_spec(view: &View, env: &ir::Environment, job: &str, script: String) -> Ya
         ),
         ("resources", object::resources(100, 128 << 20)),
         ("securityContext", object::container_security_context()),
-        ("volumeMounts", Yaml::Seq(vec![object::mount("tmp", "/tmp")])),
+        ("volumeMounts", Yaml::Seq(vec![object::mount("tmp", "/tmp"), credentials_mount()])),
     ]);
     let pod = map([
         ("serviceAccountName", NAME.into()),
@@ -213,7 +231,7 @@ fn job_spec(view: &View, env: &ir::Environment, job: &str, script: String) -> Ya
         ("restartPolicy", "OnFailure".into()),
         ("securityContext", object::pod_security_context()),
         ("containers", Yaml::Seq(vec![container])),
-        ("volumes", Yaml::Seq(vec![object::empty_dir("tmp")])),
+        ("volumes", Yaml::Seq(vec![object::empty_dir("tmp"), credentials_volume()])),
     ]);
     map([
         ("backoffLimit", 6i64.into()),
