@@ -639,8 +639,8 @@ fn the_identity_read_back_refuses_what_the_program_does_not_grant() {
 }
 
 /// `envs/` with two buckets: `evidence` (evidence, compliance lock in production and
-/// staging, a shorter governance lock in dev-like local) that only the API connects to,
-/// and `uploads` that only the worker connects to. Each gets exactly its bucket's grants
+/// staging, none locally) that only the API connects to, and `uploads` that the worker
+/// and `archiver` (no database: a role for its bucket alone) connect to. Each gets exactly its bucket's grants
 /// (write-once on evidence), the web nothing; then the read-back refuses a delete on
 /// evidence, a governance bypass, a grant on the other bucket and a public bucket.
 pub(super) fn envs_with_buckets() -> Vec<(String, String)> {
@@ -648,9 +648,14 @@ pub(super) fn envs_with_buckets() -> Vec<(String, String)> {
     project(&root.join("envs"))
         .into_iter()
         .map(|(path, text)| {
-            let lock = "  bucket evidence { lock { mode = compliance  retention = 365d } }\n  service web {";
+            let archiver = "  service archiver { image = \"registry.zenthea.example/zenthea/archiver@sha256:2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae\"  replicas = 2 }\n";
+            let lock = format!("  bucket evidence {{ lock {{ mode = compliance  retention = 365d }} }}\n{archiver}  service web {{");
             if path == "production.gov" || path == "staging.gov" {
-                return (path, text.replacen("  service web {", lock, 1));
+                return (path, text.replacen("  service web {", &lock, 1));
+            }
+            if path == "local.gov" {
+                let local = "  service archiver { image = \"registry.zenthea.example/zenthea/archiver:dev\" }\n  service web {";
+                return (path, text.replacen("  service web {", local, 1));
             }
             if path != "stack.gov" {
                 return (path, text);
@@ -658,7 +663,7 @@ pub(super) fn envs_with_buckets() -> Vec<(String, String)> {
             let bent = text
                 .replacen(
                     "  ## The single entry point.",
-                    "  bucket evidence {\n    evidence = true\n    lifecycle { noncurrent = 400d }\n  }\n  bucket uploads { }\n\n  ## The single entry point.",
+                    "  bucket evidence {\n    evidence = true\n    lifecycle { noncurrent = 400d }\n  }\n  bucket uploads { }\n  service archiver {\n    port = 7070\n    connects = [uploads]\n  }\n\n  ## The single entry point.",
                     1,
                 )
                 .replacen("    connects = [main]\n    env {\n      DATABASE_HOST = main.host\n      DATABASE_PORT", "    connects = [main, evidence]\n    env {\n      EVIDENCE_BUCKET = evidence.name\n      DATABASE_HOST = main.host\n      DATABASE_PORT", 1)
@@ -683,7 +688,18 @@ fn identities_with_buckets() {
     let worker = &want["service worker"].grants;
     assert!(worker.iter().any(|(a, r)| a == "s3:DeleteObject" && r == "${aws_s3_bucket.uploads.arn}/*"));
     assert!(!worker.iter().any(|(_, r)| r.contains("evidence")));
+    // A service whose only grant is its bucket still gets its own role (and STS, flows).
+    let archiver = &want["service archiver"].grants;
+    assert_eq!(archiver.len(), 3 + 6 + 3, "list, objects with delete, key");
+    assert!(archiver.iter().all(|(_, r)| r.contains("uploads")));
     assert_eq!(verify_buckets(staging, &files), Ok(2));
+    // Per environment: main's bootstrap (4); api: main's instances + evidence (3 + 7 + 3);
+    // worker: main's instances + uploads (3 + 6 + 3); archiver: uploads (12). Staging has
+    // one instance of main, production two.
+    assert_eq!(
+        check_project("envs + buckets", &program, &files),
+        (4 + 1 + 13 + 1 + 12 + 12) + (4 + 2 + 13 + 2 + 12 + 12)
+    );
     // The bucket's name is the one the API reads.
     let name = &staging.resources.bucket("evidence").expect("evidence").bucket_name;
     assert_eq!(name, "zenthea-staging-evidence-222222222222");

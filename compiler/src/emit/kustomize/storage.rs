@@ -238,3 +238,81 @@ fn job_spec(view: &View, env: &ir::Environment, job: &str, script: String) -> Ya
         ("template", map([("metadata", map([("labels", labels(view.project, job, "object-store"))])), ("spec", pod)])),
     ])
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::emit::flow_tests::compile;
+    use crate::emit::identity_tests::envs_with_buckets;
+
+    fn bucket(name: &str, evidence: bool, lock: Option<ir::Lock>) -> ir::Bucket {
+        ir::Bucket {
+            name: name.into(),
+            doc: None,
+            evidence,
+            lock,
+            noncurrent_days: None,
+            abort_uploads_days: 7,
+            bucket_name: format!("p-local-{name}"),
+            from_stack: true,
+        }
+    }
+
+    /// Object Lock where the cloud has it (evidence or `lock`), versioning always, the
+    /// default retention in the declared mode where one is declared.
+    #[test]
+    fn the_job_creates_each_bucket_as_declared() {
+        let compliance = ir::Lock { mode: ir::LockMode::Compliance, retention_days: Some(365) };
+        let governance = ir::Lock { mode: ir::LockMode::Governance, retention_days: None };
+        let s = script(&[
+            bucket("evidence", true, Some(compliance)),
+            bucket("held", false, Some(governance)),
+            bucket("plain", false, None),
+            bucket("proof", true, None),
+        ]);
+        assert!(s.contains("mc mb --ignore-existing --with-lock local/p-local-evidence\n"));
+        assert!(s.contains("mc retention set --default COMPLIANCE 365d local/p-local-evidence\n"));
+        assert!(s.contains("mc mb --ignore-existing --with-lock local/p-local-held\n"));
+        assert!(s.contains("mc mb --ignore-existing local/p-local-plain\n"));
+        assert!(s.contains("mc mb --ignore-existing --with-lock local/p-local-proof\n"));
+        assert_eq!(s.matches("mc version enable").count(), 4);
+        assert_eq!(s.matches("mc retention set").count(), 1, "only a declared retention");
+    }
+
+    /// The local overlay of `envs/` with buckets: one MinIO pinned by digest, credentials
+    /// from the local store only (no Secret with a value), the connecting services pointed
+    /// at it, the others not.
+    #[test]
+    fn local_services_reach_the_in_cluster_store() {
+        let (program, _) = compile(envs_with_buckets()).expect("builds");
+        let env = program.environments.iter().find(|e| e.tier == ir::Tier::Local).expect("local");
+        let view = View::new(&program.project, Some(env), &env.resources);
+        let objects = super::super::objects(&view);
+        let docs: Vec<String> = objects.iter().map(Object::to_document).collect();
+        let text = docs.join("---\n");
+        assert!(!objects.iter().any(|o| o.kind == "Secret"), "no Secret with a value");
+        let sts = objects.iter().find(|o| o.kind == "StatefulSet" && o.name == NAME).expect("MinIO");
+        assert!(sts.to_document().contains(versions::MINIO_IMAGE));
+        assert!(versions::MINIO_IMAGE.contains("@sha256:") && versions::MINIO_CLIENT_IMAGE.contains("@sha256:"));
+        assert!(text.contains("key: zenthea/local/minio/root-user"));
+        assert!(text.contains("mc mb --ignore-existing --with-lock local/zenthea-local-evidence"));
+        let config = |svc: &str| {
+            let name = format!("{svc}-config");
+            objects.iter().find(|o| o.kind == "ConfigMap" && o.name == name).map(Object::to_document)
+        };
+        let endpoint = format!("http://{NAME}.zenthea-local.svc.cluster.local:{PORT}");
+        for svc in ["api", "worker"] {
+            assert!(config(svc).expect("a ConfigMap").contains(&endpoint), "{svc}");
+            let deployment = objects.iter().find(|o| o.kind == "Deployment" && o.name == svc).expect("deployment");
+            assert!(deployment.to_document().contains("AWS_SECRET_ACCESS_KEY"), "{svc}");
+        }
+        assert!(config("api").expect("api").contains("EVIDENCE_BUCKET: zenthea-local-evidence"));
+        assert!(!config("web").unwrap_or_default().contains("AWS_ENDPOINT_URL_S3"), "web connects to no bucket");
+        let web = objects.iter().find(|o| o.kind == "Deployment" && o.name == "web").expect("web");
+        assert!(!web.to_document().contains("AWS_SECRET_ACCESS_KEY"));
+        // A cloud environment has no MinIO.
+        let staging = program.environments.iter().find(|e| e.name == "staging").expect("staging");
+        let cloud = super::super::objects(&View::new(&program.project, Some(staging), &staging.resources));
+        assert!(!cloud.iter().any(|o| o.name.starts_with(NAME)));
+    }
+}
