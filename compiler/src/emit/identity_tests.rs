@@ -638,40 +638,18 @@ fn the_identity_read_back_refuses_what_the_program_does_not_grant() {
     assert!(err.contains("role annotations"), "{err}");
 }
 
-/// `envs/` with two buckets: `evidence` (evidence, compliance lock in production and
-/// staging, none locally) that only the API connects to, and `uploads` that the worker
-/// and `archiver` (no database: a role for its bucket alone) connect to. Each gets exactly its bucket's grants
+/// `tests/cases/storage/evidence_store`: `envs/` with two buckets, `evidence` (evidence,
+/// compliance lock in production and staging, none locally) that only the API connects
+/// to, and `uploads` that the worker and `archiver` (no database: a role for its bucket
+/// alone) connect to. Each gets exactly its bucket's grants
 /// (write-once on evidence), the web nothing; then the read-back refuses a delete on
 /// evidence, a governance bypass, a grant on the other bucket and a public bucket.
 pub(super) fn envs_with_buckets() -> Vec<(String, String)> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    project(&root.join("envs"))
-        .into_iter()
-        .map(|(path, text)| {
-            let archiver = "  service archiver { image = \"registry.zenthea.example/zenthea/archiver@sha256:2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae\"  replicas = 2 }\n";
-            let lock = format!("  bucket evidence {{ lock {{ mode = compliance  retention = 365d }} }}\n{archiver}  service web {{");
-            if path == "production.gov" || path == "staging.gov" {
-                return (path, text.replacen("  service web {", &lock, 1));
-            }
-            if path == "local.gov" {
-                let local = "  service archiver { image = \"registry.zenthea.example/zenthea/archiver:dev\" }\n  service web {";
-                return (path, text.replacen("  service web {", local, 1));
-            }
-            if path != "stack.gov" {
-                return (path, text);
-            }
-            let bent = text
-                .replacen(
-                    "  ## The single entry point.",
-                    "  bucket evidence {\n    evidence = true\n    lifecycle { noncurrent = 400d }\n  }\n  bucket uploads { }\n  service archiver {\n    port = 7070\n    connects = [uploads]\n  }\n\n  ## The single entry point.",
-                    1,
-                )
-                .replacen("    connects = [main]\n    env {\n      DATABASE_HOST = main.host\n      DATABASE_PORT", "    connects = [main, evidence]\n    env {\n      EVIDENCE_BUCKET = evidence.name\n      DATABASE_HOST = main.host\n      DATABASE_PORT", 1)
-                .replacen("connects = [main]\n    egress", "connects = [main, uploads]\n    egress", 1);
-            assert_eq!(bent.matches("evidence").count(), 4, "the stack was bent");
-            (path, bent)
-        })
-        .collect()
+    let files = project(&root.join("tests/cases/storage/evidence_store"));
+    let stack = files.iter().find(|(p, _)| p == "stack.gov").expect("a stack");
+    assert!(stack.1.contains("connects = [uploads]"), "the archiver connects to uploads only");
+    files
 }
 
 #[test]
