@@ -199,6 +199,23 @@ pub fn facts(env: &Environment) -> Facts {
             out.images.insert(s.name.clone(), image.clone());
         }
     }
+    for b in &r.buckets {
+        let lock = b.lock.map(|l| {
+            let mode = if l.mode == ir::LockMode::Compliance { "compliance" } else { "governance" };
+            (mode, l.retention_days.map_or_else(|| "none".to_string(), |d| format!("{d}d")))
+        });
+        put(
+            "bucket",
+            &b.name,
+            vec![
+                (f("evidence"), Some(b.evidence.to_string())),
+                (f("lock mode"), lock.as_ref().map(|l| l.0.to_string())),
+                (f("lock retention"), lock.map(|l| l.1)),
+                (f("noncurrent expiry"), b.noncurrent_days.map(|d| format!("{d}d"))),
+                (f("abort uploads"), Some(format!("{}d", b.abort_uploads_days))),
+            ],
+        );
+    }
     for i in &r.ingresses {
         put("ingress", &i.name, vec![(f("host"), i.host.clone())]);
     }
@@ -224,6 +241,7 @@ pub fn flows(env: &Environment) -> BTreeSet<String> {
             flows.insert(match c {
                 Connection::Postgres(d) => format!("service `{}` connects to postgres `{d}`", s.name),
                 Connection::Service(t) => format!("service `{}` connects to service `{t}`", s.name),
+                Connection::Bucket(b) => format!("service `{}` connects to bucket `{b}`", s.name),
             });
         }
         for e in &s.egress {

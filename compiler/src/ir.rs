@@ -49,6 +49,7 @@ pub struct Resources {
     /// At most one per environment (E401); a stack may hold one too.
     pub ingresses: Vec<Ingress>,
     pub secrets: Vec<Secret>,
+    pub buckets: Vec<Bucket>,
 }
 
 /// The database user of a service that connects to a postgres: the service name with
@@ -78,10 +79,26 @@ impl Resources {
         self.ingresses.first()
     }
 
+    pub fn bucket(&self, name: &str) -> Option<&Bucket> {
+        self.buckets.iter().find(|b| b.name == name)
+    }
+
     /// Whether `svc` has an AWS role in a cloud environment: it connects to a postgres of
-    /// these resources (its role may log in as its database user there).
+    /// these resources (its role may log in as its database user there) or to a bucket
+    /// (its role may use that bucket and its key).
     pub fn has_role(&self, svc: &Service) -> bool {
-        svc.databases().any(|d| self.database(d).is_some())
+        svc.databases().any(|d| self.database(d).is_some()) || self.reaches_storage(svc)
+    }
+
+    /// Whether `svc` connects to a bucket of these resources (S3, through the VPC's
+    /// gateway endpoint in the cloud, MinIO in a local cluster).
+    pub fn reaches_storage(&self, svc: &Service) -> bool {
+        svc.buckets().any(|b| self.bucket(b).is_some())
+    }
+
+    /// The services that connect to the bucket `bucket`, in declaration order.
+    pub fn bucket_users<'a>(&'a self, bucket: &'a str) -> impl Iterator<Item = &'a Service> + 'a {
+        self.services.iter().filter(move |s| s.buckets().any(|b| b == bucket))
     }
 
     /// The services that connect to the postgres `db`, in declaration order (none when
@@ -97,6 +114,14 @@ impl Service {
     pub fn databases(&self) -> impl Iterator<Item = &str> {
         self.connects.iter().enumerate().filter_map(|(i, c)| match c {
             Connection::Postgres(db) if !self.connects[..i].contains(c) => Some(db.as_str()),
+            _ => None,
+        })
+    }
+
+    /// The bucket names this service connects to, each once, in declaration order.
+    pub fn buckets(&self) -> impl Iterator<Item = &str> {
+        self.connects.iter().enumerate().filter_map(|(i, c)| match c {
+            Connection::Bucket(b) if !self.connects[..i].contains(c) => Some(b.as_str()),
             _ => None,
         })
     }
@@ -297,6 +322,7 @@ impl Protocol {
 pub enum Connection {
     Postgres(String),
     Service(String),
+    Bucket(String),
 }
 
 /// `egress = ["api.stripe.com:443"]`.
@@ -381,4 +407,61 @@ pub struct Secret {
     /// The secret store path; `None` before `secrets` is authorized.
     pub path: Option<String>,
     pub from_stack: bool,
+}
+
+/// An S3 object store (MinIO in a local cluster). Always versioned, encrypted with its
+/// own KMS key, private (every public access block on, no public principal, TLS only).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Bucket {
+    pub name: String,
+    pub doc: Option<String>,
+    /// Holds evidence: Object Lock at creation, write-once access for services.
+    pub evidence: bool,
+    /// `lock { mode retention }`, when written.
+    pub lock: Option<Lock>,
+    /// `lifecycle { noncurrent }`: expire noncurrent versions after these days.
+    pub noncurrent_days: Option<u32>,
+    /// `lifecycle { abort_uploads }`: abort incomplete multipart uploads after these days.
+    pub abort_uploads_days: u32,
+    /// The S3 bucket's name ([`crate::emit::names::bucket_name`]): the `name` attribute.
+    pub bucket_name: String,
+    pub from_stack: bool,
+}
+
+impl Bucket {
+    /// Whether Object Lock is enabled at creation: with `lock`, and always for evidence.
+    pub fn object_lock(&self) -> bool {
+        self.evidence || self.lock.is_some()
+    }
+
+    /// `arn:aws:s3:::<name>`.
+    pub fn arn(&self) -> String {
+        format!("arn:aws:s3:::{}", self.bucket_name)
+    }
+}
+
+/// S3 Object Lock's default retention.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Lock {
+    pub mode: LockMode,
+    /// The default retention in whole days; `None`: no default retention rule.
+    pub retention_days: Option<u32>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum LockMode {
+    /// May be bypassed with `s3:BypassGovernanceRetention` (granted to no service).
+    Governance,
+    /// Nobody can shorten or remove a retention, the account root included.
+    Compliance,
+}
+
+impl LockMode {
+    /// As S3 writes it: `COMPLIANCE`, `GOVERNANCE`.
+    pub fn as_s3(self) -> &'static str {
+        match self {
+            LockMode::Compliance => "COMPLIANCE",
+            LockMode::Governance => "GOVERNANCE",
+        }
+    }
 }

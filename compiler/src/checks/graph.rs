@@ -299,7 +299,9 @@ impl ProjectGraph {
 fn segment_of(kind: &str) -> &'static str {
     match kind {
         "ingress" => "ingress",
-        "postgres" => "persistence",
+        // A bucket is S3, outside the VPC, but it is where data persists (reached through
+        // the VPC's gateway endpoint).
+        "postgres" | "bucket" => "persistence",
         _ => "runtime",
     }
 }

@@ -13,6 +13,7 @@ mod parity;
 mod persistence;
 mod promotion;
 pub mod secrets;
+mod storage;
 
 use crate::diag::{Code, Diagnostic, Diagnostics};
 use crate::ir::Tier;
@@ -31,6 +32,7 @@ pub fn run(model: &Model, options: &Options, sink: &mut Diagnostics) {
     network::run(model, sink);
     compute::run(model, sink);
     persistence::run(model, sink);
+    storage::run(model, sink);
     parity::run(model, sink);
     promotion::run(model, sink);
     if options.emit {

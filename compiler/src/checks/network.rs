@@ -87,7 +87,7 @@ fn flows(env: &Environment, sink: &mut Diagnostics) {
         for edge in &res.edges {
             let target = &env.resources[edge.target];
             match (&edge.kind, res.kind.as_str(), target.kind.as_str()) {
-                (EdgeKind::Route { path }, _, "postgres" | "secret" | "ingress") => sink.push(
+                (EdgeKind::Route { path }, _, "postgres" | "secret" | "ingress" | "bucket") => sink.push(
                     Diagnostic::new(
                         Code::E403,
                         edge.span,

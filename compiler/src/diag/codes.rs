@@ -95,6 +95,11 @@ codes! {
     E601 Error "unsafe production database";
     W601 Warning "database nothing connects to";
     W602 Warning "database password beside IAM database authentication";
+    E605 Error "production evidence bucket without compliance-mode Object Lock and retention";
+    E606 Error "bucket weaker than the mirrored environment's";
+    E607 Error "bucket without a valid S3 name";
+    W605 Warning "evidence bucket without lock";
+    W606 Warning "noncurrent version expiry shorter than the lock's retention";
     W609 Warning "health path on a service not probed over HTTP";
     E701 Error "construct not authorized by the phase";
     E702 Error "build in a phase without iac";

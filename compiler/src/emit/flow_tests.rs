@@ -56,6 +56,8 @@ fn program_flows(env: &ir::Environment) -> BTreeSet<(String, String, String)> {
             match conn {
                 Connection::Service(to) => out.insert(f(&svc.name, to, res.service(to).expect("resolved").port)),
                 Connection::Postgres(pg) => out.insert(f(&svc.name, pg, res.database(pg).expect("resolved").port)),
+                // S3 through the VPC's gateway endpoint (cloud environments only here).
+                Connection::Bucket(_) => out.insert(f(&svc.name, "s3", 443)),
             };
         }
         for eg in &svc.egress {
@@ -105,6 +107,12 @@ fn check_project(what: &str, program: &ir::Program, files: &BTreeMap<String, Str
                 return runtime_subnets
                     .iter()
                     .all(|s| np_egress.contains(&(from.clone(), format!("runtime {s}"), port.clone())));
+            }
+            if to == "s3" {
+                // S3's addresses are public: the NetworkPolicy allows any address outside
+                // the VPC and the private ranges on 443; the security group narrows it to
+                // the S3 prefix list.
+                return np_egress.contains(&(from.clone(), "internet".to_string(), port.clone()));
             }
             let is_db = env.resources.database(to).is_some();
             let np_to = if is_db { "persistence" } else { to.as_str() };
@@ -226,4 +234,33 @@ fn flows_of_fleet_100() {
     // Per cloud environment: 100 routes + 100 connects, 100 services to STS (each has an
     // IAM role), and main's bootstrap Job to main and to Secrets Manager.
     assert_eq!(checked, 3 * (200 + 100 + 2));
+}
+
+/// `envs/` with buckets (see `identity_tests::envs_with_buckets`): the API reaches S3 (its
+/// evidence bucket) and the worker too (uploads), at both layers; the web, which connects
+/// to no bucket, gets neither the security group rule to the S3 prefix list nor the
+/// NetworkPolicy egress on 443. Locally, exactly those services and the bucket Job reach
+/// MinIO.
+#[test]
+fn flows_with_buckets() {
+    let (program, files) = compile(super::identity_tests::envs_with_buckets()).expect("envs/ with buckets builds");
+    check_project("envs + buckets", &program, &files);
+    let flow = |a: &str, b: &str, p: &str| (a.to_string(), b.to_string(), p.to_string());
+    for env in program.environments.iter().filter(|e| e.tier != Tier::Local) {
+        let sg = tf::security_group_flows(&files, env);
+        assert!(sg.contains(&flow("api", "s3", "443/TCP")), "{}", env.name);
+        assert!(sg.contains(&flow("worker", "s3", "443/TCP")), "{}", env.name);
+        assert!(!sg.iter().any(|(a, b, _)| a == "web" && b == "s3"), "web reaches no bucket in {}", env.name);
+        let (np_egress, _) = k8s::allowed(&k8s::policies(&files, &env.name), env);
+        assert!(np_egress.contains(&flow("api", "internet", "443/TCP")));
+        assert!(!np_egress.iter().any(|(a, b, _)| a == "web" && b == "internet"), "web has no way out in {}", env.name);
+    }
+    let local = program.environments.iter().find(|e| e.tier == Tier::Local).expect("local");
+    let (np_egress, np_ingress) = k8s::allowed(&k8s::policies(&files, &local.name), local);
+    let minio = super::kustomize::storage::NAME;
+    for from in ["api", "worker", super::kustomize::storage::job_label().as_str()] {
+        assert!(np_egress.contains(&flow(from, minio, "9000/TCP")), "{from}");
+        assert!(np_ingress.contains(&flow(from, minio, "9000/TCP")), "{from}");
+    }
+    assert!(!np_egress.iter().any(|(a, b, _)| a == "web" && b == minio));
 }

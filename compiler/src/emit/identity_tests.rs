@@ -45,7 +45,7 @@ fn expected(project: &str, env: &ir::Environment) -> BTreeMap<String, Expected> 
             .iter()
             .filter_map(|c| match c {
                 ir::Connection::Postgres(db) => Some(db.as_str()),
-                ir::Connection::Service(_) => None,
+                ir::Connection::Service(_) | ir::Connection::Bucket(_) => None,
             })
             .collect();
         dbs.dedup();
@@ -59,6 +59,35 @@ fn expected(project: &str, env: &ir::Environment) -> BTreeMap<String, Expected> 
                 let arn =
                     format!("arn:aws:rds-db:{region}:{account}:dbuser:${{aws_db_instance.{i}.resource_id}}/{user}");
                 grants.insert(("rds-db:connect".to_string(), arn));
+            }
+        }
+        // Per bucket: list it, read and write its objects (delete only where it is not
+        // evidence; read-only retention and legal holds where it is), use its key.
+        for bucket in svc.connects.iter().filter_map(|c| match c {
+            ir::Connection::Bucket(b) => res.bucket(b),
+            _ => None,
+        }) {
+            let arn = format!("${{aws_s3_bucket.{}.arn}}", bucket.name);
+            for action in ["s3:GetBucketLocation", "s3:ListBucket", "s3:ListBucketVersions"] {
+                grants.insert((action.to_string(), arn.clone()));
+            }
+            let mut object_actions = vec![
+                "s3:AbortMultipartUpload",
+                "s3:GetObject",
+                "s3:GetObjectVersion",
+                "s3:ListMultipartUploadParts",
+                "s3:PutObject",
+            ];
+            if bucket.evidence {
+                object_actions.extend(["s3:GetObjectLegalHold", "s3:GetObjectRetention"]);
+            } else {
+                object_actions.push("s3:DeleteObject");
+            }
+            for action in object_actions {
+                grants.insert((action.to_string(), format!("{arn}/*")));
+            }
+            for action in ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"] {
+                grants.insert((action.to_string(), format!("${{aws_kms_key.s3_{}.arn}}", bucket.name)));
             }
         }
         if !grants.is_empty() {
@@ -239,6 +268,15 @@ fn verify(project: &str, env: &ir::Environment, files: &BTreeMap<String, String>
                 }
             }
         }
+        if let Some(bad) = grants.iter().find(|(action, _)| forbidden_on_objects(action)) {
+            return Err(format!("{what}: grants {bad:?}, which no workload ever gets"));
+        }
+        for bucket in env.resources.buckets.iter().filter(|b| b.evidence) {
+            let objects = format!("${{aws_s3_bucket.{}.arn}}/*", bucket.name);
+            if let Some(bad) = grants.iter().find(|(a, r)| *r == objects && a.starts_with("s3:Delete")) {
+                return Err(format!("{what}: deletes on evidence bucket {}: {bad:?}", bucket.name));
+            }
+        }
         if grants != exp.grants {
             let more: Vec<_> = grants.difference(&exp.grants).collect();
             let less: Vec<_> = exp.grants.difference(&grants).collect();
@@ -268,6 +306,105 @@ fn verify(project: &str, env: &ir::Environment, files: &BTreeMap<String, String>
         }
     }
     Ok(checked)
+}
+
+/// Actions no workload role is ever granted: version deletes, governance bypass, retention
+/// and legal hold changes, and any change to a bucket's own configuration or policy.
+fn forbidden_on_objects(action: &str) -> bool {
+    matches!(
+        action,
+        "s3:DeleteObjectVersion"
+            | "s3:BypassGovernanceRetention"
+            | "s3:PutObjectRetention"
+            | "s3:PutObjectLegalHold"
+            | "s3:DeleteBucket"
+            | "s3:DeleteBucketPolicy"
+            | "s3:PutBucketPolicy"
+            | "s3:PutBucketObjectLockConfiguration"
+            | "s3:PutBucketVersioning"
+            | "s3:PutLifecycleConfiguration"
+            | "s3:PutBucketPublicAccessBlock"
+            | "s3:PutBucketOwnershipControls"
+            | "s3:PutEncryptionConfiguration"
+    )
+}
+
+/// Reads back every bucket of a cloud environment and compares it with the program:
+/// exactly the program's buckets, each with its S3 name, Object Lock as declared (always
+/// for evidence), the default retention, versioning, SSE-KMS with its own rotated key,
+/// all four public access blocks, owner-enforced objects, and a policy that denies
+/// non-TLS requests and allows nothing. Returns the number of buckets checked.
+fn verify_buckets(env: &ir::Environment, files: &BTreeMap<String, String>) -> Result<usize, String> {
+    let (resources, data) = merged(files, &env.name);
+    let empty = serde_json::Map::new();
+    let of = |ty: &str| resources[ty].as_object().cloned().unwrap_or_else(|| empty.clone());
+    let buckets = of("aws_s3_bucket");
+    let names: BTreeSet<&str> = buckets.keys().map(String::as_str).collect();
+    let want: BTreeSet<&str> = env.resources.buckets.iter().map(|b| b.name.as_str()).collect();
+    if names != want {
+        return Err(format!("{}: buckets {names:?}, the program declares {want:?}", env.name));
+    }
+    for b in &env.resources.buckets {
+        let id = &b.name;
+        let what = format!("{}: bucket {id}", env.name);
+        let body = &buckets[id];
+        let bucket_ref = format!("${{aws_s3_bucket.{id}.id}}");
+        if body["bucket"] != b.bucket_name.as_str() || body["object_lock_enabled"] != b.object_lock() {
+            return Err(format!("{what}: {body}"));
+        }
+        if b.evidence && body["object_lock_enabled"] != true {
+            return Err(format!("{what}: an evidence bucket without Object Lock"));
+        }
+        let versioning = &of("aws_s3_bucket_versioning")[id];
+        if versioning["bucket"] != bucket_ref.as_str()
+            || versioning["versioning_configuration"][0]["status"] != "Enabled"
+        {
+            return Err(format!("{what}: versioning {versioning}"));
+        }
+        let lock = of("aws_s3_bucket_object_lock_configuration").get(id).cloned();
+        let want_lock = b.lock.and_then(|l| l.retention_days.map(|d| (l.mode.as_s3(), d)));
+        let got_lock = lock.as_ref().map(|l| {
+            let r = &l["rule"][0]["default_retention"][0];
+            (r["mode"].as_str().unwrap_or_default().to_string(), r["days"].as_u64().unwrap_or_default())
+        });
+        if got_lock != want_lock.map(|(m, d)| (m.to_string(), u64::from(d))) {
+            return Err(format!("{what}: default retention {got_lock:?}, want {want_lock:?}"));
+        }
+        let pab = &of("aws_s3_bucket_public_access_block")[id];
+        for key in ["block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets"] {
+            if pab[key] != true || pab["bucket"] != bucket_ref.as_str() {
+                return Err(format!("{what}: public access block {pab}"));
+            }
+        }
+        let owner = &of("aws_s3_bucket_ownership_controls")[id];
+        if owner["rule"][0]["object_ownership"] != "BucketOwnerEnforced" {
+            return Err(format!("{what}: ownership {owner}"));
+        }
+        let sse = &of("aws_s3_bucket_server_side_encryption_configuration")[id]["rule"][0];
+        let by_default = &sse["apply_server_side_encryption_by_default"][0];
+        let key = format!("s3_{id}");
+        if by_default["sse_algorithm"] != "aws:kms"
+            || by_default["kms_master_key_id"] != format!("${{aws_kms_key.{key}.arn}}").as_str()
+            || sse["bucket_key_enabled"] != true
+            || of("aws_kms_key")[&key]["enable_key_rotation"] != true
+        {
+            return Err(format!("{what}: encryption {sse}"));
+        }
+        let policy = &of("aws_s3_bucket_policy")[id];
+        let statements = statements(&data, &policy["policy"]);
+        if statements.iter().any(|st| st["effect"] != "Deny") {
+            return Err(format!("{what}: a bucket policy that allows something"));
+        }
+        let tls = statements.iter().any(|st| {
+            st["condition"][0]["variable"] == "aws:SecureTransport"
+                && st["condition"][0]["values"][0] == "false"
+                && st["actions"] == serde_json::json!(["s3:*"])
+        });
+        if !tls {
+            return Err(format!("{what}: the policy does not deny requests without TLS"));
+        }
+    }
+    Ok(env.resources.buckets.len())
 }
 
 fn parse_yaml_all(text: &str) -> Vec<Value> {
@@ -353,6 +490,7 @@ fn check_project(what: &str, program: &ir::Program, files: &BTreeMap<String, Str
     let mut checked = 0;
     for env in program.environments.iter().filter(|e| e.tier != Tier::Local) {
         checked += verify(&program.project, env, files).unwrap_or_else(|e| panic!("{what}: {e}"));
+        verify_buckets(env, files).unwrap_or_else(|e| panic!("{what}: {e}"));
     }
     checked
 }
@@ -498,4 +636,116 @@ fn the_identity_read_back_refuses_what_the_program_does_not_grant() {
     bent.insert(base, annotated);
     let err = verify(&program.project, staging, &bent).expect_err("an annotation the program does not grant");
     assert!(err.contains("role annotations"), "{err}");
+}
+
+/// `tests/cases/storage/evidence_store`: `envs/` with two buckets, `evidence` (evidence,
+/// compliance lock in production and staging, none locally) that only the API connects
+/// to, and `uploads` that the worker and `archiver` (no database: a role for its bucket
+/// alone) connect to. Each gets exactly its bucket's grants
+/// (write-once on evidence), the web nothing; then the read-back refuses a delete on
+/// evidence, a governance bypass, a grant on the other bucket and a public bucket.
+pub(super) fn envs_with_buckets() -> Vec<(String, String)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let files = project(&root.join("tests/cases/storage/evidence_store"));
+    let stack = files.iter().find(|(p, _)| p == "stack.gov").expect("a stack");
+    assert!(stack.1.contains("connects = [uploads]"), "the archiver connects to uploads only");
+    files
+}
+
+#[test]
+fn identities_with_buckets() {
+    let (program, files) = compile(envs_with_buckets()).expect("envs/ with buckets builds");
+    check_project("envs + buckets", &program, &files);
+    let staging = program.environments.iter().find(|e| e.name == "staging").expect("staging");
+    let want = expected(&program.project, staging);
+    assert!(!want.contains_key("service web"), "web connects to no database and no bucket");
+    let api = &want["service api"].grants;
+    assert!(api.iter().any(|(a, r)| a == "s3:PutObject" && r == "${aws_s3_bucket.evidence.arn}/*"));
+    assert!(!api.iter().any(|(a, _)| a.starts_with("s3:Delete")), "write-once on evidence");
+    assert!(!api.iter().any(|(_, r)| r.contains("uploads")), "the API does not connect to uploads");
+    let worker = &want["service worker"].grants;
+    assert!(worker.iter().any(|(a, r)| a == "s3:DeleteObject" && r == "${aws_s3_bucket.uploads.arn}/*"));
+    assert!(!worker.iter().any(|(_, r)| r.contains("evidence")));
+    // A service whose only grant is its bucket still gets its own role (and STS, flows).
+    let archiver = &want["service archiver"].grants;
+    assert_eq!(archiver.len(), 3 + 6 + 3, "list, objects with delete, key");
+    assert!(archiver.iter().all(|(_, r)| r.contains("uploads")));
+    assert_eq!(verify_buckets(staging, &files), Ok(2));
+    // Per environment: main's bootstrap (4); api: main's instances + evidence (3 + 7 + 3);
+    // worker: main's instances + uploads (3 + 6 + 3); archiver: uploads (12). Staging has
+    // one instance of main, production two.
+    assert_eq!(
+        check_project("envs + buckets", &program, &files),
+        (4 + 1 + 13 + 1 + 12 + 12) + (4 + 2 + 13 + 2 + 12 + 12)
+    );
+    // The bucket's name is the one the API reads.
+    let name = &staging.resources.bucket("evidence").expect("evidence").bucket_name;
+    assert_eq!(name, "zenthea-staging-evidence-222222222222");
+    let api_svc = staging.resources.service("api").expect("api");
+    assert!(api_svc
+        .env
+        .iter()
+        .any(|v| v.key == "EVIDENCE_BUCKET"
+            && matches!(&v.value, ir::EnvValue::Attribute { value, .. } if value == name)));
+
+    let identity = "terraform/staging/identity.tf.json".to_string();
+    let storage = "terraform/staging/storage.tf.json".to_string();
+    let bend = |path: &String, f: &dyn Fn(&mut Value)| {
+        let mut v: Value = serde_json::from_str(&files[path]).expect("JSON");
+        f(&mut v);
+        let mut bent = files.clone();
+        bent.insert(path.clone(), serde_json::to_string(&v).expect("JSON"));
+        bent
+    };
+    let push_action = |action: &'static str| {
+        move |v: &mut Value| {
+            let statements =
+                v.pointer_mut("/data/aws_iam_policy_document/policy_svc_api/statement").expect("statements");
+            let objects = statements
+                .as_array_mut()
+                .expect("array")
+                .iter_mut()
+                .find(|s| s["sid"] == "ObjectsEvidence")
+                .expect("the evidence objects statement");
+            objects["actions"].as_array_mut().expect("actions").push(action.into());
+        }
+    };
+    for action in ["s3:DeleteObject", "s3:BypassGovernanceRetention", "s3:PutObjectRetention"] {
+        let err = verify(&program.project, staging, &bend(&identity, &push_action(action))).expect_err(action);
+        assert!(err.contains("which no workload ever gets") || err.contains("evidence bucket"), "{action}: {err}");
+    }
+    let err = verify(
+        &program.project,
+        staging,
+        &bend(&identity, &|v| {
+            let statements = v.pointer_mut("/data/aws_iam_policy_document/policy_svc_api/statement").expect("statements");
+            let extra = serde_json::json!({"actions": ["s3:GetObject"], "effect": "Allow", "resources": ["${aws_s3_bucket.uploads.arn}/*"], "sid": "More"});
+            statements.as_array_mut().expect("array").push(extra);
+        }),
+    )
+    .expect_err("a grant on a bucket the API does not connect to");
+    assert!(err.contains("beyond the program"), "{err}");
+    let err = verify_buckets(
+        staging,
+        &bend(&storage, &|v| {
+            v["resource"]["aws_s3_bucket_public_access_block"]["uploads"]["block_public_policy"] = false.into()
+        }),
+    )
+    .expect_err("a public bucket");
+    assert!(err.contains("public access block"), "{err}");
+    let err = verify_buckets(
+        staging,
+        &bend(&storage, &|v| v["resource"]["aws_s3_bucket"]["evidence"]["object_lock_enabled"] = false.into()),
+    )
+    .expect_err("evidence without Object Lock");
+    assert!(err.contains("bucket evidence"), "{err}");
+    let err = verify_buckets(
+        staging,
+        &bend(&storage, &|v| {
+            let st = v.pointer_mut("/data/aws_iam_policy_document/bucket_uploads/statement/0/effect").expect("effect");
+            *st = "Allow".into();
+        }),
+    )
+    .expect_err("a bucket policy that allows");
+    assert!(err.contains("allows something"), "{err}");
 }

@@ -131,6 +131,51 @@ pub fn load_balancer_name(project: &str, env: &str) -> String {
     short.trim_matches('-').to_string()
 }
 
+/// The most characters of an S3 bucket name.
+pub const BUCKET_NAME_MAX: usize = 63;
+
+/// The S3 name of bucket `bucket` of environment `env`: `<project>-<env>-<bucket>-<account>`
+/// when the account is known (cloud: S3 names are global, the account id keeps them
+/// unique), `<project>-<env>-<bucket>` otherwise (a local MinIO), lowercased with `_`
+/// turned into `-`. Never shortened: [`bucket_name_problem`] reports a name that does not
+/// fit (E607), so the name a program reads is the name S3 holds.
+pub fn bucket_name(project: &str, env: &str, bucket: &str, account: Option<&str>) -> String {
+    let mut parts = vec![project, env, bucket];
+    parts.extend(account);
+    parts.join("-").to_ascii_lowercase().replace('_', "-")
+}
+
+/// Why `name` is not a valid S3 (general purpose) bucket name, if it is not: 3 to 63
+/// characters, lowercase letters, digits, `.` and `-`, starting and ending with a letter
+/// or digit, no reserved prefix (`xn--`, `sthree-`, `amzn-s3-demo-`) or suffix
+/// (`-s3alias`, `--ol-s3`, `.mrap`, `--x-s3`, `--table-s3`).
+pub fn bucket_name_problem(name: &str) -> Option<String> {
+    if name.len() > BUCKET_NAME_MAX {
+        return Some(format!(
+            "it has {} characters, {} more than the {BUCKET_NAME_MAX} S3 allows",
+            name.len(),
+            name.len() - BUCKET_NAME_MAX
+        ));
+    }
+    if name.len() < 3 {
+        return Some("S3 names have at least 3 characters".into());
+    }
+    if let Some(c) = name.chars().find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-' || *c == '.')) {
+        return Some(format!("`{c}` is not allowed in an S3 name"));
+    }
+    let edge = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric());
+    if !edge(name.chars().next()) || !edge(name.chars().last()) {
+        return Some("an S3 name starts and ends with a letter or digit".into());
+    }
+    if let Some(p) = ["xn--", "sthree-", "amzn-s3-demo-"].into_iter().find(|p| name.starts_with(p)) {
+        return Some(format!("S3 reserves the prefix `{p}`"));
+    }
+    if let Some(x) = ["-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3"].into_iter().find(|x| name.ends_with(x)) {
+        return Some(format!("S3 reserves the suffix `{x}`"));
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -168,5 +213,21 @@ mod tests {
         assert_eq!(short.len(), 32);
         assert_eq!(short, shorten(&long, 32));
         assert_ne!(short, shorten(&(long.clone() + "c"), 32));
+    }
+
+    #[test]
+    fn bucket_names_follow_the_s3_rules() {
+        assert_eq!(
+            bucket_name("p", "prod", "Evidence_Store", Some("111111111111")),
+            "p-prod-evidence-store-111111111111"
+        );
+        assert_eq!(bucket_name("p", "local", "evidence", None), "p-local-evidence");
+        assert_eq!(bucket_name_problem("p-prod-evidence-111111111111"), None);
+        let long = format!("p-{}-111111111111", "a".repeat(50));
+        assert!(bucket_name_problem(&long).is_some_and(|w| w.contains("65 characters")));
+        assert!(bucket_name_problem("p-local-x-s3alias").is_some_and(|w| w.contains("-s3alias")));
+        assert!(bucket_name_problem("xn--p-local").is_some_and(|w| w.contains("xn--")));
+        assert!(bucket_name_problem("p-local-").is_some());
+        assert!(bucket_name_problem("ab").is_some());
     }
 }

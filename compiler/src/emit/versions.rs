@@ -192,6 +192,22 @@ pub fn postgres_client_image(major: u8) -> String {
     format!("public.ecr.aws/docker/library/postgres:{minor}-alpine")
 }
 
+// --- The local object store (issue 12) ---------------------------------------------
+//
+// A local environment with a `bucket` runs MinIO in the cluster (`kustomize/storage.rs`)
+// and a Job that creates the buckets with the MinIO client. Provenance of the digests:
+// the multi-architecture index digests that many independent public repositories pin for
+// these release tags (MinIO publishes the same images on Docker Hub and quay.io); they
+// could not be checked against a registry from this machine. Upgrade: pick a newer
+// `RELEASE.*` tag pair, take its index digest (`docker buildx imagetools inspect
+// quay.io/minio/minio:<tag>`), replace both here, and run `scripts/validate`.
+
+/// The MinIO server of a local environment's object store, pinned by digest.
+pub const MINIO_IMAGE: &str = "quay.io/minio/minio:RELEASE.2025-09-07T16-13-09Z@sha256:14cea493d9a34af32f524e538b8346cf79f3321eff8e708c1e2960462bd8936e";
+
+/// The MinIO client of the Job that creates a local environment's buckets, pinned by digest.
+pub const MINIO_CLIENT_IMAGE: &str = "quay.io/minio/mc:RELEASE.2025-08-13T08-35-41Z@sha256:a7fe349ef4bd8521fb8497f55c6042871b2ae640607cf99d9bede5e9bdf11727";
+
 #[cfg(test)]
 mod tests {
     use super::*;

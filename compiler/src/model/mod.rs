@@ -20,7 +20,7 @@ pub mod values;
 use std::collections::BTreeMap;
 
 pub use env::{Edge, EdgeKind, Environment, Resource};
-pub use to_ir::to_ir;
+pub use to_ir::{bucket_account, to_ir};
 
 use crate::diag::{Code, Diagnostic, Diagnostics};
 use crate::source::{Origin, Sources, Span};

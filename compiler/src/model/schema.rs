@@ -22,10 +22,12 @@ pub enum Capability {
     Secrets,
     Wiring,
     Iac,
+    /// Object stores (`bucket`): a ladder may withhold them (seed 004 allows only Postgres).
+    Storage,
 }
 
 impl Capability {
-    pub const ALL: [Capability; 8] = [
+    pub const ALL: [Capability; 9] = [
         Capability::Model,
         Capability::Addressing,
         Capability::Sizing,
@@ -34,6 +36,7 @@ impl Capability {
         Capability::Secrets,
         Capability::Wiring,
         Capability::Iac,
+        Capability::Storage,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -46,6 +49,7 @@ impl Capability {
             Capability::Secrets => "secrets",
             Capability::Wiring => "wiring",
             Capability::Iac => "iac",
+            Capability::Storage => "storage",
         }
     }
 
@@ -53,7 +57,7 @@ impl Capability {
         Capability::ALL.into_iter().find(|c| c.as_str() == s)
     }
 
-    fn bit(self) -> u8 {
+    fn bit(self) -> u16 {
         1 << (self as u8)
     }
 }
@@ -66,11 +70,11 @@ impl fmt::Display for Capability {
 
 /// A set of capabilities.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub struct CapSet(u8);
+pub struct CapSet(u16);
 
 impl CapSet {
     pub fn all() -> CapSet {
-        CapSet(u8::MAX)
+        CapSet(u16::MAX)
     }
 
     pub fn insert(&mut self, cap: Capability) {

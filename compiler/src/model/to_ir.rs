@@ -99,6 +99,18 @@ pub fn to_ir(model: &Model) -> ir::Program {
     ir::Program { project, phase, capabilities, stacks, environments }
 }
 
+/// `lifecycle { abort_uploads }` when not written (the stdlib's default).
+pub const DEFAULT_ABORT_UPLOADS_DAYS: u32 = 7;
+
+/// The account a bucket name carries: the environment's `aws.account` in a cloud tier,
+/// none in a local one (or an environment without a tier).
+pub fn bucket_account(env: &Environment) -> Option<&str> {
+    if env.tier.is_none_or(|t| t == ir::Tier::Local) {
+        return None;
+    }
+    env.body.block("aws").and_then(|b| b.body.str("account"))
+}
+
 struct Ctx<'a> {
     schema: &'a Schema,
     project: &'a str,
@@ -169,6 +181,8 @@ impl Ctx<'_> {
             ("postgres", "database") => res.name.replace('-', "_"),
             ("service", "host") => format!("{}.{}.svc.cluster.local", res.name, self.namespace()),
             ("service", "port") => self.int(res, "port").to_string(),
+            ("bucket", "name") => self.bucket_name(env, res),
+            ("bucket", "arn") => format!("arn:aws:s3:::{}", self.bucket_name(env, res)),
             ("service", "url") => {
                 format!("http://{}.{}.svc.cluster.local:{}", res.name, self.namespace(), self.int(res, "port"))
             }
@@ -184,6 +198,7 @@ impl Ctx<'_> {
                 "postgres" => out.databases.push(self.postgres(env, res)),
                 "service" => out.services.push(self.service(env, res)),
                 "ingress" => out.ingresses.push(self.ingress(env, res)),
+                "bucket" => out.buckets.push(self.bucket(env, res)),
                 "secret" => out.secrets.push(ir::Secret {
                     name: res.name.clone(),
                     doc: res.doc.clone(),
@@ -205,6 +220,7 @@ impl Ctx<'_> {
         order(&mut out.services, |n| (n.from_stack, n.name.clone()));
         order(&mut out.ingresses, |n| (n.from_stack, n.name.clone()));
         order(&mut out.secrets, |n| (n.from_stack, n.name.clone()));
+        order(&mut out.buckets, |n| (n.from_stack, n.name.clone()));
         out
     }
 
@@ -272,6 +288,7 @@ impl Ctx<'_> {
                 match target.kind.as_str() {
                     "postgres" => Some(ir::Connection::Postgres(target.name.clone())),
                     "service" => Some(ir::Connection::Service(target.name.clone())),
+                    "bucket" => Some(ir::Connection::Bucket(target.name.clone())),
                     _ => None,
                 }
             })
@@ -335,6 +352,38 @@ impl Ctx<'_> {
             egress,
             env: env_vars,
             network: self.network_name(env, res),
+            from_stack: res.from_stack,
+        }
+    }
+
+    /// The S3 name of a bucket in `env` ([`crate::emit::names::bucket_name`]): with the
+    /// account in a cloud tier, without it in a local one.
+    fn bucket_name(&self, env: &Environment, res: &Resource) -> String {
+        crate::emit::names::bucket_name(self.project, &env.name, &res.name, bucket_account(env))
+    }
+
+    fn bucket(&self, env: &Environment, res: &Resource) -> ir::Bucket {
+        let days = |v: Option<&Val>| match v {
+            Some(Val::Seconds(s)) => Some((*s / 86_400) as u32),
+            _ => None,
+        };
+        let lock = res.body.block("lock").map(|b| ir::Lock {
+            mode: match b.body.value("mode") {
+                Some(Val::Enum(m)) if m == "compliance" => ir::LockMode::Compliance,
+                _ => ir::LockMode::Governance,
+            },
+            retention_days: days(b.body.value("retention")),
+        });
+        let lifecycle = res.body.block("lifecycle");
+        ir::Bucket {
+            name: res.name.clone(),
+            doc: res.doc.clone(),
+            evidence: self.bool(res, "evidence"),
+            lock,
+            noncurrent_days: days(lifecycle.and_then(|b| b.body.value("noncurrent"))),
+            abort_uploads_days: days(lifecycle.and_then(|b| b.body.value("abort_uploads")))
+                .unwrap_or(DEFAULT_ABORT_UPLOADS_DAYS),
+            bucket_name: if self.env.is_some() { self.bucket_name(env, res) } else { String::new() },
             from_stack: res.from_stack,
         }
     }

@@ -65,6 +65,7 @@ fn context(program: &Program, env: &Environment) -> Value {
                 "connects": list(s.connects.iter().map(|c| match c {
                     Connection::Postgres(d) => format!("`{d}` (postgres)"),
                     Connection::Service(t) => format!("`{t}`"),
+                    Connection::Bucket(b) => format!("`{b}` (bucket)"),
                 })),
             })
         })
@@ -294,6 +295,13 @@ fn diagram(env: &Environment) -> String {
         }
         out += "  end\n";
     }
+    if !r.buckets.is_empty() {
+        out += "  subgraph storage[\"S3 (VPC gateway endpoint)\"]\n";
+        for b in &r.buckets {
+            out += &format!("    {}[(\"bucket {}\")]\n", id("s3", &b.name), b.name);
+        }
+        out += "  end\n";
+    }
     if let Some(i) = r.ingress() {
         out += &format!("  clients -- \"https\" --> {}\n", id("ing", &i.name));
         for rt in &i.routes {
@@ -320,6 +328,9 @@ fn diagram(env: &Environment) -> String {
                 Connection::Service(t) => {
                     let port = ports.get(t.as_str()).copied().unwrap_or(0);
                     out += &format!("  {} -- \":{port}\" --> {}\n", id("svc", &s.name), id("svc", t));
+                }
+                Connection::Bucket(b) => {
+                    out += &format!("  {} -- \":443\" --> {}\n", id("svc", &s.name), id("s3", b));
                 }
             }
         }

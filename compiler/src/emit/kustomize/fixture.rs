@@ -129,6 +129,7 @@ fn resources(env: Option<&str>) -> Resources {
     let mut res = Resources {
         networks: vec![network(None, 2, true, true)],
         databases: vec![postgres(envname, true)],
+        buckets: vec![],
         services: vec![web, api, worker],
         ingresses: vec![Ingress {
             name: "edge".into(),
@@ -222,6 +223,7 @@ pub fn no_stack() -> Program {
     let resources = Resources {
         networks: vec![network(Some("10.9.0.0/20"), 1, false, false)],
         databases: vec![],
+        buckets: vec![],
         services: vec![svc],
         ingresses: vec![Ingress {
             name: "front".into(),

@@ -17,6 +17,7 @@ mod overlay;
 pub mod platform;
 pub(crate) mod postgres;
 pub(crate) mod service;
+pub(crate) mod storage;
 /// The small YAML writer, public so other emitters and tests can reuse it.
 pub mod yaml;
 
@@ -149,6 +150,9 @@ fn each_object(view: &View, f: &mut ObjectSink) -> Result<(), String> {
     if view.is_local() {
         for pg in &view.resources.databases {
             f(postgres::objects(view, pg), None)?;
+        }
+        if storage::needed(view) {
+            f(storage::objects(view), None)?;
         }
     }
     for pg in bootstrap::databases(view) {

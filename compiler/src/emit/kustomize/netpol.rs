@@ -38,7 +38,12 @@ pub fn objects(view: &View) -> Vec<Object> {
                     }
                 }
                 Connection::Postgres(pg) => out.extend(to_postgres(view, svc, pg)),
+                // One policy per service, below, whatever the number of its buckets.
+                Connection::Bucket(_) => {}
             }
+        }
+        if view.env.is_some() && view.resources.reaches_storage(svc) {
+            out.extend(to_storage(view, svc));
         }
         if view.env.is_some() {
             for eg in &svc.egress {
@@ -51,6 +56,10 @@ pub fn objects(view: &View) -> Vec<Object> {
     }
     for pg in super::bootstrap::databases(view) {
         out.extend(bootstrap(view, pg));
+    }
+    if super::storage::needed(view) {
+        let job = super::storage::job_label();
+        out.extend(pod_to_pod(view, &job, super::storage::NAME, super::storage::PORT, "TCP"));
     }
     if view.env.is_some() && !view.is_local() {
         for svc in view.resources.services.iter().filter(|s| view.resources.has_role(s)) {
@@ -79,6 +88,29 @@ fn to_aws_endpoints(view: &View, svc: &ir::Service) -> Option<Object> {
         &["Egress"],
         vec![("egress", Yaml::Seq(vec![rule]))],
     ))
+}
+
+/// A service that connects to a bucket. Local: to the in-cluster MinIO's pods on its port
+/// ([`super::storage`]). Cloud: S3 through the VPC's gateway endpoint, whose addresses are
+/// public S3 addresses of the region that a NetworkPolicy cannot name (the S3 prefix list
+/// is known to the security group only): any address outside the network and the private
+/// ranges on 443. The service's security group narrows it to the S3 prefix list, and a
+/// service that connects to no bucket gets neither rule.
+fn to_storage(view: &View, svc: &ir::Service) -> Vec<Object> {
+    if view.is_local() {
+        return pod_to_pod(view, &svc.name, super::storage::NAME, super::storage::PORT, "TCP");
+    }
+    let network = view.resources.network(&svc.network).and_then(|n| n.cidr);
+    let block = map([("cidr", "0.0.0.0/0".into()), ("except", Yaml::from(internal_ranges(network)))]);
+    let rule = map([("to", Yaml::Seq(vec![map([("ipBlock", block)])])), ("ports", ports("TCP", &[443]))]);
+    vec![policy(
+        view,
+        &format!("allow-{}-to-s3", svc.name),
+        &format!("{} -> s3 (VPC gateway endpoint):443", svc.name),
+        pods_of(view, &svc.name),
+        &["Egress"],
+        vec![("egress", Yaml::Seq(vec![rule]))],
+    )]
 }
 
 /// The bootstrap Job of a cloud postgres ([`super::bootstrap`]): egress to the persistence

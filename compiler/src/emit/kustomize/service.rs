@@ -96,6 +96,16 @@ fn config_values(view: &View, svc: &ir::Service) -> Vec<(String, Yaml)> {
         };
         out.push((var.key.clone(), Yaml::from(value)));
     }
+    // A local service that connects to a bucket: the in-cluster MinIO (a key the program
+    // sets itself wins).
+    if let Some(env) = view.env.filter(|_| view.is_local() && view.resources.reaches_storage(svc)) {
+        for (key, value) in super::storage::service_values(env) {
+            if !svc.env.iter().any(|v| v.key == key) {
+                out.push((key, Yaml::from(value)));
+            }
+        }
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+    }
     out
 }
 
@@ -221,6 +231,21 @@ fn container(view: &View, svc: &ir::Service) -> Yaml {
             _ => None,
         })
         .collect();
+    let mut secrets = secrets;
+    if view.is_local() && view.resources.reaches_storage(svc) {
+        for (var, key) in super::storage::CREDENTIALS {
+            if svc.env.iter().any(|v| v.key == var) {
+                continue;
+            }
+            secrets.push(map([
+                ("name", var.into()),
+                (
+                    "valueFrom",
+                    map([("secretKeyRef", map([("name", super::storage::NAME.into()), ("key", key.into())]))]),
+                ),
+            ]));
+        }
+    }
     if !secrets.is_empty() {
         c.push(("env", Yaml::Seq(secrets)));
     }

@@ -294,6 +294,10 @@ fn pods(env: &ir::Environment) -> Vec<String> {
     let mut pods: Vec<String> = env.resources.services.iter().map(|s| s.name.clone()).collect();
     if env.tier == ir::Tier::Local {
         pods.extend(env.resources.databases.iter().map(|d| d.name.clone()));
+        if !env.resources.buckets.is_empty() {
+            pods.push(super::storage::NAME.to_string());
+            pods.push(super::storage::job_label());
+        }
     }
     pods.extend(bootstraps(env).into_iter().map(|(pods, _)| pods));
     pods
@@ -424,6 +428,18 @@ pub(crate) fn declared(env: &ir::Environment) -> (BTreeSet<Flow>, BTreeSet<Flow>
                         egress.insert(f(&svc.name, "persistence", port, "TCP"));
                     }
                 }
+                // Local: the in-cluster MinIO. Cloud: S3's public addresses on 443 (the
+                // NetworkPolicy cannot name the S3 prefix list; the security group does).
+                Connection::Bucket(b) => {
+                    env.resources.bucket(b).expect("resolved");
+                    if local {
+                        let (minio, port) = (super::storage::NAME, super::storage::PORT);
+                        egress.insert(f(&svc.name, minio, port, "TCP"));
+                        ingress.insert(f(&svc.name, minio, port, "TCP"));
+                    } else {
+                        egress.insert(f(&svc.name, "internet", 443, "TCP"));
+                    }
+                }
             }
         }
         for eg in &svc.egress {
@@ -443,6 +459,12 @@ pub(crate) fn declared(env: &ir::Environment) -> (BTreeSet<Flow>, BTreeSet<Flow>
                 egress.insert(f(&svc.name, &format!("runtime {subnet}"), 443, "TCP"));
             }
         }
+    }
+    // The local object store's Job creates the buckets in MinIO.
+    if local && !env.resources.buckets.is_empty() {
+        let (minio, port, job) = (super::storage::NAME, super::storage::PORT, super::storage::job_label());
+        egress.insert(f(&job, minio, port, "TCP"));
+        ingress.insert(f(&job, minio, port, "TCP"));
     }
     // A bootstrap Job: its database (the persistence subnets) and the Secrets Manager
     // endpoint (the runtime subnets, on 443).

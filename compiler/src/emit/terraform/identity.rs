@@ -17,8 +17,11 @@
 //!   connects to, `rds-db:connect` as its own database user ([`crate::ir::database_user`])
 //!   on the writer and every read replica, by their `resource_id`. Nothing else: services
 //!   read their secrets through the External Secrets operator, whose own role reads the
-//!   environment's secrets. A service with no grant (no postgres) gets no role: its pods
-//!   have no AWS credentials at all.
+//!   environment's secrets. Per bucket it connects to ([`bucket_statements`]): list that
+//!   bucket, read and write its objects (no delete of any kind on an evidence bucket,
+//!   never a retention or legal hold change, never a governance bypass), and use that
+//!   bucket's KMS key. A service with no grant (no postgres, no bucket) gets no role: its
+//!   pods have no AWS credentials at all.
 //! - Every postgres that some service connects to gets a bootstrap role
 //!   `<prefix>-bootstrap-<postgres>` for the ServiceAccount `<postgres>-bootstrap` of the
 //!   Job that creates those users (Kustomize overlay): it may find the RDS-managed master
@@ -69,6 +72,60 @@ fn sid_part(name: &str) -> String {
         .collect()
 }
 
+/// What a service that connects to a bucket may do on S3: list the bucket, read and write
+/// its objects and their versions (and clean up its own multipart uploads); on a bucket
+/// that is not evidence also delete an object (a delete marker: versions stay). Never
+/// `s3:DeleteObjectVersion`, `s3:BypassGovernanceRetention`, `s3:PutObjectRetention`,
+/// `s3:PutObjectLegalHold` or any bucket configuration; on an evidence bucket no delete at
+/// all (write-once). KMS: encrypt, decrypt and data keys with that bucket's key only.
+pub fn bucket_statements(bucket: &ir::Bucket) -> Vec<serde_json::Value> {
+    let id = super::storage::bucket_ident(&bucket.name);
+    let sid = sid_part(&bucket.name);
+    let arn = reference(format!("aws_s3_bucket.{id}.arn"));
+    let objects = template(&[Part::Ref(&format!("aws_s3_bucket.{id}.arn")), Part::Lit("/*")]);
+    vec![
+        iam::allow(&format!("List{sid}"), BUCKET_ACTIONS, vec![arn]),
+        iam::allow(
+            &format!("Objects{sid}"),
+            if bucket.evidence { EVIDENCE_OBJECT_ACTIONS } else { OBJECT_ACTIONS },
+            vec![objects],
+        ),
+        iam::allow(
+            &format!("Key{sid}"),
+            KEY_ACTIONS,
+            vec![reference(format!("aws_kms_key.{}.arn", super::storage::key_ident(&bucket.name)))],
+        ),
+    ]
+}
+
+/// On the bucket itself.
+pub const BUCKET_ACTIONS: &[&str] = &["s3:GetBucketLocation", "s3:ListBucket", "s3:ListBucketVersions"];
+
+/// On the objects of a bucket that is not evidence.
+pub const OBJECT_ACTIONS: &[&str] = &[
+    "s3:AbortMultipartUpload",
+    "s3:DeleteObject",
+    "s3:GetObject",
+    "s3:GetObjectVersion",
+    "s3:ListMultipartUploadParts",
+    "s3:PutObject",
+];
+
+/// On the objects of an evidence bucket: write-once (no delete of any kind), and the
+/// object's retention and legal hold may be read, never changed.
+pub const EVIDENCE_OBJECT_ACTIONS: &[&str] = &[
+    "s3:AbortMultipartUpload",
+    "s3:GetObject",
+    "s3:GetObjectLegalHold",
+    "s3:GetObjectRetention",
+    "s3:GetObjectVersion",
+    "s3:ListMultipartUploadParts",
+    "s3:PutObject",
+];
+
+/// On the bucket's KMS key (S3 asks for data keys and decrypts on the caller's behalf).
+pub const KEY_ACTIONS: &[&str] = &["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"];
+
 /// Renders `identity.tf.json`.
 pub fn emit(ctx: &Ctx<'_>) -> Result<String, String> {
     let mut file = TfFile::new(&ctx.header(
@@ -104,6 +161,10 @@ pub fn emit(ctx: &Ctx<'_>) -> Result<String, String> {
                 })
                 .collect();
             statements.push(iam::allow(&format!("Connect{}", sid_part(&db.name)), &["rds-db:connect"], users));
+        }
+        for name in svc.buckets() {
+            let Some(bucket) = res.bucket(name) else { continue };
+            statements.extend(bucket_statements(bucket));
         }
         if statements.is_empty() {
             continue;

@@ -3,8 +3,9 @@
 //!
 //! Files: `backend`, `providers`, `network`, `firewall` (when a service declares
 //! `egress`), `postgres` (when the environment has one), `ingress` (when it has one),
-//! `compute`, `secrets` (when it has any), `identity` (when a service connects to a
-//! postgres: Pod Identity roles, see [`identity`]) and `outputs`, each `.tf.json` with a `"//"`
+//! `compute`, `storage` (when it has a bucket: [`storage`]), `secrets` (when it has any),
+//! `identity` (when a service connects to a postgres or a bucket: IAM roles for service
+//! accounts, see [`identity`]) and `outputs`, each `.tf.json` with a `"//"`
 //! header. No data source calls AWS, so every root plans offline; the account id is
 //! known statically from `aws.account`.
 //!
@@ -49,6 +50,9 @@
 //!   [`identity`]), which may only `rds-db:connect` as `ir::database_user` on the instances
 //!   of its databases; each such postgres's bootstrap Job runs as `<pg>-bootstrap` with
 //!   role `<prefix>-bootstrap-<pg>`, which may only read that instance's master secret;
+//! - each bucket is the S3 bucket named exactly `ir::Bucket::bucket_name` (the `name`
+//!   attribute a service reads); a service that connects to it reaches S3 through the
+//!   `s3` gateway endpoint (its group allows 443 to the S3 prefix list) with its own role;
 //! - the certificate for the ingress host is found by the ALB controller by host name;
 //! - the controller runs as `kube-system/aws-load-balancer-controller` with the Pod
 //!   Identity role `<prefix>-lbc` ([`edge`]) and names the load balancer
@@ -79,6 +83,7 @@ pub mod readback;
 mod root;
 mod secrets;
 mod security;
+pub(crate) mod storage;
 #[cfg(test)]
 pub(crate) mod tests;
 
@@ -217,6 +222,9 @@ fn emit_environment(ctx: &Ctx<'_>) -> Result<Vec<(&'static str, String)>, String
     }
     if let Some(ingress) = res.ingress() {
         out.push(("ingress.tf.json", ingress::emit(ctx, ingress)?));
+    }
+    if storage::needed(ctx) {
+        out.push(("storage.tf.json", storage::emit(ctx)?));
     }
     if res.secrets.iter().any(|s| s.path.is_some()) {
         out.push(("secrets.tf.json", secrets::emit(ctx)?));

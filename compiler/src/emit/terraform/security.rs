@@ -20,8 +20,11 @@
 //!   its port, the database's group in from that service's group only;
 //! - service → `egress`: an IP entry is exactly that `/32` on the declared port; a host
 //!   name is `0.0.0.0/0` on the port (security groups cannot match names);
-//! - a service that connects to a postgres has an IAM role (`identity.rs`): its group out
-//!   to the endpoints' group on 443 (STS), mirrored by an ingress rule there;
+//! - a service that connects to a postgres or a bucket has an IAM role (`identity.rs`): its
+//!   group out to the endpoints' group on 443 (STS), mirrored by an ingress rule there;
+//! - service → bucket (`connects`): the service's group out to the S3 prefix list of the
+//!   VPC's gateway endpoint on 443, and only for such a service (the bucket policy refuses
+//!   anything but TLS);
 //! - a postgres that services connect to has a bootstrap Job (which creates their
 //!   IAM-authenticated users) with its own group `<prefix>-bootstrap-<postgres>`: out to
 //!   the database's group on its port and to the endpoints' group on 443 (Secrets
@@ -395,6 +398,26 @@ fn service_rules(file: &mut TfFile, ctx: &Ctx<'_>, svc: &Service, services: &Has
             &format!("HTTPS from {} (STS, its IAM role)", svc.name),
         );
     }
+    // A service that connects to a bucket reaches S3 through the gateway endpoint.
+    if res.reaches_storage(svc) {
+        let buckets: Vec<&str> = svc.buckets().filter(|b| res.bucket(b).is_some()).collect();
+        rule(
+            file,
+            Rule {
+                group: &me,
+                ingress: false,
+                protocol: "tcp",
+                port: 443,
+                peer: Peer::PrefixList("aws_vpc_endpoint.s3.prefix_list_id"),
+                what: "s3",
+                description: format!(
+                    "{} to S3 through the gateway endpoint (buckets {})",
+                    svc.name,
+                    buckets.join(", ")
+                ),
+            },
+        );
+    }
     let mut seen = BTreeSet::new();
     for conn in &svc.connects {
         let (to, port, what) = match conn {
@@ -406,6 +429,8 @@ fn service_rules(file: &mut TfFile, ctx: &Ctx<'_>, svc: &Service, services: &Has
                 Some(db) => (postgres_group(&db.name), db.port, format!("postgres {}", db.name)),
                 None => continue,
             },
+            // S3, by its prefix list (above).
+            Connection::Bucket(_) => continue,
         };
         if !seen.insert((to.clone(), port)) {
             continue;

@@ -115,6 +115,7 @@ fn cloud_env(name: &str, tier: Tier, cidr: &str, host: &str) -> Environment {
         resources: Resources {
             networks: vec![network(cidr, 3, Exposure::Public)],
             databases: vec![postgres(name, production)],
+            buckets: vec![],
             services: vec![service("web", 8080, if production { (2, 6) } else { (1, 2) }), api, worker],
             ingresses: vec![Ingress {
                 name: "edge".into(),
@@ -638,7 +639,7 @@ fn only_references_are_interpolated() {
 pub(crate) type SgFlow = (String, String, String);
 
 /// A rule's peer: a group's Terraform identifier or a CIDR.
-#[derive(Debug)]
+#[derive(Debug, PartialEq)]
 enum SgPeer {
     Group(String),
     Cidr(Ipv4Net),
@@ -668,7 +669,7 @@ fn rules(net: &serde_json::Value, ty: &str) -> Vec<(String, SgPeer, String)> {
         } else if let Some(c) = r.get("cidr_ipv4") {
             SgPeer::Cidr(c.as_str().expect("cidr").parse().expect("a CIDR"))
         } else {
-            SgPeer::Group(format!("prefix list {}", r["prefix_list_id"]))
+            SgPeer::Group(format!("prefix list {}", r["prefix_list_id"].as_str().expect("a prefix list")))
         };
         (group_of(&r["security_group_id"]), peer, port)
     })
@@ -726,6 +727,12 @@ pub(crate) fn security_group_flows(files: &BTreeMap<String, String>, env: &Envir
                     out.insert((from.name.clone(), to.name.clone(), port.clone()));
                 }
             }
+            // S3 through the gateway endpoint, by its prefix list (the nodes' is ECR's).
+            if *peer == SgPeer::Group("prefix list ${aws_vpc_endpoint.s3.prefix_list_id}".into())
+                && from.name != "nodes"
+            {
+                out.insert((from.name.clone(), "s3".into(), port.clone()));
+            }
             if let SgPeer::Cidr(c) = peer {
                 if !internal.iter().any(|i| c.contains(i) || i.contains(c)) || c.prefix_len() == 0 {
                     let to = if c.prefix_len() == 32 { format!("ip {}", c.addr()) } else { c.to_string() };
@@ -762,6 +769,10 @@ pub(crate) fn expected_security_group_flows(env: &Environment) -> BTreeSet<SgFlo
                 Connection::Service(to) => out.insert(f(&svc.name, to, res.service(to).expect("resolved").port, "TCP")),
                 Connection::Postgres(pg) => {
                     out.insert(f(&svc.name, pg, res.database(pg).expect("resolved").port, "TCP"))
+                }
+                Connection::Bucket(b) => {
+                    res.bucket(b).expect("resolved");
+                    out.insert(f(&svc.name, "s3", 443, "TCP"))
                 }
             };
         }
