@@ -23,6 +23,15 @@
 //!   a client (`curl`, `grpc_health_probe`) to run one, and Compose cannot probe from
 //!   outside the container as the kubelet does.
 //!
+//! - with a bucket: the local object store as the overlay runs it ([`storage`]): MinIO
+//!   ([`STORE`], the same image, its root credentials from the files
+//!   `secrets/minio-root-user` and `secrets/minio-root-password`), a one-shot
+//!   `<STORE>-buckets` that runs the bucket Job's script (each bucket with versioning,
+//!   Object Lock and its default retention), both alone on an internal network with the
+//!   services that connect to a bucket; those get the overlay's `AWS_ENDPOINT_URL_S3`
+//!   and `AWS_REGION`, the credentials from `secrets/minio.env`, and start once the
+//!   buckets exist.
+//!
 //! Every string Compose would interpolate (`$`) is escaped (`$$`). The writer is the
 //! Kustomize one ([`super::kustomize::yaml`]).
 //!
@@ -31,8 +40,10 @@
 //! resolves its attributes; an object store or a telemetry collector each fits there.
 
 use super::kustomize::postgres::init_script;
+use super::kustomize::storage;
 use super::kustomize::yaml::{self, map, map_of, Key, Yaml};
 use super::kustomize::View;
+use crate::emit::versions;
 use crate::ir::{self, EnvValue};
 
 /// The directory of the Compose files, under the output directory.
@@ -61,6 +72,13 @@ pub fn is_developer_secret(path: &str) -> bool {
 pub fn service_env_file(svc: &str) -> String {
     format!("secrets/{svc}.env")
 }
+
+/// The local object store's Compose service (the overlay's name for it).
+pub const STORE: &str = storage::NAME;
+
+/// `secrets/minio.env`: the object store's credentials, for the services that connect
+/// to a bucket (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`).
+pub const STORE_ENV_FILE: &str = "secrets/minio.env";
 
 /// `secrets/<postgres>-password`: the superuser password of a postgres.
 pub fn password_file(pg: &str) -> String {
@@ -111,6 +129,9 @@ fn render(view: &View, env: &ir::Environment, path: &str) -> Result<String, Stri
     file.networks.push((RUNTIME.into(), Yaml::Map(Vec::new())));
     for pg in &view.resources.databases {
         postgres(view, pg, &mut file);
+    }
+    if !view.resources.buckets.is_empty() {
+        object_store(view, &mut file);
     }
     for svc in &view.resources.services {
         service(view, svc, &mut file)?;
@@ -196,6 +217,86 @@ fn postgres(view: &View, pg: &ir::Postgres, file: &mut File) {
     file.provided.push(format!("{}  the superuser password of postgres `{}`", password_file(&pg.name), pg.name));
 }
 
+/// The internal network of the object store and the services that connect to a bucket.
+fn storage_network() -> String {
+    format!("storage-{STORE}")
+}
+
+/// The local object store: MinIO, and a one-shot run of the overlay's bucket Job script.
+fn object_store(view: &View, file: &mut File) {
+    let network = storage_network();
+    let volume = format!("{STORE}-data");
+    let credentials = || Yaml::from(vec!["MINIO_ROOT_USER", "MINIO_ROOT_PASSWORD"]);
+    let hardened = |out: &mut Vec<(Key, Yaml)>| {
+        out.push(("user".into(), format!("{RUN_AS}:{RUN_AS}").into()));
+        out.push(("read_only".into(), true.into()));
+        out.push(("tmpfs".into(), vec!["/tmp"].into()));
+        out.push(("cap_drop".into(), vec!["ALL"].into()));
+        out.push(("security_opt".into(), vec!["no-new-privileges:true"].into()));
+    };
+    let mut server: Vec<(Key, Yaml)> = vec![
+        ("image".into(), versions::MINIO_IMAGE.into()),
+        ("restart".into(), "unless-stopped".into()),
+        ("command".into(), Yaml::from(vec!["server", "/data", "--address", ":9000", "--certs-dir", "/tmp/certs"])),
+        (
+            "environment".into(),
+            map([
+                ("MINIO_ROOT_USER_FILE", "MINIO_ROOT_USER".into()),
+                ("MINIO_ROOT_PASSWORD_FILE", "MINIO_ROOT_PASSWORD".into()),
+                ("HOME", "/tmp".into()),
+            ]),
+        ),
+        ("secrets".into(), credentials()),
+        ("volumes".into(), vec![format!("{volume}:/data")].into()),
+        ("networks".into(), vec![network.as_str()].into()),
+        (
+            "healthcheck".into(),
+            map([
+                ("test", vec!["CMD", "mc", "ready", "local"].into()),
+                ("interval", "10s".into()),
+                ("timeout", "5s".into()),
+                ("retries", 5i64.into()),
+                ("start_period", "10s".into()),
+            ]),
+        ),
+    ];
+    hardened(&mut server);
+    let mut buckets: Vec<(Key, Yaml)> = vec![
+        ("image".into(), versions::MINIO_CLIENT_IMAGE.into()),
+        ("restart".into(), "no".into()),
+        ("entrypoint".into(), Yaml::from(vec!["/bin/sh", "-c"])),
+        ("command".into(), Yaml::Seq(vec![literal(&storage::script(&view.resources.buckets))])),
+        (
+            "environment".into(),
+            map([
+                ("MINIO_URL", format!("http://{STORE}:{}", storage::PORT).into()),
+                ("MC_CONFIG_DIR", "/tmp/.mc".into()),
+                ("HOME", "/tmp".into()),
+            ]),
+        ),
+        ("secrets".into(), credentials()),
+        ("depends_on".into(), map([(STORE, map([("condition", "service_healthy".into())]))])),
+        ("networks".into(), vec![network.as_str()].into()),
+    ];
+    hardened(&mut buckets);
+    file.services.push((STORE.into(), Yaml::Map(server)));
+    file.services.push((format!("{STORE}-buckets").into(), Yaml::Map(buckets)));
+    file.networks.push((network.into(), map([("internal", true.into())])));
+    file.volumes.push((volume.into(), Yaml::Map(Vec::new())));
+    for (secret, path) in
+        [("MINIO_ROOT_USER", "secrets/minio-root-user"), ("MINIO_ROOT_PASSWORD", "secrets/minio-root-password")]
+    {
+        file.secrets.push((secret.into(), map([("file", format!("./{path}").into())])));
+    }
+    file.provided
+        .push("secrets/minio-root-user  secrets/minio-root-password  the object store's root credentials".into());
+    if view.resources.services.iter().any(|s| s.buckets().next().is_some()) {
+        file.provided.push(format!(
+            "{STORE_ENV_FILE}  AWS_ACCESS_KEY_ID=<the root user> AWS_SECRET_ACCESS_KEY=<the root password>"
+        ));
+    }
+}
+
 /// The Compose host name that serves `resource.attribute`, or `None` to keep the value
 /// the IR resolved (ports, database names, users).
 fn host_of(view: &View, resource: &str, attribute: &str) -> Option<String> {
@@ -244,7 +345,12 @@ fn service(view: &View, svc: &ir::Service, file: &mut File) -> Result<(), String
     let image = svc.image.as_ref().ok_or_else(|| format!("service `{}` has no image", svc.name))?;
     let mut out: Vec<(Key, Yaml)> =
         vec![("image".into(), image.reference.as_str().into()), ("restart".into(), "unless-stopped".into())];
-    let vars = environment(view, svc);
+    let mut vars = environment(view, svc);
+    let stores = svc.buckets().next().is_some();
+    if stores {
+        vars.push(("AWS_ENDPOINT_URL_S3".into(), format!("http://{STORE}:{}", storage::PORT).into()));
+        vars.push(("AWS_REGION".into(), storage::REGION.into()));
+    }
     if !vars.is_empty() {
         out.push(("environment".into(), map_of(vars)));
     }
@@ -256,9 +362,16 @@ fn service(view: &View, svc: &ir::Service, file: &mut File) -> Result<(), String
             _ => None,
         })
         .collect();
+    let mut env_files = Vec::new();
     if !secret_keys.is_empty() {
-        out.push(("env_file".into(), vec![format!("./{}", service_env_file(&svc.name))].into()));
+        env_files.push(format!("./{}", service_env_file(&svc.name)));
         file.provided.push(format!("{}  {}", service_env_file(&svc.name), secret_keys.join(" ")));
+    }
+    if stores {
+        env_files.push(format!("./{STORE_ENV_FILE}"));
+    }
+    if !env_files.is_empty() {
+        out.push(("env_file".into(), env_files.into()));
     }
     let databases: Vec<&str> = svc
         .connects
@@ -268,12 +381,19 @@ fn service(view: &View, svc: &ir::Service, file: &mut File) -> Result<(), String
             _ => None,
         })
         .collect();
-    if !databases.is_empty() {
-        let deps = databases.iter().map(|db| (db.to_string(), map([("condition", "service_healthy".into())])));
+    let mut deps: Vec<(String, Yaml)> =
+        databases.iter().map(|db| (db.to_string(), map([("condition", "service_healthy".into())]))).collect();
+    if stores {
+        deps.push((format!("{STORE}-buckets"), map([("condition", "service_completed_successfully".into())])));
+    }
+    if !deps.is_empty() {
         out.push(("depends_on".into(), map_of(deps)));
     }
     let mut networks = vec![RUNTIME.to_string()];
     networks.extend(databases.iter().map(|db| persistence(db)));
+    if stores {
+        networks.push(storage_network());
+    }
     out.push(("networks".into(), networks.into()));
     if let Some(port) = published_port(view, svc) {
         out.push(("ports".into(), vec![port].into()));

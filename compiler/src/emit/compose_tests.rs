@@ -246,3 +246,54 @@ fn files_match_the_compose_specification() {
         .expect("check-jsonschema runs");
     assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
 }
+
+/// The project with buckets (`tests/cases/storage/evidence_store`), compiled.
+fn with_buckets() -> ir::Program {
+    crate::emit::flow_tests::compile(crate::emit::identity_tests::envs_with_buckets()).expect("builds").0
+}
+
+/// The object store runs as the overlay runs it: MinIO with the same image and
+/// credentials from files, the bucket Job's script once, on a network of its own that
+/// only the services connecting to a bucket join; those get the overlay's variables and
+/// start once the buckets exist.
+#[test]
+fn the_object_store_is_the_overlays_and_reachable_only_by_its_connectors() {
+    let program = with_buckets();
+    let compose = local_file(&program);
+    let env = program.environments.iter().find(|e| e.tier == ir::Tier::Local).expect("local");
+    let services = &compose["services"];
+    let store = &services[STORE];
+    assert_eq!(store["image"], versions::MINIO_IMAGE);
+    assert_eq!(store["environment"]["MINIO_ROOT_USER_FILE"], "MINIO_ROOT_USER");
+    assert_eq!(store["secrets"], serde_json::json!(["MINIO_ROOT_USER", "MINIO_ROOT_PASSWORD"]));
+    let network = format!("storage-{STORE}");
+    assert_eq!(compose["networks"][&network]["internal"], true);
+    assert_eq!(compose["secrets"]["MINIO_ROOT_PASSWORD"]["file"], "./secrets/minio-root-password");
+    let job = &services[format!("{STORE}-buckets")];
+    assert_eq!(job["image"], versions::MINIO_CLIENT_IMAGE);
+    let script = job["command"][0].as_str().expect("the script");
+    assert_eq!(script, storage::script(&env.resources.buckets).replace('$', "$$"), "the overlay Job's script");
+    assert!(script.contains("--with-lock"), "the evidence bucket has Object Lock");
+    assert_eq!(job["depends_on"][STORE]["condition"], "service_healthy");
+    for svc in &env.resources.services {
+        let entry = &services[&svc.name];
+        let joined = entry["networks"].as_array().expect("networks").iter().any(|n| n == network.as_str());
+        let connects = svc.buckets().next().is_some();
+        assert_eq!(joined, connects, "{}: on the store's network exactly when it connects to a bucket", svc.name);
+        assert_eq!(entry["environment"]["AWS_ENDPOINT_URL_S3"].is_string(), connects, "{}", svc.name);
+        let env_files = entry["env_file"].as_array().cloned().unwrap_or_default();
+        assert_eq!(env_files.iter().any(|f| f == "./secrets/minio.env"), connects, "{}", svc.name);
+        if connects {
+            let waits = &entry["depends_on"][format!("{STORE}-buckets")]["condition"];
+            assert_eq!(waits, "service_completed_successfully", "{}", svc.name);
+            assert_eq!(entry["environment"]["AWS_ENDPOINT_URL_S3"], format!("http://{STORE}:9000"));
+        }
+    }
+    // The bucket's name is what the cluster names it: the environment variable reads it.
+    let api = &services["api"]["environment"];
+    assert_eq!(api["EVIDENCE_BUCKET"], "zenthea-local-evidence");
+    // No credential value anywhere in the file.
+    let text = &files(&program)["compose/docker-compose.yml"];
+    assert!(text.contains("secrets/minio-root-user") && text.contains("secrets/minio.env"));
+    assert!(!text.contains("AWS_SECRET_ACCESS_KEY:"), "credentials come from the env file only");
+}
