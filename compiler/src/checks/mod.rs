@@ -8,11 +8,12 @@
 mod compute;
 pub mod graph;
 mod isolation;
-mod network;
+pub(crate) mod network;
 mod parity;
 mod persistence;
 mod promotion;
 pub mod secrets;
+mod telemetry;
 
 use crate::diag::{Code, Diagnostic, Diagnostics};
 use crate::ir::Tier;
@@ -32,6 +33,7 @@ pub fn run(model: &Model, options: &Options, sink: &mut Diagnostics) {
     compute::run(model, sink);
     persistence::run(model, sink);
     parity::run(model, sink);
+    telemetry::run(model, sink);
     promotion::run(model, sink);
     if options.emit {
         build_without_iac(model, sink);

@@ -86,6 +86,10 @@ codes! {
     E406 Error "malformed egress entry";
     E407 Error "several networks in a cloud environment to build";
     E408 Error "egress to a destination that is not on the public internet";
+    E415 Error "telemetry without a backend in a cloud environment";
+    E416 Error "service env sets an OTEL variable that telemetry sets";
+    E417 Error "telemetry differs from the mirrored environment";
+    E418 Error "resource named like the OpenTelemetry Collector";
     E501 Error "image not pinned by digest";
     E502 Error "literal that looks like a secret";
     E503 Error "secret reference outside env";

@@ -22,10 +22,11 @@ pub enum Capability {
     Secrets,
     Wiring,
     Iac,
+    Observability,
 }
 
 impl Capability {
-    pub const ALL: [Capability; 8] = [
+    pub const ALL: [Capability; 9] = [
         Capability::Model,
         Capability::Addressing,
         Capability::Sizing,
@@ -34,6 +35,7 @@ impl Capability {
         Capability::Secrets,
         Capability::Wiring,
         Capability::Iac,
+        Capability::Observability,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -46,6 +48,7 @@ impl Capability {
             Capability::Secrets => "secrets",
             Capability::Wiring => "wiring",
             Capability::Iac => "iac",
+            Capability::Observability => "observability",
         }
     }
 
@@ -53,8 +56,8 @@ impl Capability {
         Capability::ALL.into_iter().find(|c| c.as_str() == s)
     }
 
-    fn bit(self) -> u8 {
-        1 << (self as u8)
+    fn bit(self) -> u16 {
+        1 << (self as u16)
     }
 }
 
@@ -66,11 +69,11 @@ impl fmt::Display for Capability {
 
 /// A set of capabilities.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub struct CapSet(u8);
+pub struct CapSet(u16);
 
 impl CapSet {
     pub fn all() -> CapSet {
-        CapSet(u8::MAX)
+        CapSet(u16::MAX)
     }
 
     pub fn insert(&mut self, cap: Capability) {

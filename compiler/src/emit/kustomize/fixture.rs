@@ -184,6 +184,7 @@ fn environment(name: &str, tier: Tier, cidr: Option<&str>, host: &str, pinned: b
         state: None,
         kubernetes_version: crate::emit::versions::EKS_DEFAULT_KUBERNETES_VERSION.into(),
         ci: None,
+        telemetry: None,
         resources: res,
     }
 }
@@ -250,6 +251,7 @@ pub fn no_stack() -> Program {
             state: None,
             kubernetes_version: crate::emit::versions::EKS_DEFAULT_KUBERNETES_VERSION.into(),
             ci: None,
+            telemetry: None,
             resources,
         }],
     }
@@ -294,6 +296,7 @@ pub fn variants() -> Program {
         state: None,
         kubernetes_version: crate::emit::versions::EKS_DEFAULT_KUBERNETES_VERSION.into(),
         ci: None,
+        telemetry: None,
         resources,
     });
     program

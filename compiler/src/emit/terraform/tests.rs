@@ -111,6 +111,7 @@ fn cloud_env(name: &str, tier: Tier, cidr: &str, host: &str) -> Environment {
         state: Some(State { bucket: Some("zenthea-tfstate".into()), key: format!("{name}.tfstate"), region: None }),
         kubernetes_version: crate::emit::versions::EKS_DEFAULT_KUBERNETES_VERSION.into(),
         ci: production.then(|| Ci { role: Some(CI_ROLE.into()) }),
+        telemetry: None,
         resources: Resources {
             networks: vec![network(cidr, 3, Exposure::Public)],
             databases: vec![postgres(name, production)],
