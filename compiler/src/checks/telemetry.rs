@@ -16,8 +16,9 @@ pub const SIGNALS: [&str; 3] = ["traces", "metrics", "logs"];
 
 /// The variables govc sets on every service of an environment with telemetry, and the
 /// per-signal endpoints that would override the first one (E416).
-pub const OTEL_VARIABLES: [&str; 6] = [
+pub const OTEL_VARIABLES: [&str; 7] = [
     "OTEL_EXPORTER_OTLP_ENDPOINT",
+    "OTEL_EXPORTER_OTLP_PROTOCOL",
     "OTEL_SERVICE_NAME",
     "OTEL_RESOURCE_ATTRIBUTES",
     "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",

@@ -171,6 +171,20 @@ pub fn postgres_client_image(major: u8) -> String {
     format!("public.ecr.aws/docker/library/postgres:{minor}-alpine")
 }
 
+/// The OpenTelemetry Collector of an environment's `telemetry { }` (`kustomize/telemetry.rs`):
+/// the AWS Distro for OpenTelemetry (ADOT) Collector, a distribution of the upstream
+/// collector with the components govc configures (`otlp` receiver, `memory_limiter` and
+/// `batch` processors, `otlp` and `debug` exporters, `health_check` extension). Chosen over
+/// `otel/opentelemetry-collector[-contrib]` because it is published on ECR Public: a private
+/// EKS cluster pulls it through the environment's ECR pull-through cache without
+/// credentials, while the upstream images are on Docker Hub and ghcr.io, whose
+/// pull-through cache rules need registry credentials in Secrets Manager (a secret govc
+/// does not hold). The `tier = local` cluster pulls it from ECR Public directly.
+/// Pinned by tag only: no published digest of this tag could be verified offline (a
+/// known gap, like the other platform images; see `docs/decisions.md`). Upgrade: bump
+/// the tag, run `scripts/validate`, regenerate `generated/`.
+pub const OTEL_COLLECTOR_IMAGE: &str = "public.ecr.aws/aws-observability/aws-otel-collector:v0.43.1";
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -17,6 +17,7 @@ mod overlay;
 pub mod platform;
 mod postgres;
 mod service;
+pub(crate) mod telemetry;
 /// The small YAML writer, public so other emitters and tests can reuse it.
 pub mod yaml;
 
@@ -156,6 +157,7 @@ fn each_object(view: &View, f: &mut ObjectSink) -> Result<(), String> {
     }
     if view.env.is_some() {
         f(ingress::objects(view), None)?;
+        f(telemetry::objects(view), None)?;
     }
     f(netpol::objects(view), None)
 }

@@ -1,0 +1,252 @@
+//! The OpenTelemetry Collector of an environment that declares `telemetry { }` (overlays
+//! only: it is environment-level, like the ingress). Objects, all named
+//! [`ir::Telemetry::COLLECTOR`]:
+//! - ServiceAccount (no token mounted: the collector calls no Kubernetes API);
+//! - ConfigMap holding `collector.yaml`: receiver `otlp` (gRPC 4317, HTTP 4318);
+//!   processors `memory_limiter` then `batch`; one `otlp/<signal>` exporter per declared
+//!   backend, over TLS; one pipeline per declared signal and none for the others. A
+//!   `tier = local` environment without any backend gets the `debug` exporter on all three
+//!   pipelines instead (E415 refuses that elsewhere). The `health_check` extension
+//!   listens on 13133;
+//! - Deployment: hardened like the services (non-root, read-only root filesystem, no
+//!   capabilities, seccomp `RuntimeDefault`, requests = limits), probes on the health
+//!   check port, a digest of the configuration in the pod template (a change rolls the
+//!   pods), two replicas and a PodDisruptionBudget in production, one elsewhere;
+//! - Service: ClusterIP, `otlp-grpc` 4317 and `otlp-http` 4318.
+//!
+//! Every service gets `OTEL_EXPORTER_OTLP_ENDPOINT` (this Service, OTLP over HTTP),
+//! `OTEL_EXPORTER_OTLP_PROTOCOL`, `OTEL_SERVICE_NAME` and `OTEL_RESOURCE_ATTRIBUTES`
+//! ([`service_variables`]). The flows (services → collector on 4317 and 4318, collector →
+//! each backend) are [`super::netpol`]'s; the image is [`versions::OTEL_COLLECTOR_IMAGE`],
+//! through the environment's ECR pull-through cache in cloud tiers.
+
+use std::fmt::Write as _;
+
+use sha2::{Digest, Sha256};
+
+use super::object::{self, Object};
+use super::yaml::{self, map, Yaml};
+use super::{labels, selector, View};
+use crate::emit::{names, versions};
+use crate::ir::{self, Telemetry};
+
+/// Where the configuration is mounted.
+const CONFIG_DIR: &str = "/conf";
+/// CPU per collector replica, in millicores.
+const CPU_MILLIS: u32 = 250;
+/// Memory per collector replica; the `memory_limiter` keeps the heap below 80 % of it.
+const MEMORY_BYTES: u64 = 512 << 20;
+
+/// The environment's telemetry, when the view is an environment that declares it.
+pub fn of<'a>(view: &View<'a>) -> Option<&'a Telemetry> {
+    view.env.and_then(|e| e.telemetry.as_ref())
+}
+
+/// `http://otel-collector.<namespace>.svc.cluster.local:4318`: where services send OTLP.
+pub fn endpoint(env: &ir::Environment) -> String {
+    format!("http://{}.{}.svc.cluster.local:{}", Telemetry::COLLECTOR, env.namespace, Telemetry::OTLP_HTTP_PORT)
+}
+
+/// The variables every service of an environment with telemetry gets (E416 refuses a
+/// service's own value for any of them), sorted by key.
+pub fn service_variables(project: &str, env: &ir::Environment, svc: &ir::Service) -> Vec<(String, String)> {
+    vec![
+        ("OTEL_EXPORTER_OTLP_ENDPOINT".into(), endpoint(env)),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL".into(), "http/protobuf".into()),
+        ("OTEL_RESOURCE_ATTRIBUTES".into(), format!("deployment.environment={},service.namespace={project}", env.name)),
+        ("OTEL_SERVICE_NAME".into(), svc.name.clone()),
+    ]
+}
+
+/// The collector's configuration, as `collector.yaml` holds it.
+pub fn config(env: &ir::Environment, telemetry: &Telemetry) -> String {
+    let listen = |port: u16| map([("endpoint", format!("0.0.0.0:{port}").into())]);
+    let mut exporters: Vec<(String, Yaml)> = Vec::new();
+    let mut pipelines: Vec<(String, Yaml)> = Vec::new();
+    let pipeline = |exporter: &str| {
+        map([
+            ("receivers", vec!["otlp"].into()),
+            ("processors", vec!["memory_limiter", "batch"].into()),
+            ("exporters", vec![exporter].into()),
+        ])
+    };
+    let backends: Vec<(&str, &ir::Egress)> = telemetry.backends().collect();
+    if backends.is_empty() && env.tier == ir::Tier::Local {
+        exporters.push(("debug".into(), map([("verbosity", "basic".into())])));
+        for signal in ["traces", "metrics", "logs"] {
+            pipelines.push((signal.into(), pipeline("debug")));
+        }
+    }
+    for (signal, backend) in backends {
+        let name = format!("otlp/{signal}");
+        exporters.push((
+            name.clone(),
+            map([
+                ("endpoint", format!("{}:{}", backend.host, backend.port).into()),
+                ("tls", map([("insecure", false.into())])),
+            ]),
+        ));
+        pipelines.push((signal.into(), pipeline(&name)));
+    }
+    let config = map([
+        ("extensions", map([("health_check", listen(Telemetry::HEALTH_PORT))])),
+        (
+            "receivers",
+            map([(
+                "otlp",
+                map([(
+                    "protocols",
+                    map([("grpc", listen(Telemetry::OTLP_GRPC_PORT)), ("http", listen(Telemetry::OTLP_HTTP_PORT))]),
+                )]),
+            )]),
+        ),
+        (
+            "processors",
+            map([
+                (
+                    "memory_limiter",
+                    map([
+                        ("check_interval", "1s".into()),
+                        ("limit_percentage", 80i64.into()),
+                        ("spike_limit_percentage", 20i64.into()),
+                    ]),
+                ),
+                ("batch", Yaml::Map(vec![])),
+            ]),
+        ),
+        ("exporters", yaml::map_of(exporters)),
+        ("service", map([("extensions", vec!["health_check"].into()), ("pipelines", yaml::map_of(pipelines))])),
+    ]);
+    let mut text = yaml::to_embedded(&config);
+    text.push('\n');
+    text
+}
+
+fn digest(text: &str) -> String {
+    let mut hex = String::with_capacity(64);
+    for b in Sha256::digest(text.as_bytes()) {
+        let _ = write!(hex, "{b:02x}");
+    }
+    hex
+}
+
+/// The image: through the environment's ECR pull-through cache of ECR Public in a cloud
+/// tier (the cluster is private), straight from ECR Public in a local one.
+pub fn image(view: &View, env: &ir::Environment) -> String {
+    let upstream = versions::OTEL_COLLECTOR_IMAGE.to_string();
+    if view.is_local() {
+        return upstream;
+    }
+    let Some((Some(account), Some(region))) = env.aws.as_ref().map(|a| (a.account.as_deref(), a.region.as_deref()))
+    else {
+        return upstream;
+    };
+    names::through_ecr_public_cache(view.project, &env.name, account, region, &upstream).unwrap_or(upstream)
+}
+
+/// Replicas of the collector: two in production (with a PodDisruptionBudget), one elsewhere.
+fn replicas(env: &ir::Environment) -> u32 {
+    if env.tier == ir::Tier::Production {
+        2
+    } else {
+        1
+    }
+}
+
+/// Every object of the collector of `view`'s environment; none without `telemetry`.
+pub fn objects(view: &View) -> Vec<Object> {
+    let (Some(env), Some(telemetry)) = (view.env, of(view)) else { return Vec::new() };
+    let name = Telemetry::COLLECTOR;
+    let meta = || vec![("labels", labels(view.project, name, "telemetry"))];
+    let config = config(env, telemetry);
+    let health = |extra: Vec<(&'static str, Yaml)>| {
+        let mut p = vec![("httpGet".into(), map([("path", "/".into()), ("port", "health".into())]))];
+        p.extend(extra.into_iter().map(|(k, v)| (k.into(), v)));
+        Yaml::Map(p)
+    };
+    let port = |name: &str, port: u16| {
+        map([("name", name.into()), ("containerPort", port.into()), ("protocol", "TCP".into())])
+    };
+    let container = map([
+        ("name", name.into()),
+        ("image", image(view, env).into()),
+        ("imagePullPolicy", if view.is_local() { "IfNotPresent" } else { "Always" }.into()),
+        ("args", Yaml::Seq(vec![format!("--config={CONFIG_DIR}/collector.yaml").into()])),
+        (
+            "ports",
+            Yaml::Seq(vec![
+                port("otlp-grpc", Telemetry::OTLP_GRPC_PORT),
+                port("otlp-http", Telemetry::OTLP_HTTP_PORT),
+                port("health", Telemetry::HEALTH_PORT),
+            ]),
+        ),
+        ("env", Yaml::Seq(vec![map([("name", "GOMEMLIMIT".into()), ("value", "400MiB".into())])])),
+        ("resources", object::resources(CPU_MILLIS, MEMORY_BYTES)),
+        ("readinessProbe", health(vec![("periodSeconds", 10i64.into())])),
+        ("livenessProbe", health(vec![("initialDelaySeconds", 10i64.into()), ("periodSeconds", 20i64.into())])),
+        ("securityContext", object::container_security_context()),
+        (
+            "volumeMounts",
+            Yaml::Seq(vec![
+                map([("name", "config".into()), ("mountPath", CONFIG_DIR.into()), ("readOnly", true.into())]),
+                object::mount("tmp", "/tmp"),
+            ]),
+        ),
+    ]);
+    let pod = map([
+        ("serviceAccountName", name.into()),
+        ("automountServiceAccountToken", false.into()),
+        ("securityContext", object::pod_security_context()),
+        ("containers", Yaml::Seq(vec![container])),
+        (
+            "volumes",
+            Yaml::Seq(vec![
+                map([("name", "config".into()), ("configMap", map([("name", name.into())]))]),
+                object::empty_dir("tmp"),
+            ]),
+        ),
+    ]);
+    let template_meta = map([
+        ("labels", labels(view.project, name, "telemetry")),
+        ("annotations", map([(super::service::CONFIG_DIGEST_ANNOTATION, digest(&config).into())])),
+    ]);
+    let count = replicas(env);
+    let deployment = map([
+        ("replicas", count.into()),
+        ("revisionHistoryLimit", 5i64.into()),
+        ("selector", map([("matchLabels", selector(view.project, name))])),
+        ("template", map([("metadata", template_meta), ("spec", pod)])),
+    ]);
+    let service_port = |port_name: &str, port: u16, app: &str| {
+        map([
+            ("name", port_name.into()),
+            ("port", port.into()),
+            ("targetPort", port_name.into()),
+            ("protocol", "TCP".into()),
+            ("appProtocol", app.into()),
+        ])
+    };
+    let service = map([
+        ("type", "ClusterIP".into()),
+        ("selector", selector(view.project, name)),
+        (
+            "ports",
+            Yaml::Seq(vec![
+                service_port("otlp-grpc", Telemetry::OTLP_GRPC_PORT, "grpc"),
+                service_port("otlp-http", Telemetry::OTLP_HTTP_PORT, "http"),
+            ]),
+        ),
+    ]);
+    let mut out = vec![
+        Object::new("v1", "ServiceAccount", name, meta(), vec![("automountServiceAccountToken", false.into())]),
+        Object::new("v1", "ConfigMap", name, meta(), vec![("data", map([("collector.yaml", config.into())]))]),
+        Object::new("apps/v1", "Deployment", name, meta(), vec![("spec", deployment)]),
+        Object::new("v1", "Service", name, meta(), vec![("spec", service)]),
+    ];
+    if count >= 2 {
+        let spec =
+            map([("maxUnavailable", 1i64.into()), ("selector", map([("matchLabels", selector(view.project, name))]))]);
+        out.push(Object::new("policy/v1", "PodDisruptionBudget", name, meta(), vec![("spec", spec)]));
+    }
+    out
+}
