@@ -192,11 +192,13 @@ pub(crate) fn load_balancer_controller(file: &mut TfFile, ctx: &Ctx<'_>) -> Resu
 }
 
 /// True when some image of the environment comes from ECR Public: the load balancer
-/// controller's (an ingress) and the database bootstrap Jobs' (a cloud postgres that
-/// some service connects to).
+/// controller's (an ingress), the database bootstrap Jobs' (a cloud postgres that some
+/// service connects to) and the OpenTelemetry Collector's (`telemetry`).
 pub(crate) fn needs_ecr_public_cache(ctx: &Ctx<'_>) -> bool {
     let res = &ctx.env.resources;
-    res.ingress().is_some() || res.databases.iter().any(|d| res.connectors(&d.name).next().is_some())
+    res.ingress().is_some()
+        || res.databases.iter().any(|d| res.connectors(&d.name).next().is_some())
+        || ctx.env.telemetry.is_some()
 }
 
 /// The account's ECR pull-through cache of ECR Public, for this environment.
