@@ -13,7 +13,7 @@ mod parity;
 mod persistence;
 mod promotion;
 pub mod secrets;
-mod telemetry;
+pub(crate) mod telemetry;
 
 use crate::diag::{Code, Diagnostic, Diagnostics};
 use crate::ir::Tier;
