@@ -250,3 +250,146 @@ pub fn objects(view: &View) -> Vec<Object> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    const PROJECT: &str = r#"project shop {
+  phase = "wire"
+  environments = [local, production]
+}
+stack app {
+  network core { }
+  service api { port = 8080 }
+}
+environment local {
+  tier = local
+  stack = app
+  service api {
+    image = "registry.example.com/api@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+  }
+  telemetry { }
+}
+environment production {
+  tier = production
+  stack = app
+  aws { account = "333333333333"  region = "eu-west-1" }
+  state { bucket = "shop-state-production" }
+  network core { cidr = 10.3.0.0/16 }
+  service api {
+    image = "registry.example.com/api@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+    replicas = 2
+  }
+  telemetry {
+    traces = "otlp.traces.example.com:4317"
+    logs = "203.0.113.60:4317"
+  }
+}
+"#;
+
+    fn build() -> BTreeMap<String, String> {
+        let mut sources = crate::Sources::with_stdlib();
+        sources.add("project.gov", PROJECT);
+        let out = crate::compile(&sources, &crate::Options { emit: true });
+        assert!(!out.has_errors(), "the project builds");
+        out.files
+    }
+
+    fn documents(text: &str) -> Vec<serde_json::Value> {
+        serde_norway::Deserializer::from_str(text)
+            .map(|doc| {
+                let yaml: serde_norway::Value = serde::Deserialize::deserialize(doc).expect("YAML");
+                serde_norway::from_value(yaml).expect("JSON")
+            })
+            .collect()
+    }
+
+    fn object(files: &BTreeMap<String, String>, env: &str, file: &str, name: &str) -> serde_json::Value {
+        let text = &files[&format!("kubernetes/overlays/{env}/{file}")];
+        documents(text).into_iter().find(|d| d["metadata"]["name"] == name).unwrap_or_else(|| panic!("{file}: {name}"))
+    }
+
+    fn config(files: &BTreeMap<String, String>, env: &str) -> serde_json::Value {
+        let cm = object(files, env, "configmaps.yaml", "otel-collector");
+        let text = cm["data"]["collector.yaml"].as_str().expect("collector.yaml");
+        documents(text).remove(0)
+    }
+
+    #[test]
+    fn pipelines_only_for_declared_backends_over_tls() {
+        let files = build();
+        let c = config(&files, "production");
+        let pipelines = c["service"]["pipelines"].as_object().expect("pipelines");
+        assert_eq!(pipelines.keys().collect::<Vec<_>>(), ["logs", "traces"], "no metrics pipeline without a backend");
+        assert_eq!(c["exporters"]["otlp/traces"]["endpoint"], "otlp.traces.example.com:4317");
+        assert_eq!(c["exporters"]["otlp/logs"]["endpoint"], "203.0.113.60:4317");
+        assert_eq!(c["exporters"]["otlp/traces"]["tls"]["insecure"], false);
+        assert!(c["exporters"].get("debug").is_none());
+        assert_eq!(pipelines["traces"]["processors"], serde_json::json!(["memory_limiter", "batch"]));
+        assert_eq!(pipelines["logs"]["exporters"], serde_json::json!(["otlp/logs"]));
+        assert_eq!(c["receivers"]["otlp"]["protocols"]["grpc"]["endpoint"], "0.0.0.0:4317");
+        assert_eq!(c["receivers"]["otlp"]["protocols"]["http"]["endpoint"], "0.0.0.0:4318");
+        assert_eq!(c["extensions"]["health_check"]["endpoint"], "0.0.0.0:13133");
+    }
+
+    #[test]
+    fn a_local_collector_without_backends_prints() {
+        let c = config(&build(), "local");
+        assert_eq!(c["exporters"].as_object().expect("exporters").keys().collect::<Vec<_>>(), ["debug"]);
+        for signal in ["traces", "metrics", "logs"] {
+            assert_eq!(c["service"]["pipelines"][signal]["exporters"], serde_json::json!(["debug"]));
+        }
+    }
+
+    #[test]
+    fn the_collector_is_hardened_probed_and_pulled_through_the_cache() {
+        let files = build();
+        let d = object(&files, "production", "deployments.yaml", "otel-collector");
+        assert_eq!(d["spec"]["replicas"], 2);
+        let pod = &d["spec"]["template"]["spec"];
+        assert_eq!(pod["securityContext"]["runAsNonRoot"], true);
+        assert_eq!(pod["automountServiceAccountToken"], false);
+        let c = &pod["containers"][0];
+        assert_eq!(c["securityContext"]["readOnlyRootFilesystem"], true);
+        assert_eq!(c["securityContext"]["capabilities"]["drop"], serde_json::json!(["ALL"]));
+        assert_eq!(c["resources"]["limits"], c["resources"]["requests"]);
+        for probe in ["readinessProbe", "livenessProbe"] {
+            assert_eq!(c[probe]["httpGet"]["port"], "health", "{probe}");
+        }
+        let health = c["ports"].as_array().expect("ports").iter().find(|p| p["name"] == "health").expect("health");
+        assert_eq!(health["containerPort"], 13133);
+        let image = c["image"].as_str().expect("image");
+        let upstream = crate::emit::versions::OTEL_COLLECTOR_IMAGE.strip_prefix("public.ecr.aws/").expect("ECR Public");
+        assert_eq!(
+            image,
+            format!("333333333333.dkr.ecr.eu-west-1.amazonaws.com/shop-production-ecr-public/{upstream}"),
+            "a private cluster pulls it through the ECR Public cache"
+        );
+        // The cache exists in that environment's Terraform.
+        assert!(files["terraform/production/compute.tf.json"].contains("aws_ecr_pull_through_cache_rule"));
+        let local = object(&files, "local", "deployments.yaml", "otel-collector");
+        assert_eq!(
+            local["spec"]["template"]["spec"]["containers"][0]["image"],
+            crate::emit::versions::OTEL_COLLECTOR_IMAGE
+        );
+        assert!(files["kubernetes/overlays/production/poddisruptionbudgets.yaml"].contains("name: otel-collector"));
+        let svc = object(&files, "production", "services.yaml", "otel-collector");
+        let ports: Vec<i64> =
+            svc["spec"]["ports"].as_array().expect("ports").iter().filter_map(|p| p["port"].as_i64()).collect();
+        assert_eq!(ports, [4317, 4318]);
+    }
+
+    #[test]
+    fn every_service_is_wired_to_the_collector() {
+        let files = build();
+        let cm = object(&files, "production", "configmaps.yaml", "api-config");
+        let data = &cm["data"];
+        assert_eq!(data["OTEL_EXPORTER_OTLP_ENDPOINT"], "http://otel-collector.shop-production.svc.cluster.local:4318");
+        assert_eq!(data["OTEL_EXPORTER_OTLP_PROTOCOL"], "http/protobuf");
+        assert_eq!(data["OTEL_SERVICE_NAME"], "api");
+        assert_eq!(data["OTEL_RESOURCE_ATTRIBUTES"], "deployment.environment=production,service.namespace=shop");
+        // The base (the stack's view) knows no environment: the wiring is the overlay's.
+        assert!(!files.iter().any(|(p, t)| p.starts_with("kubernetes/base/") && t.contains("OTEL_")));
+    }
+}
