@@ -1,12 +1,13 @@
-//! Telemetry (E406 and E408 on its endpoints, E415–E418): the environment's
+//! Telemetry (E406 and E408 on its endpoints, E415–E418, W607): the environment's
 //! OpenTelemetry Collector exports to well-formed public backends, a cloud tier's
 //! collector exports somewhere, govc alone sets the services' `OTEL_*` wiring, the
-//! collector's name is its own, and a mirror collects what its target collects.
+//! collector's name is its own, a mirror collects what its target collects, and without
+//! a collector a service's own OTLP endpoint is one its `egress` lets it reach.
 
 use crate::diag::{Code, Diagnostic, Diagnostics};
 use crate::ir::{Telemetry, Tier};
 use crate::model::body::BlockVal;
-use crate::model::values::Val;
+use crate::model::values::{EnvVal, Val};
 use crate::model::{report_once, Environment, Model};
 
 use super::network::{not_public, parse_egress};
@@ -38,6 +39,8 @@ pub fn run(model: &Model, sink: &mut Diagnostics) {
             no_backend(env, block, &mut local);
             otel_variables(env, &mut local);
             collector_name(env, &mut local);
+        } else {
+            unreachable_endpoint(env, &mut local);
         }
         per_env.push((env.name.clone(), env.span, local));
     }
@@ -184,4 +187,66 @@ fn mirror_differs(env: &Environment, target: &Environment, sink: &mut Diagnostic
         .with_note("the collector and its pipelines are part of the topology a mirror rehearses; only the backends' addresses may differ")
         .with_help(format!("declare `telemetry` with the same signals in `{}` and `{}`", env.name, target.name)),
     );
+}
+
+/// The `host:port` of an OTLP endpoint URL (`http[s]://host:port[/path]`); `None` when it
+/// names no port (the SDK's default then depends on the protocol) or is not a URL.
+pub fn endpoint_destination(url: &str) -> Option<(String, u16)> {
+    let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"))?;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let (host, port) = authority.rsplit_once(':')?;
+    Some((host.to_ascii_lowercase(), port.parse().ok()?))
+}
+
+/// W607: without telemetry, a service that names its own OTLP endpoint (a literal
+/// `http[s]://host:port` URL) whose `host:port` is not among its `egress` entries: the
+/// NetworkPolicies and firewall would drop its telemetry.
+fn unreachable_endpoint(env: &Environment, sink: &mut Diagnostics) {
+    for (_, svc) in env.of_kind("service") {
+        let egress: Vec<(String, u16)> = match svc.body.value("egress") {
+            Some(Val::Strings(entries)) => entries
+                .iter()
+                .filter_map(|(e, _)| parse_egress(e).ok().map(|(h, p)| (h.to_ascii_lowercase(), p)))
+                .collect(),
+            _ => Vec::new(),
+        };
+        for entry in svc.body.env() {
+            if !entry.key.starts_with("OTEL_EXPORTER_OTLP_") || !entry.key.ends_with("ENDPOINT") {
+                continue;
+            }
+            let EnvVal::Literal(url) = &entry.value else { continue };
+            let Some((host, port)) = endpoint_destination(url) else { continue };
+            if egress.contains(&(host.clone(), port)) {
+                continue;
+            }
+            sink.push(
+                Diagnostic::new(
+                    Code::W607,
+                    entry.value_span,
+                    format!("service `{}` sends telemetry to `{host}:{port}`, which its `egress` does not allow", svc.name),
+                    "not a declared destination",
+                )
+                .with_note(format!(
+                    "environment `{}` has no `telemetry`, and egress is deny-by-default: this traffic would be dropped",
+                    env.name
+                ))
+                .with_help(format!(
+                    "declare `telemetry {{ ... }}` in the environment (govc then wires the service to its collector), or add `\"{host}:{port}\"` to the service's `egress`"
+                )),
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::endpoint_destination;
+
+    #[test]
+    fn otlp_urls() {
+        assert_eq!(endpoint_destination("https://otlp.example.com:4317"), Some(("otlp.example.com".into(), 4317)));
+        assert_eq!(endpoint_destination("http://Collector:4318/v1/traces"), Some(("collector".into(), 4318)));
+        assert_eq!(endpoint_destination("https://otlp.example.com"), None);
+        assert_eq!(endpoint_destination("otlp.example.com:4317"), None);
+    }
 }

@@ -98,6 +98,7 @@ codes! {
     E601 Error "unsafe production database";
     W601 Warning "database nothing connects to";
     W602 Warning "database password beside IAM database authentication";
+    W607 Warning "OTLP endpoint that the service's egress does not allow";
     E701 Error "construct not authorized by the phase";
     E702 Error "build in a phase without iac";
     E703 Error "invalid phase ladder";

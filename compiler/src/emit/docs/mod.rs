@@ -195,6 +195,7 @@ pub fn rules(env: &Environment) -> Vec<Code> {
             Code::E801 | Code::E802 => env.mirrors.is_some(),
             Code::E415 => cloud && env.telemetry.is_some(),
             Code::E416 | Code::E418 => env.telemetry.is_some(),
+            Code::W607 => env.telemetry.is_none(),
             Code::E417 => env.mirrors.is_some(),
             _ => true,
         })
