@@ -11,7 +11,8 @@
 //! - Deployment: hardened like the services (non-root, read-only root filesystem, no
 //!   capabilities, seccomp `RuntimeDefault`, requests = limits), probes on the health
 //!   check port, a digest of the configuration in the pod template (a change rolls the
-//!   pods), two replicas and a PodDisruptionBudget in production, one elsewhere;
+//!   pods), two replicas spread across zones and a PodDisruptionBudget in production,
+//!   one elsewhere;
 //! - Service: ClusterIP, `otlp-grpc` 4317 and `otlp-http` 4318.
 //!
 //! Every service gets `OTEL_EXPORTER_OTLP_ENDPOINT` (this Service, OTLP over HTTP),
@@ -197,6 +198,15 @@ pub fn objects(view: &View) -> Vec<Object> {
         ("serviceAccountName", name.into()),
         ("automountServiceAccountToken", false.into()),
         ("securityContext", object::pod_security_context()),
+        (
+            "topologySpreadConstraints",
+            Yaml::Seq(vec![map([
+                ("maxSkew", 1i64.into()),
+                ("topologyKey", "topology.kubernetes.io/zone".into()),
+                ("whenUnsatisfiable", "ScheduleAnyway".into()),
+                ("labelSelector", map([("matchLabels", selector(view.project, name))])),
+            ])]),
+        ),
         ("containers", Yaml::Seq(vec![container])),
         (
             "volumes",
@@ -347,6 +357,8 @@ environment production {
         let files = build();
         let d = object(&files, "production", "deployments.yaml", "otel-collector");
         assert_eq!(d["spec"]["replicas"], 2);
+        let spread = &d["spec"]["template"]["spec"]["topologySpreadConstraints"][0];
+        assert_eq!(spread["topologyKey"], "topology.kubernetes.io/zone");
         let pod = &d["spec"]["template"]["spec"];
         assert_eq!(pod["securityContext"]["runAsNonRoot"], true);
         assert_eq!(pod["automountServiceAccountToken"], false);
