@@ -222,6 +222,13 @@ pub fn facts(env: &Environment) -> Facts {
     for s in &r.secrets {
         put("secret", &s.name, vec![(f("path"), s.path.clone())]);
     }
+    // The collector is topology; its backends' addresses are values (they may differ
+    // between a mirror and its target), which signals it exports are flows.
+    if let Some(t) = &env.telemetry {
+        let backends =
+            t.backends().map(|(signal, e)| (format!("{signal} backend"), Some(format!("{}:{}", e.host, e.port))));
+        put("telemetry collector", ir::Telemetry::COLLECTOR, backends.collect());
+    }
     out.flows = flows(env);
     out
 }
@@ -247,6 +254,9 @@ pub fn flows(env: &Environment) -> BTreeSet<String> {
         for e in &s.egress {
             flows.insert(format!("service `{}` egress to {}:{}", s.name, e.host, e.port));
         }
+        if env.telemetry.is_some() {
+            flows.insert(format!("service `{}` sends telemetry to the collector", s.name));
+        }
         for v in &s.env {
             match &v.value {
                 EnvValue::Secret { secret, .. } => {
@@ -258,6 +268,9 @@ pub fn flows(env: &Environment) -> BTreeSet<String> {
                 EnvValue::Literal(_) => {}
             }
         }
+    }
+    for (signal, _) in env.telemetry.iter().flat_map(|t| t.backends()) {
+        flows.insert(format!("the collector exports {signal}"));
     }
     flows
 }
@@ -436,6 +449,36 @@ environment production {
         let text = render_text(&d);
         assert!(text.contains("+ ingress `edge` routes /admin to service `api` (only in production)"), "{text}");
         assert!(text.contains("service `api`: same artifact"), "{text}");
+    }
+
+    #[test]
+    fn telemetry_signals_are_topology_and_backends_are_values() {
+        let text = TWO
+            .replacen(
+                "  ingress edge { host = \"staging.shop.example\" }\n",
+                "  ingress edge { host = \"staging.shop.example\" }\n  telemetry { traces = \"otlp.staging.example:4317\" }\n",
+                1,
+            )
+            .replacen(
+                "  ingress edge { host = \"shop.example\" route \"/admin\" -> api }\n",
+                "  ingress edge { host = \"shop.example\" route \"/admin\" -> api }\n  telemetry {\n    traces = \"otlp.example:4317\"\n    logs = \"otlp.example:4317\"\n  }\n",
+                1,
+            );
+        let p = program(&text);
+        let d = diff(&p.environments[0], &p.environments[1]);
+        assert!(d.topology.only_in_b.contains(&"the collector exports logs".to_string()), "{:?}", d.topology);
+        assert!(!d.topology.only_in_b.iter().any(|t| t.contains("exports traces")));
+        let changed: Vec<(&str, &str, Option<&str>, Option<&str>)> =
+            d.values.iter().map(|v| (v.resource.as_str(), v.field.as_str(), v.a.as_deref(), v.b.as_deref())).collect();
+        assert!(
+            changed.contains(&(
+                "otel-collector",
+                "traces backend",
+                Some("otlp.staging.example:4317"),
+                Some("otlp.example:4317")
+            )),
+            "{changed:?}"
+        );
     }
 
     #[test]

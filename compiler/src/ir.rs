@@ -166,6 +166,8 @@ pub struct Environment {
     pub kubernetes_version: String,
     /// `ci { role = ... }`: the IAM role that applies the manifests (an EKS access entry).
     pub ci: Option<Ci>,
+    /// `telemetry { ... }`: the environment's OpenTelemetry Collector and its backends.
+    pub telemetry: Option<Telemetry>,
     /// After the stack/environment merge: every resource of the stack (refined) plus
     /// the environment's own (`from_stack = false`).
     pub resources: Resources,
@@ -182,6 +184,45 @@ pub struct Aws {
 pub struct Ci {
     /// The ARN of the IAM role the CI runner assumes.
     pub role: Option<String>,
+}
+
+/// The environment's OpenTelemetry Collector: one backend (an OTLP/gRPC endpoint,
+/// `host:port`) per signal it exports; a signal without one is not collected.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct Telemetry {
+    pub traces: Option<Egress>,
+    pub metrics: Option<Egress>,
+    pub logs: Option<Egress>,
+}
+
+impl Telemetry {
+    /// The name of the collector's Deployment, Service, ConfigMap, ServiceAccount and pods
+    /// (a service of an environment with telemetry may not take it: E418).
+    pub const COLLECTOR: &'static str = "otel-collector";
+    /// OTLP over gRPC, where services send (and the collector's Service listens).
+    pub const OTLP_GRPC_PORT: u16 = 4317;
+    /// OTLP over HTTP.
+    pub const OTLP_HTTP_PORT: u16 = 4318;
+    /// The collector's `health_check` extension: its readiness and liveness probes.
+    pub const HEALTH_PORT: u16 = 13133;
+
+    /// The declared backends: `(signal, endpoint)` in the order traces, metrics, logs.
+    pub fn backends(&self) -> impl Iterator<Item = (&'static str, &Egress)> {
+        [("traces", &self.traces), ("metrics", &self.metrics), ("logs", &self.logs)]
+            .into_iter()
+            .filter_map(|(signal, e)| e.as_ref().map(|e| (signal, e)))
+    }
+
+    /// The distinct backend endpoints, in order of first declaration.
+    pub fn destinations(&self) -> Vec<&Egress> {
+        let mut out: Vec<&Egress> = Vec::new();
+        for (_, e) in self.backends() {
+            if !out.contains(&e) {
+                out.push(e);
+            }
+        }
+        out
+    }
 }
 
 /// The environment's Terraform state backend.

@@ -5,7 +5,9 @@
 //! destinations its services declare in `egress`. Edges: `stack` and `mirrors` between
 //! items, `contains` from an environment to its resources, the resources' own edges
 //! (`connects`, routes, `env` references, placement in a network segment) and one
-//! `egress` edge per declared entry, labelled with how it is enforced
+//! `egress` edge per declared entry (and per backend of the environment's OpenTelemetry
+//! Collector, a `collector` node in the runtime segment that every service sends `otlp`
+//! to), labelled with how it is enforced
 //! ([`egress_enforcement`]): dashed in DOT, dotted in Mermaid, an `enforcement` field in
 //! JSON.
 
@@ -33,6 +35,10 @@ pub fn egress_enforcement(tier: Option<Tier>, host: &str) -> &'static str {
         (false, false) => "port only (network policy; no firewall in a local environment)",
         (false, true) => "ip /32 (network policy)",
     }
+}
+
+fn node_of_env(env_nodes: &[(String, NodeIndex)], name: &str) -> NodeIndex {
+    env_nodes.iter().find(|(n, _)| n == name).map(|(_, i)| *i).expect("the environment's node was added")
 }
 
 /// A node of the project graph.
@@ -159,10 +165,47 @@ impl ProjectGraph {
                     graph.add_edge(*from, res_nodes[edge.target], Edge::plain(label));
                 }
             }
+            // `telemetry`: the collector, a workload of the runtime segment that every
+            // service sends OTLP to and whose only way out is its backends.
+            let collector = env.body.block("telemetry").map(|block| {
+                let node = graph.add_node(Node::Resource {
+                    env: env.name.clone(),
+                    kind: "collector".into(),
+                    name: crate::ir::Telemetry::COLLECTOR.into(),
+                });
+                graph.add_edge(node_of_env(&env_nodes, &env.name), node, Edge::plain("contains"));
+                let networks: Vec<NodeIndex> = env
+                    .resources
+                    .iter()
+                    .zip(&res_nodes)
+                    .filter(|(r, _)| r.kind == "network")
+                    .map(|(_, n)| *n)
+                    .collect();
+                if let [network] = networks[..] {
+                    graph.add_edge(node, network, Edge::plain("runtime segment"));
+                }
+                for (_, from) in env.resources.iter().zip(&res_nodes).filter(|(r, _)| r.kind == "service") {
+                    graph.add_edge(*from, node, Edge::plain("otlp"));
+                }
+                let mut backends: Vec<String> = Vec::new();
+                for signal in super::telemetry::SIGNALS {
+                    if let Some(Val::Str(e)) = block.body.value(signal) {
+                        if !backends.contains(e) {
+                            backends.push(e.clone());
+                        }
+                    }
+                }
+                (node, backends)
+            });
             let mut externals: Vec<(String, NodeIndex)> = Vec::new();
-            for (res, from) in env.resources.iter().zip(&res_nodes) {
-                let Some(Val::Strings(entries)) = res.body.value("egress") else { continue };
-                for (entry, _) in entries {
+            let declared = env.resources.iter().zip(res_nodes.iter().copied()).filter_map(|(res, from)| {
+                let Some(Val::Strings(entries)) = res.body.value("egress") else { return None };
+                Some((from, entries.iter().map(|(e, _)| e.clone()).collect::<Vec<String>>()))
+            });
+            let all: Vec<(NodeIndex, Vec<String>)> = declared.chain(collector).collect();
+            for (from, entries) in &all {
+                let from = &from;
+                for entry in entries {
                     let Ok((host, port)) = parse_egress(entry) else { continue };
                     let destination = format!("{}:{port}", host.to_ascii_lowercase());
                     let to = match externals.iter().find(|(d, _)| *d == destination) {
@@ -175,7 +218,7 @@ impl ProjectGraph {
                         }
                     };
                     let enforcement = Some(egress_enforcement(env.tier, host).to_string());
-                    graph.add_edge(*from, to, Edge { label: format!("egress :{port}"), enforcement });
+                    graph.add_edge(**from, to, Edge { label: format!("egress :{port}"), enforcement });
                 }
             }
         }
@@ -395,6 +438,37 @@ environment staging {
         let want: Vec<(String, String, String)> =
             want.iter().map(|(f, t, l)| (f.to_string(), t.to_string(), l.to_string())).collect();
         assert_eq!(edges, want, "one destination node per environment, shared by its services");
+    }
+
+    #[test]
+    fn the_collector_is_a_runtime_workload_with_its_backends() {
+        let project = PROJECT.replacen(
+            "  network core { cidr = 10.1.0.0/16 }\n",
+            "  network core { cidr = 10.1.0.0/16 }\n  telemetry {\n    traces = \"otlp.example.com:4317\"\n    logs = \"otlp.example.com:4317\"\n  }\n",
+            1,
+        );
+        assert_ne!(project, PROJECT);
+        let mut sources = Sources::with_stdlib();
+        sources.add("project.gov", project);
+        let (model, sink) = analyze(&sources, &Options::default());
+        let errors: Vec<_> = sink.into_sorted().into_iter().filter(|d| d.is_error()).collect();
+        assert!(errors.is_empty(), "{errors:?}");
+        let g = ProjectGraph::build(&model, Some("staging"));
+        let edges: Vec<(String, String, String)> = g
+            .edges()
+            .map(|(f, t, e)| (f.id(), t.id(), e.label.clone()))
+            .filter(|(f, t, _)| f.contains("otel") || t.contains("otel"))
+            .collect();
+        let want = [
+            ("env:staging", "staging/otel-collector", "contains"),
+            ("staging/otel-collector", "staging/core", "runtime segment"),
+            ("staging/api", "staging/otel-collector", "otlp"),
+            ("staging/worker", "staging/otel-collector", "otlp"),
+            ("staging/otel-collector", "staging/egress:otlp.example.com:4317", "egress :4317"),
+        ];
+        let want: Vec<(String, String, String)> =
+            want.iter().map(|(f, t, l)| (f.to_string(), t.to_string(), l.to_string())).collect();
+        assert_eq!(edges, want, "one egress edge per distinct backend");
     }
 
     #[test]

@@ -8,12 +8,13 @@
 mod compute;
 pub mod graph;
 mod isolation;
-mod network;
+pub(crate) mod network;
 mod parity;
 mod persistence;
 mod promotion;
 pub mod secrets;
 mod storage;
+pub(crate) mod telemetry;
 
 use crate::diag::{Code, Diagnostic, Diagnostics};
 use crate::ir::Tier;
@@ -34,6 +35,7 @@ pub fn run(model: &Model, options: &Options, sink: &mut Diagnostics) {
     persistence::run(model, sink);
     storage::run(model, sink);
     parity::run(model, sink);
+    telemetry::run(model, sink);
     promotion::run(model, sink);
     if options.emit {
         build_without_iac(model, sink);

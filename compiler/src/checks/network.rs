@@ -24,7 +24,7 @@ pub fn run(model: &Model, sink: &mut Diagnostics) {
         let firewall = needs_firewall(env);
         for (_, net) in env.of_kind("network") {
             public_segment(net, &mut local);
-            addressing(net, firewall, &mut local);
+            addressing(net, firewall.as_ref(), &mut local);
         }
         networks_overlap(env, &mut local);
         for (_, svc) in env.of_kind("service") {
@@ -206,22 +206,33 @@ fn zones_of(res: &Resource) -> u8 {
     }
 }
 
-/// The first service of a cloud environment that declares `egress`: such an environment
-/// gets an AWS Network Firewall, whose subnets are carved from the spare block
-/// ([`carve::firewall_subnets`]).
-fn needs_firewall(env: &Environment) -> Option<&Resource> {
+/// Why a cloud environment gets an AWS Network Firewall, whose subnets are carved from
+/// the spare block ([`carve::firewall_subnets`]): the first service that declares
+/// `egress`, or else a `telemetry` block with a backend (the collector's egress).
+/// `(what to point at, why)`.
+fn needs_firewall(env: &Environment) -> Option<(Span, String, &'static str)> {
     if env.tier.is_none_or(|t| t == crate::ir::Tier::Local) {
         return None;
     }
-    env.of_kind("service")
+    let svc = env
+        .of_kind("service")
         .map(|(_, r)| r)
-        .find(|svc| matches!(svc.body.value("egress"), Some(Val::Strings(items)) if !items.is_empty()))
+        .find(|svc| matches!(svc.body.value("egress"), Some(Val::Strings(items)) if !items.is_empty()));
+    if let Some(svc) = svc {
+        let why = format!("service `{}` declares `egress`, so the environment gets a Network Firewall", svc.name);
+        return Some((svc.head(), why, "declares egress"));
+    }
+    let telemetry = env.body.block("telemetry")?;
+    telemetry.body.fields.iter().any(|f| matches!(f.value, Val::Str(_))).then(|| {
+        let why = "the environment's `telemetry` exports to backends, so it gets a Network Firewall".to_string();
+        (telemetry.head, why, "exports telemetry")
+    })
 }
 
 /// E404 and E405 within one network: segments inside the network, not overlapping,
 /// and large enough for a subnet per zone; with `firewall` (a service that declares
 /// egress), clear of the firewall subnets.
-fn addressing(net: &Resource, firewall: Option<&Resource>, sink: &mut Diagnostics) {
+fn addressing(net: &Resource, firewall: Option<&(Span, String, &'static str)>, sink: &mut Diagnostics) {
     let network = cidr_of(net);
     let zones = zones_of(net);
     let mut segments: Vec<(SegmentRole, Ipv4Net, Span, bool)> = Vec::new();
@@ -313,13 +324,12 @@ fn addressing(net: &Resource, firewall: Option<&Resource>, sink: &mut Diagnostic
 /// E404 for the Network Firewall subnets (the first `zones` /28s of the spare block,
 /// [`carve::firewall_subnets`]): a written segment must leave them free.
 fn firewall_room(
-    svc: &Resource,
+    (cause, why, label): &(Span, String, &'static str),
     outer: Ipv4Net,
     zones: u8,
     segments: &[(SegmentRole, Ipv4Net, Span, bool)],
     sink: &mut Diagnostics,
 ) {
-    let why = format!("service `{}` declares `egress`, so the environment gets a Network Firewall", svc.name);
     let spare = carve::segment_block(outer, carve::SPARE_BLOCK).map_or_else(String::new, |b| b.to_string());
     // Three disjoint segments that fit their zones leave a spare quarter at least as large
     // as the smallest of them, so `None` here always comes with an E404 or E405 already.
@@ -335,7 +345,7 @@ fn firewall_room(
                 format!("the {} segment `{cidr}` overlaps the firewall subnet `{hit}`", role.as_str()),
                 "overlaps the firewall subnets",
             )
-            .with_label(svc.head(), "declares egress")
+            .with_label(*cause, *label)
             .with_note(format!("{why}: its subnets are the first /28s of the network's spare quarter `{spare}`"))
             .with_help(format!("leave `{spare}` free: write a segment block outside it")),
         );

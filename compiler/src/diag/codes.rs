@@ -87,6 +87,10 @@ codes! {
     E407 Error "several networks in a cloud environment to build";
     E408 Error "egress to a destination that is not on the public internet";
     E419 Error "route to a service that does not speak HTTP";
+    E415 Error "telemetry without a backend in a cloud environment";
+    E416 Error "service env sets an OTEL variable that telemetry sets";
+    E417 Error "telemetry differs from the mirrored environment";
+    E418 Error "resource named like the OpenTelemetry Collector";
     E501 Error "image not pinned by digest";
     E502 Error "literal that looks like a secret";
     E503 Error "secret reference outside env";
@@ -101,6 +105,7 @@ codes! {
     W605 Warning "evidence bucket without lock";
     W606 Warning "noncurrent version expiry shorter than the lock's retention";
     W609 Warning "health path on a service not probed over HTTP";
+    W607 Warning "OTLP endpoint that the service's egress does not allow";
     E701 Error "construct not authorized by the phase";
     E702 Error "build in a phase without iac";
     E703 Error "invalid phase ladder";

@@ -32,6 +32,11 @@
 //!   and `AWS_REGION`, the credentials from `secrets/minio.env`, and start once the
 //!   buckets exist.
 //!
+//! - with `telemetry`: the OpenTelemetry Collector as the overlay runs it (the same
+//!   image and configuration, [`telemetry::config`]) on the runtime network, and every
+//!   service with the overlay's `OTEL_*` variables, the endpoint being the Compose host
+//!   `otel-collector`.
+//!
 //! Every string Compose would interpolate (`$`) is escaped (`$$`). The writer is the
 //! Kustomize one ([`super::kustomize::yaml`]).
 //!
@@ -40,9 +45,9 @@
 //! resolves its attributes; an object store or a telemetry collector each fits there.
 
 use super::kustomize::postgres::init_script;
-use super::kustomize::storage;
 use super::kustomize::yaml::{self, map, map_of, Key, Yaml};
 use super::kustomize::View;
+use super::kustomize::{storage, telemetry};
 use crate::emit::versions;
 use crate::ir::{self, EnvValue};
 
@@ -132,6 +137,9 @@ fn render(view: &View, env: &ir::Environment, path: &str) -> Result<String, Stri
     }
     if !view.resources.buckets.is_empty() {
         object_store(view, &mut file);
+    }
+    if let Some(t) = env.telemetry.as_ref() {
+        collector(env, t, &mut file);
     }
     for svc in &view.resources.services {
         service(view, svc, &mut file)?;
@@ -297,6 +305,27 @@ fn object_store(view: &View, file: &mut File) {
     }
 }
 
+/// The environment's OpenTelemetry Collector, with the overlay's configuration.
+fn collector(env: &ir::Environment, t: &ir::Telemetry, file: &mut File) {
+    let config = format!("{}-config", ir::Telemetry::COLLECTOR);
+    let out: Vec<(Key, Yaml)> = vec![
+        ("image".into(), versions::OTEL_COLLECTOR_IMAGE.into()),
+        ("restart".into(), "unless-stopped".into()),
+        ("command".into(), Yaml::from(vec!["--config=/conf/collector.yaml"])),
+        (
+            "configs".into(),
+            Yaml::Seq(vec![map([("source", config.as_str().into()), ("target", "/conf/collector.yaml".into())])]),
+        ),
+        ("networks".into(), vec![RUNTIME].into()),
+        ("user".into(), format!("{RUN_AS}:{RUN_AS}").into()),
+        ("read_only".into(), true.into()),
+        ("cap_drop".into(), vec!["ALL"].into()),
+        ("security_opt".into(), vec!["no-new-privileges:true"].into()),
+    ];
+    file.services.push((ir::Telemetry::COLLECTOR.into(), Yaml::Map(out)));
+    file.configs.push((config.into(), map([("content", literal(&telemetry::config(env, t)))])));
+}
+
 /// The Compose host name that serves `resource.attribute`, or `None` to keep the value
 /// the IR resolved (ports, database names, users).
 fn host_of(view: &View, resource: &str, attribute: &str) -> Option<String> {
@@ -350,6 +379,14 @@ fn service(view: &View, svc: &ir::Service, file: &mut File) -> Result<(), String
     if stores {
         vars.push(("AWS_ENDPOINT_URL_S3".into(), format!("http://{STORE}:{}", storage::PORT).into()));
         vars.push(("AWS_REGION".into(), storage::REGION.into()));
+    }
+    if let Some(env) = view.env.filter(|e| e.telemetry.is_some()) {
+        let in_cluster = telemetry::endpoint(env);
+        let compose = format!("http://{}:{}", ir::Telemetry::COLLECTOR, ir::Telemetry::OTLP_HTTP_PORT);
+        for (key, value) in telemetry::service_variables(view.project, env, svc) {
+            let value = if value == in_cluster { compose.clone() } else { value };
+            vars.push((key, literal(&value)));
+        }
     }
     if !vars.is_empty() {
         out.push(("environment".into(), map_of(vars)));

@@ -230,7 +230,10 @@ fn files_match_the_compose_specification() {
     };
     let dir = tempfile::tempdir().expect("a temp dir");
     let mut paths = Vec::new();
-    for (i, program) in [fixture::zenthea(), fixture::protocols(), fixture::variants()].iter().enumerate() {
+    let mut with_telemetry = fixture::zenthea();
+    with_telemetry.environments[0].telemetry = Some(ir::Telemetry::default());
+    let programs = [fixture::zenthea(), fixture::protocols(), fixture::variants(), with_buckets(), with_telemetry];
+    for (i, program) in programs.iter().enumerate() {
         for (path, text) in files(program) {
             if path.ends_with(".yml") {
                 let file = dir.path().join(format!("{i}-docker-compose.yml"));
@@ -296,4 +299,36 @@ fn the_object_store_is_the_overlays_and_reachable_only_by_its_connectors() {
     let text = &files(&program)["compose/docker-compose.yml"];
     assert!(text.contains("secrets/minio-root-user") && text.contains("secrets/minio.env"));
     assert!(!text.contains("AWS_SECRET_ACCESS_KEY:"), "credentials come from the env file only");
+}
+
+/// With `telemetry`, the collector runs with the overlay's configuration and every
+/// service gets the overlay's `OTEL_*` variables, the endpoint being the Compose host.
+#[test]
+fn the_collector_runs_with_the_overlays_configuration() {
+    let mut program = fixture::zenthea();
+    let telemetry = ir::Telemetry { traces: None, metrics: None, logs: None };
+    program.environments[0].telemetry = Some(telemetry.clone());
+    let env = &program.environments[0];
+    assert_eq!(env.tier, ir::Tier::Local);
+    let compose = local_file(&program);
+    let collector = &compose["services"][ir::Telemetry::COLLECTOR];
+    assert_eq!(collector["image"], versions::OTEL_COLLECTOR_IMAGE);
+    let config = &compose["configs"][format!("{}-config", ir::Telemetry::COLLECTOR)]["content"];
+    assert_eq!(config, &telemetry::config(env, &telemetry).replace('$', "$$"));
+    assert!(config.as_str().expect("text").contains("debug"), "no backend locally: the debug exporter");
+    let view = View::new(&program.project, Some(env), &env.resources);
+    for svc in &env.resources.services {
+        let vars = &compose["services"][&svc.name]["environment"];
+        assert_eq!(vars["OTEL_EXPORTER_OTLP_ENDPOINT"], "http://otel-collector:4318", "{}", svc.name);
+        assert_eq!(vars["OTEL_SERVICE_NAME"], svc.name.as_str());
+        for (key, value) in telemetry::service_variables(view.project, env, svc) {
+            if key != "OTEL_EXPORTER_OTLP_ENDPOINT" {
+                assert_eq!(vars[&key], value.as_str(), "{}: {key} as in the overlay", svc.name);
+            }
+        }
+    }
+    // Without telemetry: no collector and no variable.
+    let plain = local_file(&fixture::zenthea());
+    assert!(plain["services"][ir::Telemetry::COLLECTOR].is_null());
+    assert!(plain["services"]["api"]["environment"]["OTEL_SERVICE_NAME"].is_null());
 }

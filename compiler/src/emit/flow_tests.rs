@@ -78,6 +78,19 @@ fn program_flows(env: &ir::Environment) -> BTreeSet<(String, String, String)> {
             out.insert(f(&svc.name, "endpoints", 443));
         }
     }
+    // `telemetry`: every service sends OTLP (gRPC, HTTP) to the collector, which exports
+    // to the declared backends.
+    if let Some(telemetry) = &env.telemetry {
+        let collector = ir::Telemetry::COLLECTOR;
+        for svc in &res.services {
+            out.insert(f(&svc.name, collector, ir::Telemetry::OTLP_GRPC_PORT));
+            out.insert(f(&svc.name, collector, ir::Telemetry::OTLP_HTTP_PORT));
+        }
+        for (_, eg) in telemetry.backends() {
+            let to = eg.host.parse::<std::net::Ipv4Addr>().map_or_else(|_| "internet".into(), |ip| format!("ip {ip}"));
+            out.insert(f(collector, &to, eg.port));
+        }
+    }
     out
 }
 
@@ -152,10 +165,11 @@ fn sgp_selects_the_deployment(what: &str, files: &BTreeMap<String, String>, env:
         }
     }
     let bootstraps = k8s::bootstraps(env).len();
+    let collector = usize::from(env.telemetry.is_some());
     assert_eq!(
         items.len(),
-        env.resources.services.len() + bootstraps,
-        "{what}: one SecurityGroupPolicy per service and bootstrap Job"
+        env.resources.services.len() + bootstraps + collector,
+        "{what}: one SecurityGroupPolicy per service, bootstrap Job and collector"
     );
     for sgp in &items {
         let selector = sgp["spec"]["podSelector"]["matchLabels"].as_object().expect("matchLabels");
@@ -263,4 +277,44 @@ fn flows_with_buckets() {
         assert!(np_ingress.contains(&flow(from, minio, "9000/TCP")), "{from}");
     }
     assert!(!np_egress.iter().any(|(a, b, _)| a == "web" && b == minio));
+}
+
+/// `envs/` with `telemetry` in every environment: the collector's flows (OTLP from every
+/// service, its backends by name and by address) hold at both layers, and no other
+/// workload reaches the collector or its backends.
+#[test]
+fn flows_of_the_collector() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let files: Vec<(String, String)> = project(&root.join("envs"))
+        .into_iter()
+        .map(|(path, text)| {
+            if !text.contains("\nenvironment ") {
+                return (path, text);
+            }
+            let start = text.find("\nenvironment ").expect("an environment") + 1;
+            let open = start + text[start..].find("{\n").expect("its block") + 2;
+            let telemetry =
+                "  telemetry {\n    traces = \"otlp.example.com:4317\"\n    logs = \"203.0.113.9:4317\"\n  }\n";
+            (path, format!("{}{telemetry}{}", &text[..open], &text[open..]))
+        })
+        .collect();
+    let (program, files) = compile(files).expect("envs/ with telemetry builds");
+    assert!(program.environments.iter().all(|e| e.telemetry.is_some()), "every environment has telemetry");
+    let checked = check_project("envs + telemetry", &program, &files);
+    assert!(checked > 0);
+    let staging = program.environments.iter().find(|e| e.name == "staging").expect("staging");
+    let sg = tf::security_group_flows(&files, staging);
+    let flow = |a: &str, b: &str, p: &str| (a.to_string(), b.to_string(), p.to_string());
+    for svc in &staging.resources.services {
+        assert!(sg.contains(&flow(&svc.name, "otel-collector", "4317/TCP")), "{} -> collector", svc.name);
+        assert!(sg.contains(&flow(&svc.name, "otel-collector", "4318/TCP")), "{} -> collector", svc.name);
+        assert!(!sg.contains(&flow(&svc.name, "ip 203.0.113.9", "4317/TCP")), "only the collector exports");
+    }
+    assert!(sg.contains(&flow("otel-collector", "ip 203.0.113.9", "4317/TCP")));
+    assert!(sg.contains(&flow("otel-collector", "internet", "4317/TCP")));
+    assert!(!sg.iter().any(|(a, b, _)| a == "otel-collector" && env_has(staging, b)), "the collector calls no service");
+}
+
+fn env_has(env: &ir::Environment, name: &str) -> bool {
+    env.resources.service(name).is_some() || env.resources.database(name).is_some()
 }

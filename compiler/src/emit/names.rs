@@ -71,6 +71,11 @@ pub fn service_security_group_name(project: &str, env: &str, service: &str) -> S
     shorten(&format!("{}-svc-{service}", aws_prefix(project, env)), 255)
 }
 
+/// The security group of the environment's OpenTelemetry Collector, `<prefix>-otel-collector`.
+pub fn collector_security_group_name(project: &str, env: &str) -> String {
+    shorten(&format!("{}-{}", aws_prefix(project, env), crate::ir::Telemetry::COLLECTOR), 255)
+}
+
 /// The security group of one postgres, `<prefix>-pg-<postgres>`.
 pub fn postgres_security_group_name(project: &str, env: &str, postgres: &str) -> String {
     shorten(&format!("{}-pg-{postgres}", aws_prefix(project, env)), 255)

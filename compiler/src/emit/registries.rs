@@ -4,7 +4,7 @@
 //! A cloud cluster is private: its nodes reach no registry on the internet (no `egress`,
 //! or a firewall that passes only the hosts the services declare). The platform's images
 //! (the load balancer controller, the External Secrets operator, the Cluster Autoscaler,
-//! the database bootstrap Jobs) live on three public registries, so each environment gets
+//! the database bootstrap Jobs, the OpenTelemetry Collector) live on three public registries, so each environment gets
 //! one ECR pull-through cache rule per registry it needs: the account's ECR fetches an
 //! image on its first pull, server side, and the nodes pull it through the `ecr.*` VPC
 //! endpoints. The application's images are the project's own (its registry, pinned by
@@ -23,7 +23,7 @@ use crate::ir::{self, Tier};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Upstream {
     /// Amazon ECR Public (`public.ecr.aws`): the load balancer controller, the AWS CLI,
-    /// the PostgreSQL client.
+    /// the PostgreSQL client, the OpenTelemetry Collector (ADOT).
     EcrPublic,
     /// The Kubernetes project's registry (`registry.k8s.io`): the Cluster Autoscaler.
     Kubernetes,
@@ -122,6 +122,9 @@ pub fn images(env: &ir::Environment) -> Vec<String> {
     }
     if res.secrets.iter().any(|s| s.path.is_some()) {
         out.push(versions::EXTERNAL_SECRETS_IMAGE.to_string());
+    }
+    if env.telemetry.is_some() {
+        out.push(versions::OTEL_COLLECTOR_IMAGE.to_string());
     }
     if let Some(k8s) = versions::kubernetes(&env.kubernetes_version) {
         out.push(format!("{}:{}", versions::CLUSTER_AUTOSCALER_IMAGE, k8s.cluster_autoscaler));

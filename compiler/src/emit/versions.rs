@@ -207,6 +207,19 @@ pub const MINIO_IMAGE: &str = "quay.io/minio/minio:RELEASE.2025-09-07T16-13-09Z@
 
 /// The MinIO client of the Job that creates a local environment's buckets, pinned by digest.
 pub const MINIO_CLIENT_IMAGE: &str = "quay.io/minio/mc:RELEASE.2025-08-13T08-35-41Z@sha256:a7fe349ef4bd8521fb8497f55c6042871b2ae640607cf99d9bede5e9bdf11727";
+/// The OpenTelemetry Collector of an environment's `telemetry { }` (`kustomize/telemetry.rs`):
+/// the AWS Distro for OpenTelemetry (ADOT) Collector, a distribution of the upstream
+/// collector with the components govc configures (`otlp` receiver, `memory_limiter` and
+/// `batch` processors, `otlp` and `debug` exporters, `health_check` extension). Chosen over
+/// `otel/opentelemetry-collector[-contrib]` because it is published on ECR Public: a private
+/// EKS cluster pulls it through the environment's ECR pull-through cache without
+/// credentials, while the upstream images are on Docker Hub and ghcr.io, whose
+/// pull-through cache rules need registry credentials in Secrets Manager (a secret govc
+/// does not hold). The `tier = local` cluster pulls it from ECR Public directly.
+/// Pinned by tag only: no published digest of this tag could be verified offline (a
+/// known gap, like the other platform images; see `docs/decisions.md`). Upgrade: bump
+/// the tag, run `scripts/validate`, regenerate `generated/`.
+pub const OTEL_COLLECTOR_IMAGE: &str = "public.ecr.aws/aws-observability/aws-otel-collector:v0.43.1";
 
 #[cfg(test)]
 mod tests {

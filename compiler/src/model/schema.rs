@@ -24,10 +24,11 @@ pub enum Capability {
     Iac,
     /// Object stores (`bucket`): a ladder may withhold them (seed 004 allows only Postgres).
     Storage,
+    Observability,
 }
 
 impl Capability {
-    pub const ALL: [Capability; 9] = [
+    pub const ALL: [Capability; 10] = [
         Capability::Model,
         Capability::Addressing,
         Capability::Sizing,
@@ -37,6 +38,7 @@ impl Capability {
         Capability::Wiring,
         Capability::Iac,
         Capability::Storage,
+        Capability::Observability,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -50,6 +52,7 @@ impl Capability {
             Capability::Wiring => "wiring",
             Capability::Iac => "iac",
             Capability::Storage => "storage",
+            Capability::Observability => "observability",
         }
     }
 
@@ -58,7 +61,7 @@ impl Capability {
     }
 
     fn bit(self) -> u16 {
-        1 << (self as u8)
+        1 << (self as u16)
     }
 }
 

@@ -89,6 +89,14 @@ pub fn to_ir(model: &Model) -> ir::Program {
                     .unwrap_or(crate::emit::versions::EKS_DEFAULT_KUBERNETES_VERSION)
                     .to_string(),
                 ci: env.body.block("ci").map(|b| ir::Ci { role: b.body.str("role").map(str::to_string) }),
+                telemetry: env.body.block("telemetry").map(|b| {
+                    let endpoint = |signal: &str| {
+                        let entry = b.body.str(signal)?;
+                        let (host, port) = crate::checks::network::parse_egress(entry).ok()?;
+                        Some(ir::Egress { host: host.to_string(), port })
+                    };
+                    ir::Telemetry { traces: endpoint("traces"), metrics: endpoint("metrics"), logs: endpoint("logs") }
+                }),
                 resources: ctx.resources(env),
             }
         })

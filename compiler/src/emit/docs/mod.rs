@@ -119,6 +119,20 @@ fn context(program: &Program, env: &Environment) -> Value {
         .flat_map(|s| s.egress.iter().map(move |e| (s, e)))
         .map(|(s, e)| json!({ "service": s.name, "host": e.host, "port": e.port, "enforcement": egress_enforcement(env, e) }))
         .collect();
+    let telemetry = env.telemetry.as_ref().map(|t| {
+        let backends: Vec<Value> = t
+            .backends()
+            .map(|(signal, e)| {
+                json!({ "signal": signal, "host": e.host, "port": e.port, "enforcement": egress_enforcement(env, e) })
+            })
+            .collect();
+        json!({
+            "name": ir::Telemetry::COLLECTOR,
+            "endpoint": crate::emit::kustomize::telemetry::endpoint(env),
+            "image": crate::emit::versions::OTEL_COLLECTOR_IMAGE,
+            "backends": backends,
+        })
+    });
     let capabilities = if program.capabilities.is_empty() {
         "nothing yet".to_string()
     } else {
@@ -145,6 +159,7 @@ fn context(program: &Program, env: &Environment) -> Value {
         "secrets": secrets,
         "egress": egress,
         "deploy": deployment(program, env),
+        "telemetry": telemetry,
         "phase": program.phase,
         "capabilities": capabilities,
         "rules": rules(env).into_iter().map(|c| json!({ "code": c.as_str(), "title": c.title() })).collect::<Vec<_>>(),
@@ -260,6 +275,10 @@ pub fn rules(env: &Environment) -> Vec<Code> {
             // Refusals of `govc promote`, not rules that hold for an environment.
             Code::E805 | Code::E806 | Code::E807 => false,
             Code::E801 | Code::E802 => env.mirrors.is_some(),
+            Code::E415 => cloud && env.telemetry.is_some(),
+            Code::E416 | Code::E418 => env.telemetry.is_some(),
+            Code::W607 => env.telemetry.is_none(),
+            Code::E417 => env.mirrors.is_some(),
             _ => true,
         })
         .collect()

@@ -186,6 +186,7 @@ fn environment(name: &str, tier: Tier, cidr: Option<&str>, host: &str, pinned: b
         state: None,
         kubernetes_version: crate::emit::versions::EKS_DEFAULT_KUBERNETES_VERSION.into(),
         ci: None,
+        telemetry: None,
         resources: res,
     }
 }
@@ -253,6 +254,7 @@ pub fn no_stack() -> Program {
             state: None,
             kubernetes_version: crate::emit::versions::EKS_DEFAULT_KUBERNETES_VERSION.into(),
             ci: None,
+            telemetry: None,
             resources,
         }],
     }
@@ -297,6 +299,7 @@ pub fn variants() -> Program {
         state: None,
         kubernetes_version: crate::emit::versions::EKS_DEFAULT_KUBERNETES_VERSION.into(),
         ci: None,
+        telemetry: None,
         resources,
     });
     program

@@ -18,6 +18,7 @@ pub mod platform;
 pub(crate) mod postgres;
 pub(crate) mod service;
 pub(crate) mod storage;
+pub(crate) mod telemetry;
 /// The small YAML writer, public so other emitters and tests can reuse it.
 pub mod yaml;
 
@@ -160,6 +161,7 @@ fn each_object(view: &View, f: &mut ObjectSink) -> Result<(), String> {
     }
     if view.env.is_some() {
         f(ingress::objects(view), None)?;
+        f(telemetry::objects(view), None)?;
     }
     f(netpol::objects(view), None)
 }

@@ -54,6 +54,9 @@ pub fn objects(view: &View) -> Vec<Object> {
     if view.env.is_some() {
         out.extend(from_ingress_controller(view));
     }
+    if let Some(telemetry) = super::telemetry::of(view) {
+        out.extend(collector(view, telemetry));
+    }
     for pg in super::bootstrap::databases(view) {
         out.extend(bootstrap(view, pg));
     }
@@ -280,19 +283,64 @@ fn internal_ranges(network: Option<Ipv4Net>) -> Vec<String> {
 /// An IP entry: exactly that `/32`. A host name: any address outside the service's network
 /// and the private ranges, on the declared port.
 fn egress(view: &View, svc: &ir::Service, eg: &ir::Egress) -> Object {
+    egress_of(view, &svc.name, &svc.network, eg)
+}
+
+/// The egress policy of the pods of `name` (in `network`) to one declared destination.
+fn egress_of(view: &View, name: &str, network: &str, eg: &ir::Egress) -> Object {
     let block = match eg.host.parse::<Ipv4Addr>() {
         Ok(ip) => map([("cidr", format!("{ip}/32").into())]),
         Err(_) => {
-            let network = view.resources.network(&svc.network).and_then(|n| n.cidr);
+            let network = view.resources.network(network).and_then(|n| n.cidr);
             map([("cidr", "0.0.0.0/0".into()), ("except", Yaml::from(internal_ranges(network)))])
         }
     };
     let rule = map([("to", Yaml::Seq(vec![map([("ipBlock", block)])])), ("ports", ports("TCP", &[eg.port]))]);
     let host: String =
         eg.host.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' }).collect();
-    let name = format!("allow-{}-egress-{}-{}", svc.name, host.trim_matches('-'), eg.port);
-    let flow = format!("{} -> {}:{}", svc.name, eg.host, eg.port);
-    policy(view, &name, &flow, pods_of(view, &svc.name), &["Egress"], vec![("egress", Yaml::Seq(vec![rule]))])
+    let policy_name = format!("allow-{name}-egress-{}-{}", host.trim_matches('-'), eg.port);
+    let flow = format!("{name} -> {}:{}", eg.host, eg.port);
+    policy(view, &policy_name, &flow, pods_of(view, name), &["Egress"], vec![("egress", Yaml::Seq(vec![rule]))])
+}
+
+/// The environment's OpenTelemetry Collector: each service out to it on OTLP (gRPC and
+/// HTTP), the collector in from exactly the environment's services on those ports, and
+/// the collector out to each declared backend like a declared `egress` entry.
+fn collector(view: &View, telemetry: &ir::Telemetry) -> Vec<Object> {
+    let name = ir::Telemetry::COLLECTOR;
+    let otlp = [ir::Telemetry::OTLP_GRPC_PORT, ir::Telemetry::OTLP_HTTP_PORT];
+    let shown = format!("{name}:{},{}", otlp[0], otlp[1]);
+    let mut out = Vec::new();
+    for svc in &view.resources.services {
+        let rule =
+            map([("to", Yaml::Seq(vec![map([("podSelector", pods_of(view, name))])])), ("ports", ports("TCP", &otlp))]);
+        out.push(policy(
+            view,
+            &format!("allow-{}-to-{name}-egress", svc.name),
+            &format!("{} -> {shown}", svc.name),
+            pods_of(view, &svc.name),
+            &["Egress"],
+            vec![("egress", Yaml::Seq(vec![rule]))],
+        ));
+    }
+    if !view.resources.services.is_empty() {
+        let from = view.resources.services.iter().map(|s| map([("podSelector", pods_of(view, &s.name))])).collect();
+        let rule = map([("from", Yaml::Seq(from)), ("ports", ports("TCP", &otlp))]);
+        out.push(policy(
+            view,
+            &format!("allow-services-to-{name}-ingress"),
+            &format!("services -> {shown}"),
+            pods_of(view, name),
+            &["Ingress"],
+            vec![("ingress", Yaml::Seq(vec![rule]))],
+        ));
+    }
+    // The collector runs in the runtime segment of the environment's (only) network.
+    let network = view.resources.networks.first().map_or("", |n| n.name.as_str());
+    for eg in telemetry.destinations() {
+        out.push(egress_of(view, name, network, eg));
+    }
+    out
 }
 
 /// Ingress controller → each routed service on its route ports. Cloud: from the ingress

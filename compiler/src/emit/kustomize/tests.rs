@@ -300,6 +300,9 @@ fn pods(env: &ir::Environment) -> Vec<String> {
         }
     }
     pods.extend(bootstraps(env).into_iter().map(|(pods, _)| pods));
+    if env.telemetry.is_some() {
+        pods.push(ir::Telemetry::COLLECTOR.to_string());
+    }
     pods
 }
 
@@ -478,6 +481,23 @@ pub(crate) fn declared(env: &ir::Environment) -> (BTreeSet<Flow>, BTreeSet<Flow>
     for ing in &env.resources.ingresses {
         for r in &ing.routes {
             ingress.insert(f("ingress", &r.service, r.port, "TCP"));
+        }
+    }
+    // The collector: OTLP (gRPC and HTTP) from every service, and out to its backends.
+    if let Some(telemetry) = &env.telemetry {
+        let collector = ir::Telemetry::COLLECTOR;
+        for svc in &env.resources.services {
+            for port in [ir::Telemetry::OTLP_GRPC_PORT, ir::Telemetry::OTLP_HTTP_PORT] {
+                egress.insert(f(&svc.name, collector, port, "TCP"));
+                ingress.insert(f(&svc.name, collector, port, "TCP"));
+            }
+        }
+        for (_, eg) in telemetry.backends() {
+            let to = match eg.host.parse::<std::net::Ipv4Addr>() {
+                Ok(ip) => format!("ip {ip}"),
+                Err(_) => "internet".to_string(),
+            };
+            egress.insert(f(collector, &to, eg.port, "TCP"));
         }
     }
     (egress, ingress)

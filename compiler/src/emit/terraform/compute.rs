@@ -407,7 +407,7 @@ fn external_secrets(file: &mut TfFile, ctx: &Ctx<'_>) {
 }
 
 /// The `SecurityGroupPolicy` (`vpcresources.k8s.aws/v1beta1`) of every service (and of
-/// every database bootstrap Job, [`super::identity`]), as a
+/// every database bootstrap Job, [`super::identity`], and of the OpenTelemetry Collector), as a
 /// `v1` `List` that `kubectl apply -f` takes: each selects the service's pods by the
 /// labels the Kubernetes emitter gives them ([`names::pod_selector`]) and attaches the
 /// service's security group, whose id exists only after apply (hence an output, not a
@@ -420,8 +420,14 @@ pub fn security_group_policies(ctx: &Ctx<'_>) -> Value {
         .iter()
         .filter(|d| res.connectors(&d.name).next().is_some())
         .map(|d| (names::bootstrap_name(&d.name), super::security::bootstrap_group(&d.name)));
+    let collector = ctx
+        .env
+        .telemetry
+        .as_ref()
+        .map(|_| (crate::ir::Telemetry::COLLECTOR.to_string(), super::security::COLLECTOR_GROUP.to_string()));
     let items = services
         .chain(bootstraps)
+        .chain(collector)
         .map(|(pods, group)| {
             let labels: serde_json::Map<String, Value> =
                 names::pod_selector(ctx.project, &pods).into_iter().map(|(k, v)| (k.to_string(), lit(v))).collect();

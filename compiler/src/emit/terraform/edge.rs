@@ -6,7 +6,7 @@
 //!   and the EKS community add-on `cert-manager`, which issues the controller webhook's
 //!   serving certificate. The controller itself is the vendored upstream manifest in the
 //!   Kustomize tree (`kubernetes/platform/<env>/`), its image pulled through an ECR
-//!   pull-through cache of ECR Public (`names::ecr_public_cache_prefix`).
+//!   pull-through cache of ECR Public (`registries::cache_prefix`).
 //! - **DNS** (in `ingress.tf.json`, [`dns`]): with the ingress's `zone`, the certificate's
 //!   validation record, `aws_acm_certificate_validation`, and an alias A record to the
 //!   load balancer the controller creates under a fixed name; the alias needs that load

@@ -1,6 +1,7 @@
 //! `firewall.tf.json`: the AWS Network Firewall that enforces declared egress by host,
-//! emitted only when a service of the environment declares `egress` (the others pay
-//! nothing and their files do not change).
+//! emitted only when a service of the environment declares `egress` or its `telemetry`
+//! exports to a backend (the collector's egress; the others pay nothing and their files
+//! do not change).
 //!
 //! The path out is runtime → NAT gateway (ingress segment) → firewall endpoint of the
 //! zone → internet gateway, and back the same way (routing is [`super::network`]'s). The
@@ -55,7 +56,8 @@ pub fn endpoint(ctx: &Ctx<'_>, i: usize) -> String {
     format!("local.firewall_endpoints[\"{}\"]", ctx.zone(i))
 }
 
-/// Whether the environment gets a Network Firewall: some service declares `egress`.
+/// Whether the environment gets a Network Firewall: some service declares `egress`, or
+/// the collector exports to a backend.
 pub fn needed(ctx: &Ctx<'_>) -> bool {
     ctx.has_egress()
 }
@@ -97,6 +99,11 @@ pub fn destinations<'a>(ctx: &Ctx<'a>) -> BTreeMap<Destination, BTreeSet<&'a str
             let dest = Destination { host: e.host.to_ascii_lowercase(), port: e.port };
             out.entry(dest).or_default().insert(&svc.name);
         }
+    }
+    // The collector's backends are its egress.
+    for e in ctx.env.telemetry.iter().flat_map(|t| t.destinations()) {
+        let dest = Destination { host: e.host.to_ascii_lowercase(), port: e.port };
+        out.entry(dest).or_default().insert(crate::ir::Telemetry::COLLECTOR);
     }
     out
 }

@@ -141,9 +141,11 @@ impl Ctx<'_> {
         format!("arn:aws:iam::{}:root", self.account)
     }
 
-    /// Whether some service declares `egress`.
+    /// Whether some service declares `egress`, or the environment's telemetry exports to
+    /// a backend (the collector's egress).
     pub fn has_egress(&self) -> bool {
         self.env.resources.services.iter().any(|s| !s.egress.is_empty())
+            || self.env.telemetry.as_ref().is_some_and(|t| t.backends().next().is_some())
     }
 
     /// Whether the ingress segment is public.

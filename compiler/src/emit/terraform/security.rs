@@ -28,7 +28,11 @@
 //! - a postgres that services connect to has a bootstrap Job (which creates their
 //!   IAM-authenticated users) with its own group `<prefix>-bootstrap-<postgres>`: out to
 //!   the database's group on its port and to the endpoints' group on 443 (Secrets
-//!   Manager), each mirrored by an ingress rule, and DNS to the nodes.
+//!   Manager), each mirrored by an ingress rule, and DNS to the nodes;
+//! - with `telemetry`, the OpenTelemetry Collector has its own group
+//!   `<prefix>-otel-collector`: every service's group out to it on 4317 and 4318 (OTLP),
+//!   mirrored by its ingress rules from exactly those groups; out to each backend like a
+//!   declared `egress` entry; DNS to the nodes and kubelet probes from them on 13133.
 //!
 //! What the nodes need and nothing else: DNS among the nodes (53 tcp/udp, CoreDNS) and
 //! from the runtime subnets (pods with their own group), each service's group out to the
@@ -46,7 +50,10 @@ use serde_json::Value;
 use super::json::{ident, lit, obj, reference, tags, TfFile};
 use super::Ctx;
 use crate::emit::names;
-use crate::ir::{Connection, Egress, SegmentRole, Service};
+use crate::ir::{Connection, Egress, SegmentRole, Service, Telemetry};
+
+/// The Terraform identifier of the OpenTelemetry Collector's security group.
+pub const COLLECTOR_GROUP: &str = "otel_collector";
 
 /// Ports the EKS control plane opens towards the nodes (see the module doc).
 pub const CONTROL_PLANE_TO_NODES: [u16; 3] = [443, 9443, 10250];
@@ -230,6 +237,11 @@ pub fn emit(file: &mut TfFile, ctx: &Ctx<'_>) {
         let description = format!("Pods of service {} (security group for pods): its declared flows only", svc.name);
         group(file, &service_group(&svc.name), &name, &description);
     }
+    if ctx.env.telemetry.is_some() {
+        let name = names::collector_security_group_name(ctx.project, &ctx.env.name);
+        let description = "Pods of the OpenTelemetry Collector: OTLP from the services, its backends out";
+        group(file, COLLECTOR_GROUP, &name, description);
+    }
 
     let https_from = if ctx.public_ingress() { "0.0.0.0/0".to_string() } else { ctx.cidr.to_string() };
     let https_what = if ctx.public_ingress() { "the internet" } else { "the VPC" };
@@ -295,6 +307,9 @@ pub fn emit(file: &mut TfFile, ctx: &Ctx<'_>) {
     for svc in &res.services {
         service_rules(file, ctx, svc, &services);
     }
+    if let Some(telemetry) = &ctx.env.telemetry {
+        collector_rules(file, ctx, telemetry);
+    }
     for db in res.databases.iter().filter(|d| res.connectors(&d.name).next().is_some()) {
         bootstrap_rules(file, db);
     }
@@ -336,8 +351,9 @@ pub fn emit(file: &mut TfFile, ctx: &Ctx<'_>) {
         },
     );
     // Kubelet probes: nodes out to the pods on the services' ports (each service's group
-    // admits them from the nodes on its own port).
-    for port in res.services.iter().map(|s| s.port).collect::<BTreeSet<u16>>() {
+    // admits them from the nodes on its own port), and on the collector's health port.
+    let collector_health = ctx.env.telemetry.as_ref().map(|_| Telemetry::HEALTH_PORT);
+    for port in res.services.iter().map(|s| s.port).chain(collector_health).collect::<BTreeSet<u16>>() {
         rule(
             file,
             Rule {
@@ -442,11 +458,47 @@ fn service_rules(file: &mut TfFile, ctx: &Ctx<'_>, svc: &Service, services: &Has
             &format!("{what} on {port} from {} (a declared connection)", svc.name),
         );
     }
-    // Declared egress: an IP entry is exactly that /32; a host name is any address on the
-    // port here (the name itself is enforced on the egress path, outside security groups).
+    egress_rules(file, &me, &svc.egress);
+}
+
+/// The collector's group: DNS, kubelet probes on its health port, OTLP in from each
+/// service's group (each service's egress to it is here too) and its backends out.
+fn collector_rules(file: &mut TfFile, ctx: &Ctx<'_>, telemetry: &Telemetry) {
+    let me = COLLECTOR_GROUP;
+    dns_rules(file, me);
+    rule(
+        file,
+        Rule {
+            group: me,
+            ingress: true,
+            protocol: "tcp",
+            port: Telemetry::HEALTH_PORT,
+            peer: Peer::Group("runtime"),
+            what: "probes",
+            description: format!("Kubelet probes from the nodes on {}", Telemetry::HEALTH_PORT),
+        },
+    );
+    for svc in &ctx.env.resources.services {
+        let from = service_group(&svc.name);
+        for port in [Telemetry::OTLP_GRPC_PORT, Telemetry::OTLP_HTTP_PORT] {
+            flow(
+                file,
+                Flow { from: &from, to: me, protocol: "tcp", port, what: None },
+                &format!("{} sends telemetry (OTLP) to the collector on {port}", svc.name),
+                &format!("OTLP on {port} from {}", svc.name),
+            );
+        }
+    }
+    let backends: Vec<Egress> = telemetry.destinations().into_iter().cloned().collect();
+    egress_rules(file, me, &backends);
+}
+
+/// Declared egress of `group`: an IP entry is exactly that /32; a host name is any address
+/// on the port here (the name itself is enforced on the egress path, outside security groups).
+fn egress_rules(file: &mut TfFile, me: &str, egress: &[Egress]) {
     let mut hosts: BTreeMap<u16, BTreeSet<&str>> = BTreeMap::new();
     let mut ips: BTreeSet<(Ipv4Addr, u16)> = BTreeSet::new();
-    for eg in &svc.egress {
+    for eg in egress {
         match egress_ip(eg) {
             Some(ip) => {
                 ips.insert((ip, eg.port));
@@ -461,7 +513,7 @@ fn service_rules(file: &mut TfFile, ctx: &Ctx<'_>, svc: &Service, services: &Has
         rule(
             file,
             Rule {
-                group: &me,
+                group: me,
                 ingress: false,
                 protocol: "tcp",
                 port,
@@ -476,7 +528,7 @@ fn service_rules(file: &mut TfFile, ctx: &Ctx<'_>, svc: &Service, services: &Has
         rule(
             file,
             Rule {
-                group: &me,
+                group: me,
                 ingress: false,
                 protocol: "tcp",
                 port,

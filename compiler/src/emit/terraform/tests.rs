@@ -112,6 +112,7 @@ fn cloud_env(name: &str, tier: Tier, cidr: &str, host: &str) -> Environment {
         state: Some(State { bucket: Some("zenthea-tfstate".into()), key: format!("{name}.tfstate"), region: None }),
         kubernetes_version: crate::emit::versions::EKS_DEFAULT_KUBERNETES_VERSION.into(),
         ci: production.then(|| Ci { role: Some(CI_ROLE.into()) }),
+        telemetry: None,
         resources: Resources {
             networks: vec![network(cidr, 3, Exposure::Public)],
             databases: vec![postgres(name, production)],
@@ -796,6 +797,28 @@ pub(crate) fn expected_security_group_flows(env: &Environment) -> BTreeSet<SgFlo
         out.insert(f(&pods, "nodes", 53, "UDP"));
         out.insert(f(&pods, "endpoints", 443, "TCP"));
         out.insert(f(&pods, &db.name, db.port, "TCP"));
+    }
+    // The collector: DNS, probes on its health port, OTLP from every service, its backends.
+    if let Some(telemetry) = &env.telemetry {
+        let collector = crate::ir::Telemetry::COLLECTOR;
+        out.insert(f(collector, "nodes", 53, "TCP"));
+        out.insert(f(collector, "nodes", 53, "UDP"));
+        out.insert(f("nodes", collector, crate::ir::Telemetry::HEALTH_PORT, "TCP"));
+        for svc in &res.services {
+            for port in [crate::ir::Telemetry::OTLP_GRPC_PORT, crate::ir::Telemetry::OTLP_HTTP_PORT] {
+                out.insert(f(&svc.name, collector, port, "TCP"));
+            }
+        }
+        for (_, eg) in telemetry.backends() {
+            let to = match eg.host.parse::<std::net::Ipv4Addr>() {
+                Ok(ip) => format!("ip {ip}"),
+                Err(_) => "internet".to_string(),
+            };
+            out.insert(f(collector, &to, eg.port, "TCP"));
+            if to == "internet" && eg.port == 443 && !res.ingresses.is_empty() {
+                out.insert(f(collector, "ingress", 443, "TCP"));
+            }
+        }
     }
     out
 }
