@@ -201,7 +201,7 @@ fn deployment(program: &Program, env: &Environment) -> Option<Value> {
             "the CI role `{}` and a runner that assumes it inside the VPC (the cluster's endpoint is private)",
             cell(role)
         ),
-        None => "a runner inside the VPC whose identity has an EKS access entry (no `ci` role is declared)".into(),
+        None => "a runner inside the VPC; no `ci` role is declared, so only the identity that created the cluster (the one that applied Terraform) may use its API".into(),
     });
     let mut steps = vec![format!(
         "`{tf} init && {tf} apply`: the network, the cluster and its add-ons, the roles, the image caches, the databases and the secrets' containers"

@@ -62,7 +62,7 @@ fn envs_and_every_buildable_example_enforce_exactly_their_egress() {
         built.push((dir.file_name().expect("name").to_string_lossy().to_string(), reports));
     }
     let names: Vec<&str> = built.iter().map(|(n, _)| n.as_str()).collect();
-    assert_eq!(names, ["envs", "phased-ladder", "three-envs"], "the buildable projects");
+    assert_eq!(names, ["envs", "phased-ladder", "portarium", "three-envs"], "the buildable projects");
     let envs = &built[0].1;
     for env in ["production", "staging"] {
         assert_eq!(envs[env].allowed, pairs(&[("api.stripe.com", 443)]), "{env}");

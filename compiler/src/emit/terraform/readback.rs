@@ -29,9 +29,12 @@ pub struct EnvReport {
     pub routes: usize,
 }
 
-/// The declared egress of an environment: (lowercased host, port).
+/// The declared egress of an environment, its services' and its collector's (the
+/// `telemetry` backends): (lowercased host, port).
 pub fn declared(env: &ir::Environment) -> BTreeSet<(String, u16)> {
-    env.resources.services.iter().flat_map(|s| &s.egress).map(|e| (e.host.to_ascii_lowercase(), e.port)).collect()
+    let services = env.resources.services.iter().flat_map(|s| &s.egress);
+    let collector = env.telemetry.iter().flat_map(|t| t.destinations());
+    services.chain(collector).map(|e| (e.host.to_ascii_lowercase(), e.port)).collect()
 }
 
 /// Verifies every cloud environment of `program` against its emitted `files`.
