@@ -15,6 +15,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use sha2::{Digest, Sha256};
+
 use super::object::Object;
 use super::yaml::{map, Yaml};
 use super::{selector, View};
@@ -69,7 +71,31 @@ pub fn objects(view: &View) -> Vec<Object> {
             out.extend(to_aws_endpoints(view, svc));
         }
     }
+    disambiguate(&mut out);
     out
+}
+
+/// Policy names are made of resource names, which may themselves hold `-to-`: the policy
+/// of `a` → `b-to-c` and that of `a-to-b` → `c` are both `allow-a-to-b-to-c`, and two
+/// objects of one name would make the overlay unbuildable (or, patched, one flow would
+/// replace the other). Each policy whose name another one shares gets the short hash of
+/// its own text appended: every flow keeps a policy of its own, and names that are
+/// already unique do not change.
+fn disambiguate(policies: &mut [Object]) {
+    let mut seen: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for p in policies.iter() {
+        *seen.entry(p.name.as_str()).or_default() += 1;
+    }
+    let shared: BTreeSet<String> = seen.into_iter().filter(|(_, n)| *n > 1).map(|(name, _)| name.to_string()).collect();
+    if shared.is_empty() {
+        return;
+    }
+    for p in policies.iter_mut().filter(|p| shared.contains(&p.name)) {
+        let text = super::yaml::to_document(&p.body);
+        let hash: String = Sha256::digest(text.as_bytes()).iter().take(4).map(|b| format!("{b:02x}")).collect();
+        let name = names::shorten(&format!("{}-{hash}", p.name), 253);
+        p.rename(name);
+    }
 }
 
 /// A service with an IAM role (it connects to a postgres, `identity.tf.json`) gets its

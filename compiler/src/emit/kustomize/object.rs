@@ -40,6 +40,25 @@ impl Object {
         Object { api_version, kind, name: name.to_string(), body: Yaml::Map(body) }
     }
 
+    /// Gives the object another name (`metadata.name` too).
+    pub fn rename(&mut self, name: String) {
+        if let Yaml::Map(body) = &mut self.body {
+            for (key, value) in body.iter_mut() {
+                if key != "metadata" {
+                    continue;
+                }
+                if let Yaml::Map(meta) = value {
+                    for (k, v) in meta.iter_mut() {
+                        if k == "name" {
+                            *v = Yaml::from(name.as_str());
+                        }
+                    }
+                }
+            }
+        }
+        self.name = name;
+    }
+
     /// The identity an overlay matches on.
     pub fn key(&self) -> (&'static str, &str) {
         (self.kind, &self.name)

@@ -917,3 +917,58 @@ fn probes_services_and_ingresses_follow_the_protocol() {
     assert_eq!(grpc_paths.len(), 1);
     assert_eq!(grpc_paths[0]["backend"]["service"]["name"], "temporal");
 }
+
+/// Policy names are made of resource names, which may hold `-to-`: `x` → `y-to-z` and
+/// `x-to-y` → `z` would both be `allow-x-to-y-to-z-*`. Each keeps a policy of its own
+/// (the shared name gets a hash of the policy), every other name is unchanged, and the
+/// overlay still renders.
+#[test]
+fn policies_of_flows_with_coinciding_names_keep_their_own_names() {
+    let mut program = fixture::zenthea();
+    let before = tree(&program);
+    for env in &mut program.environments {
+        let mut x = fixture::service("x", 8080);
+        x.connects = vec![ir::Connection::Service("y-to-z".into())];
+        let mut x_to_y = fixture::service("x-to-y", 8080);
+        x_to_y.connects = vec![ir::Connection::Service("z".into())];
+        let services = &mut env.resources.services;
+        services.extend([x, x_to_y, fixture::service("y-to-z", 8080), fixture::service("z", 8080)]);
+    }
+    let files = tree(&program);
+    let mut flows = BTreeMap::new();
+    let overlays = files.iter().filter(|(p, _)| p.starts_with("kubernetes/overlays/"));
+    for (path, text) in overlays.filter(|(p, _)| p.ends_with("networkpolicies.yaml")) {
+        let mut names = BTreeSet::new();
+        for doc in parse_all(text) {
+            let name = doc["metadata"]["name"].as_str().expect("a name").to_string();
+            assert!(names.insert(name.clone()), "{path}: two policies named {name}");
+            let flow = doc["metadata"]["annotations"][super::netpol::FLOW_ANNOTATION].as_str().map(str::to_string);
+            flows.entry(path.clone()).or_insert_with(BTreeSet::new).insert(flow);
+        }
+        assert!(names.iter().filter(|n| n.starts_with("allow-x-to-y-to-z-egress-")).count() == 2, "{path}: {names:?}");
+    }
+    // Names without a collision are the ones the program had before.
+    let unchanged = |files: &BTreeMap<String, String>| -> BTreeSet<String> {
+        files
+            .iter()
+            .filter(|(p, _)| p.ends_with("networkpolicies.yaml"))
+            .flat_map(|(_, t)| parse_all(t))
+            .filter_map(|d| d["metadata"]["name"].as_str().map(str::to_string))
+            .filter(|n| !n.contains("x-to") && !n.contains("-x-") && !n.contains("to-z") && !n.contains("-z-"))
+            .collect()
+    };
+    assert_eq!(unchanged(&before), unchanged(&files));
+    if std::process::Command::new("kubectl").arg("version").arg("--client").output().is_ok() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        for (path, text) in &files {
+            let file = dir.path().join(path);
+            std::fs::create_dir_all(file.parent().expect("dir")).expect("mkdir");
+            std::fs::write(&file, text).expect("write");
+        }
+        let out = std::process::Command::new("kubectl")
+            .args(["kustomize", &dir.path().join("kubernetes/overlays/production").to_string_lossy()])
+            .output()
+            .expect("kubectl runs");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+}
