@@ -83,6 +83,12 @@ impl Resources {
         self.buckets.iter().find(|b| b.name == name)
     }
 
+    /// Whether some secret has a path in the store: what the secrets root, the External
+    /// Secrets Operator's role, its platform tree and the `ClusterSecretStore` exist for.
+    pub fn has_stored_secrets(&self) -> bool {
+        self.secrets.iter().any(|s| s.path.is_some())
+    }
+
     /// Whether `svc` has an AWS role in a cloud environment: it connects to a postgres of
     /// these resources (its role may log in as its database user there) or to a bucket
     /// (its role may use that bucket and its key).

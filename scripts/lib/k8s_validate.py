@@ -141,26 +141,27 @@ def main():
     failed_targets = 0
     # The CRDs of every target (the platform trees vendor the operators' CRDs) validate the
     # custom resources of every target (the overlays' ExternalSecrets and stores).
+    # Each file is read and parsed once: a parse error is reported with its target below.
     loaded = {}
     for item in args.targets:
         path = item.partition("=")[2]
-        try:
-            with open(path) as fh:
-                loaded[path] = [d for d in yaml.safe_load_all(fh) if d is not None]
-        except (OSError, yaml.YAMLError):
-            pass
-    crds = crd_schemas(d for docs in loaded.values() for d in docs)
+        if path not in loaded:
+            t0 = time.monotonic()
+            try:
+                with open(path) as fh:
+                    loaded[path] = ([d for d in yaml.safe_load_all(fh) if d is not None], time.monotonic() - t0)
+            except yaml.YAMLError as e:
+                loaded[path] = (e, time.monotonic() - t0)
+    crds = crd_schemas(d for docs, _ in loaded.values() if isinstance(docs, list) for d in docs)
     for item in args.targets:
         label, _, path = item.partition("=")
-        t0 = time.monotonic()
+        docs, parse_secs = loaded[path]
+        t0 = time.monotonic() - parse_secs
         entry = {"target": label, "file": path, "objects": []}
         report["targets"].append(entry)
-        try:
-            with open(path) as fh:
-                docs = [d for d in yaml.safe_load_all(fh) if d is not None]
-        except yaml.YAMLError as e:
-            entry["error"] = "YAML parse error: %s" % e
-            print("FAIL %s: rendered YAML does not parse: %s" % (label, e))
+        if not isinstance(docs, list):
+            entry["error"] = "YAML parse error: %s" % docs
+            print("FAIL %s: rendered YAML does not parse: %s" % (label, docs))
             failed_targets += 1
             continue
         for doc in docs:

@@ -225,6 +225,19 @@ fn postgres(view: &View, pg: &ir::Postgres, file: &mut File) {
     file.provided.push(format!("{}  the superuser password of postgres `{}`", password_file(&pg.name), pg.name));
 }
 
+/// The pods' security context as Compose says it: the non-root UID, a read-only root
+/// (with a `/tmp` tmpfs where the pod has an `emptyDir` there), no capabilities, no
+/// privilege escalation.
+fn harden(out: &mut Vec<(Key, Yaml)>, tmpfs: bool) {
+    out.push(("user".into(), format!("{RUN_AS}:{RUN_AS}").into()));
+    out.push(("read_only".into(), true.into()));
+    if tmpfs {
+        out.push(("tmpfs".into(), vec!["/tmp"].into()));
+    }
+    out.push(("cap_drop".into(), vec!["ALL"].into()));
+    out.push(("security_opt".into(), vec!["no-new-privileges:true"].into()));
+}
+
 /// The internal network of the object store and the services that connect to a bucket.
 fn storage_network() -> String {
     format!("storage-{STORE}")
@@ -235,13 +248,6 @@ fn object_store(view: &View, file: &mut File) {
     let network = storage_network();
     let volume = format!("{STORE}-data");
     let credentials = || Yaml::from(vec!["MINIO_ROOT_USER", "MINIO_ROOT_PASSWORD"]);
-    let hardened = |out: &mut Vec<(Key, Yaml)>| {
-        out.push(("user".into(), format!("{RUN_AS}:{RUN_AS}").into()));
-        out.push(("read_only".into(), true.into()));
-        out.push(("tmpfs".into(), vec!["/tmp"].into()));
-        out.push(("cap_drop".into(), vec!["ALL"].into()));
-        out.push(("security_opt".into(), vec!["no-new-privileges:true"].into()));
-    };
     let mut server: Vec<(Key, Yaml)> = vec![
         ("image".into(), versions::MINIO_IMAGE.into()),
         ("restart".into(), "unless-stopped".into()),
@@ -268,7 +274,7 @@ fn object_store(view: &View, file: &mut File) {
             ]),
         ),
     ];
-    hardened(&mut server);
+    harden(&mut server, true);
     let mut buckets: Vec<(Key, Yaml)> = vec![
         ("image".into(), versions::MINIO_CLIENT_IMAGE.into()),
         ("restart".into(), "no".into()),
@@ -286,7 +292,7 @@ fn object_store(view: &View, file: &mut File) {
         ("depends_on".into(), map([(STORE, map([("condition", "service_healthy".into())]))])),
         ("networks".into(), vec![network.as_str()].into()),
     ];
-    hardened(&mut buckets);
+    harden(&mut buckets, true);
     file.services.push((STORE.into(), Yaml::Map(server)));
     file.services.push((format!("{STORE}-buckets").into(), Yaml::Map(buckets)));
     file.networks.push((network.into(), map([("internal", true.into())])));
@@ -308,7 +314,7 @@ fn object_store(view: &View, file: &mut File) {
 /// The environment's OpenTelemetry Collector, with the overlay's configuration.
 fn collector(env: &ir::Environment, t: &ir::Telemetry, file: &mut File) {
     let config = format!("{}-config", ir::Telemetry::COLLECTOR);
-    let out: Vec<(Key, Yaml)> = vec![
+    let mut out: Vec<(Key, Yaml)> = vec![
         ("image".into(), versions::OTEL_COLLECTOR_IMAGE.into()),
         ("restart".into(), "unless-stopped".into()),
         ("command".into(), Yaml::from(vec!["--config=/conf/collector.yaml"])),
@@ -317,11 +323,8 @@ fn collector(env: &ir::Environment, t: &ir::Telemetry, file: &mut File) {
             Yaml::Seq(vec![map([("source", config.as_str().into()), ("target", "/conf/collector.yaml".into())])]),
         ),
         ("networks".into(), vec![RUNTIME].into()),
-        ("user".into(), format!("{RUN_AS}:{RUN_AS}").into()),
-        ("read_only".into(), true.into()),
-        ("cap_drop".into(), vec!["ALL"].into()),
-        ("security_opt".into(), vec!["no-new-privileges:true"].into()),
     ];
+    harden(&mut out, false);
     file.services.push((ir::Telemetry::COLLECTOR.into(), Yaml::Map(out)));
     file.configs.push((config.into(), map([("content", literal(&telemetry::config(env, t)))])));
 }
@@ -381,10 +384,8 @@ fn service(view: &View, svc: &ir::Service, file: &mut File) -> Result<(), String
         vars.push(("AWS_REGION".into(), storage::REGION.into()));
     }
     if let Some(env) = view.env.filter(|e| e.telemetry.is_some()) {
-        let in_cluster = telemetry::endpoint(env);
-        let compose = format!("http://{}:{}", ir::Telemetry::COLLECTOR, ir::Telemetry::OTLP_HTTP_PORT);
-        for (key, value) in telemetry::service_variables(view.project, env, svc) {
-            let value = if value == in_cluster { compose.clone() } else { value };
+        let endpoint = format!("http://{}:{}", ir::Telemetry::COLLECTOR, ir::Telemetry::OTLP_HTTP_PORT);
+        for (key, value) in telemetry::service_variables(view.project, env, svc, &endpoint) {
             vars.push((key, literal(&value)));
         }
     }
@@ -435,11 +436,7 @@ fn service(view: &View, svc: &ir::Service, file: &mut File) -> Result<(), String
     if let Some(port) = published_port(view, svc) {
         out.push(("ports".into(), vec![port].into()));
     }
-    out.push(("user".into(), format!("{RUN_AS}:{RUN_AS}").into()));
-    out.push(("read_only".into(), true.into()));
-    out.push(("tmpfs".into(), vec!["/tmp"].into()));
-    out.push(("cap_drop".into(), vec!["ALL"].into()));
-    out.push(("security_opt".into(), vec!["no-new-privileges:true"].into()));
+    harden(&mut out, true);
     let limits = map([("cpus", cpus(svc.cpu_millis).into()), ("memory", format!("{}b", svc.memory_bytes).into())]);
     out.push(("deploy".into(), map([("resources", map([("limits", limits)]))])));
     file.services.push((svc.name.clone().into(), Yaml::Map(out)));

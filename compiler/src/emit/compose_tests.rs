@@ -321,7 +321,7 @@ fn the_collector_runs_with_the_overlays_configuration() {
         let vars = &compose["services"][&svc.name]["environment"];
         assert_eq!(vars["OTEL_EXPORTER_OTLP_ENDPOINT"], "http://otel-collector:4318", "{}", svc.name);
         assert_eq!(vars["OTEL_SERVICE_NAME"], svc.name.as_str());
-        for (key, value) in telemetry::service_variables(view.project, env, svc) {
+        for (key, value) in telemetry::service_variables(view.project, env, svc, &telemetry::endpoint(env)) {
             if key != "OTEL_EXPORTER_OTLP_ENDPOINT" {
                 assert_eq!(vars[&key], value.as_str(), "{}: {key} as in the overlay", svc.name);
             }

@@ -120,7 +120,7 @@ pub fn images(env: &ir::Environment) -> Vec<String> {
             versions::AWS_LOAD_BALANCER_CONTROLLER_VERSION
         ));
     }
-    if res.secrets.iter().any(|s| s.path.is_some()) {
+    if res.has_stored_secrets() {
         out.push(versions::EXTERNAL_SECRETS_IMAGE.to_string());
     }
     if env.telemetry.is_some() {

@@ -227,7 +227,7 @@ fn deployment(program: &Program, env: &Environment) -> Option<Value> {
         "from the runner: `aws eks update-kubeconfig --region {region} --name {}`",
         crate::emit::names::cluster_name(&program.project, &env.name)
     ));
-    if crate::emit::kustomize::platform::environments(program).any(|e| e.name == env.name) {
+    if crate::emit::kustomize::platform::has_tree(env) {
         steps.push(format!(
             "`kubectl apply --server-side -k kubernetes/platform/{}`: the cluster's controllers and their CRDs",
             env.name

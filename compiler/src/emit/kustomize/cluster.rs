@@ -40,7 +40,7 @@ pub fn objects(view: &View) -> Result<Vec<Object>, String> {
 /// True when the environment's ExternalSecrets need the AWS store (the same condition
 /// as the operator's role in `compute.tf.json`).
 pub fn has_store(view: &View) -> bool {
-    !view.is_local() && view.env.is_some() && view.resources.secrets.iter().any(|s| s.path.is_some())
+    !view.is_local() && view.env.is_some() && view.resources.has_stored_secrets()
 }
 
 fn region(env: &crate::ir::Environment) -> Result<&str, String> {
@@ -102,10 +102,11 @@ fn cluster_autoscaler(view: &View, env: &crate::ir::Environment) -> Result<Vec<O
     let cluster = names::cluster_name(view.project, &env.name);
     // On registry.k8s.io: pulled through the environment's cache (registries.rs).
     let upstream = format!("{}:{}", versions::CLUSTER_AUTOSCALER_IMAGE, k8s.cluster_autoscaler);
-    let account = env.aws.as_ref().and_then(|a| a.account.as_deref()).unwrap_or_default();
-    let image = registries::through_cache(view.project, &env.name, account, region(env)?, &upstream)
-        .filter(|_| !account.is_empty())
-        .unwrap_or(upstream);
+    let image = match env.aws.as_ref().and_then(|a| a.account.as_deref()) {
+        Some(account) => registries::through_cache(view.project, &env.name, account, region(env)?, &upstream),
+        None => None,
+    }
+    .unwrap_or(upstream);
     let subject = || {
         Yaml::Seq(vec![map([
             ("kind", "ServiceAccount".into()),

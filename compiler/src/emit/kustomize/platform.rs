@@ -61,12 +61,17 @@ fn has_controller(env: &ir::Environment) -> bool {
 /// store (the condition of the operator's role in `compute.tf.json` and of the
 /// `ClusterSecretStore` in the overlay).
 pub fn has_external_secrets(env: &ir::Environment) -> bool {
-    env.tier != Tier::Local && env.resources.secrets.iter().any(|s| s.path.is_some())
+    env.tier != Tier::Local && env.resources.has_stored_secrets()
+}
+
+/// Whether `env` gets a platform tree: it runs the controller or the operator.
+pub fn has_tree(env: &ir::Environment) -> bool {
+    has_controller(env) || has_external_secrets(env)
 }
 
 /// The environments that get a platform tree.
 pub fn environments(program: &ir::Program) -> impl Iterator<Item = &ir::Environment> {
-    program.environments.iter().filter(|e| has_controller(e) || has_external_secrets(e))
+    program.environments.iter().filter(|e| has_tree(e))
 }
 
 /// The controller's arguments for one environment.

@@ -108,7 +108,8 @@ fn config_values(view: &View, svc: &ir::Service) -> Vec<(String, Yaml)> {
     }
     // The wiring to the environment's collector (E416 keeps a service from setting it).
     if let (Some(env), Some(_)) = (view.env, super::telemetry::of(view)) {
-        for (key, value) in super::telemetry::service_variables(view.project, env, svc) {
+        let endpoint = super::telemetry::endpoint(env);
+        for (key, value) in super::telemetry::service_variables(view.project, env, svc, &endpoint) {
             out.push((key, Yaml::from(value)));
         }
         out.sort_by(|a, b| a.0.cmp(&b.0));

@@ -49,10 +49,16 @@ pub fn endpoint(env: &ir::Environment) -> String {
 }
 
 /// The variables every service of an environment with telemetry gets (E416 refuses a
-/// service's own value for any of them), sorted by key.
-pub fn service_variables(project: &str, env: &ir::Environment, svc: &ir::Service) -> Vec<(String, String)> {
+/// service's own value for any of them), sorted by key; `endpoint` is where the collector
+/// is reached: [`endpoint`] in the cluster, its Compose host in the Compose file.
+pub fn service_variables(
+    project: &str,
+    env: &ir::Environment,
+    svc: &ir::Service,
+    endpoint: &str,
+) -> Vec<(String, String)> {
     vec![
-        ("OTEL_EXPORTER_OTLP_ENDPOINT".into(), endpoint(env)),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT".into(), endpoint.to_string()),
         ("OTEL_EXPORTER_OTLP_PROTOCOL".into(), "http/protobuf".into()),
         ("OTEL_RESOURCE_ATTRIBUTES".into(), format!("deployment.environment={},service.namespace={project}", env.name)),
         ("OTEL_SERVICE_NAME".into(), svc.name.clone()),

@@ -133,7 +133,7 @@ pub fn emit(ctx: &Ctx<'_>) -> Result<String, String> {
     nodes(&mut file, ctx);
     addons(&mut file, ctx, k8s)?;
     cluster_autoscaler(&mut file, ctx);
-    if ctx.env.resources.secrets.iter().any(|s| s.path.is_some()) {
+    if ctx.env.resources.has_stored_secrets() {
         external_secrets(&mut file, ctx);
     }
     if ctx.env.resources.ingress().is_some() {

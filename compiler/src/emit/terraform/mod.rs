@@ -228,7 +228,7 @@ fn emit_environment(ctx: &Ctx<'_>) -> Result<Vec<(&'static str, String)>, String
     if storage::needed(ctx) {
         out.push(("storage.tf.json", storage::emit(ctx)?));
     }
-    if res.secrets.iter().any(|s| s.path.is_some()) {
+    if res.has_stored_secrets() {
         out.push(("secrets.tf.json", secrets::emit(ctx)?));
     }
     if identity::needed(ctx) {
