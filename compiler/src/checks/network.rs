@@ -3,7 +3,7 @@
 //! E419; `health` is for HTTP services only, W609), CIDRs that nest and do not overlap, segments
 //! large enough for their zones, well-formed egress.
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 
 use ipnet::Ipv4Net;
 

@@ -2,7 +2,9 @@
 //! topology, environment-only resources are visible, promotion goes towards
 //! production, and every secret is used.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::BTreeSet;
+
+use foldhash::HashSet;
 
 use crate::diag::{Code, Diagnostic, Diagnostics};
 use crate::ir::Tier;

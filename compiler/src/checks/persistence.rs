@@ -3,7 +3,7 @@
 //! handed to a service for a database it connects to (services log in as their own user,
 //! `<postgres>.user`, without a password).
 
-use std::collections::HashSet;
+use foldhash::HashSet;
 
 use super::authorized;
 use crate::diag::{Code, Diagnostic, Diagnostics};

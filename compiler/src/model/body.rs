@@ -1,7 +1,7 @@
 //! Lowered bodies: the fields, nested blocks and routes of one declaration, typed
 //! against its schema, and the stack/environment merge of two bodies.
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 
 use super::schema::{BlockSchema, Capability, FieldType};
 use super::suggest::closest;

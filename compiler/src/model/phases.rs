@@ -1,7 +1,7 @@
 //! The governance ladder: which phases exist, what each authorizes (cumulatively
 //! along `after`), and what the project's phase allows (E703, E701).
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 
 use super::body::Body;
 use super::lower::{Declarations, PhaseDecl};

@@ -1,7 +1,7 @@
 //! The model to the emitters' IR: defaults applied, references turned into names,
 //! quantities into base units, segment CIDRs carved. Only called without errors.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 
 use ipnet::Ipv4Net;
 

@@ -10,7 +10,10 @@
 //! A value that both environments own (two environments with one host are E305) is
 //! not a reference into either.
 
-use std::collections::{BTreeSet, HashMap};
+use std::borrow::Cow;
+use std::collections::BTreeSet;
+
+use foldhash::{HashMap, HashMapExt, HashSet};
 
 use ipnet::Ipv4Net;
 
@@ -46,9 +49,6 @@ enum Match {
 struct Owned {
     marks: Vec<Mark>,
     networks: Vec<(Ipv4Net, String, Span)>,
-    /// The marks by text (indices into `marks`), and the longest.
-    by_text: HashMap<String, Vec<usize>>,
-    longest: usize,
 }
 
 /// A string literal of an environment, with where it is written.
@@ -76,12 +76,12 @@ pub fn literal_references(model: &Model, sink: &mut Diagnostics) {
         for lit in &literals {
             let hits = hits_of
                 .entry(lit.text)
-                .or_insert_with(|| Hits { marks: marks.hits(lit.text, &owned), addresses: addresses(lit.text) });
+                .or_insert_with(|| Hits { marks: marks.hits(lit.text), addresses: addresses(lit.text) });
             for (j, other) in model.environments.iter().enumerate() {
                 if i == j || other.name == env.name || reported.contains(&(lit.span, j)) {
                     continue;
                 }
-                if let Some(found) = names_other(hits, j, &owned[j], &owned[i]) {
+                if let Some(found) = names_other(hits, (j, &owned[j]), (i, &owned[i]), &marks) {
                     reported.insert((lit.span, j));
                     let mut d = Diagnostic::new(
                         Code::E301,
@@ -116,8 +116,12 @@ struct Hits {
 
 /// Every environment's marks by text: `(environment, mark)` indices.
 struct AllMarks<'a> {
+    owned: &'a [Owned],
     by_text: HashMap<&'a str, Vec<(usize, usize)>>,
     longest: usize,
+    /// Every mark's shortest leading piece (`svc-0` of `svc-0.shop-dev`), and the longest.
+    leads: HashSet<&'a [u8]>,
+    longest_lead: usize,
 }
 
 impl<'a> AllMarks<'a> {
@@ -128,7 +132,16 @@ impl<'a> AllMarks<'a> {
                 by_text.entry(mark.text.as_str()).or_default().push((j, k));
             }
         }
-        AllMarks { by_text, longest: owned.iter().map(|o| o.longest).max().unwrap_or(0) }
+        let longest = by_text.keys().map(|t| t.len()).max().unwrap_or(0);
+        let leads: HashSet<&[u8]> = by_text.keys().map(|t| &t.as_bytes()[..first_end(t.as_bytes(), 0)]).collect();
+        let longest_lead = leads.iter().map(|t| t.len()).max().unwrap_or(0);
+        AllMarks { owned, by_text, longest, leads, longest_lead }
+    }
+
+    /// Whether environment `env` has a mark with `mark`'s text, matched the same way.
+    fn owns(&self, env: usize, mark: &Mark) -> bool {
+        let mut same = self.by_text.get(mark.text.as_str()).into_iter().flatten();
+        same.any(|&(e, k)| e == env && self.owned[e].marks[k].how == mark.how)
     }
 
     /// The marks `text` holds, as [`contains`] finds them: `(environment, mark)`.
@@ -138,13 +151,14 @@ impl<'a> AllMarks<'a> {
     /// can be marks, so a literal is looked up piece by piece rather than searched
     /// for every mark (a fleet has thousands of services, and so of marks and of
     /// literals). Names compare in lower case, secret paths as written.
-    fn hits(&self, text: &str, owned: &[Owned]) -> Vec<(usize, usize)> {
-        let lower = text.to_ascii_lowercase();
+    fn hits(&self, text: &str) -> Vec<(usize, usize)> {
+        let lower: Cow<str> =
+            if text.bytes().any(|b| b.is_ascii_uppercase()) { text.to_ascii_lowercase().into() } else { text.into() };
         let mut hits = Vec::new();
-        for (hay, path) in [(lower.as_str(), false), (text, true)] {
-            each_piece(hay, self.longest, |piece| {
+        for (hay, path) in [(&*lower, false), (text, true)] {
+            self.each_piece(hay, |piece| {
                 for &(j, k) in self.by_text.get(piece).into_iter().flatten() {
-                    let mark = &owned[j].marks[k];
+                    let mark = &self.owned[j].marks[k];
                     if (mark.how == Match::Path) == path
                         && contains(hay, &mark.text, mark.how)
                         && !hits.contains(&(j, k))
@@ -156,14 +170,39 @@ impl<'a> AllMarks<'a> {
         }
         hits
     }
+
+    /// Calls `f` with every piece of `hay` at most `longest` bytes long that starts
+    /// at 0 or after a byte that is not a name character, ends at the end or before
+    /// one, and may be a mark.
+    ///
+    /// A mark found at `start` has the piece of `hay` from `start` to its first end as
+    /// its own shortest leading piece, so a start whose shortest piece is no mark's
+    /// is skipped without looking anything else up.
+    fn each_piece(&self, hay: &str, mut f: impl FnMut(&str)) {
+        let bytes = hay.as_bytes();
+        for start in (0..bytes.len()).filter(|&s| s == 0 || !name_char(bytes[s - 1])) {
+            let mut end = first_end(bytes, start);
+            if end - start > self.longest_lead || !self.leads.contains(&bytes[start..end]) {
+                continue;
+            }
+            while end - start <= self.longest {
+                if let Some(piece) = hay.get(start..end) {
+                    f(piece);
+                }
+                if end == bytes.len() {
+                    break;
+                }
+                end = first_end(bytes, end);
+            }
+        }
+    }
 }
 
-/// What a text holding `hits` names of `other`'s (environment `j`) that `own` does
-/// not also own.
-fn names_other(hits: &Hits, j: usize, other: &Owned, own: &Owned) -> Option<Found> {
+/// What a text holding `hits` names of `other`'s (environment `j`) that `own`
+/// (environment `i`) does not also own.
+fn names_other(hits: &Hits, (j, other): (usize, &Owned), (i, own): (usize, &Owned), marks: &AllMarks) -> Option<Found> {
     // The first mark in `other.marks` order wins, as a scan would find.
-    let owns = |mark: &Mark| own.by_text.get(&mark.text).into_iter().flatten().any(|&m| own.marks[m].how == mark.how);
-    let first = hits.marks.iter().filter(|&&(e, k)| e == j && !owns(&other.marks[k])).map(|&(_, k)| k).min();
+    let first = hits.marks.iter().filter(|&&(e, k)| e == j && !marks.owns(i, &other.marks[k])).map(|&(_, k)| k).min();
     if let Some(k) = first {
         let mark = &other.marks[k];
         return Some(Found { what: mark.what.clone(), at: mark.at });
@@ -248,28 +287,18 @@ fn owned(project: &str, env: &Environment) -> Owned {
     }
     // Last: a service's DNS name holds the namespace too, and says more.
     marks.push(Mark { text: namespace, how: Match::Label, what: "the namespace".into(), at: None });
-    let mut by_text: HashMap<String, Vec<usize>> = HashMap::new();
-    for (k, mark) in marks.iter().enumerate() {
-        by_text.entry(mark.text.clone()).or_default().push(k);
-    }
-    let longest = marks.iter().map(|m| m.text.len()).max().unwrap_or(0);
-    Owned { marks, networks, by_text, longest }
+    Owned { marks, networks }
 }
 
-/// Calls `f` with every piece of `hay` at most `longest` bytes long that starts at 0 or
-/// after a byte that is not a name character, and ends at the end or before one.
-fn each_piece(hay: &str, longest: usize, mut f: impl FnMut(&str)) {
-    let name_char = |c: u8| c.is_ascii_alphanumeric() || c == b'-';
-    let bytes = hay.as_bytes();
-    let ends: Vec<usize> = (1..=bytes.len()).filter(|&e| e == bytes.len() || !name_char(bytes[e])).collect();
-    for start in (0..bytes.len()).filter(|&s| s == 0 || !name_char(bytes[s - 1])) {
-        let from = ends.partition_point(|&e| e <= start);
-        for &end in ends[from..].iter().take_while(|&&e| e - start <= longest) {
-            if let Some(piece) = hay.get(start..end) {
-                f(piece);
-            }
-        }
-    }
+fn name_char(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || c == b'-'
+}
+
+/// The end of the shortest piece of `text` (as [`AllMarks::each_piece`] cuts it)
+/// that starts at `start`: the first position after it that is the end or before a
+/// byte that is not a name character.
+fn first_end(text: &[u8], start: usize) -> usize {
+    (start + 1..text.len()).find(|&e| !name_char(text[e])).unwrap_or(text.len())
 }
 
 /// Every string literal of `body`: string and string-list fields, literal `env`

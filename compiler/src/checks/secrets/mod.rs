@@ -99,8 +99,7 @@ impl Walk<'_> {
 
     fn block(&mut self, block: &ast::Block) {
         if let Some(BlockLabel::Str(label)) = &block.label {
-            let what = format!("the label of `{}`", block.kind.name);
-            self.string(label.span, label.span, None, &what, IDENTIFIER);
+            self.string(label.span, label.span, None, What::Label(&block.kind.name), IDENTIFIER);
         }
         let env = block.kind.name == "env";
         for entry in &block.entries {
@@ -108,7 +107,7 @@ impl Walk<'_> {
                 Entry::Field(field) => self.field(field, env),
                 Entry::Block(inner) => self.block(inner),
                 Entry::Route(route) => {
-                    self.string(route.path.span, route.path.span, None, "the route path", IDENTIFIER)
+                    self.string(route.path.span, route.path.span, None, What::Plain("the route path"), IDENTIFIER)
                 }
             }
         }
@@ -117,16 +116,16 @@ impl Walk<'_> {
     fn field(&mut self, field: &ast::Field, in_env: bool) {
         let name = field.name.name.as_str();
         let scope = if in_env || !IDENTIFIER_FIELDS.contains(&name) { FREE_FORM } else { IDENTIFIER };
-        let what = format!("`{name}`");
+        let what = What::Field(name);
         let primary = |span: Span| if in_env { field.span } else { span };
-        let values: Vec<&ast::Value> = match &field.value.kind {
-            ValueKind::List(items) => items.iter().collect(),
-            _ => vec![&field.value],
+        let values = match &field.value.kind {
+            ValueKind::List(items) => items.as_slice(),
+            _ => std::slice::from_ref(&field.value),
         };
         for value in values {
             match &value.kind {
-                ValueKind::Str(s) => self.string(primary(value.span), value.span, Some((name, s)), &what, scope),
-                ValueKind::Path(_) => self.bare(primary(value.span), value.span, &what),
+                ValueKind::Str(s) => self.string(primary(value.span), value.span, Some((name, s)), what, scope),
+                ValueKind::Path(_) => self.bare(primary(value.span), value.span, what),
                 _ => {}
             }
         }
@@ -134,7 +133,7 @@ impl Walk<'_> {
 
     /// A string literal at `span` (quotes included); `named` is the key it is
     /// assigned to and its resolved value, for the secret-named-key rule.
-    fn string(&mut self, primary: Span, span: Span, named: Option<(&str, &str)>, what: &str, scope: Scope) {
+    fn string(&mut self, primary: Span, span: Span, named: Option<(&str, &str)>, what: What, scope: Scope) {
         let text = self.text();
         let (start, mut end) = (span.start as usize + 1, span.end as usize);
         if end > start && text.as_bytes().get(end - 1) == Some(&b'"') {
@@ -151,7 +150,7 @@ impl Walk<'_> {
     }
 
     /// A bare word or reference: only a token pasted without quotes is looked for.
-    fn bare(&mut self, primary: Span, span: Span, what: &str) {
+    fn bare(&mut self, primary: Span, span: Span, what: What) {
         let Some(raw) = self.text().get(span.range()) else { return };
         let findings = scan(raw, BARE);
         self.report(primary, span.start as usize, findings, what);
@@ -173,12 +172,12 @@ impl Walk<'_> {
             offset += line.len();
         }
         for (at, len, doc, findings) in found {
-            let what = if doc { "a doc comment" } else { "a comment" };
+            let what = What::Plain(if doc { "a doc comment" } else { "a comment" });
             self.report(Span::new(self.file, at, at + len), at, findings, what);
         }
     }
 
-    fn report(&mut self, primary: Span, base: usize, findings: Vec<Finding>, what: &str) {
+    fn report(&mut self, primary: Span, base: usize, findings: Vec<Finding>, what: What) {
         let Some(first) = findings.first() else { return };
         let mut d = Diagnostic::new(
             Code::E502,
@@ -194,6 +193,26 @@ impl Walk<'_> {
             }
         }
         self.sink.push(d);
+    }
+}
+
+/// What holds a literal, for the message (written only when something is found).
+#[derive(Clone, Copy)]
+enum What<'a> {
+    /// A field, by name.
+    Field(&'a str),
+    /// A block's string label, by the block's kind.
+    Label(&'a str),
+    Plain(&'static str),
+}
+
+impl std::fmt::Display for What<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            What::Field(name) => write!(f, "`{name}`"),
+            What::Label(kind) => write!(f, "the label of `{kind}`"),
+            What::Plain(text) => f.write_str(text),
+        }
     }
 }
 

@@ -8,7 +8,9 @@
 //! `govc build --check`: a reviewer reads the human view of a change in the same
 //! pull request as the change. GitHub renders the Mermaid block.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use foldhash::HashMap;
 
 use serde_json::{json, Value};
 

@@ -4,7 +4,9 @@
 //! plus `$patch: delete` patches for base objects the environment does not have. Images
 //! are pinned with `images:`.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use foldhash::HashMap;
 use std::fmt::Write as _;
 
 use super::object::{self, Object};

@@ -42,7 +42,9 @@
 //! metrics-server, External Secrets webhook), 443 and 9443 (admission webhooks such as
 //! the AWS Load Balancer Controller's); nodes reach it on 443.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
+
+use foldhash::HashMap;
 use std::net::Ipv4Addr;
 
 use serde_json::Value;
