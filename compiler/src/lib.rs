@@ -76,8 +76,20 @@ pub fn analyze(sources: &Sources, options: &Options) -> (model::Model, diag::Dia
         let model = model::build(sources, &files, &mut diag::Diagnostics::new());
         return (model, sink);
     }
-    checks::secrets::literal_secrets(sources, &files, &mut sink);
-    let model = model::build(sources, &files, &mut sink);
+    // The literal-secret scan reads the trees alone: it runs beside the model.
+    let (secrets, (model, modelled)) = par::join(
+        || {
+            let mut local = diag::Diagnostics::new();
+            checks::secrets::literal_secrets(sources, &files, &mut local);
+            local
+        },
+        || {
+            let mut local = diag::Diagnostics::new();
+            (model::build(sources, &files, &mut local), local)
+        },
+    );
+    sink.extend(secrets.into_reported());
+    sink.extend(modelled.into_reported());
     checks::run(&model, options, &mut sink);
     (model, sink)
 }

@@ -25,18 +25,32 @@ use crate::Options;
 
 /// Runs every check.
 pub fn run(model: &Model, options: &Options, sink: &mut Diagnostics) {
-    isolation::state_shared(model, sink);
-    isolation::production_account_shared(model, sink);
-    isolation::secret_path_shared(model, sink);
-    isolation::host_shared(model, sink);
-    isolation::literal_references(model, sink);
-    network::run(model, sink);
-    compute::run(model, sink);
-    persistence::run(model, sink);
-    storage::run(model, sink);
-    parity::run(model, sink);
-    telemetry::run(model, sink);
-    promotion::run(model, sink);
+    // Checks only read the model: two halves of similar cost run side by side, each
+    // into its own sink, reported in this order (the order of a sequential run).
+    let (first, second) = crate::par::join(
+        || {
+            let mut sink = Diagnostics::new();
+            isolation::state_shared(model, &mut sink);
+            isolation::production_account_shared(model, &mut sink);
+            isolation::secret_path_shared(model, &mut sink);
+            isolation::host_shared(model, &mut sink);
+            isolation::literal_references(model, &mut sink);
+            network::run(model, &mut sink);
+            sink
+        },
+        || {
+            let mut sink = Diagnostics::new();
+            compute::run(model, &mut sink);
+            persistence::run(model, &mut sink);
+            storage::run(model, &mut sink);
+            parity::run(model, &mut sink);
+            telemetry::run(model, &mut sink);
+            promotion::run(model, &mut sink);
+            sink
+        },
+    );
+    sink.extend(first.into_reported());
+    sink.extend(second.into_reported());
     if options.emit {
         build_without_iac(model, sink);
         network::one_network_to_build(model, sink);

@@ -2,7 +2,9 @@
 //! plus its own), with every reference resolved inside the environment (E205, E206,
 //! E207, E301) and every required field present (E204, E306).
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
+
+use foldhash::{HashMap, HashMapExt};
 
 use super::body::Body;
 use super::lower::{Declarations, EnvDecl};
@@ -152,11 +154,17 @@ pub fn merge(decls: &Declarations, schema: &Schema, sink: &mut Diagnostics) -> V
         .and_then(|p| p.environments.as_ref())
         .map(|(refs, _)| refs.iter().map(|r| r.name.as_str()).collect())
         .unwrap_or_default();
-    let mut envs: Vec<Environment> = decls
-        .environments
-        .iter()
-        .map(|d| merge_one(d, decls, schema, listed.contains(d.name.as_str()), sink))
-        .collect();
+    // Environments merge side by side, each into its own sink, reported in order.
+    let merged = crate::par::map(&decls.environments, |d| {
+        let mut local = Diagnostics::new();
+        let env = merge_one(d, decls, schema, listed.contains(d.name.as_str()), &mut local);
+        (env, local)
+    });
+    let mut envs = Vec::with_capacity(merged.len());
+    for (env, local) in merged {
+        sink.extend(local.into_reported());
+        envs.push(env);
+    }
     resolve_mirrors(decls, &mut envs, sink);
     envs
 }

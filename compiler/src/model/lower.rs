@@ -6,10 +6,12 @@
 //! later one is E205. A rejected declaration *reserves* its name so that nothing
 //! is reported that only its absence causes.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
+
+use foldhash::{HashMap, HashMapExt};
 
 use super::body::{self, lower_body, Body};
-use super::schema::{Capability, Schema};
+use super::schema::{BlockSchema, Capability, Schema};
 use super::suggest::closest;
 use super::values::{Reference, Val};
 use crate::diag::{Code, Diagnostic, Diagnostics};
@@ -354,6 +356,50 @@ fn lower_phase(item: &ast::Block, schema: &Schema, origin: Origin, sink: &mut Di
     }
 }
 
+/// One resource block, lowered on its own.
+enum Lowered<'a> {
+    /// No usable label (already reported by the parser).
+    Unlabelled,
+    /// An unknown kind (E201) or an invalid name (E208): the name stays reserved.
+    Rejected(&'a str),
+    Resource {
+        name: &'a str,
+        name_span: Span,
+        kind: &'a BlockSchema,
+        body: Body,
+    },
+}
+
+fn lower_block<'a>(block: &'a ast::Block, scope: &str, schema: &'a Schema, sink: &mut Diagnostics) -> Lowered<'a> {
+    let kind = block.kind.name.as_str();
+    let Some((name, name_span)) = label_name(block) else { return Lowered::Unlabelled };
+    let Some(kind_schema) = schema.kind(kind) else {
+        let mut d =
+            Diagnostic::new(Code::E201, block.kind.span, format!("unknown resource kind `{kind}`"), "unknown kind");
+        let kinds: Vec<&str> = schema.kinds.iter().map(|k| k.name.as_str()).collect();
+        d = match closest(kind, kinds.iter().copied()) {
+            Some(s) => super::suggest::did_you_mean(d, block.kind.span, s),
+            None if schema.item(kind).is_some() => d.with_help(format!("a `{kind}` cannot be nested in {scope}")),
+            None => d.with_help(format!(
+                "resource kinds are {}",
+                super::values::backticked(&kinds.iter().map(|k| k.to_string()).collect::<Vec<_>>())
+            )),
+        };
+        sink.push(d);
+        return Lowered::Rejected(name);
+    };
+    let valid = check_name(name, name_span, kind, sink);
+    let what = format!("{kind} `{name}`");
+    let body = lower_body(&block.entries, kind_schema, &what, sink, &mut |b, sink| {
+        sink.push(body::unexpected_block(b, &what))
+    });
+    if valid {
+        Lowered::Resource { name, name_span, kind: kind_schema, body }
+    } else {
+        Lowered::Rejected(name)
+    }
+}
+
 /// Lowers the resource blocks of a stack or environment. Returns the kept
 /// declarations and the reserved names.
 fn lower_resources(
@@ -362,37 +408,26 @@ fn lower_resources(
     schema: &Schema,
     sink: &mut Diagnostics,
 ) -> (Vec<Decl>, BTreeSet<String>) {
+    // Each block lowers on its own (side by side, each into its own sink); names are
+    // then claimed in order, and the diagnostics reported in the order of the blocks.
+    let lowered = crate::par::map(blocks, |block| {
+        let mut local = Diagnostics::new();
+        let body = lower_block(block, scope, schema, &mut local);
+        (body, local)
+    });
     let mut decls: Vec<Decl> = Vec::new();
     let mut index: HashMap<&str, usize> = HashMap::new();
     let mut reserved = BTreeSet::new();
-    for block in blocks {
-        let kind = block.kind.name.as_str();
-        let Some((name, name_span)) = label_name(block) else { continue };
-        let Some(kind_schema) = schema.kind(kind) else {
-            reserved.insert(name.to_string());
-            let mut d =
-                Diagnostic::new(Code::E201, block.kind.span, format!("unknown resource kind `{kind}`"), "unknown kind");
-            let kinds: Vec<&str> = schema.kinds.iter().map(|k| k.name.as_str()).collect();
-            d = match closest(kind, kinds.iter().copied()) {
-                Some(s) => super::suggest::did_you_mean(d, block.kind.span, s),
-                None if schema.item(kind).is_some() => d.with_help(format!("a `{kind}` cannot be nested in {scope}")),
-                None => d.with_help(format!(
-                    "resource kinds are {}",
-                    super::values::backticked(&kinds.iter().map(|k| k.to_string()).collect::<Vec<_>>())
-                )),
-            };
-            sink.push(d);
-            continue;
+    for (block, (lowered, local)) in blocks.iter().zip(lowered) {
+        sink.extend(local.into_reported());
+        let (name, name_span, kind_schema, body) = match lowered {
+            Lowered::Unlabelled => continue,
+            Lowered::Rejected(name) => {
+                reserved.insert(name.to_string());
+                continue;
+            }
+            Lowered::Resource { name, name_span, kind, body } => (name, name_span, kind, body),
         };
-        let valid = check_name(name, name_span, kind, sink);
-        let what = format!("{kind} `{name}`");
-        let body = lower_body(&block.entries, kind_schema, &what, sink, &mut |b, sink| {
-            sink.push(body::unexpected_block(b, &what))
-        });
-        if !valid {
-            reserved.insert(name.to_string());
-            continue;
-        }
         if let Some(first) = index.get(name).map(|i| &decls[*i]) {
             sink.push(
                 Diagnostic::new(
@@ -409,7 +444,7 @@ fn lower_resources(
         }
         index.insert(name, decls.len());
         decls.push(Decl {
-            kind: kind.to_string(),
+            kind: block.kind.name.clone(),
             name: name.to_string(),
             name_span,
             head_span: block.head_span(),

@@ -77,14 +77,13 @@ pub fn build(sources: &Sources, files: &[ast::File], sink: &mut Diagnostics) -> 
         }
     }
     let mut environments = env::merge(&decls, &schema, sink);
-    let mut per_env: Vec<(String, Span, Diagnostics)> = Vec::new();
     let elsewhere = env::Elsewhere::new(&environments);
-    for env in &mut environments {
+    let per_env = crate::par::map_mut(&mut environments, |env| {
         let mut local = Diagnostics::new();
         env::resolve(env, &schema, &elsewhere, &mut local);
         env::required(env, &schema, authorized, &mut local);
-        per_env.push((env.name.clone(), env.span, local));
-    }
+        (env.name.clone(), env.span, local)
+    });
     report_once(per_env, sink);
     Model { schema, project: decls.project, ladder, authorized, stacks: decls.stacks, environments }
 }
