@@ -135,7 +135,11 @@ impl Worker {
             }
             ws.documents.iter().filter_map(|(p, d)| Some((Url::from_file_path(p).ok()?, d.version))).collect()
         };
-        drop(replaced); // Outside the lock.
+        // Dropping a large project's analysis takes milliseconds: not on the way to
+        // publishing (and outside the lock).
+        if let Some(old) = replaced {
+            std::thread::spawn(move || drop(old));
+        }
         let files = by_file(&analysis, root);
         let mut previous = self.published.remove(root).unwrap_or_default();
         let mut now = BTreeSet::new();

@@ -54,56 +54,93 @@ pub fn analyze(sources: Sources) -> Analysis {
 /// Like [`analyze`], but a file whose path and text are those of the same file
 /// of `previous` (same [`FileId`]) is not parsed again: its tree, syntax
 /// diagnostics and literal-secret findings (which depend on the file alone) are
-/// reused. An editor re-checking after a keystroke re-parses only the edited file.
+/// reused. An editor re-checking after a keystroke re-parses only the edited file,
+/// and of it only the edited block when the file parsed cleanly ([`syntax::reparse`]).
 ///
 /// The diagnostics are those of [`crate::analyze`] (a full `govc check`), with the
 /// editor fixes added: the same phases report in the same order.
 pub fn analyze_reusing(sources: Sources, previous: Option<&Analysis>) -> Analysis {
     let mut files = Vec::with_capacity(sources.len());
     let mut syntax = Vec::with_capacity(sources.len());
-    let mut secrets = Vec::with_capacity(sources.len());
+    // A reused file's literal-secret findings; the others are scanned below.
+    let mut reused_secrets = Vec::with_capacity(sources.len());
     for (id, file) in sources.iter() {
-        let old = previous.filter(|p| p.sources.len() > id.0 as usize).and_then(|p| {
+        // The same file in the previous analysis (same id, path and origin), read alike.
+        let before = previous.filter(|p| p.sources.len() > id.0 as usize).and_then(|p| {
             let i = id.0 as usize;
             let before = p.sources.get(id);
-            (before.path == file.path
-                && before.origin == file.origin
-                && before.invalid_utf8_at == file.invalid_utf8_at
-                && before.text == file.text)
-                .then(|| (&p.files[i], &p.syntax[i], &p.secrets[i]))
+            (before.path == file.path && before.origin == file.origin && before.invalid_utf8_at == file.invalid_utf8_at)
+                .then(|| (before, &p.files[i], &p.syntax[i], &p.secrets[i]))
         });
-        match old {
-            Some((tree, diagnostics, found)) => {
+        match before {
+            Some((old, tree, diagnostics, found)) if old.text == file.text => {
                 files.push(tree.clone());
                 syntax.push(diagnostics.clone());
-                secrets.push(found.clone());
+                reused_secrets.push(Some(found.clone()));
             }
-            None => {
-                let mut sink = Diagnostics::new();
-                let tree = syntax::parse_file(&sources, id, &mut sink);
-                syntax.push(sink.into_sorted());
-                let mut sink = Diagnostics::new();
-                crate::checks::secrets::literal_secrets_in(&sources, &tree, &mut sink);
-                secrets.push(sink.into_reported());
-                files.push(tree);
+            _ => {
+                // An edit inside one block of a file that parsed cleanly re-parses that block.
+                let reparsed = before
+                    .filter(|(_, _, diagnostics, _)| diagnostics.is_empty() && syntax::is_compilable(file))
+                    .and_then(|(old, tree, ..)| syntax::reparse(tree, &old.text, &file.text));
+                match reparsed {
+                    Some(tree) => {
+                        files.push(tree);
+                        syntax.push(Vec::new());
+                    }
+                    None => {
+                        let mut sink = Diagnostics::new();
+                        files.push(syntax::parse_file(&sources, id, &mut sink));
+                        syntax.push(sink.into_sorted());
+                    }
+                }
+                reused_secrets.push(None);
             }
         }
     }
+    let compilable = sources.iter().all(|(_, f)| f.origin != Origin::Project || syntax::is_compilable(f));
+    // The index and the new files' literal scan read the trees alone: they run beside
+    // the model and the checks.
+    let ((secrets, index), (model, checked)) = crate::par::join(
+        || {
+            let secrets: Vec<Vec<Diagnostic>> = reused_secrets
+                .into_iter()
+                .zip(&files)
+                .map(|(reused, tree)| {
+                    reused.unwrap_or_else(|| {
+                        let mut sink = Diagnostics::new();
+                        crate::checks::secrets::literal_secrets_in(&sources, tree, &mut sink);
+                        sink.into_reported()
+                    })
+                })
+                .collect();
+            // The schema comes from the stdlib's trees alone (the model loads its own).
+            let stdlib: Vec<&ast::File> =
+                files.iter().filter(|f| sources.get(f.file).origin == Origin::Stdlib).collect();
+            let schema = Schema::load(&stdlib, &mut Diagnostics::new());
+            (secrets, Index::build(&sources, &files, &schema))
+        },
+        || {
+            let mut sink = Diagnostics::new();
+            let model = model::build(&sources, &files, &mut sink);
+            if compilable {
+                crate::checks::run(&model, &crate::Options::default(), &mut sink);
+                (model, sink)
+            } else {
+                // As `govc check`: a file that could not be read hides its declarations.
+                (model, Diagnostics::new())
+            }
+        },
+    );
+    // In the order of `govc check`: syntax, literal secrets, the model and the checks.
     let mut sink = Diagnostics::new();
     sink.extend(syntax.iter().flatten().cloned());
-    let compilable = sources.iter().all(|(_, f)| f.origin != Origin::Project || syntax::is_compilable(f));
-    let model = if compilable {
+    if compilable {
         sink.extend(secrets.iter().flatten().cloned());
-        let model = model::build(&sources, &files, &mut sink);
-        crate::checks::run(&model, &crate::Options::default(), &mut sink);
-        model
-    } else {
-        // As `govc check`: a file that could not be read hides its declarations.
-        model::build(&sources, &files, &mut Diagnostics::new())
-    };
+        sink.extend(checked.into_reported());
+    }
     let mut diagnostics = sink.into_sorted();
     fixes::add_missing_field_fixes(&sources, &files, &model.schema, &mut diagnostics);
-    let index = Index::build(&sources, &files, &model.schema);
     Analysis { sources, files, syntax, secrets, model, diagnostics, index }
 }
 

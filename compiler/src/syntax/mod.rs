@@ -17,7 +17,9 @@ mod cst_parser;
 mod delims;
 mod lexer;
 mod parser;
+mod reparse;
 
 pub use cst_edit::{apply_edits, TextEdit};
 pub use lexer::UNITS;
 pub use parser::{is_compilable, parse_file, MAX_FILE_BYTES, MAX_NESTING};
+pub use reparse::reparse;

@@ -99,6 +99,12 @@ pub fn parse_file(sources: &Sources, file: FileId, diags: &mut Diagnostics) -> a
         );
         return ast::File { file, items: Vec::new() };
     }
+    ast::File { file, items: parse_text(text, file, diags) }
+}
+
+/// The items of `text` (a whole file, or one block of it for [`super::reparse`]),
+/// with spans from the start of `text`.
+pub(super) fn parse_text(text: &str, file: FileId, diags: &mut Diagnostics) -> Vec<Block> {
     let lexed = lexer::lex(text, file, diags);
     let balanced = delims::balance(lexed.tokens, text, &lexed.brace_eaters, file, diags);
     let ctx = Ctx { text, file, strings: &lexed.strings };
@@ -108,13 +114,13 @@ pub fn parse_file(sources: &Sources, file: FileId, diags: &mut Diagnostics) -> a
     let fast = file_parser::<_, extra::Default>(&ctx).parse(input);
     if !fast.has_errors() {
         if let Some(items) = fast.into_output() {
-            return ast::File { file, items };
+            return items;
         }
     }
     let input = balanced.tokens.as_slice().split_token_span(eoi);
     let (items, errors) = file_parser::<_, RichExtra>(&ctx).parse(input).into_output_errors();
     report(&ctx, errors, &balanced, diags);
-    ast::File { file, items: items.unwrap_or_default() }
+    items.unwrap_or_default()
 }
 
 /// Parses a file: `block*`.
