@@ -6,6 +6,7 @@
 //! later one is E205. A rejected declaration *reserves* its name so that nothing
 //! is reported that only its absence causes.
 
+use std::borrow::Borrow;
 use std::collections::BTreeSet;
 
 use foldhash::{HashMap, HashMapExt};
@@ -151,13 +152,18 @@ fn missing_label(block: &ast::Block, sink: &mut Diagnostics) {
 
 /// Lowers every item of every project file (stdlib `item`/`kind` schemas excluded;
 /// stdlib phases are lowered so that the default ladder is known).
-pub fn lower(sources: &Sources, files: &[ast::File], schema: &Schema, sink: &mut Diagnostics) -> Declarations {
+pub fn lower(
+    sources: &Sources,
+    files: &[impl Borrow<ast::File>],
+    schema: &Schema,
+    sink: &mut Diagnostics,
+) -> Declarations {
     let mut decls = Declarations::default();
     let mut stack_index: HashMap<String, Span> = HashMap::new();
     let mut env_index: HashMap<String, Span> = HashMap::new();
     let top_kinds = ["project", "phase", "stack", "environment"];
     // The `project` of `project.gov` is the project, whatever other files sort before it.
-    for file in files {
+    for file in files.iter().map(Borrow::borrow) {
         let path = &sources.get(file.file).path;
         if sources.get(file.file).origin == Origin::Project && path == "project.gov" {
             for item in file.items.iter().filter(|i| i.kind.name == "project") {
@@ -165,7 +171,7 @@ pub fn lower(sources: &Sources, files: &[ast::File], schema: &Schema, sink: &mut
             }
         }
     }
-    for file in files {
+    for file in files.iter().map(Borrow::borrow) {
         let source = sources.get(file.file);
         let origin = source.origin;
         for item in &file.items {

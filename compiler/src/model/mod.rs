@@ -17,6 +17,7 @@ pub mod suggest;
 mod to_ir;
 pub mod values;
 
+use std::borrow::Borrow;
 use std::collections::BTreeMap;
 
 pub use env::{Edge, EdgeKind, Environment, Resource};
@@ -54,8 +55,12 @@ impl Model {
 }
 
 /// Builds the model from every parsed file (stdlib files included).
-pub fn build(sources: &Sources, files: &[ast::File], sink: &mut Diagnostics) -> Model {
-    let stdlib: Vec<&ast::File> = files.iter().filter(|f| sources.get(f.file).origin == Origin::Stdlib).collect();
+///
+/// The trees may be owned or shared (`Arc`): an editor keeps the trees of the
+/// files an edit did not touch.
+pub fn build(sources: &Sources, files: &[impl Borrow<ast::File>], sink: &mut Diagnostics) -> Model {
+    let stdlib: Vec<&ast::File> =
+        files.iter().map(Borrow::borrow).filter(|f| sources.get(f.file).origin == Origin::Stdlib).collect();
     let schema = Schema::load(&stdlib, sink);
     let decls = lower::lower(sources, files, &schema, sink);
     let ladder = phases::ladder(&decls, sink);

@@ -12,13 +12,15 @@
 
 use super::{block_schema, enclosing_blocks};
 use crate::diag::{Code, Diagnostic, Edit};
+use std::borrow::Borrow;
+
 use crate::model::schema::{FieldType, Schema};
 use crate::source::{Sources, Span};
 use crate::syntax::ast;
 
 pub(super) fn add_missing_field_fixes(
     sources: &Sources,
-    files: &[ast::File],
+    files: &[impl Borrow<ast::File>],
     schema: &Schema,
     diagnostics: &mut [Diagnostic],
 ) {
@@ -37,8 +39,14 @@ pub(super) fn add_missing_field_fixes(
 }
 
 /// The edit adding `entry` to the block whose head is `head`.
-fn insertion(sources: &Sources, files: &[ast::File], schema: &Schema, head: Span, entry: &str) -> Option<Edit> {
-    let tree = files.get(head.file.0 as usize)?;
+fn insertion(
+    sources: &Sources,
+    files: &[impl Borrow<ast::File>],
+    schema: &Schema,
+    head: Span,
+    entry: &str,
+) -> Option<Edit> {
+    let tree = files.get(head.file.0 as usize)?.borrow();
     let chain = enclosing_blocks(tree, head.start as usize);
     let depth = chain.iter().position(|b| b.head_span() == head)?;
     let chain = &chain[..=depth];

@@ -17,7 +17,9 @@ mod fixes;
 mod hover;
 mod outline;
 
+use std::borrow::Borrow;
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 pub use complete::{completions, Completion, CompletionKind};
 pub use hover::hover;
@@ -33,8 +35,9 @@ use crate::syntax::{self, ast};
 #[derive(Debug)]
 pub struct Analysis {
     pub sources: Sources,
-    /// One tree per file, indexed like `sources`.
-    pub files: Vec<ast::File>,
+    /// One tree per file, indexed like `sources`; shared with the analyses after it
+    /// while the file does not change.
+    pub files: Vec<Arc<ast::File>>,
     /// The syntax diagnostics of each file, indexed like `sources` (also in `diagnostics`).
     pub syntax: Vec<Vec<Diagnostic>>,
     /// The literal-secret findings of each file, indexed like `sources`, in the
@@ -74,7 +77,7 @@ pub fn analyze_reusing(sources: Sources, previous: Option<&Analysis>) -> Analysi
         });
         match before {
             Some((old, tree, diagnostics, found)) if old.text == file.text => {
-                files.push(tree.clone());
+                files.push(Arc::clone(tree));
                 syntax.push(diagnostics.clone());
                 reused_secrets.push(Some(found.clone()));
             }
@@ -85,12 +88,12 @@ pub fn analyze_reusing(sources: Sources, previous: Option<&Analysis>) -> Analysi
                     .and_then(|(old, tree, ..)| syntax::reparse(tree, &old.text, &file.text));
                 match reparsed {
                     Some(tree) => {
-                        files.push(tree);
+                        files.push(Arc::new(tree));
                         syntax.push(Vec::new());
                     }
                     None => {
                         let mut sink = Diagnostics::new();
-                        files.push(syntax::parse_file(&sources, id, &mut sink));
+                        files.push(Arc::new(syntax::parse_file(&sources, id, &mut sink)));
                         syntax.push(sink.into_sorted());
                     }
                 }
@@ -116,7 +119,7 @@ pub fn analyze_reusing(sources: Sources, previous: Option<&Analysis>) -> Analysi
                 .collect();
             // The schema comes from the stdlib's trees alone (the model loads its own).
             let stdlib: Vec<&ast::File> =
-                files.iter().filter(|f| sources.get(f.file).origin == Origin::Stdlib).collect();
+                files.iter().map(|f| &**f).filter(|f| sources.get(f.file).origin == Origin::Stdlib).collect();
             let schema = Schema::load(&stdlib, &mut Diagnostics::new());
             (secrets, Index::build(&sources, &files, &schema))
         },
@@ -205,9 +208,11 @@ pub struct Index {
 
 impl Index {
     /// Indexes `files` against `schema`.
-    pub fn build(sources: &Sources, files: &[ast::File], schema: &Schema) -> Index {
+    pub fn build(sources: &Sources, files: &[impl Borrow<ast::File>], schema: &Schema) -> Index {
         let mut index = Index::default();
-        let items = || files.iter().flat_map(|f| f.items.iter().map(move |i| (sources.get(f.file).origin, i)));
+        let items = || {
+            files.iter().map(Borrow::borrow).flat_map(|f| f.items.iter().map(move |i| (sources.get(f.file).origin, i)))
+        };
         for (origin, item) in items() {
             let Some(label) = &item.label else { continue };
             if origin == Origin::Stdlib && item.kind.name != "phase" {
