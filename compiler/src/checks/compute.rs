@@ -1,6 +1,7 @@
 //! Compute (E501, E504, W501): pinned images where it matters, one artifact
 //! repository per service across cloud environments, production redundancy.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use super::authorized;
@@ -78,9 +79,12 @@ fn single_replica(env: &str, svc: &crate::model::Resource, sink: &mut Diagnostic
     }
 }
 
+/// Where a service's image names a repository: `(environment, repository, span)`.
+type RepositoryUse<'a> = (&'a str, Cow<'a, str>, Span);
+
 /// E504: across cloud environments, a service uses different image repositories.
 fn repository_drift(model: &Model, sink: &mut Diagnostics) {
-    let mut by_service: BTreeMap<&str, Vec<(&str, String, Span)>> = BTreeMap::new();
+    let mut by_service: BTreeMap<&str, Vec<RepositoryUse>> = BTreeMap::new();
     for env in model.environments.iter().filter(|e| e.tier.is_some_and(|t| t != Tier::Local)) {
         for (_, svc) in env.of_kind("service") {
             let Some(f) = svc.body.field("image") else { continue };

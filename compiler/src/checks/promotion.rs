@@ -9,6 +9,7 @@
 //! the order), a service whose earlier image has another repository (E504), or one
 //! that an earlier staging or production environment runs unpinned (E501).
 
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 
 use super::authorized;
@@ -48,12 +49,12 @@ pub fn run(model: &Model, sink: &mut Diagnostics) {
 struct Earlier<'a> {
     names: Vec<&'a str>,
     /// Pinned artifacts: `(repository, digest)`.
-    artifacts: BTreeSet<(String, String)>,
+    artifacts: BTreeSet<(Cow<'a, str>, &'a str)>,
     /// `(service, repository)` of every image outside `tier = local`, pinned or not
     /// (what E504 compares).
-    repositories: BTreeSet<(String, String)>,
+    repositories: BTreeSet<(&'a str, Cow<'a, str>)>,
     /// `(service, repository)` run unpinned where pinning is required (E501).
-    unpinned: BTreeSet<(String, String)>,
+    unpinned: BTreeSet<(&'a str, Cow<'a, str>)>,
 }
 
 impl<'a> Earlier<'a> {
@@ -65,14 +66,14 @@ impl<'a> Earlier<'a> {
             let (name, _, digest) = image::split(reference);
             let repository = image::canonical_repository(name);
             if env.tier != Some(Tier::Local) {
-                self.repositories.insert((svc.name.clone(), repository.clone()));
+                self.repositories.insert((&svc.name, repository.clone()));
             }
             match digest.filter(|d| image::is_sha256_digest(d)) {
                 Some(digest) => {
-                    self.artifacts.insert((repository, digest.to_string()));
+                    self.artifacts.insert((repository, digest));
                 }
                 None if must_pin => {
-                    self.unpinned.insert((svc.name.clone(), repository));
+                    self.unpinned.insert((&svc.name, repository));
                 }
                 None => {}
             }
@@ -81,8 +82,8 @@ impl<'a> Earlier<'a> {
 
     /// Whether an earlier environment's image of `service` has another repository.
     fn other_repository(&self, service: &str, repository: &str) -> bool {
-        let from = (service.to_string(), String::new());
-        self.repositories.range(from..).take_while(|(s, _)| s == service).any(|(_, r)| r != repository)
+        let from = (service, Cow::Borrowed(""));
+        self.repositories.range(from..).take_while(|(s, _)| *s == service).any(|(_, r)| r != repository)
     }
 }
 
@@ -94,10 +95,9 @@ fn unpromoted_artifacts(env: &Environment, earlier: &Earlier, code: Code, sink: 
         let (name, _, digest) = image::split(reference);
         let Some(digest) = digest.filter(|d| image::is_sha256_digest(d)) else { continue };
         let repository = image::canonical_repository(name);
-        let key = (svc.name.clone(), repository);
-        if earlier.artifacts.contains(&(key.1.clone(), digest.to_string()))
-            || earlier.other_repository(&svc.name, &key.1)
-            || earlier.unpinned.contains(&key)
+        if earlier.artifacts.contains(&(repository.clone(), digest))
+            || earlier.other_repository(&svc.name, &repository)
+            || earlier.unpinned.contains(&(svc.name.as_str(), repository.clone()))
         {
             continue;
         }
@@ -107,7 +107,7 @@ fn unpromoted_artifacts(env: &Environment, earlier: &Earlier, code: Code, sink: 
         let mut d = Diagnostic::new(
             code,
             f.value_span,
-            format!("service `{}` runs `{}@{short}…` in production, but no earlier environment runs it", svc.name, key.1),
+            format!("service `{}` runs `{}@{short}…` in production, but no earlier environment runs it", svc.name, repository),
             "an artifact that was never promoted",
         )
         .with_note(before)

@@ -127,12 +127,41 @@ impl Body {
     }
 }
 
+/// What a body belongs to, as messages name it: "`project`", "`env`", "service
+/// `api`" (written out only in a diagnostic).
+#[derive(Clone, Copy, Debug)]
+pub struct What<'a> {
+    pub kind: &'a str,
+    pub name: Option<&'a str>,
+}
+
+impl<'a> What<'a> {
+    /// An unnamed block or item: "`env`".
+    pub fn of(kind: &'a str) -> What<'a> {
+        What { kind, name: None }
+    }
+
+    /// A named one: "service `api`".
+    pub fn named(kind: &'a str, name: &'a str) -> What<'a> {
+        What { kind, name: Some(name) }
+    }
+}
+
+impl std::fmt::Display for What<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.name {
+            Some(name) => write!(f, "{} `{name}`", self.kind),
+            None => write!(f, "`{}`", self.kind),
+        }
+    }
+}
+
 /// Lowers the entries of a block against its schema. Labelled blocks (resources)
 /// are the caller's business and are skipped here; `extra` receives them.
 pub fn lower_body<'a>(
     entries: &'a [Entry],
     schema: &BlockSchema,
-    what: &str,
+    what: What,
     sink: &mut Diagnostics,
     extra: &mut dyn FnMut(&'a ast::Block, &mut Diagnostics),
 ) -> Body {
@@ -213,9 +242,9 @@ pub fn lower_body<'a>(
                     if duplicate(name, block.kind.span, sink) {
                         continue;
                     }
-                    let inner_what = format!("`{name}`");
-                    let inner_body = lower_body(&block.entries, inner, &inner_what, sink, &mut |b, sink| {
-                        sink.push(unexpected_block(b, &inner_what));
+                    let inner_what = What::of(name);
+                    let inner_body = lower_body(&block.entries, inner, inner_what, sink, &mut |b, sink| {
+                        sink.push(unexpected_block(b, inner_what));
                     });
                     body.blocks.push(BlockVal {
                         name: name.to_string(),
@@ -359,14 +388,16 @@ fn lower_env(block: &ast::Block, sink: &mut Diagnostics) -> Vec<EnvEntry> {
 /// value in the model); written, they are W201 with a fix that removes them,
 /// not E202, so a program written against the specification still builds.
 const DEPRECATED_FIELDS: &[(&str, &str, &str, &str)] = &[(
-    "`state`",
+    "state",
     "lock_table",
     "Terraform >= 1.10 locks the state with a lock file beside it in the bucket; the DynamoDB table is not used",
     "remove it: state locks with a lock file in the bucket (use_lockfile)",
 )];
 
-fn deprecated_field(field: &ast::Field, what: &str) -> Option<Diagnostic> {
-    let (_, name, why, help) = DEPRECATED_FIELDS.iter().find(|(w, f, _, _)| *w == what && *f == field.name.name)?;
+fn deprecated_field(field: &ast::Field, what: What) -> Option<Diagnostic> {
+    let (_, name, why, help) = DEPRECATED_FIELDS
+        .iter()
+        .find(|(block, f, _, _)| what.name.is_none() && *block == what.kind && *f == field.name.name)?;
     Some(
         Diagnostic::new(
             Code::W201,
@@ -380,7 +411,7 @@ fn deprecated_field(field: &ast::Field, what: &str) -> Option<Diagnostic> {
     )
 }
 
-fn unknown_field(name: &ast::Ident, schema: &BlockSchema, what: &str) -> Diagnostic {
+fn unknown_field(name: &ast::Ident, schema: &BlockSchema, what: What) -> Diagnostic {
     let d = Diagnostic::new(Code::E202, name.span, format!("unknown field `{}` in {what}", name.name), "unknown field");
     match closest(&name.name, schema.member_names()) {
         Some(s) => super::suggest::did_you_mean(d, name.span, s),
@@ -396,7 +427,7 @@ fn unknown_field(name: &ast::Ident, schema: &BlockSchema, what: &str) -> Diagnos
 }
 
 /// A labelled block where none may be.
-pub fn unexpected_block(block: &ast::Block, what: &str) -> Diagnostic {
+pub fn unexpected_block(block: &ast::Block, what: What) -> Diagnostic {
     Diagnostic::new(
         Code::E201,
         block.head_span(),

@@ -1,6 +1,8 @@
 //! Container image references: `[registry/]path[:tag][@sha256:<64 hex>]`
 //! (LANGUAGE.md "Images"), shared by the checks (E501, E504) and the IR.
 
+use std::borrow::Cow;
+
 use crate::ir::Image;
 
 /// Is `digest` `sha256:` followed by 64 lowercase hex digits?
@@ -16,7 +18,7 @@ pub fn parse(reference: &str) -> Image {
     let (name, tag, digest) = split(reference);
     Image {
         reference: reference.to_string(),
-        repository: canonical_repository(name),
+        repository: canonical_repository(name).into_owned(),
         name: name.to_string(),
         tag: tag.map(str::to_string),
         digest: digest.map(str::to_string),
@@ -39,7 +41,7 @@ pub fn split(reference: &str) -> (&str, Option<&str>, Option<&str>) {
 }
 
 /// The canonical repository of an image reference: [`parse`]'s `repository`.
-pub fn repository(reference: &str) -> String {
+pub fn repository(reference: &str) -> Cow<'_, str> {
     canonical_repository(split(reference).0)
 }
 
@@ -53,21 +55,20 @@ const DOCKER_HUB: &[&str] = &["docker.io", "index.docker.io", "registry-1.docker
 /// one-component Docker Hub path is an official image, under `library/`. So
 /// `nginx`, `docker.io/nginx`, `index.docker.io/library/nginx` and
 /// `docker.io/library/nginx` are one repository.
-pub fn canonical_repository(name: &str) -> String {
+pub fn canonical_repository(name: &str) -> Cow<'_, str> {
     let (registry, path) = match name.split_once('/') {
-        Some((first, rest)) if first.contains('.') || first.contains(':') || first == "localhost" => {
-            (first.to_ascii_lowercase(), rest)
-        }
-        _ => ("docker.io".to_string(), name),
+        Some((first, rest)) if first.contains('.') || first.contains(':') || first == "localhost" => (first, rest),
+        _ => ("docker.io", name),
     };
-    if DOCKER_HUB.contains(&registry.as_str()) {
-        if path.contains('/') {
-            format!("docker.io/{path}")
-        } else {
-            format!("docker.io/library/{path}")
-        }
+    let hub = DOCKER_HUB.iter().any(|h| h.eq_ignore_ascii_case(registry));
+    if hub {
+        let library = if path.contains('/') { "" } else { "library/" };
+        Cow::Owned(format!("docker.io/{library}{path}"))
+    } else if registry.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(format!("{}/{path}", registry.to_ascii_lowercase()))
     } else {
-        format!("{registry}/{path}")
+        // Already canonical: the name itself (no copy; the checks read thousands).
+        Cow::Borrowed(name)
     }
 }
 

@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 
 use foldhash::{HashMap, HashMapExt};
 
-use super::body::{self, lower_body, Body};
+use super::body::{self, lower_body, Body, What};
 use super::schema::{BlockSchema, Capability, Schema};
 use super::suggest::closest;
 use super::values::{Reference, Val};
@@ -291,8 +291,8 @@ fn lower_project(item: &ast::Block, path: &str, schema: &Schema, decls: &mut Dec
     }
     check_name(name, name_span, "project", sink);
     let schema = schema.item("project").expect("the stdlib declares `item project`");
-    let body = lower_body(&item.entries, schema, "`project`", sink, &mut |b, sink| {
-        sink.push(body::unexpected_block(b, "`project`"))
+    let body = lower_body(&item.entries, schema, What::of("project"), sink, &mut |b, sink| {
+        sink.push(body::unexpected_block(b, What::of("project")))
     });
     let phase = body.field("phase").and_then(|f| match &f.value {
         Val::Str(s) => Some((s.clone(), f.value_span)),
@@ -335,8 +335,8 @@ fn lower_project(item: &ast::Block, path: &str, schema: &Schema, decls: &mut Dec
 
 fn lower_phase(item: &ast::Block, schema: &Schema, origin: Origin, sink: &mut Diagnostics) -> PhaseDecl {
     let schema = schema.item("phase").expect("the stdlib declares `item phase`");
-    let body = lower_body(&item.entries, schema, "`phase`", sink, &mut |b, sink| {
-        sink.push(body::unexpected_block(b, "`phase`"))
+    let body = lower_body(&item.entries, schema, What::of("phase"), sink, &mut |b, sink| {
+        sink.push(body::unexpected_block(b, What::of("phase")))
     });
     let name = match &item.label {
         Some(BlockLabel::Str(s)) => s.value.clone(),
@@ -395,10 +395,9 @@ fn lower_block<'a>(block: &'a ast::Block, scope: &str, schema: &'a Schema, sink:
         return Lowered::Rejected(name);
     };
     let valid = check_name(name, name_span, kind, sink);
-    let what = format!("{kind} `{name}`");
-    let body = lower_body(&block.entries, kind_schema, &what, sink, &mut |b, sink| {
-        sink.push(body::unexpected_block(b, &what))
-    });
+    let what = What::named(kind, name);
+    let body =
+        lower_body(&block.entries, kind_schema, what, sink, &mut |b, sink| sink.push(body::unexpected_block(b, what)));
     if valid {
         Lowered::Resource { name, name_span, kind: kind_schema, body }
     } else {
@@ -509,11 +508,11 @@ pub(super) fn bootstrap_clash(service: &str, service_span: Span, postgres: &str,
 }
 
 fn lower_stack(item: &ast::Block, name: &str, schema: &Schema, sink: &mut Diagnostics) -> StackDecl {
-    let what = format!("stack `{name}`");
+    let what = What::named("stack", name);
     let stack_schema = schema.item("stack").expect("the stdlib declares `item stack`");
     let mut blocks = Vec::new();
-    let _ = lower_body(&item.entries, stack_schema, &what, sink, &mut |b, _| blocks.push(b));
-    let (resources, reserved) = lower_resources(&blocks, &what, schema, sink);
+    let _ = lower_body(&item.entries, stack_schema, what, sink, &mut |b, _| blocks.push(b));
+    let (resources, reserved) = lower_resources(&blocks, &what.to_string(), schema, sink);
     StackDecl { name: name.to_string(), head_span: item.head_span(), doc: item.doc.clone(), resources, reserved }
 }
 
@@ -524,11 +523,11 @@ fn lower_environment(
     schema: &Schema,
     sink: &mut Diagnostics,
 ) -> EnvDecl {
-    let what = format!("environment `{name}`");
+    let what = What::named("environment", name);
     let env_schema = schema.item("environment").expect("the stdlib declares `item environment`");
     let mut blocks = Vec::new();
-    let body = lower_body(&item.entries, env_schema, &what, sink, &mut |b, _| blocks.push(b));
-    let (resources, reserved) = lower_resources(&blocks, &what, schema, sink);
+    let body = lower_body(&item.entries, env_schema, what, sink, &mut |b, _| blocks.push(b));
+    let (resources, reserved) = lower_resources(&blocks, &what.to_string(), schema, sink);
     EnvDecl {
         name: name.to_string(),
         name_span,

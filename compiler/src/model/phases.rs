@@ -230,6 +230,9 @@ impl Authorization<'_> {
                         EnvVal::Ref(_) => Capability::Secrets,
                         _ => Capability::Model,
                     };
+                    if self.caps.contains(cap) {
+                        continue;
+                    }
                     let what = match cap {
                         Capability::Wiring => format!("`{}`, a reference to another resource's attribute,", entry.key),
                         Capability::Secrets => format!("`{}`, a secret reference,", entry.key),

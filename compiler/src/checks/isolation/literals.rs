@@ -24,14 +24,36 @@ use crate::model::{Environment, Model};
 use crate::source::Span;
 
 /// What identifies one environment's resources in text.
-struct Mark {
+struct Mark<'a> {
     /// The text to find: lower case for names, as written for secret paths.
     text: String,
     how: Match,
     /// What it is: "the ingress host", "the private DNS name of postgres `main`".
-    what: String,
+    what: Named<'a>,
     /// Where the other environment declares it, when it is written somewhere.
     at: Option<Span>,
+}
+
+/// What a mark names (written out only in a diagnostic).
+#[derive(Clone, Copy)]
+enum Named<'a> {
+    IngressHost,
+    Postgres(&'a str),
+    Service(&'a str),
+    SecretPath(&'a str),
+    Namespace,
+}
+
+impl std::fmt::Display for Named<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Named::IngressHost => f.write_str("the ingress host"),
+            Named::Postgres(name) => write!(f, "the private DNS name of postgres `{name}`"),
+            Named::Service(name) => write!(f, "the DNS name of service `{name}`"),
+            Named::SecretPath(name) => write!(f, "the path of secret `{name}`"),
+            Named::Namespace => f.write_str("the namespace"),
+        }
+    }
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -46,8 +68,8 @@ enum Match {
 }
 
 /// One environment's marks and its network blocks.
-struct Owned {
-    marks: Vec<Mark>,
+struct Owned<'a> {
+    marks: Vec<Mark<'a>>,
     networks: Vec<(Ipv4Net, String, Span)>,
 }
 
@@ -116,7 +138,7 @@ struct Hits {
 
 /// Every environment's marks by text: `(environment, mark)` indices.
 struct AllMarks<'a> {
-    owned: &'a [Owned],
+    owned: &'a [Owned<'a>],
     by_text: HashMap<&'a str, Vec<(usize, usize)>>,
     longest: usize,
     /// Every mark's shortest leading piece (`svc-0` of `svc-0.shop-dev`), and the longest.
@@ -125,7 +147,7 @@ struct AllMarks<'a> {
 }
 
 impl<'a> AllMarks<'a> {
-    fn new(owned: &'a [Owned]) -> AllMarks<'a> {
+    fn new(owned: &'a [Owned<'a>]) -> AllMarks<'a> {
         let mut by_text: HashMap<&str, Vec<(usize, usize)>> = HashMap::new();
         for (j, o) in owned.iter().enumerate() {
             for (k, mark) in o.marks.iter().enumerate() {
@@ -205,7 +227,7 @@ fn names_other(hits: &Hits, (j, other): (usize, &Owned), (i, own): (usize, &Owne
     let first = hits.marks.iter().filter(|&&(e, k)| e == j && !marks.owns(i, &other.marks[k])).map(|&(_, k)| k).min();
     if let Some(k) = first {
         let mark = &other.marks[k];
-        return Some(Found { what: mark.what.clone(), at: mark.at });
+        return Some(Found { what: mark.what.to_string(), at: mark.at });
     }
     for &(addr, net) in &hits.addresses {
         let inside = |n: &Ipv4Net| match net {
@@ -227,7 +249,7 @@ struct Found {
     at: Option<Span>,
 }
 
-fn owned(project: &str, env: &Environment) -> Owned {
+fn owned<'a>(project: &str, env: &'a Environment) -> Owned<'a> {
     // The namespace as emitted: `<project>-<env>`, shortened to 63 when longer.
     let namespace = crate::emit::names::namespace(project, &env.name).to_ascii_lowercase();
     let mut marks = Vec::new();
@@ -242,7 +264,7 @@ fn owned(project: &str, env: &Environment) -> Owned {
                             marks.push(Mark {
                                 text: host,
                                 how: Match::Host,
-                                what: "the ingress host".into(),
+                                what: Named::IngressHost,
                                 at: Some(f.value_span),
                             });
                         }
@@ -252,13 +274,13 @@ fn owned(project: &str, env: &Environment) -> Owned {
             "postgres" => marks.push(Mark {
                 text: format!("{}.{}.{project}.internal", res.name, env.name).to_ascii_lowercase(),
                 how: Match::Host,
-                what: format!("the private DNS name of postgres `{}`", res.name),
+                what: Named::Postgres(&res.name),
                 at: None,
             }),
             "service" => marks.push(Mark {
                 text: format!("{}.{namespace}", res.name).to_ascii_lowercase(),
                 how: Match::Label,
-                what: format!("the DNS name of service `{}`", res.name),
+                what: Named::Service(&res.name),
                 at: None,
             }),
             "secret" => {
@@ -268,7 +290,7 @@ fn owned(project: &str, env: &Environment) -> Owned {
                             marks.push(Mark {
                                 text: path.clone(),
                                 how: Match::Path,
-                                what: format!("the path of secret `{}`", res.name),
+                                what: Named::SecretPath(&res.name),
                                 at: Some(f.value_span),
                             });
                         }
@@ -286,7 +308,7 @@ fn owned(project: &str, env: &Environment) -> Owned {
         }
     }
     // Last: a service's DNS name holds the namespace too, and says more.
-    marks.push(Mark { text: namespace, how: Match::Label, what: "the namespace".into(), at: None });
+    marks.push(Mark { text: namespace, how: Match::Label, what: Named::Namespace, at: None });
     Owned { marks, networks }
 }
 
