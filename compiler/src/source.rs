@@ -5,6 +5,7 @@
 //! The library never reads the file system; the CLI fills a `Sources` and hands it over.
 
 use std::fmt;
+use std::sync::Arc;
 
 /// Index of a file in [`Sources`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
@@ -34,6 +35,14 @@ impl Span {
 
     pub fn is_empty(self) -> bool {
         self.start == self.end
+    }
+
+    /// Moves every position at or after `from` by `delta` (the text after `from`
+    /// moved by an edit before it).
+    pub fn shift(&mut self, from: u32, delta: i64) {
+        let moved = |p: u32| if p >= from { (p as i64 + delta) as u32 } else { p };
+        self.start = moved(self.start);
+        self.end = moved(self.end);
     }
 }
 
@@ -166,7 +175,8 @@ impl SourceFile {
 /// project's files sorted by path.
 #[derive(Clone, Debug, Default)]
 pub struct Sources {
-    files: Vec<SourceFile>,
+    /// Shared: an editor's next sources keep the files an edit did not touch.
+    files: Vec<Arc<SourceFile>>,
 }
 
 impl Sources {
@@ -181,6 +191,25 @@ impl Sources {
             it.push(SourceFile::new(format!("<stdlib>/{path}"), Origin::Stdlib, (*text).to_string(), None));
         }
         it
+    }
+
+    /// Sources holding the stdlib of `previous` (shared, not read again).
+    pub fn with_stdlib_of(previous: &Sources) -> Sources {
+        let stdlib = previous.files.iter().take_while(|f| f.origin == Origin::Stdlib);
+        Sources { files: stdlib.cloned().collect() }
+    }
+
+    /// Adds a project file, sharing the file of `previous` at `path` when its text
+    /// is `text` (its line index is not computed again).
+    pub fn add_reusing(&mut self, path: &str, text: &str, previous: &Sources) {
+        let project = previous.files.partition_point(|f| f.origin == Origin::Stdlib);
+        let at = project + previous.files[project..].partition_point(|f| f.path.as_str() < path);
+        match previous.files.get(at) {
+            Some(file) if file.path == path && file.text == text && file.invalid_utf8_at.is_none() => {
+                self.insert(Arc::clone(file))
+            }
+            _ => self.add(path, text),
+        }
     }
 
     /// Adds a project file from its raw bytes. Invalid UTF-8 is kept as an empty
@@ -204,6 +233,10 @@ impl Sources {
     }
 
     fn push(&mut self, file: SourceFile) {
+        self.insert(Arc::new(file));
+    }
+
+    fn insert(&mut self, file: Arc<SourceFile>) {
         // Keep project files sorted by path so that the order they were added in never matters.
         let pos = if file.origin == Origin::Stdlib {
             self.files.iter().take_while(|f| f.origin == Origin::Stdlib).count()
@@ -218,7 +251,7 @@ impl Sources {
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (FileId, &SourceFile)> {
-        self.files.iter().enumerate().map(|(i, f)| (FileId(i as u32), f))
+        self.files.iter().enumerate().map(|(i, f)| (FileId(i as u32), &**f))
     }
 
     pub fn len(&self) -> usize {
@@ -232,7 +265,7 @@ impl Sources {
     /// Replaces the text of file `id` (used to mask secrets before rendering).
     pub(crate) fn replace_text(&mut self, id: FileId, text: String) {
         let file = &mut self.files[id.0 as usize];
-        *file = SourceFile::new(std::mem::take(&mut file.path), file.origin, text, file.invalid_utf8_at);
+        *file = Arc::new(SourceFile::new(file.path.clone(), file.origin, text, file.invalid_utf8_at));
     }
 
     /// The text a span covers.
@@ -243,6 +276,27 @@ impl Sources {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn unchanged_files_are_shared_and_changed_ones_read_again() {
+        let mut before = Sources::with_stdlib();
+        before.add("a.gov", "stack a { }\n");
+        before.add("b.gov", "stack b { }\n");
+        let mut after = Sources::with_stdlib_of(&before);
+        after.add_reusing("a.gov", "stack a { }\n", &before);
+        after.add_reusing("b.gov", "stack b { x }\nstack c { }\n", &before);
+        after.add_reusing("c.gov", "stack c { }\n", &before);
+        let id = |s: &Sources, path: &str| s.iter().find(|(_, f)| f.path == path).map(|(id, _)| id).expect("a file");
+        let (a, b) = (id(&before, "a.gov"), id(&before, "b.gov"));
+        assert!(std::ptr::eq(before.get(a), after.get(id(&after, "a.gov"))), "unchanged: shared");
+        assert!(!std::ptr::eq(before.get(b), after.get(id(&after, "b.gov"))), "changed: read again");
+        assert_eq!(after.get(id(&after, "b.gov")).text, "stack b { x }\nstack c { }\n");
+        assert_eq!(after.get(id(&after, "b.gov")).line_col(16), (2, 3));
+        let stdlib = |s: &Sources| s.iter().filter(|(_, f)| f.origin == Origin::Stdlib).count();
+        assert_eq!(stdlib(&after), stdlib(&before));
+        assert_eq!(after.len(), before.len() + 1);
+    }
+
     use super::*;
 
     /// The fast paths (ASCII, per-line UTF-16 starts) agree with counting from the start.

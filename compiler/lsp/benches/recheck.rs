@@ -6,10 +6,13 @@
 //! buffer, as an editor would. Each edit changes one character of the buffer
 //! (a service's port alternates between `8080` and `8081`) and runs the worker's
 //! whole path: the overlay of buffers on the disk files, parse, model, every
-//! check, the index of names, and the conversion and publication of diagnostics.
+//! check, and the conversion and publication of diagnostics. The index of names
+//! is built by the first request that needs one (hover, definition, references,
+//! completion): every tenth edit is followed by such a request, timed apart.
 //! The resident set size is read from `/proc/self/statm` after a warm-up and
 //! after the last edit. Latency is reported as wall time (the check splits its
-//! work across the cores: parse, then the model and the checks beside the index);
+//! work across the cores: parse, then the model and the checks beside the edited
+//! file's literal-secret scan);
 //! the CPU time of the whole process (every thread, `/proc/self/stat`) is reported
 //! as a mean per edit, which the other processes on a shared machine do not inflate.
 
@@ -61,6 +64,7 @@ fn main() {
     let (sender, published) = crossbeam_channel::unbounded();
     let mut worker = Worker::new(workspace.clone(), sender);
     workspace.lock().expect("lock").open(project.clone(), text.clone(), 0);
+    let mut first_request = Vec::new();
     let mut edit = |i: usize, text: &mut String| {
         let digit = if i % 2 == 0 { "1" } else { "0" };
         text.replace_range(at..at + 1, digit);
@@ -76,6 +80,14 @@ fn main() {
         let elapsed = start.elapsed();
         let messages = published.try_iter().count();
         assert!(messages >= 1, "the check published diagnostics for the open buffer");
+        if i % 10 == 0 {
+            // The first request after the edit: a definition, which builds the index.
+            let analysis = workspace.lock().expect("lock").current(&root).expect("an analysis");
+            let start = Instant::now();
+            let names = analysis.index().occurrences.len();
+            first_request.push(start.elapsed());
+            assert!(names > n, "the index holds every service");
+        }
         elapsed
     };
     let warmup = 50.min(edits);
@@ -104,6 +116,14 @@ fn main() {
         ms(pick(1.0)),
         wall.len()
     );
+    first_request.sort();
+    if let Some(median) = first_request.get(first_request.len() / 2) {
+        println!(
+            "first request after an edit (builds the index): median {:.2} ms   ({} requests)",
+            ms(*median),
+            first_request.len()
+        );
+    }
     if let (Some(cpu), false) = (cpu, wall.is_empty()) {
         println!("CPU time of every thread: {:.2} ms per edit (mean)", ms(cpu) / wall.len() as f64);
     }

@@ -45,16 +45,16 @@ pub fn hover(analysis: &Analysis, file: FileId, at: Position) -> Option<Hover> {
 }
 
 pub fn definition(analysis: &Analysis, root: &Path, file: FileId, at: Position) -> Option<GotoDefinitionResponse> {
-    let occurrence = analysis.index.at(file, byte_offset(analysis, file, at))?;
+    let occurrence = analysis.index().at(file, byte_offset(analysis, file, at))?;
     let locations: Vec<Location> =
-        analysis.index.definition(occurrence).iter().filter_map(|o| location(analysis, root, o.span)).collect();
+        analysis.index().definition(occurrence).iter().filter_map(|o| location(analysis, root, o.span)).collect();
     (!locations.is_empty()).then_some(GotoDefinitionResponse::Array(locations))
 }
 
 pub fn references(analysis: &Analysis, root: &Path, file: FileId, at: Position, declarations: bool) -> Vec<Location> {
-    let Some(occurrence) = analysis.index.at(file, byte_offset(analysis, file, at)) else { return Vec::new() };
+    let Some(occurrence) = analysis.index().at(file, byte_offset(analysis, file, at)) else { return Vec::new() };
     analysis
-        .index
+        .index()
         .references(&occurrence.target, declarations)
         .into_iter()
         .filter(|o| declarations || o.role == Role::Reference)

@@ -114,9 +114,17 @@ impl Workspace {
                 }
             }
         }
-        let mut sources = Sources::with_stdlib();
+        // The files of the latest analysis whose text is unchanged are shared with it.
+        let Some(previous) = self.latest(root) else {
+            let mut sources = Sources::with_stdlib();
+            for (path, text) in files {
+                sources.add(path, text);
+            }
+            return sources;
+        };
+        let mut sources = Sources::with_stdlib_of(&previous.sources);
         for (path, text) in files {
-            sources.add(path, text);
+            sources.add_reusing(&path, text, &previous.sources);
         }
         sources
     }

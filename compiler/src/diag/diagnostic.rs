@@ -4,7 +4,7 @@
 //! `diag::render` turns them into text, JSON or SARIF.
 
 use super::codes::{Code, Severity};
-use crate::source::Span;
+use crate::source::{FileId, Span};
 
 /// A labelled span. In [`Diagnostic::labels`] the first label is the primary one.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -51,6 +51,16 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
+    /// Moves every span in `file` at or after `from` by `delta`: the diagnostic of a
+    /// text that an edit before `from` made longer or shorter.
+    pub fn shift(&mut self, file: FileId, from: u32, delta: i64) {
+        let spans = self.labels.iter_mut().map(|l| &mut l.span).chain(self.redact.iter_mut());
+        let edits = self.fixes.iter_mut().flat_map(|f| f.edits.iter_mut()).map(|e| &mut e.span);
+        for span in spans.chain(edits).filter(|s| s.file == file) {
+            span.shift(from, delta);
+        }
+    }
+
     /// A diagnostic with the code's own severity and a primary label.
     pub fn new(code: Code, span: Span, message: impl Into<String>, label: impl Into<String>) -> Diagnostic {
         Diagnostic {

@@ -97,7 +97,7 @@ fn value_context(before: &str) -> Option<&str> {
 
 fn attributes(analysis: &Analysis, scope: Option<&Scope>, name: &str) -> Vec<Completion> {
     let Some(scope) = scope else { return Vec::new() };
-    let Some(kind) = analysis.index.in_scope(scope).remove(name) else { return Vec::new() };
+    let Some(kind) = analysis.index().in_scope(scope).remove(name) else { return Vec::new() };
     let Some(schema) = analysis.model.schema.kind(&kind) else { return Vec::new() };
     schema
         .attributes
@@ -111,7 +111,7 @@ fn attributes(analysis: &Analysis, scope: Option<&Scope>, name: &str) -> Vec<Com
 fn names(analysis: &Analysis, scope: Option<&Scope>, keep: impl Fn(&str) -> bool) -> Vec<Completion> {
     let Some(scope) = scope else { return Vec::new() };
     analysis
-        .index
+        .index()
         .in_scope(scope)
         .into_iter()
         .filter(|(_, kind)| keep(kind))
@@ -121,7 +121,7 @@ fn names(analysis: &Analysis, scope: Option<&Scope>, keep: impl Fn(&str) -> bool
 
 fn item_names(analysis: &Analysis, stacks: bool) -> Vec<Completion> {
     analysis
-        .index
+        .index()
         .declared
         .keys()
         .filter_map(|s| match (s, stacks) {

@@ -17,7 +17,7 @@ use crate::syntax::ast;
 
 /// The hover text at `offset` in `file` and the span it describes.
 pub fn hover(analysis: &Analysis, file: FileId, offset: usize) -> Option<(Span, String)> {
-    if let Some(occurrence) = analysis.index.at(file, offset) {
+    if let Some(occurrence) = analysis.index().at(file, offset) {
         return Some(name(analysis, occurrence, offset));
     }
     let tree = analysis.files.get(file.0 as usize)?;
@@ -148,7 +148,7 @@ fn merged_values(analysis: &Analysis, chain: &[&ast::Block], field: &str, text: 
     let envs: Vec<String> = match scope_of(chain) {
         Some(Scope::Environment(e)) => vec![e],
         Some(Scope::Stack(s)) => {
-            analysis.index.env_stack.iter().filter(|(_, stack)| **stack == s).map(|(e, _)| e.clone()).collect()
+            analysis.index().env_stack.iter().filter(|(_, stack)| **stack == s).map(|(e, _)| e.clone()).collect()
         }
         None => return,
     };
@@ -213,7 +213,7 @@ fn describe(target: &Target, kind: Option<&str>) -> String {
 
 /// Hover on a name: what it denotes and, for a resource, its merged fields.
 fn name(analysis: &Analysis, occurrence: &Occurrence, offset: usize) -> (Span, String) {
-    let index = &analysis.index;
+    let index = &analysis.index();
     let definition = index.occurrences.iter().find(|o| o.target == occurrence.target && o.role == Role::Definition);
     let kind = definition.and_then(|d| d.kind.clone()).or_else(|| occurrence.kind.clone());
     if let Some((attr, span)) = &occurrence.attr {

@@ -19,7 +19,7 @@ mod outline;
 
 use std::borrow::Borrow;
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 pub use complete::{completions, Completion, CompletionKind};
 pub use hover::hover;
@@ -46,10 +46,19 @@ pub struct Analysis {
     pub model: Model,
     /// Sorted by (file, offset, code), with the editor-only fixes of [`fixes`] added (missing fields).
     pub diagnostics: Vec<Diagnostic>,
-    pub index: Index,
+    /// Built on the first request that needs it ([`Analysis::index`]): a burst of
+    /// keystrokes publishes diagnostics without indexing every name at each one.
+    index: OnceLock<Index>,
 }
 
-/// Parses, models and checks `sources` (no emission) and indexes every name.
+impl Analysis {
+    /// Every name of the project, with where it is declared, refined and used.
+    pub fn index(&self) -> &Index {
+        self.index.get_or_init(|| Index::build(&self.sources, &self.files, &self.model.schema))
+    }
+}
+
+/// Parses, models and checks `sources` (no emission); names are indexed on first use.
 pub fn analyze(sources: Sources) -> Analysis {
     analyze_reusing(sources, None)
 }
@@ -65,8 +74,8 @@ pub fn analyze(sources: Sources) -> Analysis {
 pub fn analyze_reusing(sources: Sources, previous: Option<&Analysis>) -> Analysis {
     let mut files = Vec::with_capacity(sources.len());
     let mut syntax = Vec::with_capacity(sources.len());
-    // A reused file's literal-secret findings; the others are scanned below.
-    let mut reused_secrets = Vec::with_capacity(sources.len());
+    // How each file's literal-secret findings are found below.
+    let mut found_secrets = Vec::with_capacity(sources.len());
     for (id, file) in sources.iter() {
         // The same file in the previous analysis (same id, path and origin), read alike.
         let before = previous.filter(|p| p.sources.len() > id.0 as usize).and_then(|p| {
@@ -79,49 +88,47 @@ pub fn analyze_reusing(sources: Sources, previous: Option<&Analysis>) -> Analysi
             Some((old, tree, diagnostics, found)) if old.text == file.text => {
                 files.push(Arc::clone(tree));
                 syntax.push(diagnostics.clone());
-                reused_secrets.push(Some(found.clone()));
+                found_secrets.push(Secrets::Reused(found));
             }
             _ => {
                 // An edit inside one block of a file that parsed cleanly re-parses that block.
                 let reparsed = before
                     .filter(|(_, _, diagnostics, _)| diagnostics.is_empty() && syntax::is_compilable(file))
                     .and_then(|(old, tree, ..)| syntax::reparse(tree, &old.text, &file.text));
-                match reparsed {
-                    Some(tree) => {
-                        files.push(Arc::new(tree));
+                match (reparsed, before) {
+                    (Some(reparsed), Some((old, _, _, found))) => {
+                        files.push(Arc::new(reparsed.tree));
                         syntax.push(Vec::new());
+                        found_secrets.push(Secrets::Reparsed(reparsed.changed, &old.text, found));
                     }
-                    None => {
+                    _ => {
                         let mut sink = Diagnostics::new();
                         files.push(Arc::new(syntax::parse_file(&sources, id, &mut sink)));
                         syntax.push(sink.into_sorted());
+                        found_secrets.push(Secrets::Scan);
                     }
                 }
-                reused_secrets.push(None);
             }
         }
     }
     let compilable = sources.iter().all(|(_, f)| f.origin != Origin::Project || syntax::is_compilable(f));
-    // The index and the new files' literal scan read the trees alone: they run beside
-    // the model and the checks.
-    let ((secrets, index), (model, checked)) = crate::par::join(
-        || {
-            let secrets: Vec<Vec<Diagnostic>> = reused_secrets
-                .into_iter()
-                .zip(&files)
-                .map(|(reused, tree)| {
-                    reused.unwrap_or_else(|| {
-                        let mut sink = Diagnostics::new();
-                        crate::checks::secrets::literal_secrets_in(&sources, tree, &mut sink);
-                        sink.into_reported()
-                    })
-                })
-                .collect();
-            // The schema comes from the stdlib's trees alone (the model loads its own).
-            let stdlib: Vec<&ast::File> =
-                files.iter().map(|f| &**f).filter(|f| sources.get(f.file).origin == Origin::Stdlib).collect();
-            let schema = Schema::load(&stdlib, &mut Diagnostics::new());
-            (secrets, Index::build(&sources, &files, &schema))
+    // The new files' literal scan reads the trees alone: it runs beside the model and
+    // the checks.
+    let (secrets, (model, checked)) = crate::par::join(
+        || -> Vec<Vec<Diagnostic>> {
+            use crate::checks::secrets::{literal_secrets_in, literal_secrets_reparsed};
+            let found = found_secrets.into_iter().zip(&files).map(|(how, tree)| {
+                let mut sink = Diagnostics::new();
+                match how {
+                    Secrets::Reused(found) => return found.to_vec(),
+                    Secrets::Reparsed(changed, old_text, before) => {
+                        literal_secrets_reparsed(&sources, tree, &changed, old_text, before, &mut sink)
+                    }
+                    Secrets::Scan => literal_secrets_in(&sources, tree, &mut sink),
+                }
+                sink.into_reported()
+            });
+            found.collect()
         },
         || {
             let mut sink = Diagnostics::new();
@@ -144,7 +151,17 @@ pub fn analyze_reusing(sources: Sources, previous: Option<&Analysis>) -> Analysi
     }
     let mut diagnostics = sink.into_sorted();
     fixes::add_missing_field_fixes(&sources, &files, &model.schema, &mut diagnostics);
-    Analysis { sources, files, syntax, secrets, model, diagnostics, index }
+    Analysis { sources, files, syntax, secrets, model, diagnostics, index: OnceLock::new() }
+}
+
+/// How [`analyze_reusing`] finds a file's literal secrets.
+enum Secrets<'a> {
+    /// The file is unchanged: its findings before.
+    Reused(&'a [Diagnostic]),
+    /// One block was parsed again: the findings before, in the text before.
+    Reparsed(syntax::Changed, &'a str, &'a [Diagnostic]),
+    /// The whole file.
+    Scan,
 }
 
 /// What a name denotes.

@@ -22,4 +22,4 @@ mod reparse;
 pub use cst_edit::{apply_edits, TextEdit};
 pub use lexer::UNITS;
 pub use parser::{is_compilable, parse_file, MAX_FILE_BYTES, MAX_NESTING};
-pub use reparse::reparse;
+pub use reparse::{reparse, Changed, Reparsed};

@@ -17,10 +17,35 @@ use super::parser::{parse_text, MAX_NESTING};
 use crate::diag::Diagnostics;
 use crate::source::Span;
 
+/// A tree made by [`reparse`]: the old tree with one block parsed again.
+pub struct Reparsed {
+    pub tree: File,
+    pub changed: Changed,
+}
+
+/// The block that [`reparse`] parsed again.
+#[derive(Clone, Debug)]
+pub struct Changed {
+    /// The replaced block's span in the old text.
+    pub old: Span,
+    /// The new block's span in the new text (the same start; everything after the
+    /// old block's end moved by the change in length).
+    pub new: Span,
+    /// Where the block is: an index into the items, then into entries.
+    path: Vec<usize>,
+}
+
+impl Changed {
+    /// The block parsed again, in the new tree.
+    pub fn block<'a>(&self, tree: &'a File) -> &'a Block {
+        at(&tree.items, &self.path)
+    }
+}
+
 /// The tree of `new_text`, from `old` (the tree of `old_text`, parsed without
 /// diagnostics) and one re-parsed block; `None` when the edit is not inside one block
 /// or the block does not parse cleanly on its own.
-pub fn reparse(old: &File, old_text: &str, new_text: &str) -> Option<File> {
+pub fn reparse(old: &File, old_text: &str, new_text: &str) -> Option<Reparsed> {
     let (old_bytes, new_bytes) = (old_text.as_bytes(), new_text.as_bytes());
     let prefix = old_bytes.iter().zip(new_bytes).take_while(|(a, b)| a == b).count();
     let room = old_bytes.len().min(new_bytes.len()) - prefix;
@@ -47,12 +72,13 @@ pub fn reparse(old: &File, old_text: &str, new_text: &str) -> Option<File> {
     }
     shift_block(&mut fresh, 0, start as i64);
     fresh.doc = block.doc.clone();
+    let (old_span, new_span) = (block.span, fresh.span);
     let mut tree = old.clone();
     for item in &mut tree.items {
         shift_block(item, end as u32, delta);
     }
     *at_mut(&mut tree.items, &path) = fresh;
-    Some(tree)
+    Some(Reparsed { tree, changed: Changed { old: old_span, new: new_span, path } })
 }
 
 /// The path (indexes into items, then into entries) of the innermost block whose
@@ -119,11 +145,8 @@ fn nesting(block: &Block) -> usize {
     1 + inner
 }
 
-/// Moves every span position at or after `from` by `delta`.
 fn shift(span: &mut Span, from: u32, delta: i64) {
-    let moved = |p: u32| if p >= from { (p as i64 + delta) as u32 } else { p };
-    span.start = moved(span.start);
-    span.end = moved(span.end);
+    span.shift(from, delta);
 }
 
 fn shift_block(block: &mut Block, from: u32, delta: i64) {
@@ -183,9 +206,13 @@ mod tests {
         assert_eq!(errors, 0, "the old text parses cleanly");
         let (full, new_errors) = parse(new);
         match reparse(&before, old, new) {
-            Some(tree) => {
+            Some(reparsed) => {
                 assert_eq!(new_errors, 0, "a re-parse only ever stands for a clean parse: {new:?}");
-                assert_eq!(tree, full, "{old:?} -> {new:?}");
+                assert_eq!(reparsed.tree, full, "{old:?} -> {new:?}");
+                let changed = &reparsed.changed;
+                assert_eq!(changed.block(&reparsed.tree).span, changed.new, "the block is where it says");
+                assert_eq!(changed.new.start, changed.old.start);
+                assert_eq!(changed.new.end as i64 - changed.old.end as i64, new.len() as i64 - old.len() as i64);
                 true
             }
             None => false,
@@ -225,7 +252,7 @@ mod tests {
     fn spans_after_the_block_move_and_spans_before_stay() {
         let new = OLD.replace("8080", "80800");
         let (before, _) = parse(OLD);
-        let tree = reparse(&before, OLD, &new).expect("a block re-parse");
+        let tree = reparse(&before, OLD, &new).expect("a block re-parse").tree;
         let (full, _) = parse(&new);
         assert_eq!(tree.items[2].span, full.items[2].span);
         assert_eq!(tree.items[0].span, before.items[0].span);

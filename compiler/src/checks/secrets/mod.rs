@@ -74,16 +74,78 @@ pub fn literal_secrets(sources: &Sources, files: &[ast::File], sink: &mut Diagno
 }
 
 /// [`literal_secrets`] of one file: what it reports depends on that file alone (an
-/// editor re-checking after a keystroke keeps the findings of unchanged files).
+/// editor re-checking after a keystroke keeps the findings of unchanged files). The
+/// findings are in the order of their primary spans.
 pub fn literal_secrets_in(sources: &Sources, file: &ast::File, sink: &mut Diagnostics) {
     if sources.get(file.file).origin != Origin::Project {
         return;
     }
-    let mut walk = Walk { sources, file: file.file, sink };
+    let mut literals = Diagnostics::new();
+    let mut walk = Walk { sources, file: file.file, sink: &mut literals };
     for item in &file.items {
         walk.block(item);
     }
-    walk.comments();
+    let mut comments = Diagnostics::new();
+    Walk { sources, file: file.file, sink: &mut comments }.comments(0..sources.get(file.file).text.len());
+    merge_in_order(literals.into_reported(), comments.into_reported(), sink);
+}
+
+/// [`literal_secrets_in`] of a file after [`crate::syntax::reparse`], from the
+/// findings of the file before the edit (`before`, in the text before it): those
+/// of the re-parsed block, and of comments on the lines it touches, are found again;
+/// the others are kept, moved by the change in length when after the block.
+pub fn literal_secrets_reparsed(
+    sources: &Sources,
+    tree: &ast::File,
+    changed: &crate::syntax::Changed,
+    old_text: &str,
+    before: &[Diagnostic],
+    sink: &mut Diagnostics,
+) {
+    let file = tree.file;
+    if sources.get(file).origin != Origin::Project {
+        return;
+    }
+    let text = &sources.get(file).text;
+    let (start, old_end, new_end) = (changed.old.start, changed.old.end, changed.new.end);
+    let delta = new_end as i64 - old_end as i64;
+    // The lines the block touches: the text before the block and after it is unchanged.
+    let line_start = text[..start as usize].rfind('\n').map_or(0, |i| i + 1) as u32;
+    let new_line_end = text[new_end as usize..].find('\n').map_or(text.len(), |i| new_end as usize + i + 1) as u32;
+    let old_line_end = (new_line_end as i64 - delta) as u32;
+    let (mut literals, mut comments) = (Vec::new(), Vec::new());
+    let moved = |d: &Diagnostic| {
+        let mut d = d.clone();
+        d.shift(file, old_end, delta);
+        d
+    };
+    // Literal findings lie inside their block; comment findings start at their `#`.
+    let (comment, literal): (Vec<&Diagnostic>, Vec<&Diagnostic>) =
+        before.iter().partition(|d| old_text.as_bytes().get(d.span().start as usize) == Some(&b'#'));
+    literals.extend(literal.iter().filter(|d| d.span().start < start).map(|d| (*d).clone()));
+    let mut again = Diagnostics::new();
+    Walk { sources, file, sink: &mut again }.block(changed.block(tree));
+    literals.extend(again.into_reported());
+    literals.extend(literal.iter().filter(|d| d.span().start >= old_end).map(|d| moved(d)));
+    comments.extend(comment.iter().filter(|d| d.span().start < line_start).map(|d| (*d).clone()));
+    let mut again = Diagnostics::new();
+    Walk { sources, file, sink: &mut again }.comments(line_start as usize..new_line_end as usize);
+    comments.extend(again.into_reported());
+    comments.extend(comment.iter().filter(|d| d.span().start >= old_line_end).map(|d| moved(d)));
+    merge_in_order(literals, comments, sink);
+}
+
+/// The findings of literals and of comments, in the order of their primary spans
+/// (each list is in that order already; a literal and a comment never start together).
+fn merge_in_order(literals: Vec<Diagnostic>, comments: Vec<Diagnostic>, sink: &mut Diagnostics) {
+    let mut comments = comments.into_iter().peekable();
+    for d in literals {
+        while let Some(c) = comments.next_if(|c| c.span().start < d.span().start) {
+            sink.push(c);
+        }
+        sink.push(d);
+    }
+    sink.extend(comments);
 }
 
 struct Walk<'a> {
@@ -156,11 +218,12 @@ impl Walk<'_> {
         self.report(primary, span.start as usize, findings, what);
     }
 
-    /// `#` comments (doc comments get strict assignments too).
-    fn comments(&mut self) {
+    /// `#` comments (doc comments get strict assignments too) on the lines of `lines`
+    /// (a range of whole lines).
+    fn comments(&mut self, lines: std::ops::Range<usize>) {
         let mut found = Vec::new();
-        let mut offset = 0;
-        for line in self.text().split_inclusive('\n') {
+        let mut offset = lines.start;
+        for line in self.text()[lines].split_inclusive('\n') {
             if let Some(at) = comment_start(line) {
                 let comment = line[at..].trim_end_matches(['\n', '\r']);
                 let doc = comment.starts_with("##");
