@@ -282,6 +282,10 @@ impl std::fmt::Display for What<'_> {
 /// Where the comment of a line starts: the first `#` outside a string literal.
 fn comment_start(line: &str) -> Option<usize> {
     let bytes = line.as_bytes();
+    // Most lines hold no `#` at all: one fast search rules them out.
+    if !bytes.contains(&b'#') {
+        return None;
+    }
     let mut in_string = false;
     let mut i = 0;
     while i < bytes.len() {
