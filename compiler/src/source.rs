@@ -276,27 +276,6 @@ impl Sources {
 
 #[cfg(test)]
 mod tests {
-
-    #[test]
-    fn unchanged_files_are_shared_and_changed_ones_read_again() {
-        let mut before = Sources::with_stdlib();
-        before.add("a.gov", "stack a { }\n");
-        before.add("b.gov", "stack b { }\n");
-        let mut after = Sources::with_stdlib_of(&before);
-        after.add_reusing("a.gov", "stack a { }\n", &before);
-        after.add_reusing("b.gov", "stack b { x }\nstack c { }\n", &before);
-        after.add_reusing("c.gov", "stack c { }\n", &before);
-        let id = |s: &Sources, path: &str| s.iter().find(|(_, f)| f.path == path).map(|(id, _)| id).expect("a file");
-        let (a, b) = (id(&before, "a.gov"), id(&before, "b.gov"));
-        assert!(std::ptr::eq(before.get(a), after.get(id(&after, "a.gov"))), "unchanged: shared");
-        assert!(!std::ptr::eq(before.get(b), after.get(id(&after, "b.gov"))), "changed: read again");
-        assert_eq!(after.get(id(&after, "b.gov")).text, "stack b { x }\nstack c { }\n");
-        assert_eq!(after.get(id(&after, "b.gov")).line_col(16), (2, 3));
-        let stdlib = |s: &Sources| s.iter().filter(|(_, f)| f.origin == Origin::Stdlib).count();
-        assert_eq!(stdlib(&after), stdlib(&before));
-        assert_eq!(after.len(), before.len() + 1);
-    }
-
     use super::*;
 
     /// The fast paths (ASCII, per-line UTF-16 starts) agree with counting from the start.
@@ -317,5 +296,25 @@ mod tests {
                 assert_eq!(file.line_col(offset), (line + 1, text[line_start..end].chars().count() + 1));
             }
         }
+    }
+
+    #[test]
+    fn unchanged_files_are_shared_and_changed_ones_read_again() {
+        let mut before = Sources::with_stdlib();
+        before.add("a.gov", "stack a { }\n");
+        before.add("b.gov", "stack b { }\n");
+        let mut after = Sources::with_stdlib_of(&before);
+        after.add_reusing("a.gov", "stack a { }\n", &before);
+        after.add_reusing("b.gov", "stack b { x }\nstack c { }\n", &before);
+        after.add_reusing("c.gov", "stack c { }\n", &before);
+        let id = |s: &Sources, path: &str| s.iter().find(|(_, f)| f.path == path).map(|(id, _)| id).expect("a file");
+        let (a, b) = (id(&before, "a.gov"), id(&before, "b.gov"));
+        assert!(std::ptr::eq(before.get(a), after.get(id(&after, "a.gov"))), "unchanged: shared");
+        assert!(!std::ptr::eq(before.get(b), after.get(id(&after, "b.gov"))), "changed: read again");
+        assert_eq!(after.get(id(&after, "b.gov")).text, "stack b { x }\nstack c { }\n");
+        assert_eq!(after.get(id(&after, "b.gov")).line_col(16), (2, 3));
+        let stdlib = |s: &Sources| s.iter().filter(|(_, f)| f.origin == Origin::Stdlib).count();
+        assert_eq!(stdlib(&after), stdlib(&before));
+        assert_eq!(after.len(), before.len() + 1);
     }
 }

@@ -145,32 +145,28 @@ fn nesting(block: &Block) -> usize {
     1 + inner
 }
 
-fn shift(span: &mut Span, from: u32, delta: i64) {
-    span.shift(from, delta);
-}
-
 fn shift_block(block: &mut Block, from: u32, delta: i64) {
-    shift(&mut block.span, from, delta);
-    shift(&mut block.kind.span, from, delta);
+    block.span.shift(from, delta);
+    block.kind.span.shift(from, delta);
     match &mut block.label {
-        Some(BlockLabel::Name(it)) => shift(&mut it.span, from, delta),
-        Some(BlockLabel::Str(it)) => shift(&mut it.span, from, delta),
+        Some(BlockLabel::Name(it)) => it.span.shift(from, delta),
+        Some(BlockLabel::Str(it)) => it.span.shift(from, delta),
         None => {}
     }
     for entry in &mut block.entries {
         match entry {
             Entry::Block(b) => shift_block(b, from, delta),
             Entry::Field(f) => {
-                shift(&mut f.span, from, delta);
-                shift(&mut f.name.span, from, delta);
+                f.span.shift(from, delta);
+                f.name.span.shift(from, delta);
                 shift_value(&mut f.value, from, delta);
             }
             Entry::Route(r) => {
-                shift(&mut r.span, from, delta);
-                shift(&mut r.path.span, from, delta);
-                shift(&mut r.target.span, from, delta);
+                r.span.shift(from, delta);
+                r.path.span.shift(from, delta);
+                r.target.span.shift(from, delta);
                 if let Some((_, span)) = &mut r.port {
-                    shift(span, from, delta);
+                    span.shift(from, delta);
                 }
             }
         }
@@ -178,9 +174,9 @@ fn shift_block(block: &mut Block, from: u32, delta: i64) {
 }
 
 fn shift_value(value: &mut Value, from: u32, delta: i64) {
-    shift(&mut value.span, from, delta);
+    value.span.shift(from, delta);
     match &mut value.kind {
-        ValueKind::Path(parts) => parts.iter_mut().for_each(|p| shift(&mut p.span, from, delta)),
+        ValueKind::Path(parts) => parts.iter_mut().for_each(|p| p.span.shift(from, delta)),
         ValueKind::List(items) => items.iter_mut().for_each(|v| shift_value(v, from, delta)),
         _ => {}
     }
