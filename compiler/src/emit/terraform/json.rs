@@ -3,7 +3,11 @@
 //! Every string that comes from the program goes through [`lit`], which escapes
 //! Terraform template syntax (`${` → `$${`, `%{` → `%%{`); only [`reference`] and
 //! [`template`] produce `${...}` on purpose. [`TfFile`] collects blocks and renders a
-//! file with a `"//"` header, keys sorted (serde_json's default `Map` is a `BTreeMap`).
+//! file with a `"//"` header, keys sorted (serde_json's default `Map` is a `BTreeMap`),
+//! in serde_json's pretty layout, written by this module straight into the file's text.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
 
 use serde_json::{Map, Value};
 
@@ -84,60 +88,290 @@ pub fn ident(name: &str) -> String {
 }
 
 /// One `.tf.json` file being built: resources, data sources, outputs, top-level blocks.
+///
+/// Each block is rendered to text when it is added, so a file never holds the trees of
+/// its thousands of rules at once; the file itself is a sorted map of that text.
 #[derive(Default)]
 pub struct TfFile {
-    root: Map<String, Value>,
+    root: BTreeMap<String, Entry>,
+}
+
+/// A key's value in a [`TfFile`]: a map still being filled, or a value already rendered.
+enum Entry {
+    Block(BTreeMap<String, Entry>),
+    Rendered(String),
 }
 
 impl TfFile {
     /// An empty file whose `"//"` comment is `header`.
     pub fn new(header: &str) -> Self {
-        let mut root = Map::new();
-        root.insert("//".to_string(), Value::String(header.to_string()));
-        TfFile { root }
+        let mut file = TfFile::default();
+        file.insert(&[], "//", &Value::String(header.to_string()));
+        file
     }
 
-    fn nested(&mut self, path: &[&str]) -> &mut Map<String, Value> {
+    /// Renders `value` under `path` then `key`, at the depth it will have in the file.
+    fn insert(&mut self, path: &[&str], key: &str, value: &Value) {
         let mut map = &mut self.root;
-        for key in path {
-            let entry = map.entry(key.to_string()).or_insert_with(|| Value::Object(Map::new()));
-            map = entry.as_object_mut().expect("builder blocks are objects");
+        for segment in path {
+            let entry = map.entry(segment.to_string()).or_insert_with(|| Entry::Block(BTreeMap::new()));
+            if let Entry::Rendered(_) = entry {
+                // A key is a block or a value, never both: the block wins, as a map would.
+                *entry = Entry::Block(BTreeMap::new());
+            }
+            let Entry::Block(inner) = entry else { unreachable!("made a block just above") };
+            map = inner;
         }
-        map
+        let mut text = String::new();
+        write_value(&mut text, value, path.len() + 1);
+        map.insert(key.to_string(), Entry::Rendered(text));
     }
 
     /// Adds `resource.<ty>.<name> = body`.
     pub fn resource(&mut self, ty: &str, name: &str, body: Value) {
-        self.nested(&["resource", ty]).insert(name.to_string(), body);
+        self.insert(&["resource", ty], name, &body);
     }
 
     /// Adds `data.<ty>.<name> = body`.
     pub fn data(&mut self, ty: &str, name: &str, body: Value) {
-        self.nested(&["data", ty]).insert(name.to_string(), body);
+        self.insert(&["data", ty], name, &body);
     }
 
     /// Adds `output.<name>` with its value and a description saying why it exists.
     pub fn output(&mut self, name: &str, value: Value, description: &str) {
         let body = obj([("description", lit(description)), ("value", value)]);
-        self.nested(&["output"]).insert(name.to_string(), body);
+        self.insert(&["output"], name, &body);
     }
 
     /// Sets a top-level key (`terraform`, `provider`).
     pub fn top(&mut self, key: &str, value: Value) {
-        self.root.insert(key.to_string(), value);
+        self.insert(&[], key, &value);
     }
 
-    /// Renders pretty JSON with a trailing newline.
+    /// Renders pretty JSON (serde_json's layout: two-space indent, sorted keys) with a
+    /// trailing newline.
     pub fn render(self) -> Result<String, String> {
-        let mut text = serde_json::to_string_pretty(&Value::Object(self.root)).map_err(|e| e.to_string())?;
+        let mut text = String::with_capacity(rendered_len(&self.root) + 64);
+        write_entries(&mut text, &self.root, 0);
         text.push('\n');
         Ok(text)
     }
+}
+
+/// About the length of the rendered entries (what they hold, without keys and indent).
+fn rendered_len(map: &BTreeMap<String, Entry>) -> usize {
+    map.values()
+        .map(|entry| match entry {
+            Entry::Block(inner) => rendered_len(inner),
+            Entry::Rendered(text) => text.len() + 16,
+        })
+        .sum()
+}
+
+fn write_entries(out: &mut String, map: &BTreeMap<String, Entry>, depth: usize) {
+    write_object(out, map.iter(), depth, |out, entry, depth| match entry {
+        Entry::Block(inner) => write_entries(out, inner, depth),
+        Entry::Rendered(text) => out.push_str(text),
+    });
+}
+
+/// Writes `value` as serde_json's pretty printer would, its first line already
+/// indented, its inner lines indented for `depth`.
+fn write_value(out: &mut String, value: &Value, depth: usize) {
+    match value {
+        Value::Null => out.push_str("null"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Number(n) => write_number(out, n),
+        Value::String(s) => write_string(out, s),
+        Value::Array(items) if items.is_empty() => out.push_str("[]"),
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                out.push_str(if i == 0 { "\n" } else { ",\n" });
+                indent(out, depth + 1);
+                write_value(out, item, depth + 1);
+            }
+            out.push('\n');
+            indent(out, depth);
+            out.push(']');
+        }
+        Value::Object(map) => write_object(out, map.iter(), depth, write_value),
+    }
+}
+
+/// `{ "key": value, ... }` across lines; `{}` when empty.
+fn write_object<'a, V: 'a>(
+    out: &mut String,
+    entries: impl ExactSizeIterator<Item = (&'a String, &'a V)>,
+    depth: usize,
+    mut write: impl FnMut(&mut String, &V, usize),
+) {
+    if entries.len() == 0 {
+        out.push_str("{}");
+        return;
+    }
+    out.push('{');
+    for (i, (key, value)) in entries.enumerate() {
+        out.push_str(if i == 0 { "\n" } else { ",\n" });
+        indent(out, depth + 1);
+        write_string(out, key);
+        out.push_str(": ");
+        write(out, value, depth + 1);
+    }
+    out.push('\n');
+    indent(out, depth);
+    out.push('}');
+}
+
+/// Integers digit by digit (ports, sizes, counts: most numbers of a file); anything
+/// else through `Number`'s Display, which is the serializer's own text (ryu).
+fn write_number(out: &mut String, n: &serde_json::Number) {
+    let (negative, magnitude) = match (n.as_u64(), n.as_i64()) {
+        (Some(u), _) => (false, u),
+        (None, Some(i)) => (true, i.unsigned_abs()),
+        (None, None) => {
+            let _ = write!(out, "{n}");
+            return;
+        }
+    };
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut rest = magnitude;
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    if negative {
+        out.push('-');
+    }
+    out.push_str(std::str::from_utf8(&digits[at..]).unwrap_or_default());
+}
+
+fn indent(out: &mut String, depth: usize) {
+    const SPACES: &str = "                                ";
+    let mut width = depth * 2;
+    while width > SPACES.len() {
+        out.push_str(SPACES);
+        width -= SPACES.len();
+    }
+    out.push_str(&SPACES[..width]);
+}
+
+/// A JSON string as serde_json writes it: `"` and `\` escaped, control characters as
+/// `\n`-style escapes or `\u00xx`; everything else (non-ASCII included) as is.
+fn write_string(out: &mut String, s: &str) {
+    out.reserve(s.len() + 2);
+    out.push('"');
+    let mut start = 0;
+    for (at, b) in s.bytes().enumerate() {
+        if b >= 0x20 && b != b'"' && b != b'\\' {
+            continue;
+        }
+        let escaped = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\t' => "\\t",
+            b'\r' => "\\r",
+            0x08 => "\\b",
+            0x0c => "\\f",
+            0..=0x1f => "",
+            _ => continue,
+        };
+        out.push_str(&s[start..at]);
+        if escaped.is_empty() {
+            let _ = write!(out, "\\u{b:04x}");
+        } else {
+            out.push_str(escaped);
+        }
+        start = at + 1;
+    }
+    out.push_str(&s[start..]);
+    out.push('"');
 }
 
 /// Adds `(key, value)` to an object value (used to extend a body built with [`obj`]).
 pub fn set(body: &mut Value, key: &str, value: Value) {
     if let Value::Object(map) = body {
         map.insert(key.to_string(), value);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    /// serde_json's own pretty printer, which the writer must match byte for byte.
+    fn serde(value: &Value) -> String {
+        serde_json::to_string_pretty(value).unwrap()
+    }
+
+    fn ours(value: &Value) -> String {
+        let mut out = String::new();
+        write_value(&mut out, value, 0);
+        out
+    }
+
+    #[test]
+    fn writes_what_serde_json_writes() {
+        let value = json!({
+            "": {},
+            "a/b": [[], [{}], [1, -2, 3.5, 1e300, 0.1, u64::MAX, i64::MIN]],
+            "esc": "quote \" back \\ nl \n tab \t cr \r bs \u{8} ff \u{c} nul \u{0} us \u{1f} del \u{7f}",
+            "text": "héllo ☃ ${x} %{y}",
+            "z": [null, true, false, {"k": {"deep": ["x"]}}],
+        });
+        assert_eq!(ours(&value), serde(&value));
+    }
+
+    #[test]
+    fn a_file_is_its_blocks_rendered_in_key_order() {
+        let mut file = TfFile::new("header");
+        file.resource("aws_b", "second", obj([("x", lit("1"))]));
+        file.resource("aws_a", "only", obj([("tags", json!({}))]));
+        file.resource("aws_b", "first", json!({"list": ["a", "b"]}));
+        file.data("aws_d", "d", json!({}));
+        file.output("o", reference("aws_a.only.id"), "why");
+        file.top("terraform", json!({"required_version": ">= 1.6"}));
+        let mut root = Map::new();
+        root.insert("//".into(), "header".into());
+        root.insert(
+            "resource".into(),
+            json!({"aws_b": {"second": {"x": "1"}, "first": {"list": ["a", "b"]}}, "aws_a": {"only": {"tags": {}}}}),
+        );
+        root.insert("data".into(), json!({"aws_d": {"d": {}}}));
+        root.insert("output".into(), json!({"o": {"description": "why", "value": "${aws_a.only.id}"}}));
+        root.insert("terraform".into(), json!({"required_version": ">= 1.6"}));
+        assert_eq!(file.render().unwrap(), serde(&Value::Object(root)) + "\n");
+    }
+
+    fn any_value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            any::<f64>().prop_map(Value::from),
+            any::<String>().prop_map(Value::from),
+        ];
+        leaf.prop_recursive(4, 48, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+                prop::collection::btree_map(any::<String>(), inner, 0..6)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn any_value_is_written_as_serde_json_writes_it(value in any_value()) {
+            prop_assert_eq!(ours(&value), serde(&value));
+        }
     }
 }
