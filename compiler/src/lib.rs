@@ -102,9 +102,10 @@ pub fn compile(sources: &Sources, options: &Options) -> Compilation {
         let program = model::to_ir(&model);
         // The emitters read the IR only: the model's memory is theirs.
         drop(model);
-        match emit::emit(&program) {
-            Ok(mut files) => {
-                let lock = lock::render(&files, sources);
+        match emit::emit_hashed(&program) {
+            Ok(hashed) => {
+                let lock = lock::render_hashed(hashed.iter().map(|(p, f)| (p.as_str(), f.sha256.as_str())), sources);
+                let mut files: BTreeMap<String, String> = hashed.into_iter().map(|(p, f)| (p, f.text)).collect();
                 files.insert(lock::LOCK_FILE.to_string(), lock);
                 compilation.files = files;
             }

@@ -18,7 +18,13 @@ pub const LOCK_FILE: &str = "govc.lock.json";
 
 /// Hex sha256 of `bytes`.
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(64);
+    for b in Sha256::digest(bytes) {
+        out.push(char::from(HEX[usize::from(b >> 4)]));
+        out.push(char::from(HEX[usize::from(b & 0xf)]));
+    }
+    out
 }
 
 /// The digest of the project's sources: the sha256 of their sorted content digests.
@@ -45,8 +51,14 @@ pub fn render(files: &BTreeMap<String, String>, sources: &Sources) -> String {
     // Hashing is most of the cost of a lock: the files are hashed side by side.
     let texts: Vec<&String> = files.values().collect();
     let digests = crate::par::map(&texts, |text| sha256_hex(text.as_bytes()));
+    render_hashed(files.keys().map(String::as_str).zip(digests.iter().map(String::as_str)), sources)
+}
+
+/// Renders the lock from each file's path and hex sha256 (already computed, by
+/// [`crate::emit::emit_hashed`]), in path order.
+pub fn render_hashed<'a>(files: impl IntoIterator<Item = (&'a str, &'a str)>, sources: &Sources) -> String {
     let listed: serde_json::Map<String, Value> =
-        files.keys().zip(digests).map(|(path, digest)| (path.clone(), json!(digest))).collect();
+        files.into_iter().map(|(path, digest)| (path.to_string(), json!(digest))).collect();
     let lock = json!({
         "//": "written by govc build: the files govc owns in this directory; do not edit",
         "govc_version": env!("CARGO_PKG_VERSION"),
@@ -78,6 +90,13 @@ pub fn parse(text: &str) -> Option<BTreeMap<String, String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sha256_hex_is_the_standard_digest() {
+        // FIPS 180-2, appendix B.1.
+        assert_eq!(sha256_hex(b"abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert_eq!(sha256_hex(b""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    }
 
     #[test]
     fn round_trips_and_ignores_file_names() {

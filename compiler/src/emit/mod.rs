@@ -19,20 +19,78 @@ mod flow_tests;
 mod identity_tests;
 
 use std::collections::BTreeMap;
+use std::sync::OnceLock;
 
 use crate::diag::{Code, Diagnostic};
-use crate::ir;
+use crate::{ir, lock};
+
+/// One output file: its text and the sha256 of it (hex), computed by the thread that
+/// wrote the text, while it is still in that core's cache.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rendered {
+    pub text: String,
+    pub sha256: String,
+}
 
 /// Renders every output file of the program: Terraform roots, Kustomize trees, Compose
 /// files and documentation pages.
 pub fn emit(program: &ir::Program) -> Result<BTreeMap<String, String>, Box<Diagnostic>> {
-    // The backends are independent: Kustomize (the larger) beside Terraform and the docs.
-    let (kustomize, (terraform, docs)) =
-        crate::par::join(|| kustomize::emit(program), || (terraform::emit(program), docs::emit(program)));
-    let mut files = terraform.map_err(internal)?;
-    files.extend(kustomize.map_err(internal)?);
-    files.extend(docs.map_err(internal)?);
-    files.extend(compose::emit(program).map_err(internal)?);
+    Ok(emit_hashed(program)?.into_iter().map(|(path, file)| (path, file.text)).collect())
+}
+
+/// A piece of the output that is written independently of the others.
+enum Job<'p> {
+    /// The stacks' Kustomize bases.
+    Bases,
+    /// One environment's Kustomize overlay (it reads the bases' objects).
+    Overlay(&'p ir::Environment),
+    /// One cloud environment's Terraform root.
+    Terraform(&'p ir::Environment),
+    /// One environment's documentation page.
+    Page(&'p ir::Environment),
+    /// The shared platform tree and the local environments' Compose files.
+    Rest,
+}
+
+/// [`emit`], each file with its sha256. The pieces (the bases, each environment's
+/// overlay, Terraform root and page) are spread over the cores, the largest first;
+/// the bases' objects are built once, by the first piece that needs them.
+pub fn emit_hashed(program: &ir::Program) -> Result<BTreeMap<String, Rendered>, Box<Diagnostic>> {
+    let mut jobs = vec![Job::Bases];
+    for env in &program.environments {
+        jobs.push(Job::Overlay(env));
+        if terraform::is_emitted(env) {
+            jobs.push(Job::Terraform(env));
+        }
+    }
+    jobs.extend(program.environments.iter().map(Job::Page));
+    jobs.push(Job::Rest);
+    let bases = OnceLock::new();
+    let bases = || bases.get_or_init(|| kustomize::bases(program));
+    let done = crate::par::map(&jobs, |job| -> Result<Vec<(String, Rendered)>, String> {
+        let files = match job {
+            Job::Bases => kustomize::base_files(bases()),
+            Job::Overlay(env) => kustomize::overlay_files(program, env, bases())?,
+            Job::Terraform(env) => terraform::environment_files(program, env)?,
+            Job::Page(env) => vec![docs::page(program, env)?],
+            Job::Rest => {
+                let mut files = kustomize::platform::emit(program);
+                files.extend(compose::emit(program)?);
+                files
+            }
+        };
+        Ok(files
+            .into_iter()
+            .map(|(path, text)| {
+                let sha256 = lock::sha256_hex(text.as_bytes());
+                (path, Rendered { text, sha256 })
+            })
+            .collect())
+    });
+    let mut files = BTreeMap::new();
+    for piece in done {
+        files.extend(piece.map_err(internal)?);
+    }
     Ok(files)
 }
 
@@ -41,4 +99,43 @@ fn internal(message: String) -> Box<Diagnostic> {
         Diagnostic::global(Code::E901, format!("internal error while emitting: {message}"))
             .with_note("this is a bug in govc; please report it with the sources that caused it"),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::flow_tests::{compile, project};
+    use super::*;
+
+    /// The pieces spread over the cores give exactly what each backend renders on its
+    /// own, every file with the sha256 of its text, and the lock lists those digests.
+    #[test]
+    fn the_pieces_are_the_backends_output_hashed() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let mut dirs = vec![root.join("envs")];
+        dirs.extend(std::fs::read_dir(root.join("examples")).expect("examples/").flatten().map(|e| e.path()));
+        let mut compiled = 0;
+        for dir in dirs.iter().filter(|d| d.is_dir()) {
+            let Some((program, files)) = compile(project(dir)) else { continue };
+            compiled += 1;
+            let mut whole = terraform::emit(&program).expect("terraform");
+            whole.extend(kustomize::emit(&program).expect("kustomize"));
+            whole.extend(docs::emit(&program).expect("docs"));
+            whole.extend(compose::emit(&program).expect("compose"));
+            let hashed = emit_hashed(&program).expect("emits");
+            assert_eq!(
+                hashed.iter().map(|(p, f)| (p.clone(), f.text.clone())).collect::<BTreeMap<_, _>>(),
+                whole,
+                "{}",
+                dir.display()
+            );
+            for (path, file) in &hashed {
+                assert_eq!(file.sha256, lock::sha256_hex(file.text.as_bytes()), "{path}");
+            }
+            let listed = lock::parse(&files[lock::LOCK_FILE]).expect("a lock");
+            assert_eq!(listed, hashed.into_iter().map(|(p, f)| (p, f.sha256)).collect::<BTreeMap<_, _>>());
+        }
+        assert!(compiled >= 3, "envs/ and the examples compile ({compiled} did)");
+    }
 }

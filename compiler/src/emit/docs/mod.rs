@@ -22,15 +22,16 @@ const TEMPLATE: &str = include_str!("environment.md.tera");
 
 /// Renders `docs/<env>.md` for every environment.
 pub fn emit(program: &Program) -> Result<BTreeMap<String, String>, String> {
+    program.environments.iter().map(|env| page(program, env)).collect()
+}
+
+/// `docs/<env>.md`: the page of one environment.
+pub fn page(program: &Program, env: &Environment) -> Result<(String, String), String> {
     let mut tera = tera::Tera::default();
     tera.add_raw_template("environment.md", TEMPLATE).map_err(|e| format!("the docs template: {e}"))?;
-    let mut files = BTreeMap::new();
-    for env in &program.environments {
-        let context = tera::Context::from_value(context(program, env)).map_err(|e| e.to_string())?;
-        let text = tera.render("environment.md", &context).map_err(|e| format!("docs of `{}`: {e:?}", env.name))?;
-        files.insert(format!("docs/{}.md", env.name), tidy(&text));
-    }
-    Ok(files)
+    let context = tera::Context::from_value(context(program, env)).map_err(|e| e.to_string())?;
+    let text = tera.render("environment.md", &context).map_err(|e| format!("docs of `{}`: {e:?}", env.name))?;
+    Ok((format!("docs/{}.md", env.name), tidy(&text)))
 }
 
 /// One page's text: no trailing spaces, at most one blank line in a row, one final

@@ -80,45 +80,79 @@ impl<'a> View<'a> {
     }
 }
 
-/// Renders `kubernetes/base/**` and `kubernetes/overlays/<env>/**`.
+/// Renders `kubernetes/base/**`, `kubernetes/overlays/<env>/**` and the platform tree.
 pub fn emit(program: &ir::Program) -> Result<BTreeMap<String, String>, String> {
-    let mut files = BTreeMap::new();
-    let several = program.stacks.len() > 1;
-    let mut bases: BTreeMap<&str, (String, Vec<Object>)> = BTreeMap::new();
-    for stack in &program.stacks {
-        let dir = if several { format!("kubernetes/base/{}", stack.name) } else { "kubernetes/base".to_string() };
-        let view = View::new(&program.project, None, &stack.resources);
-        let objects = objects(&view);
-        let mut names = Vec::new();
-        for (name, text) in object::group_by_kind(&objects) {
-            files.insert(format!("{dir}/{name}"), text);
-            names.push(name);
-        }
-        files.insert(format!("{dir}/kustomization.yaml"), object::kustomization(names, Vec::new()));
-        bases.insert(&stack.name, (dir, objects));
-    }
+    let bases = bases(program);
+    let mut files: BTreeMap<String, String> = base_files(&bases).into_iter().collect();
     // Each overlay reads only its environment and its base: they are built side by side.
-    let overlays = crate::par::map(&program.environments, |env| -> Result<_, String> {
-        let base = match &env.stack {
-            Some(stack) => Some(
-                bases
-                    .get(stack.as_str())
-                    .ok_or_else(|| format!("environment `{}` uses unknown stack `{stack}`", env.name))?,
-            ),
-            None => None,
-        };
-        let view = View::new(&program.project, Some(env), &env.resources);
-        let base = base.map(|(base_dir, objs)| (relative_to_overlay(base_dir), objs.as_slice()));
-        overlay::overlay(&view, base)
-    });
-    for (env, overlay) in program.environments.iter().zip(overlays) {
-        let dir = format!("kubernetes/overlays/{}", env.name);
-        for (path, text) in overlay? {
-            files.insert(format!("{dir}/{path}"), text);
-        }
+    for overlay in crate::par::map(&program.environments, |env| overlay_files(program, env, &bases)) {
+        files.extend(overlay?);
     }
     files.extend(platform::emit(program));
     Ok(files)
+}
+
+/// The base objects of every stack, built once and read by every overlay.
+pub struct Bases<'p> {
+    stacks: BTreeMap<&'p str, Base>,
+}
+
+/// One stack's base: its directory and its objects, in the order of [`objects`].
+struct Base {
+    dir: String,
+    objects: Vec<Object>,
+}
+
+/// The objects of every stack's base (`kubernetes/base`, or `kubernetes/base/<stack>`
+/// when there are several stacks).
+pub fn bases(program: &ir::Program) -> Bases<'_> {
+    let several = program.stacks.len() > 1;
+    let stacks = program
+        .stacks
+        .iter()
+        .map(|stack| {
+            let dir = if several { format!("kubernetes/base/{}", stack.name) } else { "kubernetes/base".to_string() };
+            let view = View::new(&program.project, None, &stack.resources);
+            (stack.name.as_str(), Base { dir, objects: objects(&view) })
+        })
+        .collect();
+    Bases { stacks }
+}
+
+/// The files of the bases: one per kind and a `kustomization.yaml` per stack.
+pub fn base_files(bases: &Bases) -> Vec<(String, String)> {
+    let mut files = Vec::new();
+    for base in bases.stacks.values() {
+        let mut names = Vec::new();
+        for (name, text) in object::group_by_kind(&base.objects) {
+            files.push((format!("{}/{name}", base.dir), text));
+            names.push(name);
+        }
+        files.push((format!("{}/kustomization.yaml", base.dir), object::kustomization(names, Vec::new())));
+    }
+    files
+}
+
+/// The files of `env`'s overlay, `kubernetes/overlays/<env>/**`, which patches its
+/// stack's base.
+pub fn overlay_files(
+    program: &ir::Program,
+    env: &ir::Environment,
+    bases: &Bases,
+) -> Result<Vec<(String, String)>, String> {
+    let base = match &env.stack {
+        Some(stack) => Some(
+            bases
+                .stacks
+                .get(stack.as_str())
+                .ok_or_else(|| format!("environment `{}` uses unknown stack `{stack}`", env.name))?,
+        ),
+        None => None,
+    };
+    let view = View::new(&program.project, Some(env), &env.resources);
+    let base = base.map(|b| (relative_to_overlay(&b.dir), b.objects.as_slice()));
+    let dir = format!("kubernetes/overlays/{}", env.name);
+    Ok(overlay::overlay(&view, base)?.into_iter().map(|(path, text)| (format!("{dir}/{path}"), text)).collect())
 }
 
 /// `kubernetes/base[/<stack>]` as seen from `kubernetes/overlays/<env>`.

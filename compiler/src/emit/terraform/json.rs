@@ -309,7 +309,7 @@ mod tests {
 
     /// serde_json's own pretty printer, which the writer must match byte for byte.
     fn serde(value: &Value) -> String {
-        serde_json::to_string_pretty(value).unwrap()
+        serde_json::to_string_pretty(value).expect("a JSON value always serializes")
     }
 
     fn ours(value: &Value) -> String {
@@ -348,7 +348,7 @@ mod tests {
         root.insert("data".into(), json!({"aws_d": {"d": {}}}));
         root.insert("output".into(), json!({"o": {"description": "why", "value": "${aws_a.only.id}"}}));
         root.insert("terraform".into(), json!({"required_version": ">= 1.6"}));
-        assert_eq!(file.render().unwrap(), serde(&Value::Object(root)) + "\n");
+        assert_eq!(file.render().expect("renders"), serde(&Value::Object(root)) + "\n");
     }
 
     fn any_value() -> impl Strategy<Value = Value> {

@@ -173,13 +173,24 @@ pub(crate) fn subnet_ident(role: ir::SegmentRole, i: usize) -> String {
 /// Renders `terraform/<env>/*.tf.json` for every cloud environment.
 pub fn emit(program: &ir::Program) -> Result<BTreeMap<String, String>, String> {
     let mut files = BTreeMap::new();
-    for env in program.environments.iter().filter(|e| e.tier != ir::Tier::Local) {
-        let ctx = context(program, env)?;
-        for (file, text) in emit_environment(&ctx)? {
-            files.insert(format!("terraform/{}/{file}", env.name), text);
-        }
+    for env in program.environments.iter().filter(|e| is_emitted(e)) {
+        files.extend(environment_files(program, env)?);
     }
     Ok(files)
+}
+
+/// Whether `env` has a Terraform root: every environment but `tier = local` ones.
+pub fn is_emitted(env: &ir::Environment) -> bool {
+    env.tier != ir::Tier::Local
+}
+
+/// The files of one cloud environment's root, `terraform/<env>/*.tf.json`.
+pub fn environment_files(program: &ir::Program, env: &ir::Environment) -> Result<Vec<(String, String)>, String> {
+    let ctx = context(program, env)?;
+    Ok(emit_environment(&ctx)?
+        .into_iter()
+        .map(|(file, text)| (format!("terraform/{}/{file}", env.name), text))
+        .collect())
 }
 
 fn context<'a>(program: &'a ir::Program, env: &'a ir::Environment) -> Result<Ctx<'a>, String> {
