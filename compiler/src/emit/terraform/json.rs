@@ -14,6 +14,10 @@ use serde_json::{Map, Value};
 /// Escapes a literal for a Terraform template string: `${` → `$${`, `%{` → `%%{`.
 /// JSON string escaping (quotes, backslashes, newlines) is serde_json's job.
 pub fn escape(s: &str) -> String {
+    // Nearly every literal holds neither `$` nor `%`: copied as is.
+    if !s.contains(['$', '%']) {
+        return s.to_string();
+    }
     s.replace("${", "$${").replace("%{", "%%{")
 }
 
