@@ -6,6 +6,7 @@
 //! file with a `"//"` header, keys sorted (serde_json's default `Map` is a `BTreeMap`),
 //! in serde_json's pretty layout, written by this module straight into the file's text.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
@@ -14,11 +15,16 @@ use serde_json::{Map, Value};
 /// Escapes a literal for a Terraform template string: `${` → `$${`, `%{` → `%%{`.
 /// JSON string escaping (quotes, backslashes, newlines) is serde_json's job.
 pub fn escape(s: &str) -> String {
-    // Nearly every literal holds neither `$` nor `%`: copied as is.
+    escaped(s).into_owned()
+}
+
+/// [`escape`], borrowing `s` when there is nothing to escape (nearly always: a
+/// literal rarely holds `$` or `%`).
+fn escaped(s: &str) -> Cow<'_, str> {
     if !s.contains(['$', '%']) {
-        return s.to_string();
+        return Cow::Borrowed(s);
     }
-    s.replace("${", "$${").replace("%{", "%%{")
+    Cow::Owned(s.replace("${", "$${").replace("%{", "%%{"))
 }
 
 /// A literal string from the program (or from govc itself), escaped.
@@ -63,6 +69,18 @@ pub fn lits<S: AsRef<str>>(items: impl IntoIterator<Item = S>) -> Value {
 /// A list of references.
 pub fn refs<S: AsRef<str>>(items: impl IntoIterator<Item = S>) -> Value {
     Value::Array(items.into_iter().map(reference).collect())
+}
+
+/// A field of a block written by [`TfFile::resource_fields`].
+pub enum Scalar<'a> {
+    /// A literal, escaped like [`lit`].
+    Lit(&'a str),
+    /// An expression, like [`reference`]: `Ref("var.region")` is `"${var.region}"`.
+    Ref(&'a str),
+    /// An attribute of a resource: `Attr("aws_vpc", "main", "id")` is `"${aws_vpc.main.id}"`.
+    Attr(&'a str, &'a str, &'a str),
+    /// A whole number.
+    Int(u64),
 }
 
 /// Builds a JSON object from `(key, value)` pairs; keys are govc's own (not escaped).
@@ -116,6 +134,13 @@ impl TfFile {
 
     /// Renders `value` under `path` then `key`, at the depth it will have in the file.
     fn insert(&mut self, path: &[&str], key: &str, value: &Value) {
+        let mut text = String::new();
+        write_value(&mut text, value, path.len() + 1);
+        self.insert_rendered(path, key, text);
+    }
+
+    /// Puts `text` (a value rendered at the depth of `path` plus one) under `path` then `key`.
+    fn insert_rendered(&mut self, path: &[&str], key: &str, text: String) {
         let mut map = &mut self.root;
         for segment in path {
             let entry = map.entry(segment.to_string()).or_insert_with(|| Entry::Block(BTreeMap::new()));
@@ -126,14 +151,29 @@ impl TfFile {
             let Entry::Block(inner) = entry else { unreachable!("made a block just above") };
             map = inner;
         }
-        let mut text = String::new();
-        write_value(&mut text, value, path.len() + 1);
         map.insert(key.to_string(), Entry::Rendered(text));
     }
 
     /// Adds `resource.<ty>.<name> = body`.
     pub fn resource(&mut self, ty: &str, name: &str, body: Value) {
         self.insert(&["resource", ty], name, &body);
+    }
+
+    /// Adds `resource.<ty>.<name>` whose body is only `fields`, written straight to
+    /// text (no tree): the same text as [`TfFile::resource`] with the equivalent
+    /// [`obj`]. For the blocks a fleet has thousands of, such as security group rules.
+    pub fn resource_fields(&mut self, ty: &str, name: &str, fields: &mut [(&str, Scalar<'_>)]) {
+        fields.sort_unstable_by_key(|(key, _)| *key);
+        debug_assert!(fields.windows(2).all(|w| w[0].0 != w[1].0), "a block's keys are unique");
+        let depth = 3;
+        let mut text = String::with_capacity(fields.len() * 64);
+        write_object(&mut text, fields.iter().map(|(k, v)| (*k, v)), depth, |out, scalar, _| match scalar {
+            Scalar::Lit(s) => write_string(out, &escaped(s)),
+            Scalar::Ref(expr) => write_string_parts(out, &["${", expr, "}"]),
+            Scalar::Attr(ty, name, attr) => write_string_parts(out, &["${", ty, ".", name, ".", attr, "}"]),
+            Scalar::Int(n) => write_number(out, &serde_json::Number::from(*n)),
+        });
+        self.insert_rendered(&["resource", ty], name, text);
     }
 
     /// Adds `data.<ty>.<name> = body`.
@@ -204,9 +244,9 @@ fn write_value(out: &mut String, value: &Value, depth: usize) {
 }
 
 /// `{ "key": value, ... }` across lines; `{}` when empty.
-fn write_object<'a, V: 'a>(
+fn write_object<'a, K: AsRef<str>, V: 'a>(
     out: &mut String,
-    entries: impl ExactSizeIterator<Item = (&'a String, &'a V)>,
+    entries: impl ExactSizeIterator<Item = (K, &'a V)>,
     depth: usize,
     mut write: impl FnMut(&mut String, &V, usize),
 ) {
@@ -218,7 +258,7 @@ fn write_object<'a, V: 'a>(
     for (i, (key, value)) in entries.enumerate() {
         out.push_str(if i == 0 { "\n" } else { ",\n" });
         indent(out, depth + 1);
-        write_string(out, key);
+        write_string(out, key.as_ref());
         out.push_str(": ");
         write(out, value, depth + 1);
     }
@@ -268,13 +308,41 @@ fn indent(out: &mut String, depth: usize) {
 /// A JSON string as serde_json writes it: `"` and `\` escaped, control characters as
 /// `\n`-style escapes or `\u00xx`; everything else (non-ASCII included) as is.
 fn write_string(out: &mut String, s: &str) {
-    out.reserve(s.len() + 2);
-    out.push('"');
+    write_string_parts(out, &[s]);
+}
+
+/// The JSON string of `parts` joined, without joining them first.
+fn write_string_parts(out: &mut String, parts: &[&str]) {
+    out.reserve(parts.iter().map(|s| s.len()).sum::<usize>() + 2);
+    out.push_str("\"");
+    for s in parts {
+        write_escaped(out, s);
+    }
+    out.push_str("\"");
+}
+
+/// The bytes a JSON string escapes: `"`, `\\` and the control characters.
+const ESCAPED: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        table[b] = true;
+        b += 1;
+    }
+    table[b'"' as usize] = true;
+    table[b'\\' as usize] = true;
+    table
+};
+
+/// `s` escaped as inside a JSON string, as serde_json escapes it.
+fn write_escaped(out: &mut String, s: &str) {
+    // The common case: nothing to escape.
+    if !s.bytes().any(|b| ESCAPED[usize::from(b)]) {
+        out.push_str(s);
+        return;
+    }
     let mut start = 0;
     for (at, b) in s.bytes().enumerate() {
-        if b >= 0x20 && b != b'"' && b != b'\\' {
-            continue;
-        }
         let escaped = match b {
             b'"' => "\\\"",
             b'\\' => "\\\\",
@@ -295,7 +363,6 @@ fn write_string(out: &mut String, s: &str) {
         start = at + 1;
     }
     out.push_str(&s[start..]);
-    out.push('"');
 }
 
 /// Adds `(key, value)` to an object value (used to extend a body built with [`obj`]).
@@ -353,6 +420,38 @@ mod tests {
         root.insert("output".into(), json!({"o": {"description": "why", "value": "${aws_a.only.id}"}}));
         root.insert("terraform".into(), json!({"required_version": ">= 1.6"}));
         assert_eq!(file.render().expect("renders"), serde(&Value::Object(root)) + "\n");
+    }
+
+    #[test]
+    fn fields_are_written_as_their_object_would_be() {
+        let group = "svc-1";
+        let mut fast = TfFile::new("h");
+        fast.resource_fields(
+            "aws_rule",
+            "r",
+            &mut [
+                ("to_port", Scalar::Int(8080)),
+                ("description", Scalar::Lit("to \"db\" ${x} %{y}\n")),
+                ("security_group_id", Scalar::Attr("aws_security_group", group, "id")),
+                ("from_port", Scalar::Int(0)),
+                ("prefix_list_id", Scalar::Ref("aws_vpc_endpoint.s3.prefix_list_id")),
+            ],
+        );
+        fast.resource_fields("aws_rule", "empty", &mut []);
+        let mut tree = TfFile::new("h");
+        tree.resource(
+            "aws_rule",
+            "r",
+            obj([
+                ("to_port", Value::from(8080)),
+                ("description", lit("to \"db\" ${x} %{y}\n")),
+                ("security_group_id", reference(format!("aws_security_group.{group}.id"))),
+                ("from_port", Value::from(0)),
+                ("prefix_list_id", reference("aws_vpc_endpoint.s3.prefix_list_id")),
+            ]),
+        );
+        tree.resource("aws_rule", "empty", json!({}));
+        assert_eq!(fast.render().expect("renders"), tree.render().expect("renders"));
     }
 
     fn any_value() -> impl Strategy<Value = Value> {

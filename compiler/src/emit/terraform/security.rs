@@ -47,9 +47,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use foldhash::HashMap;
 use std::net::Ipv4Addr;
 
-use serde_json::Value;
 
-use super::json::{ident, lit, obj, reference, tags, TfFile};
+use super::json::{ident, lit, obj, reference, tags, Scalar, TfFile};
 use super::Ctx;
 use crate::emit::names;
 use crate::ir::{Connection, Egress, SegmentRole, Service, Telemetry};
@@ -82,21 +81,25 @@ fn rule(file: &mut TfFile, r: Rule<'_>) {
     } else {
         ("aws_vpc_security_group_egress_rule", "out")
     };
-    let mut body = obj([
-        ("description", lit(&r.description)),
-        ("from_port", Value::from(r.port)),
-        ("ip_protocol", lit(r.protocol)),
-        ("security_group_id", reference(format!("aws_security_group.{}.id", r.group))),
-        ("to_port", Value::from(r.port)),
-    ]);
-    let (key, value) = match r.peer {
-        Peer::Group(g) => ("referenced_security_group_id", reference(format!("aws_security_group.{g}.id"))),
-        Peer::Cidr(c) => ("cidr_ipv4", lit(c)),
-        Peer::PrefixList(p) => ("prefix_list_id", reference(p)),
+    let peer = match &r.peer {
+        Peer::Group(g) => ("referenced_security_group_id", Scalar::Attr("aws_security_group", g, "id")),
+        Peer::Cidr(c) => ("cidr_ipv4", Scalar::Lit(c)),
+        Peer::PrefixList(p) => ("prefix_list_id", Scalar::Ref(p)),
     };
-    super::json::set(&mut body, key, value);
     let name = format!("{}_{dir}_{}_{}_{}", r.group, r.what, r.protocol, r.port);
-    file.resource(ty, &name, body);
+    // Thousands per fleet: written straight to text.
+    file.resource_fields(
+        ty,
+        &name,
+        &mut [
+            ("description", Scalar::Lit(&r.description)),
+            ("from_port", Scalar::Int(u64::from(r.port))),
+            ("ip_protocol", Scalar::Lit(r.protocol)),
+            ("security_group_id", Scalar::Attr("aws_security_group", r.group, "id")),
+            ("to_port", Scalar::Int(u64::from(r.port))),
+            peer,
+        ],
+    );
 }
 
 /// A flow between two groups on one port.
