@@ -314,11 +314,11 @@ fn write_string(out: &mut String, s: &str) {
 /// The JSON string of `parts` joined, without joining them first.
 fn write_string_parts(out: &mut String, parts: &[&str]) {
     out.reserve(parts.iter().map(|s| s.len()).sum::<usize>() + 2);
-    out.push_str("\"");
+    out.push('"');
     for s in parts {
         write_escaped(out, s);
     }
-    out.push_str("\"");
+    out.push('"');
 }
 
 /// The bytes a JSON string escapes: `"`, `\\` and the control characters.

@@ -47,7 +47,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use foldhash::HashMap;
 use std::net::Ipv4Addr;
 
-
 use super::json::{ident, lit, obj, reference, tags, Scalar, TfFile};
 use super::Ctx;
 use crate::emit::names;
