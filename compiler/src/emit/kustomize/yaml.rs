@@ -234,7 +234,8 @@ fn write_inline(out: &mut String, value: &Yaml) {
 /// other than the line break needs an escape (tabs and carriage returns do); and it ends with at most one line
 /// break (kept with `|`, none with `|-`).
 fn is_block_safe(s: &str) -> bool {
-    let Some(first) = s.bytes().position(|b| b == b'\n').map(|at| &s[..at]) else {
+    // Most strings are one line: `find` looks for the break with memchr.
+    let Some(first) = s.find('\n').map(|at| &s[..at]) else {
         return false;
     };
     if first.is_empty() || first.starts_with(' ') || s.ends_with("\n\n") {
@@ -296,12 +297,25 @@ fn is_plain_safe(s: &str) -> bool {
     if !(first.is_ascii_alphabetic() || first == b'/') {
         return false;
     }
-    if !rest.iter().all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'/')) {
+    if !rest.iter().all(|&b| PLAIN[usize::from(b)]) {
         return false;
     }
     // The longest reserved word has five characters.
     s.len() > 5 || !RESERVED.iter().any(|w| s.eq_ignore_ascii_case(w))
 }
+
+/// The bytes a plain scalar may hold after its first: ASCII letters, digits, `-`,
+/// `_`, `.` and `/`.
+const PLAIN: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.' | b'/');
+        b += 1;
+    }
+    table
+};
 
 /// Double-quoted with JSON-compatible escapes; characters outside YAML's printable
 /// set (and the line separators some readers normalize) are `\u` escaped.
