@@ -33,7 +33,6 @@ pub fn overlay(view: &View, base: Option<(String, &[Object])>) -> Result<Vec<(St
     // The added objects, one multi-document file per kind in the order kinds first appear.
     let mut added: Vec<(&'static str, String)> = Vec::new();
     let mut patches = Vec::new();
-    let mut path = String::new();
     each_object(view, &mut |mut chunk, svc| {
         if let Some(svc) = svc {
             pin_image(view, svc, &base_deployments, &mut chunk, &mut images)?;
@@ -43,7 +42,7 @@ pub fn overlay(view: &View, base: Option<(String, &[Object])>) -> Result<Vec<(St
                 Some(&i) => {
                     matched[i] = true;
                     let mut ops = Vec::new();
-                    diff(&mut path, &base_objects[i].body, &obj.body, &mut ops);
+                    diff(&mut Vec::with_capacity(8), &base_objects[i].body, &obj.body, &mut ops);
                     if !ops.is_empty() {
                         patches.push(map([
                             ("target", obj.target()),
@@ -193,17 +192,16 @@ fn set_container_image(body: &mut Yaml, image: &str) {
 /// Appends the RFC 6902 operations turning `from` into `to`. Maps are diffed by key;
 /// sequences of equal length element by element; anything else is replaced whole.
 /// Collections are walked, not compared whole first (a deep comparison at every level
-/// would cost the tree's size times its depth on every object of a fleet), and the
-/// pointer is one buffer grown and cut back, not a string per node.
-fn diff(path: &mut String, from: &Yaml, to: &Yaml, ops: &mut Vec<Yaml>) {
-    let len = path.len();
+/// would cost the tree's size times its depth on every object of a fleet), and `path`
+/// is a stack of the keys and indexes walked, written as a JSON pointer only for an
+/// operation.
+fn diff<'a>(path: &mut Vec<Segment<'a>>, from: &'a Yaml, to: &'a Yaml, ops: &mut Vec<Yaml>) {
     match (from, to) {
         (Yaml::Map(a), Yaml::Map(b)) => {
             // Both sides are built by the same functions, so keys are usually at the same
             // index: try it first, and skip the search for added keys when all lined up.
             let mut aligned = a.len() == b.len();
             for (i, (key, old)) in a.iter().enumerate() {
-                push_pointer(path, key);
                 let found = match b.get(i) {
                     Some((k, v)) if same_key(k, key) => Some(v),
                     _ => {
@@ -211,33 +209,55 @@ fn diff(path: &mut String, from: &Yaml, to: &Yaml, ops: &mut Vec<Yaml>) {
                         b.iter().find(|(k, _)| k == key).map(|(_, v)| v)
                     }
                 };
+                path.push(Segment::Key(key));
                 match found {
                     Some(new) => diff(path, old, new, ops),
-                    None => ops.push(map([("op", "remove".into()), ("path", path.as_str().into())])),
+                    None => ops.push(map([("op", "remove".into()), ("path", pointer(path).into())])),
                 }
-                path.truncate(len);
+                path.pop();
             }
             if aligned {
                 return;
             }
             for (key, new) in b {
                 if !a.iter().any(|(k, _)| k == key) {
-                    push_pointer(path, key);
-                    ops.push(map([("op", "add".into()), ("path", path.as_str().into()), ("value", new.clone())]));
-                    path.truncate(len);
+                    path.push(Segment::Key(key));
+                    ops.push(map([("op", "add".into()), ("path", pointer(path).into()), ("value", new.clone())]));
+                    path.pop();
                 }
             }
         }
         (Yaml::Seq(a), Yaml::Seq(b)) if a.len() == b.len() => {
             for (i, (old, new)) in a.iter().zip(b).enumerate() {
-                let _ = write!(path, "/{i}");
+                path.push(Segment::Index(i));
                 diff(path, old, new, ops);
-                path.truncate(len);
+                path.pop();
             }
         }
         _ if from == to => {}
-        _ => ops.push(map([("op", "replace".into()), ("path", path.as_str().into()), ("value", to.clone())])),
+        _ => ops.push(map([("op", "replace".into()), ("path", pointer(path).into()), ("value", to.clone())])),
     }
+}
+
+/// One step of a JSON pointer: a map key or a sequence index.
+#[derive(Clone, Copy)]
+enum Segment<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
+/// The JSON pointer of `path`: `/spec/template/0`.
+fn pointer(path: &[Segment]) -> String {
+    let mut out = String::new();
+    for segment in path {
+        match segment {
+            Segment::Key(key) => push_pointer(&mut out, key),
+            Segment::Index(i) => {
+                let _ = write!(out, "/{i}");
+            }
+        }
+    }
+    out
 }
 
 /// Key equality, first by address: both sides' keys are mostly the same literals.
@@ -272,7 +292,7 @@ mod tests {
         let a = map([("spec", map([("replicas", 1i64.into()), ("x/y", "a".into())])), ("l", vec!["a", "b"].into())]);
         let b = map([("spec", map([("x/y", "b".into()), ("new", true.into())])), ("l", vec!["a", "c", "d"].into())]);
         let mut ops = Vec::new();
-        diff(&mut String::new(), &a, &b, &mut ops);
+        diff(&mut Vec::new(), &a, &b, &mut ops);
         let text = yaml::to_document(&Yaml::Seq(ops));
         assert_eq!(
             text,
