@@ -234,8 +234,7 @@ fn write_inline(out: &mut String, value: &Yaml) {
 /// other than the line break needs an escape (tabs and carriage returns do); and it ends with at most one line
 /// break (kept with `|`, none with `|-`).
 fn is_block_safe(s: &str) -> bool {
-    // Most strings are one line: `find` looks for the break with memchr.
-    let Some(first) = s.find('\n').map(|at| &s[..at]) else {
+    let Some(first) = s.bytes().position(|b| b == b'\n').map(|at| &s[..at]) else {
         return false;
     };
     if first.is_empty() || first.starts_with(' ') || s.ends_with("\n\n") {
