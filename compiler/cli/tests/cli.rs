@@ -132,3 +132,40 @@ fn help_and_version_exit_0() {
     assert_eq!(govc(tmp.path(), &["--help"]).status.code(), Some(0));
     assert_eq!(govc(tmp.path(), &["--version"]).status.code(), Some(0));
 }
+
+/// govc turns transparent huge pages off for itself (they inflate its peak memory by a
+/// third): read back from the kernel while `govc lsp` waits for a client.
+#[cfg(target_os = "linux")]
+#[test]
+fn transparent_huge_pages_are_off() {
+    use std::process::Stdio;
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_govc"))
+        .arg("lsp")
+        .current_dir(tmp.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("govc lsp starts");
+    let status_path = format!("/proc/{}/status", child.id());
+    // The flag is set first thing in `main`; give the process a moment to get there.
+    let mut field = None;
+    for _ in 0..200 {
+        let status = fs::read_to_string(&status_path).unwrap_or_default();
+        let exe = fs::read_link(format!("/proc/{}/exe", child.id())).ok();
+        if exe.as_deref() == Some(Path::new(env!("CARGO_BIN_EXE_govc"))) {
+            field = status.lines().find_map(|l| l.strip_prefix("THP_enabled:")).map(|v| v.trim().to_string());
+            if field.as_deref() == Some("0") {
+                break;
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    match field {
+        Some(value) => assert_eq!(value, "0", "THP_enabled of the govc process"),
+        None => eprintln!("note: this kernel does not report THP_enabled in /proc/PID/status; not checked"),
+    }
+}
