@@ -27,11 +27,22 @@ pub fn emit(program: &Program) -> Result<BTreeMap<String, String>, String> {
 
 /// `docs/<env>.md`: the page of one environment.
 pub fn page(program: &Program, env: &Environment) -> Result<(String, String), String> {
-    let mut tera = tera::Tera::default();
-    tera.add_raw_template("environment.md", TEMPLATE).map_err(|e| format!("the docs template: {e}"))?;
+    let tera = template()?;
     let context = tera::Context::from_value(context(program, env)).map_err(|e| e.to_string())?;
     let text = tera.render("environment.md", &context).map_err(|e| format!("docs of `{}`: {e:?}", env.name))?;
     Ok((format!("docs/{}.md", env.name), tidy(&text)))
+}
+
+/// The page template, parsed once per process (the pages are rendered side by side).
+fn template() -> Result<&'static tera::Tera, String> {
+    static TERA: std::sync::OnceLock<Result<tera::Tera, String>> = std::sync::OnceLock::new();
+    TERA.get_or_init(|| {
+        let mut tera = tera::Tera::default();
+        tera.add_raw_template("environment.md", TEMPLATE).map_err(|e| format!("the docs template: {e}"))?;
+        Ok(tera)
+    })
+    .as_ref()
+    .map_err(Clone::clone)
 }
 
 /// One page's text: no trailing spaces, at most one blank line in a row, one final
