@@ -143,7 +143,7 @@ pub fn emit(ctx: &Ctx<'_>) -> Result<String, String> {
     if let Some(role) = ctx.env.ci.as_ref().and_then(|c| c.role.as_deref()) {
         super::edge::ci_access(&mut file, ctx, role);
     }
-    file.render()
+    Ok(file.render())
 }
 
 fn cluster(file: &mut TfFile, ctx: &Ctx<'_>, k8s: &versions::KubernetesVersion) {

@@ -283,7 +283,7 @@ pub fn emit(ctx: &Ctx<'_>) -> Result<String, String> {
             ),
         ]),
     );
-    file.render()
+    Ok(file.render())
 }
 
 fn ip_set(key: &str, definition: Vec<String>) -> Value {

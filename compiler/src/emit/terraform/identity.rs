@@ -202,5 +202,5 @@ pub fn emit(ctx: &Ctx<'_>) -> Result<String, String> {
             ],
         );
     }
-    file.render()
+    Ok(file.render())
 }

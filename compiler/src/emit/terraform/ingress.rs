@@ -32,5 +32,5 @@ pub fn emit(ctx: &Ctx<'_>, ingress: &Ingress) -> Result<String, String> {
         );
         super::edge::dns(&mut file, ctx, ingress, host);
     }
-    file.render()
+    Ok(file.render())
 }

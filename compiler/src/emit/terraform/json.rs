@@ -13,7 +13,7 @@ use std::fmt::Write as _;
 use serde_json::{Map, Value};
 
 /// Escapes a literal for a Terraform template string: `${` → `$${`, `%{` → `%%{`.
-/// JSON string escaping (quotes, backslashes, newlines) is serde_json's job.
+/// JSON string escaping (quotes, backslashes, newlines) is the writer's job, as serde_json's.
 pub fn escape(s: &str) -> String {
     escaped(s).into_owned()
 }
@@ -165,15 +165,15 @@ impl TfFile {
     pub fn resource_fields(&mut self, ty: &str, name: &str, fields: &mut [(&str, Scalar<'_>)]) {
         fields.sort_unstable_by_key(|(key, _)| *key);
         debug_assert!(fields.windows(2).all(|w| w[0].0 != w[1].0), "a block's keys are unique");
-        let depth = 3;
+        let path = ["resource", ty];
         let mut text = String::with_capacity(fields.len() * 64);
-        write_object(&mut text, fields.iter().map(|(k, v)| (*k, v)), depth, |out, scalar, _| match scalar {
+        write_object(&mut text, fields.iter().map(|(k, v)| (*k, v)), path.len() + 1, |out, scalar, _| match scalar {
             Scalar::Lit(s) => write_string(out, &escaped(s)),
             Scalar::Ref(expr) => write_string_parts(out, &["${", expr, "}"]),
             Scalar::Attr(ty, name, attr) => write_string_parts(out, &["${", ty, ".", name, ".", attr, "}"]),
-            Scalar::Int(n) => write_number(out, &serde_json::Number::from(*n)),
+            Scalar::Int(n) => write_integer(out, *n),
         });
-        self.insert_rendered(&["resource", ty], name, text);
+        self.insert_rendered(&path, name, text);
     }
 
     /// Adds `data.<ty>.<name> = body`.
@@ -194,11 +194,11 @@ impl TfFile {
 
     /// Renders pretty JSON (serde_json's layout: two-space indent, sorted keys) with a
     /// trailing newline.
-    pub fn render(self) -> Result<String, String> {
+    pub fn render(self) -> String {
         let mut text = String::with_capacity(rendered_len(&self.root) + 64);
         write_entries(&mut text, &self.root, 0);
         text.push('\n');
-        Ok(text)
+        text
     }
 }
 
@@ -270,17 +270,23 @@ fn write_object<'a, K: AsRef<str>, V: 'a>(
 /// Integers digit by digit (ports, sizes, counts: most numbers of a file); anything
 /// else through `Number`'s Display, which is the serializer's own text (ryu).
 fn write_number(out: &mut String, n: &serde_json::Number) {
-    let (negative, magnitude) = match (n.as_u64(), n.as_i64()) {
-        (Some(u), _) => (false, u),
-        (None, Some(i)) => (true, i.unsigned_abs()),
+    match (n.as_u64(), n.as_i64()) {
+        (Some(u), _) => write_integer(out, u),
+        (None, Some(i)) => {
+            out.push('-');
+            write_integer(out, i.unsigned_abs());
+        }
         (None, None) => {
             let _ = write!(out, "{n}");
-            return;
         }
-    };
+    }
+}
+
+/// `n` in decimal digits.
+fn write_integer(out: &mut String, n: u64) {
     let mut digits = [0u8; 20];
     let mut at = digits.len();
-    let mut rest = magnitude;
+    let mut rest = n;
     loop {
         at -= 1;
         digits[at] = b'0' + (rest % 10) as u8;
@@ -288,9 +294,6 @@ fn write_number(out: &mut String, n: &serde_json::Number) {
         if rest == 0 {
             break;
         }
-    }
-    if negative {
-        out.push('-');
     }
     out.push_str(std::str::from_utf8(&digits[at..]).unwrap_or_default());
 }
@@ -419,7 +422,7 @@ mod tests {
         root.insert("data".into(), json!({"aws_d": {"d": {}}}));
         root.insert("output".into(), json!({"o": {"description": "why", "value": "${aws_a.only.id}"}}));
         root.insert("terraform".into(), json!({"required_version": ">= 1.6"}));
-        assert_eq!(file.render().expect("renders"), serde(&Value::Object(root)) + "\n");
+        assert_eq!(file.render(), serde(&Value::Object(root)) + "\n");
     }
 
     #[test]
@@ -451,7 +454,7 @@ mod tests {
             ]),
         );
         tree.resource("aws_rule", "empty", json!({}));
-        assert_eq!(fast.render().expect("renders"), tree.render().expect("renders"));
+        assert_eq!(fast.render(), tree.render());
     }
 
     fn any_value() -> impl Strategy<Value = Value> {

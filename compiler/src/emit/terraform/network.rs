@@ -47,7 +47,7 @@ pub fn emit(ctx: &Ctx<'_>) -> Result<String, String> {
     routing(&mut file, ctx)?;
     endpoints(&mut file, ctx);
     security::emit(&mut file, ctx);
-    file.render()
+    Ok(file.render())
 }
 
 fn vpc(file: &mut TfFile, ctx: &Ctx<'_>) {

@@ -61,7 +61,7 @@ pub fn emit(ctx: &Ctx<'_>) -> Result<String, String> {
         }
         database(&mut file, ctx, db);
     }
-    file.render()
+    Ok(file.render())
 }
 
 fn database(file: &mut TfFile, ctx: &Ctx<'_>, db: &Postgres) {

@@ -32,7 +32,7 @@ pub fn backend(ctx: &Ctx<'_>) -> Result<String, String> {
         ("use_lockfile", Value::Bool(true)),
     ]);
     file.top("terraform", obj([("backend", obj([("s3", s3)]))]));
-    file.render()
+    Ok(file.render())
 }
 
 /// The tags every resource carries through the provider's `default_tags`.
@@ -60,7 +60,7 @@ pub fn providers(ctx: &Ctx<'_>) -> Result<String, String> {
         ("region", lit(&ctx.region)),
     ]);
     file.top("provider", obj([("aws", provider)]));
-    file.render()
+    Ok(file.render())
 }
 
 /// `outputs.tf.json`: certificate validation records and the NAT's public address.
@@ -91,5 +91,5 @@ pub fn outputs(ctx: &Ctx<'_>) -> Result<String, String> {
             "The public addresses of service egress (NAT): partners that allowlist callers need them",
         );
     }
-    file.render()
+    Ok(file.render())
 }

@@ -56,7 +56,7 @@ pub fn emit(ctx: &Ctx<'_>) -> Result<String, String> {
         }
         bucket(&mut file, ctx, b);
     }
-    file.render()
+    Ok(file.render())
 }
 
 fn bucket(file: &mut TfFile, ctx: &Ctx<'_>, b: &Bucket) {
