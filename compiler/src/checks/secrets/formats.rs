@@ -1,9 +1,9 @@
 //! The well-known token formats that gitleaks and detect-secrets recognise, by
 //! their documented prefixes and shapes, without regular expressions.
 //!
-//! Every matcher is a linear scan of the text for a fixed prefix (or a short
-//! anchor such as `eyJ` or `://`), then a count of the characters allowed after
-//! it. A format's prefix is public knowledge, so it stays visible in a masked
+//! Every matcher tries the places where a token starts (found once per text) for
+//! a fixed prefix (or a short anchor such as `eyJ`), then counts the characters
+//! allowed after it. A format's prefix is public knowledge, so it stays visible in a masked
 //! snippet (`ghp_****`); the rest of the token is the secret.
 
 use super::Finding;
@@ -150,21 +150,32 @@ fn run(bytes: &[u8], from: usize, body: Body) -> usize {
     bytes[from.min(bytes.len())..].iter().take_while(|b| body.allows(**b)).count()
 }
 
-/// Whether a token may start at `i`: at the start or after a non-alphanumeric byte.
-fn starts_token(bytes: &[u8], i: usize) -> bool {
-    i == 0 || !bytes[i - 1].is_ascii_alphanumeric()
+/// Where a token may start: each ASCII letter or digit at the start of `bytes` or
+/// after a byte that is neither. Every format starts with a letter or a digit, so
+/// the matchers below try only these positions (a tenth of an image reference's
+/// bytes), found once per text.
+pub fn token_starts(bytes: &[u8]) -> Vec<usize> {
+    let mut starts = Vec::new();
+    let mut after_alnum = false;
+    for (i, b) in bytes.iter().enumerate() {
+        let alnum = b.is_ascii_alphanumeric();
+        if alnum && !after_alnum {
+            starts.push(i);
+        }
+        after_alnum = alnum;
+    }
+    starts
 }
 
-/// Every well-known token format in `text`.
-pub fn find(text: &str, out: &mut Vec<Finding>) {
+/// Every well-known token format in `text`, whose [`token_starts`] are `starts`.
+pub fn find(text: &str, starts: &[usize], out: &mut Vec<Finding>) {
     let bytes = text.as_bytes();
-    // One pass over the text, trying at each byte only the prefixes that start with
-    // it; findings are then put in the order of PREFIXED, as a scan per prefix gives.
-    // Every prefix starts with a letter or digit, so a token starts there: only the
-    // bytes after a non-alphanumeric one (a tenth of an image reference's) are tried.
+    // One pass over the token starts, trying at each only the prefixes that start
+    // with its byte; findings are then put in the order of PREFIXED, as a scan per
+    // prefix gives.
     let by_first = prefixes_by_first_byte();
     let mut found: Vec<(usize, Finding)> = Vec::new();
-    for i in (0..bytes.len()).filter(|&i| starts_token(bytes, i)) {
+    for &i in starts {
         for &k in &by_first[bytes[i] as usize] {
             let f = &PREFIXED[k];
             if !bytes[i..].starts_with(f.prefix.as_bytes()) {
@@ -181,12 +192,12 @@ pub fn find(text: &str, out: &mut Vec<Finding>) {
     }
     found.sort_by_key(|(k, _)| *k);
     out.extend(found.into_iter().map(|(_, f)| f));
-    aws_key_ids(bytes, out);
-    jwts(text, out);
-    sendgrid(text, out);
-    mailchimp(bytes, out);
-    telegram(bytes, out);
-    discord_bot(bytes, out);
+    aws_key_ids(bytes, starts, out);
+    jwts(bytes, starts, out);
+    sendgrid(bytes, starts, out);
+    mailchimp(bytes, starts, out);
+    telegram(bytes, starts, out);
+    discord_bot(bytes, starts, out);
 }
 
 /// The indexes into [`PREFIXED`] of the prefixes starting with each byte.
@@ -202,10 +213,10 @@ fn prefixes_by_first_byte() -> &'static [Vec<usize>] {
 }
 
 /// `(AKIA|ASIA|ABIA|ACCA|A3T?)[A-Z0-9]{16}`: the prefix stays visible.
-fn aws_key_ids(bytes: &[u8], out: &mut Vec<Finding>) {
+fn aws_key_ids(bytes: &[u8], starts: &[usize], out: &mut Vec<Finding>) {
     let upper = |b: &u8| b.is_ascii_uppercase() || b.is_ascii_digit();
-    for i in 0..bytes.len().saturating_sub(19) {
-        if bytes[i] != b'A' || !starts_token(bytes, i) {
+    for &i in starts {
+        if bytes[i] != b'A' || i + 20 > bytes.len() {
             continue;
         }
         let head = &bytes[i..i + 4];
@@ -220,13 +231,9 @@ fn aws_key_ids(bytes: &[u8], out: &mut Vec<Finding>) {
 
 /// `eyJ<header>.<payload>[.<signature>]`: a JSON web token (`eyJ` is `{"` in
 /// base64). The header stays visible; payload and signature are masked.
-fn jwts(text: &str, out: &mut Vec<Finding>) {
-    let bytes = text.as_bytes();
-    if !bytes.contains(&b'J') {
-        return;
-    }
-    for (i, _) in text.match_indices("eyJ") {
-        if !starts_token(bytes, i) {
+fn jwts(bytes: &[u8], starts: &[usize], out: &mut Vec<Finding>) {
+    for &i in starts {
+        if !bytes[i..].starts_with(b"eyJ") {
             continue;
         }
         let header = run(bytes, i, Body::WordEq);
@@ -247,13 +254,9 @@ fn jwts(text: &str, out: &mut Vec<Finding>) {
 }
 
 /// `SG.<22>.<43>`: a SendGrid API key.
-fn sendgrid(text: &str, out: &mut Vec<Finding>) {
-    let bytes = text.as_bytes();
-    if !bytes.contains(&b'G') {
-        return;
-    }
-    for (i, _) in text.match_indices("SG.") {
-        if !starts_token(bytes, i) {
+fn sendgrid(bytes: &[u8], starts: &[usize], out: &mut Vec<Finding>) {
+    for &i in starts {
+        if !bytes[i..].starts_with(b"SG.") {
             continue;
         }
         let a = run(bytes, i + 3, Body::Word);
@@ -269,49 +272,38 @@ fn sendgrid(text: &str, out: &mut Vec<Finding>) {
 }
 
 /// `[0-9a-f]{32}-us[0-9]{1,2}`: a Mailchimp API key.
-fn mailchimp(bytes: &[u8], out: &mut Vec<Finding>) {
-    let mut i = 0;
-    while i < bytes.len() {
-        let len = run(bytes, i, Body::Hex);
-        if len == 0 {
-            i += 1;
-            continue;
-        }
+fn mailchimp(bytes: &[u8], starts: &[usize], out: &mut Vec<Finding>) {
+    for &i in starts {
+        // A run longer than 32 is no key: counting stops at 33.
+        let len = bytes[i..].iter().take(33).take_while(|b| Body::Hex.allows(**b)).count();
         let end = i + len;
-        if len == 32 && starts_token(bytes, i) && bytes[end..].starts_with(b"-us") {
+        if len == 32 && bytes[end..].starts_with(b"-us") {
             let digits = bytes[end + 3..].iter().take_while(|b| b.is_ascii_digit()).count();
             if (1..=2).contains(&digits) {
                 out.push(Finding { kind: "a Mailchimp API key", start: i, end });
             }
         }
-        i = end;
     }
 }
 
 /// `[0-9]{8,10}:[A-Za-z0-9_-]{35}`: a Telegram bot token.
-fn telegram(bytes: &[u8], out: &mut Vec<Finding>) {
-    let mut i = 0;
-    while i < bytes.len() {
+fn telegram(bytes: &[u8], starts: &[usize], out: &mut Vec<Finding>) {
+    for &i in starts {
         let digits = bytes[i..].iter().take_while(|b| b.is_ascii_digit()).count();
-        if digits == 0 {
-            i += 1;
-            continue;
-        }
         let colon = i + digits;
-        if (8..=10).contains(&digits) && starts_token(bytes, i) && bytes.get(colon) == Some(&b':') {
+        if (8..=10).contains(&digits) && bytes.get(colon) == Some(&b':') {
             let len = run(bytes, colon + 1, Body::Word);
             if len == 35 {
                 out.push(Finding { kind: "a Telegram bot token", start: colon + 1, end: colon + 1 + len });
             }
         }
-        i = colon;
     }
 }
 
 /// `[MNO][A-Za-z0-9_-]{23,25}.[A-Za-z0-9_-]{6}.[A-Za-z0-9_-]{27,}`: a Discord bot token.
-fn discord_bot(bytes: &[u8], out: &mut Vec<Finding>) {
-    for i in 0..bytes.len() {
-        if !matches!(bytes[i], b'M' | b'N' | b'O') || !starts_token(bytes, i) {
+fn discord_bot(bytes: &[u8], starts: &[usize], out: &mut Vec<Finding>) {
+    for &i in starts {
+        if !matches!(bytes[i], b'M' | b'N' | b'O') {
             continue;
         }
         let a = run(bytes, i, Body::Word);
@@ -333,7 +325,14 @@ fn discord_bot(bytes: &[u8], out: &mut Vec<Finding>) {
 
 #[cfg(test)]
 mod tests {
-    use super::PREFIXED;
+    use super::{token_starts, PREFIXED};
+
+    #[test]
+    fn tokens_start_at_letters_and_digits_after_anything_else() {
+        assert_eq!(token_starts(b"ghp_x9 -a.b@sha256:0f"), vec![0, 4, 8, 10, 12, 19]);
+        assert_eq!(token_starts("é1 ñ".as_bytes()), vec![2]);
+        assert_eq!(token_starts(b""), Vec::<usize>::new());
+    }
 
     /// `find` tries prefixes only where a token starts: that is right only while
     /// every prefix starts with a letter or a digit.

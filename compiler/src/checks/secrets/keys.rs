@@ -121,48 +121,63 @@ const QUALIFIERS: &[&str] = &[
 /// Values that are settings whatever their key says (`USE_TOKEN = "true"`).
 const SETTING_VALUES: &[&str] = &["true", "false", "yes", "no", "on", "off", "none", "null", "enabled", "disabled"];
 
-/// The lowercase words of a key.
-fn words(key: &str) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    let mut current = String::new();
+/// The lowercase words of a key, each a range of `lower` (the key lowercased).
+fn words(key: &str, lower: &mut String, out: &mut Vec<std::ops::Range<usize>>) {
+    let mut start = 0;
     let mut prev_lower = false;
     for c in key.chars() {
         if !c.is_alphanumeric() {
-            if !current.is_empty() {
-                out.push(std::mem::take(&mut current));
+            if lower.len() > start {
+                out.push(start..lower.len());
             }
+            start = lower.len();
             prev_lower = false;
             continue;
         }
-        if c.is_uppercase() && prev_lower && !current.is_empty() {
-            out.push(std::mem::take(&mut current));
+        if c.is_uppercase() && prev_lower && lower.len() > start {
+            out.push(start..lower.len());
+            start = lower.len();
         }
         prev_lower = c.is_lowercase() || c.is_ascii_digit();
-        current.extend(c.to_lowercase());
+        if c.is_ascii() {
+            lower.push(c.to_ascii_lowercase());
+        } else {
+            lower.extend(c.to_lowercase());
+        }
     }
-    if !current.is_empty() {
-        out.push(current);
+    if lower.len() > start {
+        out.push(start..lower.len());
     }
-    out
+}
+
+/// Whether `needle` occurs in `word`. A plain window search: the words and needles
+/// are a few bytes long, shorter than what `str::contains` spends on preparing its
+/// search. Both are UTF-8, so a byte match is a match of characters.
+fn holds(word: &str, needle: &str) -> bool {
+    word.len() >= needle.len() && word.as_bytes().windows(needle.len()).any(|w| w == needle.as_bytes())
 }
 
 /// Whether `key` names a secret (see the module documentation).
 pub fn secret_named(key: &str) -> bool {
-    let words = words(key);
-    let Some(last) = words.last() else { return false };
-    if QUALIFIERS.contains(&last.as_str()) {
+    let mut lower = String::with_capacity(key.len());
+    let mut ranges = Vec::new();
+    words(key, &mut lower, &mut ranges);
+    let word = |i: usize| &lower[ranges[i].clone()];
+    let Some(last) = ranges.len().checked_sub(1).map(word) else { return false };
+    if QUALIFIERS.contains(&last) {
         return false;
     }
-    if words.len() == 1 && (last == "pwd" || last == "oldpwd") {
+    if ranges.len() == 1 && (last == "pwd" || last == "oldpwd") {
         return false;
     }
-    let named = |i: usize, w: &String| {
-        SECRET_WORDS.iter().any(|s| w.contains(s))
-            || WHOLE_WORDS.contains(&w.as_str())
-            || (i + 1 == words.len() && LAST_WORDS.contains(&w.as_str()))
-            || words.get(i + 1).is_some_and(|next| PAIRS.contains(&(w.as_str(), next.as_str())))
+    let named = |i: usize| {
+        let w = word(i);
+        SECRET_WORDS.iter().any(|s| holds(w, s))
+            || WHOLE_WORDS.contains(&w)
+            || (i + 1 == ranges.len() && LAST_WORDS.contains(&w))
+            || (i + 1 < ranges.len() && PAIRS.contains(&(w, word(i + 1))))
     };
-    words.iter().enumerate().any(|(i, w)| named(i, w))
+    (0..ranges.len()).any(named)
 }
 
 /// Whether a value under a secret-named key is a secret: not empty and not a
