@@ -15,6 +15,7 @@ pub mod cst;
 mod cst_edit;
 mod cst_parser;
 mod delims;
+mod fast;
 mod lexer;
 mod parser;
 mod reparse;

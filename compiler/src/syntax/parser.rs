@@ -27,36 +27,36 @@ type RichExtra<'t> = extra::Err<Rich<'t, Token, SimpleSpan>>;
 
 /// What the grammar needs besides tokens: the text (identifier names are spans of
 /// it), the file id for spans and the resolved string literals.
-struct Ctx<'t> {
-    text: &'t str,
-    file: FileId,
-    strings: &'t [String],
+pub(super) struct Ctx<'t> {
+    pub(super) text: &'t str,
+    pub(super) file: FileId,
+    pub(super) strings: &'t [String],
 }
 
 impl Ctx<'_> {
     /// A token span as a file span. Tokens added at the end of the file (the braces
     /// that close unclosed blocks) stand past its last byte, and an empty recovery
     /// may end before it starts: clamp both.
-    fn span(&self, span: SimpleSpan) -> Span {
+    pub(super) fn span(&self, span: SimpleSpan) -> Span {
         let len = self.text.len();
         let start = span.start.min(len);
         Span::new(self.file, start, span.end.clamp(start, len))
     }
 
-    fn slice(&self, span: SimpleSpan) -> &str {
+    pub(super) fn slice(&self, span: SimpleSpan) -> &str {
         &self.text[span.start..span.end]
     }
 
-    fn ident(&self, span: SimpleSpan) -> Ident {
+    pub(super) fn ident(&self, span: SimpleSpan) -> Ident {
         Ident { name: self.slice(span).to_string(), span: self.span(span) }
     }
 
-    fn string(&self, idx: u32, span: SimpleSpan) -> Str {
+    pub(super) fn string(&self, idx: u32, span: SimpleSpan) -> Str {
         Str { value: self.strings[idx as usize].clone(), span: self.span(span) }
     }
 
     /// The doc comment lines before an item, joined with `\n`.
-    fn doc(&self, lines: Vec<SimpleSpan>) -> Option<String> {
+    pub(super) fn doc(&self, lines: Vec<SimpleSpan>) -> Option<String> {
         if lines.is_empty() {
             return None;
         }
@@ -109,8 +109,11 @@ pub(super) fn parse_text(text: &str, file: FileId, diags: &mut Diagnostics) -> V
     let balanced = delims::balance(lexed.tokens, text, &lexed.brace_eaters, file, diags);
     let ctx = Ctx { text, file, strings: &lexed.strings };
     let eoi = SimpleSpan::from(text.len()..text.len());
+    // Most files are valid: try the fast path, then chumsky with its cheap error type.
+    if let Some(items) = super::fast::parse(&ctx, &balanced.tokens) {
+        return items;
+    }
     let input = balanced.tokens.as_slice().split_token_span(eoi);
-    // Most files are valid: try the cheap error type first.
     let fast = file_parser::<_, extra::Default>(&ctx).parse(input);
     if !fast.has_errors() {
         if let Some(items) = fast.into_output() {
@@ -121,6 +124,25 @@ pub(super) fn parse_text(text: &str, file: FileId, diags: &mut Diagnostics) -> V
     let (items, errors) = file_parser::<_, RichExtra>(&ctx).parse(input).into_output_errors();
     report(&ctx, errors, &balanced, diags);
     items.unwrap_or_default()
+}
+
+/// The two parsers over `text`, for the differential test: the fast path's tree,
+/// chumsky's when it parses without an error, and whether the tokens hold what
+/// the fast path leaves to chumsky (an invalid literal, a reported region, a
+/// closer added at the end of the file).
+#[cfg(test)]
+pub(super) fn both_parsers(text: &str) -> (Option<Vec<Block>>, Option<Vec<Block>>, bool) {
+    let (file, mut diags) = (FileId(0), Diagnostics::new());
+    let lexed = lexer::lex(text, file, &mut diags);
+    let balanced = delims::balance(lexed.tokens, text, &lexed.brace_eaters, file, &mut diags);
+    let ctx = Ctx { text, file, strings: &lexed.strings };
+    let fast = super::fast::parse(&ctx, &balanced.tokens);
+    let input = balanced.tokens.as_slice().split_token_span(SimpleSpan::from(text.len()..text.len()));
+    let slow = file_parser::<_, extra::Default>(&ctx).parse(input);
+    let slow = if slow.has_errors() { None } else { slow.into_output() };
+    let reported =
+        balanced.closed_at_eof || balanced.tokens.iter().any(|(t, _)| matches!(t, Token::Invalid | Token::Error));
+    (fast, slow, reported)
 }
 
 /// Parses a file: `block*`.

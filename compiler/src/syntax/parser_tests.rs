@@ -531,6 +531,86 @@ fn garbage_block_head_recovers() {
     assert_eq!(file.items.len(), 2);
 }
 
+// ---- the fast path ----
+
+mod fast_path {
+    use super::super::both_parsers;
+
+    /// The fast path builds chumsky's tree wherever it parses, and parses every
+    /// valid file chumsky parses (except those holding an already reported token).
+    pub(super) fn agree(text: &str) {
+        let (fast, slow, reported) = both_parsers(text);
+        match fast {
+            Some(fast) => assert_eq!(Some(fast), slow, "the parsers disagree on {text:?}"),
+            None => assert!(reported || slow.is_none(), "the fast path gave up on a valid file: {text:?}"),
+        }
+    }
+
+    /// Every `.gov` file of the repository, valid or broken (`tests/cases` holds
+    /// a case for each syntax error), and each of its prefixes at every line.
+    #[test]
+    fn the_parsers_agree_on_every_gov_file() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let mut stack = vec![root.clone()];
+        let mut files = 0;
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir).expect("a readable directory") {
+                let path = entry.expect("an entry").path();
+                let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+                if path.is_dir() && !name.starts_with('.') && !matches!(name, "target" | "node_modules" | "generated") {
+                    stack.push(path);
+                } else if name.ends_with(".gov") {
+                    let Ok(text) = std::fs::read_to_string(&path) else { continue };
+                    agree(&text);
+                    for (at, _) in text.match_indices('\n') {
+                        agree(&text[..at]);
+                    }
+                    files += 1;
+                }
+            }
+        }
+        assert!(files >= 150, "found only {files} .gov files under {}", root.display());
+        agree(&super::synthetic_fleet(50));
+        agree(super::LANGUAGE_EXAMPLE);
+    }
+
+    /// Each construct, and the places where the two grammars could part.
+    #[test]
+    fn the_parsers_agree_on_each_construct() {
+        for text in [
+            "",
+            "## only a doc",
+            "x { }",
+            "x y { } ## trailing",
+            "x \"label\" { ; , a = 1 ; b = 2,, c { } }",
+            "x { route \"/\" -> api route \"/a\" -> api:8080 }",
+            "x { route = 1 }",
+            "x { route \"/\" { } }",
+            "x { route \"/\" = api }",
+            "x { route \"/\" -> api: }",
+            "x { route \"/\" -> 5 }",
+            "x { v = [a, b c, [1..3], \"s\", 0.5, 1GiB, 10.0.0.0/16, a.b.c] }",
+            "x { v = [## doc\n a ## doc\n] }",
+            "x { v = 1.. }",
+            "x { v = 1..a }",
+            "x { v = a. }",
+            "x { v = a..b }",
+            "x { ## doc\n ## two\n a = 1 ## dropped\n }",
+            "x { a = }",
+            "x { = 1 }",
+            "a = 1",
+            "x { a = 1 } ;",
+            "x { a { b { c = [[[]]] } } }",
+            "x { v = 99999999999999999999 }",
+            "x { v = 1..99999999999999999999 }",
+            "x { a = 1",
+            "x { a = \"open }",
+        ] {
+            agree(text);
+        }
+    }
+}
+
 // ---- robustness ----
 
 mod props {
@@ -569,6 +649,7 @@ mod props {
     fn run(text: &str) {
         let (file, diags) = parse(text);
         check_spans(text.len(), &file, &diags);
+        super::fast_path::agree(text);
     }
 
     const SEED: &str = "## doc\nproject p { phase = \"x\"  environments = [a, b,] }\nstack s {\n  service api { port = 8080 replicas = 1..3 cpu = 0.5 memory = 1GiB env { K = main.host } }\n  ingress e { route \"/\" -> api:80 }\n  network n { cidr = 10.0.0.0/16 }\n}\n";
