@@ -1,5 +1,6 @@
-//! Times the phases of one compilation of fleet-N (default 1000): parse, model,
-//! checks, IR, emit. `cargo run --release -p govc-bench --example phases [N]`.
+//! Times the phases of one compilation of fleet-N (default 1000): parse, the
+//! literal-secret scan, model, checks, IR, emit (one after another: `check` runs
+//! the secret scan beside the model). `cargo run --release -p govc-bench --example phases [N]`.
 
 use std::time::Instant;
 
@@ -11,6 +12,9 @@ fn main() {
         let t = Instant::now();
         let files: Vec<_> = sources.iter().map(|(id, _)| govc::syntax::parse_file(&sources, id, &mut sink)).collect();
         let parse = t.elapsed();
+        let t = Instant::now();
+        govc::checks::secrets::literal_secrets(&sources, &files, &mut sink);
+        let secrets = t.elapsed();
         let t = Instant::now();
         let model = govc::model::build(&sources, &files, &mut sink);
         let model_time = t.elapsed();
@@ -24,8 +28,9 @@ fn main() {
         let files = govc::emit::emit(&program).map(|f| f.len()).unwrap_or(0);
         let emit = t.elapsed();
         println!(
-            "fleet-{n}: parse {:.1} ms, model {:.1} ms, checks {:.1} ms, ir {:.1} ms, emit {:.1} ms ({files} files)",
+            "fleet-{n}: parse {:.1} ms, secrets {:.1} ms, model {:.1} ms, checks {:.1} ms, ir {:.1} ms, emit {:.1} ms ({files} files)",
             parse.as_secs_f64() * 1e3,
+            secrets.as_secs_f64() * 1e3,
             model_time.as_secs_f64() * 1e3,
             checks.as_secs_f64() * 1e3,
             ir.as_secs_f64() * 1e3,
