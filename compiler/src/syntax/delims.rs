@@ -28,14 +28,17 @@ pub struct Balanced {
 /// What is open at the end of the file is closed without a diagnostic when an
 /// unclosed string after its opener swallowed the closer (`brace_eaters`, from the lexer).
 pub fn balance(
-    tokens: Vec<(Token, SimpleSpan)>,
+    mut tokens: Vec<(Token, SimpleSpan)>,
     text: &str,
     brace_eaters: &[usize],
     file: FileId,
     diags: &mut Diagnostics,
 ) -> Balanced {
-    let mut out: Vec<(Token, SimpleSpan)> = Vec::with_capacity(tokens.len() + 4);
-    // Indices in `out` of the open `{` and `[`.
+    // In place: each step reads one token or more and writes one at most, so the
+    // write index `w` never passes the read index `i` (a fleet's file has millions
+    // of tokens; a second vector of them would double the parser's peak memory).
+    let mut w = 0;
+    // Indices (below `w`) of the open `{` and `[`.
     let mut open: Vec<usize> = Vec::new();
     let mut deep_to_eof = false;
     let mut stray: Option<SimpleSpan> = None;
@@ -50,14 +53,15 @@ pub fn balance(
                 let (end, closed) = matching_close(&tokens, i);
                 let region = SimpleSpan::from(span.start..tokens[end].1.end);
                 too_deep(span, file, diags);
-                out.push((Token::Error, region));
+                tokens[w] = (Token::Error, region);
+                w += 1;
                 deep_to_eof |= !closed;
                 i = end + 1;
                 continue;
             }
-            Token::LBrace | Token::LBracket => open.push(out.len()),
+            Token::LBrace | Token::LBracket => open.push(w),
             Token::RBrace => {
-                let Some(at) = open.iter().rposition(|&o| out[o].0 == Token::LBrace) else {
+                let Some(at) = open.iter().rposition(|&o| tokens[o].0 == Token::LBrace) else {
                     // Consecutive stray braces are one mistake: one diagnostic.
                     stray = Some(stray.map_or(span, |s| SimpleSpan::from(s.start..span.end)));
                     i += 1;
@@ -66,26 +70,28 @@ pub fn balance(
                 // A `[` left open inside the block is closed by it; the parser reports it.
                 open.truncate(at);
             }
-            Token::RBracket if open.last().is_some_and(|&o| out[o].0 == Token::LBracket) => {
+            Token::RBracket if open.last().is_some_and(|&o| tokens[o].0 == Token::LBracket) => {
                 open.pop();
             }
             _ => {}
         }
-        out.push((token, span));
+        tokens[w] = (token, span);
+        w += 1;
         i += 1;
     }
+    tokens.truncate(w);
     flush_stray(&mut stray, file, diags);
     let closed_at_eof = !open.is_empty();
-    let eaten = open.first().is_some_and(|&o| brace_eaters.iter().any(|&at| at > out[o].1.start));
+    let eaten = open.first().is_some_and(|&o| brace_eaters.iter().any(|&at| at > tokens[o].1.start));
     if closed_at_eof && !deep_to_eof && !eaten {
-        diags.push(unclosed(&out, &open, text, file));
+        diags.push(unclosed(&tokens, &open, text, file));
     }
     let eof = SimpleSpan::from(text.len()..text.len());
     for &o in open.iter().rev() {
-        let closer = if out[o].0 == Token::LBrace { Token::RBrace } else { Token::RBracket };
-        out.push((closer, eof));
+        let closer = if tokens[o].0 == Token::LBrace { Token::RBrace } else { Token::RBracket };
+        tokens.push((closer, eof));
     }
-    Balanced { tokens: out, closed_at_eof }
+    Balanced { tokens, closed_at_eof }
 }
 
 /// The index of the token closing the opener at `start` (any kind of bracket

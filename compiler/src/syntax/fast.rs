@@ -12,7 +12,7 @@
 use chumsky::span::SimpleSpan;
 
 use super::ast::{Block, BlockLabel, Entry, Field, Ident, Route, Str, Value, ValueKind};
-use super::lexer::Token;
+use super::lexer::{self, Token};
 use super::parser::Ctx;
 
 /// The items of a file whose tokens are `tokens`, or `None` where the file is not
@@ -175,7 +175,7 @@ impl Cursor<'_, '_> {
             }
             Token::Quantity(number, unit) => {
                 self.at += 1;
-                ValueKind::Quantity { number, unit: unit.to_string() }
+                ValueKind::Quantity { number, unit: lexer::UNITS[unit as usize].to_string() }
             }
             Token::Cidr(addr, prefix) => {
                 self.at += 1;

@@ -368,7 +368,7 @@ where
         let scalar = select! {
             Token::Str(idx) => ValueKind::Str(ctx.strings[idx as usize].clone()),
             Token::Decimal(number) => ValueKind::Decimal(number),
-            Token::Quantity(number, unit) => ValueKind::Quantity { number, unit: unit.to_string() },
+            Token::Quantity(number, unit) => ValueKind::Quantity { number, unit: lexer::UNITS[unit as usize].to_string() },
             Token::Cidr(addr, prefix) => ValueKind::Cidr { addr, prefix },
         };
         let path = ident(ctx).separated_by(just(Token::Dot)).at_least(1).collect::<Vec<_>>().map(ValueKind::Path);
