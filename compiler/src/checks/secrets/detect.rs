@@ -15,7 +15,7 @@ pub const ENTROPY_THRESHOLD: f64 = 4.0;
 pub const HEX_ENTROPY_THRESHOLD: f64 = 3.5;
 
 /// How assignments inside a text are recognised.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Assignments {
     /// `key=value`, `key = value`, `key: value`, `"key": "value"`, `key := value`.
     Full,
@@ -27,7 +27,7 @@ pub enum Assignments {
 }
 
 /// Which detectors apply to a piece of text.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Scope {
     /// The high-entropy test (free-form strings only: identifier fields such as
     /// `image` or `host` are spared it).

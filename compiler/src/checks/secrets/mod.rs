@@ -68,8 +68,11 @@ const DOC: Scope = Scope { entropy: false, assignments: Assignments::Strict };
 
 /// E502 over every project file.
 pub fn literal_secrets(sources: &Sources, files: &[ast::File], sink: &mut Diagnostics) {
+    // An environment's file repeats the images and values of the others (the same
+    // digest is promoted from one to the next): each text is scanned once.
+    let mut scans = Scans::default();
     for file in files {
-        literal_secrets_in(sources, file, sink);
+        literal_secrets_of(sources, file, &mut scans, sink);
     }
 }
 
@@ -77,17 +80,38 @@ pub fn literal_secrets(sources: &Sources, files: &[ast::File], sink: &mut Diagno
 /// editor re-checking after a keystroke keeps the findings of unchanged files). The
 /// findings are in the order of their primary spans.
 pub fn literal_secrets_in(sources: &Sources, file: &ast::File, sink: &mut Diagnostics) {
+    literal_secrets_of(sources, file, &mut Scans::default(), sink);
+}
+
+fn literal_secrets_of<'a>(sources: &'a Sources, file: &ast::File, scans: &mut Scans<'a>, sink: &mut Diagnostics) {
     if sources.get(file.file).origin != Origin::Project {
         return;
     }
     let mut literals = Diagnostics::new();
-    let mut walk = Walk { sources, file: file.file, sink: &mut literals };
+    let mut walk = Walk { sources, file: file.file, sink: &mut literals, scans };
     for item in &file.items {
         walk.block(item);
     }
     let mut comments = Diagnostics::new();
-    Walk { sources, file: file.file, sink: &mut comments }.comments(0..sources.get(file.file).text.len());
+    Walk { sources, file: file.file, sink: &mut comments, scans }.comments(0..sources.get(file.file).text.len());
     merge_in_order(literals.into_reported(), comments.into_reported(), sink);
+}
+
+/// The findings of the texts already scanned, by text and scope. Only texts of at
+/// least [`Scans::CACHED_LEN`] bytes are kept: a shorter one costs less to scan
+/// again than to look up.
+#[derive(Default)]
+struct Scans<'a>(foldhash::HashMap<(&'a str, Scope), Vec<Finding>>);
+
+impl<'a> Scans<'a> {
+    const CACHED_LEN: usize = 32;
+
+    fn scan(&mut self, text: &'a str, scope: Scope) -> Vec<Finding> {
+        if text.len() < Self::CACHED_LEN {
+            return scan(text, scope);
+        }
+        self.0.entry((text, scope)).or_insert_with(|| scan(text, scope)).clone()
+    }
 }
 
 /// [`literal_secrets_in`] of a file after [`crate::syntax::reparse`], from the
@@ -124,12 +148,13 @@ pub fn literal_secrets_reparsed(
         before.iter().partition(|d| old_text.as_bytes().get(d.span().start as usize) == Some(&b'#'));
     literals.extend(literal.iter().filter(|d| d.span().start < start).map(|d| (*d).clone()));
     let mut again = Diagnostics::new();
-    Walk { sources, file, sink: &mut again }.block(changed.block(tree));
+    let scans = &mut Scans::default();
+    Walk { sources, file, sink: &mut again, scans }.block(changed.block(tree));
     literals.extend(again.into_reported());
     literals.extend(literal.iter().filter(|d| d.span().start >= old_end).map(|d| moved(d)));
     comments.extend(comment.iter().filter(|d| d.span().start < line_start).map(|d| (*d).clone()));
     let mut again = Diagnostics::new();
-    Walk { sources, file, sink: &mut again }.comments(line_start as usize..new_line_end as usize);
+    Walk { sources, file, sink: &mut again, scans }.comments(line_start as usize..new_line_end as usize);
     comments.extend(again.into_reported());
     comments.extend(comment.iter().filter(|d| d.span().start >= old_line_end).map(|d| moved(d)));
     merge_in_order(literals, comments, sink);
@@ -148,14 +173,15 @@ fn merge_in_order(literals: Vec<Diagnostic>, comments: Vec<Diagnostic>, sink: &m
     sink.extend(comments);
 }
 
-struct Walk<'a> {
+struct Walk<'a, 'w> {
     sources: &'a Sources,
     file: FileId,
-    sink: &'a mut Diagnostics,
+    sink: &'w mut Diagnostics,
+    scans: &'w mut Scans<'a>,
 }
 
-impl Walk<'_> {
-    fn text(&self) -> &str {
+impl<'a> Walk<'a, '_> {
+    fn text(&self) -> &'a str {
         &self.sources.get(self.file).text
     }
 
@@ -202,7 +228,7 @@ impl Walk<'_> {
             end -= 1;
         }
         let Some(raw) = text.get(start..end) else { return };
-        let mut findings = scan(raw, scope);
+        let mut findings = self.scans.scan(raw, scope);
         if let Some((key, value)) = named {
             if secret_named(key) && keys::secret_value(value) {
                 findings.push(Finding { kind: "a literal value under a secret-named key", start: 0, end: raw.len() });
@@ -214,7 +240,7 @@ impl Walk<'_> {
     /// A bare word or reference: only a token pasted without quotes is looked for.
     fn bare(&mut self, primary: Span, span: Span, what: What) {
         let Some(raw) = self.text().get(span.range()) else { return };
-        let findings = scan(raw, BARE);
+        let findings = self.scans.scan(raw, BARE);
         self.report(primary, span.start as usize, findings, what);
     }
 

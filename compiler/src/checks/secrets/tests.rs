@@ -226,3 +226,33 @@ fn labels_and_route_paths_are_scanned() {
     assert!(e502.contains(&"the label of `phase` holds what looks like a secret: a Slack token"), "{e502:?}");
     assert!(e502.contains(&"the route path holds what looks like a secret: a Slack token"), "{e502:?}");
 }
+
+/// A text scanned once is reported at each place it is written, in each file,
+/// with the secret masked where it sits (the scan of a repeated text is reused).
+#[test]
+fn a_repeated_secret_is_reported_at_every_occurrence() {
+    let token = format!("ghp_{}", fill(52, 36, ALNUM));
+    let env = |name: &str, pad: &str| {
+        format!(
+            "environment {name} {{\n  tier = dev\n  service api {{\n{pad}    port = 8080\n    image = \"r.example.com/api:1\"\n    \
+             env {{\n      NOTE = \"{token}\"\n      OTHER = \"{token}\"\n    }}\n  }}\n}}\n"
+        )
+    };
+    let mut sources = Sources::with_stdlib();
+    sources.add("project.gov", "project p {\n  phase = \"wire\"\n  environments = [dev, qa]\n}\n");
+    sources.add("dev.gov", env("dev", ""));
+    sources.add("qa.gov", env("qa", "    # moved down a line\n"));
+    let diags = compile(&sources, &Options::default()).diagnostics;
+    let masked: Vec<(String, String)> = diags
+        .iter()
+        .filter(|d| d.code == crate::Code::E502)
+        .map(|d| {
+            let span = d.redact[0];
+            (sources.get(span.file).path.clone(), sources.get(span.file).text[span.range()].to_string())
+        })
+        .collect();
+    let secret = token[4..].to_string();
+    let expected: Vec<(String, String)> =
+        ["dev.gov", "dev.gov", "qa.gov", "qa.gov"].iter().map(|f| (f.to_string(), secret.clone())).collect();
+    assert_eq!(masked, expected);
+}
