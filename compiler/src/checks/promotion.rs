@@ -10,7 +10,8 @@
 //! that an earlier staging or production environment runs unpinned (E501).
 
 use std::borrow::Cow;
-use std::collections::BTreeSet;
+
+use foldhash::{HashMap, HashSet};
 
 use super::authorized;
 use crate::diag::{Code, Diagnostic, Diagnostics};
@@ -44,17 +45,18 @@ pub fn run(model: &Model, sink: &mut Diagnostics) {
     report_once(per_env, sink);
 }
 
-/// What the environments before a production one run.
+/// What the environments before a production one run. Only looked up, never
+/// walked: hash sets (a fleet's production has thousands of services).
 #[derive(Default)]
 struct Earlier<'a> {
     names: Vec<&'a str>,
     /// Pinned artifacts: `(repository, digest)`.
-    artifacts: BTreeSet<(Cow<'a, str>, &'a str)>,
-    /// `(service, repository)` of every image outside `tier = local`, pinned or not
-    /// (what E504 compares).
-    repositories: BTreeSet<(&'a str, Cow<'a, str>)>,
+    artifacts: HashSet<(Cow<'a, str>, &'a str)>,
+    /// The repositories of each service's images outside `tier = local`, pinned or
+    /// not (what E504 compares).
+    repositories: HashMap<&'a str, Vec<Cow<'a, str>>>,
     /// `(service, repository)` run unpinned where pinning is required (E501).
-    unpinned: BTreeSet<(&'a str, Cow<'a, str>)>,
+    unpinned: HashSet<(&'a str, Cow<'a, str>)>,
 }
 
 impl<'a> Earlier<'a> {
@@ -66,7 +68,10 @@ impl<'a> Earlier<'a> {
             let (name, _, digest) = image::split(reference);
             let repository = image::canonical_repository(name);
             if env.tier != Some(Tier::Local) {
-                self.repositories.insert((&svc.name, repository.clone()));
+                let known = self.repositories.entry(&svc.name).or_default();
+                if !known.contains(&repository) {
+                    known.push(repository.clone());
+                }
             }
             match digest.filter(|d| image::is_sha256_digest(d)) {
                 Some(digest) => {
@@ -82,8 +87,7 @@ impl<'a> Earlier<'a> {
 
     /// Whether an earlier environment's image of `service` has another repository.
     fn other_repository(&self, service: &str, repository: &str) -> bool {
-        let from = (service, Cow::Borrowed(""));
-        self.repositories.range(from..).take_while(|(s, _)| *s == service).any(|(_, r)| r != repository)
+        self.repositories.get(service).is_some_and(|known| known.iter().any(|r| r != repository))
     }
 }
 
