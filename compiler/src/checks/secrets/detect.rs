@@ -214,7 +214,7 @@ fn assignments(text: &str, strict: bool, out: &mut Vec<Finding>) {
         if strict && !quoted && (is_colon || spaced) {
             continue;
         }
-        // Last, as the dearest test: `sha256:` in every image reference stops above.
+        // The costliest test comes last: the `sha256:` of every image reference stops above.
         if !secret_named(key) {
             continue;
         }
