@@ -87,11 +87,9 @@ impl SourceFile {
         let mut line_starts = vec![0];
         let bytes = text.as_bytes();
         line_starts.extend(
-            bytes
-                .iter()
-                .enumerate()
-                .filter(|&(i, &b)| b == b'\n' || b == b'\r' && bytes.get(i + 1) != Some(&b'\n'))
-                .map(|(i, _)| i as u32 + 1),
+            memchr::memchr2_iter(b'\n', b'\r', bytes)
+                .filter(|&i| bytes[i] == b'\n' || bytes.get(i + 1) != Some(&b'\n'))
+                .map(|i| i as u32 + 1),
         );
         let ascii = text.is_ascii();
         SourceFile { path, origin, text, line_starts, ascii, utf16_line_starts: Default::default(), invalid_utf8_at }
@@ -296,6 +294,15 @@ mod tests {
                 assert_eq!(file.line_col(offset), (line + 1, text[line_start..end].chars().count() + 1));
             }
         }
+    }
+
+    /// A line ends at `\n`, `\r\n` (one end) or a lone `\r`, as the LSP counts lines.
+    #[test]
+    fn lines_end_at_each_kind_of_break() {
+        let file = SourceFile::new("a.gov".into(), Origin::Project, "a\nb\r\nc\rd\r".to_string(), None);
+        assert_eq!(file.line_starts, [0, 2, 5, 7, 9]);
+        let file = SourceFile::new("a.gov".into(), Origin::Project, "\r\n\r\r\n".to_string(), None);
+        assert_eq!(file.line_starts, [0, 2, 3, 5]);
     }
 
     #[test]
