@@ -82,6 +82,15 @@ pub enum Entry {
 }
 
 impl Entry {
+    /// Sets the `##` doc comment written before the entry.
+    pub fn set_doc(&mut self, doc: Option<String>) {
+        match self {
+            Entry::Field(it) => it.doc = doc,
+            Entry::Block(it) => it.doc = doc,
+            Entry::Route(it) => it.doc = doc,
+        }
+    }
+
     pub fn span(&self) -> Span {
         match self {
             Entry::Field(it) => it.span,

@@ -115,12 +115,7 @@ impl Cursor<'_, '_> {
                 return Some((entries, SimpleSpan::from(open.start..close.end)));
             }
             let mut entry = self.entry()?;
-            let doc = self.ctx.doc(docs);
-            match &mut entry {
-                Entry::Field(it) => it.doc = doc,
-                Entry::Block(it) => it.doc = doc,
-                Entry::Route(it) => it.doc = doc,
-            }
+            entry.set_doc(self.ctx.doc(docs));
             entries.push(entry);
             self.separators();
         }

@@ -297,12 +297,7 @@ where
         let entry = docs()
             .then(route(ctx).or(named))
             .map(|(doc, mut entry)| {
-                let doc = ctx.doc(doc);
-                match &mut entry {
-                    Entry::Field(it) => it.doc = doc,
-                    Entry::Block(it) => it.doc = doc,
-                    Entry::Route(it) => it.doc = doc,
-                }
+                entry.set_doc(ctx.doc(doc));
                 Some(entry)
             })
             .labelled("a field name")

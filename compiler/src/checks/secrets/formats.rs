@@ -3,8 +3,8 @@
 //!
 //! Every matcher tries the places where a token starts (found once per text) for
 //! a fixed prefix (or a short anchor such as `eyJ`), then counts the characters
-//! allowed after it. A format's prefix is public knowledge, so it stays visible in a masked
-//! snippet (`ghp_****`); the rest of the token is the secret.
+//! allowed after it. A format's prefix is public knowledge, so it stays visible in
+//! a masked snippet (`ghp_****`); the rest of the token is the secret.
 
 use super::Finding;
 
