@@ -36,19 +36,26 @@ pub struct Options {
     pub emit: bool,
 }
 
-/// The result of a compilation.
-#[derive(Clone, Debug, Default)]
-pub struct Compilation {
+/// The result of a compilation: `F` is what is kept of each rendered file, its text
+/// unless [`compile_each`] was asked otherwise.
+#[derive(Clone, Debug)]
+pub struct Compilation<F = String> {
     /// Every diagnostic, sorted by (file, offset, code).
     pub diagnostics: Vec<Diagnostic>,
     /// The checked program, when `emit` was asked for and no error was found.
     pub program: Option<ir::Program>,
     /// The rendered files (paths relative to the output directory, `/`-separated),
     /// `govc.lock.json` included, when `emit` was asked for and no error was found.
-    pub files: BTreeMap<String, String>,
+    pub files: BTreeMap<String, F>,
 }
 
-impl Compilation {
+impl<F> Default for Compilation<F> {
+    fn default() -> Self {
+        Compilation { diagnostics: Vec::new(), program: None, files: BTreeMap::new() }
+    }
+}
+
+impl<F> Compilation<F> {
     pub fn has_errors(&self) -> bool {
         self.diagnostics.iter().any(Diagnostic::is_error)
     }
@@ -96,17 +103,29 @@ pub fn analyze(sources: &Sources, options: &Options) -> (model::Model, diag::Dia
 
 /// Compiles `sources`: parse, model, check and, with `options.emit`, render.
 pub fn compile(sources: &Sources, options: &Options) -> Compilation {
+    compile_each(sources, options, |_, text| text)
+}
+
+/// [`compile`], handing each rendered file to `keep` as soon as it is rendered (on the
+/// thread that rendered it, the lock last) and keeping what `keep` returns instead of
+/// the text: see [`emit::emit_each`].
+pub fn compile_each<F: Send>(
+    sources: &Sources,
+    options: &Options,
+    keep: impl Fn(&str, String) -> F + Sync,
+) -> Compilation<F> {
     let (model, mut sink) = analyze(sources, options);
     let mut compilation = Compilation::default();
     if options.emit && !sink.has_errors() {
         let program = model::to_ir(&model);
         // The emitters read the IR only: the model's memory is theirs.
         drop(model);
-        match emit::emit_hashed(&program) {
-            Ok(hashed) => {
-                let lock = lock::render_hashed(hashed.iter().map(|(p, f)| (p.as_str(), f.sha256.as_str())), sources);
-                let mut files: BTreeMap<String, String> = hashed.into_iter().map(|(p, f)| (p, f.text)).collect();
-                files.insert(lock::LOCK_FILE.to_string(), lock);
+        match emit::emit_each(&program, &keep) {
+            Ok(rendered) => {
+                let lock =
+                    lock::render_hashed(rendered.iter().map(|(p, (sha, _))| (p.as_str(), sha.as_str())), sources);
+                let mut files: BTreeMap<String, F> = rendered.into_iter().map(|(p, (_, kept))| (p, kept)).collect();
+                files.insert(lock::LOCK_FILE.to_string(), keep(lock::LOCK_FILE, lock));
                 compilation.files = files;
             }
             Err(diagnostic) => sink.push(*diagnostic),

@@ -114,6 +114,54 @@ fn check_passes_when_up_to_date_and_catches_hand_edits() {
     assert!(govc(&project, &["build", "--check", "--out", out]).status.success());
 }
 
+/// A rebuild compares each file as it is rendered and keeps only the texts that
+/// differ: the files it found the same are carried into the new tree as they were
+/// (the same file, on unix the same inode), the others written, and the result is the
+/// tree a build from scratch writes.
+#[test]
+fn a_rebuild_keeps_the_unchanged_files_and_writes_the_changed_ones() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let project = tmp.path().join("shop");
+    copy_project(&example("three-envs"), &project, &|rel| rel.to_string());
+    let out_dir = project.join("generated");
+    build(&project, &out_dir);
+    let before = tree(&out_dir);
+    let source = fs::read_to_string(project.join("project.gov")).expect("read");
+    assert!(source.contains("replicas = 3..10"), "the example changed: pick another edit");
+    fs::write(project.join("project.gov"), source.replace("replicas = 3..10", "replicas = 4..10")).expect("write");
+    let identity = |rel: &str| file_identity(&out_dir.join(rel));
+    let identities: BTreeMap<String, _> = before.keys().map(|rel| (rel.clone(), identity(rel))).collect();
+
+    let out = govc(&project, &["build"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let after = tree(&out_dir);
+    let fresh = tmp.path().join("fresh");
+    build(&project, &fresh);
+    assert_eq!(after, tree(&fresh), "a rebuild wrote another tree than a build from scratch");
+    let changed: Vec<&String> = after.keys().filter(|rel| before.get(*rel) != Some(&after[*rel])).collect();
+    assert!(!changed.is_empty() && changed.len() < after.len() / 2, "{changed:?}");
+    assert!(text(&out).contains(&format!("{} written", changed.len())), "{}", text(&out));
+    for (rel, was) in &identities {
+        if after.contains_key(rel) && before[rel] == after[rel] && cfg!(unix) {
+            assert_eq!(identity(rel), *was, "`{rel}` was unchanged but rewritten");
+        }
+    }
+}
+
+/// The device and inode of a file (unix); nothing elsewhere.
+fn file_identity(path: &Path) -> Option<(u64, u64)> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        None
+    }
+}
+
 #[test]
 fn foreign_files_survive_and_only_owned_files_are_removed() {
     let tmp = tempfile::tempdir().expect("tempdir");

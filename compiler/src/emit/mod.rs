@@ -52,22 +52,42 @@ enum Job<'p> {
     Rest,
 }
 
-/// [`emit`], each file with its sha256. The pieces (the bases, each environment's
-/// overlay, Terraform root and page) are spread over the cores, the largest first;
-/// the bases' objects are built once, by the first piece that needs them.
+/// [`emit`], each file with its sha256.
 pub fn emit_hashed(program: &ir::Program) -> Result<BTreeMap<String, Rendered>, Box<Diagnostic>> {
+    Ok(emit_each(program, |_, text| text)?
+        .into_iter()
+        .map(|(path, (sha256, text))| (path, Rendered { text, sha256 }))
+        .collect())
+}
+
+/// A rendered file's path, sha256 and what [`emit_each`]'s `keep` made of its text.
+type Kept<K> = (String, (String, K));
+
+/// Renders every file like [`emit`] and hands each to `keep` as soon as it is
+/// rendered and hashed, on the thread that rendered it; what `keep` returns is kept,
+/// beside the file's sha256, instead of the text. A caller that only compares the
+/// text with something (a file on disk) never holds the whole output at once.
+///
+/// The pieces (the bases, each environment's overlay, Terraform root and page) are
+/// spread over the cores, the largest first; the bases' objects are built once, by
+/// the first piece that needs them.
+pub fn emit_each<K: Send>(
+    program: &ir::Program,
+    keep: impl Fn(&str, String) -> K + Sync,
+) -> Result<BTreeMap<String, (String, K)>, Box<Diagnostic>> {
+    // The bases come first and the Terraform roots, which do not wait for them, right
+    // after: the other core starts on a root while the first builds the bases.
     let mut jobs = vec![Job::Bases];
-    for env in &program.environments {
-        jobs.push(Job::Overlay(env));
-        if terraform::is_emitted(env) {
-            jobs.push(Job::Terraform(env));
-        }
-    }
+    let roots = program.environments.iter().filter(|env| terraform::is_emitted(env));
+    let mut roots = roots.map(Job::Terraform);
+    jobs.extend(roots.next());
+    jobs.extend(program.environments.iter().map(Job::Overlay));
+    jobs.extend(roots);
     jobs.extend(program.environments.iter().map(Job::Page));
     jobs.push(Job::Rest);
     let bases = OnceLock::new();
     let bases = || bases.get_or_init(|| kustomize::bases(program));
-    let done = crate::par::map(&jobs, |job| -> Result<Vec<(String, Rendered)>, String> {
+    let done = crate::par::map(&jobs, |job| -> Result<Vec<Kept<K>>, String> {
         let files = match job {
             Job::Bases => kustomize::base_files(bases()),
             Job::Overlay(env) => kustomize::overlay_files(program, env, bases())?,
@@ -83,7 +103,8 @@ pub fn emit_hashed(program: &ir::Program) -> Result<BTreeMap<String, Rendered>, 
             .into_iter()
             .map(|(path, text)| {
                 let sha256 = lock::sha256_hex(text.as_bytes());
-                (path, Rendered { text, sha256 })
+                let kept = keep(&path, text);
+                (path, (sha256, kept))
             })
             .collect())
     });

@@ -11,10 +11,10 @@ use govc::{lock, Options};
 use miette::{miette, IntoDiagnostic, WrapErr};
 use similar::TextDiff;
 
-use super::check::compile_or_e901;
+use super::check::compile_each_or_e901;
 use super::output::Output;
 use super::project;
-use super::tree::{self, Change, Plan};
+use super::tree::{self, Change, Early, Plan, Rendered};
 use super::{print_stderr, print_stdout, GlobalArgs};
 
 /// The arguments of `govc build`.
@@ -46,16 +46,26 @@ pub(crate) fn run(args: &BuildArgs, global: &GlobalArgs) -> miette::Result<ExitC
         Ok(project) => project,
         Err(done) => return done,
     };
-    let compilation = compile_or_e901(&project.sources, &Options { emit: true });
-    let code = output.report(&compilation.diagnostics, &project.sources, action);
-    if code != ExitCode::SUCCESS || compilation.files.is_empty() {
-        return Ok(code);
-    }
     let out = match &args.out {
         Some(out) if out.is_absolute() => out.clone(),
         Some(out) => cwd.join(out),
         None => project.root.join("generated"),
     };
+    // A whole build compares each file with the directory as soon as it is rendered
+    // and keeps only the texts that differ; a build of some environments keeps every
+    // text, since the others' files are carried over before anything is compared.
+    let early = Early::new(&out);
+    let compilation = compile_each_or_e901(&project.sources, &Options { emit: true }, |path, text| {
+        if args.envs.is_empty() {
+            early.compare(path, text)
+        } else {
+            Rendered::Text(text)
+        }
+    });
+    let code = output.report(&compilation.diagnostics, &project.sources, action);
+    if code != ExitCode::SUCCESS || compilation.files.is_empty() {
+        return Ok(code);
+    }
     let mut files = compilation.files;
     if !args.envs.is_empty() {
         let known: Vec<&str> =
@@ -132,12 +142,12 @@ pub(crate) fn run(args: &BuildArgs, global: &GlobalArgs) -> miette::Result<ExitC
 /// Keeps the files of the chosen environments (and the shared base); every other
 /// file stays as it is on disk, and the lock is recomputed over the result.
 fn only_environments(
-    mut files: BTreeMap<String, String>,
+    files: BTreeMap<String, Rendered>,
     envs: &[String],
     compose: &[String],
     out: &Path,
     sources: &govc::Sources,
-) -> miette::Result<BTreeMap<String, String>> {
+) -> miette::Result<BTreeMap<String, Rendered>> {
     let selected = |path: &str| {
         path.starts_with("kubernetes/base/")
             || path == format!("{}/.gitignore", compose::DIR)
@@ -146,7 +156,7 @@ fn only_environments(
                 path.starts_with(&format!("terraform/{e}/")) || path.starts_with(&format!("kubernetes/overlays/{e}/"))
             })
     };
-    files.remove(lock::LOCK_FILE);
+    let files = files.into_iter().filter(|(path, _)| path != lock::LOCK_FILE);
     // The other environments' files are carried over from disk: only paths the lock
     // may own, and never through a link.
     let mut links = tree::LinkGuard::new(out);
@@ -155,7 +165,9 @@ fn only_environments(
         Err(e) => return Err(miette!("{e}")),
     }
     .unwrap_or_default();
-    let mut kept: BTreeMap<String, String> = files.into_iter().filter(|(p, _)| selected(p)).collect();
+    // Every text was kept for this (see `run`).
+    let mut kept: BTreeMap<String, String> =
+        files.filter(|(p, _)| selected(p)).map(|(p, file)| (p, file.into_text().unwrap_or_default())).collect();
     for path in previous.keys().filter(|p| !selected(p) && lock::is_owned_path(p)) {
         links.check(path).map_err(|e| miette!("{e}"))?;
         if let Ok(text) = std::fs::read_to_string(out.join(path)) {
@@ -164,7 +176,7 @@ fn only_environments(
     }
     let lock_text = lock::render(&kept, sources);
     kept.insert(lock::LOCK_FILE.to_string(), lock_text);
-    Ok(kept)
+    Ok(kept.into_iter().map(|(path, text)| (path, Rendered::Text(text))).collect())
 }
 
 fn display_path(out: &Path, root: &Path, cwd: &Path) -> String {
@@ -206,7 +218,7 @@ fn untrusted_warning(shown: &str, paths: &[String]) -> String {
 }
 
 /// The `--check` report: one line per file, then a short unified diff of each change.
-fn stale_report(shown: &str, plan: &Plan, files: &BTreeMap<String, String>) -> String {
+fn stale_report(shown: &str, plan: &Plan, files: &BTreeMap<String, Rendered>) -> String {
     let mut out = format!(
         "{shown} is stale: {} added, {} changed, {} removed\n",
         plan.count(|c| *c == Change::Added),
@@ -223,8 +235,8 @@ fn stale_report(shown: &str, plan: &Plan, files: &BTreeMap<String, String>) -> S
     }
     for (path, change) in &plan.changes {
         let (old, new) = match change {
-            Change::Added => ("", files[path].as_str()),
-            Change::Changed { old } => (old.as_str(), files[path].as_str()),
+            Change::Added => ("", files[path].text().unwrap_or_default()),
+            Change::Changed { old } => (old.as_str(), files[path].text().unwrap_or_default()),
             Change::Removed { old } => (old.as_str(), ""),
         };
         let diff = TextDiff::from_lines(old, new)

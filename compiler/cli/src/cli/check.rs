@@ -43,7 +43,16 @@ fn clean_summary(sources: &Sources) -> String {
 /// Compiles, turning a panic in the library (a bug in govc: it must never
 /// panic) into an E901 diagnostic, so that the exit code is never 101.
 pub(crate) fn compile_or_e901(sources: &Sources, options: &Options) -> Compilation {
-    match panic::catch_unwind(AssertUnwindSafe(|| govc::compile(sources, options))) {
+    compile_each_or_e901(sources, options, |_, text| text)
+}
+
+/// [`govc::compile_each`], with a panic turned into E901 like [`compile_or_e901`].
+pub(crate) fn compile_each_or_e901<F: Send>(
+    sources: &Sources,
+    options: &Options,
+    keep: impl Fn(&str, String) -> F + Sync,
+) -> Compilation<F> {
+    match panic::catch_unwind(AssertUnwindSafe(|| govc::compile_each(sources, options, keep))) {
         Ok(compilation) => compilation,
         Err(payload) => {
             let what = payload

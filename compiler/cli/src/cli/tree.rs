@@ -1,12 +1,14 @@
 //! The output directory on disk: what a build would change, and how it changes it
 //! atomically.
 //!
-//! A build renders everything in memory first. [`Plan`] compares that with the
-//! directory (using the previous `govc.lock.json` to know which files govc owns);
-//! [`apply`] then builds the new tree in a staging directory beside the old one —
-//! unchanged and foreign files hard-linked, foreign directories recreated with
-//! their modes, new files written — and swaps the two with one `rename`, so an
-//! interrupted build leaves the previous tree whole.
+//! A build compares each file with the directory as soon as it is rendered
+//! ([`Early`]) and keeps the text only of files that differ, so a rebuild never holds
+//! the whole output. [`Plan`] then compares the rest with the directory (using the
+//! previous `govc.lock.json` to know which files govc owns); [`apply`] builds the new
+//! tree in a staging directory beside the old one — unchanged and foreign files
+//! hard-linked, foreign directories recreated with their modes, new files written —
+//! and swaps the two with one `rename`, so an interrupted build leaves the previous
+//! tree whole.
 //!
 //! What a build never does, whatever is on disk:
 //! - read or write through a symbolic link under the output directory (a link on
@@ -26,8 +28,66 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use govc::lock;
+
+/// A rendered file as a build holds it.
+#[derive(Debug)]
+pub(crate) enum Rendered {
+    /// Its text, not compared with the directory yet.
+    Text(String),
+    /// Compared when it was rendered: the same as in the directory (its text dropped).
+    Same,
+    /// Compared when it was rendered: not in the directory (`old` is `None`), or not
+    /// the same as `old`.
+    Differs { text: String, old: Option<String> },
+    /// Compared when it was rendered, but the directory could not be read there.
+    Unreadable(io::Error),
+}
+
+impl Rendered {
+    /// The text, unless the file was found the same as in the directory.
+    pub(crate) fn text(&self) -> Option<&str> {
+        match self {
+            Rendered::Text(text) | Rendered::Differs { text, .. } => Some(text),
+            Rendered::Same | Rendered::Unreadable(_) => None,
+        }
+    }
+
+    /// [`Rendered::text`], taken.
+    pub(crate) fn into_text(self) -> Option<String> {
+        match self {
+            Rendered::Text(text) | Rendered::Differs { text, .. } => Some(text),
+            Rendered::Same | Rendered::Unreadable(_) => None,
+        }
+    }
+}
+
+/// Compares files with the directory as they are rendered, from any thread, under the
+/// same rules as [`Plan`]: never through a link.
+pub(crate) struct Early<'a> {
+    dir: &'a Path,
+    links: Mutex<LinkGuard<'a>>,
+}
+
+impl<'a> Early<'a> {
+    pub(crate) fn new(dir: &'a Path) -> Early<'a> {
+        Early { dir, links: Mutex::new(LinkGuard::new(dir)) }
+    }
+
+    /// `path` rendered as `text`, compared with the directory.
+    pub(crate) fn compare(&self, path: &str, text: String) -> Rendered {
+        if let Err(e) = self.links.lock().unwrap_or_else(|e| e.into_inner()).check(path) {
+            return Rendered::Unreadable(e);
+        }
+        match read_text(&self.dir.join(path)) {
+            Ok(Some(old)) if old == text => Rendered::Same,
+            Ok(old) => Rendered::Differs { text, old },
+            Err(e) => Rendered::Unreadable(e),
+        }
+    }
+}
 
 /// What happens to one file.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -52,22 +112,33 @@ pub(crate) struct Plan {
 }
 
 impl Plan {
-    /// Compares `files` (rendered, lock included) with `dir`.
-    pub(crate) fn new(dir: &Path, files: &BTreeMap<String, String>) -> io::Result<Plan> {
+    /// Compares `files` (rendered, lock included) with `dir`; those already compared
+    /// when they were rendered are taken as they were found.
+    pub(crate) fn new(dir: &Path, files: &BTreeMap<String, Rendered>) -> io::Result<Plan> {
         let listing = Listing::read(dir)?;
         let (owned, untrusted) = owned_files(dir, &listing)?;
         let mut links = LinkGuard::new(dir);
         let mut plan = Plan { untrusted, ..Plan::default() };
-        for (path, text) in files {
-            links.check(path)?;
-            match read_text(&dir.join(path))? {
-                None => {
-                    plan.changes.insert(path.clone(), Change::Added);
+        for (path, file) in files {
+            let change = match file {
+                Rendered::Text(text) => {
+                    links.check(path)?;
+                    match read_text(&dir.join(path))? {
+                        None => Some(Change::Added),
+                        Some(old) if old == *text => None,
+                        Some(old) => Some(Change::Changed { old }),
+                    }
                 }
-                Some(old) if old == *text => plan.unchanged += 1,
-                Some(old) => {
-                    plan.changes.insert(path.clone(), Change::Changed { old });
+                Rendered::Same => None,
+                Rendered::Differs { old: None, .. } => Some(Change::Added),
+                Rendered::Differs { old: Some(old), .. } => Some(Change::Changed { old: old.clone() }),
+                Rendered::Unreadable(e) => return Err(io::Error::new(e.kind(), e.to_string())),
+            };
+            match change {
+                Some(change) => {
+                    plan.changes.insert(path.clone(), change);
                 }
+                None => plan.unchanged += 1,
             }
         }
         for path in &listing.files {
@@ -223,7 +294,7 @@ fn is_staging(name: &str) -> bool {
 
 /// Writes the new tree: everything in `files`, every foreign entry kept, every owned
 /// file no longer rendered removed. All or nothing.
-pub(crate) fn apply(dir: &Path, files: &BTreeMap<String, String>, plan: &Plan) -> io::Result<()> {
+pub(crate) fn apply(dir: &Path, files: &BTreeMap<String, Rendered>, plan: &Plan) -> io::Result<()> {
     if is_mount_point(dir)? {
         return apply_in_place(dir, files, plan);
     }
@@ -258,7 +329,7 @@ pub(crate) fn apply(dir: &Path, files: &BTreeMap<String, String>, plan: &Plan) -
         }
     }
     let mut made: BTreeSet<PathBuf> = BTreeSet::new();
-    for (path, text) in files {
+    for (path, file) in files {
         let to = new_root.join(path);
         if let Some(p) = to.parent() {
             if !made.contains(p) {
@@ -272,7 +343,17 @@ pub(crate) fn apply(dir: &Path, files: &BTreeMap<String, String>, plan: &Plan) -
                 format!("`{path}` cannot be written: a file or directory that govc does not own is in the way"),
             ));
         }
-        fs::write(&to, text).map_err(|e| in_the_way(path, e))?;
+        match file.text() {
+            Some(text) => fs::write(&to, text).map_err(|e| in_the_way(path, e))?,
+            // Found the same as the file in the directory (a regular file: it was read
+            // without following a link): that file goes into the new tree as it is.
+            None => {
+                let from = dir.join(path);
+                if fs::hard_link(&from, &to).is_err() {
+                    fs::copy(&from, &to).map_err(|e| in_the_way(path, e))?;
+                }
+            }
+        }
     }
     // Directories that existed keep their modes (after the files are in, so a
     // read-only foreign directory does not stop the build).
@@ -295,7 +376,7 @@ pub(crate) fn apply(dir: &Path, files: &BTreeMap<String, String>, plan: &Plan) -
 /// over the old one, removed files are unlinked, and the lock goes last, so an
 /// interrupted build leaves every file either old or new and the old lock naming
 /// what govc owned.
-fn apply_in_place(dir: &Path, files: &BTreeMap<String, String>, plan: &Plan) -> io::Result<()> {
+fn apply_in_place(dir: &Path, files: &BTreeMap<String, Rendered>, plan: &Plan) -> io::Result<()> {
     for path in &plan.listing.litter {
         let _ = fs::remove_file(dir.join(path));
     }
@@ -306,14 +387,16 @@ fn apply_in_place(dir: &Path, files: &BTreeMap<String, String>, plan: &Plan) -> 
         .chain(plan.changes.keys().filter(|p| *p == lock::LOCK_FILE));
     for path in lock_last {
         let at = dir.join(path);
-        match files.get(path) {
-            Some(text) => {
+        match files.get(path).map(Rendered::text) {
+            Some(Some(text)) => {
                 let parent = at.parent().unwrap_or(dir);
                 fs::create_dir_all(parent).map_err(|e| in_the_way(path, e))?;
                 let mut tmp = tempfile::Builder::new().prefix(".govc-staging-").tempfile_in(parent)?;
                 io::Write::write_all(&mut tmp, text.as_bytes())?;
                 tmp.persist(&at).map_err(|e| in_the_way(path, e.error))?;
             }
+            // Found the same as in the directory: never a change.
+            Some(None) => {}
             None => {
                 fs::remove_file(&at)?;
                 remove_emptied_dirs(dir, path, &plan.listing);
