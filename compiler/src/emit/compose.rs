@@ -196,16 +196,16 @@ fn postgres(view: &View, pg: &ir::Postgres, file: &mut File) {
                 ("POSTGRES_PASSWORD_FILE", format!("/run/secrets/{secret}").into()),
             ]),
         ),
-        ("secrets", vec![secret.as_str()].into()),
+        ("secrets", Yaml::Seq(vec![Yaml::text(&secret)])),
         (
             "configs",
             Yaml::Seq(vec![map([
-                ("source", config.as_str().into()),
+                ("source", Yaml::text(&config)),
                 ("target", "/docker-entrypoint-initdb.d/users.sh".into()),
             ])]),
         ),
         ("volumes", vec![format!("{volume}:/var/lib/postgresql/data")].into()),
-        ("networks", vec![network.as_str()].into()),
+        ("networks", Yaml::Seq(vec![Yaml::text(&network)])),
         (
             "healthcheck",
             map([
@@ -218,10 +218,10 @@ fn postgres(view: &View, pg: &ir::Postgres, file: &mut File) {
         ),
     ]);
     file.services.push((pg.name.clone().into(), service));
-    file.networks.push((network.into(), map([("internal", true.into())])));
+    file.networks.push((network.to_string().into(), map([("internal", true.into())])));
     file.volumes.push((volume.into(), Yaml::Map(Vec::new())));
-    file.secrets.push((secret.into(), map([("file", format!("./{}", password_file(&pg.name)).into())])));
-    file.configs.push((config.into(), map([("content", literal(&init_script(view, pg)))])));
+    file.secrets.push((secret.to_string().into(), map([("file", format!("./{}", password_file(&pg.name)).into())])));
+    file.configs.push((config.to_string().into(), map([("content", literal(&init_script(view, pg)))])));
     file.provided.push(format!("{}  the superuser password of postgres `{}`", password_file(&pg.name), pg.name));
 }
 
@@ -262,7 +262,7 @@ fn object_store(view: &View, file: &mut File) {
         ),
         ("secrets".into(), credentials()),
         ("volumes".into(), vec![format!("{volume}:/data")].into()),
-        ("networks".into(), vec![network.as_str()].into()),
+        ("networks".into(), Yaml::Seq(vec![Yaml::text(&network)])),
         (
             "healthcheck".into(),
             map([
@@ -290,17 +290,17 @@ fn object_store(view: &View, file: &mut File) {
         ),
         ("secrets".into(), credentials()),
         ("depends_on".into(), map([(STORE, map([("condition", "service_healthy".into())]))])),
-        ("networks".into(), vec![network.as_str()].into()),
+        ("networks".into(), Yaml::Seq(vec![Yaml::text(&network)])),
     ];
     harden(&mut buckets, true);
     file.services.push((STORE.into(), Yaml::Map(server)));
     file.services.push((format!("{STORE}-buckets").into(), Yaml::Map(buckets)));
-    file.networks.push((network.into(), map([("internal", true.into())])));
+    file.networks.push((network.to_string().into(), map([("internal", true.into())])));
     file.volumes.push((volume.into(), Yaml::Map(Vec::new())));
     for (secret, path) in
         [("MINIO_ROOT_USER", "secrets/minio-root-user"), ("MINIO_ROOT_PASSWORD", "secrets/minio-root-password")]
     {
-        file.secrets.push((secret.into(), map([("file", format!("./{path}").into())])));
+        file.secrets.push((secret.to_string().into(), map([("file", format!("./{path}").into())])));
     }
     file.provided
         .push("secrets/minio-root-user  secrets/minio-root-password  the object store's root credentials".into());
@@ -320,13 +320,13 @@ fn collector(env: &ir::Environment, t: &ir::Telemetry, file: &mut File) {
         ("command".into(), Yaml::from(vec!["--config=/conf/collector.yaml"])),
         (
             "configs".into(),
-            Yaml::Seq(vec![map([("source", config.as_str().into()), ("target", "/conf/collector.yaml".into())])]),
+            Yaml::Seq(vec![map([("source", Yaml::text(&config)), ("target", "/conf/collector.yaml".into())])]),
         ),
         ("networks".into(), vec![RUNTIME].into()),
     ];
     harden(&mut out, false);
     file.services.push((ir::Telemetry::COLLECTOR.into(), Yaml::Map(out)));
-    file.configs.push((config.into(), map([("content", literal(&telemetry::config(env, t)))])));
+    file.configs.push((config.to_string().into(), map([("content", literal(&telemetry::config(env, t)))])));
 }
 
 /// The Compose host name that serves `resource.attribute`, or `None` to keep the value
@@ -376,7 +376,7 @@ fn cpus(millis: u32) -> String {
 fn service(view: &View, svc: &ir::Service, file: &mut File) -> Result<(), String> {
     let image = svc.image.as_ref().ok_or_else(|| format!("service `{}` has no image", svc.name))?;
     let mut out: Vec<(Key, Yaml)> =
-        vec![("image".into(), image.reference.as_str().into()), ("restart".into(), "unless-stopped".into())];
+        vec![("image".into(), Yaml::text(&image.reference)), ("restart".into(), "unless-stopped".into())];
     let mut vars = environment(view, svc);
     let stores = svc.buckets().next().is_some();
     if stores {

@@ -14,7 +14,7 @@ pub fn shorten(name: &str, max: usize) -> String {
         return name.to_string();
     }
     let digest = Sha256::digest(name.as_bytes());
-    let hash: String = digest.iter().take(4).map(|b| format!("{b:02x}")).collect();
+    let hash = crate::lock::hex(&digest[..4]);
     let keep = max.saturating_sub(hash.len() + 1);
     let head = name[..keep].trim_end_matches(['-', '.']);
     format!("{head}-{hash}")

@@ -253,7 +253,7 @@ fn fingerprint(
         hasher.update(b"\0");
         hasher.update(file.text[from..to].trim().as_bytes());
     }
-    let hash: String = hasher.finalize()[..16].iter().map(|b| format!("{b:02x}")).collect();
+    let hash = crate::lock::hex(&hasher.finalize()[..16]);
     let n = seen.entry(hash.clone()).or_insert(0);
     *n += 1;
     format!("{hash}:{n}")

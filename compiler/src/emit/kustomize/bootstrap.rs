@@ -22,7 +22,7 @@
 
 use std::fmt::Write as _;
 
-use sha2::{Digest, Sha256};
+use crate::lock::sha256_hex;
 
 use super::object::{self, Object};
 use super::yaml::{map, Yaml};
@@ -85,14 +85,6 @@ pub fn sql(res: &ir::Resources, db: &ir::Postgres) -> String {
     out
 }
 
-fn digest(text: &str) -> String {
-    let mut hex = String::with_capacity(64);
-    for b in Sha256::digest(text.as_bytes()) {
-        let _ = write!(hex, "{b:02x}");
-    }
-    hex
-}
-
 /// The script of the init container: find the master secret by its tag, read it, keep
 /// only the password (JSON-unescaped) in the shared memory volume.
 fn fetch_script() -> String {
@@ -128,7 +120,7 @@ pub fn objects(view: &View, db: &ir::Postgres) -> Vec<Object> {
     };
     let instance_arn =
         format!("arn:aws:rds:{region}:{account}:db:{}", names::db_identifier(view.project, &env.name, &db.name));
-    let var = |k: &str, v: String| map([("name", k.into()), ("value", v.into())]);
+    let var = |k: &'static str, v: String| map([("name", k.into()), ("value", v.into())]);
     let fetch = map([
         ("name", "fetch-master-password".into()),
         ("image", image(versions::AWS_CLI_IMAGE.to_string()).into()),
@@ -182,7 +174,7 @@ pub fn objects(view: &View, db: &ir::Postgres) -> Vec<Object> {
         ),
     ]);
     let pod = map([
-        ("serviceAccountName", name.as_str().into()),
+        ("serviceAccountName", Yaml::text(&name)),
         ("automountServiceAccountToken", false.into()),
         ("restartPolicy", "OnFailure".into()),
         ("securityContext", object::pod_security_context()),
@@ -195,7 +187,7 @@ pub fn objects(view: &View, db: &ir::Postgres) -> Vec<Object> {
                     ("name", "password".into()),
                     ("emptyDir", map([("medium", "Memory".into()), ("sizeLimit", "1Mi".into())])),
                 ]),
-                map([("name", "sql".into()), ("configMap", map([("name", name.as_str().into())]))]),
+                map([("name", "sql".into()), ("configMap", map([("name", Yaml::text(&name))]))]),
                 object::empty_dir("tmp"),
             ]),
         ),
@@ -203,7 +195,7 @@ pub fn objects(view: &View, db: &ir::Postgres) -> Vec<Object> {
     let role = names::role_name(view.project, &env.name, &format!("bootstrap-{}", db.name));
     let mut sa_meta = meta();
     sa_meta.push(("annotations", map([(names::ROLE_ARN_ANNOTATION, super::service::role_arn(env, &role).into())])));
-    let job_name = names::shorten(&format!("{name}-{}", &digest(&sql)[..10]), 63);
+    let job_name = names::shorten(&format!("{name}-{}", &sha256_hex(sql.as_bytes())[..10]), 63);
     let spec = map([
         ("backoffLimit", 6i64.into()),
         ("ttlSecondsAfterFinished", TTL_SECONDS.into()),

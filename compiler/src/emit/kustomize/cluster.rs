@@ -52,14 +52,14 @@ fn region(env: &crate::ir::Environment) -> Result<&str, String> {
 
 fn addon_labels(view: &View, name: &str) -> Yaml {
     map([
-        ("app.kubernetes.io/name", name.into()),
-        ("app.kubernetes.io/part-of", view.project.into()),
+        ("app.kubernetes.io/name", Yaml::text(name)),
+        ("app.kubernetes.io/part-of", Yaml::text(view.project)),
         ("app.kubernetes.io/managed-by", "govc".into()),
     ])
 }
 
 fn secret_store(view: &View, env: &crate::ir::Environment) -> Result<Object, String> {
-    let aws = map([("service", "SecretsManager".into()), ("region", region(env)?.into())]);
+    let aws = map([("service", "SecretsManager".into()), ("region", Yaml::text(region(env)?))]);
     Ok(Object::new(
         "external-secrets.io/v1",
         "ClusterSecretStore",
@@ -69,7 +69,7 @@ fn secret_store(view: &View, env: &crate::ir::Environment) -> Result<Object, Str
             "spec",
             map([
                 ("provider", map([("aws", aws)])),
-                ("conditions", Yaml::Seq(vec![map([("namespaces", vec![env.namespace.as_str()].into())])])),
+                ("conditions", Yaml::Seq(vec![map([("namespaces", Yaml::Seq(vec![Yaml::text(&env.namespace)]))])])),
             ]),
         )],
     ))
@@ -83,7 +83,7 @@ fn system_meta(view: &View) -> Vec<(&'static str, Yaml)> {
     vec![("namespace", CLUSTER_AUTOSCALER_NAMESPACE.into()), ("labels", labels)]
 }
 
-fn rule(groups: &[&str], resources: &[&str], verbs: &[&str], names: &[&str]) -> Yaml {
+fn rule(groups: &[&'static str], resources: &[&'static str], verbs: &[&'static str], names: &[&'static str]) -> Yaml {
     let mut entries =
         vec![("apiGroups".into(), groups.to_vec().into()), ("resources".into(), resources.to_vec().into())];
     if !names.is_empty() {
@@ -115,7 +115,7 @@ fn cluster_autoscaler(view: &View, env: &crate::ir::Environment) -> Result<Vec<O
         ])])
     };
     let role_ref = |kind: &str| {
-        map([("apiGroup", "rbac.authorization.k8s.io".into()), ("kind", kind.into()), ("name", NAME.into())])
+        map([("apiGroup", "rbac.authorization.k8s.io".into()), ("kind", Yaml::text(kind)), ("name", NAME.into())])
     };
     let read = &["get", "list", "watch"];
     let cluster_rules = vec![
@@ -183,7 +183,7 @@ fn cluster_autoscaler(view: &View, env: &crate::ir::Environment) -> Result<Vec<O
         ("command", vec!["./cluster-autoscaler"].into()),
         ("args", Yaml::Seq(args.into_iter().map(Yaml::from).collect())),
         // Pods cannot reach the instance metadata (hop limit 1): the region is given.
-        ("env", Yaml::Seq(vec![map([("name", "AWS_REGION".into()), ("value", region(env)?.into())])])),
+        ("env", Yaml::Seq(vec![map([("name", "AWS_REGION".into()), ("value", Yaml::text(region(env)?))])])),
         ("ports", Yaml::Seq(vec![map([("name", "http".into()), ("containerPort", AUTOSCALER_PORT.into())])])),
         ("livenessProbe", probe()),
         ("readinessProbe", probe()),
@@ -252,7 +252,7 @@ pub fn transformers(view: &View) -> Vec<Yaml> {
         let config = map([
             ("apiVersion", "builtin".into()),
             ("kind", "PatchTransformer".into()),
-            ("metadata", map([("name", name.into())])),
+            ("metadata", map([("name", Yaml::text(name))])),
             ("target", target),
             ("patch", super::yaml::to_embedded(&Yaml::Seq(vec![op])).into()),
         ]);

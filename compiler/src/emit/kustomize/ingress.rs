@@ -59,7 +59,7 @@ fn ingress(view: &View, ing: &ir::Ingress, name: &str, annotations: Option<Yaml>
     }
     spec.push(("ingressClassName", Yaml::from(if view.is_local() { "nginx" } else { "alb" })));
     if let Some(host) = &ing.host {
-        let mut tls = vec![("hosts".into(), Yaml::from(vec![host.as_str()]))];
+        let mut tls = vec![("hosts".into(), Yaml::Seq(vec![Yaml::text(host)]))];
         if view.is_local() {
             tls.push(("secretName".into(), local_tls_secret(&ing.name).into()));
         }

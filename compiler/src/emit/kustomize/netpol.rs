@@ -92,7 +92,7 @@ fn disambiguate(policies: &mut [Object]) {
     }
     for p in policies.iter_mut().filter(|p| shared.contains(&p.name)) {
         let text = super::yaml::to_document(&p.body);
-        let hash: String = Sha256::digest(text.as_bytes()).iter().take(4).map(|b| format!("{b:02x}")).collect();
+        let hash = crate::lock::hex(&Sha256::digest(text.as_bytes())[..4]);
         let name = names::shorten(&format!("{}-{hash}", p.name), 253);
         p.rename(name);
     }
@@ -180,14 +180,24 @@ fn bootstrap(view: &View, pg: &ir::Postgres) -> Vec<Object> {
     ]
 }
 
-fn policy(view: &View, name: &str, flow: &str, pods: Yaml, types: &[&str], rules: Vec<(&'static str, Yaml)>) -> Object {
+fn policy(
+    view: &View,
+    name: &str,
+    flow: &str,
+    pods: Yaml,
+    types: &[&'static str],
+    rules: Vec<(&'static str, Yaml)>,
+) -> Object {
     let name = names::shorten(name, 253);
     let metadata = vec![
         (
             "labels",
-            map([("app.kubernetes.io/part-of", view.project.into()), ("app.kubernetes.io/managed-by", "govc".into())]),
+            map([
+                ("app.kubernetes.io/part-of", Yaml::text(view.project)),
+                ("app.kubernetes.io/managed-by", "govc".into()),
+            ]),
         ),
-        ("annotations", map([(FLOW_ANNOTATION, flow.into())])),
+        ("annotations", map([(FLOW_ANNOTATION, Yaml::text(flow))])),
     ];
     let mut spec = vec![("podSelector".into(), pods), ("policyTypes".into(), Yaml::from(types.to_vec()))];
     spec.extend(rules.into_iter().map(|(k, v)| (k.into(), v)));
@@ -199,7 +209,7 @@ fn pods_of(view: &View, name: &str) -> Yaml {
 }
 
 fn ports(protocol: &str, ports: &[u16]) -> Yaml {
-    Yaml::Seq(ports.iter().map(|p| map([("protocol", protocol.into()), ("port", (*p).into())])).collect())
+    Yaml::Seq(ports.iter().map(|p| map([("protocol", Yaml::text(protocol)), ("port", (*p).into())])).collect())
 }
 
 fn default_deny(view: &View) -> Object {

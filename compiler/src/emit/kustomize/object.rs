@@ -29,7 +29,7 @@ impl Object {
         metadata: Vec<(&'static str, Yaml)>,
         rest: Vec<(&'static str, Yaml)>,
     ) -> Object {
-        let mut meta = vec![("name".into(), Yaml::from(name))];
+        let mut meta = vec![("name".into(), Yaml::text(name))];
         meta.extend(metadata.into_iter().map(|(k, v)| (k.into(), v)));
         let mut body = vec![
             ("apiVersion".into(), Yaml::from(api_version)),
@@ -50,7 +50,7 @@ impl Object {
                 if let Yaml::Map(meta) = value {
                     for (k, v) in meta.iter_mut() {
                         if k == "name" {
-                            *v = Yaml::from(name.as_str());
+                            *v = Yaml::text(&name);
                         }
                     }
                 }
@@ -121,7 +121,7 @@ pub fn group_by_kind<'a>(objects: impl IntoIterator<Item = &'a Object>) -> Vec<(
 /// The environment's Namespace, enforcing the `restricted` Pod Security Standard.
 pub fn namespace(project: &str, env: &ir::Environment) -> Object {
     let labels = yaml::map([
-        ("app.kubernetes.io/part-of", project.into()),
+        ("app.kubernetes.io/part-of", Yaml::text(project)),
         ("app.kubernetes.io/managed-by", "govc".into()),
         ("pod-security.kubernetes.io/enforce", "restricted".into()),
         ("pod-security.kubernetes.io/warn", "restricted".into()),
@@ -188,12 +188,12 @@ pub fn container_security_context() -> Yaml {
 
 /// An `emptyDir` volume named `name`.
 pub fn empty_dir(name: &str) -> Yaml {
-    map([("name", name.into()), ("emptyDir", Yaml::Map(vec![]))])
+    map([("name", Yaml::text(name)), ("emptyDir", Yaml::Map(vec![]))])
 }
 
 /// A volume mount of `name` at `path`.
 pub fn mount(name: &str, path: &str) -> Yaml {
-    map([("name", name.into()), ("mountPath", path.into())])
+    map([("name", Yaml::text(name)), ("mountPath", Yaml::text(path))])
 }
 
 #[cfg(test)]

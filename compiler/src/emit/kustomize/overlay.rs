@@ -185,7 +185,7 @@ fn container_image(body: &Yaml) -> Option<&str> {
 
 fn set_container_image(body: &mut Yaml, image: &str) {
     if let Some(first) = containers_mut(body).and_then(|c| c.first_mut()) {
-        first.set("image", image.into());
+        first.set("image", Yaml::text(image));
     }
 }
 

@@ -165,7 +165,7 @@ pub fn external_secret_spec(view: &View, target: &str, data: Vec<Yaml>) -> Yaml 
     map([
         ("refreshInterval", "1h".into()),
         ("secretStoreRef", map([("kind", "ClusterSecretStore".into()), ("name", store.into())])),
-        ("target", map([("name", target.into()), ("creationPolicy", "Owner".into())])),
+        ("target", map([("name", Yaml::text(target)), ("creationPolicy", "Owner".into())])),
         ("data", Yaml::Seq(data)),
     ])
 }
@@ -275,7 +275,7 @@ fn config_digest(config: &[(String, Yaml)]) -> String {
     let mut piece = String::new();
     for (key, value) in config {
         let text = match value {
-            Yaml::Str(s) => s.as_str(),
+            Yaml::Str(s) => s,
             _ => "",
         };
         for part in [key.as_str(), text] {
@@ -284,11 +284,7 @@ fn config_digest(config: &[(String, Yaml)]) -> String {
             hasher.update(piece.as_bytes());
         }
     }
-    let mut hex = String::with_capacity(64);
-    for b in hasher.finalize() {
-        let _ = write!(hex, "{b:02x}");
-    }
-    hex
+    crate::lock::hex(&hasher.finalize())
 }
 
 /// Spread replicas across zones when the scheduler can; never blocks scheduling.

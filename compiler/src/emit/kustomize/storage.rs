@@ -92,7 +92,7 @@ pub fn objects(view: &View) -> Vec<Object> {
     let meta = |name: &str| vec![("labels", labels(view.project, name, "object-store"))];
     let entry = |secret_key: &str, what: &str| {
         map([
-            ("secretKey", secret_key.into()),
+            ("secretKey", Yaml::text(secret_key)),
             ("remoteRef", map([("key", credential_key(view.project, &env.name, what).into())])),
         ])
     };
@@ -115,7 +115,7 @@ pub fn objects(view: &View) -> Vec<Object> {
         ),
     ]);
     let script = script(&view.resources.buckets);
-    let hash: String = Sha256::digest(script.as_bytes()).iter().take(5).map(|b| format!("{b:02x}")).collect();
+    let hash = crate::lock::hex(&Sha256::digest(script.as_bytes())[..5]);
     let job = job_label();
     vec![
         Object::new("v1", "ServiceAccount", NAME, meta(NAME), vec![("automountServiceAccountToken", false.into())]),
@@ -146,7 +146,7 @@ fn credentials_mount() -> Yaml {
 
 fn stateful_set(view: &View) -> Yaml {
     let probe = |path: &str, extra: Vec<(&'static str, Yaml)>| {
-        let mut p = vec![("httpGet".into(), map([("path", path.into()), ("port", "s3".into())]))];
+        let mut p = vec![("httpGet".into(), map([("path", Yaml::text(path)), ("port", "s3".into())]))];
         p.extend(extra.into_iter().map(|(k, v)| (k.into(), v)));
         Yaml::Map(p)
     };
@@ -206,7 +206,7 @@ fn stateful_set(view: &View) -> Yaml {
 }
 
 fn job_spec(view: &View, env: &ir::Environment, job: &str, script: String) -> Yaml {
-    let var = |k: &str, v: String| map([("name", k.into()), ("value", v.into())]);
+    let var = |k: &'static str, v: String| map([("name", k.into()), ("value", v.into())]);
     let container = map([
         ("name", "create-buckets".into()),
         ("image", versions::MINIO_CLIENT_IMAGE.into()),

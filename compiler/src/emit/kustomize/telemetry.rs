@@ -21,9 +21,7 @@
 //! each backend) are [`super::netpol`]'s; the image is [`versions::OTEL_COLLECTOR_IMAGE`],
 //! through the environment's ECR pull-through cache in cloud tiers.
 
-use std::fmt::Write as _;
-
-use sha2::{Digest, Sha256};
+use crate::lock::sha256_hex;
 
 use super::object::{self, Object};
 use super::yaml::{self, map, Yaml};
@@ -74,7 +72,7 @@ pub fn config(env: &ir::Environment, telemetry: &Telemetry) -> String {
         map([
             ("receivers", vec!["otlp"].into()),
             ("processors", vec!["memory_limiter", "batch"].into()),
-            ("exporters", vec![exporter].into()),
+            ("exporters", Yaml::Seq(vec![Yaml::text(exporter)])),
         ])
     };
     let backends: Vec<(&str, &ir::Egress)> = telemetry.backends().collect();
@@ -129,14 +127,6 @@ pub fn config(env: &ir::Environment, telemetry: &Telemetry) -> String {
     text
 }
 
-fn digest(text: &str) -> String {
-    let mut hex = String::with_capacity(64);
-    for b in Sha256::digest(text.as_bytes()) {
-        let _ = write!(hex, "{b:02x}");
-    }
-    hex
-}
-
 /// The image: through the environment's ECR pull-through cache of ECR Public in a cloud
 /// tier (the cluster is private), straight from ECR Public in a local one.
 pub fn image(view: &View, env: &ir::Environment) -> String {
@@ -172,7 +162,7 @@ pub fn objects(view: &View) -> Vec<Object> {
         Yaml::Map(p)
     };
     let port = |name: &str, port: u16| {
-        map([("name", name.into()), ("containerPort", port.into()), ("protocol", "TCP".into())])
+        map([("name", Yaml::text(name)), ("containerPort", port.into()), ("protocol", "TCP".into())])
     };
     let container = map([
         ("name", name.into()),
@@ -224,7 +214,7 @@ pub fn objects(view: &View) -> Vec<Object> {
     ]);
     let template_meta = map([
         ("labels", labels(view.project, name, "telemetry")),
-        ("annotations", map([(super::service::CONFIG_DIGEST_ANNOTATION, digest(&config).into())])),
+        ("annotations", map([(super::service::CONFIG_DIGEST_ANNOTATION, sha256_hex(config.as_bytes()).into())])),
     ]);
     let count = replicas(env);
     let deployment = map([
@@ -235,11 +225,11 @@ pub fn objects(view: &View) -> Vec<Object> {
     ]);
     let service_port = |port_name: &str, port: u16, app: &str| {
         map([
-            ("name", port_name.into()),
+            ("name", Yaml::text(port_name)),
             ("port", port.into()),
-            ("targetPort", port_name.into()),
+            ("targetPort", Yaml::text(port_name)),
             ("protocol", "TCP".into()),
-            ("appProtocol", app.into()),
+            ("appProtocol", Yaml::text(app)),
         ])
     };
     let service = map([

@@ -16,8 +16,9 @@ pub type Key = Cow<'static, str>;
 /// A YAML value. Maps keep their insertion order, which is the order written.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Yaml {
-    /// A string scalar (quoted when a plain scalar would read as something else).
-    Str(String),
+    /// A string scalar (quoted when a plain scalar would read as something else):
+    /// borrowed when it is a literal of govc's, like a [`Key`].
+    Str(Cow<'static, str>),
     /// An integer scalar.
     Int(i64),
     /// A boolean scalar.
@@ -56,21 +57,28 @@ impl Yaml {
     }
 }
 
-impl From<&str> for Yaml {
-    fn from(s: &str) -> Self {
-        Yaml::Str(s.to_string())
+impl From<&'static str> for Yaml {
+    fn from(s: &'static str) -> Self {
+        Yaml::Str(Cow::Borrowed(s))
     }
 }
 
 impl From<String> for Yaml {
     fn from(s: String) -> Self {
-        Yaml::Str(s)
+        Yaml::Str(Cow::Owned(s))
     }
 }
 
 impl From<&String> for Yaml {
     fn from(s: &String) -> Self {
-        Yaml::Str(s.clone())
+        Yaml::Str(Cow::Owned(s.clone()))
+    }
+}
+
+impl Yaml {
+    /// A string scalar copied from `s` (for text that is not a `'static` literal).
+    pub fn text(s: &str) -> Yaml {
+        Yaml::Str(Cow::Owned(s.to_string()))
     }
 }
 
@@ -233,17 +241,33 @@ fn write_inline(out: &mut String, value: &Yaml) {
 /// line is made only of spaces (a reader may take it as an empty line); no character
 /// other than the line break needs an escape (tabs and carriage returns do); and it ends with at most one line
 /// break (kept with `|`, none with `|-`).
+///
+/// Every string value of a tree is asked: one pass over the bytes (most are ASCII).
 fn is_block_safe(s: &str) -> bool {
-    let Some(first) = s.bytes().position(|b| b == b'\n').map(|at| &s[..at]) else {
+    let Some(first) = memchr::memchr(b'\n', s.as_bytes()).map(|at| &s[..at]) else {
         return false;
     };
     if first.is_empty() || first.starts_with(' ') || s.ends_with("\n\n") {
         return false;
     }
-    if s.chars().any(|c| c != '\n' && needs_escape(c)) {
-        return false;
+    if !s.is_ascii() {
+        return s.chars().all(|c| c == '\n' || !needs_escape(c))
+            && s.split('\n').all(|line| line.is_empty() || !line.bytes().all(|b| b == b' '));
     }
-    s.split('\n').all(|line| line.is_empty() || !line.bytes().all(|b| b == b' '))
+    // `blank`: the line so far is spaces, at least one; `fresh`: nothing of it yet.
+    let (mut blank, mut fresh) = (false, true);
+    for &b in s.as_bytes() {
+        match b {
+            b'\n' if blank => return false,
+            b'\n' => fresh = true,
+            // The ASCII characters that need an escape.
+            0..0x20 | 0x7F => return false,
+            b' ' if fresh => (blank, fresh) = (true, false),
+            b' ' => {}
+            _ => (blank, fresh) = (false, false),
+        }
+    }
+    !blank
 }
 
 /// Writes the header (`|` or `|-`) and the lines of a block-safe string at `indent`.
@@ -357,8 +381,19 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    /// The definition of a block-safe string, written plainly: [`is_block_safe`]
+    /// must agree with it on every string.
+    fn block_safe_by_definition(s: &str) -> bool {
+        let Some(first) = s.split_once('\n').map(|(first, _)| first) else { return false };
+        !first.is_empty()
+            && !first.starts_with(' ')
+            && !s.ends_with("\n\n")
+            && s.chars().all(|c| c == '\n' || !needs_escape(c))
+            && s.split('\n').all(|line| line.is_empty() || !line.bytes().all(|b| b == b' '))
+    }
+
     fn round_trip(s: &str) {
-        let doc = to_document(&Yaml::Map(vec![("key".into(), Yaml::from(s)), (s.to_string().into(), Yaml::from("v"))]));
+        let doc = to_document(&Yaml::Map(vec![("key".into(), Yaml::text(s)), (s.to_string().into(), Yaml::from("v"))]));
         let parsed: serde_norway::Value = serde_norway::from_str(&doc).expect("the writer's output parses");
         let mapping = parsed.as_mapping().expect("a mapping");
         assert_eq!(mapping.get("key").and_then(|v| v.as_str()), Some(s), "value {s:?} in\n{doc}");
@@ -515,8 +550,8 @@ mod tests {
 
     fn any_yaml() -> impl Strategy<Value = Yaml> {
         let leaf = prop_oneof![
-            any::<String>().prop_map(Yaml::Str),
-            "[a-z0-9 :#.-]{0,6}".prop_map(Yaml::Str),
+            any::<String>().prop_map(Yaml::from),
+            "[a-z0-9 :#.-]{0,6}".prop_map(Yaml::from),
             any::<i64>().prop_map(Yaml::Int),
             any::<bool>().prop_map(Yaml::Bool),
         ];
@@ -544,6 +579,13 @@ mod tests {
         }
 
         #[test]
+        fn block_safety_is_its_definition(
+            s in prop_oneof![any::<String>(), "[a \n\t\r\u{7f}\u{85}é:-]{0,12}", "[a-z]{1,3}\n[ a\n]{0,8}"],
+        ) {
+            prop_assert_eq!(is_block_safe(&s), block_safe_by_definition(&s), "{:?}", s);
+        }
+
+        #[test]
         fn ascii_punctuation_round_trips(s in "[ -~\\t\\n]{0,12}") {
             round_trip(&s);
         }
@@ -551,7 +593,7 @@ mod tests {
         #[test]
         fn multi_line_round_trips(s in "[a -:#|>\\n-]{0,16}") {
             round_trip(&s);
-            let doc = to_document(&Yaml::Seq(vec![Yaml::from(s.as_str()), map([("k", Yaml::Seq(vec![Yaml::from(s.as_str())]))])]));
+            let doc = to_document(&Yaml::Seq(vec![Yaml::text(&s), map([("k", Yaml::Seq(vec![Yaml::text(&s)]))])]));
             let parsed: serde_norway::Value = serde_norway::from_str(&doc).expect("parses");
             let json: serde_json::Value = serde_norway::from_value(parsed).expect("converts");
             prop_assert_eq!(json, serde_json::json!([s, {"k": [s]}]), "{}", doc);
