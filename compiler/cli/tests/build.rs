@@ -66,6 +66,24 @@ fn build(project: &Path, out: &Path) -> Output {
     out
 }
 
+/// A copy of `examples/three-envs` in `tmp/shop`, built into its `generated/`: the
+/// project and that directory.
+fn built_example(tmp: &Path) -> (PathBuf, PathBuf) {
+    let project = tmp.join("shop");
+    copy_project(&example("three-envs"), &project, &|rel| rel.to_string());
+    let out_dir = project.join("generated");
+    build(&project, &out_dir);
+    (project, out_dir)
+}
+
+/// Changes a service's replicas in the copy of `three-envs` at `project`: a few output
+/// files change, most do not.
+fn change_replicas(project: &Path) {
+    let source = fs::read_to_string(project.join("project.gov")).expect("read");
+    assert!(source.contains("replicas = 3..10"), "the example changed: pick another edit");
+    fs::write(project.join("project.gov"), source.replace("replicas = 3..10", "replicas = 4..10")).expect("write");
+}
+
 #[test]
 fn builds_are_byte_identical_whatever_the_file_names_order_and_directory() {
     let tmp = tempfile::tempdir().expect("tempdir");
@@ -121,14 +139,9 @@ fn check_passes_when_up_to_date_and_catches_hand_edits() {
 #[test]
 fn a_rebuild_keeps_the_unchanged_files_and_writes_the_changed_ones() {
     let tmp = tempfile::tempdir().expect("tempdir");
-    let project = tmp.path().join("shop");
-    copy_project(&example("three-envs"), &project, &|rel| rel.to_string());
-    let out_dir = project.join("generated");
-    build(&project, &out_dir);
+    let (project, out_dir) = built_example(tmp.path());
     let before = tree(&out_dir);
-    let source = fs::read_to_string(project.join("project.gov")).expect("read");
-    assert!(source.contains("replicas = 3..10"), "the example changed: pick another edit");
-    fs::write(project.join("project.gov"), source.replace("replicas = 3..10", "replicas = 4..10")).expect("write");
+    change_replicas(&project);
     let identity = |rel: &str| file_identity(&out_dir.join(rel));
     let identities: BTreeMap<String, _> = before.keys().map(|rel| (rel.clone(), identity(rel))).collect();
 
@@ -165,10 +178,7 @@ fn file_identity(path: &Path) -> Option<(u64, u64)> {
 #[test]
 fn foreign_files_survive_and_only_owned_files_are_removed() {
     let tmp = tempfile::tempdir().expect("tempdir");
-    let project = tmp.path().join("shop");
-    copy_project(&example("three-envs"), &project, &|rel| rel.to_string());
-    let out_dir = project.join("generated");
-    build(&project, &out_dir);
+    let (project, out_dir) = built_example(tmp.path());
     fs::write(out_dir.join("NOTES.md"), "ours\n").expect("write");
     fs::write(out_dir.join("kubernetes/overlays/staging/extra.yaml"), "kind: Foreign\n").expect("write");
 
@@ -193,18 +203,14 @@ fn foreign_files_survive_and_only_owned_files_are_removed() {
 #[test]
 fn a_failed_build_leaves_the_previous_tree_whole() {
     let tmp = tempfile::tempdir().expect("tempdir");
-    let project = tmp.path().join("shop");
-    copy_project(&example("three-envs"), &project, &|rel| rel.to_string());
-    let out_dir = project.join("generated");
-    build(&project, &out_dir);
+    let (project, out_dir) = built_example(tmp.path());
     // Something govc does not own stands where a file must be written.
     let blocked = out_dir.join("kubernetes/base/kustomization.yaml");
     fs::remove_file(&blocked).expect("remove");
     fs::create_dir_all(blocked.join("in-the-way")).expect("mkdir");
     fs::write(blocked.join("in-the-way/file"), "x").expect("write");
     let before = tree(&out_dir);
-    let source = fs::read_to_string(project.join("project.gov")).expect("read");
-    fs::write(project.join("project.gov"), source.replace("replicas = 3..10", "replicas = 4..10")).expect("write");
+    change_replicas(&project);
 
     let out = govc(&project, &["build"]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
@@ -265,11 +271,8 @@ fn a_ci_role_before_provider_refuses_the_build_and_writes_nothing() {
 #[test]
 fn the_compose_file_is_owned_checked_and_the_developers_secrets_are_kept() {
     let tmp = tempfile::tempdir().expect("tempdir");
-    let project = tmp.path().join("shop");
-    copy_project(&example("three-envs"), &project, &|rel| rel.to_string());
-    let out_dir = project.join("generated");
+    let (project, out_dir) = built_example(tmp.path());
     let out = out_dir.to_str().expect("utf-8");
-    build(&project, &out_dir);
     let compose = out_dir.join("compose/docker-compose.yml");
     let original = fs::read_to_string(&compose).expect("the local environment's Compose file");
     assert!(original.contains("name: shop-local\n"), "{original}");

@@ -78,15 +78,23 @@ impl<'a> Early<'a> {
 
     /// `path` rendered as `text`, compared with the directory.
     pub(crate) fn compare(&self, path: &str, text: String) -> Rendered {
-        if let Err(e) = self.links.lock().unwrap_or_else(|e| e.into_inner()).check(path) {
-            return Rendered::Unreadable(e);
-        }
-        match read_text(&self.dir.join(path)) {
-            Ok(Some(old)) if old == text => Rendered::Same,
-            Ok(old) => Rendered::Differs { text, old },
+        let mut links = self.links.lock().unwrap_or_else(|e| e.into_inner());
+        match on_disk_if_other(self.dir, &mut links, path, &text) {
+            Ok(None) => Rendered::Same,
+            Ok(Some(old)) => Rendered::Differs { text, old },
             Err(e) => Rendered::Unreadable(e),
         }
     }
+}
+
+/// What `dir` holds at `path` when it is not `text` (`Some(None)`: nothing), read
+/// without following a link; `None` when it is `text`.
+fn on_disk_if_other(dir: &Path, links: &mut LinkGuard, path: &str, text: &str) -> io::Result<Option<Option<String>>> {
+    links.check(path)?;
+    Ok(match read_text(&dir.join(path))? {
+        Some(old) if old == text => None,
+        old => Some(old),
+    })
 }
 
 /// What happens to one file.
@@ -121,14 +129,11 @@ impl Plan {
         let mut plan = Plan { untrusted, ..Plan::default() };
         for (path, file) in files {
             let change = match file {
-                Rendered::Text(text) => {
-                    links.check(path)?;
-                    match read_text(&dir.join(path))? {
-                        None => Some(Change::Added),
-                        Some(old) if old == *text => None,
-                        Some(old) => Some(Change::Changed { old }),
-                    }
-                }
+                Rendered::Text(text) => match on_disk_if_other(dir, &mut links, path, text)? {
+                    None => None,
+                    Some(None) => Some(Change::Added),
+                    Some(Some(old)) => Some(Change::Changed { old }),
+                },
                 Rendered::Same => None,
                 Rendered::Differs { old: None, .. } => Some(Change::Added),
                 Rendered::Differs { old: Some(old), .. } => Some(Change::Changed { old: old.clone() }),
