@@ -11,6 +11,7 @@
 //! not a reference into either.
 
 use std::borrow::Cow;
+use std::cell::OnceCell;
 use std::collections::BTreeSet;
 
 use foldhash::{HashMap, HashMapExt, HashSet};
@@ -84,26 +85,27 @@ pub fn literal_references(model: &Model, sink: &mut Diagnostics) {
     let Some(project) = model.project.as_ref().map(|p| p.name.as_str()) else { return };
     let owned: Vec<Owned> = model.environments.iter().map(|env| owned(project, env)).collect();
     let marks = AllMarks::new(&owned);
-    // The marks a text holds depend on the text alone: a stack's literals (seen once
-    // per environment) and values repeated across resources are searched once.
-    let mut hits_of: HashMap<&str, Hits> = HashMap::new();
     // A stack's literal is seen once per environment using it: report it once per target.
     let mut reported: BTreeSet<(Span, usize)> = BTreeSet::new();
+    let mut literals = Vec::new();
     for (i, env) in model.environments.iter().enumerate() {
-        let mut literals = Vec::new();
+        literals.clear();
         body_literals(&env.body, &mut literals);
         for res in &env.resources {
             body_literals(&res.body, &mut literals);
         }
         for lit in &literals {
-            let hits = hits_of
-                .entry(lit.text)
-                .or_insert_with(|| Hits { marks: marks.hits(lit.text), addresses: addresses(lit.text) });
+            // Searching a text costs less than remembering it: almost every text of a
+            // large project holds nothing (see `AllMarks::each_piece`).
+            let hits = Hits { marks: marks.hits(lit.text), addresses: addresses(lit.text) };
+            if hits.marks.is_empty() && hits.addresses.is_empty() {
+                continue;
+            }
             for (j, other) in model.environments.iter().enumerate() {
                 if i == j || other.name == env.name || reported.contains(&(lit.span, j)) {
                     continue;
                 }
-                if let Some(found) = names_other(hits, (j, &owned[j]), (i, &owned[i]), &marks) {
+                if let Some(found) = names_other(&hits, (j, &owned[j]), (i, &owned[i]), &marks) {
                     reported.insert((lit.span, j));
                     let mut d = Diagnostic::new(
                         Code::E301,
@@ -139,47 +141,84 @@ struct Hits {
 /// Every environment's marks by text: `(environment, mark)` indices.
 struct AllMarks<'a> {
     owned: &'a [Owned<'a>],
-    by_text: HashMap<&'a str, Vec<(usize, usize)>>,
+    /// Built on the first text whose last label is a mark's: most large projects have none.
+    by_text: OnceCell<HashMap<&'a str, Vec<(usize, usize)>>>,
     longest: usize,
-    /// Every mark's shortest leading piece (`svc-0` of `svc-0.shop-dev`), and the longest.
-    leads: HashSet<&'a [u8]>,
-    longest_lead: usize,
+    /// The last labels of the marks of names (lower case) and of secret paths.
+    names: Tails<'a>,
+    paths: Tails<'a>,
+}
+
+/// The last labels of a set of marks: a mark's text after its last byte that is not
+/// a name character (`shop-dev` of `svc-0.shop-dev`, `internal` of a database's
+/// name, the whole text when it has no such byte). A project has few: its
+/// namespaces, the last labels of its hosts and of its secret paths.
+#[derive(Default)]
+struct Tails<'a> {
+    set: HashSet<&'a [u8]>,
+    shortest: usize,
+    longest: usize,
+}
+
+impl<'a> Tails<'a> {
+    fn insert(&mut self, text: &'a str) {
+        let tail = last_label(text);
+        self.shortest = if self.set.is_empty() { tail.len() } else { self.shortest.min(tail.len()) };
+        self.longest = self.longest.max(tail.len());
+        self.set.insert(tail);
+    }
+
+    fn contains(&self, tail: &[u8]) -> bool {
+        (self.shortest..=self.longest).contains(&tail.len()) && self.set.contains(tail)
+    }
 }
 
 impl<'a> AllMarks<'a> {
     fn new(owned: &'a [Owned<'a>]) -> AllMarks<'a> {
-        let mut by_text: HashMap<&str, Vec<(usize, usize)>> = HashMap::new();
-        for (j, o) in owned.iter().enumerate() {
-            for (k, mark) in o.marks.iter().enumerate() {
-                by_text.entry(mark.text.as_str()).or_default().push((j, k));
+        let (mut names, mut paths) = (Tails::default(), Tails::default());
+        let mut longest = 0;
+        for mark in owned.iter().flat_map(|o| &o.marks) {
+            match mark.how {
+                Match::Path => paths.insert(&mark.text),
+                Match::Host | Match::Label => names.insert(&mark.text),
             }
+            longest = longest.max(mark.text.len());
         }
-        let longest = by_text.keys().map(|t| t.len()).max().unwrap_or(0);
-        let leads: HashSet<&[u8]> = by_text.keys().map(|t| &t.as_bytes()[..first_end(t.as_bytes(), 0)]).collect();
-        let longest_lead = leads.iter().map(|t| t.len()).max().unwrap_or(0);
-        AllMarks { owned, by_text, longest, leads, longest_lead }
+        AllMarks { owned, by_text: OnceCell::new(), longest, names, paths }
+    }
+
+    /// The marks with `text`: `(environment, mark)`.
+    fn with_text(&self, text: &str) -> &[(usize, usize)] {
+        let by_text = self.by_text.get_or_init(|| {
+            let mut by_text: HashMap<&str, Vec<(usize, usize)>> = HashMap::new();
+            for (j, o) in self.owned.iter().enumerate() {
+                for (k, mark) in o.marks.iter().enumerate() {
+                    by_text.entry(mark.text.as_str()).or_default().push((j, k));
+                }
+            }
+            by_text
+        });
+        by_text.get(text).map_or(&[], Vec::as_slice)
     }
 
     /// Whether environment `env` has a mark with `mark`'s text, matched the same way.
     fn owns(&self, env: usize, mark: &Mark) -> bool {
-        let mut same = self.by_text.get(mark.text.as_str()).into_iter().flatten();
+        let mut same = self.with_text(&mark.text).iter();
         same.any(|&(e, k)| e == env && self.owned[e].marks[k].how == mark.how)
     }
 
     /// The marks `text` holds, as [`contains`] finds them: `(environment, mark)`.
-    ///
-    /// Every match `contains` accepts starts after a byte that is not a name
-    /// character (or at 0) and ends before one (or at the end): only those pieces
-    /// can be marks, so a literal is looked up piece by piece rather than searched
-    /// for every mark (a fleet has thousands of services, and so of marks and of
-    /// literals). Names compare in lower case, secret paths as written.
+    /// Names compare in lower case, secret paths as written.
     fn hits(&self, text: &str) -> Vec<(usize, usize)> {
         let lower: Cow<str> =
             if text.bytes().any(|b| b.is_ascii_uppercase()) { text.to_ascii_lowercase().into() } else { text.into() };
         let mut hits = Vec::new();
-        for (hay, path) in [(&*lower, false), (text, true)] {
-            self.each_piece(hay, |piece| {
-                for &(j, k) in self.by_text.get(piece).into_iter().flatten() {
+        for (hay, tails, path) in [(&*lower, &self.names, false), (text, &self.paths, true)] {
+            if tails.set.is_empty() {
+                continue;
+            }
+            self.each_piece(hay, tails, |piece| {
+                for &(j, k) in self.with_text(piece) {
                     let mark = &self.owned[j].marks[k];
                     if (mark.how == Match::Path) == path
                         && contains(hay, &mark.text, mark.how)
@@ -193,31 +232,41 @@ impl<'a> AllMarks<'a> {
         hits
     }
 
-    /// Calls `f` with every piece of `hay` at most `longest` bytes long that starts
-    /// at 0 or after a byte that is not a name character, ends at the end or before
-    /// one, and may be a mark.
+    /// Calls `f` with every piece of `hay` at most `longest` bytes long that may be a
+    /// mark whose last label is in `tails`.
     ///
-    /// A mark found at `start` has the piece of `hay` from `start` to its first end as
-    /// its own shortest leading piece, so a start whose shortest piece is no mark's
-    /// is skipped without looking anything else up.
-    fn each_piece(&self, hay: &str, mut f: impl FnMut(&str)) {
+    /// Every match [`contains`] accepts starts at 0 or after a byte that is not a
+    /// name character, and ends at the end or before one: only those pieces can be
+    /// marks. A piece ending at `end` has the text after the last such byte before
+    /// `end` as its last label, whatever its start. So each end is looked up once in
+    /// `tails` (a small set: a text of a large project is searched without touching
+    /// the thousands of marks), and only an end found there is tried with every start.
+    fn each_piece(&self, hay: &str, tails: &Tails, mut f: impl FnMut(&str)) {
         let bytes = hay.as_bytes();
-        for start in (0..bytes.len()).filter(|&s| s == 0 || !name_char(bytes[s - 1])) {
-            let mut end = first_end(bytes, start);
-            if end - start > self.longest_lead || !self.leads.contains(&bytes[start..end]) {
+        // The start of the last label: just after the last byte that is not a name character.
+        let mut label = 0;
+        for end in 0..=bytes.len() {
+            if end < bytes.len() && name_char(bytes[end]) {
                 continue;
             }
-            while end - start <= self.longest {
-                if let Some(piece) = hay.get(start..end) {
-                    f(piece);
+            if end > 0 && tails.contains(&bytes[label..end]) {
+                let first = end.saturating_sub(self.longest);
+                for start in (first..=label).rev().filter(|&s| s == 0 || !name_char(bytes[s - 1])) {
+                    if let Some(piece) = hay.get(start..end) {
+                        f(piece);
+                    }
                 }
-                if end == bytes.len() {
-                    break;
-                }
-                end = first_end(bytes, end);
             }
+            label = end + 1;
         }
     }
+}
+
+/// The last label of `text`: the bytes after its last byte that is not a name
+/// character (empty when it ends with one; all of it when it has none).
+fn last_label(text: &str) -> &[u8] {
+    let bytes = text.as_bytes();
+    &bytes[bytes.iter().rposition(|&b| !name_char(b)).map_or(0, |i| i + 1)..]
 }
 
 /// What a text holding `hits` names of `other`'s (environment `j`) that `own`
@@ -313,14 +362,18 @@ fn owned<'a>(project: &str, env: &'a Environment) -> Owned<'a> {
 }
 
 fn name_char(c: u8) -> bool {
-    c.is_ascii_alphanumeric() || c == b'-'
-}
-
-/// The end of the shortest piece of `text` (as [`AllMarks::each_piece`] cuts it)
-/// that starts at `start`: the first position after it that is the end or before a
-/// byte that is not a name character.
-fn first_end(text: &[u8], start: usize) -> usize {
-    (start + 1..text.len()).find(|&e| !name_char(text[e])).unwrap_or(text.len())
+    // A table rather than comparisons: texts such as image digests mix letters and
+    // digits at random, which defeats branch prediction byte after byte.
+    const NAME: [bool; 256] = {
+        let mut table = [false; 256];
+        let mut c = 0;
+        while c < 256 {
+            table[c] = (c as u8).is_ascii_alphanumeric() || c == b'-' as usize;
+            c += 1;
+        }
+        table
+    };
+    NAME[usize::from(c)]
 }
 
 /// Every string literal of `body`: string and string-list fields, literal `env`
@@ -347,7 +400,6 @@ fn body_literals<'a>(body: &'a Body, out: &mut Vec<Literal<'a>>) {
 
 /// Whether `hay` holds `needle` as a whole name (host), label (namespace) or path.
 fn contains(hay: &str, needle: &str, how: Match) -> bool {
-    let name_char = |c: u8| c.is_ascii_alphanumeric() || c == b'-';
     let path_char = |c: u8| c.is_ascii_alphanumeric() || b"/_+=.@-".contains(&c);
     let bytes = hay.as_bytes();
     hay.match_indices(needle).any(|(i, _)| {
@@ -376,6 +428,10 @@ fn contains(hay: &str, needle: &str, how: Match) -> bool {
 fn addresses(text: &str) -> Vec<(std::net::Ipv4Addr, Option<Ipv4Net>)> {
     let bytes = text.as_bytes();
     let mut out = Vec::new();
+    // An address has three dots: most texts have fewer, and are not scanned.
+    if memchr::memchr_iter(b'.', bytes).nth(2).is_none() {
+        return out;
+    }
     let mut i = 0;
     while i < bytes.len() {
         if !bytes[i].is_ascii_digit() || (i > 0 && (bytes[i - 1].is_ascii_alphanumeric() || bytes[i - 1] == b'.')) {
@@ -399,7 +455,65 @@ fn addresses(text: &str) -> Vec<(std::net::Ipv4Addr, Option<Ipv4Net>)> {
 
 #[cfg(test)]
 mod tests {
-    use super::{addresses, contains, Match};
+    use proptest::prelude::*;
+
+    use super::{addresses, contains, AllMarks, Mark, Match, Named, Owned};
+
+    fn mark(text: &str, how: Match) -> Mark<'static> {
+        let text = if how == Match::Path { text.to_string() } else { text.to_ascii_lowercase() };
+        Mark { text, how, what: Named::Namespace, at: None }
+    }
+
+    fn how(i: u8) -> Match {
+        [Match::Host, Match::Label, Match::Path][usize::from(i % 3)]
+    }
+
+    proptest! {
+        /// The search by last label finds exactly the marks that `contains` finds in
+        /// the text (names in lower case), whatever the text and the marks.
+        #[test]
+        fn a_text_holds_the_marks_that_contains_finds(
+            text in "[aB0./:@_-]{0,24}",
+            marks in prop::collection::vec(("[aB0./_-]{1,8}", 0u8..3, 0usize..2), 1..8),
+        ) {
+            let mut owned: Vec<Owned> = (0..2).map(|_| Owned { marks: Vec::new(), networks: Vec::new() }).collect();
+            for (t, h, env) in &marks {
+                owned[*env].marks.push(mark(t, how(*h)));
+            }
+            let all = AllMarks::new(&owned);
+            let mut found = all.hits(&text);
+            found.sort_unstable();
+            let lower = text.to_ascii_lowercase();
+            let mut expected = Vec::new();
+            for (j, o) in owned.iter().enumerate() {
+                for (k, m) in o.marks.iter().enumerate() {
+                    let hay = if m.how == Match::Path { text.as_str() } else { lower.as_str() };
+                    if contains(hay, &m.text, m.how) {
+                        expected.push((j, k));
+                    }
+                }
+            }
+            prop_assert_eq!(found, expected);
+        }
+    }
+
+    #[test]
+    fn marks_are_found_by_their_last_label() {
+        let owned = [Owned {
+            marks: vec![
+                mark("api.shop-dev", Match::Label),
+                mark("shop-dev", Match::Label),
+                mark("p/dev/key", Match::Path),
+            ],
+            networks: Vec::new(),
+        }];
+        let all = AllMarks::new(&owned);
+        let mut found = all.hits("http://API.shop-dev.svc:80");
+        found.sort_unstable();
+        assert_eq!(found, [(0, 0), (0, 1)]);
+        assert_eq!(all.hits("secret p/dev/key!"), [(0, 2)]);
+        assert!(all.hits("shop-dev-assets, p/dev/keys").is_empty());
+    }
 
     #[test]
     fn whole_names_only() {
