@@ -1,6 +1,8 @@
 //! Lowered bodies: the fields, nested blocks and routes of one declaration, typed
 //! against its schema, and the stack/environment merge of two bodies.
 
+use std::sync::Arc;
+
 use foldhash::{HashMap, HashMapExt};
 
 use super::schema::{BlockSchema, Capability, FieldType};
@@ -42,16 +44,19 @@ pub struct RouteVal {
 }
 
 /// The typed contents of a declaration or block.
+///
+/// Fields are shared: every environment using a stack holds the stack's fields it
+/// does not refine, not copies of them (a fleet's stack has thousands of services).
 #[derive(Clone, Debug, PartialEq, Default)]
 pub struct Body {
-    pub fields: Vec<FieldVal>,
+    pub fields: Vec<Arc<FieldVal>>,
     pub blocks: Vec<BlockVal>,
     pub routes: Vec<RouteVal>,
 }
 
 impl Body {
     pub fn field(&self, name: &str) -> Option<&FieldVal> {
-        self.fields.iter().find(|f| f.name == name)
+        self.fields.iter().find(|f| f.name == name).map(|f| &**f)
     }
 
     pub fn value(&self, name: &str) -> Option<&Val> {
@@ -89,12 +94,16 @@ impl Body {
     pub fn merge(&mut self, over: &Body) {
         for field in &over.fields {
             match self.fields.iter_mut().find(|f| f.name == field.name) {
-                Some(base) => match (&mut base.value, &field.value) {
-                    (Val::Env(base_entries), Val::Env(entries)) => {
-                        for entry in entries {
-                            match base_entries.iter_mut().find(|e| e.key == entry.key) {
-                                Some(slot) => *slot = entry.clone(),
-                                None => base_entries.push(entry.clone()),
+                Some(base) => match &field.value {
+                    // The stack's field is copied only when an environment changes it.
+                    Val::Env(entries) if matches!(base.value, Val::Env(_)) => {
+                        let base = Arc::make_mut(base);
+                        if let Val::Env(base_entries) = &mut base.value {
+                            for entry in entries {
+                                match base_entries.iter_mut().find(|e| e.key == entry.key) {
+                                    Some(slot) => *slot = entry.clone(),
+                                    None => base_entries.push(entry.clone()),
+                                }
                             }
                         }
                         base.span = field.span;
@@ -227,13 +236,13 @@ pub fn lower_body<'a>(
                     }
                     _ => values::check_field(&field.value, schema_field, sink),
                 };
-                body.fields.push(FieldVal {
+                body.fields.push(Arc::new(FieldVal {
                     name: name.to_string(),
                     value,
                     span: field.span,
                     value_span: field.value.span,
                     capability: schema_field.capability,
-                });
+                }));
             }
             Entry::Block(block) if block.label.is_some() => extra(block, sink),
             Entry::Block(block) => {
@@ -257,13 +266,13 @@ pub fn lower_body<'a>(
                     if duplicate(name, block.kind.span, sink) {
                         continue;
                     }
-                    body.fields.push(FieldVal {
+                    body.fields.push(Arc::new(FieldVal {
                         name: name.to_string(),
                         value: Val::Env(lower_env(block, sink)),
                         span: block.span,
                         value_span: block.span,
                         capability: field.capability,
-                    });
+                    }));
                 } else {
                     sink.push(unknown_field(&block.kind, schema, what));
                 }
