@@ -28,8 +28,7 @@ pub(crate) fn run(path: Option<&Path>, args: &GlobalArgs) -> miette::Result<Exit
     if compilation.diagnostics.is_empty() && output.chatty() {
         print_stderr(&clean_summary(&project.sources));
     }
-    // The process ends here: freeing a large project's model piece by piece would
-    // cost more than the check itself.
+    // The process ends here: freeing what is left would only cost time.
     std::mem::forget((compilation, project));
     Ok(code)
 }
@@ -47,13 +46,20 @@ pub(crate) fn compile_or_e901(sources: &Sources, options: &Options) -> Compilati
 }
 
 /// [`govc::compile_each`], with a panic turned into E901 like [`compile_or_e901`].
+/// The trees and the model it built are not freed: the process ends soon.
 pub(crate) fn compile_each_or_e901<F: Send>(
     sources: &Sources,
     options: &Options,
     keep: impl Fn(&str, String) -> F + Sync,
 ) -> Compilation<F> {
-    match panic::catch_unwind(AssertUnwindSafe(|| govc::compile_each(sources, options, keep))) {
-        Ok(compilation) => compilation,
+    let compiled = govc::compile_each_with_scaffolding;
+    match panic::catch_unwind(AssertUnwindSafe(|| compiled(sources, options, keep))) {
+        Ok((compilation, scaffolding)) => {
+            // The process ends soon: freeing a large project's trees and model piece
+            // by piece would cost a tenth of a `check`.
+            std::mem::forget(scaffolding);
+            compilation
+        }
         Err(payload) => {
             let what = payload
                 .downcast_ref::<&str>()
