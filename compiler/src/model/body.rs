@@ -445,3 +445,65 @@ pub fn unexpected_block(block: &ast::Block, what: What) -> Diagnostic {
     )
     .with_help("resources are declared directly in a `stack` or an `environment`")
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::{Body, FieldVal};
+    use crate::model::schema::Capability;
+    use crate::model::values::{EnvEntry, EnvVal, Val};
+    use crate::source::{FileId, Span};
+
+    fn field(name: &str, value: Val, at: usize) -> Arc<FieldVal> {
+        let span = Span::new(FileId(0), at, at + 1);
+        Arc::new(FieldVal { name: name.into(), value, span, value_span: span, capability: Capability::Model })
+    }
+
+    fn env(entries: &[(&str, &str)], at: usize) -> Val {
+        let span = Span::new(FileId(0), at, at + 1);
+        Val::Env(
+            entries
+                .iter()
+                .map(|(key, value)| EnvEntry {
+                    key: key.to_string(),
+                    key_span: span,
+                    value: EnvVal::Literal(value.to_string()),
+                    value_span: span,
+                    span,
+                })
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn an_environment_shares_the_fields_it_does_not_change() {
+        let stack = Body {
+            fields: vec![field("port", Val::Int(8080), 0), field("env", env(&[("A", "1"), ("B", "2")], 1), 1)],
+            ..Body::default()
+        };
+        let over = Body {
+            fields: vec![field("env", env(&[("B", "3"), ("C", "4")], 9), 9), field("replicas", Val::Int(2), 10)],
+            ..Body::default()
+        };
+        let mut merged = stack.clone();
+        merged.merge(&over);
+        // `port` is the stack's field itself; `replicas` is the environment's.
+        assert!(Arc::ptr_eq(&merged.fields[0], &stack.fields[0]));
+        assert!(Arc::ptr_eq(&merged.fields[2], &over.fields[1]));
+        // `env` merged key by key into a copy: the stack's own is unchanged.
+        let pairs = |v: &Val| match v {
+            Val::Env(entries) => entries
+                .iter()
+                .map(|e| match &e.value {
+                    EnvVal::Literal(s) => format!("{}={s}", e.key),
+                    _ => e.key.clone(),
+                })
+                .collect::<Vec<_>>(),
+            _ => Vec::new(),
+        };
+        assert_eq!(pairs(&merged.fields[1].value), ["A=1", "B=3", "C=4"]);
+        assert_eq!(merged.fields[1].span, over.fields[0].span);
+        assert_eq!(stack.fields[1].value, env(&[("A", "1"), ("B", "2")], 1));
+    }
+}
