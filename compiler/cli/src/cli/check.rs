@@ -46,17 +46,15 @@ pub(crate) fn compile_or_e901(sources: &Sources, options: &Options) -> Compilati
 }
 
 /// [`govc::compile_each`], with a panic turned into E901 like [`compile_or_e901`].
-/// The trees and the model it built are not freed: the process ends soon.
+/// The trees and the model it built are not freed: the process ends soon, and
+/// freeing a large project piece by piece costs a tenth of a `check`.
 pub(crate) fn compile_each_or_e901<F: Send>(
     sources: &Sources,
     options: &Options,
     keep: impl Fn(&str, String) -> F + Sync,
 ) -> Compilation<F> {
-    let compiled = govc::compile_each_with_scaffolding;
-    match panic::catch_unwind(AssertUnwindSafe(|| compiled(sources, options, keep))) {
+    match panic::catch_unwind(AssertUnwindSafe(|| govc::compile_each_with_scaffolding(sources, options, keep))) {
         Ok((compilation, scaffolding)) => {
-            // The process ends soon: freeing a large project's trees and model piece
-            // by piece would cost a tenth of a `check`.
             std::mem::forget(scaffolding);
             compilation
         }
