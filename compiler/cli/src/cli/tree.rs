@@ -77,9 +77,11 @@ impl<'a> Early<'a> {
     }
 
     /// `path` rendered as `text`, compared with the directory.
+    /// The link check holds the lock; the comparison does not, so the threads that
+    /// render compare side by side.
     pub(crate) fn compare(&self, path: &str, text: String) -> Rendered {
-        let mut links = self.links.lock().unwrap_or_else(|e| e.into_inner());
-        match on_disk_if_other(self.dir, &mut links, path, &text) {
+        let checked = self.links.lock().unwrap_or_else(|e| e.into_inner()).check(path);
+        match checked.and_then(|()| on_disk_if_other(&self.dir.join(path), &text)) {
             Ok(None) => Rendered::Same,
             Ok(Some(old)) => Rendered::Differs { text, old },
             Err(e) => Rendered::Unreadable(e),
@@ -87,14 +89,55 @@ impl<'a> Early<'a> {
     }
 }
 
-/// What `dir` holds at `path` when it is not `text` (`Some(None)`: nothing), read
-/// without following a link; `None` when it is `text`.
-fn on_disk_if_other(dir: &Path, links: &mut LinkGuard, path: &str, text: &str) -> io::Result<Option<Option<String>>> {
-    links.check(path)?;
-    Ok(match read_text(&dir.join(path))? {
-        Some(old) if old == text => None,
-        old => Some(old),
-    })
+/// What the file at `path` holds when it is not `text` (`Some(None)`: nothing);
+/// `None` when it is `text`. The caller has checked that no component of `path` is
+/// a link.
+///
+/// A rebuild finds almost every file the same: the file is compared a block at a time
+/// through one small buffer, and read whole only when it differs (the report and the
+/// plan show the old text). A file of another length differs without a comparison.
+fn on_disk_if_other(path: &Path, text: &str) -> io::Result<Option<Option<String>>> {
+    use std::io::{Read, Seek};
+    let mut file = match fs::File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == io::ErrorKind::NotFound || e.kind() == io::ErrorKind::NotADirectory => {
+            return Ok(Some(None))
+        }
+        Err(e) if e.kind() == io::ErrorKind::IsADirectory => return Ok(Some(Some(String::new()))),
+        Err(e) => return Err(e),
+    };
+    let meta = file.metadata()?;
+    if meta.is_dir() {
+        return Ok(Some(Some(String::new())));
+    }
+    if meta.len() == text.len() as u64 && same_bytes(&mut file, text.as_bytes())? {
+        return Ok(None);
+    }
+    file.rewind()?;
+    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
+    file.read_to_end(&mut bytes)?;
+    Ok(Some(Some(utf8_or_replaced(bytes))))
+}
+
+/// True when `file`, read from where it stands to its end, holds exactly `expected`.
+fn same_bytes(file: &mut fs::File, expected: &[u8]) -> io::Result<bool> {
+    use std::io::Read;
+    let mut buffer = [0u8; 64 * 1024];
+    let mut at = 0;
+    loop {
+        let n = match file.read(&mut buffer) {
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if n == 0 {
+            return Ok(at == expected.len());
+        }
+        if expected.get(at..at + n) != Some(&buffer[..n]) {
+            return Ok(false);
+        }
+        at += n;
+    }
 }
 
 /// What happens to one file.
@@ -129,11 +172,13 @@ impl Plan {
         let mut plan = Plan { untrusted, ..Plan::default() };
         for (path, file) in files {
             let change = match file {
-                Rendered::Text(text) => match on_disk_if_other(dir, &mut links, path, text)? {
-                    None => None,
-                    Some(None) => Some(Change::Added),
-                    Some(Some(old)) => Some(Change::Changed { old }),
-                },
+                Rendered::Text(text) => {
+                    match links.check(path).and_then(|()| on_disk_if_other(&dir.join(path), text))? {
+                        None => None,
+                        Some(None) => Some(Change::Added),
+                        Some(Some(old)) => Some(Change::Changed { old }),
+                    }
+                }
                 Rendered::Same => None,
                 Rendered::Differs { old: None, .. } => Some(Change::Added),
                 Rendered::Differs { old: Some(old), .. } => Some(Change::Changed { old: old.clone() }),
@@ -227,13 +272,16 @@ impl<'a> LinkGuard<'a> {
 /// changed (they are replaced by `U+FFFD`).
 fn read_text(path: &Path) -> io::Result<Option<String>> {
     match fs::read(path) {
-        Ok(bytes) => {
-            Ok(Some(String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())))
-        }
+        Ok(bytes) => Ok(Some(utf8_or_replaced(bytes))),
         Err(e) if e.kind() == io::ErrorKind::NotFound || e.kind() == io::ErrorKind::NotADirectory => Ok(None),
         Err(e) if e.kind() == io::ErrorKind::IsADirectory => Ok(Some(String::new())),
         Err(e) => Err(e),
     }
+}
+
+/// `bytes` as text, bytes that are not UTF-8 replaced by `U+FFFD`.
+fn utf8_or_replaced(bytes: Vec<u8>) -> String {
+    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 /// What a directory holds, without following links: its files (links included, as
@@ -504,4 +552,36 @@ fn swap(new: &Path, dir: &Path) -> io::Result<()> {
         return Err(e);
     }
     fs::rename(&aside, new)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The comparison a block at a time finds what a whole read would: the same text,
+    /// a byte changed in any block (the last one short), a file shorter or longer, no
+    /// file, and bytes that are not UTF-8; the old text is read whole when it differs.
+    #[test]
+    fn a_file_is_compared_with_its_text_a_block_at_a_time() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let path = dir.path().join("f");
+        let text: String = (0..200_000u32).map(|i| char::from(b'a' + (i % 26) as u8)).collect();
+        fs::write(&path, &text).expect("written");
+        assert_eq!(on_disk_if_other(&path, &text).expect("readable"), None);
+        for at in [0, 65_535, 65_536, 131_072, text.len() - 1] {
+            let mut other = text.clone().into_bytes();
+            other[at] = b'#';
+            let other = String::from_utf8(other).expect("ASCII");
+            fs::write(&path, &other).expect("written");
+            assert_eq!(on_disk_if_other(&path, &text).expect("readable"), Some(Some(other)), "a byte changed at {at}");
+        }
+        for other in [&text[..text.len() - 1], &text[..65_536], "", &format!("{text}z")] {
+            fs::write(&path, other).expect("written");
+            assert_eq!(on_disk_if_other(&path, &text).expect("readable"), Some(Some(other.to_string())));
+        }
+        fs::write(&path, b"ab\xffc").expect("written");
+        assert_eq!(on_disk_if_other(&path, "ab\u{FFFD}c").expect("readable"), Some(Some("ab\u{FFFD}c".to_string())));
+        assert_eq!(on_disk_if_other(&dir.path().join("missing"), "x").expect("no error"), Some(None));
+        assert_eq!(on_disk_if_other(dir.path(), "x").expect("no error"), Some(Some(String::new())));
+    }
 }
