@@ -327,7 +327,7 @@ pub fn lower_body<'a>(
 }
 
 fn lower_env(block: &ast::Block, sink: &mut Diagnostics) -> Vec<EnvEntry> {
-    let mut entries: Vec<EnvEntry> = Vec::new();
+    let mut entries: Vec<EnvEntry> = Vec::with_capacity(block.entries.len());
     for entry in &block.entries {
         let field = match entry {
             Entry::Field(field) => field,

@@ -440,8 +440,10 @@ pub fn resolve(env: &mut Environment, schema: &Schema, elsewhere: &Elsewhere, si
     let mut all_edges = Vec::with_capacity(env.resources.len());
     let errors_before = sink.len();
     let mut all_unresolved = Vec::with_capacity(env.resources.len());
+    // Each resource's edges are gathered here, then moved into a vector of exactly
+    // their number: a fleet has hundreds of thousands of resources with a few edges.
+    let mut edges = Vec::new();
     for res in &env.resources {
-        let mut edges = Vec::new();
         let failed = std::cell::Cell::new(false);
         let find = |r: &Reference, sink: &mut Diagnostics| -> Option<usize> {
             if let Some(i) = index.get(&r.name) {
@@ -635,7 +637,9 @@ pub fn resolve(env: &mut Environment, schema: &Schema, elsewhere: &Elsewhere, si
             }
             None => {}
         }
-        all_edges.push(edges);
+        let mut exact = Vec::with_capacity(edges.len());
+        exact.append(&mut edges);
+        all_edges.push(exact);
         all_unresolved.push(failed.get());
     }
     for ((res, edges), unresolved) in env.resources.iter_mut().zip(all_edges).zip(all_unresolved) {

@@ -420,8 +420,8 @@ fn lower_resources(
         let body = lower_block(block, scope, schema, &mut local);
         (body, local)
     });
-    let mut decls: Vec<Decl> = Vec::new();
-    let mut index: HashMap<&str, usize> = HashMap::new();
+    let mut decls: Vec<Decl> = Vec::with_capacity(blocks.len());
+    let mut index: HashMap<&str, usize> = HashMap::with_capacity(blocks.len());
     let mut reserved = BTreeSet::new();
     for (block, (lowered, local)) in blocks.iter().zip(lowered) {
         sink.extend(local.into_reported());

@@ -285,7 +285,7 @@ pub fn literal(value: &ast::Value, ty: &FieldType, sink: &mut Diagnostics) -> Va
             None => mismatch(value, ty, sink),
         },
         (FieldType::Refs(_), ValueKind::List(items)) => {
-            let mut refs = Vec::new();
+            let mut refs = Vec::with_capacity(items.len());
             let mut ok = true;
             for item in items {
                 match &item.kind {

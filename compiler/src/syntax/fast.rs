@@ -18,13 +18,20 @@ use super::parser::Ctx;
 /// The items of a file whose tokens are `tokens`, or `None` where the file is not
 /// valid (or holds an already reported literal or region).
 pub(super) fn parse(ctx: &Ctx<'_>, tokens: &[(Token, SimpleSpan)]) -> Option<Vec<Block>> {
-    Cursor { ctx, tokens, at: 0 }.file()
+    Cursor { ctx, tokens, at: 0, entries: Vec::new(), values: Vec::new(), idents: Vec::new() }.file()
 }
 
 struct Cursor<'a, 't> {
     ctx: &'a Ctx<'t>,
     tokens: &'a [(Token, SimpleSpan)],
     at: usize,
+    /// Scratch stacks: a body, list or path collects its items on top of its stack and
+    /// moves them into a vector of exactly their number when it ends. A tree holds
+    /// hundreds of thousands of small bodies, and a vector grown a push at a time would
+    /// keep room for four entries where most bodies have two or three.
+    entries: Vec<Entry>,
+    values: Vec<Value>,
+    idents: Vec<Ident>,
 }
 
 impl Cursor<'_, '_> {
@@ -108,15 +115,15 @@ impl Cursor<'_, '_> {
     fn body(&mut self) -> Option<(Vec<Entry>, SimpleSpan)> {
         let open = self.eat(Token::LBrace)?;
         self.separators();
-        let mut entries = Vec::new();
+        let base = self.entries.len();
         loop {
             let docs = self.docs();
             if let Some(close) = self.eat(Token::RBrace) {
-                return Some((entries, SimpleSpan::from(open.start..close.end)));
+                return Some((self.entries.drain(base..).collect(), SimpleSpan::from(open.start..close.end)));
             }
             let mut entry = self.entry()?;
             entry.set_doc(self.ctx.doc(docs));
-            entries.push(entry);
+            self.entries.push(entry);
             self.separators();
         }
     }
@@ -187,24 +194,28 @@ impl Cursor<'_, '_> {
                 }
             }
             Token::Ident => {
-                let mut path = vec![self.ident()?];
+                let base = self.idents.len();
+                let first = self.ident()?;
+                self.idents.push(first);
                 while self.eat(Token::Dot).is_some() {
-                    path.push(self.ident()?);
+                    let next = self.ident()?;
+                    self.idents.push(next);
                 }
-                ValueKind::Path(path)
+                ValueKind::Path(self.idents.drain(base..).collect())
             }
             Token::LBracket => {
                 self.at += 1;
-                let mut items = Vec::new();
+                let base = self.values.len();
                 loop {
                     self.docs();
                     if self.eat(Token::RBracket).is_some() {
                         break;
                     }
-                    items.push(self.value()?);
+                    let item = self.value()?;
+                    self.values.push(item);
                     self.eat(Token::Comma);
                 }
-                ValueKind::List(items)
+                ValueKind::List(self.values.drain(base..).collect())
             }
             _ => return None,
         };

@@ -136,6 +136,42 @@ fn big_file_parses() {
     assert_eq!(file.items[1].entries.len(), 1_000);
 }
 
+/// A valid file's tree holds no spare room: every body, list and path is a vector of
+/// exactly its items (the fast path collects them on scratch stacks). A fleet holds
+/// hundreds of thousands of them, and a vector grown a push at a time keeps room for
+/// four entries where most bodies have two or three.
+#[test]
+fn a_valid_tree_holds_no_spare_room() {
+    fn value(v: &ast::Value) {
+        match &v.kind {
+            ValueKind::Path(path) => assert_eq!(path.capacity(), path.len(), "path at {:?}", v.span),
+            ValueKind::List(items) => {
+                assert_eq!(items.capacity(), items.len(), "list at {:?}", v.span);
+                items.iter().for_each(value);
+            }
+            _ => {}
+        }
+    }
+    fn block(b: &ast::Block) {
+        assert_eq!(b.entries.capacity(), b.entries.len(), "block `{}`", b.kind.name);
+        for entry in &b.entries {
+            match entry {
+                Entry::Field(field) => value(&field.value),
+                Entry::Block(inner) => block(inner),
+                Entry::Route(_) => {}
+            }
+        }
+    }
+    let mut text = synthetic_fleet(50);
+    text.push_str(
+        "x { nested { deeper { a = [[p.q.r, s], [], [t]] } b = 1 } c = [u] }
+",
+    );
+    let file = parse_ok(&text);
+    assert_eq!(file.items.len(), 3);
+    file.items.iter().for_each(block);
+}
+
 /// A file like `fleet_gov.py`'s output: `n` services of ten lines each.
 fn synthetic_fleet(n: usize) -> String {
     let mut text = String::from(
