@@ -195,21 +195,34 @@ impl TfFile {
     /// Renders pretty JSON (serde_json's layout: two-space indent, sorted keys) with a
     /// trailing newline.
     pub fn render(self) -> String {
-        let mut text = String::with_capacity(rendered_len(&self.root) + 64);
+        let mut text = String::with_capacity(rendered_len(&self.root, 0) + 1);
         write_entries(&mut text, &self.root, 0);
         text.push('\n');
         text
     }
 }
 
-/// About the length of the rendered entries (what they hold, without keys and indent).
-fn rendered_len(map: &BTreeMap<String, Entry>) -> usize {
-    map.values()
-        .map(|entry| match entry {
-            Entry::Block(inner) => rendered_len(inner),
-            Entry::Rendered(text) => text.len() + 16,
+/// The length of `map` written by [`write_entries`] at `depth`, exact when no key
+/// needs an escape (govc's keys never do): a file of thousands of blocks is written
+/// into one allocation, never grown and copied.
+fn rendered_len(map: &BTreeMap<String, Entry>, depth: usize) -> usize {
+    if map.is_empty() {
+        return 2;
+    }
+    // `{`; each entry on a line of its own; `\n`, the indent and `}`.
+    let entries: usize = map
+        .iter()
+        .map(|(key, entry)| {
+            let value = match entry {
+                Entry::Block(inner) => rendered_len(inner, depth + 1),
+                Entry::Rendered(text) => text.len(),
+            };
+            // `,\n` (the first: `\n`), the indent, the quoted key, `: `.
+            2 + (depth + 1) * 2 + key.len() + 2 + 2 + value
         })
-        .sum()
+        .sum();
+    // The first entry's line starts with `\n` alone, not `,\n`.
+    1 + entries - 1 + 1 + depth * 2 + 1
 }
 
 fn write_entries(out: &mut String, map: &BTreeMap<String, Entry>, depth: usize) {
@@ -423,6 +436,25 @@ mod tests {
         root.insert("output".into(), json!({"o": {"description": "why", "value": "${aws_a.only.id}"}}));
         root.insert("terraform".into(), json!({"required_version": ">= 1.6"}));
         assert_eq!(file.render(), serde(&Value::Object(root)) + "\n");
+    }
+
+    /// A file is written into one allocation of exactly its length: the blocks' text,
+    /// keys, indents and separators, at every depth, empty objects included.
+    #[test]
+    fn a_file_is_rendered_into_exactly_its_length() {
+        let mut file = TfFile::new("header");
+        for i in 0..40 {
+            file.resource("aws_b", &format!("r-{i}"), json!({"list": ["a", {"deep": {}}], "n": i}));
+        }
+        file.resource("aws_a", "only", json!({}));
+        file.resource_fields("aws_rule", "empty", &mut []);
+        file.output("o", reference("aws_a.only.id"), "why");
+        file.top("terraform", json!({"required_version": ">= 1.6"}));
+        let expected = rendered_len(&file.root, 0) + 1;
+        let text = file.render();
+        assert_eq!(text.len(), expected);
+        assert_eq!(text.capacity(), expected, "never grown");
+        assert_eq!(rendered_len(&BTreeMap::new(), 3), 2, "`{{}}`");
     }
 
     #[test]
