@@ -289,12 +289,15 @@ fn merge_one(
         reserved.extend(stack.reserved.iter().cloned());
         resources.extend(stack.resources.iter().map(Resource::from_stack));
     }
-    let mut index: HashMap<String, usize> = resources.iter().enumerate().map(|(i, r)| (r.name.clone(), i)).collect();
+    // Names borrowed from the declarations: no copy of every name per environment.
+    let mut index: HashMap<&str, usize> = stack_decl
+        .map(|s| s.resources.iter().enumerate().map(|(i, d)| (d.name.as_str(), i)).collect())
+        .unwrap_or_default();
     for d in &decl.resources {
         if stack_decl.is_some_and(|s| s.reserved.contains(&d.name)) {
             continue;
         }
-        match index.get(&d.name).map(|i| &mut resources[*i]) {
+        match index.get(d.name.as_str()).map(|i| &mut resources[*i]) {
             Some(base) if base.kind == d.kind => {
                 base.body.merge(&d.body);
                 base.env_head = Some(d.head_span);
@@ -314,7 +317,7 @@ fn merge_one(
                 )),
             ),
             None => {
-                index.insert(d.name.clone(), resources.len());
+                index.insert(&d.name, resources.len());
                 resources.push(Resource {
                     kind: d.kind.clone(),
                     name: d.name.clone(),
@@ -332,7 +335,8 @@ fn merge_one(
     // A service and a postgres both of the stack, or both of the environment, were
     // reported with their scope (`lower`); here only a pair across the two.
     if let Some(stack) = stack_decl {
-        let own = || decl.resources.iter().filter(|d| index.get(&d.name).is_some_and(|&i| !resources[i].from_stack));
+        let own =
+            || decl.resources.iter().filter(|d| index.get(d.name.as_str()).is_some_and(|&i| !resources[i].from_stack));
         let across = super::lower::bootstrap_clashes(own(), &stack.resources)
             .into_iter()
             .chain(super::lower::bootstrap_clashes(&stack.resources, own()));
@@ -435,7 +439,7 @@ impl Elsewhere {
 
 /// Resolves every reference of every resource in `env` (E206, E207, E301, E503).
 pub fn resolve(env: &mut Environment, schema: &Schema, elsewhere: &Elsewhere, sink: &mut Diagnostics) {
-    let index: HashMap<String, usize> = env.resources.iter().enumerate().map(|(i, r)| (r.name.clone(), i)).collect();
+    let index: HashMap<&str, usize> = env.resources.iter().enumerate().map(|(i, r)| (r.name.as_str(), i)).collect();
     let networks: Vec<usize> = env.of_kind("network").map(|(i, _)| i).collect();
     let mut all_edges = Vec::with_capacity(env.resources.len());
     let errors_before = sink.len();
@@ -446,7 +450,7 @@ pub fn resolve(env: &mut Environment, schema: &Schema, elsewhere: &Elsewhere, si
     for res in &env.resources {
         let failed = std::cell::Cell::new(false);
         let find = |r: &Reference, sink: &mut Diagnostics| -> Option<usize> {
-            if let Some(i) = index.get(&r.name) {
+            if let Some(i) = index.get(r.name.as_str()) {
                 return Some(*i);
             }
             failed.set(true);
