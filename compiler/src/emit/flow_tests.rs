@@ -24,7 +24,8 @@ pub(super) fn compile(files: Vec<(String, String)>) -> Option<(ir::Program, BTre
     Some((out.program?, out.files))
 }
 
-pub(super) fn project(dir: &Path) -> Vec<(String, String)> {
+/// The `.gov` files under `dir`: paths relative to it, `/`-separated, sorted.
+pub(crate) fn project(dir: &Path) -> Vec<(String, String)> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {

@@ -14,7 +14,7 @@ pub mod terraform;
 pub mod versions;
 
 #[cfg(test)]
-mod flow_tests;
+pub(crate) mod flow_tests;
 #[cfg(test)]
 mod identity_tests;
 

@@ -814,3 +814,29 @@ fn example(ty: &FieldType, name: &str) -> String {
         _ => "...".into(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    /// Each resource's edges are a vector of exactly their number (`resolve` gathers
+    /// them in one scratch vector): a fleet holds hundreds of thousands of resources
+    /// with three or so edges, and a vector grown a push at a time keeps room for four.
+    #[test]
+    fn a_resource_holds_its_edges_without_spare_room() {
+        let mut sources = crate::Sources::with_stdlib();
+        for (path, text) in crate::emit::flow_tests::project(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../envs")) {
+            sources.add(path, text);
+        }
+        let (model, sink) = crate::analyze(&sources, &crate::Options::default());
+        assert!(!sink.has_errors(), "envs/ compiles");
+        let mut edges = 0;
+        for env in &model.environments {
+            for r in &env.resources {
+                assert_eq!(r.edges.capacity(), r.edges.len(), "edges of `{}` in `{}`", r.name, env.name);
+                edges += r.edges.len();
+            }
+        }
+        assert!(edges > 20, "envs/ has edges to check ({edges})");
+    }
+}

@@ -76,9 +76,9 @@ impl<'a> Early<'a> {
         Early { dir, links: Mutex::new(LinkGuard::new(dir)) }
     }
 
-    /// `path` rendered as `text`, compared with the directory.
-    /// The link check holds the lock; the comparison does not, so the threads that
-    /// render compare side by side.
+    /// `path` rendered as `text`, compared with the directory. The link check holds
+    /// the lock; the comparison does not, so the threads that render compare side by
+    /// side.
     pub(crate) fn compare(&self, path: &str, text: String) -> Rendered {
         let checked = self.links.lock().unwrap_or_else(|e| e.into_inner()).check(path);
         match checked.and_then(|()| on_disk_if_other(&self.dir.join(path), &text)) {

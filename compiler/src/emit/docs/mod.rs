@@ -418,17 +418,8 @@ mod tests {
     fn build(dir: &str) -> BTreeMap<String, String> {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(dir);
         let mut sources = Sources::with_stdlib();
-        let mut stack = vec![root.clone()];
-        while let Some(d) = stack.pop() {
-            for e in std::fs::read_dir(&d).expect("readable").flatten() {
-                let p = e.path();
-                if p.is_dir() {
-                    stack.push(p);
-                } else if p.extension().is_some_and(|x| x == "gov") {
-                    let rel = p.strip_prefix(&root).expect("below").to_string_lossy().into_owned();
-                    sources.add(rel, std::fs::read_to_string(&p).expect("utf-8"));
-                }
-            }
+        for (path, text) in crate::emit::flow_tests::project(&root) {
+            sources.add(path, text);
         }
         let c = compile(&sources, &Options { emit: true });
         assert!(c.diagnostics.iter().all(|d| !d.is_error()), "{:#?}", c.diagnostics);

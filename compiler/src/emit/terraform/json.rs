@@ -221,8 +221,8 @@ fn rendered_len(map: &BTreeMap<String, Entry>, depth: usize) -> usize {
             2 + (depth + 1) * 2 + key.len() + 2 + 2 + value
         })
         .sum();
-    // The first entry's line starts with `\n` alone, not `,\n`.
-    1 + entries - 1 + 1 + depth * 2 + 1
+    // `{` and the closing `\n`, indent and `}`, less the first entry's comma.
+    entries + depth * 2 + 2
 }
 
 fn write_entries(out: &mut String, map: &BTreeMap<String, Entry>, depth: usize) {
