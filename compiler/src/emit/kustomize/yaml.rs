@@ -185,6 +185,13 @@ fn write_map(out: &mut String, entries: &[(Key, Yaml)], indent: usize) {
                 out.push('\n');
                 write_seq(out, items, indent + 2);
             }
+            // Most values are plain (names, labels, kinds): written as they are, with
+            // no search for a line break, which a plain scalar cannot hold.
+            Yaml::Str(text) if is_plain_safe(text) => {
+                out.push(' ');
+                out.push_str(text);
+                out.push('\n');
+            }
             Yaml::Str(text) if is_block_safe(text) => {
                 out.push(' ');
                 write_block(out, text, indent + 2);
@@ -209,6 +216,11 @@ fn write_seq(out: &mut String, items: &[Yaml], indent: usize) {
             Yaml::Seq(inner) if !inner.is_empty() => {
                 out.push_str("-\n");
                 write_seq(out, inner, indent + 2);
+            }
+            Yaml::Str(text) if is_plain_safe(text) => {
+                out.push_str("- ");
+                out.push_str(text);
+                out.push('\n');
             }
             Yaml::Str(text) if is_block_safe(text) => {
                 out.push_str("- ");
