@@ -298,13 +298,24 @@ fn write_block(out: &mut String, s: &str, indent: usize) {
     }
 }
 
+/// Every entry of a tree starts with one: written eight spaces at a time, then the
+/// rest, each a piece of known length that the compiler writes in place (a piece of
+/// any length would be a call to `memset` per line).
 fn push_indent(out: &mut String, indent: usize) {
-    const SPACES: &str = "                                                                ";
     let mut left = indent;
-    while left > 0 {
-        let n = left.min(SPACES.len());
-        out.push_str(&SPACES[..n]);
-        left -= n;
+    while left >= 8 {
+        out.push_str("        ");
+        left -= 8;
+    }
+    match left {
+        0 => {}
+        1 => out.push(' '),
+        2 => out.push_str("  "),
+        3 => out.push_str("   "),
+        4 => out.push_str("    "),
+        5 => out.push_str("     "),
+        6 => out.push_str("      "),
+        _ => out.push_str("       "),
     }
 }
 
