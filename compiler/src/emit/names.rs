@@ -113,7 +113,12 @@ pub fn bootstrap_security_group_name(project: &str, env: &str, postgres: &str) -
 /// `<project>-<name>` shortened to the 63 characters of a label value: the
 /// `app.kubernetes.io/instance` label of the pods of `name`.
 pub fn instance_label(project: &str, name: &str) -> String {
-    shorten(&format!("{project}-{name}"), 63)
+    // Every Kubernetes object carries one: the joined name is kept when it fits.
+    let joined = format!("{project}-{name}");
+    if joined.len() <= 63 {
+        return joined;
+    }
+    shorten(&joined, 63)
 }
 
 /// The labels that select the pods of `name`: the Kubernetes Deployment, its

@@ -29,13 +29,16 @@ impl Object {
         metadata: Vec<(&'static str, Yaml)>,
         rest: Vec<(&'static str, Yaml)>,
     ) -> Object {
-        let mut meta = vec![("name".into(), Yaml::text(name))];
+        // Sized once: a fleet builds tens of thousands of objects.
+        let mut meta = Vec::with_capacity(1 + metadata.len());
+        meta.push(("name".into(), Yaml::text(name)));
         meta.extend(metadata.into_iter().map(|(k, v)| (k.into(), v)));
-        let mut body = vec![
+        let mut body = Vec::with_capacity(3 + rest.len());
+        body.extend([
             ("apiVersion".into(), Yaml::from(api_version)),
             ("kind".into(), Yaml::from(kind)),
             ("metadata".into(), Yaml::Map(meta)),
-        ];
+        ]);
         body.extend(rest.into_iter().map(|(k, v)| (k.into(), v)));
         Object { api_version, kind, name: name.to_string(), body: Yaml::Map(body) }
     }
