@@ -115,6 +115,23 @@ pub fn emit_each<K: Send>(
     Ok(files)
 }
 
+/// Appends `n` in decimal digits (the Terraform and YAML writers' integers: ports,
+/// sizes, counts), without the formatting machinery.
+pub(crate) fn push_decimal(out: &mut String, n: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut rest = n;
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    out.push_str(std::str::from_utf8(&digits[at..]).unwrap_or_default());
+}
+
 fn internal(message: String) -> Box<Diagnostic> {
     Box::new(
         Diagnostic::global(Code::E901, format!("internal error while emitting: {message}"))

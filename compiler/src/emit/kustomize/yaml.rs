@@ -240,7 +240,10 @@ fn write_inline(out: &mut String, value: &Yaml) {
     match value {
         Yaml::Str(s) => write_scalar(out, s),
         Yaml::Int(n) => {
-            let _ = write!(out, "{n}");
+            if *n < 0 {
+                out.push('-');
+            }
+            crate::emit::push_decimal(out, n.unsigned_abs());
         }
         Yaml::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
         Yaml::Seq(_) => out.push_str("[]"),
@@ -421,6 +424,13 @@ mod tests {
         let mapping = parsed.as_mapping().expect("a mapping");
         assert_eq!(mapping.get("key").and_then(|v| v.as_str()), Some(s), "value {s:?} in\n{doc}");
         assert!(mapping.contains_key(s), "key {s:?} in\n{doc}");
+    }
+
+    #[test]
+    fn integers_are_written_in_decimal() {
+        for n in [0, 7, 10, 8080, -1, -42, i64::MIN, i64::MAX] {
+            assert_eq!(to_embedded(&map([("count", n.into())])), format!("count: {n}"));
+        }
     }
 
     #[test]

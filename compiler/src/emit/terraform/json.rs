@@ -171,7 +171,7 @@ impl TfFile {
             Scalar::Lit(s) => write_string(out, &escaped(s)),
             Scalar::Ref(expr) => write_string_parts(out, &["${", expr, "}"]),
             Scalar::Attr(ty, name, attr) => write_string_parts(out, &["${", ty, ".", name, ".", attr, "}"]),
-            Scalar::Int(n) => write_integer(out, *n),
+            Scalar::Int(n) => crate::emit::push_decimal(out, *n),
         });
         self.insert_rendered(&path, name, text);
     }
@@ -284,31 +284,15 @@ fn write_object<'a, K: AsRef<str>, V: 'a>(
 /// else through `Number`'s Display, which is the serializer's own text (ryu).
 fn write_number(out: &mut String, n: &serde_json::Number) {
     match (n.as_u64(), n.as_i64()) {
-        (Some(u), _) => write_integer(out, u),
+        (Some(u), _) => crate::emit::push_decimal(out, u),
         (None, Some(i)) => {
             out.push('-');
-            write_integer(out, i.unsigned_abs());
+            crate::emit::push_decimal(out, i.unsigned_abs());
         }
         (None, None) => {
             let _ = write!(out, "{n}");
         }
     }
-}
-
-/// `n` in decimal digits.
-fn write_integer(out: &mut String, n: u64) {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    let mut rest = n;
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (rest % 10) as u8;
-        rest /= 10;
-        if rest == 0 {
-            break;
-        }
-    }
-    out.push_str(std::str::from_utf8(&digits[at..]).unwrap_or_default());
 }
 
 fn indent(out: &mut String, depth: usize) {
