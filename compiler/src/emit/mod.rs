@@ -132,6 +132,27 @@ pub(crate) fn push_decimal(out: &mut String, n: u64) {
     out.push_str(std::str::from_utf8(&digits[at..]).unwrap_or_default());
 }
 
+/// Appends `n` spaces (the YAML and Terraform writers' indentation: every line starts
+/// with some), eight at a time and then the rest, each a piece of known length that the
+/// compiler writes in place (a piece of any length would be a call to `memset` per line).
+pub(crate) fn push_spaces(out: &mut String, n: usize) {
+    let mut left = n;
+    while left >= 8 {
+        out.push_str("        ");
+        left -= 8;
+    }
+    match left {
+        0 => {}
+        1 => out.push(' '),
+        2 => out.push_str("  "),
+        3 => out.push_str("   "),
+        4 => out.push_str("    "),
+        5 => out.push_str("     "),
+        6 => out.push_str("      "),
+        _ => out.push_str("       "),
+    }
+}
+
 fn internal(message: String) -> Box<Diagnostic> {
     Box::new(
         Diagnostic::global(Code::E901, format!("internal error while emitting: {message}"))
@@ -145,6 +166,20 @@ mod tests {
 
     use super::flow_tests::{compile, project};
     use super::*;
+
+    #[test]
+    fn spaces_and_decimals_are_what_format_writes() {
+        for n in 0..40 {
+            let mut out = String::from("x");
+            push_spaces(&mut out, n);
+            assert_eq!(out, format!("x{:n$}", ""));
+        }
+        for n in [0, 9, 10, 99, 100, 8080, u64::MAX] {
+            let mut out = String::new();
+            push_decimal(&mut out, n);
+            assert_eq!(out, n.to_string());
+        }
+    }
 
     /// The pieces spread over the cores give exactly what each backend renders on its
     /// own, every file with the sha256 of its text, and the lock lists those digests.

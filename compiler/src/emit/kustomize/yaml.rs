@@ -161,7 +161,7 @@ fn write_value(out: &mut String, value: &Yaml, indent: usize) {
         Yaml::Map(entries) if !entries.is_empty() => write_map(out, entries, indent),
         Yaml::Seq(items) if !items.is_empty() => write_seq(out, items, indent),
         scalar => {
-            push_indent(out, indent);
+            crate::emit::push_spaces(out, indent);
             write_inline(out, scalar);
             out.push('\n');
         }
@@ -172,7 +172,7 @@ fn write_map(out: &mut String, entries: &[(Key, Yaml)], indent: usize) {
     for (i, (key, value)) in entries.iter().enumerate() {
         // The first entry of a map inside a sequence item follows the `- ` marker.
         if i > 0 || !out.ends_with("- ") {
-            push_indent(out, indent);
+            crate::emit::push_spaces(out, indent);
         }
         write_scalar(out, key);
         out.push(':');
@@ -185,16 +185,9 @@ fn write_map(out: &mut String, entries: &[(Key, Yaml)], indent: usize) {
                 out.push('\n');
                 write_seq(out, items, indent + 2);
             }
-            // Most values are plain (names, labels, kinds): written as they are, with
-            // no search for a line break, which a plain scalar cannot hold.
-            Yaml::Str(text) if is_plain_safe(text) => {
+            Yaml::Str(text) => {
                 out.push(' ');
-                out.push_str(text);
-                out.push('\n');
-            }
-            Yaml::Str(text) if is_block_safe(text) => {
-                out.push(' ');
-                write_block(out, text, indent + 2);
+                write_text(out, text, indent + 2);
             }
             scalar => {
                 out.push(' ');
@@ -207,7 +200,7 @@ fn write_map(out: &mut String, entries: &[(Key, Yaml)], indent: usize) {
 
 fn write_seq(out: &mut String, items: &[Yaml], indent: usize) {
     for item in items {
-        push_indent(out, indent);
+        crate::emit::push_spaces(out, indent);
         match item {
             Yaml::Map(inner) if !inner.is_empty() => {
                 out.push_str("- ");
@@ -217,14 +210,9 @@ fn write_seq(out: &mut String, items: &[Yaml], indent: usize) {
                 out.push_str("-\n");
                 write_seq(out, inner, indent + 2);
             }
-            Yaml::Str(text) if is_plain_safe(text) => {
+            Yaml::Str(text) => {
                 out.push_str("- ");
-                out.push_str(text);
-                out.push('\n');
-            }
-            Yaml::Str(text) if is_block_safe(text) => {
-                out.push_str("- ");
-                write_block(out, text, indent + 2);
+                write_text(out, text, indent + 2);
             }
             scalar => {
                 out.push_str("- ");
@@ -232,6 +220,22 @@ fn write_seq(out: &mut String, items: &[Yaml], indent: usize) {
                 out.push('\n');
             }
         }
+    }
+}
+
+/// Writes a string value after its `key: ` or `- ` and ends the line: plain when it
+/// can be (most values are: names, labels, kinds; then with no search for a line
+/// break, which a plain scalar cannot hold), else a literal block at `indent` when
+/// that reads back exactly, else double-quoted.
+fn write_text(out: &mut String, text: &str, indent: usize) {
+    if is_plain_safe(text) {
+        out.push_str(text);
+        out.push('\n');
+    } else if is_block_safe(text) {
+        write_block(out, text, indent);
+    } else {
+        write_quoted(out, text);
+        out.push('\n');
     }
 }
 
@@ -294,31 +298,10 @@ fn write_block(out: &mut String, s: &str, indent: usize) {
     out.push_str(header);
     for line in body.split('\n') {
         if !line.is_empty() {
-            push_indent(out, indent);
+            crate::emit::push_spaces(out, indent);
             out.push_str(line);
         }
         out.push('\n');
-    }
-}
-
-/// Every entry of a tree starts with one: written eight spaces at a time, then the
-/// rest, each a piece of known length that the compiler writes in place (a piece of
-/// any length would be a call to `memset` per line).
-fn push_indent(out: &mut String, indent: usize) {
-    let mut left = indent;
-    while left >= 8 {
-        out.push_str("        ");
-        left -= 8;
-    }
-    match left {
-        0 => {}
-        1 => out.push(' '),
-        2 => out.push_str("  "),
-        3 => out.push_str("   "),
-        4 => out.push_str("    "),
-        5 => out.push_str("     "),
-        6 => out.push_str("      "),
-        _ => out.push_str("       "),
     }
 }
 

@@ -295,14 +295,9 @@ fn write_number(out: &mut String, n: &serde_json::Number) {
     }
 }
 
+/// The indent of a line at `depth`: two spaces a level, as serde_json writes it.
 fn indent(out: &mut String, depth: usize) {
-    const SPACES: &str = "                                ";
-    let mut width = depth * 2;
-    while width > SPACES.len() {
-        out.push_str(SPACES);
-        width -= SPACES.len();
-    }
-    out.push_str(&SPACES[..width]);
+    crate::emit::push_spaces(out, depth * 2);
 }
 
 /// A JSON string as serde_json writes it: `"` and `\` escaped, control characters as
