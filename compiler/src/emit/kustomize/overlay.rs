@@ -11,7 +11,7 @@ use std::fmt::Write as _;
 
 use super::object::{self, Object};
 use super::service::image_name;
-use super::yaml::{self, map, Yaml};
+use super::yaml::{self, map, Field, Yaml};
 use super::{each_object, View};
 use crate::ir;
 
@@ -32,7 +32,9 @@ pub fn overlay(view: &View, base: Option<(String, &[Object])>) -> Result<Vec<(St
     let mut images = BTreeMap::new();
     // The added objects, one multi-document file per kind in the order kinds first appear.
     let mut added: Vec<(&'static str, String)> = Vec::new();
-    let mut patches = Vec::new();
+    // The items of `patches:`, written as they are found; and one object's operations.
+    let mut patches = String::new();
+    let mut ops = String::new();
     each_object(view, &mut |mut chunk, svc| {
         if let Some(svc) = svc {
             pin_image(view, svc, &base_deployments, &mut chunk, &mut images)?;
@@ -41,13 +43,10 @@ pub fn overlay(view: &View, base: Option<(String, &[Object])>) -> Result<Vec<(St
             match base_by_key.get(&obj.key()) {
                 Some(&i) => {
                     matched[i] = true;
-                    let mut ops = Vec::new();
+                    ops.clear();
                     diff(&mut Vec::with_capacity(8), &base_objects[i].body, &obj.body, &mut ops);
                     if !ops.is_empty() {
-                        patches.push(map([
-                            ("target", obj.target()),
-                            ("patch", yaml::to_embedded(&Yaml::Seq(ops)).into()),
-                        ]));
+                        push_patch(&mut patches, &obj.target(), &ops);
                     }
                 }
                 None => add_document(&mut added, obj.kind, &obj.body),
@@ -72,7 +71,7 @@ pub fn overlay(view: &View, base: Option<(String, &[Object])>) -> Result<Vec<(St
             ("metadata", map([("name", (&b.name).into())])),
             ("$patch", "delete".into()),
         ]);
-        patches.push(map([("target", b.target()), ("patch", yaml::to_embedded(&delete).into())]));
+        push_patch(&mut patches, &b.target(), &yaml::to_embedded(&delete));
     }
 
     let mut k = vec![
@@ -95,12 +94,23 @@ pub fn overlay(view: &View, base: Option<(String, &[Object])>) -> Result<Vec<(St
     if !images.is_empty() {
         k.push(("images", Yaml::Seq(images.into_values().collect())));
     }
-    if !patches.is_empty() {
-        k.push(("patches", Yaml::Seq(patches)));
-    }
     let k = Yaml::Map(k.into_iter().map(|(a, b)| (a.into(), b)).collect());
-    files.push(("kustomization.yaml".to_string(), yaml::to_document(&k)));
+    let mut text = yaml::to_document(&k);
+    // `patches:` is the last key: its items, already written, follow the rest.
+    if !patches.is_empty() {
+        text.reserve_exact(patches.len() + "patches:\n".len());
+        text.push_str("patches:\n");
+        text.push_str(&patches);
+    }
+    files.push(("kustomization.yaml".to_string(), text));
     Ok(files)
+}
+
+/// Appends the item of `patches:` that applies `patch` (the text of an embedded
+/// document, ending with a newline or not) to `target`.
+fn push_patch(patches: &mut String, target: &Yaml, patch: &str) {
+    let patch = patch.strip_suffix('\n').unwrap_or(patch);
+    yaml::push_map_item(patches, &[("target", Field::Value(target)), ("patch", Field::Text(patch))], 2);
 }
 
 /// Rewrites the image of `svc`'s Deployment (among its objects, `chunk`) to the name the
@@ -189,13 +199,14 @@ fn set_container_image(body: &mut Yaml, image: &str) {
     }
 }
 
-/// Appends the RFC 6902 operations turning `from` into `to`. Maps are diffed by key;
+/// Appends the RFC 6902 operations turning `from` into `to`, as the items of a YAML
+/// sequence (the text of an embedded document). Maps are diffed by key;
 /// sequences of equal length element by element; anything else is replaced whole.
 /// Collections are walked, not compared whole first (a deep comparison at every level
 /// would cost the tree's size times its depth on every object of a fleet), and `path`
 /// is a stack of the keys and indexes walked, written as a JSON pointer only for an
 /// operation.
-fn diff<'a>(path: &mut Vec<Segment<'a>>, from: &'a Yaml, to: &'a Yaml, ops: &mut Vec<Yaml>) {
+fn diff<'a>(path: &mut Vec<Segment<'a>>, from: &'a Yaml, to: &'a Yaml, ops: &mut String) {
     match (from, to) {
         (Yaml::Map(a), Yaml::Map(b)) => {
             // Both sides are built by the same functions, so keys are usually at the same
@@ -212,7 +223,7 @@ fn diff<'a>(path: &mut Vec<Segment<'a>>, from: &'a Yaml, to: &'a Yaml, ops: &mut
                 path.push(Segment::Key(key));
                 match found {
                     Some(new) => diff(path, old, new, ops),
-                    None => ops.push(map([("op", "remove".into()), ("path", pointer(path).into())])),
+                    None => push_op(ops, "remove", path, None),
                 }
                 path.pop();
             }
@@ -222,7 +233,7 @@ fn diff<'a>(path: &mut Vec<Segment<'a>>, from: &'a Yaml, to: &'a Yaml, ops: &mut
             for (key, new) in b {
                 if !a.iter().any(|(k, _)| k == key) {
                     path.push(Segment::Key(key));
-                    ops.push(map([("op", "add".into()), ("path", pointer(path).into()), ("value", new.clone())]));
+                    push_op(ops, "add", path, Some(new));
                     path.pop();
                 }
             }
@@ -235,7 +246,18 @@ fn diff<'a>(path: &mut Vec<Segment<'a>>, from: &'a Yaml, to: &'a Yaml, ops: &mut
             }
         }
         _ if from == to => {}
-        _ => ops.push(map([("op", "replace".into()), ("path", pointer(path).into()), ("value", to.clone())])),
+        _ => push_op(ops, "replace", path, Some(to)),
+    }
+}
+
+/// Appends the operation `op` at `path`, with its value when it has one.
+fn push_op(ops: &mut String, op: &str, path: &[Segment], value: Option<&Yaml>) {
+    let pointer = pointer(path);
+    let op = ("op", Field::Text(op));
+    let at = ("path", Field::Text(&pointer));
+    match value {
+        Some(value) => yaml::push_map_item(ops, &[op, at, ("value", Field::Value(value))], 0),
+        None => yaml::push_map_item(ops, &[op, at], 0),
     }
 }
 
@@ -291,12 +313,11 @@ mod tests {
     fn diff_emits_minimal_operations() {
         let a = map([("spec", map([("replicas", 1i64.into()), ("x/y", "a".into())])), ("l", vec!["a", "b"].into())]);
         let b = map([("spec", map([("x/y", "b".into()), ("new", true.into())])), ("l", vec!["a", "c", "d"].into())]);
-        let mut ops = Vec::new();
+        let mut ops = String::new();
         diff(&mut Vec::new(), &a, &b, &mut ops);
-        let text = yaml::to_document(&Yaml::Seq(ops));
         assert_eq!(
-            text,
-            "---\n- op: remove\n  path: /spec/replicas\n- op: replace\n  path: \"/spec/x~1y\"\n  value: b\n- op: add\n  path: /spec/new\n  value: true\n- op: replace\n  path: /l\n  value:\n    - a\n    - c\n    - d\n"
+            ops,
+            "- op: remove\n  path: /spec/replicas\n- op: replace\n  path: \"/spec/x~1y\"\n  value: b\n- op: add\n  path: /spec/new\n  value: true\n- op: replace\n  path: /l\n  value:\n    - a\n    - c\n    - d\n"
         );
     }
 }

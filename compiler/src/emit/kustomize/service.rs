@@ -35,15 +35,18 @@ pub fn image_name(svc: &ir::Service) -> String {
 
 /// Every object of `svc` in `view`.
 pub fn objects(view: &View, svc: &ir::Service) -> Vec<Object> {
-    let mut out = vec![service_account(view, svc)];
+    let mut out = Vec::with_capacity(7);
+    out.push(service_account(view, svc));
+    // The values are read once: the Deployment carries their digest.
     let config = config_values(view, svc);
+    let digest = (!config.is_empty()).then(|| config_digest(&config));
     if !config.is_empty() {
         out.push(config_map(view, svc, config));
     }
     if view.env.is_some() && has_secrets(svc) {
         out.push(external_secret(view, svc));
     }
-    out.push(deployment(view, svc));
+    out.push(deployment(view, svc, digest));
     out.push(service(view, svc));
     if svc.replicas.max > svc.replicas.min {
         out.push(autoscaler(view, svc));
@@ -199,7 +202,8 @@ fn probe_action(svc: &ir::Service) -> (&'static str, Yaml) {
     }
 }
 
-fn container(view: &View, svc: &ir::Service) -> Yaml {
+/// The service's container; `has_config`: it reads a ConfigMap.
+fn container(view: &View, svc: &ir::Service, has_config: bool) -> Yaml {
     let probe = |extra: Vec<(&'static str, Yaml)>| {
         let (action, how) = probe_action(svc);
         let mut p = vec![(action.into(), how)];
@@ -219,7 +223,7 @@ fn container(view: &View, svc: &ir::Service) -> Yaml {
             ])]),
         ),
     ];
-    if !config_values(view, svc).is_empty() {
+    if has_config {
         c.push((
             "envFrom",
             Yaml::Seq(vec![map([("configMapRef", map([("name", config_map_name(&svc.name).into())]))])]),
@@ -298,7 +302,8 @@ fn zone_spread(view: &View, svc: &ir::Service) -> Yaml {
 }
 
 /// The Deployment. `replicas` is set only when fixed; with an autoscaler it owns it.
-fn deployment(view: &View, svc: &ir::Service) -> Object {
+/// `config_digest`: the [`config_digest`] of its ConfigMap, when it has one.
+fn deployment(view: &View, svc: &ir::Service, config_digest: Option<String>) -> Object {
     let mut spec = Vec::new();
     if svc.replicas.min == svc.replicas.max {
         spec.push(("replicas", Yaml::from(svc.replicas.min)));
@@ -310,15 +315,13 @@ fn deployment(view: &View, svc: &ir::Service) -> Object {
         ("automountServiceAccountToken", false.into()),
         ("securityContext", object::pod_security_context()),
         ("topologySpreadConstraints", Yaml::Seq(vec![zone_spread(view, svc)])),
-        ("containers", Yaml::Seq(vec![container(view, svc)])),
+        ("containers", Yaml::Seq(vec![container(view, svc, config_digest.is_some())])),
         ("volumes", Yaml::Seq(vec![object::empty_dir("tmp")])),
     ]);
     let mut template_meta = vec![("labels".into(), labels(view.project, &svc.name, "service"))];
-    let config = config_values(view, svc);
-    if !config.is_empty() {
+    if let Some(digest) = config_digest {
         // A ConfigMap change alone does not restart pods; a digest of it in the
         // template does, through a normal rolling update.
-        let digest = config_digest(&config);
         template_meta.push(("annotations".into(), map([(CONFIG_DIGEST_ANNOTATION, digest.into())])));
     }
     spec.push(("template", map([("metadata", Yaml::Map(template_meta)), ("spec", pod)])));

@@ -174,25 +174,62 @@ fn write_map(out: &mut String, entries: &[(Key, Yaml)], indent: usize) {
         if i > 0 || !out.ends_with("- ") {
             crate::emit::push_spaces(out, indent);
         }
-        write_scalar(out, key);
-        out.push(':');
-        match value {
-            Yaml::Map(inner) if !inner.is_empty() => {
-                out.push('\n');
-                write_map(out, inner, indent + 2);
-            }
-            Yaml::Seq(items) if !items.is_empty() => {
-                out.push('\n');
-                write_seq(out, items, indent + 2);
-            }
-            Yaml::Str(text) => {
-                out.push(' ');
-                write_text(out, text, indent + 2);
-            }
-            scalar => {
-                out.push(' ');
-                write_inline(out, scalar);
-                out.push('\n');
+        write_entry(out, key, value, indent);
+    }
+}
+
+/// Writes `key: value` of a map at `indent`, the line's indentation already written.
+fn write_entry(out: &mut String, key: &str, value: &Yaml, indent: usize) {
+    write_scalar(out, key);
+    out.push(':');
+    match value {
+        Yaml::Map(inner) if !inner.is_empty() => {
+            out.push('\n');
+            write_map(out, inner, indent + 2);
+        }
+        Yaml::Seq(items) if !items.is_empty() => {
+            out.push('\n');
+            write_seq(out, items, indent + 2);
+        }
+        Yaml::Str(text) => {
+            out.push(' ');
+            write_text(out, text, indent + 2);
+        }
+        scalar => {
+            out.push(' ');
+            write_inline(out, scalar);
+            out.push('\n');
+        }
+    }
+}
+
+/// The value of a map entry written by [`push_map_item`]: a string, or any value;
+/// both borrowed, so an item is written without building its tree.
+#[derive(Clone, Copy)]
+pub enum Field<'a> {
+    /// A string scalar, as [`Yaml::Str`] writes it.
+    Text(&'a str),
+    /// Any value.
+    Value(&'a Yaml),
+}
+
+/// Appends one item of a block sequence at `indent` whose value is the map of
+/// `entries` (not empty): the text [`Yaml::Seq`] writes for it, line by line. For
+/// the items of a long sequence (a kustomization's patches) written as they are found.
+pub fn push_map_item(out: &mut String, entries: &[(&str, Field<'_>)], indent: usize) {
+    debug_assert!(!entries.is_empty(), "an empty map is written `- {{}}`");
+    crate::emit::push_spaces(out, indent);
+    out.push_str("- ");
+    for (i, (key, field)) in entries.iter().enumerate() {
+        if i > 0 {
+            crate::emit::push_spaces(out, indent + 2);
+        }
+        match field {
+            Field::Value(value) => write_entry(out, key, value, indent + 2),
+            Field::Text(text) => {
+                write_scalar(out, key);
+                out.push_str(": ");
+                write_text(out, text, indent + 4);
             }
         }
     }
