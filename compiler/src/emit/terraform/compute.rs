@@ -45,7 +45,7 @@
 //! With an ingress, the AWS Load Balancer Controller's Pod Identity role and the
 //! `cert-manager` add-on; with `ci { role }`, the CI role's access entry ([`super::edge`]).
 
-use serde_json::Value;
+use super::json::Value;
 
 use super::iam;
 use super::json::{lit, lits, obj, reference, refs, tags, TfFile};
@@ -429,7 +429,7 @@ pub fn security_group_policies(ctx: &Ctx<'_>) -> Value {
         .chain(bootstraps)
         .chain(collector)
         .map(|(pods, group)| {
-            let labels: serde_json::Map<String, Value> =
+            let labels: super::json::Map =
                 names::pod_selector(ctx.project, &pods).into_iter().map(|(k, v)| (k.to_string(), lit(v))).collect();
             let group = format!("aws_security_group.{group}.id");
             obj([

@@ -16,7 +16,9 @@
 //! - **CI access** (`ci { role }`): an EKS access entry for the role with
 //!   `AmazonEKSClusterAdminPolicy` on the cluster ([`ci_access`]).
 
-use serde_json::{Map, Value};
+use serde_json::Map;
+
+use super::json::Value;
 
 use super::iam;
 use super::json::{lit, obj, reference, tags, TfFile};
@@ -72,17 +74,21 @@ pub const LOAD_BALANCER_READY: &str = "load_balancer_ready";
 /// actions on `*` (upstream leaves them unconditioned: listeners and rules carry no
 /// cluster tag condition key at creation); `iam:CreateServiceLinkedRole` for
 /// `elasticloadbalancing.amazonaws.com` only (upstream's own condition).
-pub fn controller_policy(cluster: &str, region: &str, account: &str) -> Result<Value, String> {
-    let upstream: Value = serde_json::from_str(versions::AWS_LOAD_BALANCER_CONTROLLER_IAM_POLICY)
+pub fn controller_policy(cluster: &str, region: &str, account: &str) -> Result<serde_json::Value, String> {
+    let upstream: serde_json::Value = serde_json::from_str(versions::AWS_LOAD_BALANCER_CONTROLLER_IAM_POLICY)
         .map_err(|e| format!("vendored IAM policy: {e}"))?;
-    let statements =
-        upstream.get("Statement").and_then(Value::as_array).ok_or("vendored IAM policy has no Statement list")?;
+    let statements = upstream
+        .get("Statement")
+        .and_then(serde_json::Value::as_array)
+        .ok_or("vendored IAM policy has no Statement list")?;
     let mut out = Vec::new();
     for statement in statements {
         let mut st = statement.as_object().cloned().ok_or("vendored IAM policy: a statement is not an object")?;
         let actions: Vec<String> = match st.get("Action") {
-            Some(Value::String(a)) => vec![a.clone()],
-            Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).map(str::to_string).collect(),
+            Some(serde_json::Value::String(a)) => vec![a.clone()],
+            Some(serde_json::Value::Array(a)) => {
+                a.iter().filter_map(serde_json::Value::as_str).map(str::to_string).collect()
+            }
             _ => return Err("vendored IAM policy: a statement has no Action".into()),
         };
         let kept: Vec<String> =
@@ -90,37 +96,37 @@ pub fn controller_policy(cluster: &str, region: &str, account: &str) -> Result<V
         if kept.is_empty() || any_security_group(&kept, &st) {
             continue;
         }
-        st.insert("Action".into(), Value::Array(kept.into_iter().map(Value::String).collect()));
+        st.insert("Action".into(), serde_json::Value::Array(kept.into_iter().map(serde_json::Value::String).collect()));
         if let Some(resource) = st.get_mut("Resource") {
             scope_resources(resource, region, account);
         }
-        if let Some(Value::Object(condition)) = st.get_mut("Condition") {
+        if let Some(serde_json::Value::Object(condition)) = st.get_mut("Condition") {
             scope_condition(condition, cluster);
         }
-        out.push(Value::Object(st));
+        out.push(serde_json::Value::Object(st));
     }
-    Ok(obj([("Statement", Value::Array(out)), ("Version", lit("2012-10-17"))]))
+    Ok(serde_json::json!({"Statement": out, "Version": "2012-10-17"}))
 }
 
 /// The upstream statement granting rule changes on every security group: only
 /// `Authorize`/`RevokeSecurityGroupIngress`, on `*`, without a condition.
-fn any_security_group(actions: &[String], st: &Map<String, Value>) -> bool {
+fn any_security_group(actions: &[String], st: &Map<String, serde_json::Value>) -> bool {
     st.get("Condition").is_none()
-        && st.get("Resource").and_then(Value::as_str) == Some("*")
+        && st.get("Resource").and_then(serde_json::Value::as_str) == Some("*")
         && actions.iter().all(|a| a == "ec2:AuthorizeSecurityGroupIngress" || a == "ec2:RevokeSecurityGroupIngress")
 }
 
-fn scope_resources(resource: &mut Value, region: &str, account: &str) {
+fn scope_resources(resource: &mut serde_json::Value, region: &str, account: &str) {
     let scope = |s: &str| {
         ["ec2", "elasticloadbalancing"].iter().fold(s.to_string(), |acc, service| {
             acc.replace(&format!("arn:aws:{service}:*:*:"), &format!("arn:aws:{service}:{region}:{account}:"))
         })
     };
     match resource {
-        Value::String(s) => *s = scope(s),
-        Value::Array(items) => {
+        serde_json::Value::String(s) => *s = scope(s),
+        serde_json::Value::Array(items) => {
             for item in items {
-                if let Value::String(s) = item {
+                if let serde_json::Value::String(s) = item {
                     *s = scope(s);
                 }
             }
@@ -129,11 +135,11 @@ fn scope_resources(resource: &mut Value, region: &str, account: &str) {
     }
 }
 
-fn scope_condition(condition: &mut Map<String, Value>, cluster: &str) {
+fn scope_condition(condition: &mut Map<String, serde_json::Value>, cluster: &str) {
     let mut equals = Vec::new();
-    if let Some(Value::Object(null)) = condition.get_mut("Null") {
+    if let Some(serde_json::Value::Object(null)) = condition.get_mut("Null") {
         for key in [format!("aws:RequestTag/{CLUSTER_TAG}"), format!("aws:ResourceTag/{CLUSTER_TAG}")] {
-            if null.get(&key).and_then(Value::as_str) == Some("false") {
+            if null.get(&key).and_then(serde_json::Value::as_str) == Some("false") {
                 null.remove(&key);
                 equals.push(key);
             }
@@ -145,10 +151,10 @@ fn scope_condition(condition: &mut Map<String, Value>, cluster: &str) {
     if equals.is_empty() {
         return;
     }
-    let entry = condition.entry("StringEquals").or_insert_with(|| Value::Object(Map::new()));
-    if let Value::Object(map) = entry {
+    let entry = condition.entry("StringEquals").or_insert_with(|| serde_json::Value::Object(Map::new()));
+    if let serde_json::Value::Object(map) = entry {
         for key in equals {
-            map.insert(key, lit(cluster));
+            map.insert(key, serde_json::Value::String(super::json::escape(cluster)));
         }
     }
 }

@@ -42,7 +42,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
 
-use serde_json::Value;
+use super::json::Value;
 
 use super::iam;
 use super::json::{lit, lits, obj, reference, tags, TfFile};
@@ -315,7 +315,7 @@ pub fn subnet_resources(file: &mut TfFile, ctx: &Ctx<'_>) -> Result<(), String> 
 /// each ingress subnet's return traffic back through the endpoint of its zone.
 pub fn routes(file: &mut TfFile, ctx: &Ctx<'_>) -> Result<(), String> {
     let zones = subnets(ctx)?.len();
-    let mut route = |ident: &str, table: &str, destination: String, key: &str, target: String| {
+    let mut route = |ident: &str, table: &str, destination: String, key: &'static str, target: String| {
         file.resource(
             "aws_route",
             ident,

@@ -2,7 +2,7 @@
 //! IAM roles for AWS services. Policies are `aws_iam_policy_document` data sources,
 //! computed locally, so plans stay offline.
 
-use serde_json::Value;
+use super::json::Value;
 
 use super::json::{lit, lits, obj, reference, tags, template, Part, TfFile};
 use super::Ctx;

@@ -32,7 +32,7 @@
 //! [`crate::emit::identity_tests`] reads these back and compares them with the program.
 
 use super::iam;
-use super::json::{ident, lit, lits, obj, reference, tags, template, Part, TfFile};
+use super::json::{ident, lit, lits, obj, reference, tags, template, Part, TfFile, Value};
 use super::Ctx;
 use crate::emit::names;
 use crate::ir::{self, Postgres};
@@ -78,7 +78,7 @@ fn sid_part(name: &str) -> String {
 /// `s3:DeleteObjectVersion`, `s3:BypassGovernanceRetention`, `s3:PutObjectRetention`,
 /// `s3:PutObjectLegalHold` or any bucket configuration; on an evidence bucket no delete at
 /// all (write-once). KMS: encrypt, decrypt and data keys with that bucket's key only.
-pub fn bucket_statements(bucket: &ir::Bucket) -> Vec<serde_json::Value> {
+pub fn bucket_statements(bucket: &ir::Bucket) -> Vec<Value> {
     let id = super::storage::bucket_ident(&bucket.name);
     let sid = sid_part(&bucket.name);
     let arn = reference(format!("aws_s3_bucket.{id}.arn"));

@@ -7,7 +7,7 @@
 //! Ingress, finding the certificate by host, the subnets by tag and the security group
 //! `<prefix>-ingress` by name.
 
-use serde_json::Value;
+use super::json::Value;
 
 use super::json::{lit, obj, tags, TfFile};
 use super::Ctx;

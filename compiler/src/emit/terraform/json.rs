@@ -3,14 +3,109 @@
 //! Every string that comes from the program goes through [`lit`], which escapes
 //! Terraform template syntax (`${` → `$${`, `%{` → `%%{`); only [`reference`] and
 //! [`template`] produce `${...}` on purpose. [`TfFile`] collects blocks and renders a
-//! file with a `"//"` header, keys sorted (serde_json's default `Map` is a `BTreeMap`),
-//! in serde_json's pretty layout, written by this module straight into the file's text.
+//! file with a `"//"` header, keys sorted, in serde_json's pretty layout, written by this
+//! module straight into the file's text.
+//!
+//! A block is a [`Value`] of this module, not serde_json's: its objects are vectors kept
+//! sorted by key, and govc's own keys are borrowed. A fleet's roots have tens of thousands
+//! of blocks, and serde_json's map allocates a tree node and a copy of every key.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use serde_json::{Map, Value};
+use serde_json::Number;
+
+/// A JSON value of a Terraform file.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    /// `null`.
+    Null,
+    /// `true` or `false`.
+    Bool(bool),
+    /// A number, written as serde_json writes it.
+    Number(Number),
+    /// A string, already escaped for Terraform when it is a literal ([`lit`]).
+    String(String),
+    /// An array.
+    Array(Vec<Value>),
+    /// An object, its keys sorted.
+    Object(Map),
+}
+
+/// A key of a [`Map`]: govc's own keys are literals, borrowed.
+pub type Key = Cow<'static, str>;
+
+/// The entries of a JSON object, sorted by key (byte order, as serde_json's map sorts
+/// them), each key once: a vector, searched by bisection.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Map {
+    entries: Vec<(Key, Value)>,
+}
+
+impl Map {
+    /// An empty object.
+    pub fn new() -> Map {
+        Map::default()
+    }
+
+    /// Sets `key` to `value`, replacing the value it had.
+    pub fn insert(&mut self, key: impl Into<Key>, value: Value) {
+        let key = key.into();
+        match self.entries.binary_search_by(|(k, _)| k.as_ref().cmp(key.as_ref())) {
+            Ok(at) => self.entries[at].1 = value,
+            Err(at) => self.entries.insert(at, (key, value)),
+        }
+    }
+
+    /// The entries in key order.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&str, &Value)> {
+        self.entries.iter().map(|(k, v)| (k.as_ref(), v))
+    }
+}
+
+impl<K: Into<Key>> FromIterator<(K, Value)> for Map {
+    fn from_iter<I: IntoIterator<Item = (K, Value)>>(items: I) -> Map {
+        let mut map = Map::new();
+        for (key, value) in items {
+            map.insert(key, value);
+        }
+        map
+    }
+}
+
+impl From<bool> for Value {
+    fn from(b: bool) -> Value {
+        Value::Bool(b)
+    }
+}
+
+macro_rules! numbers {
+    ($($t:ty),*) => {$(
+        impl From<$t> for Value {
+            fn from(n: $t) -> Value {
+                Value::Number(Number::from(n))
+            }
+        }
+    )*};
+}
+numbers!(u8, u16, u32, u64, usize, i32, i64);
+
+/// serde_json's values (a vendored policy read from JSON, tests) as this module's.
+impl From<serde_json::Value> for Value {
+    fn from(value: serde_json::Value) -> Value {
+        match value {
+            serde_json::Value::Null => Value::Null,
+            serde_json::Value::Bool(b) => Value::Bool(b),
+            serde_json::Value::Number(n) => Value::Number(n),
+            serde_json::Value::String(s) => Value::String(s),
+            serde_json::Value::Array(items) => Value::Array(items.into_iter().map(Value::from).collect()),
+            serde_json::Value::Object(map) => {
+                Value::Object(map.into_iter().map(|(k, v)| (k, Value::from(v))).collect())
+            }
+        }
+    }
+}
 
 /// Escapes a literal for a Terraform template string: `${` → `$${`, `%{` → `%%{`.
 /// JSON string escaping (quotes, backslashes, newlines) is the writer's job, as serde_json's.
@@ -84,14 +179,18 @@ pub enum Scalar<'a> {
 }
 
 /// Builds a JSON object from `(key, value)` pairs; keys are govc's own (not escaped).
-pub fn obj<const N: usize>(pairs: [(&str, Value); N]) -> Value {
-    Value::Object(pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
+pub fn obj<const N: usize>(pairs: [(&'static str, Value); N]) -> Value {
+    let mut map = Map { entries: Vec::with_capacity(N) };
+    for (key, value) in pairs {
+        map.insert(key, value);
+    }
+    Value::Object(map)
 }
 
 /// A tags map `{Name = <name>}` plus extra pairs, all values escaped literals.
 pub fn tags(name: &str, extra: &[(String, String)]) -> Value {
-    let mut map = Map::new();
-    map.insert("Name".to_string(), lit(name));
+    let mut map = Map { entries: Vec::with_capacity(1 + extra.len()) };
+    map.insert("Name", lit(name));
     for (k, v) in extra {
         map.insert(escape(k), lit(v));
     }
@@ -143,7 +242,11 @@ impl TfFile {
     fn insert_rendered(&mut self, path: &[&str], key: &str, text: String) {
         let mut map = &mut self.root;
         for segment in path {
-            let entry = map.entry(segment.to_string()).or_insert_with(|| Entry::Block(BTreeMap::new()));
+            // The path's blocks nearly always exist: looked up by `&str`, made only once.
+            if !map.contains_key(*segment) {
+                map.insert(segment.to_string(), Entry::Block(BTreeMap::new()));
+            }
+            let Some(entry) = map.get_mut(*segment) else { unreachable!("inserted just above") };
             if let Entry::Rendered(_) = entry {
                 // A key is a block or a value, never both: the block wins, as a map would.
                 *entry = Entry::Block(BTreeMap::new());
@@ -282,7 +385,7 @@ fn write_object<'a, K: AsRef<str>, V: 'a>(
 
 /// Integers digit by digit (ports, sizes, counts: most numbers of a file); anything
 /// else through `Number`'s Display, which is the serializer's own text (ryu).
-fn write_number(out: &mut String, n: &serde_json::Number) {
+fn write_number(out: &mut String, n: &Number) {
     match (n.as_u64(), n.as_i64()) {
         (Some(u), _) => crate::emit::push_decimal(out, u),
         (None, Some(i)) => {
@@ -361,9 +464,9 @@ fn write_escaped(out: &mut String, s: &str) {
 }
 
 /// Adds `(key, value)` to an object value (used to extend a body built with [`obj`]).
-pub fn set(body: &mut Value, key: &str, value: Value) {
+pub fn set(body: &mut Value, key: &'static str, value: Value) {
     if let Value::Object(map) = body {
-        map.insert(key.to_string(), value);
+        map.insert(key, value);
     }
 }
 
@@ -371,22 +474,29 @@ pub fn set(body: &mut Value, key: &str, value: Value) {
 mod tests {
     use super::*;
     use proptest::prelude::*;
-    use serde_json::json;
+
+    /// serde_json's `json!`, made one of this module's values.
+    macro_rules! json {
+        ($($t:tt)+) => {
+            Value::from(serde_json::json!($($t)+))
+        };
+    }
 
     /// serde_json's own pretty printer, which the writer must match byte for byte.
-    fn serde(value: &Value) -> String {
+    fn serde(value: &serde_json::Value) -> String {
         serde_json::to_string_pretty(value).expect("a JSON value always serializes")
     }
 
-    fn ours(value: &Value) -> String {
+    /// This module's writer, on serde_json's value made one of this module's.
+    fn ours(value: &serde_json::Value) -> String {
         let mut out = String::new();
-        write_value(&mut out, value, 0);
+        write_value(&mut out, &Value::from(value.clone()), 0);
         out
     }
 
     #[test]
     fn writes_what_serde_json_writes() {
-        let value = json!({
+        let value = serde_json::json!({
             "": {},
             "a/b": [[], [{}], [1, -2, 3.5, 1e300, 0.1, u64::MAX, i64::MIN]],
             "esc": "quote \" back \\ nl \n tab \t cr \r bs \u{8} ff \u{c} nul \u{0} us \u{1f} del \u{7f}",
@@ -405,16 +515,16 @@ mod tests {
         file.data("aws_d", "d", json!({}));
         file.output("o", reference("aws_a.only.id"), "why");
         file.top("terraform", json!({"required_version": ">= 1.6"}));
-        let mut root = Map::new();
+        let mut root = serde_json::Map::new();
         root.insert("//".into(), "header".into());
         root.insert(
             "resource".into(),
-            json!({"aws_b": {"second": {"x": "1"}, "first": {"list": ["a", "b"]}}, "aws_a": {"only": {"tags": {}}}}),
+            serde_json::json!({"aws_b": {"second": {"x": "1"}, "first": {"list": ["a", "b"]}}, "aws_a": {"only": {"tags": {}}}}),
         );
-        root.insert("data".into(), json!({"aws_d": {"d": {}}}));
-        root.insert("output".into(), json!({"o": {"description": "why", "value": "${aws_a.only.id}"}}));
-        root.insert("terraform".into(), json!({"required_version": ">= 1.6"}));
-        assert_eq!(file.render(), serde(&Value::Object(root)) + "\n");
+        root.insert("data".into(), serde_json::json!({"aws_d": {"d": {}}}));
+        root.insert("output".into(), serde_json::json!({"o": {"description": "why", "value": "${aws_a.only.id}"}}));
+        root.insert("terraform".into(), serde_json::json!({"required_version": ">= 1.6"}));
+        assert_eq!(file.render(), serde(&serde_json::Value::Object(root)) + "\n");
     }
 
     /// A file is written into one allocation of exactly its length: the blocks' text,
@@ -468,19 +578,20 @@ mod tests {
         assert_eq!(fast.render(), tree.render());
     }
 
-    fn any_value() -> impl Strategy<Value = Value> {
+    fn any_value() -> impl Strategy<Value = serde_json::Value> {
+        use serde_json::Value as J;
         let leaf = prop_oneof![
-            Just(Value::Null),
-            any::<bool>().prop_map(Value::from),
-            any::<i64>().prop_map(Value::from),
-            any::<f64>().prop_map(Value::from),
-            any::<String>().prop_map(Value::from),
+            Just(J::Null),
+            any::<bool>().prop_map(J::from),
+            any::<i64>().prop_map(J::from),
+            any::<f64>().prop_map(J::from),
+            any::<String>().prop_map(J::from),
         ];
         leaf.prop_recursive(4, 48, 6, |inner| {
             prop_oneof![
-                prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+                prop::collection::vec(inner.clone(), 0..6).prop_map(J::Array),
                 prop::collection::btree_map(any::<String>(), inner, 0..6)
-                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+                    .prop_map(|m| J::Object(m.into_iter().collect())),
             ]
         })
     }

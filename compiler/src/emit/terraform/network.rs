@@ -22,7 +22,7 @@
 //! (External Secrets operator); plus `acm` when the ingress has a managed certificate
 //! (the AWS Load Balancer Controller discovers it by host through the ACM API).
 
-use serde_json::Value;
+use super::json::Value;
 
 use super::iam::{self, ServiceGrant};
 use super::json::{ident, lit, obj, reference, refs, tags, TfFile};
@@ -203,7 +203,7 @@ fn routing(file: &mut TfFile, ctx: &Ctx<'_>) -> Result<(), String> {
             ]),
         );
     }
-    let mut table = |ident: &str, target: Option<(&str, String)>| {
+    let mut table = |ident: &str, target: Option<(&'static str, String)>| {
         file.resource(
             "aws_route_table",
             ident,

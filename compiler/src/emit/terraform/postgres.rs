@@ -6,7 +6,7 @@
 //! The master password is managed by RDS in Secrets Manager (never in the state as a
 //! literal); applications use IAM authentication or that managed secret.
 
-use serde_json::Value;
+use super::json::Value;
 
 use super::iam;
 use super::json::{ident, lit, lits, obj, reference, refs, tags, TfFile};

@@ -2,7 +2,7 @@
 //! `providers.tf.json` (pinned AWS provider, account guard, default tags) and
 //! `outputs.tf.json` (only the apply-time values nothing else can know).
 
-use serde_json::{Map, Value};
+use super::json::{Map, Value};
 
 use super::json::{lit, lits, obj, reference, refs, TfFile};
 use super::Ctx;
@@ -53,7 +53,7 @@ pub fn providers(ctx: &Ctx<'_>) -> Result<String, String> {
         "terraform",
         obj([("required_providers", obj([("aws", aws)])), ("required_version", lit(TERRAFORM_VERSION))]),
     );
-    let tags: Map<String, Value> = default_tags(ctx).into_iter().map(|(k, v)| (k, lit(v))).collect();
+    let tags: Map = default_tags(ctx).into_iter().map(|(k, v)| (k, lit(v))).collect();
     let provider = obj([
         ("allowed_account_ids", lits([&ctx.account])),
         ("default_tags", obj([("tags", Value::Object(tags))])),

@@ -42,6 +42,7 @@
 //! metrics-server, External Secrets webhook), 443 and 9443 (admission webhooks such as
 //! the AWS Load Balancer Controller's); nodes reach it on 443.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 use foldhash::HashMap;
@@ -71,7 +72,7 @@ struct Rule<'a> {
     port: u16,
     peer: Peer<'a>,
     what: &'a str,
-    description: String,
+    description: Cow<'a, str>,
 }
 
 fn rule(file: &mut TfFile, r: Rule<'_>) {
@@ -85,7 +86,12 @@ fn rule(file: &mut TfFile, r: Rule<'_>) {
         Peer::Cidr(c) => ("cidr_ipv4", Scalar::Lit(c)),
         Peer::PrefixList(p) => ("prefix_list_id", Scalar::Ref(p)),
     };
-    let name = format!("{}_{dir}_{}_{}_{}", r.group, r.what, r.protocol, r.port);
+    // `<group>_<dir>_<what>_<protocol>_<port>`, without the formatting machinery.
+    let mut name = String::with_capacity(r.group.len() + r.what.len() + r.protocol.len() + 16);
+    for part in [r.group, "_", dir, "_", r.what, "_", r.protocol, "_"] {
+        name.push_str(part);
+    }
+    crate::emit::push_decimal(&mut name, u64::from(r.port));
     // Thousands per fleet: written straight to text.
     file.resource_fields(
         ty,
@@ -123,7 +129,7 @@ fn flow(file: &mut TfFile, f: Flow<'_>, out_description: &str, in_description: &
             port,
             peer: Peer::Group(to),
             what: what.unwrap_or(to),
-            description: out_description.to_string(),
+            description: Cow::Borrowed(out_description),
         },
     );
     rule(
@@ -135,7 +141,7 @@ fn flow(file: &mut TfFile, f: Flow<'_>, out_description: &str, in_description: &
             port,
             peer: Peer::Group(from),
             what: what.unwrap_or(from),
-            description: in_description.to_string(),
+            description: Cow::Borrowed(in_description),
         },
     );
 }
@@ -180,7 +186,7 @@ fn dns_rules(file: &mut TfFile, group: &str) {
                 port: 53,
                 peer: Peer::Group("runtime"),
                 what: "dns",
-                description: format!("Cluster DNS (CoreDNS on the nodes) over {protocol}"),
+                description: format!("Cluster DNS (CoreDNS on the nodes) over {protocol}").into(),
             },
         );
     }
@@ -258,7 +264,7 @@ pub fn emit(file: &mut TfFile, ctx: &Ctx<'_>) {
             port: 443,
             peer: Peer::Cidr(https_from),
             what: "https",
-            description: format!("HTTPS from {https_what} to the load balancer"),
+            description: format!("HTTPS from {https_what} to the load balancer").into(),
         },
     );
     let runtime_cidr = ctx.network.segment(SegmentRole::Runtime).cidr.map(|c| c.to_string());
@@ -280,7 +286,8 @@ pub fn emit(file: &mut TfFile, ctx: &Ctx<'_>) {
                 port,
                 peer: Peer::Cidr(runtime_cidr.clone()),
                 what: "pods",
-                description: format!("Routed service port {port}: load balancer to the pods in the runtime subnets"),
+                description: format!("Routed service port {port}: load balancer to the pods in the runtime subnets")
+                    .into(),
             },
         );
     }
@@ -302,7 +309,7 @@ pub fn emit(file: &mut TfFile, ctx: &Ctx<'_>) {
                     port,
                     peer: Peer::Group("ingress"),
                     what: "ingress",
-                    description: format!("Routed port {port}: load balancer to {svc}"),
+                    description: format!("Routed port {port}: load balancer to {svc}").into(),
                 },
             );
         }
@@ -332,7 +339,8 @@ pub fn emit(file: &mut TfFile, ctx: &Ctx<'_>) {
                 port: 53,
                 peer: Peer::Cidr(runtime_cidr.clone()),
                 what: "pod_dns",
-                description: format!("Cluster DNS (CoreDNS) over {protocol} from pods with their own security group"),
+                description: format!("Cluster DNS (CoreDNS) over {protocol} from pods with their own security group")
+                    .into(),
             },
         );
     }
@@ -367,7 +375,7 @@ pub fn emit(file: &mut TfFile, ctx: &Ctx<'_>) {
                 port,
                 peer: Peer::Cidr(runtime_cidr.clone()),
                 what: "probes",
-                description: format!("Kubelet probes to pods on port {port}"),
+                description: format!("Kubelet probes to pods on port {port}").into(),
             },
         );
     }
@@ -405,7 +413,7 @@ fn service_rules(file: &mut TfFile, ctx: &Ctx<'_>, svc: &Service, services: &Has
             port: svc.port,
             peer: Peer::Group("runtime"),
             what: "probes",
-            description: format!("Kubelet probes from the nodes on {}", svc.port),
+            description: format!("Kubelet probes from the nodes on {}", svc.port).into(),
         },
     );
     // A service with an IAM role (it connects to a postgres) exchanges its service account
@@ -434,7 +442,8 @@ fn service_rules(file: &mut TfFile, ctx: &Ctx<'_>, svc: &Service, services: &Has
                     "{} to S3 through the gateway endpoint (buckets {})",
                     svc.name,
                     buckets.join(", ")
-                ),
+                )
+                .into(),
             },
         );
     }
@@ -479,7 +488,7 @@ fn collector_rules(file: &mut TfFile, ctx: &Ctx<'_>, telemetry: &Telemetry) {
             port: Telemetry::HEALTH_PORT,
             peer: Peer::Group("runtime"),
             what: "probes",
-            description: format!("Kubelet probes from the nodes on {}", Telemetry::HEALTH_PORT),
+            description: format!("Kubelet probes from the nodes on {}", Telemetry::HEALTH_PORT).into(),
         },
     );
     for svc in &ctx.env.resources.services {
@@ -523,7 +532,7 @@ fn egress_rules(file: &mut TfFile, me: &str, egress: &[Egress]) {
                 port,
                 peer: Peer::Cidr("0.0.0.0/0".into()),
                 what: "egress",
-                description: format!("Declared egress on {port} ({})", shown.join(", ")),
+                description: format!("Declared egress on {port} ({})", shown.join(", ")).into(),
             },
         );
     }
@@ -538,7 +547,7 @@ fn egress_rules(file: &mut TfFile, me: &str, egress: &[Egress]) {
                 port,
                 peer: Peer::Cidr(format!("{ip}/32")),
                 what: &what,
-                description: format!("Declared egress to {ip} on {port}"),
+                description: format!("Declared egress to {ip} on {port}").into(),
             },
         );
     }

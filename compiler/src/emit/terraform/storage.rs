@@ -23,7 +23,7 @@
 //! No server access logging: it needs a second bucket per bucket; requests are audited
 //! by CloudTrail (outside govc), a reasoned checkov allowance.
 
-use serde_json::Value;
+use super::json::Value;
 
 use super::iam;
 use super::json::{ident, lit, lits, obj, reference, tags, template, Part, TfFile};

@@ -203,7 +203,7 @@ fn count(files: &BTreeMap<String, String>, env: &str, ty: &str) -> usize {
 #[test]
 fn escapes_template_syntax_only() {
     assert_eq!(escape("a ${b} %{c} $d %e"), "a $${b} %%{c} $d %e");
-    assert_eq!(lit("x\"\\\n${y}"), serde_json::Value::String("x\"\\\n$${y}".into()));
+    assert_eq!(lit("x\"\\\n${y}"), super::json::Value::String("x\"\\\n$${y}".into()));
 }
 
 #[test]
@@ -475,7 +475,7 @@ fn terraform_reads_escaped_literals_back() {
     };
     let raw = "a ${b} %{ if c }d%{ endif } \"q\" back\\slash\nnew line $ % {}";
     let dir = tempfile::tempdir().expect("temp dir");
-    let doc = serde_json::json!({ "locals": { "x": lit(raw) } });
+    let doc = serde_json::json!({ "locals": { "x": escape(raw) } });
     std::fs::write(dir.path().join("main.tf.json"), doc.to_string()).expect("write");
     let out = Command::new(&bin)
         .arg(format!("-chdir={}", dir.path().display()))
