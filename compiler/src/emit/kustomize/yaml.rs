@@ -446,6 +446,26 @@ mod tests {
         assert!(mapping.contains_key(s), "key {s:?} in\n{doc}");
     }
 
+    /// An item written by [`push_map_item`] is the text of the same map written as an
+    /// item of a sequence, at any indentation, for every kind of value.
+    #[test]
+    fn a_map_item_is_written_as_its_sequence_would_be() {
+        let nested = map([("a", "x".into()), ("b", map([("c", 1i64.into())])), ("d", vec!["e", "f"].into())]);
+        let values = [nested, Yaml::Map(vec![]), Yaml::Seq(vec![]), Yaml::Int(-3), Yaml::Bool(true), "2 words".into()];
+        for value in &values {
+            for text in ["plain", "two\nlines", "\ttab", ""] {
+                for indent in [0, 2, 6] {
+                    let mut ours = String::new();
+                    push_map_item(&mut ours, &[("text", Field::Text(text)), ("value", Field::Value(value))], indent);
+                    let item = Yaml::Map(vec![("text".into(), Yaml::text(text)), ("value".into(), value.clone())]);
+                    let mut tree = String::new();
+                    write_seq(&mut tree, &[item], indent);
+                    assert_eq!(ours, tree, "{value:?} {text:?} at {indent}");
+                }
+            }
+        }
+    }
+
     #[test]
     fn integers_are_written_in_decimal() {
         for n in [0, 7, 10, 8080, -1, -42, i64::MIN, i64::MAX] {

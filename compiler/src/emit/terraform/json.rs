@@ -546,6 +546,16 @@ mod tests {
         assert_eq!(rendered_len(&BTreeMap::new(), 3), 2, "`{{}}`");
     }
 
+    /// A map keeps its keys in serde_json's order (bytes) and each once, the last value
+    /// set winning, as a `BTreeMap` would.
+    #[test]
+    fn a_map_is_sorted_by_key_and_keeps_the_last_value() {
+        let pairs = [("b", 1), ("a/b", 2), ("B", 3), ("b", 4), ("", 5), ("é", 6), ("a", 7)];
+        let ours: Map = pairs.iter().map(|(k, v)| (*k, Value::from(*v))).collect();
+        let theirs: BTreeMap<&str, Value> = pairs.iter().map(|(k, v)| (*k, Value::from(*v))).collect();
+        assert_eq!(ours.iter().collect::<Vec<_>>(), theirs.iter().map(|(k, v)| (*k, v)).collect::<Vec<_>>());
+    }
+
     #[test]
     fn fields_are_written_as_their_object_would_be() {
         let group = "svc-1";
