@@ -114,7 +114,7 @@ pub fn bootstrap_security_group_name(project: &str, env: &str, postgres: &str) -
 /// `app.kubernetes.io/instance` label of the pods of `name`.
 pub fn instance_label(project: &str, name: &str) -> String {
     // Every Kubernetes object carries one: the joined name is kept when it fits.
-    let joined = format!("{project}-{name}");
+    let joined = crate::emit::concat(&[project, "-", name]);
     if joined.len() <= 63 {
         return joined;
     }

@@ -147,18 +147,26 @@ pub fn kustomization(resources: Vec<String>, patches: Vec<Yaml>) -> String {
 
 /// CPU as millicores: `250m`.
 pub fn cpu(millis: u32) -> Yaml {
-    Yaml::from(format!("{millis}m"))
+    let mut text = String::with_capacity(11);
+    crate::emit::push_decimal(&mut text, u64::from(millis));
+    text.push('m');
+    Yaml::from(text)
 }
 
 /// Memory in the largest binary unit that is exact: `1Gi`, `256Mi`, `1536Ki`, or bytes.
 pub fn memory(bytes: u64) -> Yaml {
     const UNITS: [(u64, &str); 4] = [(1 << 40, "Ti"), (1 << 30, "Gi"), (1 << 20, "Mi"), (1 << 10, "Ki")];
+    let mut text = String::with_capacity(22);
+    crate::emit::push_decimal(&mut text, bytes);
     for (size, unit) in UNITS {
         if bytes >= size && bytes % size == 0 {
-            return Yaml::from(format!("{}{unit}", bytes / size));
+            text.clear();
+            crate::emit::push_decimal(&mut text, bytes / size);
+            text.push_str(unit);
+            break;
         }
     }
-    Yaml::from(bytes.to_string())
+    Yaml::from(text)
 }
 
 /// Requests equal to limits (Guaranteed QoS), from the declared cpu and memory.
