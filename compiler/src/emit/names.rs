@@ -13,6 +13,20 @@ pub fn shorten(name: &str, max: usize) -> String {
     if name.len() <= max {
         return name.to_string();
     }
+    shortened_hashed(name, max)
+}
+
+/// [`shorten`] of a name already made: kept as it is when it fits (most do), never
+/// copied.
+pub fn shortened(name: String, max: usize) -> String {
+    if name.len() <= max {
+        return name;
+    }
+    shortened_hashed(&name, max)
+}
+
+/// The head of `name` and a hash of all of it, in `max` characters.
+fn shortened_hashed(name: &str, max: usize) -> String {
     let digest = Sha256::digest(name.as_bytes());
     let hash = crate::lock::hex(&digest[..4]);
     let keep = max.saturating_sub(hash.len() + 1);
@@ -23,7 +37,7 @@ pub fn shorten(name: &str, max: usize) -> String {
 /// `<project>-<env>`: the Kubernetes namespace, the EKS cluster name and the prefix of
 /// every AWS name (shortened to `max`).
 pub fn env_prefix(project: &str, env: &str, max: usize) -> String {
-    shorten(&format!("{project}-{env}"), max)
+    shortened(format!("{project}-{env}"), max)
 }
 
 /// The characters of a Kubernetes namespace (a DNS-1123 label).
@@ -62,23 +76,23 @@ pub fn cluster_name(project: &str, env: &str) -> String {
 /// and `runtime` segments (databases have one group each, [`postgres_security_group_name`]).
 /// Terraform creates it; the Kubernetes Ingress names the ingress one in its ALB annotation.
 pub fn security_group_name(project: &str, env: &str, role: crate::ir::SegmentRole) -> String {
-    shorten(&format!("{}-{}", aws_prefix(project, env), role.as_str()), 255)
+    shortened(format!("{}-{}", aws_prefix(project, env), role.as_str()), 255)
 }
 
 /// The security group of a service's pods (EKS security groups for pods),
 /// `<prefix>-svc-<service>`, within the 255 bytes of a group name.
 pub fn service_security_group_name(project: &str, env: &str, service: &str) -> String {
-    shorten(&format!("{}-svc-{service}", aws_prefix(project, env)), 255)
+    shortened(format!("{}-svc-{service}", aws_prefix(project, env)), 255)
 }
 
 /// The security group of the environment's OpenTelemetry Collector, `<prefix>-otel-collector`.
 pub fn collector_security_group_name(project: &str, env: &str) -> String {
-    shorten(&format!("{}-{}", aws_prefix(project, env), crate::ir::Telemetry::COLLECTOR), 255)
+    shortened(format!("{}-{}", aws_prefix(project, env), crate::ir::Telemetry::COLLECTOR), 255)
 }
 
 /// The security group of one postgres, `<prefix>-pg-<postgres>`.
 pub fn postgres_security_group_name(project: &str, env: &str, postgres: &str) -> String {
-    shorten(&format!("{}-pg-{postgres}", aws_prefix(project, env)), 255)
+    shortened(format!("{}-pg-{postgres}", aws_prefix(project, env)), 255)
 }
 
 /// The master user of every RDS postgres (its password is managed by RDS in Secrets
@@ -87,13 +101,13 @@ pub const DB_MASTER_USER: &str = "govc_admin";
 
 /// The RDS identifier of a postgres's writer instance, `<prefix>-<postgres>` (63 at most).
 pub fn db_identifier(project: &str, env: &str, postgres: &str) -> String {
-    shorten(&format!("{}-{postgres}", aws_prefix(project, env)), 63)
+    shortened(format!("{}-{postgres}", aws_prefix(project, env)), 63)
 }
 
 /// The IAM role `<prefix>-<suffix>` (64 at most) of a workload: `svc-<service>` or
 /// `bootstrap-<postgres>`; its ServiceAccount's `eks.amazonaws.com/role-arn` names it.
 pub fn role_name(project: &str, env: &str, suffix: &str) -> String {
-    shorten(&format!("{}-{suffix}", aws_prefix(project, env)), 64)
+    shortened(format!("{}-{suffix}", aws_prefix(project, env)), 64)
 }
 
 /// The annotation of a ServiceAccount that names its IAM role (IAM roles for service accounts).
@@ -107,7 +121,7 @@ pub fn bootstrap_name(postgres: &str) -> String {
 
 /// The security group of a postgres's bootstrap Job, `<prefix>-bootstrap-<postgres>`.
 pub fn bootstrap_security_group_name(project: &str, env: &str, postgres: &str) -> String {
-    shorten(&format!("{}-bootstrap-{postgres}", aws_prefix(project, env)), 255)
+    shortened(format!("{}-bootstrap-{postgres}", aws_prefix(project, env)), 255)
 }
 
 /// `<project>-<name>` shortened to the 63 characters of a label value: the

@@ -195,7 +195,7 @@ pub fn objects(view: &View, db: &ir::Postgres) -> Vec<Object> {
     let role = names::role_name(view.project, &env.name, &format!("bootstrap-{}", db.name));
     let mut sa_meta = meta();
     sa_meta.push(("annotations", map([(names::ROLE_ARN_ANNOTATION, super::service::role_arn(env, &role).into())])));
-    let job_name = names::shorten(&format!("{name}-{}", &sha256_hex(sql.as_bytes())[..10]), 63);
+    let job_name = names::shortened(format!("{name}-{}", &sha256_hex(sql.as_bytes())[..10]), 63);
     let spec = map([
         ("backoffLimit", 6i64.into()),
         ("ttlSecondsAfterFinished", TTL_SECONDS.into()),

@@ -93,7 +93,7 @@ fn disambiguate(policies: &mut [Object]) {
     for p in policies.iter_mut().filter(|p| shared.contains(&p.name)) {
         let text = super::yaml::to_document(&p.body);
         let hash = crate::lock::hex(&Sha256::digest(text.as_bytes())[..4]);
-        let name = names::shorten(&format!("{}-{hash}", p.name), 253);
+        let name = names::shortened(format!("{}-{hash}", p.name), 253);
         p.rename(name);
     }
 }

@@ -3,8 +3,6 @@
 //! environment, the ExternalSecret that materializes its secret references.
 //! Never a Secret with a value: the External Secrets operator creates `<service>-secrets`.
 
-use std::fmt::Write as _;
-
 use super::object::{self, Object};
 use super::yaml::{map, map_of, Yaml};
 use super::{labels, selector, View, CLOUD_SECRET_STORE, LOCAL_SECRET_STORE};
@@ -284,7 +282,10 @@ fn config_digest(config: &[(String, Yaml)]) -> String {
         };
         for part in [key.as_str(), text] {
             piece.clear();
-            let _ = write!(piece, "{}={part}\0", part.len());
+            crate::emit::push_decimal(&mut piece, part.len() as u64);
+            piece.push('=');
+            piece.push_str(part);
+            piece.push('\0');
             hasher.update(piece.as_bytes());
         }
     }

@@ -125,7 +125,7 @@ pub fn objects(view: &View) -> Vec<Object> {
         Object::new(
             "batch/v1",
             "Job",
-            &names::shorten(&format!("{job}-{hash}"), 63),
+            &names::shortened(format!("{job}-{hash}"), 63),
             meta(&job),
             vec![("spec", job_spec(view, env, &job, script))],
         ),

@@ -137,16 +137,18 @@ pub fn log_streams(log_group: &str) -> Value {
     template(&[Part::Ref(&format!("aws_cloudwatch_log_group.{log_group}.arn")), Part::Lit(":*")])
 }
 
-/// The address of the cluster's IAM OIDC provider (IAM roles for service accounts).
-pub const OIDC_PROVIDER: &str = "aws_iam_openid_connect_provider.eks";
+/// The issuer of the cluster's IAM OIDC provider (`aws_iam_openid_connect_provider.eks`
+/// of `identity.tf.json`, IAM roles for service accounts) without its scheme: the
+/// prefix of the condition keys of its tokens' claims.
+const OIDC_ISSUER: &str = "replace(aws_iam_openid_connect_provider.eks.url, \"https://\", \"\")";
+
+/// The expression of that provider's ARN.
+const OIDC_PROVIDER_ARN: &str = "aws_iam_openid_connect_provider.eks.arn";
 
 /// `<issuer host and path>:<claim>`, the condition key of a claim of the cluster's
 /// service account tokens (the issuer is known after apply).
 pub fn oidc_claim(claim: &str) -> Value {
-    template(&[
-        Part::Ref(&format!("replace({OIDC_PROVIDER}.url, \"https://\", \"\")")),
-        Part::Lit(&format!(":{claim}")),
-    ])
+    template(&[Part::Ref(OIDC_ISSUER), Part::Lit(&crate::emit::concat(&[":", claim]))])
 }
 
 /// Adds `aws_iam_role.<ident>` named `<prefix>-<suffix>` that only the service account
@@ -172,7 +174,7 @@ pub fn workload_role(file: &mut TfFile, ctx: &Ctx<'_>, ident: &str, suffix: &str
         (
             "principals",
             Value::Array(vec![obj([
-                ("identifiers", Value::Array(vec![reference(format!("{OIDC_PROVIDER}.arn"))])),
+                ("identifiers", Value::Array(vec![reference(OIDC_PROVIDER_ARN)])),
                 ("type", lit("Federated")),
             ])]),
         ),
@@ -216,4 +218,18 @@ pub fn pod_identity_role(file: &mut TfFile, ctx: &Ctx<'_>, ident: &str, suffix: 
             ("tags", tags(&ctx.name(suffix, 255), &[])),
         ]),
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The provider `identity.tf.json` declares.
+    const OIDC_PROVIDER: &str = "aws_iam_openid_connect_provider.eks";
+
+    #[test]
+    fn the_provider_expressions_name_the_provider() {
+        assert_eq!(OIDC_ISSUER, format!("replace({OIDC_PROVIDER}.url, \"https://\", \"\")"));
+        assert_eq!(OIDC_PROVIDER_ARN, format!("{OIDC_PROVIDER}.arn"));
+    }
 }

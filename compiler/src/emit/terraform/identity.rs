@@ -142,6 +142,7 @@ pub fn emit(ctx: &Ctx<'_>) -> Result<String, String> {
             ("url", reference("aws_eks_cluster.main.identity[0].oidc[0].issuer")),
         ]),
     );
+    let prefix = format!("arn:aws:rds-db:{}:{}:dbuser:", ctx.region, ctx.account);
     for svc in &res.services {
         let mut statements = Vec::new();
         for db_name in svc.databases() {
@@ -149,7 +150,6 @@ pub fn emit(ctx: &Ctx<'_>) -> Result<String, String> {
             // grants nothing (the checks report it before emission).
             let Some(db) = res.database(db_name) else { continue };
             let user = ir::database_user(&svc.name);
-            let prefix = format!("arn:aws:rds-db:{}:{}:dbuser:", ctx.region, ctx.account);
             let users = instances(db)
                 .iter()
                 .map(|i| {

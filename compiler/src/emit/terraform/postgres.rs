@@ -80,7 +80,7 @@ fn database(file: &mut TfFile, ctx: &Ctx<'_>, db: &Postgres) {
         ]),
     );
     let param = |n: &str, v: &str| obj([("name", lit(n)), ("value", lit(v))]);
-    let params = crate::emit::names::shorten(&format!("{name}-pg{}", db.version), 255);
+    let params = crate::emit::names::shortened(format!("{name}-pg{}", db.version), 255);
     file.resource(
         "aws_db_parameter_group",
         &id,
@@ -107,7 +107,7 @@ fn database(file: &mut TfFile, ctx: &Ctx<'_>, db: &Postgres) {
         ("backup_retention_period", Value::from(db.backup_retention_days)),
         ("db_name", lit(&db.database)),
         ("db_subnet_group_name", reference(format!("aws_db_subnet_group.{id}.name"))),
-        ("final_snapshot_identifier", lit(crate::emit::names::shorten(&format!("{name}-final"), 255))),
+        ("final_snapshot_identifier", lit(crate::emit::names::shortened(format!("{name}-final"), 255))),
         ("manage_master_user_password", Value::Bool(true)),
         ("master_user_secret_kms_key_id", reference(format!("aws_kms_key.{key}.arn"))),
         ("port", Value::from(db.port)),
