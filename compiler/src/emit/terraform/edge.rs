@@ -21,7 +21,7 @@ use serde_json::Map;
 use super::json::Value;
 
 use super::iam;
-use super::json::{lit, obj, reference, tags, TfFile};
+use super::json::{lit, obj, reference, reference_of, tags, TfFile};
 use super::Ctx;
 use crate::emit::{names, registries, versions};
 use crate::ir::Ingress;
@@ -233,7 +233,11 @@ pub(crate) fn pull_through_caches(file: &mut TfFile, ctx: &Ctx<'_>) {
                     ("tags", tags(&name, &[])),
                 ]),
             );
-            super::json::set(&mut rule, "credential_arn", reference(format!("aws_secretsmanager_secret.{secret}.arn")));
+            super::json::set(
+                &mut rule,
+                "credential_arn",
+                reference_of(&["aws_secretsmanager_secret.", &secret, ".arn"]),
+            );
         }
         file.resource("aws_ecr_pull_through_cache_rule", upstream.ident(), rule);
         repositories.push(lit(format!("arn:aws:ecr:{}:{}:repository/{cache}/*", ctx.region, ctx.account)));
@@ -297,9 +301,8 @@ pub(crate) fn dns(file: &mut TfFile, ctx: &Ctx<'_>, ingress: &Ingress, host: &st
     let gate = format!("var.{LOAD_BALANCER_READY} ? 1 : 0");
     file.data("aws_lb", "ingress", obj([("count", reference(&gate)), ("name", lit(&lb_name))]));
     if let Some(zone) = &ingress.zone {
-        let option = |field: &str| {
-            reference(format!("tolist(aws_acm_certificate.ingress.domain_validation_options)[0].{field}"))
-        };
+        let option =
+            |field: &str| reference_of(&["tolist(aws_acm_certificate.ingress.domain_validation_options)[0].", &field]);
         file.resource(
             "aws_route53_record",
             "certificate_validation",
@@ -345,10 +348,10 @@ pub(crate) fn dns(file: &mut TfFile, ctx: &Ctx<'_>, ingress: &Ingress, host: &st
     file.output(
         "load_balancer",
         obj([
-            ("dns_name", reference(format!("var.{LOAD_BALANCER_READY} ? data.aws_lb.ingress[0].dns_name : null"))),
+            ("dns_name", reference_of(&["var.", LOAD_BALANCER_READY, " ? data.aws_lb.ingress[0].dns_name : null"])),
             ("host", lit(host)),
             ("name", lit(&lb_name)),
-            ("zone_id", reference(format!("var.{LOAD_BALANCER_READY} ? data.aws_lb.ingress[0].zone_id : null"))),
+            ("zone_id", reference_of(&["var.", LOAD_BALANCER_READY, " ? data.aws_lb.ingress[0].zone_id : null"])),
         ]),
         if ingress.zone.is_some() {
             "The load balancer the AWS Load Balancer Controller creates for the ingress; the host's alias record is in the hosted zone once load_balancer_ready is true"

@@ -45,7 +45,7 @@ use std::net::Ipv4Addr;
 use super::json::Value;
 
 use super::iam;
-use super::json::{lit, lits, obj, reference, tags, TfFile};
+use super::json::{lit, lits, obj, reference, reference_of, tags, TfFile};
 use super::network::LOG_RETENTION_DAYS;
 use super::{zone_letter, Ctx};
 use crate::carve;
@@ -267,7 +267,7 @@ pub fn emit(ctx: &Ctx<'_>) -> Result<String, String> {
             ]),
         );
         destinations.push(obj([
-            ("log_destination", obj([("logGroup", reference(format!("aws_cloudwatch_log_group.{group}.name")))])),
+            ("log_destination", obj([("logGroup", reference_of(&["aws_cloudwatch_log_group.", &group, ".name"]))])),
             ("log_destination_type", lit("CloudWatchLogs")),
             ("log_type", lit(kind.to_ascii_uppercase())),
         ]));
@@ -322,7 +322,7 @@ pub fn routes(file: &mut TfFile, ctx: &Ctx<'_>) -> Result<(), String> {
             obj([
                 ("destination_cidr_block", lit(destination)),
                 (key, reference(target)),
-                ("route_table_id", reference(format!("aws_route_table.{table}.id"))),
+                ("route_table_id", reference_of(&["aws_route_table.", &table, ".id"])),
             ]),
         );
     };

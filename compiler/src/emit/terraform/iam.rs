@@ -4,7 +4,7 @@
 
 use super::json::Value;
 
-use super::json::{lit, lits, obj, reference, tags, template, Part, TfFile};
+use super::json::{lit, lits, obj, reference, reference_of, tags, template, Part, TfFile};
 use super::Ctx;
 
 /// A statement of a key policy granting a service principal use of the key.
@@ -57,7 +57,7 @@ pub fn kms_key(file: &mut TfFile, ctx: &Ctx<'_>, ident: &str, alias: &str, purpo
             ("deletion_window_in_days", Value::from(30)),
             ("description", lit(format!("{name}: {purpose}"))),
             ("enable_key_rotation", Value::Bool(true)),
-            ("policy", reference(format!("data.aws_iam_policy_document.{doc_name}.json"))),
+            ("policy", reference_of(&["data.aws_iam_policy_document.", &doc_name, ".json"])),
             ("tags", tags(&name, &[])),
         ]),
     );
@@ -66,7 +66,7 @@ pub fn kms_key(file: &mut TfFile, ctx: &Ctx<'_>, ident: &str, alias: &str, purpo
         ident,
         obj([
             ("name", lit(format!("alias/{name}"))),
-            ("target_key_id", reference(format!("aws_kms_key.{ident}.key_id"))),
+            ("target_key_id", reference_of(&["aws_kms_key.", &ident, ".key_id"])),
         ]),
     );
 }
@@ -99,7 +99,7 @@ pub fn service_role(
                 &att,
                 obj([
                     ("policy_arn", lit(format!("arn:aws:iam::aws:policy/{policy}"))),
-                    ("role", reference(format!("aws_iam_role.{ident}.name"))),
+                    ("role", reference_of(&["aws_iam_role.", &ident, ".name"])),
                 ]),
             );
             format!("aws_iam_role_policy_attachment.{att}")
@@ -119,15 +119,15 @@ pub fn allow(sid: &str, actions: &[&str], resources: Vec<Value>) -> Value {
 
 /// Adds an inline policy `aws_iam_role_policy.<ident>` on role `aws_iam_role.<role>`.
 pub fn inline_policy(file: &mut TfFile, ident: &str, role: &str, statements: Vec<Value>) {
-    let doc_name = format!("policy_{ident}");
+    let doc_name = crate::emit::concat(&["policy_", ident]);
     file.data("aws_iam_policy_document", &doc_name, obj([("statement", Value::Array(statements))]));
     file.resource(
         "aws_iam_role_policy",
         ident,
         obj([
             ("name", lit(ident)),
-            ("policy", reference(format!("data.aws_iam_policy_document.{doc_name}.json"))),
-            ("role", reference(format!("aws_iam_role.{role}.id"))),
+            ("policy", reference_of(&["data.aws_iam_policy_document.", &doc_name, ".json"])),
+            ("role", reference_of(&["aws_iam_role.", &role, ".id"])),
         ]),
     );
 }
@@ -167,7 +167,7 @@ pub fn workload_role(file: &mut TfFile, ctx: &Ctx<'_>, ident: &str, suffix: &str
             "condition",
             Value::Array(vec![
                 cond("aud", "sts.amazonaws.com"),
-                cond("sub", &format!("system:serviceaccount:{namespace}:{sa}")),
+                cond("sub", &crate::emit::concat(&["system:serviceaccount:", namespace, ":", sa])),
             ]),
         ),
         ("effect", lit("Allow")),
@@ -186,14 +186,14 @@ pub fn workload_role(file: &mut TfFile, ctx: &Ctx<'_>, ident: &str, suffix: &str
 /// Adds `aws_iam_role.<ident>` named `<prefix>-<suffix>` whose trust policy is the one
 /// `statement` (`data.aws_iam_policy_document.assume_<ident>`). Returns the role's name.
 fn role(file: &mut TfFile, ctx: &Ctx<'_>, ident: &str, suffix: &str, statement: Value) -> String {
-    let doc_name = format!("assume_{ident}");
+    let doc_name = crate::emit::concat(&["assume_", ident]);
     file.data("aws_iam_policy_document", &doc_name, obj([("statement", Value::Array(vec![statement]))]));
     let name = ctx.name(suffix, 64);
     file.resource(
         "aws_iam_role",
         ident,
         obj([
-            ("assume_role_policy", reference(format!("data.aws_iam_policy_document.{doc_name}.json"))),
+            ("assume_role_policy", reference_of(&["data.aws_iam_policy_document.", &doc_name, ".json"])),
             ("name", lit(&name)),
             ("tags", tags(&name, &[])),
         ]),
@@ -213,7 +213,7 @@ pub fn pod_identity_role(file: &mut TfFile, ctx: &Ctx<'_>, ident: &str, suffix: 
         obj([
             ("cluster_name", reference("aws_eks_cluster.main.name")),
             ("namespace", lit(namespace)),
-            ("role_arn", reference(format!("aws_iam_role.{ident}.arn"))),
+            ("role_arn", reference_of(&["aws_iam_role.", &ident, ".arn"])),
             ("service_account", lit(sa)),
             ("tags", tags(&ctx.name(suffix, 255), &[])),
         ]),

@@ -32,7 +32,7 @@
 //! [`crate::emit::identity_tests`] reads these back and compares them with the program.
 
 use super::iam;
-use super::json::{ident, lit, lits, obj, reference, tags, template, Part, TfFile, Value};
+use super::json::{ident, lit, lits, obj, reference, reference_of, tags, template, Part, TfFile, Value};
 use super::Ctx;
 use crate::emit::names;
 use crate::ir::{self, Postgres};
@@ -81,7 +81,7 @@ fn sid_part(name: &str) -> String {
 pub fn bucket_statements(bucket: &ir::Bucket) -> Vec<Value> {
     let id = super::storage::bucket_ident(&bucket.name);
     let sid = sid_part(&bucket.name);
-    let arn = reference(format!("aws_s3_bucket.{id}.arn"));
+    let arn = reference_of(&["aws_s3_bucket.", &id, ".arn"]);
     let objects = template(&[Part::Ref(&format!("aws_s3_bucket.{id}.arn")), Part::Lit("/*")]);
     vec![
         iam::allow(&format!("List{sid}"), BUCKET_ACTIONS, vec![arn]),
@@ -181,7 +181,7 @@ pub fn emit(ctx: &Ctx<'_>) -> Result<String, String> {
         let role = bootstrap_role(&db.name);
         let sa = names::bootstrap_name(&db.name);
         iam::workload_role(&mut file, ctx, &role, &format!("bootstrap-{}", db.name), namespace, &sa);
-        let secret = reference(format!("aws_db_instance.{id}.master_user_secret[0].secret_arn"));
+        let secret = reference_of(&["aws_db_instance.", &id, ".master_user_secret[0].secret_arn"]);
         iam::inline_policy(
             &mut file,
             &role,
@@ -197,7 +197,7 @@ pub fn emit(ctx: &Ctx<'_>) -> Result<String, String> {
                 iam::allow(
                     "DecryptMasterSecret",
                     &["kms:Decrypt"],
-                    vec![reference(format!("aws_kms_key.db_{id}.arn"))],
+                    vec![reference_of(&["aws_kms_key.db_", &id, ".arn"])],
                 ),
             ],
         );

@@ -132,6 +132,18 @@ pub fn reference(expr: impl AsRef<str>) -> Value {
     Value::String(crate::emit::concat(&["${", expr.as_ref(), "}"]))
 }
 
+/// [`reference`] of an expression given in pieces, joined in place:
+/// `reference_of(&["aws_iam_role.", ident, ".arn"])` is `"${aws_iam_role.<ident>.arn}"`.
+pub fn reference_of(parts: &[&str]) -> Value {
+    let mut expr = String::with_capacity(parts.iter().map(|p| p.len()).sum::<usize>() + 3);
+    expr.push_str("${");
+    for part in parts {
+        expr.push_str(part);
+    }
+    expr.push('}');
+    Value::String(expr)
+}
+
 /// One piece of a [`template`]: an escaped literal or a Terraform expression.
 pub enum Part<'a> {
     /// Literal text, escaped.
@@ -215,6 +227,10 @@ pub fn ident(name: &str) -> String {
 #[derive(Default)]
 pub struct TfFile {
     root: BTreeMap<String, Entry>,
+    /// The length of the block rendered last: the room given to the next one, most
+    /// often another of the same kind (a block's text grown from nothing would be
+    /// copied a few times on the way).
+    last_len: usize,
 }
 
 /// A key's value in a [`TfFile`]: a map still being filled, or a value already rendered.
@@ -233,13 +249,14 @@ impl TfFile {
 
     /// Renders `value` under `path` then `key`, at the depth it will have in the file.
     fn insert(&mut self, path: &[&str], key: &str, value: &Value) {
-        let mut text = String::new();
+        let mut text = String::with_capacity(self.last_len);
         write_value(&mut text, value, path.len() + 1);
         self.insert_rendered(path, key, text);
     }
 
     /// Puts `text` (a value rendered at the depth of `path` plus one) under `path` then `key`.
     fn insert_rendered(&mut self, path: &[&str], key: &str, text: String) {
+        self.last_len = text.len();
         let mut map = &mut self.root;
         for segment in path {
             // The path's blocks nearly always exist: looked up by `&str`, made only once.
@@ -269,7 +286,7 @@ impl TfFile {
         fields.sort_unstable_by_key(|(key, _)| *key);
         debug_assert!(fields.windows(2).all(|w| w[0].0 != w[1].0), "a block's keys are unique");
         let path = ["resource", ty];
-        let mut text = String::with_capacity(fields.len() * 64);
+        let mut text = String::with_capacity(self.last_len);
         write_object(&mut text, fields.iter().map(|(k, v)| (*k, v)), path.len() + 1, |out, scalar, _| match scalar {
             Scalar::Lit(s) => write_string(out, &escaped(s)),
             Scalar::Ref(expr) => write_string_parts(out, &["${", expr, "}"]),
@@ -566,6 +583,12 @@ mod tests {
         assert_eq!(rendered_len(&BTreeMap::new(), 3), 2, "`{{}}`");
     }
 
+    #[test]
+    fn a_reference_in_pieces_is_the_reference() {
+        assert_eq!(reference_of(&["aws_iam_role.", "svc_a", ".arn"]), reference("aws_iam_role.svc_a.arn"));
+        assert_eq!(reference_of(&[]), reference(""));
+    }
+
     /// The word-at-a-time test agrees with the table on every byte, at every position.
     #[test]
     fn a_byte_to_escape_is_found_anywhere() {
@@ -615,7 +638,7 @@ mod tests {
             obj([
                 ("to_port", Value::from(8080)),
                 ("description", lit("to \"db\" ${x} %{y}\n")),
-                ("security_group_id", reference(format!("aws_security_group.{group}.id"))),
+                ("security_group_id", reference_of(&["aws_security_group.", &group, ".id"])),
                 ("from_port", Value::from(0)),
                 ("prefix_list_id", reference("aws_vpc_endpoint.s3.prefix_list_id")),
             ]),

@@ -25,7 +25,7 @@
 use super::json::Value;
 
 use super::iam::{self, ServiceGrant};
-use super::json::{ident, lit, obj, reference, refs, tags, TfFile};
+use super::json::{ident, lit, obj, reference, reference_of, refs, tags, TfFile};
 use super::{firewall, security, subnet_ident, zone_letter, Ctx};
 use crate::ir::{Exposure, SegmentRole, Tier};
 
@@ -219,7 +219,7 @@ fn routing(file: &mut TfFile, ctx: &Ctx<'_>) -> Result<(), String> {
                 obj([
                     ("destination_cidr_block", lit("0.0.0.0/0")),
                     (key, reference(target)),
-                    ("route_table_id", reference(format!("aws_route_table.{ident}.id"))),
+                    ("route_table_id", reference_of(&["aws_route_table.", &ident, ".id"])),
                 ]),
             );
         }
@@ -252,8 +252,8 @@ fn routing(file: &mut TfFile, ctx: &Ctx<'_>) -> Result<(), String> {
                 "aws_route_table_association",
                 &subnet,
                 obj([
-                    ("route_table_id", reference(format!("aws_route_table.{table}.id"))),
-                    ("subnet_id", reference(format!("aws_subnet.{subnet}.id"))),
+                    ("route_table_id", reference_of(&["aws_route_table.", &table, ".id"])),
+                    ("subnet_id", reference_of(&["aws_subnet.", &subnet, ".id"])),
                 ]),
             );
         }

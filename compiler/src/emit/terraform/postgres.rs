@@ -9,7 +9,7 @@
 use super::json::Value;
 
 use super::iam;
-use super::json::{ident, lit, lits, obj, reference, refs, tags, TfFile};
+use super::json::{ident, lit, lits, obj, reference, reference_of, refs, tags, TfFile};
 use super::Ctx;
 use crate::ir::{Postgres, SegmentRole};
 
@@ -106,10 +106,10 @@ fn database(file: &mut TfFile, ctx: &Ctx<'_>, db: &Postgres) {
         ("allocated_storage", Value::from(db.storage_gib)),
         ("backup_retention_period", Value::from(db.backup_retention_days)),
         ("db_name", lit(&db.database)),
-        ("db_subnet_group_name", reference(format!("aws_db_subnet_group.{id}.name"))),
+        ("db_subnet_group_name", reference_of(&["aws_db_subnet_group.", &id, ".name"])),
         ("final_snapshot_identifier", lit(crate::emit::names::shortened(format!("{name}-final"), 255))),
         ("manage_master_user_password", Value::Bool(true)),
-        ("master_user_secret_kms_key_id", reference(format!("aws_kms_key.{key}.arn"))),
+        ("master_user_secret_kms_key_id", reference_of(&["aws_kms_key.", &key, ".arn"])),
         ("port", Value::from(db.port)),
         ("skip_final_snapshot", Value::Bool(false)),
         ("storage_type", lit("gp3")),
@@ -122,7 +122,7 @@ fn database(file: &mut TfFile, ctx: &Ctx<'_>, db: &Postgres) {
     for n in 1..=db.replicas {
         let replica_name = ctx.name(&format!("{}-replica-{n}", db.name), 63);
         let mut body = instance_common(db, &id, &key, &replica_name);
-        super::json::set(&mut body, "replicate_source_db", reference(format!("aws_db_instance.{id}.identifier")));
+        super::json::set(&mut body, "replicate_source_db", reference_of(&["aws_db_instance.", &id, ".identifier"]));
         // A replica is rebuilt from its source, not restored from its own snapshot.
         super::json::set(&mut body, "skip_final_snapshot", Value::Bool(true));
         file.resource("aws_db_instance", &format!("{id}_replica_{n}"), body);
@@ -133,7 +133,7 @@ fn database(file: &mut TfFile, ctx: &Ctx<'_>, db: &Postgres) {
         &id,
         obj([
             ("name", lit(&db.host)),
-            ("records", Value::Array(vec![reference(format!("aws_db_instance.{id}.address"))])),
+            ("records", Value::Array(vec![reference_of(&["aws_db_instance.", &id, ".address"])])),
             ("ttl", Value::from(60)),
             ("type", lit("CNAME")),
             ("zone_id", reference("aws_route53_zone.internal.zone_id")),
@@ -143,7 +143,7 @@ fn database(file: &mut TfFile, ctx: &Ctx<'_>, db: &Postgres) {
 
 /// What the writer and its replicas share.
 fn instance_common(db: &Postgres, id: &str, key: &str, identifier: &str) -> Value {
-    let key_arn = reference(format!("aws_kms_key.{key}.arn"));
+    let key_arn = reference_of(&["aws_kms_key.", &key, ".arn"]);
     obj([
         ("auto_minor_version_upgrade", Value::Bool(true)),
         ("ca_cert_identifier", lit("rds-ca-rsa2048-g1")),
@@ -159,7 +159,7 @@ fn instance_common(db: &Postgres, id: &str, key: &str, identifier: &str) -> Valu
         ("monitoring_interval", Value::from(MONITORING_INTERVAL)),
         ("monitoring_role_arn", reference("aws_iam_role.rds_monitoring.arn")),
         ("multi_az", Value::Bool(db.multi_az)),
-        ("parameter_group_name", reference(format!("aws_db_parameter_group.{id}.name"))),
+        ("parameter_group_name", reference_of(&["aws_db_parameter_group.", &id, ".name"])),
         ("performance_insights_enabled", Value::Bool(true)),
         ("performance_insights_kms_key_id", key_arn),
         ("performance_insights_retention_period", Value::from(7)),

@@ -26,7 +26,7 @@
 use super::json::Value;
 
 use super::iam;
-use super::json::{ident, lit, lits, obj, reference, tags, template, Part, TfFile};
+use super::json::{ident, lit, lits, obj, reference_of, tags, template, Part, TfFile};
 use super::Ctx;
 use crate::ir::Bucket;
 
@@ -64,7 +64,7 @@ fn bucket(file: &mut TfFile, ctx: &Ctx<'_>, b: &Bucket) {
     let key = key_ident(&b.name);
     let what = if b.evidence { "evidence bucket" } else { "bucket" };
     iam::kms_key(file, ctx, &key, &format!("s3-{}", b.name), &format!("{what} {} (SSE-KMS)", b.name), &[]);
-    let this = |attr: &str| reference(format!("aws_s3_bucket.{id}.{attr}"));
+    let this = |attr: &str| reference_of(&["aws_s3_bucket.", &id, ".", &attr]);
     file.resource(
         "aws_s3_bucket",
         &id,
@@ -113,7 +113,7 @@ fn bucket(file: &mut TfFile, ctx: &Ctx<'_>, b: &Bucket) {
                     (
                         "apply_server_side_encryption_by_default",
                         Value::Array(vec![obj([
-                            ("kms_master_key_id", reference(format!("aws_kms_key.{key}.arn"))),
+                            ("kms_master_key_id", reference_of(&["aws_kms_key.", &key, ".arn"])),
                             ("sse_algorithm", lit("aws:kms")),
                         ])]),
                     ),
@@ -149,7 +149,7 @@ fn bucket(file: &mut TfFile, ctx: &Ctx<'_>, b: &Bucket) {
         obj([
             ("bucket", this("id")),
             ("depends_on", lits([format!("aws_s3_bucket_public_access_block.{id}")])),
-            ("policy", reference(format!("data.aws_iam_policy_document.{doc}.json"))),
+            ("policy", reference_of(&["data.aws_iam_policy_document.", &doc, ".json"])),
         ]),
     );
     let mut rules = vec![obj([
@@ -184,7 +184,7 @@ fn bucket(file: &mut TfFile, ctx: &Ctx<'_>, b: &Bucket) {
 fn policy_statements(id: &str) -> Vec<Value> {
     let resources = || {
         Value::Array(vec![
-            reference(format!("aws_s3_bucket.{id}.arn")),
+            reference_of(&["aws_s3_bucket.", &id, ".arn"]),
             template(&[Part::Ref(&format!("aws_s3_bucket.{id}.arn")), Part::Lit("/*")]),
         ])
     };
