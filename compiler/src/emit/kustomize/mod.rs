@@ -203,11 +203,11 @@ fn each_object(view: &View, f: &mut ObjectSink) -> Result<(), String> {
 }
 
 /// The recommended labels of an object that belongs to `name`.
-pub(crate) fn labels(project: &str, name: &str, component: &str) -> Yaml {
+pub(crate) fn labels(project: &str, name: &str, component: &'static str) -> Yaml {
     yaml::map([
         ("app.kubernetes.io/name", Yaml::text(name)),
         ("app.kubernetes.io/instance", instance(project, name).into()),
-        ("app.kubernetes.io/component", Yaml::text(component)),
+        ("app.kubernetes.io/component", component.into()),
         ("app.kubernetes.io/part-of", Yaml::text(project)),
         ("app.kubernetes.io/managed-by", "govc".into()),
     ])

@@ -75,7 +75,7 @@ impl Object {
 
     /// `{group?, version, kind, name}`: a Kustomize patch target.
     pub fn target(&self) -> Yaml {
-        let mut entries = Vec::new();
+        let mut entries = Vec::with_capacity(4);
         match self.api_version.split_once('/') {
             Some((group, version)) => {
                 entries.push(("group".into(), Yaml::from(group)));

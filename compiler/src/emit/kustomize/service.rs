@@ -208,7 +208,8 @@ fn container(view: &View, svc: &ir::Service, has_config: bool) -> Yaml {
         p.extend(extra.into_iter().map(|(k, v)| (k.into(), v)));
         Yaml::Map(p)
     };
-    let mut c = vec![
+    let mut c = Vec::with_capacity(11);
+    c.extend([
         ("name", Yaml::from(&svc.name)),
         ("image", image_name(svc).into()),
         ("imagePullPolicy", pull_policy(view, svc).into()),
@@ -220,7 +221,7 @@ fn container(view: &View, svc: &ir::Service, has_config: bool) -> Yaml {
                 ("protocol", "TCP".into()),
             ])]),
         ),
-    ];
+    ]);
     if has_config {
         c.push((
             "envFrom",
