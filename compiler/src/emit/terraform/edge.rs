@@ -302,7 +302,7 @@ pub(crate) fn dns(file: &mut TfFile, ctx: &Ctx<'_>, ingress: &Ingress, host: &st
     file.data("aws_lb", "ingress", obj([("count", reference(&gate)), ("name", lit(&lb_name))]));
     if let Some(zone) = &ingress.zone {
         let option =
-            |field: &str| reference_of(&["tolist(aws_acm_certificate.ingress.domain_validation_options)[0].", &field]);
+            |field: &str| reference_of(&["tolist(aws_acm_certificate.ingress.domain_validation_options)[0].", field]);
         file.resource(
             "aws_route53_record",
             "certificate_validation",

@@ -322,7 +322,7 @@ pub fn routes(file: &mut TfFile, ctx: &Ctx<'_>) -> Result<(), String> {
             obj([
                 ("destination_cidr_block", lit(destination)),
                 (key, reference(target)),
-                ("route_table_id", reference_of(&["aws_route_table.", &table, ".id"])),
+                ("route_table_id", reference_of(&["aws_route_table.", table, ".id"])),
             ]),
         );
     };

@@ -66,7 +66,7 @@ pub fn kms_key(file: &mut TfFile, ctx: &Ctx<'_>, ident: &str, alias: &str, purpo
         ident,
         obj([
             ("name", lit(format!("alias/{name}"))),
-            ("target_key_id", reference_of(&["aws_kms_key.", &ident, ".key_id"])),
+            ("target_key_id", reference_of(&["aws_kms_key.", ident, ".key_id"])),
         ]),
     );
 }
@@ -99,7 +99,7 @@ pub fn service_role(
                 &att,
                 obj([
                     ("policy_arn", lit(format!("arn:aws:iam::aws:policy/{policy}"))),
-                    ("role", reference_of(&["aws_iam_role.", &ident, ".name"])),
+                    ("role", reference_of(&["aws_iam_role.", ident, ".name"])),
                 ]),
             );
             format!("aws_iam_role_policy_attachment.{att}")
@@ -127,7 +127,7 @@ pub fn inline_policy(file: &mut TfFile, ident: &str, role: &str, statements: Vec
         obj([
             ("name", lit(ident)),
             ("policy", reference_of(&["data.aws_iam_policy_document.", &doc_name, ".json"])),
-            ("role", reference_of(&["aws_iam_role.", &role, ".id"])),
+            ("role", reference_of(&["aws_iam_role.", role, ".id"])),
         ]),
     );
 }
@@ -213,7 +213,7 @@ pub fn pod_identity_role(file: &mut TfFile, ctx: &Ctx<'_>, ident: &str, suffix: 
         obj([
             ("cluster_name", reference("aws_eks_cluster.main.name")),
             ("namespace", lit(namespace)),
-            ("role_arn", reference_of(&["aws_iam_role.", &ident, ".arn"])),
+            ("role_arn", reference_of(&["aws_iam_role.", ident, ".arn"])),
             ("service_account", lit(sa)),
             ("tags", tags(&ctx.name(suffix, 255), &[])),
         ]),

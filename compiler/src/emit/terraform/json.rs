@@ -638,7 +638,7 @@ mod tests {
             obj([
                 ("to_port", Value::from(8080)),
                 ("description", lit("to \"db\" ${x} %{y}\n")),
-                ("security_group_id", reference_of(&["aws_security_group.", &group, ".id"])),
+                ("security_group_id", reference_of(&["aws_security_group.", group, ".id"])),
                 ("from_port", Value::from(0)),
                 ("prefix_list_id", reference("aws_vpc_endpoint.s3.prefix_list_id")),
             ]),

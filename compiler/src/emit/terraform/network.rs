@@ -219,7 +219,7 @@ fn routing(file: &mut TfFile, ctx: &Ctx<'_>) -> Result<(), String> {
                 obj([
                     ("destination_cidr_block", lit("0.0.0.0/0")),
                     (key, reference(target)),
-                    ("route_table_id", reference_of(&["aws_route_table.", &ident, ".id"])),
+                    ("route_table_id", reference_of(&["aws_route_table.", ident, ".id"])),
                 ]),
             );
         }

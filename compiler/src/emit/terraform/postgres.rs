@@ -143,7 +143,7 @@ fn database(file: &mut TfFile, ctx: &Ctx<'_>, db: &Postgres) {
 
 /// What the writer and its replicas share.
 fn instance_common(db: &Postgres, id: &str, key: &str, identifier: &str) -> Value {
-    let key_arn = reference_of(&["aws_kms_key.", &key, ".arn"]);
+    let key_arn = reference_of(&["aws_kms_key.", key, ".arn"]);
     obj([
         ("auto_minor_version_upgrade", Value::Bool(true)),
         ("ca_cert_identifier", lit("rds-ca-rsa2048-g1")),
@@ -159,7 +159,7 @@ fn instance_common(db: &Postgres, id: &str, key: &str, identifier: &str) -> Valu
         ("monitoring_interval", Value::from(MONITORING_INTERVAL)),
         ("monitoring_role_arn", reference("aws_iam_role.rds_monitoring.arn")),
         ("multi_az", Value::Bool(db.multi_az)),
-        ("parameter_group_name", reference_of(&["aws_db_parameter_group.", &id, ".name"])),
+        ("parameter_group_name", reference_of(&["aws_db_parameter_group.", id, ".name"])),
         ("performance_insights_enabled", Value::Bool(true)),
         ("performance_insights_kms_key_id", key_arn),
         ("performance_insights_retention_period", Value::from(7)),

@@ -64,7 +64,7 @@ fn bucket(file: &mut TfFile, ctx: &Ctx<'_>, b: &Bucket) {
     let key = key_ident(&b.name);
     let what = if b.evidence { "evidence bucket" } else { "bucket" };
     iam::kms_key(file, ctx, &key, &format!("s3-{}", b.name), &format!("{what} {} (SSE-KMS)", b.name), &[]);
-    let this = |attr: &str| reference_of(&["aws_s3_bucket.", &id, ".", &attr]);
+    let this = |attr: &str| reference_of(&["aws_s3_bucket.", &id, ".", attr]);
     file.resource(
         "aws_s3_bucket",
         &id,
@@ -184,7 +184,7 @@ fn bucket(file: &mut TfFile, ctx: &Ctx<'_>, b: &Bucket) {
 fn policy_statements(id: &str) -> Vec<Value> {
     let resources = || {
         Value::Array(vec![
-            reference_of(&["aws_s3_bucket.", &id, ".arn"]),
+            reference_of(&["aws_s3_bucket.", id, ".arn"]),
             template(&[Part::Ref(&format!("aws_s3_bucket.{id}.arn")), Part::Lit("/*")]),
         ])
     };
