@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 
 use foldhash::HashMap;
 
+use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::diag::Code;
@@ -28,7 +29,7 @@ pub fn emit(program: &Program) -> Result<BTreeMap<String, String>, String> {
 /// `docs/<env>.md`: the page of one environment.
 pub fn page(program: &Program, env: &Environment) -> Result<(String, String), String> {
     let tera = template()?;
-    let context = tera::Context::from_value(context(program, env)).map_err(|e| e.to_string())?;
+    let context = context(program, env)?;
     let text = tera.render("environment.md", &context).map_err(|e| format!("docs of `{}`: {e:?}", env.name))?;
     Ok((format!("docs/{}.md", env.name), tidy(&text)))
 }
@@ -63,25 +64,58 @@ fn tidy(text: &str) -> String {
     out
 }
 
-fn context(program: &Program, env: &Environment) -> Value {
+/// A row of the services table.
+#[derive(Serialize)]
+struct ServiceRow<'a> {
+    name: &'a str,
+    image: String,
+    port: u16,
+    replicas: String,
+    cpu: String,
+    memory: String,
+    connects: String,
+}
+
+/// The ingress and its routes, one row each.
+#[derive(Serialize)]
+struct IngressView<'a> {
+    name: &'a str,
+    host: &'a Option<String>,
+    tls: &'static str,
+    zone: &'a Option<String>,
+    load_balancer: Option<String>,
+    exposure: &'static str,
+    routes: Vec<RouteRow<'a>>,
+}
+
+/// A row of the routes table.
+#[derive(Serialize)]
+struct RouteRow<'a> {
+    path: String,
+    service: &'a str,
+    port: u16,
+}
+
+/// The template's context. The lists a fleet has thousands of rows in (services, routes)
+/// are rows borrowing the IR, serialized once into tera's values; the rest is built as a
+/// JSON value first (tera copies it).
+fn context(program: &Program, env: &Environment) -> Result<tera::Context, String> {
     let r = &env.resources;
-    let services: Vec<Value> = r
+    let services: Vec<ServiceRow> = r
         .services
         .iter()
-        .map(|s| {
-            json!({
-                "name": s.name,
-                "image": s.image.as_ref().map_or_else(|| "not set yet".to_string(), |i| format!("`{}`", cell(&i.reference))),
-                "port": s.port,
-                "replicas": envdiff::replicas(s.replicas),
-                "cpu": envdiff::cpu(s.cpu_millis),
-                "memory": envdiff::memory(s.memory_bytes),
-                "connects": list(s.connects.iter().map(|c| match c {
-                    Connection::Postgres(d) => format!("`{d}` (postgres)"),
-                    Connection::Service(t) => format!("`{t}`"),
-                    Connection::Bucket(b) => format!("`{b}` (bucket)"),
-                })),
-            })
+        .map(|s| ServiceRow {
+            name: &s.name,
+            image: s.image.as_ref().map_or_else(|| "not set yet".to_string(), |i| format!("`{}`", cell(&i.reference))),
+            port: s.port,
+            replicas: envdiff::replicas(s.replicas),
+            cpu: envdiff::cpu(s.cpu_millis),
+            memory: envdiff::memory(s.memory_bytes),
+            connects: list(s.connects.iter().map(|c| match c {
+                Connection::Postgres(d) => format!("`{d}` (postgres)"),
+                Connection::Service(t) => format!("`{t}`"),
+                Connection::Bucket(b) => format!("`{b}` (bucket)"),
+            })),
         })
         .collect();
     let databases: Vec<Value> = r
@@ -107,15 +141,20 @@ fn context(program: &Program, env: &Environment) -> Value {
             .network(&i.network)
             .map(|n| n.segment(ir::SegmentRole::Ingress).exposure)
             .map_or("private", |e| if e == ir::Exposure::Public { "public" } else { "private" });
-        json!({
-            "name": i.name,
-            "host": i.host,
-            "tls": "managed certificate",
-            "zone": i.zone,
-            "load_balancer": (env.tier != Tier::Local).then(|| crate::emit::names::load_balancer_name(&program.project, &env.name)),
-            "exposure": exposure,
-            "routes": i.routes.iter().map(|rt| json!({ "path": cell(&rt.path), "service": rt.service, "port": rt.port })).collect::<Vec<_>>(),
-        })
+        IngressView {
+            name: &i.name,
+            host: &i.host,
+            tls: "managed certificate",
+            zone: &i.zone,
+            load_balancer: (env.tier != Tier::Local)
+                .then(|| crate::emit::names::load_balancer_name(&program.project, &env.name)),
+            exposure,
+            routes: i
+                .routes
+                .iter()
+                .map(|rt| RouteRow { path: cell(&rt.path), service: &rt.service, port: rt.port })
+                .collect(),
+        }
     });
     let secrets: Vec<Value> = r
         .secrets
@@ -152,7 +191,7 @@ fn context(program: &Program, env: &Environment) -> Value {
     } else {
         program.capabilities.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")
     };
-    json!({
+    let rest = json!({
         "project": program.project,
         "env": {
             "name": env.name,
@@ -167,9 +206,7 @@ fn context(program: &Program, env: &Environment) -> Value {
             "ci": env.ci.as_ref().and_then(|c| c.role.as_deref()).map(cell),
         },
         "diagram": diagram(env),
-        "services": services,
         "databases": databases,
-        "ingress": ingress,
         "secrets": secrets,
         "egress": egress,
         "deploy": deployment(program, env),
@@ -177,7 +214,11 @@ fn context(program: &Program, env: &Environment) -> Value {
         "phase": program.phase,
         "capabilities": capabilities,
         "rules": rules(env).into_iter().map(|c| json!({ "code": c.as_str(), "title": c.title() })).collect::<Vec<_>>(),
-    })
+    });
+    let mut context = tera::Context::from_value(rest).map_err(|e| e.to_string())?;
+    context.insert("services", &services);
+    context.insert("ingress", &ingress);
+    Ok(context)
 }
 
 /// What a cloud environment needs before its first apply, and the order of the applies:
