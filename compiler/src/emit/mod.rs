@@ -115,17 +115,6 @@ pub fn emit_each<K: Send>(
     Ok(files)
 }
 
-/// `parts` joined into one allocation of exactly their length: for the names and
-/// descriptions emitters make thousands of, where `format!` would grow its string
-/// piece by piece through the formatting machinery.
-pub(crate) fn concat(parts: &[&str]) -> String {
-    let mut out = String::with_capacity(parts.iter().map(|p| p.len()).sum());
-    for part in parts {
-        out.push_str(part);
-    }
-    out
-}
-
 /// Appends `n` in decimal digits (the Terraform and YAML writers' integers: ports,
 /// sizes, counts), without the formatting machinery.
 pub(crate) fn push_decimal(out: &mut String, n: u64) {

@@ -10,10 +10,7 @@ use sha2::{Digest, Sha256};
 /// of the whole name. Never ends with `-` or `.` before the hash, so that a shortened
 /// DNS subdomain (a NetworkPolicy named after an egress host) stays one.
 pub fn shorten(name: &str, max: usize) -> String {
-    if name.len() <= max {
-        return name.to_string();
-    }
-    shortened_hashed(name, max)
+    shortened(name.to_string(), max)
 }
 
 /// [`shorten`] of a name already made: kept as it is when it fits (most do), never
@@ -22,11 +19,6 @@ pub fn shortened(name: String, max: usize) -> String {
     if name.len() <= max {
         return name;
     }
-    shortened_hashed(&name, max)
-}
-
-/// The head of `name` and a hash of all of it, in `max` characters.
-fn shortened_hashed(name: &str, max: usize) -> String {
     let digest = Sha256::digest(name.as_bytes());
     let hash = crate::lock::hex(&digest[..4]);
     let keep = max.saturating_sub(hash.len() + 1);
@@ -127,12 +119,7 @@ pub fn bootstrap_security_group_name(project: &str, env: &str, postgres: &str) -
 /// `<project>-<name>` shortened to the 63 characters of a label value: the
 /// `app.kubernetes.io/instance` label of the pods of `name`.
 pub fn instance_label(project: &str, name: &str) -> String {
-    // Every Kubernetes object carries one: the joined name is kept when it fits.
-    let joined = crate::emit::concat(&[project, "-", name]);
-    if joined.len() <= 63 {
-        return joined;
-    }
-    shorten(&joined, 63)
+    shortened([project, "-", name].concat(), 63)
 }
 
 /// The labels that select the pods of `name`: the Kubernetes Deployment, its

@@ -119,7 +119,7 @@ pub fn allow(sid: &str, actions: &[&str], resources: Vec<Value>) -> Value {
 
 /// Adds an inline policy `aws_iam_role_policy.<ident>` on role `aws_iam_role.<role>`.
 pub fn inline_policy(file: &mut TfFile, ident: &str, role: &str, statements: Vec<Value>) {
-    let doc_name = crate::emit::concat(&["policy_", ident]);
+    let doc_name = ["policy_", ident].concat();
     file.data("aws_iam_policy_document", &doc_name, obj([("statement", Value::Array(statements))]));
     file.resource(
         "aws_iam_role_policy",
@@ -148,7 +148,7 @@ const OIDC_PROVIDER_ARN: &str = "aws_iam_openid_connect_provider.eks.arn";
 /// `<issuer host and path>:<claim>`, the condition key of a claim of the cluster's
 /// service account tokens (the issuer is known after apply).
 pub fn oidc_claim(claim: &str) -> Value {
-    template(&[Part::Ref(OIDC_ISSUER), Part::Lit(&crate::emit::concat(&[":", claim]))])
+    template(&[Part::Ref(OIDC_ISSUER), Part::Lit(&[":", claim].concat())])
 }
 
 /// Adds `aws_iam_role.<ident>` named `<prefix>-<suffix>` that only the service account
@@ -167,7 +167,7 @@ pub fn workload_role(file: &mut TfFile, ctx: &Ctx<'_>, ident: &str, suffix: &str
             "condition",
             Value::Array(vec![
                 cond("aud", "sts.amazonaws.com"),
-                cond("sub", &crate::emit::concat(&["system:serviceaccount:", namespace, ":", sa])),
+                cond("sub", &["system:serviceaccount:", namespace, ":", sa].concat()),
             ]),
         ),
         ("effect", lit("Allow")),
@@ -186,7 +186,7 @@ pub fn workload_role(file: &mut TfFile, ctx: &Ctx<'_>, ident: &str, suffix: &str
 /// Adds `aws_iam_role.<ident>` named `<prefix>-<suffix>` whose trust policy is the one
 /// `statement` (`data.aws_iam_policy_document.assume_<ident>`). Returns the role's name.
 fn role(file: &mut TfFile, ctx: &Ctx<'_>, ident: &str, suffix: &str, statement: Value) -> String {
-    let doc_name = crate::emit::concat(&["assume_", ident]);
+    let doc_name = ["assume_", ident].concat();
     file.data("aws_iam_policy_document", &doc_name, obj([("statement", Value::Array(vec![statement]))]));
     let name = ctx.name(suffix, 64);
     file.resource(

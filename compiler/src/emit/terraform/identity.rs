@@ -34,7 +34,7 @@
 use super::iam;
 use super::json::{ident, lit, lits, obj, reference, reference_of, tags, template, Part, TfFile, Value};
 use super::Ctx;
-use crate::emit::{concat, names};
+use crate::emit::names;
 use crate::ir::{self, Postgres};
 
 /// Whether the environment needs `identity.tf.json`: some service connects to a postgres.
@@ -155,12 +155,12 @@ pub fn emit(ctx: &Ctx<'_>) -> Result<String, String> {
                 .map(|i| {
                     template(&[
                         Part::Lit(&prefix),
-                        Part::Ref(&concat(&["aws_db_instance.", i, ".resource_id"])),
-                        Part::Lit(&concat(&["/", &user])),
+                        Part::Ref(&["aws_db_instance.", i, ".resource_id"].concat()),
+                        Part::Lit(&["/", &user].concat()),
                     ])
                 })
                 .collect();
-            statements.push(iam::allow(&concat(&["Connect", &sid_part(&db.name)]), &["rds-db:connect"], users));
+            statements.push(iam::allow(&["Connect", &sid_part(&db.name)].concat(), &["rds-db:connect"], users));
         }
         for name in svc.buckets() {
             let Some(bucket) = res.bucket(name) else { continue };

@@ -129,7 +129,7 @@ pub fn lit(s: impl AsRef<str>) -> Value {
 
 /// A Terraform expression meant as such: `reference("aws_vpc.main.id")` is `"${aws_vpc.main.id}"`.
 pub fn reference(expr: impl AsRef<str>) -> Value {
-    Value::String(crate::emit::concat(&["${", expr.as_ref(), "}"]))
+    Value::String(["${", expr.as_ref(), "}"].concat())
 }
 
 /// [`reference`] of an expression given in pieces, joined in place:

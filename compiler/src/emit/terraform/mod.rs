@@ -133,7 +133,7 @@ impl Ctx<'_> {
 
     /// `<prefix>-<suffix>` shortened to `max`.
     pub fn name(&self, suffix: &str, max: usize) -> String {
-        names::shortened(crate::emit::concat(&[&self.prefix, "-", suffix]), max)
+        names::shortened([&self.prefix, "-", suffix].concat(), max)
     }
 
     /// The ARN of the account root, for key policies.

@@ -50,7 +50,7 @@ use std::net::Ipv4Addr;
 
 use super::json::{ident, lit, obj, reference, tags, Scalar, TfFile};
 use super::Ctx;
-use crate::emit::{concat, names};
+use crate::emit::names;
 use crate::ir::{Connection, Egress, SegmentRole, Service, Telemetry};
 
 /// The Terraform identifier of the OpenTelemetry Collector's security group.
@@ -161,17 +161,17 @@ fn group(file: &mut TfFile, ident: &str, name: &str, description: &str) {
 
 /// The Terraform identifier of a service's security group: `svc_<service>`.
 pub fn service_group(service: &str) -> String {
-    concat(&["svc_", &ident(service)])
+    ["svc_", &ident(service)].concat()
 }
 
 /// The Terraform identifier of a postgres's security group: `pg_<postgres>`.
 pub fn postgres_group(postgres: &str) -> String {
-    concat(&["pg_", &ident(postgres)])
+    ["pg_", &ident(postgres)].concat()
 }
 
 /// The Terraform identifier of the security group of a postgres's bootstrap Job.
 pub fn bootstrap_group(postgres: &str) -> String {
-    concat(&["bootstrap_", &ident(postgres)])
+    ["bootstrap_", &ident(postgres)].concat()
 }
 
 /// DNS out of `group` to the nodes (CoreDNS), over TCP and UDP.
@@ -247,7 +247,7 @@ pub fn emit(file: &mut TfFile, ctx: &Ctx<'_>) {
     for svc in &res.services {
         let name = names::service_security_group_name(ctx.project, &ctx.env.name, &svc.name);
         let description =
-            concat(&["Pods of service ", &svc.name, " (security group for pods): its declared flows only"]);
+            ["Pods of service ", &svc.name, " (security group for pods): its declared flows only"].concat();
         group(file, &service_group(&svc.name), &name, &description);
     }
     if ctx.env.telemetry.is_some() {
@@ -425,8 +425,8 @@ fn service_rules(file: &mut TfFile, ctx: &Ctx<'_>, svc: &Service, services: &Has
         flow(
             file,
             Flow { from: &me, to: "endpoints", protocol: "tcp", port: 443, what: None },
-            &concat(&[&svc.name, " to STS (its IAM role) through the VPC endpoint"]),
-            &concat(&["HTTPS from ", &svc.name, " (STS, its IAM role)"]),
+            &[&svc.name, " to STS (its IAM role) through the VPC endpoint"].concat(),
+            &["HTTPS from ", &svc.name, " (STS, its IAM role)"].concat(),
         );
     }
     // A service that connects to a bucket reaches S3 through the gateway endpoint.
@@ -454,11 +454,11 @@ fn service_rules(file: &mut TfFile, ctx: &Ctx<'_>, svc: &Service, services: &Has
     for conn in &svc.connects {
         let (to, port, what) = match conn {
             Connection::Service(name) => match services.get(name.as_str()) {
-                Some(callee) => (service_group(&callee.name), callee.port, concat(&["service ", &callee.name])),
+                Some(callee) => (service_group(&callee.name), callee.port, ["service ", &callee.name].concat()),
                 None => continue,
             },
             Connection::Postgres(name) => match res.database(name) {
-                Some(db) => (postgres_group(&db.name), db.port, concat(&["postgres ", &db.name])),
+                Some(db) => (postgres_group(&db.name), db.port, ["postgres ", &db.name].concat()),
                 None => continue,
             },
             // S3, by its prefix list (above).
