@@ -13,7 +13,7 @@ fn main() {
         eprintln!("fleet-{n} did not compile");
         std::process::exit(1);
     };
-    let bases = govc::emit::kustomize::bases(&program);
+    let bases = govc::emit::kustomize::bases(&program).expect("the bases");
     let mut times = Vec::new();
     let mut bytes = 0;
     for _ in 0..40 {

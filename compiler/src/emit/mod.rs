@@ -86,11 +86,11 @@ pub fn emit_each<K: Send>(
     jobs.extend(program.environments.iter().map(Job::Page));
     jobs.push(Job::Rest);
     let bases = OnceLock::new();
-    let bases = || bases.get_or_init(|| kustomize::bases(program));
+    let bases = || bases.get_or_init(|| kustomize::bases(program)).as_ref().map_err(String::clone);
     let done = crate::par::map(&jobs, |job| -> Result<Vec<Kept<K>>, String> {
         let files = match job {
-            Job::Bases => kustomize::base_files(bases()),
-            Job::Overlay(env) => kustomize::overlay_files(program, env, bases())?,
+            Job::Bases => kustomize::base_files(bases()?),
+            Job::Overlay(env) => kustomize::overlay_files(program, env, bases()?)?,
             Job::Terraform(env) => terraform::environment_files(program, env)?,
             Job::Page(env) => vec![docs::page(program, env)?],
             Job::Rest => {

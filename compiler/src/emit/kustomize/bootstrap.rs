@@ -136,7 +136,7 @@ pub fn objects(view: &View, db: &ir::Postgres) -> Vec<Object> {
             ]),
         ),
         ("resources", object::resources(250, 256 << 20)),
-        ("securityContext", object::container_security_context()),
+        ("securityContext", object::container_security_context().clone()),
         ("volumeMounts", Yaml::Seq(vec![object::mount("password", PASSWORD_DIR), object::mount("tmp", "/tmp")])),
     ]);
     let psql = map([
@@ -163,7 +163,7 @@ pub fn objects(view: &View, db: &ir::Postgres) -> Vec<Object> {
             ]),
         ),
         ("resources", object::resources(250, 256 << 20)),
-        ("securityContext", object::container_security_context()),
+        ("securityContext", object::container_security_context().clone()),
         (
             "volumeMounts",
             Yaml::Seq(vec![
@@ -177,7 +177,7 @@ pub fn objects(view: &View, db: &ir::Postgres) -> Vec<Object> {
         ("serviceAccountName", Yaml::text(&name)),
         ("automountServiceAccountToken", false.into()),
         ("restartPolicy", "OnFailure".into()),
-        ("securityContext", object::pod_security_context()),
+        ("securityContext", object::pod_security_context().clone()),
         ("initContainers", Yaml::Seq(vec![fetch])),
         ("containers", Yaml::Seq(vec![psql])),
         (

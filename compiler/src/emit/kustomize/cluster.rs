@@ -188,7 +188,7 @@ fn cluster_autoscaler(view: &View, env: &crate::ir::Environment) -> Result<Vec<O
         ("livenessProbe", probe()),
         ("readinessProbe", probe()),
         ("resources", object::resources(100, 600 << 20)),
-        ("securityContext", object::container_security_context()),
+        ("securityContext", object::container_security_context().clone()),
     ]);
     let selector = map([("app.kubernetes.io/name", NAME.into())]);
     let pod = map([
@@ -198,7 +198,7 @@ fn cluster_autoscaler(view: &View, env: &crate::ir::Environment) -> Result<Vec<O
             map([
                 ("serviceAccountName", NAME.into()),
                 ("priorityClassName", "system-cluster-critical".into()),
-                ("securityContext", object::pod_security_context()),
+                ("securityContext", object::pod_security_context().clone()),
                 ("containers", Yaml::Seq(vec![container])),
             ]),
         ),

@@ -14,6 +14,7 @@ mod ingress;
 mod netpol;
 pub(crate) mod object;
 mod overlay;
+mod patch;
 pub mod platform;
 pub(crate) mod postgres;
 pub(crate) mod service;
@@ -29,6 +30,7 @@ mod platform_tests;
 #[cfg(test)]
 pub(crate) mod tests;
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use foldhash::HashMap;
@@ -82,7 +84,7 @@ impl<'a> View<'a> {
 
 /// Renders `kubernetes/base/**`, `kubernetes/overlays/<env>/**` and the platform tree.
 pub fn emit(program: &ir::Program) -> Result<BTreeMap<String, String>, String> {
-    let bases = bases(program);
+    let bases = bases(program)?;
     let mut files: BTreeMap<String, String> = base_files(&bases).into_iter().collect();
     // Each overlay reads only its environment and its base: they are built side by side.
     for overlay in crate::par::map(&program.environments, |env| overlay_files(program, env, &bases)) {
@@ -105,7 +107,7 @@ struct Base {
 
 /// The objects of every stack's base (`kubernetes/base`, or `kubernetes/base/<stack>`
 /// when there are several stacks).
-pub fn bases(program: &ir::Program) -> Bases<'_> {
+pub fn bases(program: &ir::Program) -> Result<Bases<'_>, String> {
     let several = program.stacks.len() > 1;
     let stacks = program
         .stacks
@@ -113,10 +115,10 @@ pub fn bases(program: &ir::Program) -> Bases<'_> {
         .map(|stack| {
             let dir = if several { format!("kubernetes/base/{}", stack.name) } else { "kubernetes/base".to_string() };
             let view = View::new(&program.project, None, &stack.resources);
-            (stack.name.as_str(), Base { dir, objects: objects(&view) })
+            Ok((stack.name.as_str(), Base { dir, objects: objects(&view)? }))
         })
-        .collect();
-    Bases { stacks }
+        .collect::<Result<_, String>>()?;
+    Ok(Bases { stacks })
 }
 
 /// The files of the bases: one per kind and a `kustomization.yaml` per stack.
@@ -161,14 +163,13 @@ fn relative_to_overlay(base_dir: &str) -> String {
 }
 
 /// Every object of a view, in a stable order (the overlay diffs two of these).
-fn objects(view: &View) -> Vec<Object> {
+fn objects(view: &View) -> Result<Vec<Object>, String> {
     let mut out = Vec::with_capacity(view.resources.services.len() * 8 + 8);
-    let collected = each_object(view, &mut |chunk, _| {
+    each_object(view, &mut |chunk, _| {
         out.extend(chunk);
         Ok(())
-    });
-    debug_assert!(collected.is_ok(), "collecting objects cannot fail");
-    out
+    })?;
+    Ok(out)
 }
 
 /// What receives the objects of a view: a few objects, and the service they belong to.
@@ -199,18 +200,41 @@ fn each_object(view: &View, f: &mut ObjectSink) -> Result<(), String> {
         f(ingress::objects(view), None)?;
         f(telemetry::objects(view), None)?;
     }
-    f(netpol::objects(view), None)
+    f(netpol::objects(view)?, None)
 }
 
 /// The recommended labels of an object that belongs to `name`.
 pub(crate) fn labels(project: &str, name: &str, component: &'static str) -> Yaml {
-    yaml::map([
-        ("app.kubernetes.io/name", Yaml::text(name)),
-        ("app.kubernetes.io/instance", instance(project, name).into()),
-        ("app.kubernetes.io/component", component.into()),
-        ("app.kubernetes.io/part-of", Yaml::text(project)),
-        ("app.kubernetes.io/managed-by", "govc".into()),
-    ])
+    Yaml::Map(label_pairs(project, name, component).into_iter().map(|(k, v)| (k.into(), Yaml::Str(v))).collect())
+}
+
+/// [`labels`], written into the map `m` as `labels:`.
+pub(crate) fn write_labels(m: &mut yaml::MapWriter, project: &str, name: &str, component: &'static str) {
+    m.map("labels", |labels| {
+        for (key, value) in label_pairs(project, name, component) {
+            labels.str(key, &value);
+        }
+    });
+}
+
+/// The pairs of [`labels`], in order.
+fn label_pairs<'a>(project: &'a str, name: &'a str, component: &'static str) -> [(&'static str, Cow<'static, str>); 5] {
+    [
+        ("app.kubernetes.io/name", Cow::Owned(name.to_string())),
+        ("app.kubernetes.io/instance", Cow::Owned(instance(project, name))),
+        ("app.kubernetes.io/component", Cow::Borrowed(component)),
+        ("app.kubernetes.io/part-of", Cow::Owned(project.to_string())),
+        ("app.kubernetes.io/managed-by", Cow::Borrowed("govc")),
+    ]
+}
+
+/// [`selector`], written into the map `m` under `key`.
+pub(crate) fn write_selector(m: &mut yaml::MapWriter, key: &str, project: &str, name: &str) {
+    m.map(key, |labels| {
+        for (key, value) in crate::emit::names::pod_selector(project, name) {
+            labels.str(key, &value);
+        }
+    });
 }
 
 /// `<project>-<name>`, shortened to the 63 characters a label value may hold.

@@ -18,8 +18,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use sha2::{Digest, Sha256};
 
 use super::object::Object;
-use super::yaml::{map, Yaml};
-use super::{selector, View};
+use super::yaml::{MapWriter, SeqWriter};
+use super::View;
 use crate::emit::names;
 use crate::ir::{self, Connection, SegmentRole};
 use ipnet::Ipv4Net;
@@ -29,7 +29,7 @@ use std::net::Ipv4Addr;
 pub const FLOW_ANNOTATION: &str = "govc/flow";
 
 /// Every policy of `view`.
-pub fn objects(view: &View) -> Vec<Object> {
+pub fn objects(view: &View) -> Result<Vec<Object>, String> {
     let mut out = vec![default_deny(view), dns(view)];
     for svc in &view.resources.services {
         for conn in &svc.connects {
@@ -71,8 +71,8 @@ pub fn objects(view: &View) -> Vec<Object> {
             out.extend(to_aws_endpoints(view, svc));
         }
     }
-    disambiguate(&mut out);
-    out
+    disambiguate(&mut out)?;
+    Ok(out)
 }
 
 /// Policy names are made of resource names, which may themselves hold `-to-`: the policy
@@ -81,21 +81,21 @@ pub fn objects(view: &View) -> Vec<Object> {
 /// replace the other). Each policy whose name another one shares gets the short hash of
 /// its own text appended: every flow keeps a policy of its own, and names that are
 /// already unique do not change.
-fn disambiguate(policies: &mut [Object]) {
+fn disambiguate(policies: &mut [Object]) -> Result<(), String> {
     let mut seen: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
     for p in policies.iter() {
         *seen.entry(p.name.as_str()).or_default() += 1;
     }
     let shared: BTreeSet<String> = seen.into_iter().filter(|(_, n)| *n > 1).map(|(name, _)| name.to_string()).collect();
     if shared.is_empty() {
-        return;
+        return Ok(());
     }
     for p in policies.iter_mut().filter(|p| shared.contains(&p.name)) {
-        let text = super::yaml::to_document(&p.body);
-        let hash = crate::lock::hex(&Sha256::digest(text.as_bytes())[..4]);
+        let hash = crate::lock::hex(&Sha256::digest(p.to_document().as_bytes())[..4]);
         let name = names::shortened(format!("{}-{hash}", p.name), 253);
-        p.rename(name);
+        p.rename(name)?;
     }
+    Ok(())
 }
 
 /// A service with an IAM role (it connects to a postgres, `identity.tf.json`) gets its
@@ -103,19 +103,16 @@ fn disambiguate(policies: &mut [Object]) {
 /// have their addresses (their security group admits only the groups that need them).
 fn to_aws_endpoints(view: &View, svc: &ir::Service) -> Option<Object> {
     let net = view.resources.network(&svc.network)?;
-    let to = net
-        .segment(SegmentRole::Runtime)
-        .subnets
-        .iter()
-        .map(|s| map([("ipBlock", map([("cidr", s.to_string().into())]))]));
-    let rule = map([("to", Yaml::Seq(to.collect())), ("ports", ports("TCP", &[443]))]);
-    Some(policy(
+    Some(allow(
         view,
-        &format!("allow-{}-to-aws-endpoints", svc.name),
-        &format!("{} -> sts (VPC endpoint):443", svc.name),
-        pods_of(view, &svc.name),
-        &["Egress"],
-        vec![("egress", Yaml::Seq(vec![rule]))],
+        Flow {
+            name: &["allow-", &svc.name, "-to-aws-endpoints"].concat(),
+            shown: &[&svc.name, " -> sts (VPC endpoint):443"].concat(),
+            pods: &svc.name,
+            direction: Egress,
+            ports: &[("TCP", 443)],
+        },
+        |to| blocks(to, &net.segment(SegmentRole::Runtime).subnets),
     ))
 }
 
@@ -130,15 +127,16 @@ fn to_storage(view: &View, svc: &ir::Service) -> Vec<Object> {
         return pod_to_pod(view, &svc.name, super::storage::NAME, super::storage::PORT, "TCP");
     }
     let network = view.resources.network(&svc.network).and_then(|n| n.cidr);
-    let block = map([("cidr", "0.0.0.0/0".into()), ("except", Yaml::from(internal_ranges(network)))]);
-    let rule = map([("to", Yaml::Seq(vec![map([("ipBlock", block)])])), ("ports", ports("TCP", &[443]))]);
-    vec![policy(
+    vec![allow(
         view,
-        &format!("allow-{}-to-s3", svc.name),
-        &format!("{} -> s3 (VPC gateway endpoint):443", svc.name),
-        pods_of(view, &svc.name),
-        &["Egress"],
-        vec![("egress", Yaml::Seq(vec![rule]))],
+        Flow {
+            name: &["allow-", &svc.name, "-to-s3"].concat(),
+            shown: &[&svc.name, " -> s3 (VPC gateway endpoint):443"].concat(),
+            pods: &svc.name,
+            direction: Egress,
+            ports: &[("TCP", 443)],
+        },
+        |to| outside(to, network),
     )]
 }
 
@@ -149,118 +147,233 @@ fn to_storage(view: &View, svc: &ir::Service) -> Vec<Object> {
 fn bootstrap(view: &View, pg: &ir::Postgres) -> Vec<Object> {
     let Some(net) = view.resources.network(&pg.network) else { return Vec::new() };
     let name = names::bootstrap_name(&pg.name);
-    let blocks = |role: SegmentRole| -> Yaml {
-        Yaml::Seq(
-            net.segment(role)
-                .subnets
-                .iter()
-                .map(|s| map([("ipBlock", map([("cidr", s.to_string().into())]))]))
-                .collect(),
-        )
-    };
-    let to_db = map([("to", blocks(SegmentRole::Persistence)), ("ports", ports("TCP", &[pg.port]))]);
-    let to_endpoints = map([("to", blocks(SegmentRole::Runtime)), ("ports", ports("TCP", &[443]))]);
+    let mut port = String::new();
+    crate::emit::push_decimal(&mut port, u64::from(pg.port));
     vec![
-        policy(
+        allow(
             view,
-            &format!("allow-{name}-to-{}", pg.name),
-            &format!("{name} -> {}:{}", pg.name, pg.port),
-            pods_of(view, &name),
-            &["Egress"],
-            vec![("egress", Yaml::Seq(vec![to_db]))],
+            Flow {
+                name: &["allow-", &name, "-to-", &pg.name].concat(),
+                shown: &[&name, " -> ", &pg.name, ":", &port].concat(),
+                pods: &name,
+                direction: Egress,
+                ports: &[("TCP", pg.port)],
+            },
+            |to| blocks(to, &net.segment(SegmentRole::Persistence).subnets),
         ),
-        policy(
+        allow(
             view,
-            &format!("allow-{name}-to-aws-endpoints"),
-            &format!("{name} -> secretsmanager (VPC endpoint):443"),
-            pods_of(view, &name),
-            &["Egress"],
-            vec![("egress", Yaml::Seq(vec![to_endpoints]))],
+            Flow {
+                name: &["allow-", &name, "-to-aws-endpoints"].concat(),
+                shown: &[&name, " -> secretsmanager (VPC endpoint):443"].concat(),
+                pods: &name,
+                direction: Egress,
+                ports: &[("TCP", 443)],
+            },
+            |to| blocks(to, &net.segment(SegmentRole::Runtime).subnets),
         ),
     ]
 }
 
+/// Which way a policy's one rule lets traffic pass, seen from the pods it selects.
+#[derive(Clone, Copy)]
+enum Direction {
+    /// Out of the pods, `to` the peers.
+    Egress,
+    /// Into the pods, `from` the peers.
+    Ingress,
+}
+use Direction::{Egress, Ingress};
+
+/// A policy that allows one flow.
+struct Flow<'a> {
+    /// The policy's name (shortened to the 253 characters a name may hold).
+    name: &'a str,
+    /// The flow as reviewers read it, in the [`FLOW_ANNOTATION`].
+    shown: &'a str,
+    /// The name of the pods it selects ([`selector`]).
+    pods: &'a str,
+    direction: Direction,
+    /// `(protocol, port)` of the rule.
+    ports: &'a [(&'a str, u16)],
+}
+
+/// The policy of `flow`, whose peers `peers` writes (the items of `to` or `from`).
+/// Written straight to text: an environment has thousands, and most are its own.
+fn allow(view: &View, flow: Flow, peers: impl FnOnce(&mut SeqWriter)) -> Object {
+    let (ty, rules, side) = match flow.direction {
+        Egress => ("Egress", "egress", "to"),
+        Ingress => ("Ingress", "ingress", "from"),
+    };
+    policy(view, flow.name, flow.shown, Some(flow.pods), &[ty], |spec| {
+        spec.seq(rules, |rules| {
+            rules.map(|rule| {
+                rule.seq(side, peers);
+                rule.seq("ports", |items| {
+                    for &(protocol, port) in flow.ports {
+                        items.map(|p| {
+                            p.str("protocol", protocol).int("port", i64::from(port));
+                        });
+                    }
+                });
+            });
+        });
+    })
+}
+
+/// A NetworkPolicy selecting the pods of `pods` (every pod when `None`), of `types`,
+/// whose rules `rules` writes into its spec.
 fn policy(
     view: &View,
     name: &str,
     flow: &str,
-    pods: Yaml,
-    types: &[&'static str],
-    rules: Vec<(&'static str, Yaml)>,
+    pods: Option<&str>,
+    types: &[&str],
+    rules: impl FnOnce(&mut MapWriter),
 ) -> Object {
-    let name = names::shorten(name, 253);
-    let metadata = vec![
-        (
-            "labels",
-            map([
-                ("app.kubernetes.io/part-of", Yaml::text(view.project)),
-                ("app.kubernetes.io/managed-by", "govc".into()),
-            ]),
-        ),
-        ("annotations", map([(FLOW_ANNOTATION, Yaml::text(flow))])),
-    ];
-    let mut spec = vec![("podSelector".into(), pods), ("policyTypes".into(), Yaml::from(types.to_vec()))];
-    spec.extend(rules.into_iter().map(|(k, v)| (k.into(), v)));
-    Object::new("networking.k8s.io/v1", "NetworkPolicy", &name, metadata, vec![("spec", Yaml::Map(spec))])
+    let metadata = |m: &mut MapWriter| {
+        m.map("labels", |labels| {
+            labels.str("app.kubernetes.io/part-of", view.project).str("app.kubernetes.io/managed-by", "govc");
+        })
+        .map("annotations", |a| {
+            a.str(FLOW_ANNOTATION, flow);
+        });
+    };
+    let spec = |doc: &mut MapWriter| {
+        doc.map("spec", |spec| {
+            spec.map("podSelector", |selector| {
+                if let Some(pods) = pods {
+                    match_labels(selector, view, pods);
+                }
+            })
+            .seq("policyTypes", |items| {
+                for ty in types {
+                    items.str(ty);
+                }
+            });
+            rules(spec);
+        });
+    };
+    Object::written("networking.k8s.io/v1", "NetworkPolicy", names::shorten(name, 253), metadata, spec)
 }
 
-fn pods_of(view: &View, name: &str) -> Yaml {
-    map([("matchLabels", selector(view.project, name))])
+/// `matchLabels:` selecting the pods of `name` ([`selector`]).
+fn match_labels(m: &mut MapWriter, view: &View, name: &str) {
+    m.map("matchLabels", |labels| {
+        for (key, value) in names::pod_selector(view.project, name) {
+            labels.str(key, &value);
+        }
+    });
 }
 
-fn ports(protocol: &str, ports: &[u16]) -> Yaml {
-    Yaml::Seq(ports.iter().map(|p| map([("protocol", Yaml::text(protocol)), ("port", (*p).into())])).collect())
+/// A peer: the pods of `name`.
+fn pods(peers: &mut SeqWriter, view: &View, name: &str) {
+    peers.map(|peer| {
+        peer.map("podSelector", |selector| match_labels(selector, view, name));
+    });
+}
+
+/// A peer: the pods of the namespace `namespace`, and of those only the ones labelled
+/// `pod_label` when given.
+fn namespace(peers: &mut SeqWriter, namespace: &str, pod_label: Option<(&str, &str)>) {
+    peers.map(|peer| {
+        peer.map("namespaceSelector", |selector| {
+            selector.map("matchLabels", |labels| {
+                labels.str("kubernetes.io/metadata.name", namespace);
+            });
+        });
+        if let Some((key, value)) = pod_label {
+            peer.map("podSelector", |selector| {
+                selector.map("matchLabels", |labels| {
+                    labels.str(key, value);
+                });
+            });
+        }
+    });
+}
+
+/// Peers: one `ipBlock` per subnet.
+fn blocks(peers: &mut SeqWriter, subnets: &[Ipv4Net]) {
+    for subnet in subnets {
+        block(peers, &subnet.to_string());
+    }
+}
+
+/// A peer: the addresses of `cidr`.
+fn block(peers: &mut SeqWriter, cidr: &str) {
+    peers.map(|peer| {
+        peer.map("ipBlock", |b| {
+            b.str("cidr", cidr);
+        });
+    });
+}
+
+/// A peer: any address outside `network` and the private ranges ([`internal_ranges`]).
+fn outside(peers: &mut SeqWriter, network: Option<Ipv4Net>) {
+    peers.map(|peer| {
+        peer.map("ipBlock", |b| {
+            b.str("cidr", "0.0.0.0/0").seq("except", |except| {
+                for range in internal_ranges(network) {
+                    except.str(&range);
+                }
+            });
+        });
+    });
 }
 
 fn default_deny(view: &View) -> Object {
-    policy(view, "default-deny", "deny all", Yaml::Map(vec![]), &["Ingress", "Egress"], vec![])
+    policy(view, "default-deny", "deny all", None, &["Ingress", "Egress"], |_| {})
 }
 
 fn dns(view: &View) -> Object {
-    let to = map([
-        ("namespaceSelector", map([("matchLabels", map([("kubernetes.io/metadata.name", "kube-system".into())]))])),
-        ("podSelector", map([("matchLabels", map([("k8s-app", "kube-dns".into())]))])),
-    ]);
-    let all = vec![
-        map([("protocol", "UDP".into()), ("port", 53u16.into())]),
-        map([("protocol", "TCP".into()), ("port", 53u16.into())]),
-    ];
-    let rule = map([("to", Yaml::Seq(vec![to])), ("ports", Yaml::Seq(all))]);
-    policy(
-        view,
-        "allow-dns",
-        "* -> kube-dns:53",
-        Yaml::Map(vec![]),
-        &["Egress"],
-        vec![("egress", Yaml::Seq(vec![rule]))],
-    )
+    policy(view, "allow-dns", "* -> kube-dns:53", None, &["Egress"], |spec| {
+        spec.seq("egress", |rules| {
+            rules.map(|rule| {
+                rule.seq("to", |to| namespace(to, "kube-system", Some(("k8s-app", "kube-dns")))).seq(
+                    "ports",
+                    |ports| {
+                        for protocol in ["UDP", "TCP"] {
+                            ports.map(|p| {
+                                p.str("protocol", protocol).int("port", 53);
+                            });
+                        }
+                    },
+                );
+            });
+        });
+    })
 }
 
 /// Egress on `from` and ingress on `to`, on `port`.
 fn pod_to_pod(view: &View, from: &str, to: &str, port: u16, protocol: &str) -> Vec<Object> {
-    let flow = format!("{from} -> {to}:{port}");
-    let egress =
-        map([("to", Yaml::Seq(vec![map([("podSelector", pods_of(view, to))])])), ("ports", ports(protocol, &[port]))]);
-    let ingress = map([
-        ("from", Yaml::Seq(vec![map([("podSelector", pods_of(view, from))])])),
-        ("ports", ports(protocol, &[port])),
-    ]);
+    let mut shown = String::with_capacity(from.len() + to.len() + 10);
+    for part in [from, " -> ", to, ":"] {
+        shown.push_str(part);
+    }
+    crate::emit::push_decimal(&mut shown, u64::from(port));
+    let ports = [(protocol, port)];
     vec![
-        policy(
+        allow(
             view,
-            &format!("allow-{from}-to-{to}-egress"),
-            &flow,
-            pods_of(view, from),
-            &["Egress"],
-            vec![("egress", Yaml::Seq(vec![egress]))],
+            Flow {
+                name: &["allow-", from, "-to-", to, "-egress"].concat(),
+                shown: &shown,
+                pods: from,
+                direction: Egress,
+                ports: &ports,
+            },
+            |peers| pods(peers, view, to),
         ),
-        policy(
+        allow(
             view,
-            &format!("allow-{from}-to-{to}-ingress"),
-            &flow,
-            pods_of(view, to),
-            &["Ingress"],
-            vec![("ingress", Yaml::Seq(vec![ingress]))],
+            Flow {
+                name: &["allow-", from, "-to-", to, "-ingress"].concat(),
+                shown: &shown,
+                pods: to,
+                direction: Ingress,
+                ports: &ports,
+            },
+            |peers| pods(peers, view, from),
         ),
     ]
 }
@@ -280,21 +393,25 @@ fn to_postgres(view: &View, svc: &ir::Service, pg_name: &str) -> Vec<Object> {
     if view.is_local() {
         return pod_to_pod(view, &svc.name, &pg.name, pg.port, "TCP");
     }
-    let subnets = view.resources.network(&pg.network).map(|n| n.segment(SegmentRole::Persistence).subnets.clone());
-    let subnets = subnets.unwrap_or_default();
+    let Some(subnets) = view.resources.network(&pg.network).map(|n| &n.segment(SegmentRole::Persistence).subnets)
+    else {
+        return Vec::new();
+    };
     if subnets.is_empty() {
         return Vec::new();
     }
-    let to = subnets.iter().map(|s| map([("ipBlock", map([("cidr", s.to_string().into())]))])).collect();
-    let rule = map([("to", Yaml::Seq(to)), ("ports", ports("TCP", &[pg.port]))]);
-    let flow = format!("{} -> {}:{}", svc.name, pg.name, pg.port);
-    vec![policy(
+    let mut port = String::new();
+    crate::emit::push_decimal(&mut port, u64::from(pg.port));
+    vec![allow(
         view,
-        &format!("allow-{}-to-{}", svc.name, pg.name),
-        &flow,
-        pods_of(view, &svc.name),
-        &["Egress"],
-        vec![("egress", Yaml::Seq(vec![rule]))],
+        Flow {
+            name: &["allow-", &svc.name, "-to-", &pg.name].concat(),
+            shown: &[&svc.name, " -> ", &pg.name, ":", &port].concat(),
+            pods: &svc.name,
+            direction: Egress,
+            ports: &[("TCP", pg.port)],
+        },
+        |to| blocks(to, subnets),
     )]
 }
 
@@ -324,19 +441,15 @@ fn egress(view: &View, svc: &ir::Service, eg: &ir::Egress) -> Object {
 
 /// The egress policy of the pods of `name` (in `network`) to one declared destination.
 fn egress_of(view: &View, name: &str, network: &str, eg: &ir::Egress) -> Object {
-    let block = match eg.host.parse::<Ipv4Addr>() {
-        Ok(ip) => map([("cidr", format!("{ip}/32").into())]),
-        Err(_) => {
-            let network = view.resources.network(network).and_then(|n| n.cidr);
-            map([("cidr", "0.0.0.0/0".into()), ("except", Yaml::from(internal_ranges(network)))])
-        }
-    };
-    let rule = map([("to", Yaml::Seq(vec![map([("ipBlock", block)])])), ("ports", ports("TCP", &[eg.port]))]);
     let host: String =
         eg.host.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' }).collect();
     let policy_name = format!("allow-{name}-egress-{}-{}", host.trim_matches('-'), eg.port);
-    let flow = format!("{name} -> {}:{}", eg.host, eg.port);
-    policy(view, &policy_name, &flow, pods_of(view, name), &["Egress"], vec![("egress", Yaml::Seq(vec![rule]))])
+    let shown = format!("{name} -> {}:{}", eg.host, eg.port);
+    let flow = Flow { name: &policy_name, shown: &shown, pods: name, direction: Egress, ports: &[("TCP", eg.port)] };
+    allow(view, flow, |to| match eg.host.parse::<Ipv4Addr>() {
+        Ok(ip) => block(to, &format!("{ip}/32")),
+        Err(_) => outside(to, view.resources.network(network).and_then(|n| n.cidr)),
+    })
 }
 
 /// The environment's OpenTelemetry Collector: each service out to it on OTLP (gRPC and
@@ -344,31 +457,37 @@ fn egress_of(view: &View, name: &str, network: &str, eg: &ir::Egress) -> Object 
 /// the collector out to each declared backend like a declared `egress` entry.
 fn collector(view: &View, telemetry: &ir::Telemetry) -> Vec<Object> {
     let name = ir::Telemetry::COLLECTOR;
-    let otlp = [ir::Telemetry::OTLP_GRPC_PORT, ir::Telemetry::OTLP_HTTP_PORT];
-    let shown = format!("{name}:{},{}", otlp[0], otlp[1]);
+    let otlp = [("TCP", ir::Telemetry::OTLP_GRPC_PORT), ("TCP", ir::Telemetry::OTLP_HTTP_PORT)];
+    let shown = format!("{name}:{},{}", otlp[0].1, otlp[1].1);
     let mut out = Vec::new();
     for svc in &view.resources.services {
-        let rule =
-            map([("to", Yaml::Seq(vec![map([("podSelector", pods_of(view, name))])])), ("ports", ports("TCP", &otlp))]);
-        out.push(policy(
+        out.push(allow(
             view,
-            &format!("allow-{}-to-{name}-egress", svc.name),
-            &format!("{} -> {shown}", svc.name),
-            pods_of(view, &svc.name),
-            &["Egress"],
-            vec![("egress", Yaml::Seq(vec![rule]))],
+            Flow {
+                name: &["allow-", &svc.name, "-to-", name, "-egress"].concat(),
+                shown: &[&svc.name, " -> ", &shown].concat(),
+                pods: &svc.name,
+                direction: Egress,
+                ports: &otlp,
+            },
+            |to| pods(to, view, name),
         ));
     }
     if !view.resources.services.is_empty() {
-        let from = view.resources.services.iter().map(|s| map([("podSelector", pods_of(view, &s.name))])).collect();
-        let rule = map([("from", Yaml::Seq(from)), ("ports", ports("TCP", &otlp))]);
-        out.push(policy(
+        out.push(allow(
             view,
-            &format!("allow-services-to-{name}-ingress"),
-            &format!("services -> {shown}"),
-            pods_of(view, name),
-            &["Ingress"],
-            vec![("ingress", Yaml::Seq(vec![rule]))],
+            Flow {
+                name: &["allow-services-to-", name, "-ingress"].concat(),
+                shown: &["services -> ", &shown].concat(),
+                pods: name,
+                direction: Ingress,
+                ports: &otlp,
+            },
+            |from| {
+                for svc in &view.resources.services {
+                    pods(from, view, &svc.name);
+                }
+            },
         ));
     }
     // The collector runs in the runtime segment of the environment's (only) network.
@@ -386,15 +505,13 @@ fn from_ingress_controller(view: &View) -> Vec<Object> {
     let Some(ing) = view.resources.ingress() else {
         return Vec::new();
     };
-    let peer = if view.is_local() {
-        map([(
-            "namespaceSelector",
-            map([("matchLabels", map([("kubernetes.io/metadata.name", "ingress-nginx".into())]))]),
-        )])
+    let cidr = if view.is_local() {
+        None
     } else {
-        let cidr = view.resources.network(&ing.network).and_then(|n| n.segment(SegmentRole::Ingress).cidr);
-        let Some(cidr) = cidr else { return Vec::new() };
-        map([("ipBlock", map([("cidr", cidr.to_string().into())]))])
+        match view.resources.network(&ing.network).and_then(|n| n.segment(SegmentRole::Ingress).cidr) {
+            Some(cidr) => Some(cidr.to_string()),
+            None => return Vec::new(),
+        }
     };
     let mut targets: BTreeMap<&str, BTreeSet<u16>> = BTreeMap::new();
     for r in &ing.routes {
@@ -403,18 +520,19 @@ fn from_ingress_controller(view: &View) -> Vec<Object> {
     targets
         .into_iter()
         .map(|(svc, route_ports)| {
-            let route_ports: Vec<u16> = route_ports.into_iter().collect();
-            let rule = map([("from", Yaml::Seq(vec![peer.clone()])), ("ports", ports("TCP", &route_ports))]);
+            let ports: Vec<(&str, u16)> = route_ports.iter().map(|&p| ("TCP", p)).collect();
             let shown: Vec<String> = route_ports.iter().map(u16::to_string).collect();
-            let flow = format!("ingress -> {svc}:{}", shown.join(","));
-            policy(
-                view,
-                &format!("allow-ingress-to-{svc}"),
-                &flow,
-                pods_of(view, svc),
-                &["Ingress"],
-                vec![("ingress", Yaml::Seq(vec![rule]))],
-            )
+            let flow = Flow {
+                name: &["allow-ingress-to-", svc].concat(),
+                shown: &["ingress -> ", svc, ":", &shown.join(",")].concat(),
+                pods: svc,
+                direction: Ingress,
+                ports: &ports,
+            };
+            allow(view, flow, |from| match &cidr {
+                Some(cidr) => block(from, cidr),
+                None => namespace(from, "ingress-nginx", None),
+            })
         })
         .collect()
 }

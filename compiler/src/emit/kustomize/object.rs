@@ -17,7 +17,19 @@ pub struct Object {
     /// `metadata.name`.
     pub name: String,
     /// The whole object, `apiVersion` and `kind` included.
-    pub body: Yaml,
+    pub body: Body,
+}
+
+/// An object's contents: a tree, or the text of its document, for the objects a fleet has
+/// thousands of that an overlay writes whole or finds equal to its base's (an
+/// environment's own policies and autoscalers, its Services): no tree is built for them.
+/// An overlay compares two texts as text ([`super::patch`]); a text is read back into a
+/// tree only to be compared with a tree or changed.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Body {
+    Tree(Yaml),
+    /// One document, `---` first, as [`yaml::push_map_document`] writes it.
+    Text(String),
 }
 
 impl Object {
@@ -40,12 +52,68 @@ impl Object {
             ("metadata".into(), Yaml::Map(meta)),
         ]);
         body.extend(rest.into_iter().map(|(k, v)| (k.into(), v)));
-        Object { api_version, kind, name: name.to_string(), body: Yaml::Map(body) }
+        Object { api_version, kind, name: name.to_string(), body: Body::Tree(Yaml::Map(body)) }
+    }
+
+    /// The object `name` written straight to text: `apiVersion`, `kind`, `metadata` with
+    /// `name` and what `metadata` writes into it, then what `rest` writes after it.
+    pub fn written(
+        api_version: &'static str,
+        kind: &'static str,
+        name: String,
+        metadata: impl FnOnce(&mut yaml::MapWriter),
+        rest: impl FnOnce(&mut yaml::MapWriter),
+    ) -> Object {
+        let mut text = String::with_capacity(512);
+        yaml::push_map_document(&mut text, |doc| {
+            doc.str("apiVersion", api_version).str("kind", kind).map("metadata", |m| {
+                m.str("name", &name);
+                metadata(m);
+            });
+            rest(doc);
+        });
+        Object { api_version, kind, name, body: Body::Text(text) }
+    }
+
+    /// The object's tree (read back from its text when it was written as text).
+    pub fn tree(&self) -> Result<std::borrow::Cow<'_, Yaml>, String> {
+        match &self.body {
+            Body::Tree(tree) => Ok(std::borrow::Cow::Borrowed(tree)),
+            Body::Text(text) => yaml::read_document(text)
+                .map(std::borrow::Cow::Owned)
+                .ok_or_else(|| format!("the text of {} `{}` does not read back", self.kind, self.name)),
+        }
+    }
+
+    /// The object's tree, to change it (an object written as text becomes a tree).
+    pub fn tree_mut(&mut self) -> Result<&mut Yaml, String> {
+        if let Body::Text(_) = &self.body {
+            self.body = Body::Tree(self.tree()?.into_owned());
+        }
+        match &mut self.body {
+            Body::Tree(tree) => Ok(tree),
+            Body::Text(_) => unreachable!("made a tree above"),
+        }
+    }
+
+    /// Appends the object's document (`---` first) to a stream.
+    pub fn push_document(&self, out: &mut String) {
+        match &self.body {
+            Body::Tree(tree) => yaml::push_document(out, tree),
+            Body::Text(text) => out.push_str(text),
+        }
+    }
+
+    /// The object as one YAML document.
+    pub fn to_document(&self) -> String {
+        let mut out = String::new();
+        self.push_document(&mut out);
+        out
     }
 
     /// Gives the object another name (`metadata.name` too).
-    pub fn rename(&mut self, name: String) {
-        if let Yaml::Map(body) = &mut self.body {
+    pub fn rename(&mut self, name: String) -> Result<(), String> {
+        if let Yaml::Map(body) = self.tree_mut()? {
             for (key, value) in body.iter_mut() {
                 if key != "metadata" {
                     continue;
@@ -60,17 +128,12 @@ impl Object {
             }
         }
         self.name = name;
+        Ok(())
     }
 
     /// The identity an overlay matches on.
     pub fn key(&self) -> (&'static str, &str) {
         (self.kind, &self.name)
-    }
-
-    /// The object as one YAML document.
-    #[cfg(test)]
-    pub fn to_document(&self) -> String {
-        yaml::to_document(&self.body)
     }
 
     /// `{group?, version, kind, name}`: a Kustomize patch target.
@@ -116,7 +179,7 @@ pub fn group_by_kind<'a>(objects: impl IntoIterator<Item = &'a Object>) -> Vec<(
                 files.len() - 1
             }
         };
-        yaml::push_document(&mut files[index].1, &obj.body);
+        obj.push_document(&mut files[index].1);
     }
     files.into_iter().map(|(kind, text)| (kind_file(kind), text)).collect()
 }
@@ -176,25 +239,33 @@ pub fn resources(cpu_millis: u32, memory_bytes: u64) -> Yaml {
 }
 
 /// The pod security context: non-root, a high UID/GID, fsGroup, seccomp RuntimeDefault.
-pub fn pod_security_context() -> Yaml {
-    map([
-        ("runAsNonRoot", true.into()),
-        ("runAsUser", RUN_AS.into()),
-        ("runAsGroup", RUN_AS.into()),
-        ("fsGroup", RUN_AS.into()),
-        ("seccompProfile", map([("type", "RuntimeDefault".into())])),
-    ])
+/// Made once: every workload has it.
+pub fn pod_security_context() -> &'static Yaml {
+    static CONTEXT: std::sync::LazyLock<Yaml> = std::sync::LazyLock::new(|| {
+        map([
+            ("runAsNonRoot", true.into()),
+            ("runAsUser", RUN_AS.into()),
+            ("runAsGroup", RUN_AS.into()),
+            ("fsGroup", RUN_AS.into()),
+            ("seccompProfile", map([("type", "RuntimeDefault".into())])),
+        ])
+    });
+    &CONTEXT
 }
 
 /// The container security context: read-only root, no escalation, no capabilities.
-pub fn container_security_context() -> Yaml {
-    map([
-        ("allowPrivilegeEscalation", false.into()),
-        ("readOnlyRootFilesystem", true.into()),
-        ("privileged", false.into()),
-        ("runAsNonRoot", true.into()),
-        ("capabilities", map([("drop", vec!["ALL"].into())])),
-    ])
+/// Made once: every container has it.
+pub fn container_security_context() -> &'static Yaml {
+    static CONTEXT: std::sync::LazyLock<Yaml> = std::sync::LazyLock::new(|| {
+        map([
+            ("allowPrivilegeEscalation", false.into()),
+            ("readOnlyRootFilesystem", true.into()),
+            ("privileged", false.into()),
+            ("runAsNonRoot", true.into()),
+            ("capabilities", map([("drop", vec!["ALL"].into())])),
+        ])
+    });
+    &CONTEXT
 }
 
 /// An `emptyDir` volume named `name`.

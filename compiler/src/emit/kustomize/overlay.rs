@@ -7,11 +7,11 @@
 use std::collections::BTreeMap;
 
 use foldhash::HashMap;
-use std::fmt::Write as _;
 
-use super::object::{self, Object};
+use super::object::{self, Body, Object};
+use super::patch::diff_objects;
 use super::service::image_name;
-use super::yaml::{self, map, Field, Yaml};
+use super::yaml::{self, map, Field, Lines, Node, Yaml};
 use super::{each_object, View};
 use crate::ir;
 
@@ -44,12 +44,12 @@ pub fn overlay(view: &View, base: Option<(String, &[Object])>) -> Result<Vec<(St
                 Some(&i) => {
                     matched[i] = true;
                     ops.clear();
-                    diff(&mut Vec::with_capacity(8), &base_objects[i].body, &obj.body, &mut ops);
+                    diff_objects(&base_objects[i], &obj, &mut ops)?;
                     if !ops.is_empty() {
                         push_patch(&mut patches, &obj.target(), &ops);
                     }
                 }
-                None => add_document(&mut added, obj.kind, &obj.body),
+                None => add_document(&mut added, &obj),
             }
         }
         Ok(())
@@ -57,7 +57,7 @@ pub fn overlay(view: &View, base: Option<(String, &[Object])>) -> Result<Vec<(St
     // The cluster's own objects (other namespaces, cluster-scoped) are never diffed
     // with the base: a service may share a name with one of them.
     for obj in super::cluster::objects(view)? {
-        add_document(&mut added, obj.kind, &obj.body);
+        add_document(&mut added, &obj);
     }
     let mut files: Vec<(String, String)> =
         added.into_iter().map(|(kind, text)| (object::kind_file(kind), text)).collect();
@@ -113,23 +113,23 @@ fn push_patch(patches: &mut String, target: &Yaml, patch: &str) {
     yaml::push_map_item(patches, &[("target", Field::Value(target)), ("patch", Field::Text(patch))], 2);
 }
 
+/// Appends the document of `obj` to the file of its kind among `added` (one file per
+/// kind, in the order kinds first appear).
+fn add_document(added: &mut Vec<(&'static str, String)>, obj: &Object) {
+    let index = match added.iter().position(|(k, _)| *k == obj.kind) {
+        Some(i) => i,
+        None => {
+            added.push((obj.kind, String::new()));
+            added.len() - 1
+        }
+    };
+    obj.push_document(&mut added[index].1);
+}
+
 /// Rewrites the image of `svc`'s Deployment (among its objects, `chunk`) to the name the
 /// base uses, and records in `images` the `images:` entry (by name) that pins it:
 /// `newName` when the repository differs, then `digest`, or `newTag` for an image
 /// without a digest.
-/// Appends `body` to the file of its `kind` among `added` (one file per kind, in the
-/// order kinds first appear).
-fn add_document(added: &mut Vec<(&'static str, String)>, kind: &'static str, body: &Yaml) {
-    let index = match added.iter().position(|(k, _)| *k == kind) {
-        Some(i) => i,
-        None => {
-            added.push((kind, String::new()));
-            added.len() - 1
-        }
-    };
-    yaml::push_document(&mut added[index].1, body);
-}
-
 fn pin_image(
     view: &View,
     svc: &ir::Service,
@@ -141,11 +141,12 @@ fn pin_image(
     let Some(obj) = chunk.iter_mut().rfind(|o| o.kind == "Deployment" && o.name == svc.name) else {
         return Ok(());
     };
-    let base_name = base_deployments
-        .get(svc.name.as_str())
-        .and_then(|b| container_image(&b.body).map(str::to_string))
-        .unwrap_or_else(|| image_name(svc));
-    set_container_image(&mut obj.body, &base_name);
+    let base_name = base_deployments.get(svc.name.as_str()).and_then(|b| container_image(b));
+    let base_name = base_name.unwrap_or_else(|| image_name(svc));
+    // The same placeholder on both sides (the usual case) leaves the object as it is.
+    if container_image(obj).as_deref() != Some(base_name.as_str()) {
+        set_container_image(obj.tree_mut()?, &base_name);
+    }
     let mut entry = vec![("name".into(), Yaml::from(&base_name))];
     if image.name != base_name {
         entry.push(("newName".into(), Yaml::from(&image.name)));
@@ -185,139 +186,30 @@ fn child_mut<'a>(value: &'a mut Yaml, key: &str) -> Option<&'a mut Yaml> {
     }
 }
 
-fn container_image(body: &Yaml) -> Option<&str> {
-    let containers = body.get("spec")?.get("template")?.get("spec")?.get("containers")?;
-    match containers {
-        Yaml::Seq(items) => items.first()?.get_str("image"),
-        _ => None,
+/// The image of the first container of a Deployment.
+fn container_image(deployment: &Object) -> Option<String> {
+    match &deployment.body {
+        Body::Tree(body) => {
+            let containers = body.get("spec")?.get("template")?.get("spec")?.get("containers")?;
+            match containers {
+                Yaml::Seq(items) => items.first()?.get_str("image").map(str::to_string),
+                _ => None,
+            }
+        }
+        Body::Text(text) => {
+            let lines = Lines::new(text)?;
+            let pod = Node::document(&lines)?.get("spec")?.get("template")?.get("spec")?;
+            let first = pod.get("containers")?.items()?.into_iter().next()?;
+            match first.get("image")?.value()? {
+                Yaml::Str(image) => Some(image.into_owned()),
+                _ => None,
+            }
+        }
     }
 }
 
 fn set_container_image(body: &mut Yaml, image: &str) {
     if let Some(first) = containers_mut(body).and_then(|c| c.first_mut()) {
         first.set("image", Yaml::text(image));
-    }
-}
-
-/// Appends the RFC 6902 operations turning `from` into `to`, as the items of a YAML
-/// sequence (the text of an embedded document). Maps are diffed by key;
-/// sequences of equal length element by element; anything else is replaced whole.
-/// Collections are walked, not compared whole first (a deep comparison at every level
-/// would cost the tree's size times its depth on every object of a fleet), and `path`
-/// is a stack of the keys and indexes walked, written as a JSON pointer only for an
-/// operation.
-fn diff<'a>(path: &mut Vec<Segment<'a>>, from: &'a Yaml, to: &'a Yaml, ops: &mut String) {
-    match (from, to) {
-        (Yaml::Map(a), Yaml::Map(b)) => {
-            // Both sides are built by the same functions, so keys are usually at the same
-            // index: try it first, and skip the search for added keys when all lined up.
-            let mut aligned = a.len() == b.len();
-            for (i, (key, old)) in a.iter().enumerate() {
-                let found = match b.get(i) {
-                    Some((k, v)) if same_key(k, key) => Some(v),
-                    _ => {
-                        aligned = false;
-                        b.iter().find(|(k, _)| k == key).map(|(_, v)| v)
-                    }
-                };
-                path.push(Segment::Key(key));
-                match found {
-                    Some(new) => diff(path, old, new, ops),
-                    None => push_op(ops, "remove", path, None),
-                }
-                path.pop();
-            }
-            if aligned {
-                return;
-            }
-            for (key, new) in b {
-                if !a.iter().any(|(k, _)| k == key) {
-                    path.push(Segment::Key(key));
-                    push_op(ops, "add", path, Some(new));
-                    path.pop();
-                }
-            }
-        }
-        (Yaml::Seq(a), Yaml::Seq(b)) if a.len() == b.len() => {
-            for (i, (old, new)) in a.iter().zip(b).enumerate() {
-                path.push(Segment::Index(i));
-                diff(path, old, new, ops);
-                path.pop();
-            }
-        }
-        _ if from == to => {}
-        _ => push_op(ops, "replace", path, Some(to)),
-    }
-}
-
-/// Appends the operation `op` at `path`, with its value when it has one.
-fn push_op(ops: &mut String, op: &str, path: &[Segment], value: Option<&Yaml>) {
-    let pointer = pointer(path);
-    let op = ("op", Field::Text(op));
-    let at = ("path", Field::Text(&pointer));
-    match value {
-        Some(value) => yaml::push_map_item(ops, &[op, at, ("value", Field::Value(value))], 0),
-        None => yaml::push_map_item(ops, &[op, at], 0),
-    }
-}
-
-/// One step of a JSON pointer: a map key or a sequence index.
-#[derive(Clone, Copy)]
-enum Segment<'a> {
-    Key(&'a str),
-    Index(usize),
-}
-
-/// The JSON pointer of `path`: `/spec/template/0`.
-fn pointer(path: &[Segment]) -> String {
-    let mut out = String::new();
-    for segment in path {
-        match segment {
-            Segment::Key(key) => push_pointer(&mut out, key),
-            Segment::Index(i) => {
-                let _ = write!(out, "/{i}");
-            }
-        }
-    }
-    out
-}
-
-/// Key equality, first by address: both sides' keys are mostly the same literals.
-fn same_key(a: &str, b: &str) -> bool {
-    std::ptr::eq(a, b) || a == b
-}
-
-/// Appends `/key` with JSON pointer escaping: `~` → `~0`, `/` → `~1`.
-fn push_pointer(path: &mut String, key: &str) {
-    path.push('/');
-    // Runs between the two ASCII characters to escape are pushed whole.
-    let mut start = 0;
-    for (at, b) in key.bytes().enumerate() {
-        let escaped = match b {
-            b'~' => "~0",
-            b'/' => "~1",
-            _ => continue,
-        };
-        path.push_str(&key[start..at]);
-        path.push_str(escaped);
-        start = at + 1;
-    }
-    path.push_str(&key[start..]);
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn diff_emits_minimal_operations() {
-        let a = map([("spec", map([("replicas", 1i64.into()), ("x/y", "a".into())])), ("l", vec!["a", "b"].into())]);
-        let b = map([("spec", map([("x/y", "b".into()), ("new", true.into())])), ("l", vec!["a", "c", "d"].into())]);
-        let mut ops = String::new();
-        diff(&mut Vec::new(), &a, &b, &mut ops);
-        assert_eq!(
-            ops,
-            "- op: remove\n  path: /spec/replicas\n- op: replace\n  path: \"/spec/x~1y\"\n  value: b\n- op: add\n  path: /spec/new\n  value: true\n- op: replace\n  path: /l\n  value:\n    - a\n    - c\n    - d\n"
-        );
     }
 }

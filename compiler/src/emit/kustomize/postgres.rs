@@ -141,7 +141,7 @@ fn stateful_set(view: &View, pg: &ir::Postgres) -> Yaml {
         ("resources", object::resources(500, 512 << 20)),
         ("readinessProbe", probe(vec![("periodSeconds", 10i64.into())])),
         ("livenessProbe", probe(vec![("initialDelaySeconds", 30i64.into()), ("periodSeconds", 20i64.into())])),
-        ("securityContext", object::container_security_context()),
+        ("securityContext", object::container_security_context().clone()),
         (
             "volumeMounts",
             Yaml::Seq(vec![
@@ -156,7 +156,7 @@ fn stateful_set(view: &View, pg: &ir::Postgres) -> Yaml {
     let pod = map([
         ("serviceAccountName", (&pg.name).into()),
         ("automountServiceAccountToken", false.into()),
-        ("securityContext", object::pod_security_context()),
+        ("securityContext", object::pod_security_context().clone()),
         ("containers", Yaml::Seq(vec![container])),
         (
             "volumes",

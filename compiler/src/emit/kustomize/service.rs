@@ -4,8 +4,8 @@
 //! Never a Secret with a value: the External Secrets operator creates `<service>-secrets`.
 
 use super::object::{self, Object};
-use super::yaml::{map, map_of, Yaml};
-use super::{labels, selector, View, CLOUD_SECRET_STORE, LOCAL_SECRET_STORE};
+use super::yaml::{map, map_of, MapWriter, Yaml};
+use super::{labels, selector, write_labels, write_selector, View, CLOUD_SECRET_STORE, LOCAL_SECRET_STORE};
 use crate::emit::names;
 use crate::ir::{self, EnvValue};
 use sha2::{Digest, Sha256};
@@ -263,7 +263,7 @@ fn container(view: &View, svc: &ir::Service, has_config: bool) -> Yaml {
     c.push(("resources", object::resources(svc.cpu_millis, svc.memory_bytes)));
     c.push(("readinessProbe", probe(vec![("periodSeconds", 10i64.into())])));
     c.push(("livenessProbe", probe(vec![("initialDelaySeconds", 10i64.into()), ("periodSeconds", 20i64.into())])));
-    c.push(("securityContext", object::container_security_context()));
+    c.push(("securityContext", object::container_security_context().clone()));
     c.push(("volumeMounts", Yaml::Seq(vec![object::mount("tmp", "/tmp")])));
     Yaml::Map(c.into_iter().map(|(k, v)| (k.into(), v)).collect())
 }
@@ -315,7 +315,7 @@ fn deployment(view: &View, svc: &ir::Service, config_digest: Option<String>) -> 
     let pod = map([
         ("serviceAccountName", (&svc.name).into()),
         ("automountServiceAccountToken", false.into()),
-        ("securityContext", object::pod_security_context()),
+        ("securityContext", object::pod_security_context().clone()),
         ("topologySpreadConstraints", Yaml::Seq(vec![zone_spread(view, svc)])),
         ("containers", Yaml::Seq(vec![container(view, svc, config_digest.is_some())])),
         ("volumes", Yaml::Seq(vec![object::empty_dir("tmp")])),
@@ -362,59 +362,69 @@ pub fn app_protocol(svc: &ir::Service) -> Option<&'static str> {
 }
 
 /// ClusterIP Service on the service's port, named after its protocol, with the target
-/// group annotations of [`target_group_annotations`].
+/// group annotations of [`target_group_annotations`]. Written as text: an environment's
+/// is almost always its base's, which a comparison of the texts finds.
 fn service(view: &View, svc: &ir::Service) -> Object {
-    let mut metadata = meta(view, svc);
-    if let Some(annotations) = target_group_annotations(svc) {
-        metadata.push(("annotations", annotations));
-    }
-    let mut port = vec![
-        ("name".into(), Yaml::from(port_name(svc))),
-        ("port".into(), svc.port.into()),
-        ("targetPort".into(), port_name(svc).into()),
-        ("protocol".into(), "TCP".into()),
-    ];
-    if let Some(app) = app_protocol(svc) {
-        port.push(("appProtocol".into(), app.into()));
-    }
-    let spec = map([
-        ("type", "ClusterIP".into()),
-        ("selector", selector(view.project, &svc.name)),
-        ("ports", Yaml::Seq(vec![Yaml::Map(port)])),
-    ]);
-    Object::new("v1", "Service", &svc.name, metadata, vec![("spec", spec)])
+    let metadata = |m: &mut MapWriter| {
+        write_labels(m, view.project, &svc.name, "service");
+        if let Some(annotations) = target_group_annotations(svc) {
+            m.value("annotations", &annotations);
+        }
+    };
+    let spec = |doc: &mut MapWriter| {
+        doc.map("spec", |spec| {
+            spec.str("type", "ClusterIP");
+            write_selector(spec, "selector", view.project, &svc.name);
+            spec.seq("ports", |ports| {
+                ports.map(|port| {
+                    port.str("name", port_name(svc))
+                        .int("port", svc.port.into())
+                        .str("targetPort", port_name(svc))
+                        .str("protocol", "TCP");
+                    if let Some(app) = app_protocol(svc) {
+                        port.str("appProtocol", app);
+                    }
+                });
+            });
+        });
+    };
+    Object::written("v1", "Service", svc.name.clone(), metadata, spec)
 }
 
+/// The HorizontalPodAutoscaler of a service whose replicas may vary: an environment's
+/// own object (a base rarely has one), written as text.
 fn autoscaler(view: &View, svc: &ir::Service) -> Object {
-    let spec = map([
-        (
-            "scaleTargetRef",
-            map([("apiVersion", "apps/v1".into()), ("kind", "Deployment".into()), ("name", (&svc.name).into())]),
-        ),
-        ("minReplicas", svc.replicas.min.into()),
-        ("maxReplicas", svc.replicas.max.into()),
-        (
-            "metrics",
-            Yaml::Seq(vec![map([
-                ("type", "Resource".into()),
-                (
-                    "resource",
-                    map([
-                        ("name", "cpu".into()),
-                        (
-                            "target",
-                            map([("type", "Utilization".into()), ("averageUtilization", CPU_TARGET_PERCENT.into())]),
-                        ),
-                    ]),
-                ),
-            ])]),
-        ),
-    ]);
-    Object::new("autoscaling/v2", "HorizontalPodAutoscaler", &svc.name, meta(view, svc), vec![("spec", spec)])
+    let spec = |doc: &mut MapWriter| {
+        doc.map("spec", |spec| {
+            spec.map("scaleTargetRef", |target| {
+                target.str("apiVersion", "apps/v1").str("kind", "Deployment").str("name", &svc.name);
+            })
+            .int("minReplicas", svc.replicas.min.into())
+            .int("maxReplicas", svc.replicas.max.into())
+            .seq("metrics", |metrics| {
+                metrics.map(|metric| {
+                    metric.str("type", "Resource").map("resource", |resource| {
+                        resource.str("name", "cpu").map("target", |target| {
+                            target.str("type", "Utilization").int("averageUtilization", CPU_TARGET_PERCENT);
+                        });
+                    });
+                });
+            });
+        });
+    };
+    let metadata = |m: &mut MapWriter| write_labels(m, view.project, &svc.name, "service");
+    Object::written("autoscaling/v2", "HorizontalPodAutoscaler", svc.name.clone(), metadata, spec)
 }
 
+/// The PodDisruptionBudget of a service with two replicas or more, written as text.
 fn disruption_budget(view: &View, svc: &ir::Service) -> Object {
-    let spec =
-        map([("maxUnavailable", 1i64.into()), ("selector", map([("matchLabels", selector(view.project, &svc.name))]))]);
-    Object::new("policy/v1", "PodDisruptionBudget", &svc.name, meta(view, svc), vec![("spec", spec)])
+    let spec = |doc: &mut MapWriter| {
+        doc.map("spec", |spec| {
+            spec.int("maxUnavailable", 1).map("selector", |selector| {
+                write_selector(selector, "matchLabels", view.project, &svc.name);
+            });
+        });
+    };
+    let metadata = |m: &mut MapWriter| write_labels(m, view.project, &svc.name, "service");
+    Object::written("policy/v1", "PodDisruptionBudget", svc.name.clone(), metadata, spec)
 }

@@ -173,7 +173,7 @@ fn stateful_set(view: &View) -> Yaml {
             "livenessProbe",
             probe("/minio/health/live", vec![("initialDelaySeconds", 10i64.into()), ("periodSeconds", 20i64.into())]),
         ),
-        ("securityContext", object::container_security_context()),
+        ("securityContext", object::container_security_context().clone()),
         (
             "volumeMounts",
             Yaml::Seq(vec![object::mount("data", "/data"), object::mount("tmp", "/tmp"), credentials_mount()]),
@@ -182,7 +182,7 @@ fn stateful_set(view: &View) -> Yaml {
     let pod = map([
         ("serviceAccountName", NAME.into()),
         ("automountServiceAccountToken", false.into()),
-        ("securityContext", object::pod_security_context()),
+        ("securityContext", object::pod_security_context().clone()),
         ("containers", Yaml::Seq(vec![container])),
         ("volumes", Yaml::Seq(vec![object::empty_dir("tmp"), credentials_volume()])),
     ]);
@@ -222,14 +222,14 @@ fn job_spec(view: &View, env: &ir::Environment, job: &str, script: String) -> Ya
             ]),
         ),
         ("resources", object::resources(100, 128 << 20)),
-        ("securityContext", object::container_security_context()),
+        ("securityContext", object::container_security_context().clone()),
         ("volumeMounts", Yaml::Seq(vec![object::mount("tmp", "/tmp"), credentials_mount()])),
     ]);
     let pod = map([
         ("serviceAccountName", NAME.into()),
         ("automountServiceAccountToken", false.into()),
         ("restartPolicy", "OnFailure".into()),
-        ("securityContext", object::pod_security_context()),
+        ("securityContext", object::pod_security_context().clone()),
         ("containers", Yaml::Seq(vec![container])),
         ("volumes", Yaml::Seq(vec![object::empty_dir("tmp"), credentials_volume()])),
     ]);
@@ -287,7 +287,7 @@ mod tests {
         let (program, _) = compile(envs_with_buckets()).expect("builds");
         let env = program.environments.iter().find(|e| e.tier == ir::Tier::Local).expect("local");
         let view = View::new(&program.project, Some(env), &env.resources);
-        let objects = super::super::objects(&view);
+        let objects = super::super::objects(&view).expect("objects");
         let docs: Vec<String> = objects.iter().map(Object::to_document).collect();
         let text = docs.join("---\n");
         assert!(!objects.iter().any(|o| o.kind == "Secret"), "no Secret with a value");
@@ -312,7 +312,8 @@ mod tests {
         assert!(!web.to_document().contains("AWS_SECRET_ACCESS_KEY"));
         // A cloud environment has no MinIO.
         let staging = program.environments.iter().find(|e| e.name == "staging").expect("staging");
-        let cloud = super::super::objects(&View::new(&program.project, Some(staging), &staging.resources));
+        let cloud =
+            super::super::objects(&View::new(&program.project, Some(staging), &staging.resources)).expect("objects");
         assert!(!cloud.iter().any(|o| o.name.starts_with(NAME)));
     }
 }

@@ -181,7 +181,7 @@ pub fn objects(view: &View) -> Vec<Object> {
         ("resources", object::resources(CPU_MILLIS, MEMORY_BYTES)),
         ("readinessProbe", health(vec![("periodSeconds", 10i64.into())])),
         ("livenessProbe", health(vec![("initialDelaySeconds", 10i64.into()), ("periodSeconds", 20i64.into())])),
-        ("securityContext", object::container_security_context()),
+        ("securityContext", object::container_security_context().clone()),
         (
             "volumeMounts",
             Yaml::Seq(vec![
@@ -193,7 +193,7 @@ pub fn objects(view: &View) -> Vec<Object> {
     let pod = map([
         ("serviceAccountName", name.into()),
         ("automountServiceAccountToken", false.into()),
-        ("securityContext", object::pod_security_context()),
+        ("securityContext", object::pod_security_context().clone()),
         (
             "topologySpreadConstraints",
             Yaml::Seq(vec![map([

@@ -606,7 +606,7 @@ fn assert_renders_the_environment(program: &ir::Program, env: &ir::Environment, 
         let namespace = namespace.and_then(|n| n.as_str().map(str::to_string)).unwrap_or_default();
         want.insert(format!("{namespace}/{}/{}", obj.kind, obj.name), value);
     }
-    for obj in super::objects(&view) {
+    for obj in super::objects(&view).expect("objects") {
         let mut value = parse(&obj.to_document());
         if obj.kind == "Deployment" {
             let svc = env.resources.service(&obj.name).expect("a Deployment per service");

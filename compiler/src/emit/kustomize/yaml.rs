@@ -5,13 +5,20 @@
 //! JSON-compatible escapes, so any string reads back exactly as written; a multi-line
 //! string of map values and sequence items is written as a literal block (`|` or `|-`)
 //! when that reads back exactly (see [`is_block_safe`]), which keeps embedded YAML (inline
-//! Kustomize patches) readable. It does not parse YAML (tests use a real parser for that).
+//! Kustomize patches) readable. It reads back only its own style ([`read_document`]); tests use a real parser for
+//! YAML.
+
+mod node;
+mod read;
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
 
 /// A map key: almost always a literal, so borrowed; owned for keys built from data.
 pub type Key = Cow<'static, str>;
+
+pub use node::{Lines, Node, Shape};
+pub use read::{document as read_document, value as read_value};
 
 /// A YAML value. Maps keep their insertion order, which is the order written.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -232,6 +239,157 @@ pub fn push_map_item(out: &mut String, entries: &[(&str, Field<'_>)], indent: us
                 write_text(out, text, indent + 4);
             }
         }
+    }
+}
+
+/// Writes one document (`---` first) whose value is the map `f` writes: the text
+/// [`push_document`] writes for the same tree, without the tree. For objects that are
+/// written and never compared, which a fleet has by the thousand.
+pub fn push_map_document(out: &mut String, f: impl FnOnce(&mut MapWriter)) {
+    out.push_str("---\n");
+    let mark = out.len();
+    f(&mut MapWriter { out, indent: 0, inline: false });
+    if out.len() == mark {
+        out.push_str("{}\n");
+    }
+}
+
+/// The entries of a block map being written, in order: each call writes one. The text
+/// is what [`Yaml::Map`] of the same entries writes (an empty map or sequence as `{}` or
+/// `[]`), held to it by a test for every tree.
+pub struct MapWriter<'o> {
+    out: &'o mut String,
+    indent: usize,
+    /// The next entry follows a sequence's `- ` on the current line.
+    inline: bool,
+}
+
+impl MapWriter<'_> {
+    /// Starts the line of an entry: its indentation, unless it follows `- `.
+    fn start(&mut self) {
+        if self.inline {
+            self.inline = false;
+        } else {
+            crate::emit::push_spaces(self.out, self.indent);
+        }
+    }
+
+    /// `key: value`, a string (plain, a literal block or quoted, like [`Yaml::Str`]).
+    pub fn str(&mut self, key: &str, value: &str) -> &mut Self {
+        self.start();
+        write_scalar(self.out, key);
+        self.out.push_str(": ");
+        write_text(self.out, value, self.indent + 2);
+        self
+    }
+
+    /// `key: n`.
+    pub fn int(&mut self, key: &str, n: i64) -> &mut Self {
+        self.start();
+        write_scalar(self.out, key);
+        self.out.push_str(": ");
+        write_inline(self.out, &Yaml::Int(n));
+        self.out.push('\n');
+        self
+    }
+
+    /// `key: true` or `key: false`.
+    pub fn bool(&mut self, key: &str, b: bool) -> &mut Self {
+        self.start();
+        write_scalar(self.out, key);
+        self.out.push_str(if b { ": true\n" } else { ": false\n" });
+        self
+    }
+
+    /// `key:` and any value.
+    pub fn value(&mut self, key: &str, value: &Yaml) -> &mut Self {
+        self.start();
+        write_entry(self.out, key, value, self.indent);
+        self
+    }
+
+    /// `key:` and the map `f` writes (`{}` when it writes nothing).
+    pub fn map(&mut self, key: &str, f: impl FnOnce(&mut MapWriter)) -> &mut Self {
+        self.start();
+        write_scalar(self.out, key);
+        self.out.push_str(":\n");
+        let mark = self.out.len();
+        f(&mut MapWriter { out: self.out, indent: self.indent + 2, inline: false });
+        if self.out.len() == mark {
+            self.out.truncate(mark - 1);
+            self.out.push_str(" {}\n");
+        }
+        self
+    }
+
+    /// `key:` and the sequence `f` writes (`[]` when it writes nothing).
+    pub fn seq(&mut self, key: &str, f: impl FnOnce(&mut SeqWriter)) -> &mut Self {
+        self.start();
+        write_scalar(self.out, key);
+        self.out.push_str(":\n");
+        let mark = self.out.len();
+        f(&mut SeqWriter { out: self.out, indent: self.indent + 2 });
+        if self.out.len() == mark {
+            self.out.truncate(mark - 1);
+            self.out.push_str(" []\n");
+        }
+        self
+    }
+}
+
+/// The items of a block sequence being written, in order; see [`MapWriter`].
+pub struct SeqWriter<'o> {
+    out: &'o mut String,
+    indent: usize,
+}
+
+impl SeqWriter<'_> {
+    /// `- value`, a string.
+    pub fn str(&mut self, value: &str) -> &mut Self {
+        crate::emit::push_spaces(self.out, self.indent);
+        self.out.push_str("- ");
+        write_text(self.out, value, self.indent + 2);
+        self
+    }
+
+    /// `- n`.
+    pub fn int(&mut self, n: i64) -> &mut Self {
+        crate::emit::push_spaces(self.out, self.indent);
+        self.out.push_str("- ");
+        write_inline(self.out, &Yaml::Int(n));
+        self.out.push('\n');
+        self
+    }
+
+    /// An item of any value.
+    pub fn value(&mut self, value: &Yaml) -> &mut Self {
+        write_seq(self.out, std::slice::from_ref(value), self.indent);
+        self
+    }
+
+    /// An item that is the map `f` writes (`{}` when it writes nothing).
+    pub fn map(&mut self, f: impl FnOnce(&mut MapWriter)) -> &mut Self {
+        crate::emit::push_spaces(self.out, self.indent);
+        self.out.push_str("- ");
+        let mark = self.out.len();
+        f(&mut MapWriter { out: self.out, indent: self.indent + 2, inline: true });
+        if self.out.len() == mark {
+            self.out.push_str("{}\n");
+        }
+        self
+    }
+
+    /// An item that is the sequence `f` writes (`[]` when it writes nothing).
+    pub fn seq(&mut self, f: impl FnOnce(&mut SeqWriter)) -> &mut Self {
+        crate::emit::push_spaces(self.out, self.indent);
+        self.out.push_str("-\n");
+        let mark = self.out.len();
+        f(&mut SeqWriter { out: self.out, indent: self.indent + 2 });
+        if self.out.len() == mark {
+            self.out.truncate(mark - 1);
+            self.out.push_str(" []\n");
+        }
+        self
     }
 }
 
@@ -637,7 +795,76 @@ mod tests {
         })
     }
 
+    /// Writes `value`, an entry's or an item's, through the streaming writer, the way a
+    /// builder would write the tree's shape.
+    fn replay_entry(m: &mut MapWriter, key: &str, value: &Yaml) {
+        match value {
+            Yaml::Str(s) => m.str(key, s),
+            Yaml::Int(n) => m.int(key, *n),
+            Yaml::Bool(b) => m.bool(key, *b),
+            Yaml::Map(entries) => m.map(key, |inner| replay_map(inner, entries)),
+            Yaml::Seq(items) => m.seq(key, |inner| replay_seq(inner, items)),
+        };
+    }
+
+    fn replay_map(m: &mut MapWriter, entries: &[(Key, Yaml)]) {
+        for (key, value) in entries {
+            replay_entry(m, key, value);
+        }
+    }
+
+    fn replay_seq(s: &mut SeqWriter, items: &[Yaml]) {
+        for item in items {
+            match item {
+                Yaml::Str(text) => s.str(text),
+                Yaml::Int(n) => s.int(*n),
+                Yaml::Map(entries) => s.map(|inner| replay_map(inner, entries)),
+                Yaml::Seq(inner) => s.seq(|s| replay_seq(s, inner)),
+                scalar => s.value(scalar),
+            };
+        }
+    }
+
+    #[test]
+    fn a_written_document_reads_back_as_its_tree() {
+        let value = map([
+            ("a", Yaml::Seq(vec![map([("x", 1i64.into()), ("yy", Yaml::Seq(vec!["p".into()]))]), "q".into()])),
+            ("b", Yaml::Map(vec![])),
+            ("c", Yaml::Seq(vec![Yaml::Map(vec![]), Yaml::Seq(vec![]), "two\nlines\n".into(), "x\ny".into()])),
+            ("d", Yaml::Seq(vec![Yaml::Seq(vec![true.into(), (-4i64).into()])])),
+            ("\"odd: key\"", map([("block", "a\n  b\n\nc".into()), ("n", "12".into()), ("t", "true".into())])),
+        ]);
+        let doc = to_document(&value);
+        assert_eq!(read_document(&doc), Some(value));
+        assert_eq!(read_document("no marker: x\n"), None);
+        assert_eq!(read_document("---\na: \"unterminated\n"), None);
+    }
+
     proptest! {
+        /// The streaming writer writes what the tree writer writes for the same shape.
+        #[test]
+        fn the_streaming_writer_writes_the_tree(value in any_yaml()) {
+            let mut streamed = String::new();
+            match &value {
+                Yaml::Map(entries) => push_map_document(&mut streamed, |m| replay_map(m, entries)),
+                other => push_document(&mut streamed, other),
+            }
+            prop_assert_eq!(&streamed, &to_document(&value));
+            // Every item shape at once, under a key.
+            let wrapped = map([("k", Yaml::Seq(vec![value.clone()])), ("v", value.clone())]);
+            let mut streamed = String::new();
+            let Yaml::Map(entries) = &wrapped else { unreachable!() };
+            push_map_document(&mut streamed, |m| replay_map(m, entries));
+            prop_assert_eq!(streamed, to_document(&wrapped));
+        }
+
+        /// What the writer writes reads back as the tree it was written from.
+        #[test]
+        fn any_document_reads_back(value in any_yaml()) {
+            let doc = to_document(&value);
+            prop_assert_eq!(read_document(&doc), Some(value), "{}", doc);
+        }
+
         #[test]
         fn any_tree_round_trips(value in any_yaml()) {
             let doc = to_document(&value);
