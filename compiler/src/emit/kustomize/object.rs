@@ -64,7 +64,8 @@ impl Object {
         metadata: impl FnOnce(&mut yaml::MapWriter),
         rest: impl FnOnce(&mut yaml::MapWriter),
     ) -> Object {
-        let mut text = String::with_capacity(512);
+        // Room for a whole policy, Service or autoscaler (400 to 900 bytes): never grown.
+        let mut text = String::with_capacity(1024);
         yaml::push_map_document(&mut text, |doc| {
             doc.str("apiVersion", api_version).str("kind", kind).map("metadata", |m| {
                 m.str("name", &name);
