@@ -213,3 +213,41 @@ fn set_container_image(body: &mut Yaml, image: &str) {
         first.set("image", Yaml::text(image));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A Deployment's first container image is found in its text as in its tree.
+    #[test]
+    fn a_container_image_is_found_in_text_and_tree() {
+        let written = Object::written(
+            "apps/v1",
+            "Deployment",
+            "web".to_string(),
+            |_| {},
+            |doc| {
+                doc.map("spec", |spec| {
+                    spec.int("replicas", 2).map("template", |template| {
+                        template.map("spec", |pod| {
+                            pod.seq("containers", |containers| {
+                                containers.map(|c| {
+                                    c.str("name", "web").str("image", "registry.example.com/web:1");
+                                });
+                                containers.map(|c| {
+                                    c.str("name", "sidecar").str("image", "other");
+                                });
+                            });
+                        });
+                    });
+                });
+            },
+        );
+        let tree = Object { body: Body::Tree(written.tree().expect("reads back").into_owned()), ..written.clone() };
+        assert_eq!(container_image(&written).as_deref(), Some("registry.example.com/web:1"));
+        assert_eq!(container_image(&tree), container_image(&written));
+        let mut renamed = written.clone();
+        set_container_image(renamed.tree_mut().expect("a tree"), "web");
+        assert_eq!(container_image(&renamed).as_deref(), Some("web"));
+    }
+}

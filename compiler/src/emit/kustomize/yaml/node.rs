@@ -122,8 +122,8 @@ impl<'a> Node<'a> {
         }
     }
 
-    /// The value of the entry or item whose line is `text` (at `self.indent`), followed
-    /// by the lines from `first` on; and the line after it.
+    /// The value of one of this node's entries or items: `head`, the rest of its line,
+    /// and the lines from `first` on that are indented deeper than it; and the line after.
     fn child(&self, head: &'a str, first: usize, item_map: bool) -> (Node<'a>, usize) {
         let end = self.lines.below(first, self.end, self.indent);
         (Node { lines: self.lines, head, first, end, indent: self.indent + 2, item_map }, end)
