@@ -183,7 +183,7 @@ impl<'a> Node<'a> {
 
 /// `key: head` or `key:` as `(key as written, head)`: a plain key (which never holds a
 /// `:`) or a double-quoted one; `None` for a line that is not a map entry.
-fn split_entry(text: &str) -> Option<(&str, &str)> {
+pub(super) fn split_entry(text: &str) -> Option<(&str, &str)> {
     let end = if text.starts_with('"') {
         let bytes = text.as_bytes();
         let mut at = 1;

@@ -4,8 +4,9 @@
 //! writes it. Not a YAML parser: it trusts its input, and text of another style reads
 //! as some other tree or as `None`.
 //!
-//! Objects written straight to text ([`super::MapWriter`]) are read back only when an
-//! overlay has to compare them with a base object that differs.
+//! An object written straight to text ([`super::MapWriter`]) is read back only where a
+//! tree is needed: compared with an object that is a tree, renamed, or the value of a
+//! patch's operation.
 
 use std::borrow::Cow;
 
@@ -100,7 +101,7 @@ impl<'t> Reader<'_, 't> {
             self.at += 1;
             let value = match rest {
                 "" => self.block(indent + 2)?,
-                rest => self.inline(rest.strip_prefix(' ')?, indent + 2)?,
+                rest => self.inline(rest, indent + 2)?,
             };
             entries.push((Cow::Owned(key), value));
         }
@@ -165,16 +166,12 @@ impl<'t> Reader<'_, 't> {
     }
 }
 
-/// `key: rest` or `key:` as `(key, rest)`: a plain key (which never holds `:`) or a
-/// double-quoted one.
+/// `key: value` or `key:` as `(key, value)` ([`super::node::split_entry`]), the key
+/// unquoted.
 fn split_key(text: &str) -> Option<(String, &str)> {
-    if text.starts_with('"') {
-        let (key, rest) = quoted(text)?;
-        return rest.strip_prefix(':').map(|rest| (key, rest));
-    }
-    let colon = text.find(':')?;
-    let rest = &text[colon + 1..];
-    (rest.is_empty() || rest.starts_with(' ')).then(|| (text[..colon].to_string(), rest))
+    let (written, value) = super::node::split_entry(text)?;
+    let key = if written.starts_with('"') { quoted(written)?.0 } else { written.to_string() };
+    Some((key, value))
 }
 
 /// A double-quoted string at the start of `text`, unescaped, and what follows it.
