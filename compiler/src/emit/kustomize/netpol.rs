@@ -352,30 +352,15 @@ fn pod_to_pod(view: &View, from: &str, to: &str, port: u16, protocol: &str) -> V
     }
     crate::emit::push_decimal(&mut shown, u64::from(port));
     let ports = [(protocol, port)];
-    vec![
-        allow(
-            view,
-            Flow {
-                name: &["allow-", from, "-to-", to, "-egress"].concat(),
-                shown: &shown,
-                pods: from,
-                direction: Egress,
-                ports: &ports,
-            },
-            |peers| pods(peers, view, to),
-        ),
-        allow(
-            view,
-            Flow {
-                name: &["allow-", from, "-to-", to, "-ingress"].concat(),
-                shown: &shown,
-                pods: to,
-                direction: Ingress,
-                ports: &ports,
-            },
-            |peers| pods(peers, view, from),
-        ),
-    ]
+    // Out of the caller to the callee's pods, into the callee from the caller's.
+    [(Egress, "-egress", from, to), (Ingress, "-ingress", to, from)]
+        .into_iter()
+        .map(|(direction, suffix, selected, peer)| {
+            let name = ["allow-", from, "-to-", to, suffix].concat();
+            let flow = Flow { name: &name, shown: &shown, pods: selected, direction, ports: &ports };
+            allow(view, flow, |peers| pods(peers, view, peer))
+        })
+        .collect()
 }
 
 /// Local: to the in-cluster Postgres pods. Cloud: to the persistence subnets (where the

@@ -312,13 +312,9 @@ impl MapWriter<'_> {
     pub fn map(&mut self, key: &str, f: impl FnOnce(&mut MapWriter)) -> &mut Self {
         self.start();
         write_scalar(self.out, key);
-        self.out.push_str(":\n");
-        let mark = self.out.len();
-        f(&mut MapWriter { out: self.out, indent: self.indent + 2, inline: false });
-        if self.out.len() == mark {
-            self.out.truncate(mark - 1);
-            self.out.push_str(" {}\n");
-        }
+        self.out.push(':');
+        let indent = self.indent + 2;
+        below(self.out, " {}", |out| f(&mut MapWriter { out, indent, inline: false }));
         self
     }
 
@@ -326,13 +322,9 @@ impl MapWriter<'_> {
     pub fn seq(&mut self, key: &str, f: impl FnOnce(&mut SeqWriter)) -> &mut Self {
         self.start();
         write_scalar(self.out, key);
-        self.out.push_str(":\n");
-        let mark = self.out.len();
-        f(&mut SeqWriter { out: self.out, indent: self.indent + 2 });
-        if self.out.len() == mark {
-            self.out.truncate(mark - 1);
-            self.out.push_str(" []\n");
-        }
+        self.out.push(':');
+        let indent = self.indent + 2;
+        below(self.out, " []", |out| f(&mut SeqWriter { out, indent }));
         self
     }
 }
@@ -382,14 +374,23 @@ impl SeqWriter<'_> {
     /// An item that is the sequence `f` writes (`[]` when it writes nothing).
     pub fn seq(&mut self, f: impl FnOnce(&mut SeqWriter)) -> &mut Self {
         crate::emit::push_spaces(self.out, self.indent);
-        self.out.push_str("-\n");
-        let mark = self.out.len();
-        f(&mut SeqWriter { out: self.out, indent: self.indent + 2 });
-        if self.out.len() == mark {
-            self.out.truncate(mark - 1);
-            self.out.push_str(" []\n");
-        }
+        self.out.push('-');
+        let indent = self.indent + 2;
+        below(self.out, " []", |out| f(&mut SeqWriter { out, indent }));
         self
+    }
+}
+
+/// Ends a header's line (`key:`, `-`) and writes what `f` writes on the lines below it;
+/// when `f` writes nothing, the header's line ends with `empty` (` {}`, ` []`) instead.
+fn below(out: &mut String, empty: &str, f: impl FnOnce(&mut String)) {
+    out.push('\n');
+    let mark = out.len();
+    f(out);
+    if out.len() == mark {
+        out.truncate(mark - 1);
+        out.push_str(empty);
+        out.push('\n');
     }
 }
 

@@ -29,7 +29,7 @@ impl<'t> Lines<'t> {
         let mut start = 0;
         while start < text.len() {
             let indent = bytes[start..].iter().take_while(|&&b| b == b' ').count();
-            let empty = bytes[start + indent..].first().is_none_or(|&b| b == b'\n') && indent == 0;
+            let empty = bytes[start] == b'\n';
             starts.push(start);
             indents.push(if empty { EMPTY } else { u16::try_from(indent).ok().filter(|&n| n < EMPTY)? });
             start = memchr::memchr(b'\n', &bytes[start..]).map_or(text.len(), |at| start + at + 1);
