@@ -96,13 +96,22 @@ pub fn emit(program: &ir::Program) -> Result<BTreeMap<String, String>, String> {
 
 /// The base objects of every stack, built once and read by every overlay.
 pub struct Bases<'p> {
-    stacks: BTreeMap<&'p str, Base>,
+    stacks: BTreeMap<&'p str, Base<'p>>,
 }
 
-/// One stack's base: its directory and its objects, in the order of [`objects`].
-struct Base {
+/// One stack's base: its directory, its objects in the order of [`objects`], and its
+/// services by name.
+struct Base<'p> {
     dir: String,
     objects: Vec<Object>,
+    services: HashMap<&'p str, BaseService<'p>>,
+}
+
+/// A service of a base: its [`service::Inputs`], and where each object built from them
+/// stands among the base's objects (by [`service::Built::index`]).
+struct BaseService<'p> {
+    inputs: service::Inputs<'p>,
+    at: [Option<usize>; 3],
 }
 
 /// The objects of every stack's base (`kubernetes/base`, or `kubernetes/base/<stack>`
@@ -115,7 +124,8 @@ pub fn bases(program: &ir::Program) -> Result<Bases<'_>, String> {
         .map(|stack| {
             let dir = if several { format!("kubernetes/base/{}", stack.name) } else { "kubernetes/base".to_string() };
             let view = View::new(&program.project, None, &stack.resources);
-            Ok((stack.name.as_str(), Base { dir, objects: objects(&view)? }))
+            let (objects, services) = collect(&view)?;
+            Ok((stack.name.as_str(), Base { dir, objects, services }))
         })
         .collect::<Result<_, String>>()?;
     Ok(Bases { stacks })
@@ -152,7 +162,7 @@ pub fn overlay_files(
         None => None,
     };
     let view = View::new(&program.project, Some(env), &env.resources);
-    let base = base.map(|b| (relative_to_overlay(&b.dir), b.objects.as_slice()));
+    let base = base.map(|b| (relative_to_overlay(&b.dir), b));
     let dir = format!("kubernetes/overlays/{}", env.name);
     Ok(overlay::overlay(&view, base)?.into_iter().map(|(path, text)| (format!("{dir}/{path}"), text)).collect())
 }
@@ -163,44 +173,73 @@ fn relative_to_overlay(base_dir: &str) -> String {
 }
 
 /// Every object of a view, in a stable order (the overlay diffs two of these).
+#[cfg(test)]
 fn objects(view: &View) -> Result<Vec<Object>, String> {
-    let mut out = Vec::with_capacity(view.resources.services.len() * 8 + 8);
-    each_object(view, &mut |chunk, _| {
-        out.extend(chunk);
-        Ok(())
-    })?;
-    Ok(out)
+    Ok(collect(view)?.0)
 }
 
-/// What receives the objects of a view: a few objects, and the service they belong to.
-type ObjectSink<'s> = dyn FnMut(Vec<Object>, Option<&ir::Service>) -> Result<(), String> + 's;
+/// [`objects`], and the services of the view by name (the first of a name).
+fn collect<'a>(view: &View<'a>) -> Result<(Vec<Object>, HashMap<&'a str, BaseService<'a>>), String> {
+    let mut out = Vec::with_capacity(view.resources.services.len() * 8 + 8);
+    let mut services = HashMap::default();
+    each_object(view, &mut |chunk| {
+        match chunk {
+            Chunk::Objects(objects) => out.extend(objects),
+            Chunk::Service(_, parts) => {
+                let service::Parts { inputs, pieces } = *parts;
+                let mut at = [None; 3];
+                for piece in pieces {
+                    out.push(match piece {
+                        service::Piece::Built(kind) => {
+                            at[kind.index()] = Some(out.len());
+                            inputs.build(kind)
+                        }
+                        service::Piece::Object(obj) => obj,
+                    });
+                }
+                services.entry(inputs.name()).or_insert(BaseService { inputs, at });
+            }
+        }
+        Ok(())
+    })?;
+    Ok((out, services))
+}
+
+/// What [`each_object`] hands over: a few objects, or one service's parts.
+enum Chunk<'a> {
+    Objects(Vec<Object>),
+    Service(&'a ir::Service, Box<service::Parts<'a>>),
+}
+
+/// What receives the objects of a view.
+type ObjectSink<'a, 's> = dyn FnMut(Chunk<'a>) -> Result<(), String> + 's;
 
 /// The objects of a view in the order of [`objects`], handed over a few at a time (a
 /// service's objects together, with the service), so that an overlay never holds the
 /// trees of a whole fleet at once. Stops at the first error `f` returns.
-fn each_object(view: &View, f: &mut ObjectSink) -> Result<(), String> {
+fn each_object<'a>(view: &View<'a>, f: &mut ObjectSink<'a, '_>) -> Result<(), String> {
     if let Some(env) = view.env {
-        f(vec![object::namespace(view.project, env)], None)?;
+        f(Chunk::Objects(vec![object::namespace(view.project, env)]))?;
     }
     for svc in &view.resources.services {
-        f(service::objects(view, svc), Some(svc))?;
+        f(Chunk::Service(svc, Box::new(service::parts(view, svc))))?;
     }
     if view.is_local() {
         for pg in &view.resources.databases {
-            f(postgres::objects(view, pg), None)?;
+            f(Chunk::Objects(postgres::objects(view, pg)))?;
         }
         if storage::needed(view) {
-            f(storage::objects(view), None)?;
+            f(Chunk::Objects(storage::objects(view)))?;
         }
     }
     for pg in bootstrap::databases(view) {
-        f(bootstrap::objects(view, pg), None)?;
+        f(Chunk::Objects(bootstrap::objects(view, pg)))?;
     }
     if view.env.is_some() {
-        f(ingress::objects(view), None)?;
-        f(telemetry::objects(view), None)?;
+        f(Chunk::Objects(ingress::objects(view)))?;
+        f(Chunk::Objects(telemetry::objects(view)))?;
     }
-    f(netpol::objects(view)?, None)
+    f(Chunk::Objects(netpol::objects(view)?))
 }
 
 /// The recommended labels of an object that belongs to `name`.

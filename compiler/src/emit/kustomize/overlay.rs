@@ -10,61 +10,53 @@ use foldhash::HashMap;
 
 use super::object::{self, Body, Object};
 use super::patch::diff_objects;
-use super::service::image_name;
+use super::service::{image_name, Built, Inputs, Parts, Piece};
 use super::yaml::{self, map, Field, Lines, Node, Yaml};
-use super::{each_object, View};
+use super::{each_object, Base, BaseService, Chunk, View};
 use crate::ir;
 
 /// `(path inside the overlay, contents)` for every file of the overlay. `base` is the
-/// base directory relative to the overlay and its objects, when the environment has a stack.
+/// base directory relative to the overlay and the base, when the environment has a stack.
 ///
 /// The environment's objects are built a service at a time and diffed, written or
-/// dropped at once: only the base's trees stay alive for the whole overlay.
-pub fn overlay(view: &View, base: Option<(String, &[Object])>) -> Result<Vec<(String, String)>, String> {
+/// dropped at once: only the base's objects stay alive for the whole overlay. A
+/// service's ServiceAccount, ConfigMap and Deployment are not built at all when their
+/// inputs tell the difference with the base's ([`Inputs::diff`]).
+pub fn overlay(view: &View, base: Option<(String, &Base)>) -> Result<Vec<(String, String)>, String> {
     let env = view.env.ok_or("an overlay needs an environment")?;
-    let base_objects: &[Object] = base.as_ref().map_or(&[], |(_, objs)| objs);
-    // Fleets have thousands of objects: match them by key through maps, not scans.
-    let base_by_key: HashMap<(&str, &str), usize> =
-        base_objects.iter().enumerate().map(|(i, b)| (b.key(), i)).collect();
+    let base_objects: &[Object] = base.as_ref().map_or(&[], |(_, b)| &b.objects);
+    let base_services = base.as_ref().map(|(_, b)| &b.services);
     let base_deployments: HashMap<&str, &Object> =
         base_objects.iter().filter(|b| b.kind == "Deployment").map(|b| (b.name.as_str(), b)).collect();
-    let mut matched = vec![false; base_objects.len()];
+    let mut diff = Diff::new(base_objects);
     let mut images = BTreeMap::new();
-    // The added objects, one multi-document file per kind in the order kinds first appear.
-    let mut added: Vec<(&'static str, String)> = Vec::new();
-    // The items of `patches:`, written as they are found; and one object's operations.
-    let mut patches = String::new();
-    let mut ops = String::new();
-    each_object(view, &mut |mut chunk, svc| {
-        if let Some(svc) = svc {
-            pin_image(view, svc, &base_deployments, &mut chunk, &mut images)?;
-        }
-        for obj in chunk {
-            match base_by_key.get(&obj.key()) {
-                Some(&i) => {
-                    matched[i] = true;
-                    ops.clear();
-                    diff_objects(&base_objects[i], &obj, &mut ops)?;
-                    if !ops.is_empty() {
-                        push_patch(&mut patches, &obj.target(), &ops);
-                    }
+    each_object(view, &mut |chunk| match chunk {
+        Chunk::Objects(objects) => objects.into_iter().try_for_each(|obj| diff.object(&obj)),
+        Chunk::Service(svc, parts) => {
+            let Parts { mut inputs, pieces } = *parts;
+            pin_image(view, svc, &base_deployments, &mut inputs, &mut images)?;
+            let base = base_services.and_then(|services| services.get(svc.name.as_str()));
+            for piece in pieces {
+                match piece {
+                    Piece::Built(kind) => diff.built(kind, &inputs, base)?,
+                    Piece::Object(obj) => diff.object(&obj)?,
                 }
-                None => add_document(&mut added, &obj),
             }
+            Ok(())
         }
-        Ok(())
     })?;
     // The cluster's own objects (other namespaces, cluster-scoped) are never diffed
     // with the base: a service may share a name with one of them.
     for obj in super::cluster::objects(view)? {
-        add_document(&mut added, &obj);
+        add_document(&mut diff.added, &obj);
     }
+    let Diff { by_key, matched, added, mut patches, .. } = diff;
     let mut files: Vec<(String, String)> =
         added.into_iter().map(|(kind, text)| (object::kind_file(kind), text)).collect();
     let mut resources: Vec<String> = base.as_ref().map(|(dir, _)| dir.clone()).into_iter().collect();
     resources.extend(files.iter().map(|(name, _)| name.clone()));
     // A base object is kept when some object of the environment has its key.
-    for b in base_objects.iter().filter(|b| !base_by_key.get(&b.key()).is_some_and(|&i| matched[i])) {
+    for b in base_objects.iter().filter(|b| !by_key.get(&b.key()).is_some_and(|&i| matched[i])) {
         let delete = map([
             ("apiVersion", b.api_version.into()),
             ("kind", b.kind.into()),
@@ -106,6 +98,69 @@ pub fn overlay(view: &View, base: Option<(String, &[Object])>) -> Result<Vec<(St
     Ok(files)
 }
 
+/// The overlay as its objects are compared with the base's: which base objects were
+/// matched by key, the items of `patches:` written so far, and the added objects, one
+/// multi-document file per kind in the order kinds first appear.
+struct Diff<'b> {
+    base: &'b [Object],
+    /// Fleets have thousands of objects: matched by key through a map, not scans.
+    by_key: HashMap<(&'b str, &'b str), usize>,
+    matched: Vec<bool>,
+    added: Vec<(&'static str, String)>,
+    patches: String,
+    /// One object's operations.
+    ops: String,
+}
+
+impl<'b> Diff<'b> {
+    fn new(base: &'b [Object]) -> Diff<'b> {
+        Diff {
+            base,
+            by_key: base.iter().enumerate().map(|(i, b)| (b.key(), i)).collect(),
+            matched: vec![false; base.len()],
+            added: Vec::new(),
+            patches: String::new(),
+            ops: String::new(),
+        }
+    }
+
+    /// An object of the environment: patches the base object of its key, or is added.
+    fn object(&mut self, obj: &Object) -> Result<(), String> {
+        let Some(&i) = self.by_key.get(&obj.key()) else {
+            add_document(&mut self.added, obj);
+            return Ok(());
+        };
+        self.matched[i] = true;
+        self.ops.clear();
+        diff_objects(&self.base[i], obj, &mut self.ops)?;
+        if !self.ops.is_empty() {
+            push_patch(&mut self.patches, &obj.target(), &self.ops);
+        }
+        Ok(())
+    }
+
+    /// The object of `kind` built from a service's `inputs`. When the base object of its
+    /// key was built from the base service's inputs, the two inputs may tell the patch
+    /// without building the object.
+    fn built(&mut self, kind: Built, inputs: &Inputs, base: Option<&BaseService>) -> Result<(), String> {
+        let Some(name) = inputs.object_name(kind) else { return Ok(()) };
+        let at = self.by_key.get(&(kind.kind(), &*name)).copied();
+        let told = match (at, base) {
+            (Some(i), Some(base)) if base.at[kind.index()] == Some(i) => {
+                self.ops.clear();
+                inputs.diff(&base.inputs, kind, &mut self.ops).then_some(i)
+            }
+            _ => None,
+        };
+        let Some(i) = told else { return self.object(&inputs.build(kind)) };
+        self.matched[i] = true;
+        if !self.ops.is_empty() {
+            push_patch(&mut self.patches, &self.base[i].target(), &self.ops);
+        }
+        Ok(())
+    }
+}
+
 /// Appends the item of `patches:` that applies `patch` (the text of an embedded
 /// document, ending with a newline or not) to `target`.
 fn push_patch(patches: &mut String, target: &Yaml, patch: &str) {
@@ -126,26 +181,22 @@ fn add_document(added: &mut Vec<(&'static str, String)>, obj: &Object) {
     obj.push_document(&mut added[index].1);
 }
 
-/// Rewrites the image of `svc`'s Deployment (among its objects, `chunk`) to the name the
-/// base uses, and records in `images` the `images:` entry (by name) that pins it:
-/// `newName` when the repository differs, then `digest`, or `newTag` for an image
-/// without a digest.
+/// Makes `svc`'s container (its `inputs`) name the image the base uses, and records in
+/// `images` the `images:` entry (by name) that pins it: `newName` when the repository
+/// differs, then `digest`, or `newTag` for an image without a digest.
 fn pin_image(
     view: &View,
     svc: &ir::Service,
     base_deployments: &HashMap<&str, &Object>,
-    chunk: &mut [Object],
+    inputs: &mut Inputs,
     images: &mut BTreeMap<String, Yaml>,
 ) -> Result<(), String> {
     let Some(image) = &svc.image else { return Ok(()) };
-    let Some(obj) = chunk.iter_mut().rfind(|o| o.kind == "Deployment" && o.name == svc.name) else {
-        return Ok(());
-    };
     let base_name = base_deployments.get(svc.name.as_str()).and_then(|b| container_image(b));
     let base_name = base_name.unwrap_or_else(|| image_name(svc));
-    // The same placeholder on both sides (the usual case) leaves the object as it is.
-    if container_image(obj).as_deref() != Some(base_name.as_str()) {
-        set_container_image(obj.tree_mut()?, &base_name);
+    // The same placeholder on both sides (the usual case) leaves the inputs as they are.
+    if inputs.image() != base_name {
+        inputs.set_image(base_name.clone());
     }
     let mut entry = vec![("name".into(), Yaml::from(&base_name))];
     if image.name != base_name {
@@ -169,23 +220,6 @@ fn pin_image(
     }
 }
 
-fn containers_mut(body: &mut Yaml) -> Option<&mut Vec<Yaml>> {
-    let spec = child_mut(body, "spec")?;
-    let template = child_mut(spec, "template")?;
-    let pod = child_mut(template, "spec")?;
-    match child_mut(pod, "containers")? {
-        Yaml::Seq(items) => Some(items),
-        _ => None,
-    }
-}
-
-fn child_mut<'a>(value: &'a mut Yaml, key: &str) -> Option<&'a mut Yaml> {
-    match value {
-        Yaml::Map(entries) => entries.iter_mut().find(|(k, _)| k == key).map(|(_, v)| v),
-        _ => None,
-    }
-}
-
 /// The image of the first container of a Deployment.
 fn container_image(deployment: &Object) -> Option<String> {
     match &deployment.body {
@@ -205,12 +239,6 @@ fn container_image(deployment: &Object) -> Option<String> {
                 _ => None,
             }
         }
-    }
-}
-
-fn set_container_image(body: &mut Yaml, image: &str) {
-    if let Some(first) = containers_mut(body).and_then(|c| c.first_mut()) {
-        first.set("image", Yaml::text(image));
     }
 }
 
@@ -246,8 +274,5 @@ mod tests {
         let tree = Object { body: Body::Tree(written.tree().expect("reads back").into_owned()), ..written.clone() };
         assert_eq!(container_image(&written).as_deref(), Some("registry.example.com/web:1"));
         assert_eq!(container_image(&tree), container_image(&written));
-        let mut renamed = written.clone();
-        set_container_image(renamed.tree_mut().expect("a tree"), "web");
-        assert_eq!(container_image(&renamed).as_deref(), Some("web"));
     }
 }

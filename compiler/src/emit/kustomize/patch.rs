@@ -33,6 +33,14 @@ pub(super) fn diff_objects(base: &Object, obj: &Object, ops: &mut String) -> Res
     Ok(())
 }
 
+/// Appends the operations turning `from` into `to`, the values at `path` (a path of map
+/// keys) of two objects that are equal everywhere else.
+pub(super) fn diff_at(path: &[&str], from: &Yaml, to: &Yaml, ops: &mut String) {
+    let mut segments: Vec<Segment> = Vec::with_capacity(path.len() + 6);
+    segments.extend(path.iter().map(|key| Segment::Key(key)));
+    diff_trees(&mut segments, from, to, ops);
+}
+
 /// Appends the operations turning `from` into `to`. Collections are walked, not
 /// compared whole first (a deep comparison at every level would cost the tree's size
 /// times its depth on every object of a fleet), and `path` is a stack of the keys and

@@ -3,7 +3,10 @@
 //! environment, the ExternalSecret that materializes its secret references.
 //! Never a Secret with a value: the External Secrets operator creates `<service>-secrets`.
 
+use std::borrow::Cow;
+
 use super::object::{self, Object};
+use super::patch::diff_at;
 use super::yaml::{map, map_of, MapWriter, Yaml};
 use super::{labels, selector, write_labels, write_selector, View, CLOUD_SECRET_STORE, LOCAL_SECRET_STORE};
 use crate::emit::names;
@@ -31,43 +34,254 @@ pub fn image_name(svc: &ir::Service) -> String {
     svc.name.clone()
 }
 
-/// Every object of `svc` in `view`.
-pub fn objects(view: &View, svc: &ir::Service) -> Vec<Object> {
-    let mut out = Vec::with_capacity(7);
-    out.push(service_account(view, svc));
-    // The values are read once: the Deployment carries their digest.
-    let config = config_values(view, svc);
-    let digest = (!config.is_empty()).then(|| config_digest(&config));
-    if !config.is_empty() {
-        out.push(config_map(view, svc, config));
+/// The objects of a service, the three built from its [`Inputs`] not built yet: an
+/// overlay compares the inputs with its base's first.
+pub(crate) struct Parts<'a> {
+    pub inputs: Inputs<'a>,
+    /// The objects in order: ServiceAccount, ConfigMap, ExternalSecret, Deployment,
+    /// Service, HorizontalPodAutoscaler, PodDisruptionBudget (those the service has).
+    pub pieces: Vec<Piece>,
+}
+
+/// One of a service's objects: built from its inputs, or built already.
+pub(crate) enum Piece {
+    Built(Built),
+    Object(Object),
+}
+
+/// The objects built from a service's [`Inputs`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Built {
+    Account,
+    Config,
+    Workload,
+}
+
+impl Built {
+    #[cfg(test)]
+    pub const ALL: [Built; 3] = [Built::Account, Built::Config, Built::Workload];
+
+    /// Its place among the three, `0..3`.
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    pub fn kind(self) -> &'static str {
+        match self {
+            Built::Account => "ServiceAccount",
+            Built::Config => "ConfigMap",
+            Built::Workload => "Deployment",
+        }
+    }
+}
+
+/// [`Parts`] of `svc` in `view`.
+pub(crate) fn parts<'a>(view: &View<'a>, svc: &'a ir::Service) -> Parts<'a> {
+    let inputs = Inputs::of(view, svc);
+    let mut pieces = Vec::with_capacity(7);
+    pieces.push(Piece::Built(Built::Account));
+    if inputs.digest.is_some() {
+        pieces.push(Piece::Built(Built::Config));
     }
     if view.env.is_some() && has_secrets(svc) {
-        out.push(external_secret(view, svc));
+        pieces.push(Piece::Object(external_secret(view, svc)));
     }
-    out.push(deployment(view, svc, digest));
-    out.push(service(view, svc));
+    pieces.push(Piece::Built(Built::Workload));
+    pieces.push(Piece::Object(service(view, svc)));
     if svc.replicas.max > svc.replicas.min {
-        out.push(autoscaler(view, svc));
+        pieces.push(Piece::Object(autoscaler(view, svc)));
     }
     if svc.replicas.min >= 2 {
-        out.push(disruption_budget(view, svc));
+        pieces.push(Piece::Object(disruption_budget(view, svc)));
     }
-    out
+    Parts { inputs, pieces }
+}
+
+/// All that a service's ServiceAccount, ConfigMap and Deployment are built from: the
+/// service's fields and what its view adds to them (the role, the config values, the
+/// pull policy, the local storage credentials). The builders read nothing else, so
+/// two services whose inputs agree everywhere but in the role, the config values and
+/// the replica count have objects that differ only there: an overlay writes that
+/// difference from the inputs ([`Inputs::diff`]) and builds neither object.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Inputs<'a> {
+    project: &'a str,
+    name: &'a str,
+    /// What the ServiceAccount is annotated with: the IAM role of a cloud environment's
+    /// service that connects to a postgres.
+    role_arn: Option<String>,
+    /// The ConfigMap's data (a map; none when empty) and its digest, which the pod
+    /// template carries.
+    config: Yaml,
+    digest: Option<String>,
+    /// `spec.replicas`, when fixed (an autoscaler owns it otherwise).
+    replicas: Option<i64>,
+    /// The rest of the Deployment.
+    pod: Pod<'a>,
+}
+
+/// What a service's Deployment is built from besides its replica count and digest.
+#[derive(Clone, Debug, PartialEq)]
+struct Pod<'a> {
+    image: String,
+    pull_policy: &'static str,
+    port: u16,
+    protocol: ir::Protocol,
+    health: &'a str,
+    cpu_millis: u32,
+    memory_bytes: u64,
+    /// The container reads the ConfigMap (`envFrom`).
+    has_config: bool,
+    /// The container's `env:`, each read from a Secret: variable, Secret, key.
+    secret_vars: Vec<(&'a str, Cow<'a, str>, &'a str)>,
+}
+
+impl<'a> Inputs<'a> {
+    /// The inputs of `svc` in `view`.
+    pub fn of(view: &View<'a>, svc: &'a ir::Service) -> Inputs<'a> {
+        // In a cloud environment a service that connects to a postgres has its own IAM
+        // role (Terraform `identity.tf.json`), assumed with its ServiceAccount's token.
+        let role_arn = view
+            .env
+            .filter(|_| !view.is_local() && view.resources.has_role(svc))
+            .map(|env| role_arn(env, &names::role_name(view.project, &env.name, &format!("svc-{}", svc.name))));
+        let config = config_values(view, svc);
+        let digest = (!config.is_empty()).then(|| config_digest(&config));
+        let mut secret_vars: Vec<(&'a str, Cow<'a, str>, &'a str)> = svc
+            .env
+            .iter()
+            .filter_map(|var| match &var.value {
+                EnvValue::Secret { secret, .. } => {
+                    Some((var.key.as_str(), Cow::Owned(secret_name(&svc.name)), secret.as_str()))
+                }
+                _ => None,
+            })
+            .collect();
+        if view.is_local() && view.resources.reaches_storage(svc) {
+            for (var, key) in super::storage::CREDENTIALS {
+                if !svc.env.iter().any(|v| v.key == var) {
+                    secret_vars.push((var, Cow::Borrowed(super::storage::NAME), key));
+                }
+            }
+        }
+        let pod = Pod {
+            image: image_name(svc),
+            pull_policy: pull_policy(view, svc),
+            port: svc.port,
+            protocol: svc.protocol,
+            health: &svc.health,
+            cpu_millis: svc.cpu_millis,
+            memory_bytes: svc.memory_bytes,
+            has_config: digest.is_some(),
+            secret_vars,
+        };
+        let replicas = (svc.replicas.min == svc.replicas.max).then(|| i64::from(svc.replicas.min));
+        Inputs { project: view.project, name: &svc.name, role_arn, config: map_of(config), digest, replicas, pod }
+    }
+
+    /// The service's name.
+    pub fn name(&self) -> &'a str {
+        self.name
+    }
+
+    /// The image the container names.
+    pub fn image(&self) -> &str {
+        &self.pod.image
+    }
+
+    /// Makes the container name `image` (the base's, which the overlay pins).
+    pub fn set_image(&mut self, image: String) {
+        self.pod.image = image;
+    }
+
+    /// The name of the object of `kind`; `None` for a ConfigMap without data.
+    pub fn object_name(&self, kind: Built) -> Option<Cow<'a, str>> {
+        match kind {
+            Built::Config if self.digest.is_none() => None,
+            Built::Config => Some(Cow::Owned(config_map_name(self.name))),
+            Built::Account | Built::Workload => Some(Cow::Borrowed(self.name)),
+        }
+    }
+
+    /// The object of `kind`.
+    pub fn build(&self, kind: Built) -> Object {
+        match kind {
+            Built::Account => service_account(self),
+            Built::Config => config_map(self),
+            Built::Workload => deployment(self),
+        }
+    }
+
+    /// Appends the operations that turn `base`'s object of `kind` into this one's, the
+    /// diff of the two objects, without building either: `false` (and nothing
+    /// appended) when the inputs differ beyond what an environment usually changes,
+    /// and the objects must be built and diffed.
+    ///
+    /// The objects differ only in the fields the inputs compared here leave out; the
+    /// diff of two objects writes nothing for an equal field and walks keys in their
+    /// order, so it is the diff of those fields alone, kept at their paths and in their
+    /// order: the ServiceAccount's annotations, the ConfigMap's data, the Deployment's
+    /// replicas and the pod template's annotations.
+    pub fn diff(&self, base: &Inputs, kind: Built, ops: &mut String) -> bool {
+        if (self.project, self.name) != (base.project, base.name) {
+            return false;
+        }
+        match kind {
+            Built::Account => diff_at(&[], &base.account_fields(), &self.account_fields(), ops),
+            Built::Config if self.digest.is_some() && base.digest.is_some() => {
+                diff_at(&["data"], &base.config, &self.config, ops)
+            }
+            Built::Config => return false,
+            Built::Workload if self.pod == base.pod => {
+                diff_at(&[], &base.workload_fields(), &self.workload_fields(), ops)
+            }
+            Built::Workload => return false,
+        }
+        true
+    }
+
+    /// The ServiceAccount's fields that [`Inputs::diff`] compares, where they stand.
+    fn account_fields(&self) -> Yaml {
+        let annotations = self.annotations().map(|a| ("annotations".into(), a));
+        Yaml::Map(vec![("metadata".into(), Yaml::Map(annotations.into_iter().collect()))])
+    }
+
+    /// The Deployment's fields that [`Inputs::diff`] compares, where they stand.
+    fn workload_fields(&self) -> Yaml {
+        let mut spec = Vec::with_capacity(2);
+        if let Some(replicas) = self.replicas {
+            spec.push(("replicas".into(), Yaml::Int(replicas)));
+        }
+        let annotations = self.template_annotations().map(|a| ("annotations".into(), a));
+        spec.push(("template".into(), map([("metadata", Yaml::Map(annotations.into_iter().collect()))])));
+        map([("spec", Yaml::Map(spec))])
+    }
+
+    /// The ServiceAccount's annotations.
+    fn annotations(&self) -> Option<Yaml> {
+        self.role_arn.as_ref().map(|arn| map([(names::ROLE_ARN_ANNOTATION, arn.into())]))
+    }
+
+    /// The pod template's annotations: the digest of the ConfigMap. A ConfigMap change
+    /// alone does not restart pods; a digest of it in the template does, through a
+    /// normal rolling update.
+    fn template_annotations(&self) -> Option<Yaml> {
+        self.digest.as_ref().map(|digest| map([(CONFIG_DIGEST_ANNOTATION, digest.into())]))
+    }
+
+    fn labels(&self) -> Yaml {
+        labels(self.project, self.name, "service")
+    }
 }
 
 fn meta(view: &View, svc: &ir::Service) -> Vec<(&'static str, Yaml)> {
     vec![("labels", labels(view.project, &svc.name, "service"))]
 }
 
-fn service_account(view: &View, svc: &ir::Service) -> Object {
-    let mut metadata = meta(view, svc);
-    // In a cloud environment a service that connects to a postgres has its own IAM role
-    // (Terraform `identity.tf.json`), assumed with this ServiceAccount's token.
-    if let Some(env) = view.env.filter(|_| !view.is_local() && view.resources.has_role(svc)) {
-        let role = names::role_name(view.project, &env.name, &format!("svc-{}", svc.name));
-        metadata.push(("annotations", map([(names::ROLE_ARN_ANNOTATION, role_arn(env, &role).into())])));
-    }
-    Object::new("v1", "ServiceAccount", &svc.name, metadata, vec![("automountServiceAccountToken", false.into())])
+fn service_account(inputs: &Inputs) -> Object {
+    let mut metadata = vec![("labels", inputs.labels())];
+    metadata.extend(inputs.annotations().map(|a| ("annotations", a)));
+    Object::new("v1", "ServiceAccount", inputs.name, metadata, vec![("automountServiceAccountToken", false.into())])
 }
 
 /// `arn:aws:iam::<account>:role/<name>`: the account is known statically (`aws.account`).
@@ -118,8 +332,9 @@ fn config_values(view: &View, svc: &ir::Service) -> Vec<(String, Yaml)> {
     out
 }
 
-fn config_map(view: &View, svc: &ir::Service, data: Vec<(String, Yaml)>) -> Object {
-    Object::new("v1", "ConfigMap", &config_map_name(&svc.name), meta(view, svc), vec![("data", map_of(data))])
+fn config_map(inputs: &Inputs) -> Object {
+    let metadata = vec![("labels", inputs.labels())];
+    Object::new("v1", "ConfigMap", &config_map_name(inputs.name), metadata, vec![("data", inputs.config.clone())])
 }
 
 /// The secret store path of a secret reference: the secret's `path`, else the one the
@@ -192,75 +407,54 @@ pub fn port_name(svc: &ir::Service) -> &'static str {
 /// How the kubelet probes the service, by protocol: an HTTP GET of `health`; the gRPC
 /// health checking protocol (`grpc.health.v1.Health/Check`, whose probe takes a port
 /// number, not a name); a TCP connection.
-fn probe_action(svc: &ir::Service) -> (&'static str, Yaml) {
-    match svc.protocol {
-        ir::Protocol::Http => ("httpGet", map([("path", (&svc.health).into()), ("port", port_name(svc).into())])),
-        ir::Protocol::Grpc => ("grpc", map([("port", svc.port.into())])),
-        ir::Protocol::Tcp => ("tcpSocket", map([("port", port_name(svc).into())])),
+fn probe_action(pod: &Pod) -> (&'static str, Yaml) {
+    let port_name = pod.protocol.as_str();
+    match pod.protocol {
+        ir::Protocol::Http => ("httpGet", map([("path", Yaml::text(pod.health)), ("port", port_name.into())])),
+        ir::Protocol::Grpc => ("grpc", map([("port", pod.port.into())])),
+        ir::Protocol::Tcp => ("tcpSocket", map([("port", port_name.into())])),
     }
 }
 
-/// The service's container; `has_config`: it reads a ConfigMap.
-fn container(view: &View, svc: &ir::Service, has_config: bool) -> Yaml {
+/// The service's container.
+fn container(inputs: &Inputs) -> Yaml {
+    let pod = &inputs.pod;
     let probe = |extra: Vec<(&'static str, Yaml)>| {
-        let (action, how) = probe_action(svc);
+        let (action, how) = probe_action(pod);
         let mut p = vec![(action.into(), how)];
         p.extend(extra.into_iter().map(|(k, v)| (k.into(), v)));
         Yaml::Map(p)
     };
     let mut c = Vec::with_capacity(11);
     c.extend([
-        ("name", Yaml::from(&svc.name)),
-        ("image", image_name(svc).into()),
-        ("imagePullPolicy", pull_policy(view, svc).into()),
+        ("name", Yaml::text(inputs.name)),
+        ("image", Yaml::text(&pod.image)),
+        ("imagePullPolicy", pod.pull_policy.into()),
         (
             "ports",
             Yaml::Seq(vec![map([
-                ("name", port_name(svc).into()),
-                ("containerPort", svc.port.into()),
+                ("name", pod.protocol.as_str().into()),
+                ("containerPort", pod.port.into()),
                 ("protocol", "TCP".into()),
             ])]),
         ),
     ]);
-    if has_config {
+    if pod.has_config {
         c.push((
             "envFrom",
-            Yaml::Seq(vec![map([("configMapRef", map([("name", config_map_name(&svc.name).into())]))])]),
+            Yaml::Seq(vec![map([("configMapRef", map([("name", config_map_name(inputs.name).into())]))])]),
         ));
     }
-    let secrets: Vec<Yaml> = svc
-        .env
-        .iter()
-        .filter_map(|var| match &var.value {
-            EnvValue::Secret { secret, .. } => Some(map([
-                ("name", (&var.key).into()),
-                (
-                    "valueFrom",
-                    map([("secretKeyRef", map([("name", secret_name(&svc.name).into()), ("key", secret.into())]))]),
-                ),
-            ])),
-            _ => None,
-        })
-        .collect();
-    let mut secrets = secrets;
-    if view.is_local() && view.resources.reaches_storage(svc) {
-        for (var, key) in super::storage::CREDENTIALS {
-            if svc.env.iter().any(|v| v.key == var) {
-                continue;
-            }
-            secrets.push(map([
-                ("name", var.into()),
-                (
-                    "valueFrom",
-                    map([("secretKeyRef", map([("name", super::storage::NAME.into()), ("key", key.into())]))]),
-                ),
-            ]));
-        }
+    if !pod.secret_vars.is_empty() {
+        let vars = pod.secret_vars.iter().map(|(var, secret, key)| {
+            map([
+                ("name", Yaml::text(var)),
+                ("valueFrom", map([("secretKeyRef", map([("name", Yaml::text(secret)), ("key", Yaml::text(key))]))])),
+            ])
+        });
+        c.push(("env", Yaml::Seq(vars.collect())));
     }
-    if !secrets.is_empty() {
-        c.push(("env", Yaml::Seq(secrets)));
-    }
-    c.push(("resources", object::resources(svc.cpu_millis, svc.memory_bytes)));
+    c.push(("resources", object::resources(pod.cpu_millis, pod.memory_bytes)));
     c.push(("readinessProbe", probe(vec![("periodSeconds", 10i64.into())])));
     c.push(("livenessProbe", probe(vec![("initialDelaySeconds", 10i64.into()), ("periodSeconds", 20i64.into())])));
     c.push(("securityContext", object::container_security_context().clone()));
@@ -294,41 +488,36 @@ fn config_digest(config: &[(String, Yaml)]) -> String {
 }
 
 /// Spread replicas across zones when the scheduler can; never blocks scheduling.
-fn zone_spread(view: &View, svc: &ir::Service) -> Yaml {
+fn zone_spread(inputs: &Inputs) -> Yaml {
     map([
         ("maxSkew", 1i64.into()),
         ("topologyKey", "topology.kubernetes.io/zone".into()),
         ("whenUnsatisfiable", "ScheduleAnyway".into()),
-        ("labelSelector", map([("matchLabels", selector(view.project, &svc.name))])),
+        ("labelSelector", map([("matchLabels", selector(inputs.project, inputs.name))])),
     ])
 }
 
 /// The Deployment. `replicas` is set only when fixed; with an autoscaler it owns it.
-/// `config_digest`: the [`config_digest`] of its ConfigMap, when it has one.
-fn deployment(view: &View, svc: &ir::Service, config_digest: Option<String>) -> Object {
-    let mut spec = Vec::new();
-    if svc.replicas.min == svc.replicas.max {
-        spec.push(("replicas", Yaml::from(svc.replicas.min)));
+fn deployment(inputs: &Inputs) -> Object {
+    let mut spec = Vec::with_capacity(4);
+    if let Some(replicas) = inputs.replicas {
+        spec.push(("replicas", Yaml::Int(replicas)));
     }
     spec.push(("revisionHistoryLimit", 5i64.into()));
-    spec.push(("selector", map([("matchLabels", selector(view.project, &svc.name))])));
+    spec.push(("selector", map([("matchLabels", selector(inputs.project, inputs.name))])));
     let pod = map([
-        ("serviceAccountName", (&svc.name).into()),
+        ("serviceAccountName", Yaml::text(inputs.name)),
         ("automountServiceAccountToken", false.into()),
         ("securityContext", object::pod_security_context().clone()),
-        ("topologySpreadConstraints", Yaml::Seq(vec![zone_spread(view, svc)])),
-        ("containers", Yaml::Seq(vec![container(view, svc, config_digest.is_some())])),
+        ("topologySpreadConstraints", Yaml::Seq(vec![zone_spread(inputs)])),
+        ("containers", Yaml::Seq(vec![container(inputs)])),
         ("volumes", Yaml::Seq(vec![object::empty_dir("tmp")])),
     ]);
-    let mut template_meta = vec![("labels".into(), labels(view.project, &svc.name, "service"))];
-    if let Some(digest) = config_digest {
-        // A ConfigMap change alone does not restart pods; a digest of it in the
-        // template does, through a normal rolling update.
-        template_meta.push(("annotations".into(), map([(CONFIG_DIGEST_ANNOTATION, digest.into())])));
-    }
+    let mut template_meta = vec![("labels".into(), inputs.labels())];
+    template_meta.extend(inputs.template_annotations().map(|a| ("annotations".into(), a)));
     spec.push(("template", map([("metadata", Yaml::Map(template_meta)), ("spec", pod)])));
     let spec = Yaml::Map(spec.into_iter().map(|(k, v)| (k.into(), v)).collect());
-    Object::new("apps/v1", "Deployment", &svc.name, meta(view, svc), vec![("spec", spec)])
+    Object::new("apps/v1", "Deployment", inputs.name, vec![("labels", inputs.labels())], vec![("spec", spec)])
 }
 
 /// The path the load balancer checks a gRPC target on: the gRPC health checking protocol.
@@ -427,4 +616,99 @@ fn disruption_budget(view: &View, svc: &ir::Service) -> Object {
     };
     let metadata = |m: &mut MapWriter| write_labels(m, view.project, &svc.name, "service");
     Object::written("policy/v1", "PodDisruptionBudget", svc.name.clone(), metadata, spec)
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::emit::kustomize::patch::diff_objects;
+
+    /// Inputs of service `web` from a few choices of each field: pairs of them share
+    /// much and differ a little, like a base and an environment.
+    fn inputs() -> impl Strategy<Value = Inputs<'static>> {
+        let role = prop::option::of(prop::sample::select(vec!["arn:aws:iam::1:role/a", "arn:aws:iam::1:role/b"]));
+        let config = prop::collection::btree_map(
+            prop::sample::select(vec!["DB_HOST", "LOG_LEVEL", "A/B", "x~y"]),
+            prop::sample::select(vec!["db.dev", "db.prod", "debug", "true", "two\nlines"]),
+            0..4,
+        );
+        let replicas = prop::option::of(1i64..4);
+        let policy = prop::sample::select(vec!["IfNotPresent", "Always"]);
+        let secret = prop::option::of(prop::sample::select(vec!["token", "key"]));
+        (role, config, replicas, policy, secret, 100u32..102).prop_map(
+            |(role, config, replicas, pull_policy, secret, cpu_millis)| {
+                let config: Vec<(String, Yaml)> = config.into_iter().map(|(k, v)| (k.to_string(), v.into())).collect();
+                let digest = (!config.is_empty()).then(|| config_digest(&config));
+                let secret_vars = secret.map(|key| ("TOKEN", Cow::Borrowed("web-secrets"), key)).into_iter().collect();
+                let pod = Pod {
+                    image: "web".to_string(),
+                    pull_policy,
+                    port: 8080,
+                    protocol: ir::Protocol::Http,
+                    health: "/healthz",
+                    cpu_millis,
+                    memory_bytes: 1 << 28,
+                    has_config: digest.is_some(),
+                    secret_vars,
+                };
+                Inputs {
+                    project: "shop",
+                    name: "web",
+                    role_arn: role.map(str::to_string),
+                    config: map_of(config),
+                    digest,
+                    replicas,
+                    pod,
+                }
+            },
+        )
+    }
+
+    proptest! {
+        /// What the inputs tell is what the diff of the objects built from them gives.
+        #[test]
+        fn the_inputs_tell_the_objects_diff(base in inputs(), env in inputs()) {
+            for kind in Built::ALL {
+                if base.object_name(kind).is_none() || env.object_name(kind).is_none() {
+                    continue;
+                }
+                let mut told = String::new();
+                if !env.diff(&base, kind, &mut told) {
+                    prop_assert_eq!(&told, "", "nothing is written when the inputs cannot tell");
+                    continue;
+                }
+                let mut diffed = String::new();
+                diff_objects(&base.build(kind), &env.build(kind), &mut diffed).expect("diffs");
+                prop_assert_eq!(told, diffed, "{:?}", kind);
+            }
+        }
+    }
+
+    /// What an environment usually changes is told without building anything; a change
+    /// elsewhere in the Deployment is not.
+    #[test]
+    fn the_usual_changes_are_told() {
+        use proptest::strategy::ValueTree;
+        let mut runner = proptest::test_runner::TestRunner::deterministic();
+        let base = inputs().new_tree(&mut runner).expect("inputs").current();
+        let mut env = base.clone();
+        env.role_arn = Some("arn:aws:iam::2:role/web".to_string());
+        env.replicas = Some(base.replicas.unwrap_or(1) + 1);
+        env.config = map_of([("DB_HOST".to_string(), "db.staging".into())]);
+        env.digest = Some("d".repeat(64));
+        let mut base = base;
+        base.config = map_of([("DB_HOST".to_string(), "db.base".into())]);
+        base.digest = Some("b".repeat(64));
+        base.pod.has_config = true;
+        env.pod = base.pod.clone();
+        for kind in Built::ALL {
+            let mut ops = String::new();
+            assert!(env.diff(&base, kind, &mut ops), "{kind:?}");
+            assert!(!ops.is_empty(), "{kind:?}");
+        }
+        env.pod.cpu_millis += 1;
+        assert!(!env.diff(&base, Built::Workload, &mut String::new()));
+    }
 }
