@@ -18,6 +18,16 @@ pub fn map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> 
     spread(workers, items.chunks(size), |chunk: &[T]| chunk.iter().map(&f).collect())
 }
 
+/// [`map`] for a few coarse items of uneven cost: each thread takes the next item when
+/// free, one at a time, in the items' order (the costly ones are best put first).
+pub fn map_each<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let workers = thread::available_parallelism().map_or(1, |n| n.get()).min(items.len());
+    if workers <= 1 {
+        return items.iter().map(f).collect();
+    }
+    spread(workers, items.chunks(1), |item: &[T]| item.iter().map(&f).collect())
+}
+
 /// `items.iter_mut().map(f).collect()`, computed like [`map`].
 pub fn map_mut<T: Send, R: Send>(items: &mut [T], f: impl Fn(&mut T) -> R + Sync) -> Vec<R> {
     let (workers, size) = split(items.len());
@@ -86,6 +96,13 @@ mod tests {
         let items: Vec<u64> = (0..1000).collect();
         assert_eq!(map(&items, |i| i * i), items.iter().map(|i| i * i).collect::<Vec<_>>());
         assert_eq!(map(&[] as &[u64], |i| *i), Vec::<u64>::new());
+    }
+
+    #[test]
+    fn map_each_keeps_the_order_of_the_items() {
+        let items: Vec<u64> = (0..100).collect();
+        assert_eq!(map_each(&items, |i| i * 3), items.iter().map(|i| i * 3).collect::<Vec<_>>());
+        assert_eq!(map_each(&[] as &[u64], |i| *i), Vec::<u64>::new());
     }
 
     #[test]

@@ -44,8 +44,8 @@ enum Job<'p> {
     Bases,
     /// One environment's Kustomize overlay (it reads the bases' objects).
     Overlay(&'p ir::Environment),
-    /// One cloud environment's Terraform root.
-    Terraform(&'p ir::Environment),
+    /// One file of a cloud environment's Terraform root.
+    Terraform(&'p ir::Environment, terraform::File),
     /// One environment's documentation page.
     Page(&'p ir::Environment),
     /// The shared platform tree and the local environments' Compose files.
@@ -68,30 +68,39 @@ type Kept<K> = (String, (String, K));
 /// beside the file's sha256, instead of the text. A caller that only compares the
 /// text with something (a file on disk) never holds the whole output at once.
 ///
-/// The pieces (the bases, each environment's overlay, Terraform root and page) are
-/// spread over the cores, the largest first; the bases' objects are built once, by
-/// the first piece that needs them.
+/// The pieces (the bases, each environment's overlay, each file of its Terraform root,
+/// its page) are spread over the cores one at a time, the largest first; the bases'
+/// objects are built once, by the first piece that needs them.
 pub fn emit_each<K: Send>(
     program: &ir::Program,
     keep: impl Fn(&str, String) -> K + Sync,
 ) -> Result<BTreeMap<String, (String, K)>, Box<Diagnostic>> {
-    // The bases come first and the Terraform roots, which do not wait for them, right
-    // after: the other core starts on a root while the first builds the bases.
+    let envs = &program.environments;
+    let mut roots = Vec::new();
+    for env in envs.iter().filter(|env| terraform::is_emitted(env)) {
+        let files = terraform::environment_parts(program, env).map_err(internal)?;
+        roots.extend(files.into_iter().map(|file| Job::Terraform(env, file)));
+    }
+    // The bases first and the roots' network files, which do not wait for them, right
+    // after: the other core renders those while the first builds the bases. Then the
+    // rest, the largest first.
+    let is = |wanted: terraform::File| move |job: &Job| matches!(job, Job::Terraform(_, file) if *file == wanted);
+    let (networks, roots): (Vec<Job>, Vec<Job>) = roots.into_iter().partition(is(terraform::File::Network));
+    let (identities, roots): (Vec<Job>, Vec<Job>) = roots.into_iter().partition(is(terraform::File::Identity));
     let mut jobs = vec![Job::Bases];
-    let roots = program.environments.iter().filter(|env| terraform::is_emitted(env));
-    let mut roots = roots.map(Job::Terraform);
-    jobs.extend(roots.next());
-    jobs.extend(program.environments.iter().map(Job::Overlay));
+    jobs.extend(networks);
+    jobs.extend(envs.iter().map(Job::Overlay));
+    jobs.extend(identities);
+    jobs.extend(envs.iter().map(Job::Page));
     jobs.extend(roots);
-    jobs.extend(program.environments.iter().map(Job::Page));
     jobs.push(Job::Rest);
     let bases = OnceLock::new();
     let bases = || bases.get_or_init(|| kustomize::bases(program)).as_ref().map_err(String::clone);
-    let done = crate::par::map(&jobs, |job| -> Result<Vec<Kept<K>>, String> {
+    let done = crate::par::map_each(&jobs, |job| -> Result<Vec<Kept<K>>, String> {
         let files = match job {
             Job::Bases => kustomize::base_files(bases()?),
             Job::Overlay(env) => kustomize::overlay_files(program, env, bases()?)?,
-            Job::Terraform(env) => terraform::environment_files(program, env)?,
+            Job::Terraform(env, file) => vec![terraform::environment_file(program, env, *file)?],
             Job::Page(env) => vec![docs::page(program, env)?],
             Job::Rest => {
                 let mut files = kustomize::platform::emit(program);

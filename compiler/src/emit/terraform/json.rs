@@ -222,21 +222,58 @@ pub fn ident(name: &str) -> String {
 
 /// One `.tf.json` file being built: resources, data sources, outputs, top-level blocks.
 ///
-/// Each block is rendered to text when it is added, so a file never holds the trees of
-/// its thousands of rules at once; the file itself is a sorted map of that text.
+/// Each value is rendered to text when it is added, into buffers the whole file shares:
+/// a fleet's root has tens of thousands of blocks, and holds neither their trees nor a
+/// string or a map node each. The values are put in key order once, when the file is
+/// rendered.
 #[derive(Default)]
 pub struct TfFile {
-    root: BTreeMap<String, Entry>,
-    /// The length of the block rendered last: the room given to the next one, most
-    /// often another of the same kind (a block's text grown from nothing would be
-    /// copied a few times on the way).
-    last_len: usize,
+    /// The paths values were added under, each once (a file has a few).
+    paths: Vec<Vec<String>>,
+    /// Every value added, in the order added.
+    values: Vec<Placed>,
+    /// The keys and texts of the values, one after another, in buffers of about
+    /// [`CHUNK`] bytes: a file of megabytes is never one buffer grown and copied.
+    chunks: Vec<String>,
 }
 
-/// A key's value in a [`TfFile`]: a map still being filled, or a value already rendered.
-enum Entry {
-    Block(BTreeMap<String, Entry>),
-    Rendered(String),
+/// The size a [`TfFile`]'s buffer is filled to before the next value starts another.
+const CHUNK: usize = 64 * 1024;
+
+/// A value of a [`TfFile`]: the index of its path, and where its key and its text
+/// stand in the file's buffers.
+#[derive(Clone, Copy)]
+struct Placed {
+    path: usize,
+    chunk: usize,
+    /// The key's first bytes, big-endian, zeros after its end: two keys are ordered by
+    /// their prefixes unless those are equal, without reading the buffer.
+    prefix: u128,
+    key: (usize, usize),
+    value: (usize, usize),
+}
+
+impl Placed {
+    /// The prefix of `key` kept in [`Placed::prefix`].
+    fn prefix(key: &str) -> u128 {
+        let mut bytes = [0u8; 16];
+        let n = key.len().min(16);
+        bytes[..n].copy_from_slice(&key.as_bytes()[..n]);
+        u128::from_be_bytes(bytes)
+    }
+
+    /// Orders two values of a file by path, then key.
+    fn order(&self, other: &Placed, chunks: &[String]) -> std::cmp::Ordering {
+        (self.path, self.prefix).cmp(&(other.path, other.prefix)).then_with(|| self.key(chunks).cmp(other.key(chunks)))
+    }
+
+    fn key<'t>(&self, chunks: &'t [String]) -> &'t str {
+        &chunks[self.chunk][self.key.0..self.key.1]
+    }
+
+    fn value<'t>(&self, chunks: &'t [String]) -> &'t str {
+        &chunks[self.chunk][self.value.0..self.value.1]
+    }
 }
 
 impl TfFile {
@@ -249,29 +286,40 @@ impl TfFile {
 
     /// Renders `value` under `path` then `key`, at the depth it will have in the file.
     fn insert(&mut self, path: &[&str], key: &str, value: &Value) {
-        let mut text = String::with_capacity(self.last_len);
-        write_value(&mut text, value, path.len() + 1);
-        self.insert_rendered(path, key, text);
+        self.place(path, key, |out| write_value(out, value, path.len() + 1));
     }
 
-    /// Puts `text` (a value rendered at the depth of `path` plus one) under `path` then `key`.
-    fn insert_rendered(&mut self, path: &[&str], key: &str, text: String) {
-        self.last_len = text.len();
-        let mut map = &mut self.root;
-        for segment in path {
-            // The path's blocks nearly always exist: looked up by `&str`, made only once.
-            if !map.contains_key(*segment) {
-                map.insert(segment.to_string(), Entry::Block(BTreeMap::new()));
-            }
-            let Some(entry) = map.get_mut(*segment) else { unreachable!("inserted just above") };
-            if let Entry::Rendered(_) = entry {
-                // A key is a block or a value, never both: the block wins, as a map would.
-                *entry = Entry::Block(BTreeMap::new());
-            }
-            let Entry::Block(inner) = entry else { unreachable!("made a block just above") };
-            map = inner;
+    /// Puts under `path` then `key` the value `write` writes (at the depth of `path`
+    /// plus one).
+    fn place(&mut self, path: &[&str], key: &str, write: impl FnOnce(&mut String)) {
+        let path = self.path_index(path);
+        if self.chunks.last().is_none_or(|last| last.len() >= CHUNK) {
+            self.chunks.push(String::with_capacity(CHUNK + CHUNK / 4));
         }
-        map.insert(key.to_string(), Entry::Rendered(text));
+        let chunk = self.chunks.len() - 1;
+        let text = &mut self.chunks[chunk];
+        let key_at = text.len();
+        text.push_str(key);
+        let value_at = text.len();
+        write(text);
+        let value = (value_at, text.len());
+        self.values.push(Placed { path, chunk, prefix: Placed::prefix(key), key: (key_at, value_at), value });
+    }
+
+    /// The index of `path` in `paths`, added when new. Values mostly come a kind at a
+    /// time: the last value's path is tried first.
+    fn path_index(&mut self, path: &[&str]) -> usize {
+        let same = |known: &Vec<String>| known.iter().map(String::as_str).eq(path.iter().copied());
+        if let Some(last) = self.values.last().filter(|last| same(&self.paths[last.path])) {
+            return last.path;
+        }
+        match self.paths.iter().position(same) {
+            Some(at) => at,
+            None => {
+                self.paths.push(path.iter().map(|segment| segment.to_string()).collect());
+                self.paths.len() - 1
+            }
+        }
     }
 
     /// Adds `resource.<ty>.<name> = body`.
@@ -286,14 +334,14 @@ impl TfFile {
         fields.sort_unstable_by_key(|(key, _)| *key);
         debug_assert!(fields.windows(2).all(|w| w[0].0 != w[1].0), "a block's keys are unique");
         let path = ["resource", ty];
-        let mut text = String::with_capacity(self.last_len);
-        write_object(&mut text, fields.iter().map(|(k, v)| (*k, v)), path.len() + 1, |out, scalar, _| match scalar {
-            Scalar::Lit(s) => write_string(out, &escaped(s)),
-            Scalar::Ref(expr) => write_string_parts(out, &["${", expr, "}"]),
-            Scalar::Attr(ty, name, attr) => write_string_parts(out, &["${", ty, ".", name, ".", attr, "}"]),
-            Scalar::Int(n) => crate::emit::push_decimal(out, *n),
+        self.place(&path, name, |out| {
+            write_object(out, fields.iter().map(|(k, v)| (*k, v)), path.len() + 1, |out, scalar, _| match scalar {
+                Scalar::Lit(s) => write_string(out, &escaped(s)),
+                Scalar::Ref(expr) => write_string_parts(out, &["${", expr, "}"]),
+                Scalar::Attr(ty, name, attr) => write_string_parts(out, &["${", ty, ".", name, ".", attr, "}"]),
+                Scalar::Int(n) => crate::emit::push_decimal(out, *n),
+            })
         });
-        self.insert_rendered(&path, name, text);
     }
 
     /// Adds `data.<ty>.<name> = body`.
@@ -313,43 +361,130 @@ impl TfFile {
     }
 
     /// Renders pretty JSON (serde_json's layout: two-space indent, sorted keys) with a
-    /// trailing newline.
+    /// trailing newline, into one allocation of exactly its length when no key needs an
+    /// escape (govc's keys never do): never grown and copied.
     pub fn render(self) -> String {
-        let mut text = String::with_capacity(rendered_len(&self.root, 0) + 1);
-        write_entries(&mut text, &self.root, 0);
-        text.push('\n');
-        text
+        let TfFile { paths, mut values, chunks } = self;
+        // Each path's values in key order; of a path and key, the value added last wins,
+        // as in a map (the sort is stable: equal keys stay in the order added).
+        values.sort_by(|a, b| a.order(b, &chunks));
+        values.dedup_by(|later, earlier| {
+            let same = later.path == earlier.path && later.key(&chunks) == earlier.key(&chunks);
+            if same {
+                *earlier = *later;
+            }
+            same
+        });
+        let root = Level::of(&paths, &values);
+        let mut out = String::with_capacity(root.len(&chunks, 0) + 1);
+        root.write(&mut out, &chunks, 0);
+        out.push('\n');
+        out
     }
 }
 
-/// The length of `map` written by [`write_entries`] at `depth`, exact when no key
-/// needs an escape (govc's keys never do): a file of thousands of blocks is written
-/// into one allocation, never grown and copied.
-fn rendered_len(map: &BTreeMap<String, Entry>, depth: usize) -> usize {
-    if map.is_empty() {
-        return 2;
+/// One object of a file being rendered: the values placed at its path, in key order,
+/// and the objects below it by key.
+#[derive(Default)]
+struct Level<'f> {
+    values: &'f [Placed],
+    below: BTreeMap<&'f str, Level<'f>>,
+}
+
+/// An entry of a [`Level`]: a value, or an object below.
+enum Entry<'l, 'f> {
+    Value(&'f Placed),
+    Below(&'l Level<'f>),
+}
+
+impl<'f> Level<'f> {
+    /// The levels of `values`, sorted by path then key: each path's values are one run.
+    fn of(paths: &'f [Vec<String>], values: &'f [Placed]) -> Level<'f> {
+        let mut root = Level::default();
+        let mut rest = values;
+        while let Some(first) = rest.first() {
+            let (run, after) = rest.split_at(rest.iter().take_while(|v| v.path == first.path).count());
+            let mut level = &mut root;
+            for segment in &paths[first.path] {
+                level = level.below.entry(segment.as_str()).or_default();
+            }
+            level.values = run;
+            rest = after;
+        }
+        root
     }
-    // `{`; each entry on a line of its own; `\n`, the indent and `}`.
-    let entries: usize = map
-        .iter()
-        .map(|(key, entry)| {
+
+    fn is_empty(&self) -> bool {
+        self.values.is_empty() && self.below.is_empty()
+    }
+
+    /// Hands `f` the entries in key order. A key that is both a value and an object
+    /// below is the object, as a map whose key was made a block would hold.
+    fn each<'l>(&'l self, text: &'f [String], mut f: impl FnMut(&'f str, Entry<'l, 'f>)) {
+        let mut values = self.values.iter().peekable();
+        let mut below = self.below.iter().peekable();
+        loop {
+            let value_first = match (values.peek(), below.peek()) {
+                (None, None) => break,
+                (Some(value), Some((key, _))) => value.key(text) < **key,
+                (Some(_), None) => true,
+                (None, Some(_)) => false,
+            };
+            if value_first {
+                if let Some(value) = values.next() {
+                    f(value.key(text), Entry::Value(value));
+                }
+            } else if let Some((key, level)) = below.next() {
+                if values.peek().is_some_and(|value| value.key(text) == *key) {
+                    values.next();
+                }
+                f(key, Entry::Below(level));
+            }
+        }
+    }
+
+    /// The length of the level written by [`Level::write`] at `depth`.
+    fn len(&self, text: &'f [String], depth: usize) -> usize {
+        if self.is_empty() {
+            return 2;
+        }
+        // `{`; each entry on a line of its own; `\n`, the indent and `}`.
+        let mut entries = 0;
+        self.each(text, |key, entry| {
             let value = match entry {
-                Entry::Block(inner) => rendered_len(inner, depth + 1),
-                Entry::Rendered(text) => text.len(),
+                Entry::Value(value) => value.value.1 - value.value.0,
+                Entry::Below(level) => level.len(text, depth + 1),
             };
             // `,\n` (the first: `\n`), the indent, the quoted key, `: `.
-            2 + (depth + 1) * 2 + key.len() + 2 + 2 + value
-        })
-        .sum();
-    // `{` and the closing `\n`, indent and `}`, less the first entry's comma.
-    entries + depth * 2 + 2
-}
+            entries += 2 + (depth + 1) * 2 + key.len() + 2 + 2 + value;
+        });
+        // `{` and the closing `\n`, indent and `}`, less the first entry's comma.
+        entries + depth * 2 + 2
+    }
 
-fn write_entries(out: &mut String, map: &BTreeMap<String, Entry>, depth: usize) {
-    write_object(out, map.iter(), depth, |out, entry, depth| match entry {
-        Entry::Block(inner) => write_entries(out, inner, depth),
-        Entry::Rendered(text) => out.push_str(text),
-    });
+    /// Writes the level as [`write_object`] writes an object at `depth`.
+    fn write(&self, out: &mut String, text: &'f [String], depth: usize) {
+        if self.is_empty() {
+            out.push_str("{}");
+            return;
+        }
+        out.push('{');
+        let mut first = true;
+        self.each(text, |key, entry| {
+            out.push_str(if first { "\n" } else { ",\n" });
+            first = false;
+            indent(out, depth + 1);
+            write_string(out, key);
+            out.push_str(": ");
+            match entry {
+                Entry::Value(value) => out.push_str(value.value(text)),
+                Entry::Below(level) => level.write(out, text, depth + 1),
+            }
+        });
+        out.push('\n');
+        indent(out, depth);
+        out.push('}');
+    }
 }
 
 /// Writes `value` as serde_json's pretty printer would, its first line already
@@ -576,11 +711,29 @@ mod tests {
         file.resource_fields("aws_rule", "empty", &mut []);
         file.output("o", reference("aws_a.only.id"), "why");
         file.top("terraform", json!({"required_version": ">= 1.6"}));
-        let expected = rendered_len(&file.root, 0) + 1;
         let text = file.render();
-        assert_eq!(text.len(), expected);
-        assert_eq!(text.capacity(), expected, "never grown");
-        assert_eq!(rendered_len(&BTreeMap::new(), 3), 2, "`{{}}`");
+        assert_eq!(text.capacity(), text.len(), "never grown");
+        assert!(text.ends_with("}\n"));
+    }
+
+    /// A file holds what a map would: the last value set at a path and key wins, in
+    /// whatever order the values came, and a key made a block is the block.
+    #[test]
+    fn a_file_keeps_the_last_value_of_a_key() {
+        let mut file = TfFile::new("header");
+        file.resource("aws_b", "z", json!({"v": 1}));
+        file.resource("aws_a", "x", json!({"v": 2}));
+        file.resource("aws_b", "a", json!({"v": 3}));
+        file.resource("aws_b", "z", json!({"v": 4}));
+        file.top("resource", json!("a value, then a block"));
+        file.resource("aws_a", "x", json!({"v": 5}));
+        file.top("output", json!("a value"));
+        let expected = serde_json::json!({
+            "//": "header",
+            "output": "a value",
+            "resource": {"aws_a": {"x": {"v": 5}}, "aws_b": {"a": {"v": 3}, "z": {"v": 4}}},
+        });
+        assert_eq!(file.render(), serde(&expected) + "\n");
     }
 
     #[test]
@@ -665,10 +818,50 @@ mod tests {
         })
     }
 
+    /// What may be added to a file: a resource, a data source, an output or a top-level
+    /// key (never one of the blocks' own), with few names, so that keys repeat.
+    fn any_addition() -> impl Strategy<Value = (u8, &'static str, &'static str, serde_json::Value)> {
+        let ty = prop::sample::select(vec!["aws_b", "aws_a", "aws_a_b"]);
+        let key = prop::sample::select(vec!["k", "k2", "a-b", "a_b", "aws_a", "zz", "é", "terraform"]);
+        (0u8..4, ty, key, any_value())
+    }
+
     proptest! {
         #[test]
         fn any_value_is_written_as_serde_json_writes_it(value in any_value()) {
             prop_assert_eq!(ours(&value), serde(&value));
+        }
+
+        /// A file of any additions is the map of them serde_json writes: keys in order at
+        /// every level, the last value of a key winning.
+        #[test]
+        fn a_file_is_the_map_of_its_additions(additions in prop::collection::vec(any_addition(), 0..40)) {
+            use serde_json::{Map as JMap, Value as J};
+            let mut file = TfFile::new("header");
+            let mut root = JMap::new();
+            root.insert("//".into(), "header".into());
+            for (what, ty, key, value) in additions {
+                let (path, body): (Vec<&str>, J) = match what {
+                    0 => (vec!["resource", ty], value),
+                    1 => (vec!["data", ty], value),
+                    2 => (vec!["output"], serde_json::json!({"description": "why", "value": value})),
+                    _ => (vec![], value),
+                };
+                match what {
+                    0 => file.resource(ty, key, Value::from(body.clone())),
+                    1 => file.data(ty, key, Value::from(body.clone())),
+                    2 => file.output(key, Value::from(body["value"].clone()), "why"),
+                    _ => file.top(key, Value::from(body.clone())),
+                }
+                let mut level = &mut root;
+                for segment in path {
+                    let entry = level.entry(segment).or_insert_with(|| J::Object(JMap::new()));
+                    let J::Object(inner) = entry else { unreachable!("blocks are objects") };
+                    level = inner;
+                }
+                level.insert(key.to_string(), body);
+            }
+            prop_assert_eq!(file.render(), serde(&J::Object(root)) + "\n");
         }
     }
 }

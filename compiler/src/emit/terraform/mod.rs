@@ -187,10 +187,54 @@ pub fn is_emitted(env: &ir::Environment) -> bool {
 /// The files of one cloud environment's root, `terraform/<env>/*.tf.json`.
 pub fn environment_files(program: &ir::Program, env: &ir::Environment) -> Result<Vec<(String, String)>, String> {
     let ctx = context(program, env)?;
-    Ok(emit_environment(&ctx)?
-        .into_iter()
-        .map(|(file, text)| (format!("terraform/{}/{file}", env.name), text))
-        .collect())
+    files(&ctx).into_iter().map(|file| render(&ctx, file)).collect()
+}
+
+/// One file of a cloud environment's root.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum File {
+    Backend,
+    Providers,
+    Network,
+    Compute,
+    Outputs,
+    Firewall,
+    Postgres,
+    Ingress,
+    Storage,
+    Secrets,
+    Identity,
+}
+
+impl File {
+    /// The file's name in the root.
+    pub fn name(self) -> &'static str {
+        match self {
+            File::Backend => "backend.tf.json",
+            File::Providers => "providers.tf.json",
+            File::Network => "network.tf.json",
+            File::Compute => "compute.tf.json",
+            File::Outputs => "outputs.tf.json",
+            File::Firewall => "firewall.tf.json",
+            File::Postgres => "postgres.tf.json",
+            File::Ingress => "ingress.tf.json",
+            File::Storage => "storage.tf.json",
+            File::Secrets => "secrets.tf.json",
+            File::Identity => "identity.tf.json",
+        }
+    }
+}
+
+/// The files of `env`'s root, each rendered on its own by [`environment_file`]: a
+/// fleet's roots are megabytes, which the cores share a file at a time and which are
+/// never all held at once.
+pub fn environment_parts(program: &ir::Program, env: &ir::Environment) -> Result<Vec<File>, String> {
+    Ok(files(&context(program, env)?))
+}
+
+/// `(path, text)` of `file` of `env`'s root.
+pub fn environment_file(program: &ir::Program, env: &ir::Environment, file: File) -> Result<(String, String), String> {
+    render(&context(program, env)?, file)
 }
 
 fn context<'a>(program: &'a ir::Program, env: &'a ir::Environment) -> Result<Ctx<'a>, String> {
@@ -218,32 +262,39 @@ fn context<'a>(program: &'a ir::Program, env: &'a ir::Environment) -> Result<Ctx
     })
 }
 
-fn emit_environment(ctx: &Ctx<'_>) -> Result<Vec<(&'static str, String)>, String> {
+/// The files of the root of `ctx`'s environment.
+fn files(ctx: &Ctx<'_>) -> Vec<File> {
     let res = &ctx.env.resources;
-    let mut out = vec![
-        ("backend.tf.json", root::backend(ctx)?),
-        ("providers.tf.json", root::providers(ctx)?),
-        ("network.tf.json", network::emit(ctx)?),
-        ("compute.tf.json", compute::emit(ctx)?),
-        ("outputs.tf.json", root::outputs(ctx)?),
+    let mut files = vec![File::Backend, File::Providers, File::Network, File::Compute, File::Outputs];
+    let optional = [
+        (File::Firewall, firewall::needed(ctx)),
+        (File::Postgres, !res.databases.is_empty()),
+        (File::Ingress, res.ingress().is_some()),
+        (File::Storage, storage::needed(ctx)),
+        (File::Secrets, res.has_stored_secrets()),
+        (File::Identity, identity::needed(ctx)),
     ];
-    if firewall::needed(ctx) {
-        out.push(("firewall.tf.json", firewall::emit(ctx)?));
-    }
-    if !res.databases.is_empty() {
-        out.push(("postgres.tf.json", postgres::emit(ctx)?));
-    }
-    if let Some(ingress) = res.ingress() {
-        out.push(("ingress.tf.json", ingress::emit(ctx, ingress)?));
-    }
-    if storage::needed(ctx) {
-        out.push(("storage.tf.json", storage::emit(ctx)?));
-    }
-    if res.has_stored_secrets() {
-        out.push(("secrets.tf.json", secrets::emit(ctx)?));
-    }
-    if identity::needed(ctx) {
-        out.push(("identity.tf.json", identity::emit(ctx)?));
-    }
-    Ok(out)
+    files.extend(optional.into_iter().filter(|(_, needed)| *needed).map(|(file, _)| file));
+    files
+}
+
+/// `(path, text)` of `file` of the root of `ctx`'s environment.
+fn render(ctx: &Ctx<'_>, file: File) -> Result<(String, String), String> {
+    let text = match file {
+        File::Backend => root::backend(ctx)?,
+        File::Providers => root::providers(ctx)?,
+        File::Network => network::emit(ctx)?,
+        File::Compute => compute::emit(ctx)?,
+        File::Outputs => root::outputs(ctx)?,
+        File::Firewall => firewall::emit(ctx)?,
+        File::Postgres => postgres::emit(ctx)?,
+        File::Ingress => {
+            let ingress = ctx.env.resources.ingress().ok_or("an ingress file needs an ingress")?;
+            ingress::emit(ctx, ingress)?
+        }
+        File::Storage => storage::emit(ctx)?,
+        File::Secrets => secrets::emit(ctx)?,
+        File::Identity => identity::emit(ctx)?,
+    };
+    Ok((format!("terraform/{}/{}", ctx.env.name, file.name()), text))
 }
