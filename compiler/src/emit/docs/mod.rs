@@ -64,19 +64,7 @@ fn tidy(text: &str) -> String {
     out
 }
 
-/// A row of the services table.
-#[derive(Serialize)]
-struct ServiceRow<'a> {
-    name: &'a str,
-    image: String,
-    port: u16,
-    replicas: String,
-    cpu: String,
-    memory: String,
-    connects: String,
-}
-
-/// The ingress and its routes, one row each.
+/// The ingress; its routes are the rows of their table.
 #[derive(Serialize)]
 struct IngressView<'a> {
     name: &'a str,
@@ -85,39 +73,56 @@ struct IngressView<'a> {
     zone: &'a Option<String>,
     load_balancer: Option<String>,
     exposure: &'static str,
-    routes: Vec<RouteRow<'a>>,
+    routes: String,
 }
 
-/// A row of the routes table.
-#[derive(Serialize)]
-struct RouteRow<'a> {
-    path: String,
-    service: &'a str,
-    port: u16,
+/// Appends one row of a Markdown table: `| a | b |` and a newline.
+fn push_row(out: &mut String, cells: &[&str]) {
+    for cell in cells {
+        out.push_str("| ");
+        out.push_str(cell);
+        out.push(' ');
+    }
+    out.push_str("|\n");
 }
 
-/// The template's context. The lists a fleet has thousands of rows in (services, routes)
-/// are rows borrowing the IR, serialized once into tera's values; the rest is built as a
-/// JSON value first (tera copies it).
+/// The rows of the services table. A fleet has thousands of services: the rows are
+/// written here, not looked up cell by cell by the template.
+fn service_rows(services: &[ir::Service]) -> String {
+    let mut out = String::with_capacity(services.len() * 96);
+    for s in services {
+        let image = s.image.as_ref().map_or_else(|| "not set yet".to_string(), |i| format!("`{}`", cell(&i.reference)));
+        let connects = list(s.connects.iter().map(|c| match c {
+            Connection::Postgres(d) => format!("`{d}` (postgres)"),
+            Connection::Service(t) => format!("`{t}`"),
+            Connection::Bucket(b) => format!("`{b}` (bucket)"),
+        }));
+        let name = ["`", s.name.as_str(), "`"].concat();
+        let mut port = String::new();
+        crate::emit::push_decimal(&mut port, u64::from(s.port));
+        let replicas = envdiff::replicas(s.replicas);
+        let (cpu, memory) = (envdiff::cpu(s.cpu_millis), envdiff::memory(s.memory_bytes));
+        push_row(&mut out, &[&name, &image, &port, &replicas, &cpu, &memory, &connects]);
+    }
+    out
+}
+
+/// The rows of the routes table.
+fn route_rows(routes: &[ir::Route]) -> String {
+    let mut out = String::with_capacity(routes.len() * 48);
+    for route in routes {
+        let (path, service) = (["`", &cell(&route.path), "`"].concat(), ["`", route.service.as_str(), "`"].concat());
+        let mut port = String::new();
+        crate::emit::push_decimal(&mut port, u64::from(route.port));
+        push_row(&mut out, &[&path, &service, &port]);
+    }
+    out
+}
+
+/// The template's context. The tables a fleet has thousands of rows in (services, routes)
+/// are written here, whole; the rest is built as a JSON value first (tera copies it).
 fn context(program: &Program, env: &Environment) -> Result<tera::Context, String> {
     let r = &env.resources;
-    let services: Vec<ServiceRow> = r
-        .services
-        .iter()
-        .map(|s| ServiceRow {
-            name: &s.name,
-            image: s.image.as_ref().map_or_else(|| "not set yet".to_string(), |i| format!("`{}`", cell(&i.reference))),
-            port: s.port,
-            replicas: envdiff::replicas(s.replicas),
-            cpu: envdiff::cpu(s.cpu_millis),
-            memory: envdiff::memory(s.memory_bytes),
-            connects: list(s.connects.iter().map(|c| match c {
-                Connection::Postgres(d) => format!("`{d}` (postgres)"),
-                Connection::Service(t) => format!("`{t}`"),
-                Connection::Bucket(b) => format!("`{b}` (bucket)"),
-            })),
-        })
-        .collect();
     let databases: Vec<Value> = r
         .databases
         .iter()
@@ -149,11 +154,7 @@ fn context(program: &Program, env: &Environment) -> Result<tera::Context, String
             load_balancer: (env.tier != Tier::Local)
                 .then(|| crate::emit::names::load_balancer_name(&program.project, &env.name)),
             exposure,
-            routes: i
-                .routes
-                .iter()
-                .map(|rt| RouteRow { path: cell(&rt.path), service: &rt.service, port: rt.port })
-                .collect(),
+            routes: route_rows(&i.routes),
         }
     });
     let secrets: Vec<Value> = r
@@ -216,7 +217,7 @@ fn context(program: &Program, env: &Environment) -> Result<tera::Context, String
         "rules": rules(env).into_iter().map(|c| json!({ "code": c.as_str(), "title": c.title() })).collect::<Vec<_>>(),
     });
     let mut context = tera::Context::from_value(rest).map_err(|e| e.to_string())?;
-    context.insert("services", &services);
+    context.insert("services", &service_rows(&r.services));
     context.insert("ingress", &ingress);
     Ok(context)
 }
