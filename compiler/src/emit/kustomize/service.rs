@@ -66,6 +66,7 @@ impl Built {
         self as usize
     }
 
+    /// The `kind` of the object.
     pub fn kind(self) -> &'static str {
         match self {
             Built::Account => "ServiceAccount",
