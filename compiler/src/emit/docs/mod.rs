@@ -97,9 +97,7 @@ fn service_rows(services: &[ir::Service]) -> String {
             Connection::Service(t) => format!("`{t}`"),
             Connection::Bucket(b) => format!("`{b}` (bucket)"),
         }));
-        let name = ["`", s.name.as_str(), "`"].concat();
-        let mut port = String::new();
-        crate::emit::push_decimal(&mut port, u64::from(s.port));
+        let (name, port) = (["`", s.name.as_str(), "`"].concat(), s.port.to_string());
         let replicas = envdiff::replicas(s.replicas);
         let (cpu, memory) = (envdiff::cpu(s.cpu_millis), envdiff::memory(s.memory_bytes));
         push_row(&mut out, &[&name, &image, &port, &replicas, &cpu, &memory, &connects]);
@@ -112,9 +110,7 @@ fn route_rows(routes: &[ir::Route]) -> String {
     let mut out = String::with_capacity(routes.len() * 48);
     for route in routes {
         let (path, service) = (["`", &cell(&route.path), "`"].concat(), ["`", route.service.as_str(), "`"].concat());
-        let mut port = String::new();
-        crate::emit::push_decimal(&mut port, u64::from(route.port));
-        push_row(&mut out, &[&path, &service, &port]);
+        push_row(&mut out, &[&path, &service, &route.port.to_string()]);
     }
     out
 }

@@ -8,10 +8,10 @@ use std::collections::BTreeMap;
 
 use foldhash::HashMap;
 
-use super::object::{self, Body, Object};
+use super::object::{self, Object};
 use super::patch::diff_objects;
 use super::service::{image_name, Built, Inputs, Parts, Piece};
-use super::yaml::{self, map, Field, Lines, Node, Yaml};
+use super::yaml::{self, map, Field, Yaml};
 use super::{each_object, Base, BaseService, Chunk, View};
 use crate::ir;
 
@@ -26,16 +26,14 @@ pub fn overlay(view: &View, base: Option<(String, &Base)>) -> Result<Vec<(String
     let env = view.env.ok_or("an overlay needs an environment")?;
     let base_objects: &[Object] = base.as_ref().map_or(&[], |(_, b)| &b.objects);
     let base_services = base.as_ref().map(|(_, b)| &b.services);
-    let base_deployments: HashMap<&str, &Object> =
-        base_objects.iter().filter(|b| b.kind == "Deployment").map(|b| (b.name.as_str(), b)).collect();
     let mut diff = Diff::new(base_objects);
     let mut images = BTreeMap::new();
     each_object(view, &mut |chunk| match chunk {
         Chunk::Objects(objects) => objects.into_iter().try_for_each(|obj| diff.object(&obj)),
         Chunk::Service(svc, parts) => {
             let Parts { mut inputs, pieces } = *parts;
-            pin_image(view, svc, &base_deployments, &mut inputs, &mut images)?;
             let base = base_services.and_then(|services| services.get(svc.name.as_str()));
+            pin_image(view, svc, base, &mut inputs, &mut images)?;
             for piece in pieces {
                 match piece {
                     Piece::Built(kind) => diff.built(kind, &inputs, base)?,
@@ -187,13 +185,12 @@ fn add_document(added: &mut Vec<(&'static str, String)>, obj: &Object) {
 fn pin_image(
     view: &View,
     svc: &ir::Service,
-    base_deployments: &HashMap<&str, &Object>,
+    base: Option<&BaseService>,
     inputs: &mut Inputs,
     images: &mut BTreeMap<String, Yaml>,
 ) -> Result<(), String> {
     let Some(image) = &svc.image else { return Ok(()) };
-    let base_name = base_deployments.get(svc.name.as_str()).and_then(|b| container_image(b));
-    let base_name = base_name.unwrap_or_else(|| image_name(svc));
+    let base_name = base.map_or_else(|| image_name(svc), |b| b.inputs.image().to_string());
     // The same placeholder on both sides (the usual case) leaves the inputs as they are.
     if inputs.image() != base_name {
         inputs.set_image(base_name.clone());
@@ -217,62 +214,5 @@ fn pin_image(
             images.insert(base_name, entry);
             Ok(())
         }
-    }
-}
-
-/// The image of the first container of a Deployment.
-fn container_image(deployment: &Object) -> Option<String> {
-    match &deployment.body {
-        Body::Tree(body) => {
-            let containers = body.get("spec")?.get("template")?.get("spec")?.get("containers")?;
-            match containers {
-                Yaml::Seq(items) => items.first()?.get_str("image").map(str::to_string),
-                _ => None,
-            }
-        }
-        Body::Text(text) => {
-            let lines = Lines::new(text)?;
-            let pod = Node::document(&lines)?.get("spec")?.get("template")?.get("spec")?;
-            let first = pod.get("containers")?.items()?.into_iter().next()?;
-            match first.get("image")?.value()? {
-                Yaml::Str(image) => Some(image.into_owned()),
-                _ => None,
-            }
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// A Deployment's first container image is found in its text as in its tree.
-    #[test]
-    fn a_container_image_is_found_in_text_and_tree() {
-        let written = Object::written(
-            "apps/v1",
-            "Deployment",
-            "web".to_string(),
-            |_| {},
-            |doc| {
-                doc.map("spec", |spec| {
-                    spec.int("replicas", 2).map("template", |template| {
-                        template.map("spec", |pod| {
-                            pod.seq("containers", |containers| {
-                                containers.map(|c| {
-                                    c.str("name", "web").str("image", "registry.example.com/web:1");
-                                });
-                                containers.map(|c| {
-                                    c.str("name", "sidecar").str("image", "other");
-                                });
-                            });
-                        });
-                    });
-                });
-            },
-        );
-        let tree = Object { body: Body::Tree(written.tree().expect("reads back").into_owned()), ..written.clone() };
-        assert_eq!(container_image(&written).as_deref(), Some("registry.example.com/web:1"));
-        assert_eq!(container_image(&tree), container_image(&written));
     }
 }

@@ -121,7 +121,8 @@ pub(crate) struct Inputs<'a> {
     pod: Pod<'a>,
 }
 
-/// What a service's Deployment is built from besides its replica count and digest.
+/// What a service's Deployment is built from besides its replica count and its
+/// ConfigMap's digest (whose presence also tells whether the container reads it).
 #[derive(Clone, Debug, PartialEq)]
 struct Pod<'a> {
     image: String,
@@ -131,8 +132,6 @@ struct Pod<'a> {
     health: &'a str,
     cpu_millis: u32,
     memory_bytes: u64,
-    /// The container reads the ConfigMap (`envFrom`).
-    has_config: bool,
     /// The container's `env:`, each read from a Secret: variable, Secret, key.
     secret_vars: Vec<(&'a str, Cow<'a, str>, &'a str)>,
 }
@@ -173,7 +172,6 @@ impl<'a> Inputs<'a> {
             health: &svc.health,
             cpu_millis: svc.cpu_millis,
             memory_bytes: svc.memory_bytes,
-            has_config: digest.is_some(),
             secret_vars,
         };
         let replicas = (svc.replicas.min == svc.replicas.max).then(|| i64::from(svc.replicas.min));
@@ -233,7 +231,7 @@ impl<'a> Inputs<'a> {
                 diff_at(&["data"], &base.config, &self.config, ops)
             }
             Built::Config => return false,
-            Built::Workload if self.pod == base.pod => {
+            Built::Workload if self.pod == base.pod && self.digest.is_some() == base.digest.is_some() => {
                 diff_at(&[], &base.workload_fields(), &self.workload_fields(), ops)
             }
             Built::Workload => return false,
@@ -440,7 +438,8 @@ fn container(inputs: &Inputs) -> Yaml {
             ])]),
         ),
     ]);
-    if pod.has_config {
+    // A service with config values reads its ConfigMap.
+    if inputs.digest.is_some() {
         c.push((
             "envFrom",
             Yaml::Seq(vec![map([("configMapRef", map([("name", config_map_name(inputs.name).into())]))])]),
@@ -651,7 +650,6 @@ mod tests {
                     health: "/healthz",
                     cpu_millis,
                     memory_bytes: 1 << 28,
-                    has_config: digest.is_some(),
                     secret_vars,
                 };
                 Inputs {
@@ -702,7 +700,6 @@ mod tests {
         let mut base = base;
         base.config = map_of([("DB_HOST".to_string(), "db.base".into())]);
         base.digest = Some("b".repeat(64));
-        base.pod.has_config = true;
         env.pod = base.pod.clone();
         for kind in Built::ALL {
             let mut ops = String::new();
