@@ -121,27 +121,33 @@ pub struct Scaffolding {
 
 /// Compiles `sources`: parse, model, check and, with `options.emit`, render.
 pub fn compile(sources: &Sources, options: &Options) -> Compilation {
-    compile_each(sources, options, |_, text| text)
+    compile_each(sources, options, |_| String::new())
 }
 
-/// [`compile`], handing each rendered file to `keep` as soon as it is rendered (on the
-/// thread that rendered it, the lock last) and keeping what `keep` returns instead of
-/// the text: see [`emit::emit_each`].
-pub fn compile_each<F: Send>(
+/// [`compile`], handing each rendered file a piece at a time to the receiver `open`
+/// makes for its path (on the thread that renders it, the lock last) and keeping what
+/// the receiver keeps instead of the text: see [`emit::emit_each`].
+pub fn compile_each<R: emit::out::Receive>(
     sources: &Sources,
     options: &Options,
-    keep: impl Fn(&str, String) -> F + Sync,
-) -> Compilation<F> {
-    compile_each_with_scaffolding(sources, options, keep).0
+    open: impl Fn(&str) -> R + Sync,
+) -> Compilation<R::Kept>
+where
+    R::Kept: Send,
+{
+    compile_each_with_scaffolding(sources, options, open).0
 }
 
 /// [`compile_each`], also returning what was built on the way, for the caller to free
 /// or not ([`Scaffolding`]).
-pub fn compile_each_with_scaffolding<F: Send>(
+pub fn compile_each_with_scaffolding<R: emit::out::Receive>(
     sources: &Sources,
     options: &Options,
-    keep: impl Fn(&str, String) -> F + Sync,
-) -> (Compilation<F>, Scaffolding) {
+    open: impl Fn(&str) -> R + Sync,
+) -> (Compilation<R::Kept>, Scaffolding)
+where
+    R::Kept: Send,
+{
     let (trees, model, mut sink) = analyze_keeping_trees(sources, options);
     if !options.emit || sink.has_errors() {
         let compilation = Compilation { diagnostics: sink.into_sorted(), ..Compilation::default() };
@@ -152,11 +158,13 @@ pub fn compile_each_with_scaffolding<F: Send>(
     let program = model::to_ir(&model);
     drop(model);
     let mut compilation = Compilation::default();
-    match emit::emit_each(&program, &keep) {
+    match emit::emit_each(&program, &open) {
         Ok(rendered) => {
             let lock = lock::render_hashed(rendered.iter().map(|(p, (sha, _))| (p.as_str(), sha.as_str())), sources);
-            let mut files: BTreeMap<String, F> = rendered.into_iter().map(|(p, (_, kept))| (p, kept)).collect();
-            files.insert(lock::LOCK_FILE.to_string(), keep(lock::LOCK_FILE, lock));
+            let mut files: BTreeMap<String, R::Kept> = rendered.into_iter().map(|(p, (_, kept))| (p, kept)).collect();
+            let mut receiver = open(lock::LOCK_FILE);
+            receiver.piece(&lock);
+            files.insert(lock::LOCK_FILE.to_string(), receiver.finish());
             compilation.files = files;
         }
         Err(diagnostic) => sink.push(*diagnostic),

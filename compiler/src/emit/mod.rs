@@ -9,6 +9,7 @@ pub mod compose;
 pub mod docs;
 pub mod kustomize;
 pub mod names;
+pub mod out;
 pub mod registries;
 pub mod terraform;
 pub mod versions;
@@ -22,7 +23,8 @@ use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use crate::diag::{Code, Diagnostic};
-use crate::{ir, lock};
+use crate::ir;
+use out::Files as _;
 
 /// One output file: its text and the sha256 of it (hex), computed by the thread that
 /// wrote the text, while it is still in that core's cache.
@@ -54,27 +56,31 @@ enum Job<'p> {
 
 /// [`emit`], each file with its sha256.
 pub fn emit_hashed(program: &ir::Program) -> Result<BTreeMap<String, Rendered>, Box<Diagnostic>> {
-    Ok(emit_each(program, |_, text| text)?
+    Ok(emit_each(program, |_| String::new())?
         .into_iter()
         .map(|(path, (sha256, text))| (path, Rendered { text, sha256 }))
         .collect())
 }
 
-/// A rendered file's path, sha256 and what [`emit_each`]'s `keep` made of its text.
-type Kept<K> = (String, (String, K));
+/// Every file by path: its sha256 and what its receiver kept.
+pub type Received<K> = BTreeMap<String, (String, K)>;
 
-/// Renders every file like [`emit`] and hands each to `keep` as soon as it is
-/// rendered and hashed, on the thread that rendered it; what `keep` returns is kept,
-/// beside the file's sha256, instead of the text. A caller that only compares the
-/// text with something (a file on disk) never holds the whole output at once.
+/// Renders every file like [`emit`], each handed a piece at a time to the receiver
+/// `open` makes for its path, on the thread that renders it, and hashed on the way:
+/// each file's sha256 and what its receiver kept, by path. A receiver that only
+/// compares the text with something (a file on disk) keeps nothing of most files, and
+/// no file is ever held whole on its way (see [`out`]).
 ///
-/// The pieces (the bases, each environment's overlay, each file of its Terraform root,
-/// its page) are spread over the cores one at a time, the largest first; the bases'
-/// objects are built once, by the first piece that needs them.
-pub fn emit_each<K: Send>(
+/// The pieces of work (the bases, each environment's overlay, each file of its
+/// Terraform root, its page) are spread over the cores one at a time, the largest
+/// first; the bases' objects are built once, by the first piece that needs them.
+pub fn emit_each<R: out::Receive>(
     program: &ir::Program,
-    keep: impl Fn(&str, String) -> K + Sync,
-) -> Result<BTreeMap<String, (String, K)>, Box<Diagnostic>> {
+    open: impl Fn(&str) -> R + Sync,
+) -> Result<Received<R::Kept>, Box<Diagnostic>>
+where
+    R::Kept: Send,
+{
     let envs = &program.environments;
     let mut roots = Vec::new();
     for env in envs.iter().filter(|env| terraform::is_emitted(env)) {
@@ -96,26 +102,24 @@ pub fn emit_each<K: Send>(
     jobs.push(Job::Rest);
     let bases = OnceLock::new();
     let bases = || bases.get_or_init(|| kustomize::bases(program)).as_ref().map_err(String::clone);
-    let done = crate::par::map_each(&jobs, |job| -> Result<Vec<Kept<K>>, String> {
-        let files = match job {
-            Job::Bases => kustomize::base_files(bases()?),
-            Job::Overlay(env) => kustomize::overlay_files(program, env, bases()?)?,
-            Job::Terraform(env, file) => vec![terraform::environment_file(program, env, *file)?],
-            Job::Page(env) => vec![docs::page(program, env)?],
-            Job::Rest => {
-                let mut files = kustomize::platform::emit(program);
-                files.extend(compose::emit(program)?);
-                files
+    let open: &(dyn Fn(&str) -> R + Sync) = &open;
+    let done = crate::par::map_each(&jobs, |job| -> Result<Vec<out::Written<R::Kept>>, String> {
+        let mut files = out::Hashing::new(open);
+        match job {
+            Job::Bases => kustomize::write_bases(bases()?, &mut files),
+            Job::Overlay(env) => kustomize::write_overlay(program, env, bases()?, &mut files)?,
+            Job::Terraform(env, file) => terraform::write_environment_file(program, env, *file, &mut files)?,
+            Job::Page(env) => {
+                let (path, text) = docs::page(program, env)?;
+                files.whole(path, &text);
             }
-        };
-        Ok(files
-            .into_iter()
-            .map(|(path, text)| {
-                let sha256 = lock::sha256_hex(text.as_bytes());
-                let kept = keep(&path, text);
-                (path, (sha256, kept))
-            })
-            .collect())
+            Job::Rest => {
+                for (path, text) in kustomize::platform::emit(program).into_iter().chain(compose::emit(program)?) {
+                    files.whole(path, &text);
+                }
+            }
+        }
+        Ok(files.into_closed())
     });
     let mut files = BTreeMap::new();
     for piece in done {
@@ -175,6 +179,7 @@ mod tests {
 
     use super::flow_tests::{compile, project};
     use super::*;
+    use crate::lock;
 
     #[test]
     fn spaces_and_decimals_are_what_format_writes() {

@@ -55,11 +55,11 @@ pub(crate) fn run(args: &BuildArgs, global: &GlobalArgs) -> miette::Result<ExitC
     // and keeps only the texts that differ; a build of some environments keeps every
     // text, since the others' files are carried over before anything is compared.
     let early = Early::new(&out);
-    let compilation = compile_each_or_e901(&project.sources, &Options { emit: true }, |path, text| {
+    let compilation = compile_each_or_e901(&project.sources, &Options { emit: true }, |path| {
         if args.envs.is_empty() {
-            early.compare(path, text)
+            early.open(path)
         } else {
-            Rendered::Text(text)
+            Early::keep()
         }
     });
     let code = output.report(&compilation.diagnostics, &project.sources, action);

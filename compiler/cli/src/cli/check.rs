@@ -42,18 +42,21 @@ fn clean_summary(sources: &Sources) -> String {
 /// Compiles, turning a panic in the library (a bug in govc: it must never
 /// panic) into an E901 diagnostic, so that the exit code is never 101.
 pub(crate) fn compile_or_e901(sources: &Sources, options: &Options) -> Compilation {
-    compile_each_or_e901(sources, options, |_, text| text)
+    compile_each_or_e901(sources, options, |_| String::new())
 }
 
 /// [`govc::compile_each`], with a panic turned into E901 like [`compile_or_e901`].
 /// The trees and the model it built are not freed: the process ends soon, and
 /// freeing a large project piece by piece costs a tenth of a `check`.
-pub(crate) fn compile_each_or_e901<F: Send>(
+pub(crate) fn compile_each_or_e901<R: govc::emit::out::Receive>(
     sources: &Sources,
     options: &Options,
-    keep: impl Fn(&str, String) -> F + Sync,
-) -> Compilation<F> {
-    match panic::catch_unwind(AssertUnwindSafe(|| govc::compile_each_with_scaffolding(sources, options, keep))) {
+    open: impl Fn(&str) -> R + Sync,
+) -> Compilation<R::Kept>
+where
+    R::Kept: Send,
+{
+    match panic::catch_unwind(AssertUnwindSafe(|| govc::compile_each_with_scaffolding(sources, options, open))) {
         Ok((compilation, scaffolding)) => {
             std::mem::forget(scaffolding);
             compilation

@@ -76,17 +76,163 @@ impl<'a> Early<'a> {
         Early { dir, links: Mutex::new(LinkGuard::new(dir)) }
     }
 
-    /// `path` rendered as `text`, compared with the directory. The link check holds
-    /// the lock; the comparison does not, so the threads that render compare side by
-    /// side.
-    pub(crate) fn compare(&self, path: &str, text: String) -> Rendered {
+    /// The receiver of `path`, which compares it with the directory as it arrives. The
+    /// link check holds the lock; the comparison does not, so the threads that render
+    /// compare side by side.
+    pub(crate) fn open(&self, path: &str) -> Incoming {
         let checked = self.links.lock().unwrap_or_else(|e| e.into_inner()).check(path);
-        match checked.and_then(|()| on_disk_if_other(&self.dir.join(path), &text)) {
-            Ok(None) => Rendered::Same,
-            Ok(Some(old)) => Rendered::Differs { text, old },
-            Err(e) => Rendered::Unreadable(e),
-        }
+        let arriving = match checked.and_then(|()| fs::File::open(self.dir.join(path))) {
+            Ok(file) => match file.metadata() {
+                Ok(meta) if meta.is_dir() => Arriving::Differs { text: String::new(), old: Old::Directory },
+                Ok(meta) => Arriving::Matching { file, at: 0, len: meta.len() },
+                Err(e) => Arriving::Failed(e),
+            },
+            Err(e) if e.kind() == io::ErrorKind::NotFound || e.kind() == io::ErrorKind::NotADirectory => {
+                Arriving::Differs { text: String::new(), old: Old::Nothing }
+            }
+            Err(e) if e.kind() == io::ErrorKind::IsADirectory => {
+                Arriving::Differs { text: String::new(), old: Old::Directory }
+            }
+            Err(e) => Arriving::Failed(e),
+        };
+        Incoming(arriving)
     }
+
+    /// The receiver of a file that is kept whole and compared later ([`Plan::new`]).
+    pub(crate) fn keep() -> Incoming {
+        Incoming(Arriving::Keep(String::new()))
+    }
+}
+
+/// A rendered file arriving a piece at a time ([`govc::emit::out::Receive`]).
+///
+/// A rebuild finds almost every file the same: each piece is compared with the next
+/// bytes of the file on disk as it comes, and nothing is kept. At the first difference
+/// the text so far is read back from the disk (it matched) and the rest is kept; the
+/// old text is read whole at the end (the report and the plan show it).
+pub(crate) struct Incoming(Arriving);
+
+enum Arriving {
+    /// Kept whole, not compared.
+    Keep(String),
+    /// The same as the first `at` bytes of `file`, which holds `len`.
+    Matching { file: fs::File, at: u64, len: u64 },
+    /// Not the same as what the directory holds there: the text so far.
+    Differs { text: String, old: Old },
+    /// The directory could not be read there.
+    Failed(io::Error),
+}
+
+/// What the directory holds where a file differs.
+enum Old {
+    Nothing,
+    Directory,
+    File(fs::File),
+}
+
+impl govc::emit::out::Receive for Incoming {
+    type Kept = Rendered;
+
+    fn piece(&mut self, text: &str) {
+        let next = match &mut self.0 {
+            Arriving::Keep(kept) | Arriving::Differs { text: kept, .. } => {
+                kept.push_str(text);
+                return;
+            }
+            Arriving::Failed(_) => return,
+            Arriving::Matching { file, at, len } => match next_bytes_are(file, *len - *at, text.as_bytes()) {
+                Ok(true) => {
+                    *at += text.len() as u64;
+                    return;
+                }
+                Ok(false) => None,
+                Err(e) => Some(e),
+            },
+        };
+        let arriving = std::mem::replace(&mut self.0, Arriving::Keep(String::new()));
+        self.0 = match (next, arriving) {
+            (None, Arriving::Matching { file, at, .. }) => match read_prefix(&file, at) {
+                Ok(mut so_far) => {
+                    so_far.push_str(text);
+                    Arriving::Differs { text: so_far, old: Old::File(file) }
+                }
+                Err(e) => Arriving::Failed(e),
+            },
+            (Some(e), _) => Arriving::Failed(e),
+            (None, other) => other,
+        };
+    }
+
+    fn finish(self) -> Rendered {
+        let (text, old) = match self.0 {
+            Arriving::Keep(text) => return Rendered::Text(text),
+            Arriving::Failed(e) => return Rendered::Unreadable(e),
+            Arriving::Matching { mut file, at, len } => {
+                match std::io::Read::read(&mut file, &mut [0u8; 1]) {
+                    Ok(0) if at == len => return Rendered::Same,
+                    Ok(_) => {}
+                    Err(e) => return Rendered::Unreadable(e),
+                }
+                match read_prefix(&file, at) {
+                    Ok(text) => (text, Old::File(file)),
+                    Err(e) => return Rendered::Unreadable(e),
+                }
+            }
+            Arriving::Differs { text, old } => (text, old),
+        };
+        let old = match old {
+            Old::Nothing => None,
+            Old::Directory => Some(String::new()),
+            Old::File(mut file) => {
+                let mut bytes = Vec::new();
+                let read =
+                    std::io::Seek::rewind(&mut file).and_then(|()| std::io::Read::read_to_end(&mut file, &mut bytes));
+                match read {
+                    Ok(_) => Some(utf8_or_replaced(bytes)),
+                    Err(e) => return Rendered::Unreadable(e),
+                }
+            }
+        };
+        Rendered::Differs { text, old }
+    }
+}
+
+/// True when the next bytes of `file` (which has `left` more) are `expected`, read a
+/// block at a time through one buffer per thread.
+fn next_bytes_are(file: &mut fs::File, left: u64, expected: &[u8]) -> io::Result<bool> {
+    use std::io::Read;
+    thread_local! {
+        static BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    if (expected.len() as u64) > left {
+        return Ok(false);
+    }
+    BUFFER.with_borrow_mut(|buffer| {
+        buffer.resize(govc::emit::out::PIECE, 0);
+        for block in expected.chunks(buffer.len()) {
+            let read = &mut buffer[..block.len()];
+            match file.read_exact(read) {
+                Ok(()) => {}
+                // The file shrank since it was measured: not the same.
+                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(false),
+                Err(e) => return Err(e),
+            }
+            if read != block {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    })
+}
+
+/// The first `at` bytes of `file`, which the text rendered so far matched.
+fn read_prefix(file: &fs::File, at: u64) -> io::Result<String> {
+    use std::io::{Read, Seek};
+    let mut file = file;
+    file.rewind()?;
+    let mut bytes = Vec::with_capacity(usize::try_from(at).unwrap_or(0));
+    file.take(at).read_to_end(&mut bytes)?;
+    Ok(utf8_or_replaced(bytes))
 }
 
 /// What the file at `path` holds when it is not `text` (`Some(None)`: nothing);
@@ -583,5 +729,53 @@ mod tests {
         assert_eq!(on_disk_if_other(&path, "ab\u{FFFD}c").expect("readable"), Some(Some("ab\u{FFFD}c".to_string())));
         assert_eq!(on_disk_if_other(&dir.path().join("missing"), "x").expect("no error"), Some(None));
         assert_eq!(on_disk_if_other(dir.path(), "x").expect("no error"), Some(Some(String::new())));
+    }
+
+    /// A file arriving in pieces (of the emitters' size and others) is found what a
+    /// whole comparison finds: the same, or differing with the text whole and the old
+    /// text, whichever piece the difference falls in, whatever the lengths.
+    #[test]
+    fn a_file_arriving_in_pieces_is_compared_as_it_comes() {
+        use govc::emit::out::{Receive, PIECE};
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let early = Early::new(dir.path());
+        let arrive = |text: &str, piece: usize| {
+            let mut incoming = early.open("f");
+            for part in text.as_bytes().chunks(piece) {
+                incoming.piece(std::str::from_utf8(part).expect("ASCII"));
+            }
+            match incoming.finish() {
+                Rendered::Same => None,
+                Rendered::Differs { text, old } => Some((text, old)),
+                other => panic!("{other:?}"),
+            }
+        };
+        let text: String = (0..200_000u32).map(|i| char::from(b'a' + (i % 26) as u8)).collect();
+        let path = dir.path().join("f");
+        for piece in [PIECE, 1000, 150_000, text.len()] {
+            fs::write(&path, &text).expect("written");
+            assert_eq!(arrive(&text, piece), None, "pieces of {piece}");
+            for at in [0, 999, 65_535, 65_536, 131_072, text.len() - 1] {
+                let mut other = text.clone().into_bytes();
+                other[at] = b'#';
+                let other = String::from_utf8(other).expect("ASCII");
+                fs::write(&path, &other).expect("written");
+                assert_eq!(arrive(&text, piece), Some((text.clone(), Some(other))), "a byte changed at {at}");
+            }
+            for other in [&text[..text.len() - 1], &text[..65_536], "", &format!("{text}z")] {
+                fs::write(&path, other).expect("written");
+                assert_eq!(arrive(&text, piece), Some((text.clone(), Some(other.to_string()))), "{}", other.len());
+            }
+        }
+        fs::write(&path, b"ab\xffc").expect("written");
+        assert_eq!(arrive("ab\u{FFFD}c", 100), Some(("ab\u{FFFD}c".to_string(), Some("ab\u{FFFD}c".to_string()))));
+        fs::remove_file(&path).expect("removed");
+        assert_eq!(arrive("x", 1), Some(("x".to_string(), None)));
+        fs::create_dir(&path).expect("a directory");
+        assert_eq!(arrive("x", 1), Some(("x".to_string(), Some(String::new()))));
+        let mut kept = Early::keep();
+        kept.piece("a");
+        kept.piece("b");
+        assert!(matches!(kept.finish(), Rendered::Text(t) if t == "ab"));
     }
 }

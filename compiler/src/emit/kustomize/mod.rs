@@ -35,6 +35,7 @@ use std::collections::BTreeMap;
 
 use foldhash::HashMap;
 
+use crate::emit::out::{self, Files};
 use crate::ir;
 use object::Object;
 use yaml::Yaml;
@@ -131,27 +132,35 @@ pub fn bases(program: &ir::Program) -> Result<Bases<'_>, String> {
     Ok(Bases { stacks })
 }
 
-/// The files of the bases: one per kind and a `kustomization.yaml` per stack.
-pub fn base_files(bases: &Bases) -> Vec<(String, String)> {
-    let mut files = Vec::new();
+/// Writes the files of the bases: one per kind and a `kustomization.yaml` per stack.
+pub fn write_bases(bases: &Bases, files: &mut dyn Files) {
     for base in bases.stacks.values() {
-        let mut names = Vec::new();
-        for (name, text) in object::group_by_kind(&base.objects) {
-            files.push((format!("{}/{name}", base.dir), text));
-            names.push(name);
+        let mut by_kind = object::ByKind::new(base.dir.clone());
+        for obj in &base.objects {
+            by_kind.add(obj, files);
         }
-        files.push((format!("{}/kustomization.yaml", base.dir), object::kustomization(names, Vec::new())));
+        let names = by_kind.close(files);
+        files.whole(format!("{}/kustomization.yaml", base.dir), &object::kustomization(names, Vec::new()));
     }
-    files
 }
 
-/// The files of `env`'s overlay, `kubernetes/overlays/<env>/**`, which patches its
-/// stack's base.
-pub fn overlay_files(
+/// The files [`write_bases`] writes: `(path, text)`.
+pub fn base_files(bases: &Bases) -> Vec<(String, String)> {
+    out::collect(|files| {
+        write_bases(bases, files);
+        Ok(())
+    })
+    .unwrap_or_default()
+}
+
+/// Writes the files of `env`'s overlay, `kubernetes/overlays/<env>/**`, which patches
+/// its stack's base.
+pub fn write_overlay(
     program: &ir::Program,
     env: &ir::Environment,
     bases: &Bases,
-) -> Result<Vec<(String, String)>, String> {
+    files: &mut dyn Files,
+) -> Result<(), String> {
     let base = match &env.stack {
         Some(stack) => Some(
             bases
@@ -163,8 +172,16 @@ pub fn overlay_files(
     };
     let view = View::new(&program.project, Some(env), &env.resources);
     let base = base.map(|b| (relative_to_overlay(&b.dir), b));
-    let dir = format!("kubernetes/overlays/{}", env.name);
-    Ok(overlay::overlay(&view, base)?.into_iter().map(|(path, text)| (format!("{dir}/{path}"), text)).collect())
+    overlay::overlay(&view, base, format!("kubernetes/overlays/{}", env.name), files)
+}
+
+/// The files [`write_overlay`] writes: `(path, text)`.
+pub fn overlay_files(
+    program: &ir::Program,
+    env: &ir::Environment,
+    bases: &Bases,
+) -> Result<Vec<(String, String)>, String> {
+    out::collect(|files| write_overlay(program, env, bases, files))
 }
 
 /// `kubernetes/base[/<stack>]` as seen from `kubernetes/overlays/<env>`.

@@ -2,6 +2,7 @@
 //! `kustomization.yaml` of a base, quantities and the pod security settings.
 
 use super::yaml::{self, map, Yaml};
+use crate::emit::out::{Files, Out};
 use crate::ir;
 
 /// The UID and GID every container runs as: high, so it never maps to a host user.
@@ -168,21 +169,43 @@ pub fn kind_file(kind: &str) -> String {
     format!("{plural}.yaml")
 }
 
-/// Groups objects into one multi-document file per kind: `(file name, contents)`, files
-/// in the order their kind first appears, documents in the objects' order.
-pub fn group_by_kind<'a>(objects: impl IntoIterator<Item = &'a Object>) -> Vec<(String, String)> {
-    let mut files: Vec<(&'static str, String)> = Vec::new();
-    for obj in objects {
-        let index = match files.iter().position(|(kind, _)| *kind == obj.kind) {
+/// Objects written as they come into one multi-document file per kind under `dir`,
+/// files in the order their kind first appears, documents in the objects' order.
+pub struct ByKind {
+    dir: String,
+    files: Vec<(&'static str, Out)>,
+}
+
+impl ByKind {
+    pub fn new(dir: String) -> ByKind {
+        ByKind { dir, files: Vec::new() }
+    }
+
+    /// Appends `obj`'s document to the file of its kind.
+    pub fn add(&mut self, obj: &Object, files: &mut dyn Files) {
+        let index = match self.files.iter().position(|(kind, _)| *kind == obj.kind) {
             Some(i) => i,
             None => {
-                files.push((obj.kind, String::new()));
-                files.len() - 1
+                let path = format!("{}/{}", self.dir, kind_file(obj.kind));
+                self.files.push((obj.kind, Out::open(files, path)));
+                self.files.len() - 1
             }
         };
-        obj.push_document(&mut files[index].1);
+        let out = &mut self.files[index].1;
+        obj.push_document(&mut out.text);
+        out.spill(files);
     }
-    files.into_iter().map(|(kind, text)| (kind_file(kind), text)).collect()
+
+    /// Ends the files: their names in `dir`, in order.
+    pub fn close(self, files: &mut dyn Files) -> Vec<String> {
+        self.files
+            .into_iter()
+            .map(|(kind, out)| {
+                out.close(files);
+                kind_file(kind)
+            })
+            .collect()
+    }
 }
 
 /// The environment's Namespace, enforcing the `restricted` Pod Security Standard.

@@ -8,25 +8,26 @@ use std::collections::BTreeMap;
 
 use foldhash::HashMap;
 
-use super::object::{self, Object};
+use super::object::{ByKind, Object};
 use super::patch::diff_objects;
 use super::service::{image_name, Built, Inputs, Parts, Piece};
 use super::yaml::{self, map, Field, Yaml};
 use super::{each_object, Base, BaseService, Chunk, View};
+use crate::emit::out::Files;
 use crate::ir;
 
-/// `(path inside the overlay, contents)` for every file of the overlay. `base` is the
-/// base directory relative to the overlay and the base, when the environment has a stack.
+/// Writes every file of the overlay into `files`, under `dir`. `base` is the base
+/// directory relative to the overlay and the base, when the environment has a stack.
 ///
 /// The environment's objects are built a service at a time and diffed, written or
 /// dropped at once: only the base's objects stay alive for the whole overlay. A
 /// service's ServiceAccount, ConfigMap and Deployment are not built at all when their
 /// inputs tell the difference with the base's ([`Inputs::diff`]).
-pub fn overlay(view: &View, base: Option<(String, &Base)>) -> Result<Vec<(String, String)>, String> {
+pub fn overlay(view: &View, base: Option<(String, &Base)>, dir: String, files: &mut dyn Files) -> Result<(), String> {
     let env = view.env.ok_or("an overlay needs an environment")?;
     let base_objects: &[Object] = base.as_ref().map_or(&[], |(_, b)| &b.objects);
     let base_services = base.as_ref().map(|(_, b)| &b.services);
-    let mut diff = Diff::new(base_objects);
+    let mut diff = Diff::new(base_objects, ByKind::new(dir.clone()), files);
     let mut images = BTreeMap::new();
     each_object(view, &mut |chunk| match chunk {
         Chunk::Objects(objects) => objects.into_iter().try_for_each(|obj| diff.object(&obj)),
@@ -46,13 +47,11 @@ pub fn overlay(view: &View, base: Option<(String, &Base)>) -> Result<Vec<(String
     // The cluster's own objects (other namespaces, cluster-scoped) are never diffed
     // with the base: a service may share a name with one of them.
     for obj in super::cluster::objects(view)? {
-        add_document(&mut diff.added, &obj);
+        diff.added.add(&obj, diff.files);
     }
-    let Diff { by_key, matched, added, mut patches, .. } = diff;
-    let mut files: Vec<(String, String)> =
-        added.into_iter().map(|(kind, text)| (object::kind_file(kind), text)).collect();
+    let Diff { by_key, matched, added, mut patches, files, .. } = diff;
     let mut resources: Vec<String> = base.as_ref().map(|(dir, _)| dir.clone()).into_iter().collect();
-    resources.extend(files.iter().map(|(name, _)| name.clone()));
+    resources.extend(added.close(files));
     // A base object is kept when some object of the environment has its key.
     for b in base_objects.iter().filter(|b| !by_key.get(&b.key()).is_some_and(|&i| matched[i])) {
         let delete = map([
@@ -92,31 +91,33 @@ pub fn overlay(view: &View, base: Option<(String, &Base)>) -> Result<Vec<(String
         text.push_str("patches:\n");
         text.push_str(&patches);
     }
-    files.push(("kustomization.yaml".to_string(), text));
-    Ok(files)
+    files.whole(format!("{dir}/kustomization.yaml"), &text);
+    Ok(())
 }
 
 /// The overlay as its objects are compared with the base's: which base objects were
-/// matched by key, the items of `patches:` written so far, and the added objects, one
-/// multi-document file per kind in the order kinds first appear.
-struct Diff<'b> {
+/// matched by key, the items of `patches:` written so far, and the added objects,
+/// written as they come into one multi-document file per kind.
+struct Diff<'b, 'f> {
     base: &'b [Object],
     /// Fleets have thousands of objects: matched by key through a map, not scans.
     by_key: HashMap<(&'b str, &'b str), usize>,
     matched: Vec<bool>,
-    added: Vec<(&'static str, String)>,
+    added: ByKind,
+    files: &'f mut dyn Files,
     patches: String,
     /// One object's operations.
     ops: String,
 }
 
-impl<'b> Diff<'b> {
-    fn new(base: &'b [Object]) -> Diff<'b> {
+impl<'b, 'f> Diff<'b, 'f> {
+    fn new(base: &'b [Object], added: ByKind, files: &'f mut dyn Files) -> Diff<'b, 'f> {
         Diff {
             base,
             by_key: base.iter().enumerate().map(|(i, b)| (b.key(), i)).collect(),
             matched: vec![false; base.len()],
-            added: Vec::new(),
+            added,
+            files,
             patches: String::new(),
             ops: String::new(),
         }
@@ -125,7 +126,7 @@ impl<'b> Diff<'b> {
     /// An object of the environment: patches the base object of its key, or is added.
     fn object(&mut self, obj: &Object) -> Result<(), String> {
         let Some(&i) = self.by_key.get(&obj.key()) else {
-            add_document(&mut self.added, obj);
+            self.added.add(obj, self.files);
             return Ok(());
         };
         self.matched[i] = true;
@@ -164,19 +165,6 @@ impl<'b> Diff<'b> {
 fn push_patch(patches: &mut String, target: &Yaml, patch: &str) {
     let patch = patch.strip_suffix('\n').unwrap_or(patch);
     yaml::push_map_item(patches, &[("target", Field::Value(target)), ("patch", Field::Text(patch))], 2);
-}
-
-/// Appends the document of `obj` to the file of its kind among `added` (one file per
-/// kind, in the order kinds first appear).
-fn add_document(added: &mut Vec<(&'static str, String)>, obj: &Object) {
-    let index = match added.iter().position(|(k, _)| *k == obj.kind) {
-        Some(i) => i,
-        None => {
-            added.push((obj.kind, String::new()));
-            added.len() - 1
-        }
-    };
-    obj.push_document(&mut added[index].1);
 }
 
 /// Makes `svc`'s container (its `inputs`) name the image the base uses, and records in

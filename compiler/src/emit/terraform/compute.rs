@@ -126,7 +126,7 @@ pub fn node_count(ctx: &Ctx<'_>) -> NodeCount {
 }
 
 /// Renders `compute.tf.json`.
-pub fn emit(ctx: &Ctx<'_>) -> Result<String, String> {
+pub fn emit(ctx: &Ctx<'_>) -> Result<TfFile, String> {
     let k8s = kubernetes(ctx)?;
     let mut file = TfFile::new(&ctx.header("The EKS cluster and its nodes, in the runtime segment."));
     cluster(&mut file, ctx, k8s);
@@ -143,7 +143,7 @@ pub fn emit(ctx: &Ctx<'_>) -> Result<String, String> {
     if let Some(role) = ctx.env.ci.as_ref().and_then(|c| c.role.as_deref()) {
         super::edge::ci_access(&mut file, ctx, role);
     }
-    Ok(file.render())
+    Ok(file)
 }
 
 fn cluster(file: &mut TfFile, ctx: &Ctx<'_>, k8s: &versions::KubernetesVersion) {

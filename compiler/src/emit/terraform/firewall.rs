@@ -158,7 +158,7 @@ fn capacity(rules: &str) -> usize {
 }
 
 /// Renders `firewall.tf.json`.
-pub fn emit(ctx: &Ctx<'_>) -> Result<String, String> {
+pub fn emit(ctx: &Ctx<'_>) -> Result<TfFile, String> {
     let mut file = TfFile::new(&ctx.header(
         "AWS Network Firewall: the declared egress hosts and ports, nothing else (see govc's Terraform emitter docs).",
     ));
@@ -283,7 +283,7 @@ pub fn emit(ctx: &Ctx<'_>) -> Result<String, String> {
             ),
         ]),
     );
-    Ok(file.render())
+    Ok(file)
 }
 
 fn ip_set(key: &str, definition: Vec<String>) -> Value {

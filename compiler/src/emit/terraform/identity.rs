@@ -127,7 +127,7 @@ pub const EVIDENCE_OBJECT_ACTIONS: &[&str] = &[
 pub const KEY_ACTIONS: &[&str] = &["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"];
 
 /// Renders `identity.tf.json`.
-pub fn emit(ctx: &Ctx<'_>) -> Result<String, String> {
+pub fn emit(ctx: &Ctx<'_>) -> Result<TfFile, String> {
     let mut file = TfFile::new(&ctx.header(
         "Workload identity (IAM roles for service accounts): one role per service holding what it declares, one per database bootstrap.",
     ));
@@ -202,5 +202,5 @@ pub fn emit(ctx: &Ctx<'_>) -> Result<String, String> {
             ],
         );
     }
-    Ok(file.render())
+    Ok(file)
 }

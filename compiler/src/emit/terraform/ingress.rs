@@ -14,7 +14,7 @@ use super::Ctx;
 use crate::ir::{Ingress, Tls};
 
 /// Renders `ingress.tf.json` (a certificate only when the ingress has a host).
-pub fn emit(ctx: &Ctx<'_>, ingress: &Ingress) -> Result<String, String> {
+pub fn emit(ctx: &Ctx<'_>, ingress: &Ingress) -> Result<TfFile, String> {
     let mut file = TfFile::new(&ctx.header(
         "Ingress certificate. The load balancer is created by the AWS Load Balancer Controller from the Kubernetes Ingress (certificate by host, subnets by tag, security group by name).",
     ));
@@ -32,5 +32,5 @@ pub fn emit(ctx: &Ctx<'_>, ingress: &Ingress) -> Result<String, String> {
         );
         super::edge::dns(&mut file, ctx, ingress, host);
     }
-    Ok(file.render())
+    Ok(file)
 }

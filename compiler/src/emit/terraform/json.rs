@@ -16,6 +16,8 @@ use std::fmt::Write as _;
 
 use serde_json::Number;
 
+use crate::emit::out::{Files, Out};
+
 /// A JSON value of a Terraform file.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Value {
@@ -360,10 +362,9 @@ impl TfFile {
         self.insert(&[], key, &value);
     }
 
-    /// Renders pretty JSON (serde_json's layout: two-space indent, sorted keys) with a
-    /// trailing newline, into one allocation of exactly its length when no key needs an
-    /// escape (govc's keys never do): never grown and copied.
-    pub fn render(self) -> String {
+    /// Writes pretty JSON (serde_json's layout: two-space indent, sorted keys) with a
+    /// trailing newline into `out`, handing it on a piece at a time.
+    pub fn write(self, out: &mut Out, files: &mut dyn Files) {
         let TfFile { paths, mut values, chunks } = self;
         // Each path's values in key order; of a path and key, the value added last wins,
         // as in a map (the sort is stable: equal keys stay in the order added).
@@ -375,11 +376,20 @@ impl TfFile {
             }
             same
         });
-        let root = Level::of(&paths, &values);
-        let mut out = String::with_capacity(root.len(&chunks, 0) + 1);
-        root.write(&mut out, &chunks, 0);
-        out.push('\n');
-        out
+        Level::of(&paths, &values).write(out, files, &chunks, 0);
+        out.text.push('\n');
+    }
+
+    /// The text [`TfFile::write`] writes.
+    #[cfg(test)]
+    pub fn render(self) -> String {
+        let written = crate::emit::out::collect(|files| {
+            let mut out = Out::open(files, String::new());
+            self.write(&mut out, files);
+            out.close(files);
+            Ok(())
+        });
+        written.ok().and_then(|mut files| files.pop()).map(|(_, text)| text).unwrap_or_default()
     }
 }
 
@@ -443,47 +453,32 @@ impl<'f> Level<'f> {
         }
     }
 
-    /// The length of the level written by [`Level::write`] at `depth`.
-    fn len(&self, text: &'f [String], depth: usize) -> usize {
-        if self.is_empty() {
-            return 2;
-        }
-        // `{`; each entry on a line of its own; `\n`, the indent and `}`.
-        let mut entries = 0;
-        self.each(text, |key, entry| {
-            let value = match entry {
-                Entry::Value(value) => value.value.1 - value.value.0,
-                Entry::Below(level) => level.len(text, depth + 1),
-            };
-            // `,\n` (the first: `\n`), the indent, the quoted key, `: `.
-            entries += 2 + (depth + 1) * 2 + key.len() + 2 + 2 + value;
-        });
-        // `{` and the closing `\n`, indent and `}`, less the first entry's comma.
-        entries + depth * 2 + 2
-    }
-
     /// Writes the level as [`write_object`] writes an object at `depth`.
-    fn write(&self, out: &mut String, text: &'f [String], depth: usize) {
+    /// The text is handed on after each value, once it holds a piece.
+    fn write(&self, out: &mut Out, files: &mut dyn Files, text: &'f [String], depth: usize) {
         if self.is_empty() {
-            out.push_str("{}");
+            out.text.push_str("{}");
             return;
         }
-        out.push('{');
+        out.text.push('{');
         let mut first = true;
         self.each(text, |key, entry| {
-            out.push_str(if first { "\n" } else { ",\n" });
+            out.text.push_str(if first { "\n" } else { ",\n" });
             first = false;
-            indent(out, depth + 1);
-            write_string(out, key);
-            out.push_str(": ");
+            indent(&mut out.text, depth + 1);
+            write_string(&mut out.text, key);
+            out.text.push_str(": ");
             match entry {
-                Entry::Value(value) => out.push_str(value.value(text)),
-                Entry::Below(level) => level.write(out, text, depth + 1),
+                Entry::Value(value) => {
+                    out.text.push_str(value.value(text));
+                    out.spill(files);
+                }
+                Entry::Below(level) => level.write(out, files, text, depth + 1),
             }
         });
-        out.push('\n');
-        indent(out, depth);
-        out.push('}');
+        out.text.push('\n');
+        indent(&mut out.text, depth);
+        out.text.push('}');
     }
 }
 
@@ -699,21 +694,20 @@ mod tests {
         assert_eq!(file.render(), serde(&serde_json::Value::Object(root)) + "\n");
     }
 
-    /// A file is written into one allocation of exactly its length: the blocks' text,
-    /// keys, indents and separators, at every depth, empty objects included.
+    /// A file of many pieces is the same text as one written at once.
     #[test]
-    fn a_file_is_rendered_into_exactly_its_length() {
+    fn a_large_file_is_written_in_pieces() {
         let mut file = TfFile::new("header");
-        for i in 0..40 {
-            file.resource("aws_b", &format!("r-{i}"), json!({"list": ["a", {"deep": {}}], "n": i}));
+        let mut resources = serde_json::Map::new();
+        for i in 0..3000 {
+            let body = serde_json::json!({"cidr_blocks": [format!("10.0.{}.0/24", i % 256)], "port": i, "tags": {"Name": format!("r-{i}")}});
+            file.resource("aws_rule", &format!("r-{i:04}"), Value::from(body.clone()));
+            resources.insert(format!("r-{i:04}"), body);
         }
-        file.resource("aws_a", "only", json!({}));
-        file.resource_fields("aws_rule", "empty", &mut []);
-        file.output("o", reference("aws_a.only.id"), "why");
-        file.top("terraform", json!({"required_version": ">= 1.6"}));
+        let expected = serde_json::json!({"//": "header", "resource": {"aws_rule": resources}});
         let text = file.render();
-        assert_eq!(text.capacity(), text.len(), "never grown");
-        assert!(text.ends_with("}\n"));
+        assert!(text.len() > 4 * crate::emit::out::PIECE, "several pieces: {}", text.len());
+        assert_eq!(text, serde(&expected) + "\n");
     }
 
     /// A file holds what a map would: the last value set at a path and key wins, in

@@ -90,6 +90,7 @@ pub(crate) mod tests;
 use std::collections::BTreeMap;
 
 use crate::emit::names;
+use crate::emit::out::{self, Files, Out};
 use crate::ir;
 
 pub use crate::emit::names::{aws_prefix as prefix, cluster_name, security_group_name, AWS_PREFIX_MAX as PREFIX_MAX};
@@ -187,7 +188,7 @@ pub fn is_emitted(env: &ir::Environment) -> bool {
 /// The files of one cloud environment's root, `terraform/<env>/*.tf.json`.
 pub fn environment_files(program: &ir::Program, env: &ir::Environment) -> Result<Vec<(String, String)>, String> {
     let ctx = context(program, env)?;
-    files(&ctx).into_iter().map(|file| render(&ctx, file)).collect()
+    out::collect(|out| files(&ctx).into_iter().try_for_each(|file| write(&ctx, file, out)))
 }
 
 /// One file of a cloud environment's root.
@@ -232,9 +233,14 @@ pub fn environment_parts(program: &ir::Program, env: &ir::Environment) -> Result
     Ok(files(&context(program, env)?))
 }
 
-/// `(path, text)` of `file` of `env`'s root.
-pub fn environment_file(program: &ir::Program, env: &ir::Environment, file: File) -> Result<(String, String), String> {
-    render(&context(program, env)?, file)
+/// Writes `file` of `env`'s root into `out`.
+pub fn write_environment_file(
+    program: &ir::Program,
+    env: &ir::Environment,
+    file: File,
+    out: &mut dyn Files,
+) -> Result<(), String> {
+    write(&context(program, env)?, file, out)
 }
 
 fn context<'a>(program: &'a ir::Program, env: &'a ir::Environment) -> Result<Ctx<'a>, String> {
@@ -278,9 +284,9 @@ fn files(ctx: &Ctx<'_>) -> Vec<File> {
     files
 }
 
-/// `(path, text)` of `file` of the root of `ctx`'s environment.
-fn render(ctx: &Ctx<'_>, file: File) -> Result<(String, String), String> {
-    let text = match file {
+/// Writes `file` of the root of `ctx`'s environment into `files`, a piece at a time.
+fn write(ctx: &Ctx<'_>, file: File, files: &mut dyn Files) -> Result<(), String> {
+    let tf = match file {
         File::Backend => root::backend(ctx)?,
         File::Providers => root::providers(ctx)?,
         File::Network => network::emit(ctx)?,
@@ -296,5 +302,8 @@ fn render(ctx: &Ctx<'_>, file: File) -> Result<(String, String), String> {
         File::Secrets => secrets::emit(ctx)?,
         File::Identity => identity::emit(ctx)?,
     };
-    Ok((format!("terraform/{}/{}", ctx.env.name, file.name()), text))
+    let mut out = Out::open(files, format!("terraform/{}/{}", ctx.env.name, file.name()));
+    tf.write(&mut out, files);
+    out.close(files);
+    Ok(())
 }

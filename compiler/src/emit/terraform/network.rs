@@ -37,7 +37,7 @@ pub const INTERFACE_ENDPOINTS: [&str; 8] =
 pub const LOG_RETENTION_DAYS: u32 = 365;
 
 /// Renders `network.tf.json`.
-pub fn emit(ctx: &Ctx<'_>) -> Result<String, String> {
+pub fn emit(ctx: &Ctx<'_>) -> Result<TfFile, String> {
     let mut file = TfFile::new(
         &ctx.header("VPC, subnets per segment and zone, routing, flow logs, VPC endpoints and security groups."),
     );
@@ -47,7 +47,7 @@ pub fn emit(ctx: &Ctx<'_>) -> Result<String, String> {
     routing(&mut file, ctx)?;
     endpoints(&mut file, ctx);
     security::emit(&mut file, ctx);
-    Ok(file.render())
+    Ok(file)
 }
 
 fn vpc(file: &mut TfFile, ctx: &Ctx<'_>) {

@@ -31,7 +31,7 @@ pub fn zone_name(ctx: &Ctx<'_>) -> String {
 }
 
 /// Renders `postgres.tf.json`.
-pub fn emit(ctx: &Ctx<'_>) -> Result<String, String> {
+pub fn emit(ctx: &Ctx<'_>) -> Result<TfFile, String> {
     let mut file = TfFile::new(
         &ctx.header("Postgres: CMK, subnet and parameter groups, instances, read replicas, private DNS names."),
     );
@@ -61,7 +61,7 @@ pub fn emit(ctx: &Ctx<'_>) -> Result<String, String> {
         }
         database(&mut file, ctx, db);
     }
-    Ok(file.render())
+    Ok(file)
 }
 
 fn database(file: &mut TfFile, ctx: &Ctx<'_>, db: &Postgres) {

@@ -18,7 +18,7 @@ pub const TERRAFORM_VERSION: &str = ">= 1.10";
 
 /// `terraform.backend.s3`: one backend per environment, encrypted, locked by a
 /// lock file beside the state in the bucket (S3 native locking, no DynamoDB table).
-pub fn backend(ctx: &Ctx<'_>) -> Result<String, String> {
+pub fn backend(ctx: &Ctx<'_>) -> Result<TfFile, String> {
     let state = ctx.env.state.as_ref().ok_or_else(|| format!("environment `{}` has no `state` block", ctx.env.name))?;
     let bucket =
         state.bucket.as_ref().ok_or_else(|| format!("environment `{}` has no `state.bucket`", ctx.env.name))?;
@@ -32,7 +32,7 @@ pub fn backend(ctx: &Ctx<'_>) -> Result<String, String> {
         ("use_lockfile", Value::Bool(true)),
     ]);
     file.top("terraform", obj([("backend", obj([("s3", s3)]))]));
-    Ok(file.render())
+    Ok(file)
 }
 
 /// The tags every resource carries through the provider's `default_tags`.
@@ -46,7 +46,7 @@ pub fn default_tags(ctx: &Ctx<'_>) -> Vec<(String, String)> {
 }
 
 /// `required_version`, `required_providers` and `provider.aws`.
-pub fn providers(ctx: &Ctx<'_>) -> Result<String, String> {
+pub fn providers(ctx: &Ctx<'_>) -> Result<TfFile, String> {
     let mut file = TfFile::new(&ctx.header("Provider pinning, account guard and default tags."));
     let aws = obj([("source", lit("hashicorp/aws")), ("version", lit(AWS_PROVIDER_VERSION))]);
     file.top(
@@ -60,11 +60,11 @@ pub fn providers(ctx: &Ctx<'_>) -> Result<String, String> {
         ("region", lit(&ctx.region)),
     ]);
     file.top("provider", obj([("aws", provider)]));
-    Ok(file.render())
+    Ok(file)
 }
 
 /// `outputs.tf.json`: certificate validation records and the NAT's public address.
-pub fn outputs(ctx: &Ctx<'_>) -> Result<String, String> {
+pub fn outputs(ctx: &Ctx<'_>) -> Result<TfFile, String> {
     let mut file = TfFile::new(
         &ctx.header("Only apply-time values that cannot be static: everything else is found by deterministic name."),
     );
@@ -91,5 +91,5 @@ pub fn outputs(ctx: &Ctx<'_>) -> Result<String, String> {
             "The public addresses of service egress (NAT): partners that allowlist callers need them",
         );
     }
-    Ok(file.render())
+    Ok(file)
 }

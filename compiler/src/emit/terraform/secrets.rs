@@ -8,7 +8,7 @@ use super::json::{ident, lit, obj, reference, tags, TfFile};
 use super::Ctx;
 
 /// Renders `secrets.tf.json`.
-pub fn emit(ctx: &Ctx<'_>) -> Result<String, String> {
+pub fn emit(ctx: &Ctx<'_>) -> Result<TfFile, String> {
     let mut file = TfFile::new(&ctx.header("Secret containers (never values) in Secrets Manager."));
     iam::kms_key(
         &mut file,
@@ -34,5 +34,5 @@ pub fn emit(ctx: &Ctx<'_>) -> Result<String, String> {
             ]),
         );
     }
-    Ok(file.render())
+    Ok(file)
 }

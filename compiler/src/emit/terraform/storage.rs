@@ -46,7 +46,7 @@ pub fn needed(ctx: &Ctx<'_>) -> bool {
 }
 
 /// Renders `storage.tf.json`.
-pub fn emit(ctx: &Ctx<'_>) -> Result<String, String> {
+pub fn emit(ctx: &Ctx<'_>) -> Result<TfFile, String> {
     let mut file = TfFile::new(&ctx.header(
         "Object storage: per bucket a KMS key, the bucket (versioned, SSE-KMS, public access blocked, owner-enforced, TLS only, Object Lock where declared) and its lifecycle.",
     ));
@@ -56,7 +56,7 @@ pub fn emit(ctx: &Ctx<'_>) -> Result<String, String> {
         }
         bucket(&mut file, ctx, b);
     }
-    Ok(file.render())
+    Ok(file)
 }
 
 fn bucket(file: &mut TfFile, ctx: &Ctx<'_>, b: &Bucket) {
