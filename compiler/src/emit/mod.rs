@@ -20,7 +20,8 @@ pub(crate) mod flow_tests;
 mod identity_tests;
 
 use std::collections::BTreeMap;
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use crate::diag::{Code, Diagnostic};
 use crate::ir;
@@ -100,14 +101,13 @@ where
     jobs.extend(envs.iter().map(Job::Page));
     jobs.extend(roots);
     jobs.push(Job::Rest);
-    let bases = OnceLock::new();
-    let bases = || bases.get_or_init(|| kustomize::bases(program)).as_ref().map_err(String::clone);
+    let bases = SharedBases::new(program, 1 + envs.len());
     let open: &(dyn Fn(&str) -> R + Sync) = &open;
     let done = crate::par::map_each(&jobs, |job| -> Result<Vec<out::Written<R::Kept>>, String> {
         let mut files = out::Hashing::new(open);
         match job {
-            Job::Bases => kustomize::write_bases(bases()?, &mut files),
-            Job::Overlay(env) => kustomize::write_overlay(program, env, bases()?, &mut files)?,
+            Job::Bases => bases.with(|bases| bases.map(|bases| kustomize::write_bases(bases, &mut files)))?,
+            Job::Overlay(env) => bases.with(|bases| kustomize::write_overlay(program, env, bases?, &mut files))?,
             Job::Terraform(env, file) => terraform::write_environment_file(program, env, *file, &mut files)?,
             Job::Page(env) => {
                 let (path, text) = docs::page(program, env)?;
@@ -126,6 +126,34 @@ where
         files.extend(piece.map_err(internal)?);
     }
     Ok(files)
+}
+
+/// The bases' objects, built by the first piece of work that needs them and freed by
+/// the last, while the other core goes on (a fleet's bases are thousands of trees).
+struct SharedBases<'p> {
+    program: &'p ir::Program,
+    bases: Mutex<Option<Arc<Result<kustomize::Bases<'p>, String>>>>,
+    /// The pieces that have yet to read them.
+    users: AtomicUsize,
+}
+
+impl<'p> SharedBases<'p> {
+    fn new(program: &'p ir::Program, users: usize) -> SharedBases<'p> {
+        SharedBases { program, bases: Mutex::new(None), users: AtomicUsize::new(users) }
+    }
+
+    /// Runs `f` with the bases (or why they could not be built), as one of the users.
+    fn with<T>(&self, f: impl FnOnce(Result<&kustomize::Bases<'p>, String>) -> T) -> T {
+        let bases = {
+            let mut slot = self.bases.lock().unwrap_or_else(|e| e.into_inner());
+            Arc::clone(slot.get_or_insert_with(|| Arc::new(kustomize::bases(self.program))))
+        };
+        let result = f(bases.as_ref().as_ref().map_err(String::clone));
+        if self.users.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.bases.lock().unwrap_or_else(|e| e.into_inner()).take();
+        }
+        result
+    }
 }
 
 /// Appends `n` in decimal digits (the Terraform and YAML writers' integers: ports,
@@ -193,6 +221,20 @@ mod tests {
             push_decimal(&mut out, n);
             assert_eq!(out, n.to_string());
         }
+    }
+
+    /// The bases are built once, by the first user, and freed by the last.
+    #[test]
+    fn the_bases_are_built_once_and_freed_by_their_last_user() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let (program, _) = compile(project(&root.join("envs"))).expect("envs/ compiles");
+        let shared = SharedBases::new(&program, 2);
+        let first = shared.with(|bases| bases.map(|b| b as *const kustomize::Bases as usize));
+        assert!(shared.bases.lock().expect("unpoisoned").is_some(), "kept for the next user");
+        let second = shared.with(|bases| bases.map(|b| b as *const kustomize::Bases as usize));
+        assert_eq!(first, second, "built once");
+        assert!(first.is_ok());
+        assert!(shared.bases.lock().expect("unpoisoned").is_none(), "freed by the last user");
     }
 
     /// The pieces spread over the cores give exactly what each backend renders on its

@@ -8,6 +8,7 @@ use ipnet::Ipv4Net;
 use super::body::Body;
 use super::env::{EdgeKind, Environment, Resource};
 use super::image;
+use super::lower::StackDecl;
 use super::schema::{Capability, Schema};
 use super::values::{EnvVal, Val};
 use super::Model;
@@ -19,35 +20,6 @@ use crate::ir;
 pub fn to_ir(model: &Model) -> ir::Program {
     let project = model.project.as_ref().map(|p| p.name.clone()).unwrap_or_default();
     let phase = model.project.as_ref().and_then(|p| p.phase.as_ref()).map(|(p, _)| p.clone()).unwrap_or_default();
-    let mut stacks: Vec<ir::Stack> = model
-        .stacks
-        .iter()
-        .map(|s| {
-            let view = Environment {
-                name: String::new(),
-                name_span: s.head_span,
-                head_span: s.head_span,
-                span: s.head_span,
-                doc: None,
-                tier: None,
-                stack: None,
-                mirrors: None,
-                body: Body::default(),
-                resources: s.resources.iter().map(Resource::from_stack).collect(),
-                reserved: Default::default(),
-                listed: false,
-                unresolved: false,
-                stack_missing: false,
-            };
-            let mut view = view;
-            let elsewhere = super::env::Elsewhere::default();
-            super::env::resolve(&mut view, &model.schema, &elsewhere, &mut crate::diag::Diagnostics::new());
-            let ctx = Ctx { schema: &model.schema, project: &project, env: None, index: index_of(&view) };
-            ir::Stack { name: s.name.clone(), doc: s.doc.clone(), resources: ctx.resources(&view) }
-        })
-        .collect();
-    stacks.sort_by(|a, b| a.name.cmp(&b.name));
-
     let listed: Vec<&str> = model
         .project
         .as_ref()
@@ -60,51 +32,100 @@ pub fn to_ir(model: &Model) -> ir::Program {
     unlisted.sort_by(|a, b| a.name.cmp(&b.name));
     order.extend(unlisted);
 
-    let environments = order
-        .into_iter()
-        .map(|env| {
-            let ctx = Ctx { schema: &model.schema, project: &project, env: Some(env), index: index_of(env) };
-            let aws = env.body.block("aws").map(|b| ir::Aws {
-                account: b.body.str("account").map(str::to_string),
-                region: b.body.str("region").map(str::to_string),
-            });
-            let state = env.body.block("state").map(|b| ir::State {
-                bucket: b.body.str("bucket").map(str::to_string),
-                key: b.body.str("key").map_or_else(|| format!("{}.tfstate", env.name), str::to_string),
-                region: b.body.str("region").or(aws.as_ref().and_then(|a| a.region.as_deref())).map(str::to_string),
-            });
-            ir::Environment {
-                name: env.name.clone(),
-                doc: env.doc.clone(),
-                tier: env.tier.unwrap_or(ir::Tier::Local),
-                namespace: crate::emit::names::namespace(&project, &env.name),
-                stack: env.stack.map(|i| model.stacks[i].name.clone()),
-                mirrors: env.mirrors.map(|i| model.environments[i].name.clone()),
-                aws,
-                state,
-                kubernetes_version: env
-                    .body
-                    .block("kubernetes")
-                    .and_then(|b| b.body.str("version"))
-                    .unwrap_or(crate::emit::versions::EKS_DEFAULT_KUBERNETES_VERSION)
-                    .to_string(),
-                ci: env.body.block("ci").map(|b| ir::Ci { role: b.body.str("role").map(str::to_string) }),
-                telemetry: env.body.block("telemetry").map(|b| {
-                    let endpoint = |signal: &str| {
-                        let entry = b.body.str(signal)?;
-                        let (host, port) = crate::checks::network::parse_egress(entry).ok()?;
-                        Some(ir::Egress { host: host.to_string(), port })
-                    };
-                    ir::Telemetry { traces: endpoint("traces"), metrics: endpoint("metrics"), logs: endpoint("logs") }
-                }),
-                resources: ctx.resources(env),
-            }
-        })
-        .collect();
+    // The stacks' views and the environments are lowered side by side.
+    let parts: Vec<Part> =
+        model.stacks.iter().map(Part::Stack).chain(order.into_iter().map(Part::Environment)).collect();
+    let mut stacks = Vec::new();
+    let mut environments = Vec::new();
+    for lowered in crate::par::map(&parts, |part| match part {
+        Part::Stack(s) => Lowered::Stack(stack(model, &project, s)),
+        Part::Environment(env) => Lowered::Environment(Box::new(environment(model, &project, env))),
+    }) {
+        match lowered {
+            Lowered::Stack(s) => stacks.push(s),
+            Lowered::Environment(env) => environments.push(*env),
+        }
+    }
+    stacks.sort_by(|a, b| a.name.cmp(&b.name));
     let capabilities = model.authorized.map_or_else(Vec::new, |caps| {
         Capability::ALL.into_iter().filter(|c| caps.contains(*c)).map(|c| c.as_str().to_string()).collect()
     });
     ir::Program { project, phase, capabilities, stacks, environments }
+}
+
+/// What [`to_ir`] lowers: a stack's own view or an environment.
+enum Part<'m> {
+    Stack(&'m StackDecl),
+    Environment(&'m Environment),
+}
+
+enum Lowered {
+    Stack(ir::Stack),
+    Environment(Box<ir::Environment>),
+}
+
+/// The IR of stack `s`'s own view: its resources resolved without an environment.
+fn stack(model: &Model, project: &str, s: &StackDecl) -> ir::Stack {
+    let mut view = Environment {
+        name: String::new(),
+        name_span: s.head_span,
+        head_span: s.head_span,
+        span: s.head_span,
+        doc: None,
+        tier: None,
+        stack: None,
+        mirrors: None,
+        body: Body::default(),
+        resources: s.resources.iter().map(Resource::from_stack).collect(),
+        reserved: Default::default(),
+        listed: false,
+        unresolved: false,
+        stack_missing: false,
+    };
+    let elsewhere = super::env::Elsewhere::default();
+    super::env::resolve(&mut view, &model.schema, &elsewhere, &mut crate::diag::Diagnostics::new());
+    let ctx = Ctx { schema: &model.schema, project, env: None, index: index_of(&view) };
+    ir::Stack { name: s.name.clone(), doc: s.doc.clone(), resources: ctx.resources(&view) }
+}
+
+/// The IR of environment `env`.
+fn environment(model: &Model, project: &str, env: &Environment) -> ir::Environment {
+    let ctx = Ctx { schema: &model.schema, project, env: Some(env), index: index_of(env) };
+    let aws = env.body.block("aws").map(|b| ir::Aws {
+        account: b.body.str("account").map(str::to_string),
+        region: b.body.str("region").map(str::to_string),
+    });
+    let state = env.body.block("state").map(|b| ir::State {
+        bucket: b.body.str("bucket").map(str::to_string),
+        key: b.body.str("key").map_or_else(|| format!("{}.tfstate", env.name), str::to_string),
+        region: b.body.str("region").or(aws.as_ref().and_then(|a| a.region.as_deref())).map(str::to_string),
+    });
+    ir::Environment {
+        name: env.name.clone(),
+        doc: env.doc.clone(),
+        tier: env.tier.unwrap_or(ir::Tier::Local),
+        namespace: crate::emit::names::namespace(project, &env.name),
+        stack: env.stack.map(|i| model.stacks[i].name.clone()),
+        mirrors: env.mirrors.map(|i| model.environments[i].name.clone()),
+        aws,
+        state,
+        kubernetes_version: env
+            .body
+            .block("kubernetes")
+            .and_then(|b| b.body.str("version"))
+            .unwrap_or(crate::emit::versions::EKS_DEFAULT_KUBERNETES_VERSION)
+            .to_string(),
+        ci: env.body.block("ci").map(|b| ir::Ci { role: b.body.str("role").map(str::to_string) }),
+        telemetry: env.body.block("telemetry").map(|b| {
+            let endpoint = |signal: &str| {
+                let entry = b.body.str(signal)?;
+                let (host, port) = crate::checks::network::parse_egress(entry).ok()?;
+                Some(ir::Egress { host: host.to_string(), port })
+            };
+            ir::Telemetry { traces: endpoint("traces"), metrics: endpoint("metrics"), logs: endpoint("logs") }
+        }),
+        resources: ctx.resources(env),
+    }
 }
 
 /// `lifecycle { abort_uploads }` when not written (the stdlib's default).
@@ -217,18 +238,19 @@ impl Ctx<'_> {
             }
         }
         // Declaration order for stack resources, then the environment's own by name.
-        fn order<T>(items: &mut [T], key: impl Fn(&T) -> (bool, String)) {
-            items.sort_by_key(|it| {
-                let (from_stack, name) = key(it);
-                (!from_stack, if from_stack { String::new() } else { name })
-            });
+        // (A stable sort: the stack's resources keep their order.)
+        fn order<T>(items: &mut [T], key: impl Fn(&T) -> (bool, &str)) {
+            fn rank((from_stack, name): (bool, &str)) -> (bool, &str) {
+                (!from_stack, if from_stack { "" } else { name })
+            }
+            items.sort_by(|a, b| rank(key(a)).cmp(&rank(key(b))));
         }
-        order(&mut out.networks, |n| (n.from_stack, n.name.clone()));
-        order(&mut out.databases, |n| (n.from_stack, n.name.clone()));
-        order(&mut out.services, |n| (n.from_stack, n.name.clone()));
-        order(&mut out.ingresses, |n| (n.from_stack, n.name.clone()));
-        order(&mut out.secrets, |n| (n.from_stack, n.name.clone()));
-        order(&mut out.buckets, |n| (n.from_stack, n.name.clone()));
+        order(&mut out.networks, |n| (n.from_stack, &n.name));
+        order(&mut out.databases, |n| (n.from_stack, &n.name));
+        order(&mut out.services, |n| (n.from_stack, &n.name));
+        order(&mut out.ingresses, |n| (n.from_stack, &n.name));
+        order(&mut out.secrets, |n| (n.from_stack, &n.name));
+        order(&mut out.buckets, |n| (n.from_stack, &n.name));
         out
     }
 
