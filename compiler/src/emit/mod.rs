@@ -1,9 +1,10 @@
-//! Emitters: the checked [`ir::Program`] to files in memory: Terraform roots,
+//! Emitters: the checked [`ir::Program`] to output files: Terraform roots,
 //! Kustomize trees, the local environments' Docker Compose files and the
 //! environments' documentation pages.
 //!
-//! Emitters read the IR, never the AST or the model; they do no IO. The CLI writes
-//! what they return. Paths are relative to the output directory, `/`-separated.
+//! Emitters read the IR, never the AST or the model; they do no IO. They write each
+//! file a piece at a time into [`out::Files`]; the CLI receives the pieces and writes
+//! what differs. Paths are relative to the output directory, `/`-separated.
 
 pub mod compose;
 pub mod docs;

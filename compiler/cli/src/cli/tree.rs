@@ -1,9 +1,9 @@
 //! The output directory on disk: what a build would change, and how it changes it
 //! atomically.
 //!
-//! A build compares each file with the directory as soon as it is rendered
-//! ([`Early`]) and keeps the text only of files that differ, so a rebuild never holds
-//! the whole output. [`Plan`] then compares the rest with the directory (using the
+//! A build compares each file with the directory a piece at a time as it is rendered
+//! ([`Early`], [`Incoming`]) and keeps the text only of files that differ, so a
+//! rebuild never holds a file whole. [`Plan`] then compares the rest with the directory (using the
 //! previous `govc.lock.json` to know which files govc owns); [`apply`] builds the new
 //! tree in a staging directory beside the old one — unchanged and foreign files
 //! hard-linked, foreign directories recreated with their modes, new files written —
