@@ -195,24 +195,26 @@ fn objects(view: &View) -> Result<Vec<Object>, String> {
     Ok(collect(view)?.0)
 }
 
-/// [`objects`], and the services of the view by name (the first of a name).
+/// [`objects`] (each held as its text, [`Object::into_text`]), and the services of the
+/// view by name (the first of a name).
 fn collect<'a>(view: &View<'a>) -> Result<(Vec<Object>, HashMap<&'a str, BaseService<'a>>), String> {
     let mut out = Vec::with_capacity(view.resources.services.len() * 8 + 8);
     let mut services = HashMap::default();
     each_object(view, &mut |chunk| {
         match chunk {
-            Chunk::Objects(objects) => out.extend(objects),
+            Chunk::Objects(objects) => out.extend(objects.into_iter().map(Object::into_text)),
             Chunk::Service(_, parts) => {
                 let service::Parts { inputs, pieces } = *parts;
                 let mut at = [None; 3];
                 for piece in pieces {
-                    out.push(match piece {
+                    let obj = match piece {
                         service::Piece::Built(kind) => {
                             at[kind.index()] = Some(out.len());
                             inputs.build(kind)
                         }
                         service::Piece::Object(obj) => obj,
-                    });
+                    };
+                    out.push(obj.into_text());
                 }
                 services.entry(inputs.name()).or_insert(BaseService { inputs, at });
             }

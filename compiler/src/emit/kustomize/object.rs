@@ -98,6 +98,21 @@ impl Object {
         }
     }
 
+    /// The object as the text of its document, in a string of exactly its length: what
+    /// a base keeps of each of its objects (thousands, for the whole emit), written once.
+    /// The tree is read back only for an overlay that must diff it with a tree.
+    pub fn into_text(self) -> Object {
+        let text = match self.body {
+            Body::Tree(tree) => {
+                let mut text = String::new();
+                yaml::push_document(&mut text, &tree);
+                text
+            }
+            Body::Text(text) => text,
+        };
+        Object { body: Body::Text(text.into_boxed_str().into_string()), ..self }
+    }
+
     /// Appends the object's document (`---` first) to a stream.
     pub fn push_document(&self, out: &mut String) {
         match &self.body {
