@@ -75,7 +75,8 @@ pub type Received<K> = BTreeMap<String, (String, K)>;
 ///
 /// The pieces of work (the bases, each environment's overlay, each file of its
 /// Terraform root, its page) are spread over the cores one at a time, the largest
-/// first; the bases' objects are built once, by the first piece that needs them.
+/// first; the bases' objects are built once, by the first piece that needs them, and
+/// freed by the last ([`SharedBases`]).
 pub fn emit_each<R: out::Receive>(
     program: &ir::Program,
     open: impl Fn(&str) -> R + Sync,
@@ -130,7 +131,7 @@ where
 }
 
 /// The bases' objects, built by the first piece of work that needs them and freed by
-/// the last, while the other core goes on (a fleet's bases are thousands of trees).
+/// the last, while the other core goes on (a fleet's bases hold thousands of objects).
 struct SharedBases<'p> {
     program: &'p ir::Program,
     bases: Mutex<Option<Arc<Result<kustomize::Bases<'p>, String>>>>,
