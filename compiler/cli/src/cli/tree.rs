@@ -778,4 +778,75 @@ mod tests {
         kept.piece("b");
         assert!(matches!(kept.finish(), Rendered::Text(t) if t == "ab"));
     }
+
+    use proptest::strategy::Strategy as _;
+
+    /// What the disk holds where a file arrives, made from the file's text.
+    #[derive(Clone, Debug)]
+    enum OnDisk {
+        Same,
+        ByteChanged(usize),
+        Cut(usize),
+        Longer(String),
+        Other(String),
+        Nothing,
+    }
+
+    proptest::proptest! {
+        /// Whatever the pieces and whatever the disk holds, comparing a file as it arrives
+        /// finds what comparing it whole finds: the same, or the old text, the new text
+        /// kept whole.
+        #[test]
+        fn arriving_in_pieces_is_comparing_whole(
+            text in "[a-c\n]{0,3000}",
+            cuts in proptest::collection::vec(0usize..3000, 0..8),
+            disk in proptest::prop_oneof![
+                proptest::strategy::Just(OnDisk::Same),
+                (0usize..3000).prop_map(OnDisk::ByteChanged),
+                (0usize..3000).prop_map(OnDisk::Cut),
+                "[a-c]{1,40}".prop_map(OnDisk::Longer),
+                "[a-c\n]{0,300}".prop_map(OnDisk::Other),
+                proptest::strategy::Just(OnDisk::Nothing),
+            ],
+        ) {
+            use govc::emit::out::Receive;
+            let dir = tempfile::tempdir().expect("a temporary directory");
+            let path = dir.path().join("f");
+            let old = match disk {
+                OnDisk::Same => Some(text.clone()),
+                OnDisk::ByteChanged(at) if !text.is_empty() => {
+                    let mut bytes = text.clone().into_bytes();
+                    bytes[at % text.len()] = b'#';
+                    Some(String::from_utf8(bytes).expect("ASCII"))
+                }
+                OnDisk::ByteChanged(_) => Some("#".to_string()),
+                OnDisk::Cut(n) => Some(text[..n.min(text.len())].to_string()),
+                OnDisk::Longer(more) => Some(format!("{text}{more}")),
+                OnDisk::Other(other) => Some(other),
+                OnDisk::Nothing => None,
+            };
+            if let Some(old) = &old {
+                fs::write(&path, old).expect("written");
+            }
+            let whole = on_disk_if_other(&path, &text).expect("readable");
+            let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c.min(text.len())).collect();
+            cuts.push(text.len());
+            cuts.sort_unstable();
+            let mut incoming = Early::new(dir.path()).open("f");
+            let mut at = 0;
+            for cut in cuts {
+                incoming.piece(&text[at..cut]);
+                at = cut;
+            }
+            let arrived = match incoming.finish() {
+                Rendered::Same => None,
+                Rendered::Differs { text: kept, old } => {
+                    proptest::prop_assert_eq!(&kept, &text);
+                    Some(old)
+                }
+                other => panic!("{other:?}"),
+            };
+            proptest::prop_assert_eq!(arrived, whole);
+        }
+    }
 }
