@@ -5,8 +5,9 @@
 //! 2. `model` lowers the AST against the stdlib schemas, merges stacks into
 //!    environments, resolves names and checks types (E1xx, E2xx);
 //! 3. `checks` proves the governance rules over the dependency graph (E3xx–E8xx);
-//! 4. only when no error exists, `ir` is built and `emit` renders Terraform JSON and
-//!    Kustomize overlays in memory.
+//! 4. only when no error exists, `ir` is built (beside the checks, once the model is
+//!    free of errors; thrown away if they find one) and `emit` renders Terraform JSON,
+//!    Kustomize overlays and the rest, a piece at a time.
 
 pub mod carve;
 pub mod checks;
@@ -72,6 +73,16 @@ fn analyze_keeping_trees(
     sources: &Sources,
     options: &Options,
 ) -> (Vec<syntax::ast::File>, model::Model, diag::Diagnostics) {
+    let (files, model, mut sink, checkable) = model_keeping_trees(sources);
+    if checkable {
+        checks::run(&model, options, &mut sink);
+    }
+    (files, model, sink)
+}
+
+/// Parses and models `sources`: the trees, the model, the diagnostics so far, and
+/// whether the checks may run (no file hides its declarations).
+fn model_keeping_trees(sources: &Sources) -> (Vec<syntax::ast::File>, model::Model, diag::Diagnostics, bool) {
     let mut sink = diag::Diagnostics::new();
     // Files parse independently: side by side, each into its own sink (the sink is
     // sorted at the end, so the order they are merged in does not matter).
@@ -90,7 +101,7 @@ fn analyze_keeping_trees(
         // A file that could not be read at all (not UTF-8, too large) hides its
         // declarations: whatever the model reported would echo that one E101/E103.
         let model = model::build(sources, &files, &mut diag::Diagnostics::new());
-        return (files, model, sink);
+        return (files, model, sink, false);
     }
     // The literal-secret scan reads the trees alone: it runs beside the model.
     let (secrets, (model, modelled)) = par::join(
@@ -106,8 +117,7 @@ fn analyze_keeping_trees(
     );
     sink.extend(secrets.into_reported());
     sink.extend(modelled.into_reported());
-    checks::run(&model, options, &mut sink);
-    (files, model, sink)
+    (files, model, sink, true)
 }
 
 /// What a compilation built on the way and no longer needs: the syntax trees and,
@@ -148,14 +158,32 @@ pub fn compile_each_with_scaffolding<R: emit::out::Receive>(
 where
     R::Kept: Send,
 {
-    let (trees, model, mut sink) = analyze_keeping_trees(sources, options);
-    if !options.emit || sink.has_errors() {
+    let (trees, model, mut sink, checkable) = model_keeping_trees(sources);
+    if !options.emit || !checkable || sink.has_errors() {
+        if checkable {
+            checks::run(&model, options, &mut sink);
+        }
         let compilation = Compilation { diagnostics: sink.into_sorted(), ..Compilation::default() };
         return (compilation, Scaffolding { _trees: trees, _model: Some(model) });
     }
-    // The emitters read the IR only: the trees' and the model's memory is theirs.
+    // The emitters read the IR only: the trees' memory is theirs.
     drop(trees);
-    let program = model::to_ir(&model);
+    // The model is free of errors, so it lowers (`model::to_ir`): the IR is lowered
+    // while the checks run, on the cores they leave idle, and thrown away if they
+    // find an error.
+    let (checked, program) = par::join(
+        || {
+            let mut local = diag::Diagnostics::new();
+            checks::run(&model, options, &mut local);
+            local
+        },
+        || model::to_ir(&model),
+    );
+    sink.extend(checked.into_reported());
+    if sink.has_errors() {
+        let compilation = Compilation { diagnostics: sink.into_sorted(), ..Compilation::default() };
+        return (compilation, Scaffolding { _trees: Vec::new(), _model: Some(model) });
+    }
     drop(model);
     let mut compilation = Compilation::default();
     match emit::emit_each(&program, &open) {
@@ -172,4 +200,23 @@ where
     compilation.program = Some(program);
     compilation.diagnostics = sink.into_sorted();
     (compilation, Scaffolding { _trees: Vec::new(), _model: None })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A build whose model is clean lowers the IR beside the checks: when a check finds
+    /// an error, it is reported as a `check` reports it and nothing is emitted.
+    #[test]
+    fn an_error_of_the_checks_stops_the_build_though_the_ir_was_lowered() {
+        let text = include_str!("../../tests/cases/network/egress_not_public.gov");
+        let mut sources = Sources::with_stdlib();
+        sources.add_bytes("project.gov".to_string(), text.as_bytes().to_vec());
+        let built = compile(&sources, &Options { emit: true });
+        assert!(built.diagnostics.iter().any(|d| d.code == Code::E408), "{:?}", built.diagnostics);
+        assert!(built.files.is_empty() && built.program.is_none(), "nothing is emitted");
+        let (_, checked) = analyze(&sources, &Options { emit: true });
+        assert_eq!(built.diagnostics, checked.into_sorted(), "the diagnostics of a check with emit");
+    }
 }
