@@ -64,20 +64,11 @@ impl<F> Compilation<F> {
 
 /// Parses and models `sources` and runs every check: the model plus diagnostics.
 pub fn analyze(sources: &Sources, options: &Options) -> (model::Model, diag::Diagnostics) {
-    let (_, model, sink) = analyze_keeping_trees(sources, options);
-    (model, sink)
-}
-
-/// [`analyze`], also returning the syntax trees the model was built from.
-fn analyze_keeping_trees(
-    sources: &Sources,
-    options: &Options,
-) -> (Vec<syntax::ast::File>, model::Model, diag::Diagnostics) {
-    let (files, model, mut sink, checkable) = model_keeping_trees(sources);
+    let (_, model, mut sink, checkable) = model_keeping_trees(sources);
     if checkable {
         checks::run(&model, options, &mut sink);
     }
-    (files, model, sink)
+    (model, sink)
 }
 
 /// Parses and models `sources`: the trees, the model, the diagnostics so far, and

@@ -80,22 +80,10 @@ impl<'a> Early<'a> {
     /// link check holds the lock; the comparison does not, so the threads that render
     /// compare side by side.
     pub(crate) fn open(&self, path: &str) -> Incoming {
-        let checked = self.links.lock().unwrap_or_else(|e| e.into_inner()).check(path);
-        let arriving = match checked.and_then(|()| fs::File::open(self.dir.join(path))) {
-            Ok(file) => match file.metadata() {
-                Ok(meta) if meta.is_dir() => Arriving::Differs { text: String::new(), old: Old::Directory },
-                Ok(meta) => Arriving::Matching { file, at: 0, len: meta.len() },
-                Err(e) => Arriving::Failed(e),
-            },
-            Err(e) if e.kind() == io::ErrorKind::NotFound || e.kind() == io::ErrorKind::NotADirectory => {
-                Arriving::Differs { text: String::new(), old: Old::Nothing }
-            }
-            Err(e) if e.kind() == io::ErrorKind::IsADirectory => {
-                Arriving::Differs { text: String::new(), old: Old::Directory }
-            }
-            Err(e) => Arriving::Failed(e),
-        };
-        Incoming(arriving)
+        match self.links.lock().unwrap_or_else(|e| e.into_inner()).check(path) {
+            Ok(()) => Incoming::at(&self.dir.join(path)),
+            Err(e) => Incoming(Arriving::Failed(e)),
+        }
     }
 
     /// The receiver of a file that is kept whole and compared later ([`Plan::new`]).
@@ -111,6 +99,28 @@ impl<'a> Early<'a> {
 /// the text so far is read back from the disk (it matched) and the rest is kept; the
 /// old text is read whole at the end (the report and the plan show it).
 pub(crate) struct Incoming(Arriving);
+
+impl Incoming {
+    /// The receiver of the file at `path`, compared with what is there. The caller has
+    /// checked that no component of `path` is a link.
+    fn at(path: &Path) -> Incoming {
+        let arriving = match fs::File::open(path) {
+            Ok(file) => match file.metadata() {
+                Ok(meta) if meta.is_dir() => Arriving::Differs { text: String::new(), old: Old::Directory },
+                Ok(meta) => Arriving::Matching { file, at: 0, len: meta.len() },
+                Err(e) => Arriving::Failed(e),
+            },
+            Err(e) if e.kind() == io::ErrorKind::NotFound || e.kind() == io::ErrorKind::NotADirectory => {
+                Arriving::Differs { text: String::new(), old: Old::Nothing }
+            }
+            Err(e) if e.kind() == io::ErrorKind::IsADirectory => {
+                Arriving::Differs { text: String::new(), old: Old::Directory }
+            }
+            Err(e) => Arriving::Failed(e),
+        };
+        Incoming(arriving)
+    }
+}
 
 enum Arriving {
     /// Kept whole, not compared.
@@ -236,53 +246,17 @@ fn read_prefix(file: &fs::File, at: u64) -> io::Result<String> {
 }
 
 /// What the file at `path` holds when it is not `text` (`Some(None)`: nothing);
-/// `None` when it is `text`. The caller has checked that no component of `path` is
-/// a link.
-///
-/// A rebuild finds almost every file the same: the file is compared a block at a time
-/// through one small buffer, and read whole only when it differs (the report and the
-/// plan show the old text). A file of another length differs without a comparison.
+/// `None` when it is `text`: [`Incoming`] with the whole text as one piece. The caller
+/// has checked that no component of `path` is a link.
 fn on_disk_if_other(path: &Path, text: &str) -> io::Result<Option<Option<String>>> {
-    use std::io::{Read, Seek};
-    let mut file = match fs::File::open(path) {
-        Ok(file) => file,
-        Err(e) if e.kind() == io::ErrorKind::NotFound || e.kind() == io::ErrorKind::NotADirectory => {
-            return Ok(Some(None))
-        }
-        Err(e) if e.kind() == io::ErrorKind::IsADirectory => return Ok(Some(Some(String::new()))),
-        Err(e) => return Err(e),
-    };
-    let meta = file.metadata()?;
-    if meta.is_dir() {
-        return Ok(Some(Some(String::new())));
-    }
-    if meta.len() == text.len() as u64 && same_bytes(&mut file, text.as_bytes())? {
-        return Ok(None);
-    }
-    file.rewind()?;
-    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
-    file.read_to_end(&mut bytes)?;
-    Ok(Some(Some(utf8_or_replaced(bytes))))
-}
-
-/// True when `file`, read from where it stands to its end, holds exactly `expected`.
-fn same_bytes(file: &mut fs::File, expected: &[u8]) -> io::Result<bool> {
-    use std::io::Read;
-    let mut buffer = [0u8; 64 * 1024];
-    let mut at = 0;
-    loop {
-        let n = match file.read(&mut buffer) {
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        if n == 0 {
-            return Ok(at == expected.len());
-        }
-        if expected.get(at..at + n) != Some(&buffer[..n]) {
-            return Ok(false);
-        }
-        at += n;
+    use govc::emit::out::Receive;
+    let mut incoming = Incoming::at(path);
+    incoming.piece(text);
+    match incoming.finish() {
+        // (`Incoming::at` compares: it never keeps a text uncompared.)
+        Rendered::Same | Rendered::Text(_) => Ok(None),
+        Rendered::Differs { old, .. } => Ok(Some(old)),
+        Rendered::Unreadable(e) => Err(e),
     }
 }
 
