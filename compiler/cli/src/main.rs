@@ -10,8 +10,7 @@ use std::process::ExitCode;
 
 /// A compilation allocates many small strings and vectors: mimalloc makes that, and
 /// the frees, markedly cheaper than the system allocator (see `bench/`). Its version 2
-/// (the `v2` feature): at fleet-1000, a build takes about 5 % less CPU than with
-/// version 3 and peaks at 42 MiB instead of 50 (`docs/decisions.md`).
+/// (the `v2` feature): less CPU and memory than version 3 (`docs/decisions.md`).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
