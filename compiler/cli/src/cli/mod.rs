@@ -142,6 +142,11 @@ pub(crate) fn main() -> ExitCode {
 
 /// Dispatches to the subcommand.
 fn run(cli: Cli) -> miette::Result<ExitCode> {
+    // A one-shot command splits its work from this thread only; the language server
+    // also splits from its checking thread, which must not wait for this one.
+    if !matches!(cli.command, Command::Lsp) {
+        govc::par::share_this_thread();
+    }
     match cli.command {
         Command::Check { path } => check::run(path.as_deref(), &cli.global),
         Command::Explain { code } => explain::run(code.as_deref(), &cli.global),
