@@ -169,3 +169,83 @@ fn transparent_huge_pages_are_off() {
         None => eprintln!("note: this kernel does not report THP_enabled in /proc/PID/status; not checked"),
     }
 }
+
+/// The language server checks on a thread of its own, whose work is split on the
+/// shared pool: with one thread in the pool (`RAYON_NUM_THREADS=1`), that thread must
+/// not be `main`, which waits on the client. A diagnostic published for an opened
+/// document shows the check ran to its end.
+#[test]
+fn the_language_server_checks_with_a_pool_of_one_thread() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::process::Stdio;
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let project = tmp.path().join("project.gov");
+    let text = "project demo {\n  phase = \"unknown-phase\"\n}\n";
+    fs::write(&project, text).expect("project.gov");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_govc"))
+        .arg("lsp")
+        .env("RAYON_NUM_THREADS", "1")
+        .current_dir(tmp.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("govc lsp starts");
+    let uri = format!("file://{}", project.display());
+    let messages = [
+        serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "initialize",
+            "params": {"capabilities": {}, "rootUri": format!("file://{}", tmp.path().display())}}),
+        serde_json::json!({"jsonrpc": "2.0", "method": "initialized", "params": {}}),
+        serde_json::json!({"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": {"textDocument":
+            {"uri": uri, "languageId": "gov", "version": 1, "text": text}}}),
+    ];
+    let mut stdin = child.stdin.take().expect("stdin");
+    for message in &messages {
+        let body = message.to_string();
+        write!(stdin, "Content-Length: {}\r\n\r\n{body}", body.len()).expect("a message to the server");
+    }
+    stdin.flush().expect("flush");
+    // Messages from the server, read on a thread: a server that hangs fails the test
+    // after a minute instead of hanging it.
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    let (sent, received) = mpsc::channel();
+    std::thread::spawn(move || loop {
+        let mut length = None;
+        loop {
+            let mut line = String::new();
+            if stdout.read_line(&mut line).unwrap_or(0) == 0 {
+                return;
+            }
+            match line.trim_end() {
+                "" => break,
+                header => {
+                    if let Some(n) = header.strip_prefix("Content-Length: ") {
+                        length = n.parse::<usize>().ok();
+                    }
+                }
+            }
+        }
+        let mut body = vec![0; length.unwrap_or(0)];
+        if stdout.read_exact(&mut body).is_err() {
+            return;
+        }
+        let Ok(message) = serde_json::from_slice::<serde_json::Value>(&body) else { return };
+        if sent.send(message).is_err() {
+            return;
+        }
+    });
+    let published = loop {
+        match received.recv_timeout(Duration::from_secs(60)) {
+            Ok(message) if message["method"] == "textDocument/publishDiagnostics" => break Some(message),
+            Ok(_) => continue,
+            Err(_) => break None,
+        }
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    let published = published.expect("diagnostics published within a minute");
+    assert_eq!(published["params"]["uri"], uri);
+}
