@@ -175,6 +175,19 @@ pub(crate) fn push_decimal(out: &mut String, n: u64) {
     out.push_str(std::str::from_utf8(&digits[at..]).unwrap_or_default());
 }
 
+/// Appends `net` as its `Display` writes it (`10.1.128.0/19`), digit by digit: an
+/// environment's NetworkPolicies name their subnets thousands of times.
+pub(crate) fn push_cidr(out: &mut String, net: &ipnet::Ipv4Net) {
+    for (i, octet) in net.addr().octets().into_iter().enumerate() {
+        if i > 0 {
+            out.push('.');
+        }
+        push_decimal(out, u64::from(octet));
+    }
+    out.push('/');
+    push_decimal(out, u64::from(net.prefix_len()));
+}
+
 /// Appends `n` spaces (the YAML and Terraform writers' indentation: every line starts
 /// with some), eight at a time and then the rest, each a piece of known length that the
 /// compiler writes in place (a piece of any length would be a call to `memset` per line).
@@ -237,6 +250,20 @@ mod tests {
         assert_eq!(first, second, "built once");
         assert!(first.is_ok());
         assert!(shared.bases.lock().expect("unpoisoned").is_none(), "freed by the last user");
+    }
+
+    /// A CIDR is written as its `Display` writes it, for every prefix length and for
+    /// octets of one, two and three digits.
+    #[test]
+    fn a_cidr_is_written_as_displayed() {
+        for prefix in 0..=32u8 {
+            for addr in [[0, 0, 0, 0], [10, 1, 128, 0], [192, 168, 7, 99], [255, 255, 255, 255], [172, 16, 0, 9]] {
+                let net = ipnet::Ipv4Net::new(addr.into(), prefix).expect("a prefix of at most 32");
+                let mut text = String::from("at ");
+                push_cidr(&mut text, &net);
+                assert_eq!(text, format!("at {net}"));
+            }
+        }
     }
 
     /// The pieces spread over the cores give exactly what each backend renders on its

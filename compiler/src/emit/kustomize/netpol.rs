@@ -294,8 +294,11 @@ fn namespace(peers: &mut SeqWriter, namespace: &str, pod_label: Option<(&str, &s
 
 /// Peers: one `ipBlock` per subnet.
 fn blocks(peers: &mut SeqWriter, subnets: &[Ipv4Net]) {
+    let mut cidr = String::with_capacity(18);
     for subnet in subnets {
-        block(peers, &subnet.to_string());
+        cidr.clear();
+        crate::emit::push_cidr(&mut cidr, subnet);
+        block(peers, &cidr);
     }
 }
 

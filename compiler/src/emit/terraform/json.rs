@@ -269,6 +269,12 @@ impl Placed {
         (self.path, self.prefix).cmp(&(other.path, other.prefix)).then_with(|| self.key(chunks).cmp(other.key(chunks)))
     }
 
+    /// Where the value stands in the order values were added: each is placed after
+    /// the one before, in the same buffer or the next.
+    fn added(&self) -> (usize, usize) {
+        (self.chunk, self.key.0)
+    }
+
     fn key<'t>(&self, chunks: &'t [String]) -> &'t str {
         &chunks[self.chunk][self.key.0..self.key.1]
     }
@@ -367,8 +373,9 @@ impl TfFile {
     pub fn write(self, out: &mut Out, files: &mut dyn Files) {
         let TfFile { paths, mut values, chunks } = self;
         // Each path's values in key order; of a path and key, the value added last wins,
-        // as in a map (the sort is stable: equal keys stay in the order added).
-        values.sort_by(|a, b| a.order(b, &chunks));
+        // as in a map: equal keys stay in the order added, which ends every tie (an
+        // unstable sort, about twice as fast as the stable one here).
+        values.sort_unstable_by(|a, b| a.order(b, &chunks).then_with(|| a.added().cmp(&b.added())));
         values.dedup_by(|later, earlier| {
             let same = later.path == earlier.path && later.key(&chunks) == earlier.key(&chunks);
             if same {
