@@ -120,16 +120,19 @@ pub fn allow(sid: &str, actions: &[&str], resources: Vec<Value>) -> Value {
 /// Adds an inline policy `aws_iam_role_policy.<ident>` on role `aws_iam_role.<role>`.
 pub fn inline_policy(file: &mut TfFile, ident: &str, role: &str, statements: Vec<Value>) {
     let doc_name = ["policy_", ident].concat();
-    file.data("aws_iam_policy_document", &doc_name, obj([("statement", Value::Array(statements))]));
-    file.resource(
-        "aws_iam_role_policy",
-        ident,
-        obj([
-            ("name", lit(ident)),
-            ("policy", reference_of(&["data.aws_iam_policy_document.", &doc_name, ".json"])),
-            ("role", reference_of(&["aws_iam_role.", role, ".id"])),
-        ]),
-    );
+    file.data_with("aws_iam_policy_document", &doc_name, |doc| {
+        doc.array("statement", |items| {
+            for statement in &statements {
+                items.value(statement);
+            }
+        });
+    });
+    file.resource_with("aws_iam_role_policy", ident, |policy| {
+        policy
+            .lit("name", ident)
+            .reference("policy", &["data.aws_iam_policy_document.", &doc_name, ".json"])
+            .reference("role", &["aws_iam_role.", role, ".id"]);
+    });
 }
 
 /// `${<expr>}:*`: every stream of a log group.
@@ -158,29 +161,41 @@ pub fn oidc_claim(claim: &str) -> Value {
 /// exactly `sts.amazonaws.com`. Returns the role's name (the ServiceAccount's
 /// `eks.amazonaws.com/role-arn` annotation names it).
 pub fn workload_role(file: &mut TfFile, ctx: &Ctx<'_>, ident: &str, suffix: &str, namespace: &str, sa: &str) -> String {
-    let cond = |claim: &str, value: &str| {
-        obj([("test", lit("StringEquals")), ("values", lits([value])), ("variable", oidc_claim(claim))])
-    };
-    let statement = obj([
-        ("actions", lits(["sts:AssumeRoleWithWebIdentity"])),
-        (
-            "condition",
-            Value::Array(vec![
-                cond("aud", "sts.amazonaws.com"),
-                cond("sub", &["system:serviceaccount:", namespace, ":", sa].concat()),
-            ]),
-        ),
-        ("effect", lit("Allow")),
-        (
-            "principals",
-            Value::Array(vec![obj([
-                ("identifiers", Value::Array(vec![reference(OIDC_PROVIDER_ARN)])),
-                ("type", lit("Federated")),
-            ])]),
-        ),
-        ("sid", lit("ServiceAccount")),
-    ]);
-    role(file, ctx, ident, suffix, statement)
+    let subject = ["system:serviceaccount:", namespace, ":", sa].concat();
+    let doc_name = ["assume_", ident].concat();
+    // Written straight to text, as the tree of `role`'s statement would be: a fleet has
+    // a role per service.
+    file.data_with("aws_iam_policy_document", &doc_name, |doc| {
+        doc.array("statement", |statements| {
+            statements.object(|st| {
+                st.array("actions", |actions| {
+                    actions.lit("sts:AssumeRoleWithWebIdentity");
+                })
+                .array("condition", |conditions| {
+                    for (claim, value) in [("aud", "sts.amazonaws.com"), ("sub", subject.as_str())] {
+                        conditions.object(|c| {
+                            c.lit("test", "StringEquals")
+                                .array("values", |values| {
+                                    values.lit(value);
+                                })
+                                .value("variable", &oidc_claim(claim));
+                        });
+                    }
+                })
+                .lit("effect", "Allow")
+                .array("principals", |principals| {
+                    principals.object(|p| {
+                        p.array("identifiers", |ids| {
+                            ids.reference(&[OIDC_PROVIDER_ARN]);
+                        })
+                        .lit("type", "Federated");
+                    });
+                })
+                .lit("sid", "ServiceAccount");
+            });
+        });
+    });
+    role_trusting(file, ctx, ident, suffix, &doc_name)
 }
 
 /// Adds `aws_iam_role.<ident>` named `<prefix>-<suffix>` whose trust policy is the one
@@ -188,16 +203,20 @@ pub fn workload_role(file: &mut TfFile, ctx: &Ctx<'_>, ident: &str, suffix: &str
 fn role(file: &mut TfFile, ctx: &Ctx<'_>, ident: &str, suffix: &str, statement: Value) -> String {
     let doc_name = ["assume_", ident].concat();
     file.data("aws_iam_policy_document", &doc_name, obj([("statement", Value::Array(vec![statement]))]));
+    role_trusting(file, ctx, ident, suffix, &doc_name)
+}
+
+/// Adds `aws_iam_role.<ident>` named `<prefix>-<suffix>` whose trust policy is the
+/// policy document `doc_name`. Returns the role's name.
+fn role_trusting(file: &mut TfFile, ctx: &Ctx<'_>, ident: &str, suffix: &str, doc_name: &str) -> String {
     let name = ctx.name(suffix, 64);
-    file.resource(
-        "aws_iam_role",
-        ident,
-        obj([
-            ("assume_role_policy", reference_of(&["data.aws_iam_policy_document.", &doc_name, ".json"])),
-            ("name", lit(&name)),
-            ("tags", tags(&name, &[])),
-        ]),
-    );
+    file.resource_with("aws_iam_role", ident, |role| {
+        role.reference("assume_role_policy", &["data.aws_iam_policy_document.", doc_name, ".json"])
+            .lit("name", &name)
+            .object("tags", |tags| {
+                tags.lit("Name", &name);
+            });
+    });
     name
 }
 

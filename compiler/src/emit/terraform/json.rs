@@ -352,6 +352,20 @@ impl TfFile {
         });
     }
 
+    /// Adds `resource.<ty>.<name>` whose body `body` writes straight to text (no tree):
+    /// the same text as [`TfFile::resource`] with the equivalent value. For the blocks a
+    /// fleet has thousands of that nest objects and lists, such as workload roles.
+    pub fn resource_with(&mut self, ty: &str, name: &str, body: impl FnOnce(&mut ObjectWriter)) {
+        let path = ["resource", ty];
+        self.place(&path, name, |out| write_object_with(out, path.len() + 1, body));
+    }
+
+    /// Adds `data.<ty>.<name>`, its body written like [`TfFile::resource_with`]'s.
+    pub fn data_with(&mut self, ty: &str, name: &str, body: impl FnOnce(&mut ObjectWriter)) {
+        let path = ["data", ty];
+        self.place(&path, name, |out| write_object_with(out, path.len() + 1, body));
+    }
+
     /// Adds `data.<ty>.<name> = body`.
     pub fn data(&mut self, ty: &str, name: &str, body: Value) {
         self.insert(&["data", ty], name, &body);
@@ -535,6 +549,163 @@ fn write_object<'a, K: AsRef<str>, V: 'a>(
     out.push('\n');
     indent(out, depth);
     out.push('}');
+}
+
+/// The entries of a JSON object written straight to text, in serde_json's pretty
+/// layout, as [`write_value`] writes the equivalent [`Value::Object`]: keys are govc's
+/// own (not escaped) and must come in sorted order, as a [`Map`] would hold them.
+pub struct ObjectWriter<'o> {
+    out: &'o mut String,
+    /// The depth of the object: its entries are one level deeper.
+    depth: usize,
+    /// Nothing written yet: the object is still `{}`.
+    empty: bool,
+    /// The key written last, to hold the caller to the order of a [`Map`].
+    #[cfg(debug_assertions)]
+    last: Option<String>,
+}
+
+/// The items of a JSON array written straight to text, like [`ObjectWriter`]'s entries.
+pub struct ArrayWriter<'o> {
+    out: &'o mut String,
+    depth: usize,
+    empty: bool,
+}
+
+/// Writes the object whose entries `f` writes, at `depth`, its first line already
+/// indented: `{}` when `f` writes none.
+fn write_object_with(out: &mut String, depth: usize, f: impl FnOnce(&mut ObjectWriter)) {
+    let mut w = ObjectWriter {
+        out,
+        depth,
+        empty: true,
+        #[cfg(debug_assertions)]
+        last: None,
+    };
+    f(&mut w);
+    close(w.out, w.empty, depth, "{}", '}');
+}
+
+/// Writes the array whose items `f` writes, like [`write_object_with`].
+fn write_array_with(out: &mut String, depth: usize, f: impl FnOnce(&mut ArrayWriter)) {
+    let mut w = ArrayWriter { out, depth, empty: true };
+    f(&mut w);
+    close(w.out, w.empty, depth, "[]", ']');
+}
+
+/// Ends a collection: `empty` as a whole when nothing was written, else the closing
+/// bracket on a line of its own.
+fn close(out: &mut String, was_empty: bool, depth: usize, empty: &str, closing: char) {
+    if was_empty {
+        out.push_str(empty);
+    } else {
+        out.push('\n');
+        indent(out, depth);
+        out.push(closing);
+    }
+}
+
+/// Starts the next entry or item of a collection opened by `opening`.
+fn next_line(out: &mut String, empty: &mut bool, opening: &str, depth: usize) {
+    out.push_str(if *empty { opening } else { ",\n" });
+    *empty = false;
+    indent(out, depth + 1);
+}
+
+impl ObjectWriter<'_> {
+    /// Starts the entry of `key`.
+    fn key(&mut self, key: &str) -> &mut String {
+        #[cfg(debug_assertions)]
+        {
+            debug_assert!(
+                self.last.as_deref().is_none_or(|last| last < key),
+                "keys in order: {key} after {:?}",
+                self.last
+            );
+            self.last = Some(key.to_string());
+        }
+        next_line(self.out, &mut self.empty, "{\n", self.depth);
+        write_string(self.out, key);
+        self.out.push_str(": ");
+        self.out
+    }
+
+    /// `key: value`, any value.
+    pub fn value(&mut self, key: &str, value: &Value) -> &mut Self {
+        let depth = self.depth + 1;
+        write_value(self.key(key), value, depth);
+        self
+    }
+
+    /// `key: "<s>"`, a literal, escaped like [`lit`].
+    pub fn lit(&mut self, key: &str, s: &str) -> &mut Self {
+        write_string(self.key(key), &escaped(s));
+        self
+    }
+
+    /// `key: "${<expr>}"` of an expression given in pieces, like [`reference_of`].
+    pub fn reference(&mut self, key: &str, parts: &[&str]) -> &mut Self {
+        let out = self.key(key);
+        write_string_pieces(out, &["${"], parts, &["}"]);
+        self
+    }
+
+    /// `key:` the object whose entries `f` writes.
+    pub fn object(&mut self, key: &str, f: impl FnOnce(&mut ObjectWriter)) -> &mut Self {
+        let depth = self.depth + 1;
+        write_object_with(self.key(key), depth, f);
+        self
+    }
+
+    /// `key:` the array whose items `f` writes.
+    pub fn array(&mut self, key: &str, f: impl FnOnce(&mut ArrayWriter)) -> &mut Self {
+        let depth = self.depth + 1;
+        write_array_with(self.key(key), depth, f);
+        self
+    }
+}
+
+impl ArrayWriter<'_> {
+    /// Starts the next item.
+    fn item(&mut self) -> &mut String {
+        next_line(self.out, &mut self.empty, "[\n", self.depth);
+        self.out
+    }
+
+    /// Any value.
+    pub fn value(&mut self, value: &Value) -> &mut Self {
+        let depth = self.depth + 1;
+        write_value(self.item(), value, depth);
+        self
+    }
+
+    /// A literal, escaped like [`lit`].
+    pub fn lit(&mut self, s: &str) -> &mut Self {
+        write_string(self.item(), &escaped(s));
+        self
+    }
+
+    /// `"${<expr>}"` of an expression given in pieces, like [`reference_of`].
+    pub fn reference(&mut self, parts: &[&str]) -> &mut Self {
+        write_string_pieces(self.item(), &["${"], parts, &["}"]);
+        self
+    }
+
+    /// The object whose entries `f` writes.
+    pub fn object(&mut self, f: impl FnOnce(&mut ObjectWriter)) -> &mut Self {
+        let depth = self.depth + 1;
+        write_object_with(self.item(), depth, f);
+        self
+    }
+}
+
+/// The JSON string of the pieces of `before`, `parts` and `after` joined.
+fn write_string_pieces(out: &mut String, before: &[&str], parts: &[&str], after: &[&str]) {
+    out.push('"');
+    for s in before.iter().chain(parts).chain(after) {
+        write_escaped(out, s);
+    }
+    out.push('"');
 }
 
 /// Integers digit by digit (ports, sizes, counts: most numbers of a file); anything
@@ -827,10 +998,82 @@ mod tests {
         (0u8..4, ty, key, any_value())
     }
 
+    /// `value` with its strings made literals ([`lit`]): what the writers' `lit` writes.
+    fn literal(value: &serde_json::Value) -> Value {
+        use serde_json::Value as J;
+        match value {
+            J::String(s) => lit(s),
+            J::Array(items) => Value::Array(items.iter().map(literal).collect()),
+            J::Object(map) => Value::Object(map.iter().map(|(k, v)| (k.clone(), literal(v))).collect()),
+            other => Value::from(other.clone()),
+        }
+    }
+
+    /// `value` written through [`ObjectWriter`] and [`ArrayWriter`] at `depth`: its
+    /// collections by `object` and `array`, its strings by `lit`, the rest by `value`.
+    fn through_writers(value: &serde_json::Value, depth: usize) -> String {
+        use serde_json::Value as J;
+        fn entries(o: &mut ObjectWriter, map: &serde_json::Map<String, J>) {
+            for (key, value) in map {
+                match value {
+                    J::Object(inner) => o.object(key, |o| entries(o, inner)),
+                    J::Array(items) => o.array(key, |a| elements(a, items)),
+                    J::String(s) => o.lit(key, s),
+                    other => o.value(key, &Value::from(other.clone())),
+                };
+            }
+        }
+        fn elements(a: &mut ArrayWriter, items: &[J]) {
+            for item in items {
+                match item {
+                    J::Object(inner) => a.object(|o| entries(o, inner)),
+                    J::Array(items) => {
+                        let items = items.clone();
+                        a.value(&literal(&J::Array(items)))
+                    }
+                    J::String(s) => a.lit(s),
+                    other => a.value(&Value::from(other.clone())),
+                };
+            }
+        }
+        let mut out = String::new();
+        match value {
+            J::Object(map) => write_object_with(&mut out, depth, |o| entries(o, map)),
+            J::Array(items) => write_array_with(&mut out, depth, |a| elements(a, items)),
+            other => write_value(&mut out, &literal(other), depth),
+        }
+        out
+    }
+
+    /// A reference written in pieces is [`reference_of`]'s value, escaped for JSON
+    /// (never for Terraform: `$` stays as it is).
+    #[test]
+    fn a_reference_is_written_as_reference_of_writes_it() {
+        let parts = ["aws_iam_role.", "a\"b", ".arn", "$x\\"];
+        let mut through = String::new();
+        write_object_with(&mut through, 1, |o| {
+            o.reference("k", &parts).array("l", |a| {
+                a.reference(&parts);
+            });
+        });
+        let mut tree = String::new();
+        let value = obj([("k", reference_of(&parts)), ("l", Value::Array(vec![reference_of(&parts)]))]);
+        write_value(&mut tree, &value, 1);
+        assert_eq!(through, tree);
+    }
+
     proptest! {
         #[test]
         fn any_value_is_written_as_serde_json_writes_it(value in any_value()) {
             prop_assert_eq!(ours(&value), serde(&value));
+        }
+
+        /// The writers write what [`write_value`] writes of the same tree, at any depth.
+        #[test]
+        fn the_writers_write_what_the_tree_writer_writes(value in any_value(), depth in 0usize..4) {
+            let mut tree = String::new();
+            write_value(&mut tree, &literal(&value), depth);
+            prop_assert_eq!(through_writers(&value, depth), tree);
         }
 
         /// A file of any additions is the map of them serde_json writes: keys in order at
