@@ -48,7 +48,7 @@
 use super::json::Value;
 
 use super::iam;
-use super::json::{lit, lits, obj, reference, refs, tags, TfFile};
+use super::json::{lit, lits, obj, reference, refs, tags, ObjectWriter, TfFile};
 use super::network::LOG_RETENTION_DAYS;
 use super::Ctx;
 use crate::emit::{names, versions};
@@ -412,7 +412,7 @@ fn external_secrets(file: &mut TfFile, ctx: &Ctx<'_>) {
 /// labels the Kubernetes emitter gives them ([`names::pod_selector`]) and attaches the
 /// service's security group, whose id exists only after apply (hence an output, not a
 /// file of the Kustomize tree).
-pub fn security_group_policies(ctx: &Ctx<'_>) -> Value {
+pub fn security_group_policies(ctx: &Ctx<'_>, list: &mut ObjectWriter) {
     let res = &ctx.env.resources;
     let services = res.services.iter().map(|svc| (svc.name.clone(), super::security::service_group(&svc.name)));
     let bootstraps = res
@@ -425,39 +425,39 @@ pub fn security_group_policies(ctx: &Ctx<'_>) -> Value {
         .telemetry
         .as_ref()
         .map(|_| (crate::ir::Telemetry::COLLECTOR.to_string(), super::security::COLLECTOR_GROUP.to_string()));
-    let items = services
-        .chain(bootstraps)
-        .chain(collector)
-        .map(|(pods, group)| {
-            let labels: super::json::Map =
-                names::pod_selector(ctx.project, &pods).into_iter().map(|(k, v)| (k.to_string(), lit(v))).collect();
-            let group = format!("aws_security_group.{group}.id");
-            obj([
-                ("apiVersion", lit("vpcresources.k8s.aws/v1beta1")),
-                ("kind", lit("SecurityGroupPolicy")),
-                (
-                    "metadata",
-                    obj([
-                        ("name", lit(names::shorten(&pods, 253))),
-                        ("namespace", lit(&ctx.env.namespace)),
-                        (
-                            "labels",
-                            obj([
-                                ("app.kubernetes.io/managed-by", lit("govc")),
-                                ("app.kubernetes.io/part-of", lit(ctx.project)),
-                            ]),
-                        ),
-                    ]),
-                ),
-                (
-                    "spec",
-                    obj([
-                        ("podSelector", obj([("matchLabels", Value::Object(labels))])),
-                        ("securityGroups", obj([("groupIds", refs([group]))])),
-                    ]),
-                ),
-            ])
+    // Written straight to text, keys in order: an item per service.
+    list.lit("apiVersion", "v1")
+        .array("items", |items| {
+            for (pods, group) in services.chain(bootstraps).chain(collector) {
+                let mut labels = names::pod_selector(ctx.project, &pods);
+                labels.sort_unstable_by_key(|(key, _)| *key);
+                items.object(|item| {
+                    item.lit("apiVersion", "vpcresources.k8s.aws/v1beta1")
+                        .lit("kind", "SecurityGroupPolicy")
+                        .object("metadata", |m| {
+                            m.object("labels", |l| {
+                                l.lit("app.kubernetes.io/managed-by", "govc")
+                                    .lit("app.kubernetes.io/part-of", ctx.project);
+                            })
+                            .lit("name", &names::shorten(&pods, 253))
+                            .lit("namespace", &ctx.env.namespace);
+                        })
+                        .object("spec", |spec| {
+                            spec.object("podSelector", |selector| {
+                                selector.object("matchLabels", |m| {
+                                    for (key, value) in &labels {
+                                        m.lit(key, value);
+                                    }
+                                });
+                            })
+                            .object("securityGroups", |groups| {
+                                groups.array("groupIds", |ids| {
+                                    ids.reference(&["aws_security_group.", &group, ".id"]);
+                                });
+                            });
+                        });
+                });
+            }
         })
-        .collect();
-    obj([("apiVersion", lit("v1")), ("kind", lit("List")), ("items", Value::Array(items))])
+        .lit("kind", "List");
 }

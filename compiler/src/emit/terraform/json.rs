@@ -377,6 +377,17 @@ impl TfFile {
         self.insert(&["output"], name, &body);
     }
 
+    /// Adds `output.<name>` like [`TfFile::output`], its value an object whose entries
+    /// `value` writes straight to text.
+    pub fn output_with(&mut self, name: &str, description: &str, value: impl FnOnce(&mut ObjectWriter)) {
+        let path = ["output"];
+        self.place(&path, name, |out| {
+            write_object_with(out, path.len() + 1, |body| {
+                body.lit("description", description).object("value", value);
+            });
+        });
+    }
+
     /// Sets a top-level key (`terraform`, `provider`).
     pub fn top(&mut self, key: &str, value: Value) {
         self.insert(&[], key, &value);

@@ -76,10 +76,10 @@ pub fn outputs(ctx: &Ctx<'_>) -> Result<TfFile, String> {
         );
     }
     if !ctx.env.resources.services.is_empty() {
-        file.output(
+        file.output_with(
             "security_group_policies",
-            super::compute::security_group_policies(ctx),
             "The SecurityGroupPolicy of each service (a v1 List for kubectl apply -f): attaches its security group, an id known after apply, to its pods",
+            |list| super::compute::security_group_policies(ctx, list),
         );
     }
     let nats = super::network::nat_zones(ctx);
