@@ -8,7 +8,10 @@
 //! The pool is rayon's, made once per process and reused by every phase. A
 //! build splits its work a dozen times; a thread spawned for each split often sat a
 //! scheduler tick (1 to 4 ms) on the spawning core before it ran, while the other core
-//! idled (`bench/README.md`). A pool thread is woken instead, on the core it last ran on.
+//! idled (`bench/README.md`). A pool thread is woken instead, and is often still awake:
+//! rayon's idle threads spin briefly before they sleep. A thread waiting for a split
+//! may run another piece of work meanwhile, so nothing may split work while it holds a
+//! lock that another piece may take.
 
 use std::sync::Mutex;
 
@@ -16,8 +19,8 @@ use rayon::prelude::*;
 
 /// Makes the calling thread one of the pool's threads, beside one more per core, so
 /// that it takes its share of each split itself instead of handing the split to the
-/// pool and sleeping until it is done (about 3 % less CPU and 2 MiB less at peak for a
-/// fleet-1000 build). For a process whose work is all split from this thread, such as a
+/// pool and sleeping until it is done (a few percent less CPU and a little less memory at
+/// peak, measured on fleet-1000 builds). For a process whose work is all split from this thread, such as a
 /// one-shot command's `main`, called before the first split. A process that splits work
 /// from other threads too (the language server checks on a thread of its own) must not
 /// call it: this thread runs the pool's work only while it splits some itself. Without
@@ -34,8 +37,7 @@ pub fn map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> 
 }
 
 /// [`map`] for a few coarse items of uneven cost: each thread takes the next item when
-/// free, one at a time, in the items' order (the costly ones are best put first; an
-/// item may wait for another that an earlier item started).
+/// free, one at a time, in the items' order (the costly ones are best put first).
 pub fn map_each<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
     let workers = rayon::current_num_threads().min(items.len());
     if workers <= 1 {

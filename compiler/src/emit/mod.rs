@@ -145,6 +145,9 @@ impl<'p> SharedBases<'p> {
     }
 
     /// Runs `f` with the bases (or why they could not be built), as one of the users.
+    /// The first builds them holding the lock, so building them must not split work
+    /// ([`crate::par`]): the thread would take other pieces while it waits, and a piece
+    /// that needs the bases would wait for the lock it holds.
     fn with<T>(&self, f: impl FnOnce(Result<&kustomize::Bases<'p>, String>) -> T) -> T {
         let bases = {
             let mut slot = self.bases.lock().unwrap_or_else(|e| e.into_inner());

@@ -398,8 +398,8 @@ impl TfFile {
     pub fn write(self, out: &mut Out, files: &mut dyn Files) {
         let TfFile { paths, mut values, chunks } = self;
         // Each path's values in key order; of a path and key, the value added last wins,
-        // as in a map: equal keys stay in the order added, which ends every tie (an
-        // unstable sort, about twice as fast as the stable one here).
+        // as in a map: equal keys stay in the order added, which ends every tie, so an
+        // unstable sort gives the stable sort's order.
         values.sort_unstable_by(|a, b| a.order(b, &chunks).then_with(|| a.added().cmp(&b.added())));
         values.dedup_by(|later, earlier| {
             let same = later.path == earlier.path && later.key(&chunks) == earlier.key(&chunks);
