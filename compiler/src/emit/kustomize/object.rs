@@ -8,6 +8,11 @@ use crate::ir;
 /// The UID and GID every container runs as: high, so it never maps to a host user.
 pub const RUN_AS: i64 = 10001;
 
+thread_local! {
+    /// Where [`Object::written`] writes an object before copying it out.
+    static SCRATCH: std::cell::RefCell<String> = std::cell::RefCell::new(String::with_capacity(4096));
+}
+
 /// A complete Kubernetes object: `apiVersion`, `kind`, `metadata`, then the rest.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Object {
@@ -65,14 +70,29 @@ impl Object {
         metadata: impl FnOnce(&mut yaml::MapWriter),
         rest: impl FnOnce(&mut yaml::MapWriter),
     ) -> Object {
-        // Room for a whole policy, Service or autoscaler (400 to 900 bytes): never grown.
-        let mut text = String::with_capacity(1024);
-        yaml::push_map_document(&mut text, |doc| {
-            doc.str("apiVersion", api_version).str("kind", kind).map("metadata", |m| {
-                m.str("name", &name);
-                metadata(m);
+        let write = |text: &mut String| {
+            yaml::push_map_document(text, |doc| {
+                doc.str("apiVersion", api_version).str("kind", kind).map("metadata", |m| {
+                    m.str("name", &name);
+                    metadata(m);
+                });
+                rest(doc);
             });
-            rest(doc);
+        };
+        // Written into the thread's scratch buffer, then copied into a string of exactly
+        // its length: an overlay holds thousands of these (400 to 900 bytes each) at once.
+        let text = SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
+            Ok(mut scratch) => {
+                scratch.clear();
+                write(&mut scratch);
+                String::from(scratch.as_str())
+            }
+            // Written from inside another object's writer: a buffer of its own.
+            Err(_) => {
+                let mut text = String::with_capacity(1024);
+                write(&mut text);
+                text
+            }
         });
         Object { api_version, kind, name, body: Body::Text(text) }
     }
@@ -349,5 +369,38 @@ mod tests {
         assert_eq!(memory(1536 << 20), Yaml::from("1536Mi"));
         assert_eq!(memory(1000), Yaml::from("1000"));
         assert_eq!(cpu(250), Yaml::from("250m"));
+    }
+
+    /// A written object keeps a string of exactly its text (an overlay holds thousands),
+    /// and an object written from inside another's writer is written whole too.
+    #[test]
+    fn a_written_object_holds_exactly_its_text() {
+        let mut inner = None;
+        let outer = Object::written(
+            "v1",
+            "ConfigMap",
+            "outer".to_string(),
+            |m| {
+                m.str("namespace", "a");
+            },
+            |doc| {
+                let obj = Object::written("v1", "ConfigMap", "inner".to_string(), |_| {}, |_| {});
+                doc.str("note", "x");
+                inner = Some(obj);
+            },
+        );
+        let text = |obj: &Object| match &obj.body {
+            Body::Text(text) => text.clone(),
+            Body::Tree(_) => panic!("written as text"),
+        };
+        assert_eq!(
+            text(&outer),
+            "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: outer\n  namespace: a\nnote: x\n"
+        );
+        let inner = inner.expect("written");
+        assert_eq!(text(&inner), "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: inner\n");
+        if let Body::Text(t) = &outer.body {
+            assert_eq!(t.capacity(), t.len(), "no room to spare");
+        }
     }
 }
