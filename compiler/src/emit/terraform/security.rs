@@ -416,7 +416,7 @@ fn service_rules(file: &mut TfFile, ctx: &Ctx<'_>, svc: &Service, services: &Has
             port: svc.port,
             peer: Peer::Group("runtime"),
             what: "probes",
-            description: format!("Kubelet probes from the nodes on {}", svc.port).into(),
+            description: ["Kubelet probes from the nodes on ", &decimal(svc.port)].concat().into(),
         },
     );
     // A service with an IAM role (it connects to a postgres) exchanges its service account
@@ -467,14 +467,23 @@ fn service_rules(file: &mut TfFile, ctx: &Ctx<'_>, svc: &Service, services: &Has
         if !seen.insert((to.clone(), port)) {
             continue;
         }
+        let port_text = decimal(port);
         flow(
             file,
             Flow { from: &me, to: &to, protocol: "tcp", port, what: None },
-            &format!("{} connects to {what} on {port}", svc.name),
-            &format!("{what} on {port} from {} (a declared connection)", svc.name),
+            &[&svc.name, " connects to ", &what, " on ", &port_text].concat(),
+            &[&what, " on ", &port_text, " from ", &svc.name, " (a declared connection)"].concat(),
         );
     }
     egress_rules(file, &me, &svc.egress);
+}
+
+/// `n` in decimal digits, for the descriptions made once per service and rule (without
+/// the formatting machinery: thousands per fleet).
+fn decimal(n: u16) -> String {
+    let mut text = String::with_capacity(5);
+    crate::emit::push_decimal(&mut text, u64::from(n));
+    text
 }
 
 /// The collector's group: DNS, kubelet probes on its health port, OTLP in from each
@@ -497,11 +506,12 @@ fn collector_rules(file: &mut TfFile, ctx: &Ctx<'_>, telemetry: &Telemetry) {
     for svc in &ctx.env.resources.services {
         let from = service_group(&svc.name);
         for port in [Telemetry::OTLP_GRPC_PORT, Telemetry::OTLP_HTTP_PORT] {
+            let port_text = decimal(port);
             flow(
                 file,
                 Flow { from: &from, to: me, protocol: "tcp", port, what: None },
-                &format!("{} sends telemetry (OTLP) to the collector on {port}", svc.name),
-                &format!("OTLP on {port} from {}", svc.name),
+                &[&svc.name, " sends telemetry (OTLP) to the collector on ", &port_text].concat(),
+                &["OTLP on ", &port_text, " from ", &svc.name].concat(),
             );
         }
     }
