@@ -140,14 +140,7 @@ fn help_and_version_exit_0() {
 fn transparent_huge_pages_are_off() {
     use std::process::Stdio;
     let tmp = tempfile::tempdir().expect("tempdir");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_govc"))
-        .arg("lsp")
-        .current_dir(tmp.path())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("govc lsp starts");
+    let mut child = lsp(tmp.path()).stdout(Stdio::null()).spawn().expect("govc lsp starts");
     let status_path = format!("/proc/{}/status", child.id());
     // The flag is set first thing in `main`; give the process a moment to get there.
     let mut field = None;
@@ -176,7 +169,8 @@ fn transparent_huge_pages_are_off() {
 /// document shows the check ran to its end.
 #[test]
 fn the_language_server_checks_with_a_pool_of_one_thread() {
-    use std::io::{BufRead, BufReader, Read, Write};
+    use lsp_server::{Message, Notification, Request};
+    use std::io::BufReader;
     use std::process::Stdio;
     use std::sync::mpsc;
     use std::time::Duration;
@@ -185,61 +179,39 @@ fn the_language_server_checks_with_a_pool_of_one_thread() {
     let project = tmp.path().join("project.gov");
     let text = "project demo {\n  phase = \"unknown-phase\"\n}\n";
     fs::write(&project, text).expect("project.gov");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_govc"))
-        .arg("lsp")
-        .env("RAYON_NUM_THREADS", "1")
-        .current_dir(tmp.path())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("govc lsp starts");
+    let mut child =
+        lsp(tmp.path()).env("RAYON_NUM_THREADS", "1").stdout(Stdio::piped()).spawn().expect("govc lsp starts");
     let uri = format!("file://{}", project.display());
     let messages = [
-        serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "initialize",
-            "params": {"capabilities": {}, "rootUri": format!("file://{}", tmp.path().display())}}),
-        serde_json::json!({"jsonrpc": "2.0", "method": "initialized", "params": {}}),
-        serde_json::json!({"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": {"textDocument":
-            {"uri": uri, "languageId": "gov", "version": 1, "text": text}}}),
+        Message::from(Request::new(
+            1.into(),
+            "initialize".into(),
+            serde_json::json!({"capabilities": {}, "rootUri": format!("file://{}", tmp.path().display())}),
+        )),
+        Message::from(Notification::new("initialized".into(), serde_json::json!({}))),
+        Message::from(Notification::new(
+            "textDocument/didOpen".into(),
+            serde_json::json!({"textDocument": {"uri": uri, "languageId": "gov", "version": 1, "text": text}}),
+        )),
     ];
     let mut stdin = child.stdin.take().expect("stdin");
     for message in &messages {
-        let body = message.to_string();
-        write!(stdin, "Content-Length: {}\r\n\r\n{body}", body.len()).expect("a message to the server");
+        message.write(&mut stdin).expect("a message to the server");
     }
-    stdin.flush().expect("flush");
     // Messages from the server, read on a thread: a server that hangs fails the test
     // after a minute instead of hanging it.
     let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
     let (sent, received) = mpsc::channel();
-    std::thread::spawn(move || loop {
-        let mut length = None;
-        loop {
-            let mut line = String::new();
-            if stdout.read_line(&mut line).unwrap_or(0) == 0 {
+    std::thread::spawn(move || {
+        while let Ok(Some(message)) = Message::read(&mut stdout) {
+            if sent.send(message).is_err() {
                 return;
             }
-            match line.trim_end() {
-                "" => break,
-                header => {
-                    if let Some(n) = header.strip_prefix("Content-Length: ") {
-                        length = n.parse::<usize>().ok();
-                    }
-                }
-            }
-        }
-        let mut body = vec![0; length.unwrap_or(0)];
-        if stdout.read_exact(&mut body).is_err() {
-            return;
-        }
-        let Ok(message) = serde_json::from_slice::<serde_json::Value>(&body) else { return };
-        if sent.send(message).is_err() {
-            return;
         }
     });
     let published = loop {
         match received.recv_timeout(Duration::from_secs(60)) {
-            Ok(message) if message["method"] == "textDocument/publishDiagnostics" => break Some(message),
+            Ok(Message::Notification(n)) if n.method == "textDocument/publishDiagnostics" => break Some(n.params),
             Ok(_) => continue,
             Err(_) => break None,
         }
@@ -247,5 +219,13 @@ fn the_language_server_checks_with_a_pool_of_one_thread() {
     let _ = child.kill();
     let _ = child.wait();
     let published = published.expect("diagnostics published within a minute");
-    assert_eq!(published["params"]["uri"], uri);
+    assert_eq!(published["uri"], uri);
+}
+
+/// `govc lsp` in `dir`, its input piped and its errors dropped.
+fn lsp(dir: &Path) -> Command {
+    use std::process::Stdio;
+    let mut command = Command::new(env!("CARGO_BIN_EXE_govc"));
+    command.arg("lsp").current_dir(dir).stdin(Stdio::piped()).stderr(Stdio::null());
+    command
 }

@@ -411,7 +411,7 @@ fn external_secrets(file: &mut TfFile, ctx: &Ctx<'_>) {
 /// `v1` `List` that `kubectl apply -f` takes: each selects the service's pods by the
 /// labels the Kubernetes emitter gives them ([`names::pod_selector`]) and attaches the
 /// service's security group, whose id exists only after apply (hence an output, not a
-/// file of the Kustomize tree).
+/// file of the Kustomize tree). Written as the entries of the output's value, `list`.
 pub fn security_group_policies(ctx: &Ctx<'_>, list: &mut ObjectWriter) {
     let res = &ctx.env.resources;
     let services = res.services.iter().map(|svc| (svc.name.clone(), super::security::service_group(&svc.name)));

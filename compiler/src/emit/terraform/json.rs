@@ -345,8 +345,8 @@ impl TfFile {
         self.place(&path, name, |out| {
             write_object(out, fields.iter().map(|(k, v)| (*k, v)), path.len() + 1, |out, scalar, _| match scalar {
                 Scalar::Lit(s) => write_string(out, &escaped(s)),
-                Scalar::Ref(expr) => write_string_parts(out, &["${", expr, "}"]),
-                Scalar::Attr(ty, name, attr) => write_string_parts(out, &["${", ty, ".", name, ".", attr, "}"]),
+                Scalar::Ref(expr) => write_string_parts(out, ["${", expr, "}"]),
+                Scalar::Attr(ty, name, attr) => write_string_parts(out, ["${", ty, ".", name, ".", attr, "}"]),
                 Scalar::Int(n) => crate::emit::push_decimal(out, *n),
             })
         });
@@ -657,7 +657,7 @@ impl ObjectWriter<'_> {
     /// `key: "${<expr>}"` of an expression given in pieces, like [`reference_of`].
     pub fn reference(&mut self, key: &str, parts: &[&str]) -> &mut Self {
         let out = self.key(key);
-        write_string_pieces(out, &["${"], parts, &["}"]);
+        write_reference(out, parts);
         self
     }
 
@@ -698,7 +698,7 @@ impl ArrayWriter<'_> {
 
     /// `"${<expr>}"` of an expression given in pieces, like [`reference_of`].
     pub fn reference(&mut self, parts: &[&str]) -> &mut Self {
-        write_string_pieces(self.item(), &["${"], parts, &["}"]);
+        write_reference(self.item(), parts);
         self
     }
 
@@ -708,15 +708,6 @@ impl ArrayWriter<'_> {
         write_object_with(self.item(), depth, f);
         self
     }
-}
-
-/// The JSON string of the pieces of `before`, `parts` and `after` joined.
-fn write_string_pieces(out: &mut String, before: &[&str], parts: &[&str], after: &[&str]) {
-    out.push('"');
-    for s in before.iter().chain(parts).chain(after) {
-        write_escaped(out, s);
-    }
-    out.push('"');
 }
 
 /// Integers digit by digit (ports, sizes, counts: most numbers of a file); anything
@@ -742,17 +733,22 @@ fn indent(out: &mut String, depth: usize) {
 /// A JSON string as serde_json writes it: `"` and `\` escaped, control characters as
 /// `\n`-style escapes or `\u00xx`; everything else (non-ASCII included) as is.
 fn write_string(out: &mut String, s: &str) {
-    write_string_parts(out, &[s]);
+    write_string_parts(out, [s]);
 }
 
 /// The JSON string of `parts` joined, without joining them first.
-fn write_string_parts(out: &mut String, parts: &[&str]) {
-    out.reserve(parts.iter().map(|s| s.len()).sum::<usize>() + 2);
+fn write_string_parts<'a>(out: &mut String, parts: impl IntoIterator<Item = &'a str> + Clone) {
+    out.reserve(parts.clone().into_iter().map(str::len).sum::<usize>() + 2);
     out.push('"');
     for s in parts {
         write_escaped(out, s);
     }
     out.push('"');
+}
+
+/// The JSON string of the reference `${<parts joined>}` ([`reference_of`]).
+fn write_reference(out: &mut String, parts: &[&str]) {
+    write_string_parts(out, ["${"].into_iter().chain(parts.iter().copied()).chain(["}"]));
 }
 
 /// The bytes a JSON string escapes: `"`, `\\` and the control characters.
