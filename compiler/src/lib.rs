@@ -76,15 +76,18 @@ pub fn analyze(sources: &Sources, options: &Options) -> (model::Model, diag::Dia
 fn model_keeping_trees(sources: &Sources) -> (Vec<syntax::ast::File>, model::Model, diag::Diagnostics, bool) {
     let mut sink = diag::Diagnostics::new();
     // Files parse independently: side by side, each into its own sink (the sink is
-    // sorted at the end, so the order they are merged in does not matter).
-    let ids: Vec<FileId> = sources.iter().map(|(id, _)| id).collect();
-    let parsed = par::map(&ids, |&id| {
+    // sorted at the end, so the order they are merged in does not matter), the largest
+    // first, so that the last to be parsed is a small one.
+    let mut ids: Vec<FileId> = sources.iter().map(|(id, _)| id).collect();
+    ids.sort_by_key(|&id| std::cmp::Reverse(sources.get(id).text.len()));
+    let mut parsed = par::map_each(&ids, |&id| {
         let mut local = diag::Diagnostics::new();
         let file = syntax::parse_file(sources, id, &mut local);
-        (file, local)
+        (id, file, local)
     });
+    parsed.sort_unstable_by_key(|(id, ..)| *id);
     let mut files = Vec::with_capacity(parsed.len());
-    for (file, local) in parsed {
+    for (_, file, local) in parsed {
         sink.extend(local.into_sorted());
         files.push(file);
     }
@@ -157,27 +160,29 @@ where
         let compilation = Compilation { diagnostics: sink.into_sorted(), ..Compilation::default() };
         return (compilation, Scaffolding { _trees: trees, _model: Some(model) });
     }
-    // The emitters read the IR only: the trees' memory is theirs.
-    drop(trees);
     // The model is free of errors, so it lowers (`model::to_ir`): the IR is lowered
     // while the checks run, on the cores they leave idle, and thrown away if they
-    // find an error.
+    // find an error. The emitters read the IR only: the trees are freed on the way.
     let (checked, program) = par::join(
         || {
             let mut local = diag::Diagnostics::new();
             checks::run(&model, options, &mut local);
             local
         },
-        || model::to_ir(&model),
+        || {
+            drop(trees);
+            model::to_ir(&model)
+        },
     );
     sink.extend(checked.into_reported());
     if sink.has_errors() {
         let compilation = Compilation { diagnostics: sink.into_sorted(), ..Compilation::default() };
         return (compilation, Scaffolding { _trees: Vec::new(), _model: Some(model) });
     }
-    drop(model);
     let mut compilation = Compilation::default();
-    match emit::emit_each(&program, &open) {
+    // The model is freed while the first files are rendered.
+    let ((), emitted) = par::join(|| drop(model), || emit::emit_each(&program, &open));
+    match emitted {
         Ok(rendered) => {
             let lock = lock::render_hashed(rendered.iter().map(|(p, (sha, _))| (p.as_str(), sha.as_str())), sources);
             let mut files: BTreeMap<String, R::Kept> = rendered.into_iter().map(|(p, (_, kept))| (p, kept)).collect();

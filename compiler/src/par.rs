@@ -13,7 +13,9 @@
 //! may run another piece of work meanwhile, so nothing may split work while it holds a
 //! lock that another piece may take.
 
-use std::sync::Mutex;
+use std::cell::Cell;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 use rayon::prelude::*;
 
@@ -29,6 +31,55 @@ use rayon::prelude::*;
 pub fn share_this_thread() {
     // An error means a pool exists already: it serves as well.
     let _ = rayon::ThreadPoolBuilder::new().use_current_thread().build_global();
+}
+
+/// Runs `f` on the calling thread, one of the pool's, while the pool's other threads
+/// stay awake: each polls for work instead of going to sleep when it finds none, so a
+/// split of `f`'s is taken up at once rather than once the thread is woken. On a
+/// virtual machine a sleeping thread's core is handed back to the host, and waking it
+/// takes from a tenth of a millisecond to several (`bench/README.md`), at every split of
+/// phases that each last a few. The cost is the other threads' idle time, spent polling
+/// until `f` returns (or unwinds): meant for a command's busy tens of milliseconds, not
+/// for a long-lived process. From a thread outside the pool, or with one thread, it is
+/// just `f()`.
+pub fn keep_awake<R>(f: impl FnOnce() -> R) -> R {
+    let Some(caller) = rayon::current_thread_index() else { return f() };
+    if rayon::current_num_threads() <= 1 {
+        return f();
+    }
+    let done = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&done);
+    // One copy per thread. An idle thread takes its copy before any other work, so it
+    // polls from the start of `f`; the caller's copy, run whenever the caller next looks
+    // for work, returns at once, and so does a copy reaching a thread that already polls
+    // (a nested call), which must not wait for an inner `f` beneath an outer one.
+    rayon::spawn_broadcast(move |ctx| {
+        if ctx.index() == caller || POLLING.with(|p| p.replace(true)) {
+            return;
+        }
+        while !flag.load(Ordering::Acquire) {
+            if !matches!(rayon::yield_now(), Some(rayon::Yield::Executed)) {
+                for _ in 0..64 {
+                    std::hint::spin_loop();
+                }
+            }
+        }
+        POLLING.with(|p| p.set(false));
+    });
+    /// Ends the polling when `f` returns or unwinds.
+    struct Done(Arc<AtomicBool>);
+    impl Drop for Done {
+        fn drop(&mut self) {
+            self.0.store(true, Ordering::Release);
+        }
+    }
+    let _done = Done(done);
+    f()
+}
+
+thread_local! {
+    /// This thread is polling for [`keep_awake`].
+    static POLLING: Cell<bool> = const { Cell::new(false) };
 }
 
 /// `items.iter().map(f).collect()`, computed by the pool's threads, in the items' order.
@@ -105,6 +156,53 @@ mod tests {
     #[test]
     fn join_returns_both() {
         assert_eq!(join(|| 1 + 1, || "b"), (2, "b"));
+    }
+
+    /// A pool of two threads, the shape of the machines govc is measured on.
+    fn pool_of_two() -> rayon::ThreadPool {
+        rayon::ThreadPoolBuilder::new().num_threads(2).build().expect("a pool of two threads")
+    }
+
+    #[test]
+    fn work_split_while_the_pool_is_kept_awake_is_all_done() {
+        let pool = pool_of_two();
+        let items: Vec<u64> = (0..1000).collect();
+        let (sum, squares) = pool.install(|| {
+            keep_awake(|| {
+                let squares = map(&items, |i| i * i);
+                // Nested: the inner call must not wait for the outer one.
+                let sum = keep_awake(|| join(|| map_each(&items, |i| i + 1).iter().sum::<u64>(), || 0)).0;
+                (sum, squares)
+            })
+        });
+        assert_eq!(sum, (1..1001).sum::<u64>());
+        assert_eq!(squares, items.iter().map(|i| i * i).collect::<Vec<_>>());
+        // Outside the pool it is the closure, called once.
+        assert_eq!(keep_awake(|| 7), 7);
+    }
+
+    #[test]
+    fn the_pool_stops_polling_when_the_work_is_done_or_unwinds() {
+        let pool = pool_of_two();
+        let polling = |pool: &rayon::ThreadPool| {
+            // Every thread answers a broadcast once it is free, a polling one included
+            // (it runs it between polls): whether each was polling when it answered.
+            pool.broadcast(|_| POLLING.with(Cell::get))
+        };
+        pool.install(|| keep_awake(|| map(&[1, 2, 3], |i| i * 2)));
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while polling(&pool).iter().any(|&p| p) {
+            assert!(std::time::Instant::now() < deadline, "a thread still polls a minute after the work was done");
+            std::thread::yield_now();
+        }
+        let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            pool.install(|| keep_awake(|| -> u32 { panic!("boom") }))
+        }));
+        assert!(caught.is_err());
+        while polling(&pool).iter().any(|&p| p) {
+            assert!(std::time::Instant::now() < deadline, "a thread still polls a minute after the work unwound");
+            std::thread::yield_now();
+        }
     }
 
     #[test]

@@ -47,7 +47,9 @@ pub(crate) fn compile_or_e901(sources: &Sources, options: &Options) -> Compilati
 
 /// [`govc::compile_each`], with a panic turned into E901 like [`compile_or_e901`].
 /// The trees and the model it built are not freed: the process ends soon, and
-/// freeing a large project piece by piece costs a tenth of a `check`.
+/// freeing a large project piece by piece costs a tenth of a `check`. The pool's
+/// threads poll for work meanwhile ([`govc::par::keep_awake`]): the compilation splits
+/// its work a dozen times in a few tens of milliseconds.
 pub(crate) fn compile_each_or_e901<R: govc::emit::out::Receive>(
     sources: &Sources,
     options: &Options,
@@ -56,7 +58,10 @@ pub(crate) fn compile_each_or_e901<R: govc::emit::out::Receive>(
 where
     R::Kept: Send,
 {
-    match panic::catch_unwind(AssertUnwindSafe(|| govc::compile_each_with_scaffolding(sources, options, open))) {
+    let compiled = govc::par::keep_awake(|| {
+        panic::catch_unwind(AssertUnwindSafe(|| govc::compile_each_with_scaffolding(sources, options, open)))
+    });
+    match compiled {
         Ok((compilation, scaffolding)) => {
             std::mem::forget(scaffolding);
             compilation
