@@ -298,30 +298,56 @@ fn display_cidr(cidr: Option<ipnet::Ipv4Net>) -> String {
 
 /// `3..12`, or `2` when fixed.
 pub fn replicas(r: ir::Replicas) -> String {
-    if r.min == r.max {
-        r.min.to_string()
-    } else {
-        format!("{}..{}", r.min, r.max)
+    written(|out| push_replicas(out, r))
+}
+
+/// Appends [`replicas`] to `out`.
+pub fn push_replicas(out: &mut String, r: ir::Replicas) {
+    crate::emit::push_decimal(out, u64::from(r.min));
+    if r.min != r.max {
+        out.push_str("..");
+        crate::emit::push_decimal(out, u64::from(r.max));
     }
 }
 
 /// `250m`, or whole cores as `2`.
 pub fn cpu(millis: u32) -> String {
+    written(|out| push_cpu(out, millis))
+}
+
+/// Appends [`cpu`] to `out`.
+pub fn push_cpu(out: &mut String, millis: u32) {
     if millis % 1000 == 0 {
-        (millis / 1000).to_string()
+        crate::emit::push_decimal(out, u64::from(millis / 1000));
     } else {
-        format!("{millis}m")
+        crate::emit::push_decimal(out, u64::from(millis));
+        out.push('m');
     }
 }
 
 /// The largest binary unit that divides the size: `512MiB`, `1GiB`.
 pub fn memory(bytes: u64) -> String {
+    written(|out| push_memory(out, bytes))
+}
+
+/// Appends [`memory`] to `out`.
+pub fn push_memory(out: &mut String, bytes: u64) {
     for (unit, size) in [("TiB", 1u64 << 40), ("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)] {
         if bytes >= size && bytes % size == 0 {
-            return format!("{}{unit}", bytes / size);
+            crate::emit::push_decimal(out, bytes / size);
+            out.push_str(unit);
+            return;
         }
     }
-    format!("{bytes}B")
+    crate::emit::push_decimal(out, bytes);
+    out.push('B');
+}
+
+/// The text `push` appends to an empty string.
+fn written(push: impl FnOnce(&mut String)) -> String {
+    let mut out = String::new();
+    push(&mut out);
+    out
 }
 
 /// The diff as text for people.
@@ -381,6 +407,28 @@ pub fn render_text(d: &EnvDiff) -> String {
 mod tests {
     use super::*;
     use crate::{compile, Options, Sources};
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The quantities read as their definitions say, written with the formatting
+        /// machinery: a count or a range, cores or millicores, the largest unit that
+        /// divides a size.
+        #[test]
+        fn quantities_are_written_as_defined(min in 0u32..50, extra in 0u32..3, millis in 0u32..5000, k in 0u32..41, n in 1u64..4096) {
+            let max = if extra == 0 { min } else { min + extra };
+            let range = if min == max { min.to_string() } else { format!("{min}..{max}") };
+            prop_assert_eq!(replicas(ir::Replicas { min, max }), range);
+            let cores = if millis % 1000 == 0 { (millis / 1000).to_string() } else { format!("{millis}m") };
+            prop_assert_eq!(cpu(millis), cores);
+            let bytes = n << k;
+            let units = [("TiB", 1u64 << 40), ("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)];
+            let size = units
+                .iter()
+                .find(|(_, size)| bytes >= *size && bytes % size == 0)
+                .map_or_else(|| format!("{bytes}B"), |(unit, size)| format!("{}{unit}", bytes / size));
+            prop_assert_eq!(memory(bytes), size);
+        }
+    }
 
     fn program(text: &str) -> ir::Program {
         let mut sources = Sources::with_stdlib();

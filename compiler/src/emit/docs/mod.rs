@@ -87,20 +87,44 @@ fn push_row(out: &mut String, cells: &[&str]) {
 }
 
 /// The rows of the services table. A fleet has thousands of services: the rows are
-/// written here, not looked up cell by cell by the template.
+/// written here, cell by cell into one string, not looked up by the template.
 fn service_rows(services: &[ir::Service]) -> String {
     let mut out = String::with_capacity(services.len() * 96);
     for s in services {
-        let image = s.image.as_ref().map_or_else(|| "not set yet".to_string(), |i| format!("`{}`", cell(&i.reference)));
-        let connects = list(s.connects.iter().map(|c| match c {
-            Connection::Postgres(d) => format!("`{d}` (postgres)"),
-            Connection::Service(t) => format!("`{t}`"),
-            Connection::Bucket(b) => format!("`{b}` (bucket)"),
-        }));
-        let (name, port) = (["`", s.name.as_str(), "`"].concat(), s.port.to_string());
-        let replicas = envdiff::replicas(s.replicas);
-        let (cpu, memory) = (envdiff::cpu(s.cpu_millis), envdiff::memory(s.memory_bytes));
-        push_row(&mut out, &[&name, &image, &port, &replicas, &cpu, &memory, &connects]);
+        for piece in ["| `", &s.name, "` | "] {
+            out.push_str(piece);
+        }
+        match &s.image {
+            Some(image) => {
+                out.push('`');
+                push_cell(&mut out, &image.reference);
+                out.push('`');
+            }
+            None => out.push_str("not set yet"),
+        }
+        out.push_str(" | ");
+        crate::emit::push_decimal(&mut out, u64::from(s.port));
+        out.push_str(" | ");
+        envdiff::push_replicas(&mut out, s.replicas);
+        out.push_str(" | ");
+        envdiff::push_cpu(&mut out, s.cpu_millis);
+        out.push_str(" | ");
+        envdiff::push_memory(&mut out, s.memory_bytes);
+        out.push_str(" | ");
+        if s.connects.is_empty() {
+            out.push_str("—");
+        }
+        for (i, c) in s.connects.iter().enumerate() {
+            let (name, what) = match c {
+                Connection::Postgres(d) => (d, "` (postgres)"),
+                Connection::Service(t) => (t, "`"),
+                Connection::Bucket(b) => (b, "` (bucket)"),
+            };
+            for piece in [if i == 0 { "`" } else { ", `" }, name.as_str(), what] {
+                out.push_str(piece);
+            }
+        }
+        out.push_str(" |\n");
     }
     out
 }
@@ -430,6 +454,16 @@ fn cell(text: &str) -> String {
     text.replace('|', "\\|")
 }
 
+/// Appends [`cell`] of `text`.
+fn push_cell(out: &mut String, text: &str) {
+    for (i, part) in text.split('|').enumerate() {
+        if i > 0 {
+            out.push_str("\\|");
+        }
+        out.push_str(part);
+    }
+}
+
 fn yes_no(b: bool) -> &'static str {
     if b {
         "yes"
@@ -451,6 +485,16 @@ fn list(items: impl Iterator<Item = String>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// A cell appended is the cell made whole, pipes escaped.
+        #[test]
+        fn a_cell_is_appended_as_it_is_made(text in "[a-z|`\\\\ ]{0,12}") {
+            let mut out = String::from("| ");
+            push_cell(&mut out, &text);
+            proptest::prop_assert_eq!(out, format!("| {}", cell(&text)));
+        }
+    }
     use crate::{compile, Options, Sources};
 
     fn build(dir: &str) -> BTreeMap<String, String> {
