@@ -112,7 +112,7 @@ fn service_rows(services: &[ir::Service]) -> String {
         envdiff::push_memory(&mut out, s.memory_bytes);
         out.push_str(" | ");
         if s.connects.is_empty() {
-            out.push_str("—");
+            out.push('—');
         }
         for (i, c) in s.connects.iter().enumerate() {
             let (name, what) = match c {
