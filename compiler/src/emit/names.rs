@@ -29,7 +29,7 @@ pub fn shortened(name: String, max: usize) -> String {
 /// `<project>-<env>`: the Kubernetes namespace, the EKS cluster name and the prefix of
 /// every AWS name (shortened to `max`).
 pub fn env_prefix(project: &str, env: &str, max: usize) -> String {
-    shortened(format!("{project}-{env}"), max)
+    shortened([project, "-", env].concat(), max)
 }
 
 /// The characters of a Kubernetes namespace (a DNS-1123 label).
@@ -59,6 +59,17 @@ pub fn aws_prefix(project: &str, env: &str) -> String {
     env_prefix(project, env, AWS_PREFIX_MAX)
 }
 
+/// [`aws_prefix`] followed by `parts`, one string built in place (names of this kind
+/// are made thousands of times per fleet: a role and a security group per service).
+fn after_prefix<const N: usize>(project: &str, env: &str, parts: [&str; N]) -> String {
+    let mut name = aws_prefix(project, env);
+    name.reserve(parts.iter().map(|p| p.len()).sum());
+    for part in parts {
+        name.push_str(part);
+    }
+    name
+}
+
 /// The EKS cluster of an environment.
 pub fn cluster_name(project: &str, env: &str) -> String {
     aws_prefix(project, env)
@@ -68,23 +79,23 @@ pub fn cluster_name(project: &str, env: &str) -> String {
 /// and `runtime` segments (databases have one group each, [`postgres_security_group_name`]).
 /// Terraform creates it; the Kubernetes Ingress names the ingress one in its ALB annotation.
 pub fn security_group_name(project: &str, env: &str, role: crate::ir::SegmentRole) -> String {
-    shortened(format!("{}-{}", aws_prefix(project, env), role.as_str()), 255)
+    shortened(after_prefix(project, env, ["-", role.as_str()]), 255)
 }
 
 /// The security group of a service's pods (EKS security groups for pods),
 /// `<prefix>-svc-<service>`, within the 255 bytes of a group name.
 pub fn service_security_group_name(project: &str, env: &str, service: &str) -> String {
-    shortened(format!("{}-svc-{service}", aws_prefix(project, env)), 255)
+    shortened(after_prefix(project, env, ["-svc-", service]), 255)
 }
 
 /// The security group of the environment's OpenTelemetry Collector, `<prefix>-otel-collector`.
 pub fn collector_security_group_name(project: &str, env: &str) -> String {
-    shortened(format!("{}-{}", aws_prefix(project, env), crate::ir::Telemetry::COLLECTOR), 255)
+    shortened(after_prefix(project, env, ["-", crate::ir::Telemetry::COLLECTOR]), 255)
 }
 
 /// The security group of one postgres, `<prefix>-pg-<postgres>`.
 pub fn postgres_security_group_name(project: &str, env: &str, postgres: &str) -> String {
-    shortened(format!("{}-pg-{postgres}", aws_prefix(project, env)), 255)
+    shortened(after_prefix(project, env, ["-pg-", postgres]), 255)
 }
 
 /// The master user of every RDS postgres (its password is managed by RDS in Secrets
@@ -93,13 +104,13 @@ pub const DB_MASTER_USER: &str = "govc_admin";
 
 /// The RDS identifier of a postgres's writer instance, `<prefix>-<postgres>` (63 at most).
 pub fn db_identifier(project: &str, env: &str, postgres: &str) -> String {
-    shortened(format!("{}-{postgres}", aws_prefix(project, env)), 63)
+    shortened(after_prefix(project, env, ["-", postgres]), 63)
 }
 
 /// The IAM role `<prefix>-<suffix>` (64 at most) of a workload: `svc-<service>` or
 /// `bootstrap-<postgres>`; its ServiceAccount's `eks.amazonaws.com/role-arn` names it.
 pub fn role_name(project: &str, env: &str, suffix: &str) -> String {
-    shortened(format!("{}-{suffix}", aws_prefix(project, env)), 64)
+    shortened(after_prefix(project, env, ["-", suffix]), 64)
 }
 
 /// The annotation of a ServiceAccount that names its IAM role (IAM roles for service accounts).
@@ -113,7 +124,7 @@ pub fn bootstrap_name(postgres: &str) -> String {
 
 /// The security group of a postgres's bootstrap Job, `<prefix>-bootstrap-<postgres>`.
 pub fn bootstrap_security_group_name(project: &str, env: &str, postgres: &str) -> String {
-    shortened(format!("{}-bootstrap-{postgres}", aws_prefix(project, env)), 255)
+    shortened(after_prefix(project, env, ["-bootstrap-", postgres]), 255)
 }
 
 /// `<project>-<name>` shortened to the 63 characters of a label value: the

@@ -18,12 +18,12 @@ const CPU_TARGET_PERCENT: i64 = 70;
 
 /// `<service>-config`: the ConfigMap of non-secret env values.
 pub fn config_map_name(svc: &str) -> String {
-    format!("{svc}-config")
+    [svc, "-config"].concat()
 }
 
 /// `<service>-secrets`: the Secret the ExternalSecret creates (deterministic).
 pub fn secret_name(svc: &str) -> String {
-    format!("{svc}-secrets")
+    [svc, "-secrets"].concat()
 }
 
 /// The image a container names: the service's own name, a placeholder that the

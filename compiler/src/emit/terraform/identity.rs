@@ -45,12 +45,12 @@ pub fn needed(ctx: &Ctx<'_>) -> bool {
 
 /// The Terraform identifier of a service's role (and its Pod Identity association).
 pub fn service_role(service: &str) -> String {
-    format!("svc_{}", ident(service))
+    ["svc_", &ident(service)].concat()
 }
 
 /// The Terraform identifier of a postgres's bootstrap role.
 pub fn bootstrap_role(postgres: &str) -> String {
-    format!("bootstrap_{}", ident(postgres))
+    ["bootstrap_", &ident(postgres)].concat()
 }
 
 /// The instances of a postgres: the writer, then its replicas (Terraform identifiers).
@@ -170,7 +170,7 @@ pub fn emit(ctx: &Ctx<'_>) -> Result<TfFile, String> {
             continue;
         }
         let role = service_role(&svc.name);
-        iam::workload_role(&mut file, ctx, &role, &format!("svc-{}", svc.name), namespace, &svc.name);
+        iam::workload_role(&mut file, ctx, &role, &["svc-", &svc.name].concat(), namespace, &svc.name);
         iam::inline_policy(&mut file, &role, &role, statements);
     }
     for db in &res.databases {
