@@ -364,89 +364,146 @@ pub fn rules(env: &Environment) -> Vec<Code> {
 /// every flow (routes, connects, egress) as a labelled edge.
 fn diagram(env: &Environment) -> String {
     let r = &env.resources;
-    let id = |kind: &str, name: &str| format!("{kind}_{}", name.replace('-', "_"));
-    let mut out = String::from("flowchart LR\n");
+    // A fleet's diagram has a few lines per service: written piece by piece.
+    let mut out = String::with_capacity(64 + r.services.len() * 160);
+    out.push_str("flowchart LR\n");
     let exposure =
         r.ingress().and_then(|i| r.network(&i.network)).map(|n| n.segment(ir::SegmentRole::Ingress).exposure);
     if let Some(i) = r.ingress() {
         let clients = if exposure == Some(ir::Exposure::Public) { "internet" } else { "private clients" };
-        out += &format!("  clients((\"{clients}\"))\n");
-        out += "  subgraph ingress_segment[\"ingress segment\"]\n";
-        let host = i.host.as_deref().map(|h| format!("<br/>{}", label(h))).unwrap_or_default();
-        out += &format!("    {}[\"ingress {}{host}\"]\n", id("ing", &i.name), i.name);
-        out += "  end\n";
+        push_all(
+            &mut out,
+            ["  clients((\"", clients, "\"))\n", "  subgraph ingress_segment[\"ingress segment\"]\n    "],
+        );
+        push_id(&mut out, "ing", &i.name);
+        push_all(&mut out, ["[\"ingress ", &i.name]);
+        if let Some(host) = i.host.as_deref() {
+            out.push_str("<br/>");
+            push_label(&mut out, host);
+        }
+        out.push_str("\"]\n  end\n");
     }
     if !r.services.is_empty() {
-        out += "  subgraph runtime_segment[\"runtime segment\"]\n";
+        out.push_str("  subgraph runtime_segment[\"runtime segment\"]\n");
         for s in &r.services {
-            out += &format!("    {}[\"service {}<br/>:{}\"]\n", id("svc", &s.name), s.name, s.port);
+            out.push_str("    ");
+            push_id(&mut out, "svc", &s.name);
+            push_all(&mut out, ["[\"service ", &s.name, "<br/>:"]);
+            crate::emit::push_decimal(&mut out, u64::from(s.port));
+            out.push_str("\"]\n");
         }
-        out += "  end\n";
+        out.push_str("  end\n");
     }
     if !r.databases.is_empty() {
-        out += "  subgraph persistence_segment[\"persistence segment\"]\n";
+        out.push_str("  subgraph persistence_segment[\"persistence segment\"]\n");
         for d in &r.databases {
-            out += &format!("    {}[(\"postgres {}\")]\n", id("db", &d.name), d.name);
+            out.push_str("    ");
+            push_id(&mut out, "db", &d.name);
+            push_all(&mut out, ["[(\"postgres ", &d.name, "\")]\n"]);
         }
-        out += "  end\n";
+        out.push_str("  end\n");
     }
     if !r.buckets.is_empty() {
-        out += "  subgraph storage[\"S3 (VPC gateway endpoint)\"]\n";
+        out.push_str("  subgraph storage[\"S3 (VPC gateway endpoint)\"]\n");
         for b in &r.buckets {
-            out += &format!("    {}[(\"bucket {}\")]\n", id("s3", &b.name), b.name);
+            out.push_str("    ");
+            push_id(&mut out, "s3", &b.name);
+            push_all(&mut out, ["[(\"bucket ", &b.name, "\")]\n"]);
         }
-        out += "  end\n";
+        out.push_str("  end\n");
     }
     if let Some(i) = r.ingress() {
-        out += &format!("  clients -- \"https\" --> {}\n", id("ing", &i.name));
+        out.push_str("  clients -- \"https\" --> ");
+        push_id(&mut out, "ing", &i.name);
+        out.push('\n');
         for rt in &i.routes {
-            out += &format!(
-                "  {} -- \"{} :{}\" --> {}\n",
-                id("ing", &i.name),
-                label(&rt.path),
-                rt.port,
-                id("svc", &rt.service)
-            );
+            out.push_str("  ");
+            push_id(&mut out, "ing", &i.name);
+            out.push_str(" -- \"");
+            push_label(&mut out, &rt.path);
+            out.push_str(" :");
+            crate::emit::push_decimal(&mut out, u64::from(rt.port));
+            out.push_str("\" --> ");
+            push_id(&mut out, "svc", &rt.service);
+            out.push('\n');
         }
     }
-    let mut destinations: Vec<String> = Vec::new();
+    let mut destinations: Vec<&str> = Vec::new();
     // Service ports by name (the first of a name, like `Resources::service`), looked up
     // once per connection.
     let ports: HashMap<&str, u16> = r.services.iter().rev().map(|s| (s.name.as_str(), s.port)).collect();
     for s in &r.services {
         for c in &s.connects {
-            match c {
-                Connection::Postgres(d) => {
-                    let port = r.database(d).map_or(5432, |db| db.port);
-                    out += &format!("  {} -- \":{port}\" --> {}\n", id("svc", &s.name), id("db", d));
-                }
-                Connection::Service(t) => {
-                    let port = ports.get(t.as_str()).copied().unwrap_or(0);
-                    out += &format!("  {} -- \":{port}\" --> {}\n", id("svc", &s.name), id("svc", t));
-                }
-                Connection::Bucket(b) => {
-                    out += &format!("  {} -- \":443\" --> {}\n", id("svc", &s.name), id("s3", b));
-                }
-            }
+            let (port, kind, to) = match c {
+                Connection::Postgres(d) => (r.database(d).map_or(5432, |db| db.port), "db", d),
+                Connection::Service(t) => (ports.get(t.as_str()).copied().unwrap_or(0), "svc", t),
+                Connection::Bucket(b) => (443, "s3", b),
+            };
+            out.push_str("  ");
+            push_id(&mut out, "svc", &s.name);
+            out.push_str(" -- \":");
+            crate::emit::push_decimal(&mut out, u64::from(port));
+            out.push_str("\" --> ");
+            push_id(&mut out, kind, to);
+            out.push('\n');
         }
         for e in &s.egress {
             let n = match destinations.iter().position(|d| *d == e.host) {
                 Some(n) => n,
                 None => {
-                    destinations.push(e.host.clone());
-                    out += &format!("  ext_{}([\"{}\"])\n", destinations.len() - 1, label(&e.host));
+                    destinations.push(&e.host);
+                    out.push_str("  ext_");
+                    crate::emit::push_decimal(&mut out, (destinations.len() - 1) as u64);
+                    out.push_str("([\"");
+                    push_label(&mut out, &e.host);
+                    out.push_str("\"])\n");
                     destinations.len() - 1
                 }
             };
-            out += &format!("  {} -. \"egress :{}\" .-> ext_{n}\n", id("svc", &s.name), e.port);
+            out.push_str("  ");
+            push_id(&mut out, "svc", &s.name);
+            out.push_str(" -. \"egress :");
+            crate::emit::push_decimal(&mut out, u64::from(e.port));
+            out.push_str("\" .-> ext_");
+            crate::emit::push_decimal(&mut out, n as u64);
+            out.push('\n');
         }
     }
     out
 }
 
-/// Text inside a Mermaid label: quotes and angle brackets as entities.
-fn label(text: &str) -> String {
-    text.replace('"', "#quot;").replace('<', "#lt;").replace('>', "#gt;")
+/// Appends each of `pieces`.
+fn push_all<const N: usize>(out: &mut String, pieces: [&str; N]) {
+    for piece in pieces {
+        out.push_str(piece);
+    }
+}
+
+/// Appends the Mermaid node id `<kind>_<name>`, the name's `-` made `_`.
+fn push_id(out: &mut String, kind: &str, name: &str) {
+    out.push_str(kind);
+    out.push('_');
+    for (i, part) in name.split('-').enumerate() {
+        if i > 0 {
+            out.push('_');
+        }
+        out.push_str(part);
+    }
+}
+
+/// Appends `text` as the text of a Mermaid label: quotes and angle brackets as entities.
+fn push_label(out: &mut String, text: &str) {
+    let mut rest = text;
+    while let Some(at) = rest.find(['"', '<', '>']) {
+        out.push_str(&rest[..at]);
+        out.push_str(match rest.as_bytes()[at] {
+            b'"' => "#quot;",
+            b'<' => "#lt;",
+            _ => "#gt;",
+        });
+        rest = &rest[at + 1..];
+    }
+    out.push_str(rest);
 }
 
 /// Text inside a Markdown table cell.
@@ -486,7 +543,20 @@ fn list(items: impl Iterator<Item = String>) -> String {
 mod tests {
     use super::*;
 
+    /// A Mermaid label's text, by its definition.
+    fn label(text: &str) -> String {
+        text.replace('"', "#quot;").replace('<', "#lt;").replace('>', "#gt;")
+    }
+
     proptest::proptest! {
+        /// A label appended is the label made whole, entities for quotes and brackets.
+        #[test]
+        fn a_label_is_appended_as_it_is_made(text in "[a-z\"<>#; -]{0,12}") {
+            let mut out = String::from("[");
+            push_label(&mut out, &text);
+            proptest::prop_assert_eq!(out, format!("[{}", label(&text)));
+        }
+
         /// A cell appended is the cell made whole, pipes escaped.
         #[test]
         fn a_cell_is_appended_as_it_is_made(text in "[a-z|`\\\\ ]{0,12}") {
