@@ -175,7 +175,9 @@ pub(crate) fn push_decimal(out: &mut String, n: u64) {
             break;
         }
     }
-    out.push_str(std::str::from_utf8(&digits[at..]).unwrap_or_default());
+    // ASCII digits, each a `char` of one byte: no UTF-8 validation of the slice.
+    out.reserve(digits.len() - at);
+    out.extend(digits[at..].iter().map(|&d| char::from(d)));
 }
 
 /// Appends `net` as its `Display` writes it (`10.1.128.0/19`), digit by digit: an
