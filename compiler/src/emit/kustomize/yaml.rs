@@ -492,7 +492,13 @@ fn write_block(out: &mut String, s: &str, indent: usize) {
         None => (s, "|-\n"),
     };
     out.push_str(header);
-    for line in body.split('\n') {
+    // The lines of `body` (`split('\n')`), found by `memchr`: a block may be a script
+    // of thousands of lines.
+    let ends = memchr::memchr_iter(b'\n', body.as_bytes()).chain(std::iter::once(body.len()));
+    let mut start = 0;
+    for end in ends {
+        let line = &body[start..end];
+        start = end + 1;
         if !line.is_empty() {
             crate::emit::push_spaces(out, indent);
             out.push_str(line);
