@@ -60,7 +60,7 @@ pub fn overlay(view: &View, base: Option<(String, &Base)>, dir: String, files: &
             ("metadata", map([("name", (&b.name).into())])),
             ("$patch", "delete".into()),
         ]);
-        push_patch(&mut patches, &b.target(), &yaml::to_embedded(&delete));
+        push_patch(&mut patches, b, &yaml::to_embedded(&delete));
     }
 
     let mut k = vec![
@@ -133,7 +133,7 @@ impl<'b, 'f> Diff<'b, 'f> {
         self.ops.clear();
         diff_objects(&self.base[i], obj, &mut self.ops)?;
         if !self.ops.is_empty() {
-            push_patch(&mut self.patches, &obj.target(), &self.ops);
+            push_patch(&mut self.patches, obj, &self.ops);
         }
         Ok(())
     }
@@ -154,17 +154,18 @@ impl<'b, 'f> Diff<'b, 'f> {
         let Some(i) = told else { return self.object(&inputs.build(kind)) };
         self.matched[i] = true;
         if !self.ops.is_empty() {
-            push_patch(&mut self.patches, &self.base[i].target(), &self.ops);
+            push_patch(&mut self.patches, &self.base[i], &self.ops);
         }
         Ok(())
     }
 }
 
 /// Appends the item of `patches:` that applies `patch` (the text of an embedded
-/// document, ending with a newline or not) to `target`.
-fn push_patch(patches: &mut String, target: &Yaml, patch: &str) {
+/// document, ending with a newline or not) to the object `target` ([`Object::target_pairs`]).
+fn push_patch(patches: &mut String, target: &Object, patch: &str) {
     let patch = patch.strip_suffix('\n').unwrap_or(patch);
-    yaml::push_map_item(patches, &[("target", Field::Value(target)), ("patch", Field::Text(patch))], 2);
+    let (pairs, n) = target.target_pairs();
+    yaml::push_map_item(patches, &[("target", Field::Texts(&pairs[..n])), ("patch", Field::Text(patch))], 2);
 }
 
 /// Makes `svc`'s container (its `inputs`) name the image the base uses, and records in

@@ -218,6 +218,8 @@ pub enum Field<'a> {
     Text(&'a str),
     /// Any value.
     Value(&'a Yaml),
+    /// A map of string scalars, as a [`Yaml::Map`] of [`Yaml::Str`] writes it.
+    Texts(&'a [(&'a str, &'a str)]),
 }
 
 /// Appends one item of a block sequence at `indent` whose value is the map of
@@ -237,6 +239,20 @@ pub fn push_map_item(out: &mut String, entries: &[(&str, Field<'_>)], indent: us
                 write_scalar(out, key);
                 out.push_str(": ");
                 write_text(out, text, indent + 4);
+            }
+            Field::Texts(pairs) => {
+                write_scalar(out, key);
+                if pairs.is_empty() {
+                    out.push_str(": {}\n");
+                    continue;
+                }
+                out.push_str(":\n");
+                for (inner, text) in *pairs {
+                    crate::emit::push_spaces(out, indent + 4);
+                    write_scalar(out, inner);
+                    out.push_str(": ");
+                    write_text(out, text, indent + 6);
+                }
             }
         }
     }
@@ -854,6 +870,22 @@ mod tests {
     }
 
     proptest! {
+        /// A map of strings in an item is written as the tree of those strings would be.
+        #[test]
+        fn a_map_of_texts_is_written_as_its_tree(
+            pairs in proptest::collection::vec(("[a-z/.-]{1,8}|on|1x", "[a-z: -]{0,8}|\\n|a\\nb|yes"), 0..4),
+            indent in 0usize..8,
+        ) {
+            let borrowed: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            let mut ours = String::new();
+            push_map_item(&mut ours, &[("target", Field::Texts(&borrowed)), ("patch", Field::Text("p"))], indent);
+            let target = Yaml::Map(pairs.iter().map(|(k, v)| (k.clone().into(), Yaml::text(v))).collect());
+            let item = Yaml::Map(vec![("target".into(), target), ("patch".into(), Yaml::text("p"))]);
+            let mut tree = String::new();
+            write_seq(&mut tree, &[item], indent);
+            prop_assert_eq!(ours, tree);
+        }
+
         /// The streaming writer writes what the tree writer writes for the same shape.
         #[test]
         fn the_streaming_writer_writes_the_tree(value in any_yaml()) {
