@@ -5,6 +5,7 @@
 //! deterministically: truncated, then suffixed with 8 hex digits of its sha256.
 
 use sha2::{Digest, Sha256};
+use std::borrow::Cow;
 
 /// `name` if it fits in `max` bytes, otherwise its first bytes plus `-` and a short hash
 /// of the whole name. Never ends with `-` or `.` before the hash, so that a shortened
@@ -135,8 +136,11 @@ pub fn instance_label(project: &str, name: &str) -> String {
 
 /// The labels that select the pods of `name`: the Kubernetes Deployment, its
 /// NetworkPolicies and the SecurityGroupPolicy that Terraform emits all use these.
-pub fn pod_selector(project: &str, name: &str) -> [(&'static str, String); 2] {
-    [("app.kubernetes.io/name", name.to_string()), ("app.kubernetes.io/instance", instance_label(project, name))]
+pub fn pod_selector<'a>(project: &str, name: &'a str) -> [(&'static str, Cow<'a, str>); 2] {
+    [
+        ("app.kubernetes.io/name", Cow::Borrowed(name)),
+        ("app.kubernetes.io/instance", Cow::Owned(instance_label(project, name))),
+    ]
 }
 
 /// The characters of an Elastic Load Balancing load balancer's name.

@@ -263,7 +263,12 @@ fn each_object<'a>(view: &View<'a>, f: &mut ObjectSink<'a, '_>) -> Result<(), St
 
 /// The recommended labels of an object that belongs to `name`.
 pub(crate) fn labels(project: &str, name: &str, component: &'static str) -> Yaml {
-    Yaml::Map(label_pairs(project, name, component).into_iter().map(|(k, v)| (k.into(), Yaml::Str(v))).collect())
+    Yaml::Map(
+        label_pairs(project, name, component)
+            .into_iter()
+            .map(|(k, v)| (k.into(), Yaml::Str(v.into_owned().into())))
+            .collect(),
+    )
 }
 
 /// [`labels`], written into the map `m` as `labels:`.
@@ -276,12 +281,12 @@ pub(crate) fn write_labels(m: &mut yaml::MapWriter, project: &str, name: &str, c
 }
 
 /// The pairs of [`labels`], in order.
-fn label_pairs<'a>(project: &'a str, name: &'a str, component: &'static str) -> [(&'static str, Cow<'static, str>); 5] {
+fn label_pairs<'a>(project: &'a str, name: &'a str, component: &'static str) -> [(&'static str, Cow<'a, str>); 5] {
     [
-        ("app.kubernetes.io/name", Cow::Owned(name.to_string())),
+        ("app.kubernetes.io/name", Cow::Borrowed(name)),
         ("app.kubernetes.io/instance", Cow::Owned(instance(project, name))),
         ("app.kubernetes.io/component", Cow::Borrowed(component)),
-        ("app.kubernetes.io/part-of", Cow::Owned(project.to_string())),
+        ("app.kubernetes.io/part-of", Cow::Borrowed(project)),
         ("app.kubernetes.io/managed-by", Cow::Borrowed("govc")),
     ]
 }
@@ -303,5 +308,10 @@ fn instance(project: &str, name: &str) -> String {
 /// The stable labels that select the pods of `name` (never changes between environments);
 /// the SecurityGroupPolicy Terraform emits selects the same ([`crate::emit::names::pod_selector`]).
 pub(crate) fn selector(project: &str, name: &str) -> Yaml {
-    Yaml::Map(crate::emit::names::pod_selector(project, name).into_iter().map(|(k, v)| (k.into(), v.into())).collect())
+    Yaml::Map(
+        crate::emit::names::pod_selector(project, name)
+            .into_iter()
+            .map(|(k, v)| (k.into(), Yaml::Str(v.into_owned().into())))
+            .collect(),
+    )
 }

@@ -898,7 +898,7 @@ fn security_group_policies_match_the_crd_and_the_pods() {
             let want: serde_json::Map<String, serde_json::Value> =
                 crate::emit::names::pod_selector("zenthea", &svc.name)
                     .into_iter()
-                    .map(|(k, v)| (k.to_string(), v.into()))
+                    .map(|(k, v)| (k.to_string(), v.into_owned().into()))
                     .collect();
             assert_eq!(spec["podSelector"]["matchLabels"], serde_json::Value::Object(want));
         }
