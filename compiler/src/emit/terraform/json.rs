@@ -233,6 +233,8 @@ pub fn ident(name: &str) -> String {
 pub struct TfFile {
     /// The paths values were added under, each once (a file has a few).
     paths: Vec<Vec<String>>,
+    /// The indexes of the two paths used last, the last first.
+    recent: [Option<usize>; 2],
     /// Every value added, in the order added.
     values: Vec<Placed>,
     /// The keys and texts of the values, one after another, in buffers of about
@@ -316,19 +318,24 @@ impl TfFile {
     }
 
     /// The index of `path` in `paths`, added when new. Values mostly come a kind at a
-    /// time: the last value's path is tried first.
+    /// time, or two kinds in turn (a security group's egress and ingress rules): the two
+    /// paths used last are tried first.
     fn path_index(&mut self, path: &[&str]) -> usize {
         let same = |known: &Vec<String>| known.iter().map(String::as_str).eq(path.iter().copied());
-        if let Some(last) = self.values.last().filter(|last| same(&self.paths[last.path])) {
-            return last.path;
-        }
-        match self.paths.iter().position(same) {
+        let at = match self.recent.into_iter().flatten().find(|&at| same(&self.paths[at])) {
             Some(at) => at,
-            None => {
-                self.paths.push(path.iter().map(|segment| segment.to_string()).collect());
-                self.paths.len() - 1
-            }
+            None => match self.paths.iter().position(same) {
+                Some(at) => at,
+                None => {
+                    self.paths.push(path.iter().map(|segment| segment.to_string()).collect());
+                    self.paths.len() - 1
+                }
+            },
+        };
+        if self.recent[0] != Some(at) {
+            self.recent = [Some(at), self.recent[0]];
         }
+        at
     }
 
     /// Adds `resource.<ty>.<name> = body`.
@@ -397,7 +404,7 @@ impl TfFile {
     /// Writes pretty JSON (serde_json's layout: two-space indent, sorted keys) with a
     /// trailing newline into `out`, handing it on a piece at a time.
     pub fn write(self, out: &mut Out, files: &mut dyn Files) {
-        let TfFile { paths, mut values, chunks } = self;
+        let TfFile { paths, mut values, chunks, .. } = self;
         // Each path's values in key order; of a path and key, the value added last wins,
         // as in a map: equal keys stay in the order added, which ends every tie, so an
         // unstable sort gives the stable sort's order.
