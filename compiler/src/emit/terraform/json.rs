@@ -346,12 +346,15 @@ impl TfFile {
     /// Adds `resource.<ty>.<name>` whose body is only `fields`, written straight to
     /// text (no tree): the same text as [`TfFile::resource`] with the equivalent
     /// [`obj`]. For the blocks a fleet has thousands of, such as security group rules.
-    pub fn resource_fields(&mut self, ty: &str, name: &str, fields: &mut [(&str, Scalar<'_>)]) {
+    /// The keys are govc's own, like [`ObjectWriter`]'s: written as they are.
+    pub fn resource_fields(&mut self, ty: &str, name: &str, fields: &mut [(&'static str, Scalar<'_>)]) {
         fields.sort_unstable_by_key(|(key, _)| *key);
         debug_assert!(fields.windows(2).all(|w| w[0].0 != w[1].0), "a block's keys are unique");
+        debug_assert!(fields.iter().all(|(key, _)| !needs_escape(key.as_bytes())), "keys are plain");
         let path = ["resource", ty];
         self.place(&path, name, |out| {
-            write_object(out, fields.iter().map(|(k, v)| (*k, v)), path.len() + 1, |out, scalar, _| match scalar {
+            let keys = fields.iter().map(|(k, v)| (PlainKey(k), v));
+            write_object(out, keys, path.len() + 1, |out, scalar, _| match scalar {
                 Scalar::Lit(s) => write_string(out, &escaped(s)),
                 Scalar::Ref(expr) => write_reference(out, &[expr]),
                 Scalar::Attr(ty, name, attr) => write_reference(out, &[ty, ".", name, ".", attr]),
@@ -547,7 +550,7 @@ fn write_value(out: &mut String, value: &Value, depth: usize) {
 }
 
 /// `{ "key": value, ... }` across lines; `{}` when empty.
-fn write_object<'a, K: AsRef<str>, V: 'a>(
+fn write_object<'a, K: WriteKey, V: 'a>(
     out: &mut String,
     entries: impl ExactSizeIterator<Item = (K, &'a V)>,
     depth: usize,
@@ -561,13 +564,35 @@ fn write_object<'a, K: AsRef<str>, V: 'a>(
     for (i, (key, value)) in entries.enumerate() {
         out.push_str(if i == 0 { "\n" } else { ",\n" });
         indent(out, depth + 1);
-        write_string(out, key.as_ref());
+        key.write(out);
         out.push_str(": ");
         write(out, value, depth + 1);
     }
     out.push('\n');
     indent(out, depth);
     out.push('}');
+}
+
+/// A key of [`write_object`]: any string, escaped, or one of govc's own, as it is.
+trait WriteKey {
+    fn write(&self, out: &mut String);
+}
+
+impl<T: AsRef<str>> WriteKey for T {
+    fn write(&self, out: &mut String) {
+        write_string(out, self.as_ref());
+    }
+}
+
+/// A key that needs no escape (govc's own field names): written as it is.
+struct PlainKey<'k>(&'k str);
+
+impl WriteKey for PlainKey<'_> {
+    fn write(&self, out: &mut String) {
+        out.push('"');
+        out.push_str(self.0);
+        out.push('"');
+    }
 }
 
 /// The entries of a JSON object written straight to text, in serde_json's pretty
