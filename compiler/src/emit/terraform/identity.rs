@@ -32,7 +32,9 @@
 //! [`crate::emit::identity_tests`] reads these back and compares them with the program.
 
 use super::iam;
-use super::json::{ident, lit, lits, obj, reference, reference_of, tags, template, Part, TfFile, Value};
+use super::json::{
+    ident, lit, lits, obj, prefixed_ident, reference, reference_of, tags, template, Part, TfFile, Value,
+};
 use super::Ctx;
 use crate::emit::names;
 use crate::ir::{self, Postgres};
@@ -45,12 +47,12 @@ pub fn needed(ctx: &Ctx<'_>) -> bool {
 
 /// The Terraform identifier of a service's role (and its Pod Identity association).
 pub fn service_role(service: &str) -> String {
-    ["svc_", &ident(service)].concat()
+    prefixed_ident("svc_", service)
 }
 
 /// The Terraform identifier of a postgres's bootstrap role.
 pub fn bootstrap_role(postgres: &str) -> String {
-    ["bootstrap_", &ident(postgres)].concat()
+    prefixed_ident("bootstrap_", postgres)
 }
 
 /// The instances of a postgres: the writer, then its replicas (Terraform identifiers).

@@ -215,10 +215,24 @@ pub fn tags(name: &str, extra: &[(String, String)]) -> Value {
 /// Turns a program name into a Terraform identifier (letters, digits, `_`, `-`;
 /// starting with a letter or `_`).
 pub fn ident(name: &str) -> String {
-    let mut out: String =
-        name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '-' { c } else { '_' }).collect();
-    if !out.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_') {
-        out.insert(0, '_');
+    prefixed_ident("", name)
+}
+
+/// `prefix` followed by [`ident`] of `name`, in one string: `svc_<service>` and the like,
+/// made for every service.
+pub fn prefixed_ident(prefix: &str, name: &str) -> String {
+    let mut out = String::with_capacity(prefix.len() + name.len() + 1);
+    out.push_str(prefix);
+    // An identifier starts with a letter or `_`: the ones that start with a character
+    // kept as it is but not allowed first (a digit, `-`), or empty, get a `_` before.
+    if name.chars().next().is_none_or(|c| c.is_ascii_digit() || c == '-') {
+        out.push('_');
+    }
+    // Names are mostly identifiers already: copied whole.
+    if name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
+        out.push_str(name);
+    } else {
+        out.extend(name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '-' { c } else { '_' }));
     }
     out
 }
@@ -987,6 +1001,22 @@ mod tests {
         let ours: Map = pairs.iter().map(|(k, v)| (*k, Value::from(*v))).collect();
         let theirs: BTreeMap<&str, Value> = pairs.iter().map(|(k, v)| (*k, Value::from(*v))).collect();
         assert_eq!(ours.iter().collect::<Vec<_>>(), theirs.iter().map(|(k, v)| (*k, v)).collect::<Vec<_>>());
+    }
+
+    proptest::proptest! {
+        /// An identifier is the name with every other character made `_`, and a `_` first
+        /// when the result would not start with a letter or `_`; with a prefix, the prefix
+        /// then that.
+        #[test]
+        fn identifiers_are_made_as_defined(name in "[a-z0-9_.é -]{0,6}", prefix in "(svc_)?") {
+            let mut want: String =
+                name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '-' { c } else { '_' }).collect();
+            if !want.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_') {
+                want.insert(0, '_');
+            }
+            proptest::prop_assert_eq!(ident(&name), want.clone());
+            proptest::prop_assert_eq!(prefixed_ident(&prefix, &name), format!("{prefix}{want}"));
+        }
     }
 
     #[test]

@@ -48,7 +48,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use foldhash::HashMap;
 use std::net::Ipv4Addr;
 
-use super::json::{ident, lit, obj, reference, tags, Scalar, TfFile};
+use super::json::{lit, obj, prefixed_ident, reference, tags, Scalar, TfFile};
 use super::Ctx;
 use crate::emit::names;
 use crate::ir::{Connection, Egress, SegmentRole, Service, Telemetry};
@@ -171,17 +171,17 @@ fn routed_description(port: u16, service: &str) -> String {
 
 /// The Terraform identifier of a service's security group: `svc_<service>`.
 pub fn service_group(service: &str) -> String {
-    ["svc_", &ident(service)].concat()
+    prefixed_ident("svc_", service)
 }
 
 /// The Terraform identifier of a postgres's security group: `pg_<postgres>`.
 pub fn postgres_group(postgres: &str) -> String {
-    ["pg_", &ident(postgres)].concat()
+    prefixed_ident("pg_", postgres)
 }
 
 /// The Terraform identifier of the security group of a postgres's bootstrap Job.
 pub fn bootstrap_group(postgres: &str) -> String {
-    ["bootstrap_", &ident(postgres)].concat()
+    prefixed_ident("bootstrap_", postgres)
 }
 
 /// DNS out of `group` to the nodes (CoreDNS), over TCP and UDP.
