@@ -180,6 +180,14 @@ pub(crate) fn push_decimal(out: &mut String, n: u64) {
     out.extend(digits[at..].iter().map(|&d| char::from(d)));
 }
 
+/// Appends each of `pieces` (a text joined from a few known pieces, made per service:
+/// without the formatting machinery).
+pub(crate) fn push_all<const N: usize>(out: &mut String, pieces: [&str; N]) {
+    for piece in pieces {
+        out.push_str(piece);
+    }
+}
+
 /// Appends `net` as its `Display` writes it (`10.1.128.0/19`), digit by digit: an
 /// environment's NetworkPolicies name their subnets thousands of times.
 pub(crate) fn push_cidr(out: &mut String, net: &ipnet::Ipv4Net) {

@@ -64,10 +64,7 @@ pub fn aws_prefix(project: &str, env: &str) -> String {
 /// are made thousands of times per fleet: a role and a security group per service).
 fn after_prefix<const N: usize>(project: &str, env: &str, parts: [&str; N]) -> String {
     let mut name = aws_prefix(project, env);
-    name.reserve(parts.iter().map(|p| p.len()).sum());
-    for part in parts {
-        name.push_str(part);
-    }
+    crate::emit::push_all(&mut name, parts);
     name
 }
 

@@ -16,6 +16,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::diag::Code;
+use crate::emit::push_all;
 use crate::envdiff;
 use crate::ir::{self, Connection, EnvValue, Environment, Program, Tier};
 
@@ -91,9 +92,7 @@ fn push_row(out: &mut String, cells: &[&str]) {
 fn service_rows(services: &[ir::Service]) -> String {
     let mut out = String::with_capacity(services.len() * 96);
     for s in services {
-        for piece in ["| `", &s.name, "` | "] {
-            out.push_str(piece);
-        }
+        push_all(&mut out, ["| `", &s.name, "` | "]);
         match &s.image {
             Some(image) => {
                 out.push('`');
@@ -120,9 +119,7 @@ fn service_rows(services: &[ir::Service]) -> String {
                 Connection::Service(t) => (t, "`"),
                 Connection::Bucket(b) => (b, "` (bucket)"),
             };
-            for piece in [if i == 0 { "`" } else { ", `" }, name.as_str(), what] {
-                out.push_str(piece);
-            }
+            push_all(&mut out, [if i == 0 { "`" } else { ", `" }, name.as_str(), what]);
         }
         out.push_str(" |\n");
     }
@@ -472,13 +469,6 @@ fn diagram(env: &Environment) -> String {
     out
 }
 
-/// Appends each of `pieces`.
-fn push_all<const N: usize>(out: &mut String, pieces: [&str; N]) {
-    for piece in pieces {
-        out.push_str(piece);
-    }
-}
-
 /// Appends the Mermaid node id `<kind>_<name>`, the name's `-` made `_`.
 fn push_id(out: &mut String, kind: &str, name: &str) {
     out.push_str(kind);
@@ -542,6 +532,7 @@ fn list(items: impl Iterator<Item = String>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::{compile, Options, Sources};
 
     /// A Mermaid label's text, by its definition.
     fn label(text: &str) -> String {
@@ -565,7 +556,6 @@ mod tests {
             proptest::prop_assert_eq!(out, format!("| {}", cell(&text)));
         }
     }
-    use crate::{compile, Options, Sources};
 
     fn build(dir: &str) -> BTreeMap<String, String> {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(dir);

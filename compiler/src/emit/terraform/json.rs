@@ -780,16 +780,9 @@ fn indent(out: &mut String, depth: usize) {
 /// A JSON string as serde_json writes it: `"` and `\` escaped, control characters as
 /// `\n`-style escapes or `\u00xx`; everything else (non-ASCII included) as is.
 fn write_string(out: &mut String, s: &str) {
-    write_string_parts(out, [s]);
-}
-
-/// The JSON string of `parts` joined, without joining them first.
-fn write_string_parts<'a>(out: &mut String, parts: impl IntoIterator<Item = &'a str> + Clone) {
-    out.reserve(parts.clone().into_iter().map(str::len).sum::<usize>() + 2);
+    out.reserve(s.len() + 2);
     out.push('"');
-    for s in parts {
-        write_escaped(out, s);
-    }
+    write_escaped(out, s);
     out.push('"');
 }
 

@@ -159,16 +159,6 @@ fn group(file: &mut TfFile, ident: &str, name: &str, description: &str) {
     );
 }
 
-/// `Routed port <port>: load balancer to <service>`, one per routed service.
-fn routed_description(port: u16, service: &str) -> String {
-    let mut text = String::with_capacity(40 + service.len());
-    text.push_str("Routed port ");
-    crate::emit::push_decimal(&mut text, u64::from(port));
-    text.push_str(": load balancer to ");
-    text.push_str(service);
-    text
-}
-
 /// The Terraform identifier of a service's security group: `svc_<service>`.
 pub fn service_group(service: &str) -> String {
     prefixed_ident("svc_", service)
@@ -322,7 +312,7 @@ pub fn emit(file: &mut TfFile, ctx: &Ctx<'_>) {
                     port,
                     peer: Peer::Group("ingress"),
                     what: "ingress",
-                    description: routed_description(port, svc).into(),
+                    description: ["Routed port ", &decimal(port), ": load balancer to ", svc].concat().into(),
                 },
             );
         }
