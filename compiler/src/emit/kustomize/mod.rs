@@ -292,7 +292,7 @@ fn label_pairs<'a>(project: &'a str, name: &'a str, component: &'static str) -> 
 }
 
 /// [`selector`], written into the map `m` under `key`.
-pub(crate) fn write_selector(m: &mut yaml::MapWriter, key: &str, project: &str, name: &str) {
+pub(crate) fn write_selector(m: &mut yaml::MapWriter, key: &'static str, project: &str, name: &str) {
     m.map(key, |labels| {
         for (key, value) in crate::emit::names::pod_selector(project, name) {
             labels.str(key, &value);

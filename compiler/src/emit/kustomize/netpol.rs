@@ -275,7 +275,7 @@ fn pods(peers: &mut SeqWriter, view: &View, name: &str) {
 
 /// A peer: the pods of the namespace `namespace`, and of those only the ones labelled
 /// `pod_label` when given.
-fn namespace(peers: &mut SeqWriter, namespace: &str, pod_label: Option<(&str, &str)>) {
+fn namespace(peers: &mut SeqWriter, namespace: &str, pod_label: Option<(&'static str, &str)>) {
     peers.map(|peer| {
         peer.map("namespaceSelector", |selector| {
             selector.map("matchLabels", |labels| {
