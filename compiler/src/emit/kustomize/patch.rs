@@ -41,6 +41,18 @@ pub(super) fn diff_at(path: &[&str], from: &Yaml, to: &Yaml, ops: &mut String) {
     diff_trees(&mut segments, from, to, ops);
 }
 
+/// [`diff_at`] of an entry at `path` that either side may not have, the only entry of
+/// its map: its `add` or its `remove` whole, else the walk into both values.
+pub(super) fn diff_optional(path: &[&str], from: Option<&Yaml>, to: Option<&Yaml>, ops: &mut String) {
+    let segments = || path.iter().map(|key| Segment::Key(key)).collect::<Vec<_>>();
+    match (from, to) {
+        (None, None) => {}
+        (None, Some(to)) => push_op(ops, "add", &segments(), Some(to)),
+        (Some(_), None) => push_op(ops, "remove", &segments(), None),
+        (Some(from), Some(to)) => diff_at(path, from, to, ops),
+    }
+}
+
 /// Appends the operations turning `from` into `to`. Collections are walked, not
 /// compared whole first (a deep comparison at every level would cost the tree's size
 /// times its depth on every object of a fleet), and `path` is a stack of the keys and

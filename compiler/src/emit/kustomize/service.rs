@@ -6,7 +6,7 @@
 use std::borrow::Cow;
 
 use super::object::{self, Object};
-use super::patch::diff_at;
+use super::patch::{diff_at, diff_optional};
 use super::yaml::{map, map_of, MapWriter, Yaml};
 use super::{labels, selector, write_labels, write_selector, View, CLOUD_SECRET_STORE, LOCAL_SECRET_STORE};
 use crate::emit::names;
@@ -226,34 +226,35 @@ impl<'a> Inputs<'a> {
             return false;
         }
         match kind {
-            Built::Account => diff_at(&[], &base.account_fields(), &self.account_fields(), ops),
+            Built::Account => {
+                diff_optional(ANNOTATIONS, base.annotations().as_ref(), self.annotations().as_ref(), ops);
+            }
             Built::Config if self.digest.is_some() && base.digest.is_some() => {
                 diff_at(&["data"], &base.config, &self.config, ops)
             }
             Built::Config => return false,
             Built::Workload if self.pod == base.pod && self.digest.is_some() == base.digest.is_some() => {
-                diff_at(&[], &base.workload_fields(), &self.workload_fields(), ops)
+                let replicas = |inputs: &Inputs| inputs.replicas.map(Yaml::Int);
+                let template = |ops: &mut String| {
+                    let (from, to) = (base.template_annotations(), self.template_annotations());
+                    diff_optional(TEMPLATE_ANNOTATIONS, from.as_ref(), to.as_ref(), ops);
+                };
+                // `spec` holds `replicas` (when fixed) before `template`; a diff of the
+                // two maps walks the base's keys, then adds the environment's new ones.
+                match (base.replicas, self.replicas) {
+                    (None, Some(_)) => {
+                        template(ops);
+                        diff_optional(REPLICAS, None, replicas(self).as_ref(), ops);
+                    }
+                    _ => {
+                        diff_optional(REPLICAS, replicas(base).as_ref(), replicas(self).as_ref(), ops);
+                        template(ops);
+                    }
+                }
             }
             Built::Workload => return false,
         }
         true
-    }
-
-    /// The ServiceAccount's fields that [`Inputs::diff`] compares, where they stand.
-    fn account_fields(&self) -> Yaml {
-        let annotations = self.annotations().map(|a| ("annotations".into(), a));
-        Yaml::Map(vec![("metadata".into(), Yaml::Map(annotations.into_iter().collect()))])
-    }
-
-    /// The Deployment's fields that [`Inputs::diff`] compares, where they stand.
-    fn workload_fields(&self) -> Yaml {
-        let mut spec = Vec::with_capacity(2);
-        if let Some(replicas) = self.replicas {
-            spec.push(("replicas".into(), Yaml::Int(replicas)));
-        }
-        let annotations = self.template_annotations().map(|a| ("annotations".into(), a));
-        spec.push(("template".into(), map([("metadata", Yaml::Map(annotations.into_iter().collect()))])));
-        map([("spec", Yaml::Map(spec))])
     }
 
     /// The ServiceAccount's annotations.
@@ -461,6 +462,13 @@ fn container(inputs: &Inputs) -> Yaml {
     c.push(("volumeMounts", Yaml::Seq(vec![object::mount("tmp", "/tmp")])));
     Yaml::Map(c.into_iter().map(|(k, v)| (k.into(), v)).collect())
 }
+
+/// Where [`Inputs::diff`] finds what an environment usually changes: the
+/// ServiceAccount's annotations, the Deployment's replicas and its pod template's
+/// annotations (each the only entry of its map but `replicas`, before `template`).
+const ANNOTATIONS: &[&str] = &["metadata", "annotations"];
+const REPLICAS: &[&str] = &["spec", "replicas"];
+const TEMPLATE_ANNOTATIONS: &[&str] = &["spec", "template", "metadata", "annotations"];
 
 /// The pod template annotation holding the sha256 of the service's ConfigMap data.
 pub const CONFIG_DIGEST_ANNOTATION: &str = "govc/config-sha256";
