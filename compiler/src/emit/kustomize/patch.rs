@@ -181,7 +181,8 @@ fn push_op(ops: &mut String, op: &str, path: &[Segment], value: Option<&Yaml>) {
 
 /// The JSON pointer of `path`: `/spec/template/0`.
 fn pointer(path: &[Segment]) -> String {
-    let mut out = String::new();
+    // Room for the usual pointer (`/spec/template/metadata/annotations/...`) at once.
+    let mut out = String::with_capacity(64);
     for segment in path {
         match segment {
             Segment::Key(key) => push_pointer(&mut out, key),

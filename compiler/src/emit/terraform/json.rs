@@ -157,10 +157,14 @@ pub enum Part<'a> {
 
 /// A string template mixing literals and references, e.g. `${aws_x.y.arn}:*`.
 pub fn template(parts: &[Part<'_>]) -> Value {
-    let mut out = String::new();
+    let len = parts.iter().map(|part| match part {
+        Part::Lit(s) => s.len(),
+        Part::Ref(e) => e.len() + "${}".len(),
+    });
+    let mut out = String::with_capacity(len.sum());
     for part in parts {
         match part {
-            Part::Lit(s) => out.push_str(&escape(s)),
+            Part::Lit(s) => out.push_str(&escaped(s)),
             Part::Ref(e) => {
                 out.push_str("${");
                 out.push_str(e);
