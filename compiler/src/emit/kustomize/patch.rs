@@ -41,8 +41,10 @@ pub(super) fn diff_at(path: &[&str], from: &Yaml, to: &Yaml, ops: &mut String) {
     diff_trees(&mut segments, from, to, ops);
 }
 
-/// [`diff_at`] of an entry at `path` that either side may not have, the only entry of
-/// its map: its `add` or its `remove` whole, else the walk into both values.
+/// [`diff_at`] of an entry at `path` that either side may not have: its `add` or its
+/// `remove` whole, else the walk into both values. What a diff of the two maps holding
+/// it writes for it, when it is their only entry; beside others, the caller puts its
+/// operations where that diff would (an added key's after the walk of the rest).
 pub(super) fn diff_optional(path: &[&str], from: Option<&Yaml>, to: Option<&Yaml>, ops: &mut String) {
     let segments = || path.iter().map(|key| Segment::Key(key)).collect::<Vec<_>>();
     match (from, to) {
