@@ -9,8 +9,28 @@ use crate::ir;
 pub const RUN_AS: i64 = 10001;
 
 thread_local! {
-    /// Where [`Object::written`] writes an object before copying it out.
+    /// Where [`exact_text`] writes an object before copying it out.
     static SCRATCH: std::cell::RefCell<String> = std::cell::RefCell::new(String::with_capacity(4096));
+}
+
+/// The text `write` writes, in a string of exactly its length: written into the thread's
+/// scratch buffer, then copied, since a fleet's overlay or base holds thousands of
+/// objects' texts (400 bytes to a few KiB each) at once, and a string grown a piece at
+/// a time would be copied at each doubling and kept with room to spare.
+fn exact_text(write: impl FnOnce(&mut String)) -> String {
+    SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
+        Ok(mut scratch) => {
+            scratch.clear();
+            write(&mut scratch);
+            String::from(scratch.as_str())
+        }
+        // Written from inside another object's writer: a buffer of its own.
+        Err(_) => {
+            let mut text = String::with_capacity(1024);
+            write(&mut text);
+            text.into_boxed_str().into_string()
+        }
+    })
 }
 
 /// A complete Kubernetes object: `apiVersion`, `kind`, `metadata`, then the rest.
@@ -79,21 +99,7 @@ impl Object {
                 rest(doc);
             });
         };
-        // Written into the thread's scratch buffer, then copied into a string of exactly
-        // its length: an overlay holds thousands of these (400 to 900 bytes each) at once.
-        let text = SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
-            Ok(mut scratch) => {
-                scratch.clear();
-                write(&mut scratch);
-                String::from(scratch.as_str())
-            }
-            // Written from inside another object's writer: a buffer of its own.
-            Err(_) => {
-                let mut text = String::with_capacity(1024);
-                write(&mut text);
-                text
-            }
-        });
+        let text = exact_text(write);
         Object { api_version, kind, name, body: Body::Text(text) }
     }
 
@@ -123,14 +129,10 @@ impl Object {
     /// The tree is read back only for an overlay that must diff it with a tree.
     pub fn into_text(self) -> Object {
         let text = match self.body {
-            Body::Tree(tree) => {
-                let mut text = String::new();
-                yaml::push_document(&mut text, &tree);
-                text
-            }
-            Body::Text(text) => text,
+            Body::Tree(tree) => exact_text(|text| yaml::push_document(text, &tree)),
+            Body::Text(text) => text.into_boxed_str().into_string(),
         };
-        Object { body: Body::Text(text.into_boxed_str().into_string()), ..self }
+        Object { body: Body::Text(text), ..self }
     }
 
     /// Appends the object's document (`---` first) to a stream.
