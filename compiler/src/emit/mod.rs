@@ -181,8 +181,9 @@ pub(crate) fn push_decimal(out: &mut String, n: u64) {
 }
 
 /// Appends each of `pieces` (a text joined from a few known pieces, made per service:
-/// without the formatting machinery).
+/// without the formatting machinery), room for all of them made at once.
 pub(crate) fn push_all<const N: usize>(out: &mut String, pieces: [&str; N]) {
+    out.reserve(pieces.iter().map(|piece| piece.len()).sum());
     for piece in pieces {
         out.push_str(piece);
     }
