@@ -2,7 +2,8 @@
 //! repository per service across cloud environments, production redundancy.
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
+
+use foldhash::HashMap;
 
 use super::authorized;
 use crate::diag::{Code, Diagnostic, Diagnostics};
@@ -84,12 +85,19 @@ type RepositoryUse<'a> = (&'a str, Cow<'a, str>, Span);
 
 /// E504: across cloud environments, a service uses different image repositories.
 fn repository_drift(model: &Model, sink: &mut Diagnostics) {
-    let mut by_service: BTreeMap<&str, Vec<RepositoryUse>> = BTreeMap::new();
+    // Services in the order they are first met (the diagnostics are sorted at the end):
+    // a hash map finds each, where a fleet's ordered map compared thousands of names.
+    let mut index: HashMap<&str, usize> = HashMap::default();
+    let mut by_service: Vec<(&str, Vec<RepositoryUse>)> = Vec::new();
     for env in model.environments.iter().filter(|e| e.tier.is_some_and(|t| t != Tier::Local)) {
         for (_, svc) in env.of_kind("service") {
             let Some(f) = svc.body.field("image") else { continue };
             let Val::Str(reference) = &f.value else { continue };
-            by_service.entry(&svc.name).or_default().push((&env.name, image::repository(reference), f.value_span));
+            let at = *index.entry(&svc.name).or_insert_with(|| {
+                by_service.push((&svc.name, Vec::new()));
+                by_service.len() - 1
+            });
+            by_service[at].1.push((&env.name, image::repository(reference), f.value_span));
         }
     }
     for (service, uses) in by_service {
