@@ -11,8 +11,8 @@
 //! not a reference into either.
 
 use std::borrow::Cow;
-use std::cell::OnceCell;
 use std::collections::BTreeSet;
+use std::sync::OnceLock;
 
 use foldhash::{HashMap, HashMapExt, HashSet};
 
@@ -83,52 +83,63 @@ struct Literal<'a> {
 /// E301 for every literal of an environment that names another environment's resources.
 pub fn literal_references(model: &Model, sink: &mut Diagnostics) {
     let Some(project) = model.project.as_ref().map(|p| p.name.as_str()) else { return };
-    let owned: Vec<Owned> = model.environments.iter().map(|env| owned(project, env)).collect();
+    let environments: Vec<&Environment> = model.environments.iter().collect();
+    let owned: Vec<Owned> = crate::par::map(&environments, |env| owned(project, env));
     let marks = AllMarks::new(&owned);
+    // The environments' literals are searched side by side; each finding names its
+    // literal and the environment it reaches.
+    let envs: Vec<usize> = (0..model.environments.len()).collect();
+    let found = crate::par::map(&envs, |&i| naming_others(model, i, &owned, &marks));
     // A stack's literal is seen once per environment using it: report it once per target.
     let mut reported: BTreeSet<(Span, usize)> = BTreeSet::new();
-    let mut literals = Vec::new();
-    for (i, env) in model.environments.iter().enumerate() {
-        literals.clear();
-        body_literals(&env.body, &mut literals);
-        for res in &env.resources {
-            body_literals(&res.body, &mut literals);
-        }
-        for lit in &literals {
-            // Searching a text costs less than remembering it: almost every text of a
-            // large project holds nothing (see `AllMarks::each_piece`).
-            let hits = Hits { marks: marks.hits(lit.text), addresses: addresses(lit.text) };
-            if hits.marks.is_empty() && hits.addresses.is_empty() {
-                continue;
-            }
-            for (j, other) in model.environments.iter().enumerate() {
-                if i == j || other.name == env.name || reported.contains(&(lit.span, j)) {
-                    continue;
-                }
-                if let Some(found) = names_other(&hits, (j, &owned[j]), (i, &owned[i]), &marks) {
-                    reported.insert((lit.span, j));
-                    let mut d = Diagnostic::new(
-                        Code::E301,
-                        lit.span,
-                        format!("this value names {} of environment `{}`", found.what, other.name),
-                        format!("written in environment `{}`", env.name),
-                    );
-                    if let Some(at) = found.at {
-                        d = d.with_label(at, format!("declared in environment `{}`", other.name));
-                    }
-                    sink.push(
-                        d.with_note(
-                            "environments are isolated: no environment reaches another one, by reference or by name",
-                        )
-                        .with_help(format!(
-                            "use environment `{}`'s own resource (a reference such as `main.host` gives its address)",
-                            env.name
-                        )),
-                    );
-                }
-            }
+    for (span, j, d) in found.into_iter().flatten() {
+        if reported.insert((span, j)) {
+            sink.push(d);
         }
     }
+}
+
+/// E301 for the literals of environment `i`, in the order they are written, each with
+/// its span and the environment it names.
+fn naming_others(model: &Model, i: usize, owned: &[Owned], marks: &AllMarks) -> Vec<(Span, usize, Diagnostic)> {
+    let env = &model.environments[i];
+    let mut literals = Vec::new();
+    body_literals(&env.body, &mut literals);
+    for res in &env.resources {
+        body_literals(&res.body, &mut literals);
+    }
+    let mut found = Vec::new();
+    for lit in &literals {
+        // Searching a text costs less than remembering it: almost every text of a
+        // large project holds nothing (see `AllMarks::each_piece`).
+        let hits = Hits { marks: marks.hits(lit.text), addresses: addresses(lit.text) };
+        if hits.marks.is_empty() && hits.addresses.is_empty() {
+            continue;
+        }
+        for (j, other) in model.environments.iter().enumerate() {
+            if i == j || other.name == env.name {
+                continue;
+            }
+            let Some(named) = names_other(&hits, (j, &owned[j]), (i, &owned[i]), marks) else { continue };
+            let mut d = Diagnostic::new(
+                Code::E301,
+                lit.span,
+                format!("this value names {} of environment `{}`", named.what, other.name),
+                format!("written in environment `{}`", env.name),
+            );
+            if let Some(at) = named.at {
+                d = d.with_label(at, format!("declared in environment `{}`", other.name));
+            }
+            let d = d
+                .with_note("environments are isolated: no environment reaches another one, by reference or by name")
+                .with_help(format!(
+                    "use environment `{}`'s own resource (a reference such as `main.host` gives its address)",
+                    env.name
+                ));
+            found.push((lit.span, j, d));
+        }
+    }
+    found
 }
 
 /// What a literal's text holds: marks of every environment (`(environment, mark)`),
@@ -142,7 +153,7 @@ struct Hits {
 struct AllMarks<'a> {
     owned: &'a [Owned<'a>],
     /// Built on the first text whose last label is a mark's: most large projects have none.
-    by_text: OnceCell<HashMap<&'a str, Vec<(usize, usize)>>>,
+    by_text: OnceLock<HashMap<&'a str, Vec<(usize, usize)>>>,
     longest: usize,
     /// The last labels of the marks of names (lower case) and of secret paths.
     names: Tails<'a>,
@@ -184,7 +195,7 @@ impl<'a> AllMarks<'a> {
             }
             longest = longest.max(mark.text.len());
         }
-        AllMarks { owned, by_text: OnceCell::new(), longest, names, paths }
+        AllMarks { owned, by_text: OnceLock::new(), longest, names, paths }
     }
 
     /// The marks with `text`: `(environment, mark)`.
