@@ -287,7 +287,8 @@ fn merge_one(
     let stack_decl = stack.map(|i| &decls.stacks[i]);
     if let Some(stack) = stack_decl {
         reserved.extend(stack.reserved.iter().cloned());
-        resources.extend(stack.resources.iter().map(Resource::from_stack));
+        // A fleet's stack has thousands of resources: copied on both cores.
+        resources = crate::par::map(&stack.resources, Resource::from_stack);
     }
     // Names borrowed from the declarations: no copy of every name per environment.
     let mut index: HashMap<&str, usize> = stack_decl

@@ -69,16 +69,24 @@ pub fn build(sources: &Sources, files: &[impl Borrow<ast::File>], sink: &mut Dia
     if let (Some(caps), Some(project)) = (authorized, &decls.project) {
         let (phase, phase_span) = project.phase.clone().expect("an authorized phase is named");
         let auth = phases::Authorization { ladder: &ladder, caps, phase: &phase, phase_span };
-        for stack in &decls.stacks {
+        // Each stack and environment side by side, each into its own sink, reported in order.
+        let stacks = crate::par::map(&decls.stacks, |stack| {
+            let mut local = Diagnostics::new();
             for d in &stack.resources {
-                auth.declaration(&d.kind, &d.name, d.capability, d.head_span, &d.body, sink);
+                auth.declaration(&d.kind, &d.name, d.capability, d.head_span, &d.body, &mut local);
             }
-        }
-        for env in &decls.environments {
-            auth.body(&env.body, sink);
+            local
+        });
+        let environments = crate::par::map(&decls.environments, |env| {
+            let mut local = Diagnostics::new();
+            auth.body(&env.body, &mut local);
             for d in &env.resources {
-                auth.declaration(&d.kind, &d.name, d.capability, d.head_span, &d.body, sink);
+                auth.declaration(&d.kind, &d.name, d.capability, d.head_span, &d.body, &mut local);
             }
+            local
+        });
+        for local in stacks.into_iter().chain(environments) {
+            sink.extend(local.into_reported());
         }
     }
     let mut environments = env::merge(&decls, &schema, sink);
