@@ -3,6 +3,7 @@
 //! E207, E301) and every required field present (E204, E306).
 
 use std::collections::BTreeSet;
+use std::sync::OnceLock;
 
 use foldhash::{HashMap, HashMapExt};
 
@@ -420,26 +421,62 @@ fn resolve_mirrors(decls: &Declarations, envs: &mut [Environment], sink: &mut Di
     }
 }
 
-/// Where every environment's resources live, for E301.
-#[derive(Default)]
-pub struct Elsewhere {
-    pub by_name: HashMap<String, Vec<(String, Span)>>,
+/// Where every environment's resources live, for E301: indexed on the first name
+/// that does not resolve (a project without that mistake, the usual case, never pays
+/// for an index of every name).
+pub struct Elsewhere<'e> {
+    envs: &'e [Environment],
+    by_name: OnceLock<HashMap<&'e str, Vec<(&'e str, Span)>>>,
 }
 
-impl Elsewhere {
-    pub fn new(envs: &[Environment]) -> Elsewhere {
-        let mut by_name: HashMap<String, Vec<(String, Span)>> = HashMap::new();
-        for env in envs {
-            for r in &env.resources {
-                by_name.entry(r.name.clone()).or_default().push((env.name.clone(), r.head()));
-            }
-        }
-        Elsewhere { by_name }
+impl<'e> Elsewhere<'e> {
+    pub fn new(envs: &'e [Environment]) -> Elsewhere<'e> {
+        Elsewhere { envs, by_name: OnceLock::new() }
     }
+
+    /// The first environment other than `env` that declares a resource `name`, and
+    /// where.
+    pub fn other(&self, name: &str, env: &str) -> Option<(&'e str, Span)> {
+        let by_name = self.by_name.get_or_init(|| {
+            let mut by_name: HashMap<&str, Vec<(&str, Span)>> = HashMap::new();
+            for env in self.envs {
+                for r in &env.resources {
+                    by_name.entry(&r.name).or_default().push((&env.name, r.head()));
+                }
+            }
+            by_name
+        });
+        by_name.get(name)?.iter().find(|(e, _)| *e != env).copied()
+    }
+}
+
+/// What resolving an environment's references gives each of its resources, in order:
+/// its edges, and whether some reference failed.
+pub struct Resolved {
+    edges: Vec<Vec<Edge>>,
+    unresolved: Vec<bool>,
+    /// Some reference failed to resolve (E206, E301).
+    failed: bool,
 }
 
 /// Resolves every reference of every resource in `env` (E206, E207, E301, E503).
 pub fn resolve(env: &mut Environment, schema: &Schema, elsewhere: &Elsewhere, sink: &mut Diagnostics) {
+    let resolved = references(env, schema, elsewhere, sink);
+    apply(env, resolved);
+}
+
+/// Gives each resource of `env` its edges ([`references`]).
+pub fn apply(env: &mut Environment, resolved: Resolved) {
+    for ((res, edges), unresolved) in env.resources.iter_mut().zip(resolved.edges).zip(resolved.unresolved) {
+        res.edges = edges;
+        res.unresolved = unresolved;
+    }
+    env.unresolved = env.stack_missing || resolved.failed;
+}
+
+/// Resolves every reference of every resource in `env`, reading only: [`apply`] gives
+/// the resources their edges.
+pub fn references(env: &Environment, schema: &Schema, elsewhere: &Elsewhere, sink: &mut Diagnostics) -> Resolved {
     let index: HashMap<&str, usize> = env.resources.iter().enumerate().map(|(i, r)| (r.name.as_str(), i)).collect();
     let networks: Vec<usize> = env.of_kind("network").map(|(i, _)| i).collect();
     let mut all_edges = Vec::with_capacity(env.resources.len());
@@ -459,10 +496,7 @@ pub fn resolve(env: &mut Environment, schema: &Schema, elsewhere: &Elsewhere, si
             if env.reserved.contains(&r.name) || env.stack_missing {
                 return None;
             }
-            if let Some(places) =
-                elsewhere.by_name.get(r.name.as_str()).filter(|p| p.iter().any(|(e, _)| *e != env.name))
-            {
-                let (other, span) = places.iter().find(|(e, _)| *e != env.name).expect("filtered above");
+            if let Some((other, span)) = elsewhere.other(&r.name, &env.name) {
                 sink.push(
                     Diagnostic::new(
                         Code::E301,
@@ -470,7 +504,7 @@ pub fn resolve(env: &mut Environment, schema: &Schema, elsewhere: &Elsewhere, si
                         format!("`{}` exists only in environment `{other}`", r.name),
                         format!("not in environment `{}`", env.name),
                     )
-                    .with_label(*span, format!("`{}` lives in environment `{other}`", r.name))
+                    .with_label(span, format!("`{}` lives in environment `{other}`", r.name))
                     .with_note("environments are isolated: a reference always resolves inside its own environment")
                     .with_help(format!(
                         "declare `{}` in environment `{}` (or its stack), or remove the reference",
@@ -647,12 +681,8 @@ pub fn resolve(env: &mut Environment, schema: &Schema, elsewhere: &Elsewhere, si
         all_edges.push(exact);
         all_unresolved.push(failed.get());
     }
-    for ((res, edges), unresolved) in env.resources.iter_mut().zip(all_edges).zip(all_unresolved) {
-        res.edges = edges;
-        res.unresolved = unresolved;
-    }
-    env.unresolved =
-        env.stack_missing || sink.iter().skip(errors_before).any(|d| matches!(d.code, Code::E206 | Code::E301));
+    let failed = sink.iter().skip(errors_before).any(|d| matches!(d.code, Code::E206 | Code::E301));
+    Resolved { edges: all_edges, unresolved: all_unresolved, failed }
 }
 
 /// Required fields (E204): LANGUAGE.md section 4, "When a field is required".

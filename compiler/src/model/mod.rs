@@ -90,13 +90,20 @@ pub fn build(sources: &Sources, files: &[impl Borrow<ast::File>], sink: &mut Dia
         }
     }
     let mut environments = env::merge(&decls, &schema, sink);
+    // References resolve reading every environment (E301 names the one that declares
+    // what this one lacks), then each environment takes its edges.
     let elsewhere = env::Elsewhere::new(&environments);
-    let per_env = crate::par::map_mut(&mut environments, |env| {
+    let resolved = crate::par::map(&environments, |env| {
         let mut local = Diagnostics::new();
-        env::resolve(env, &schema, &elsewhere, &mut local);
+        let resolved = env::references(env, &schema, &elsewhere, &mut local);
         env::required(env, &schema, authorized, &mut local);
-        (env.name.clone(), env.span, local)
+        (resolved, local)
     });
+    let mut per_env = Vec::with_capacity(environments.len());
+    for (env, (resolved, local)) in environments.iter_mut().zip(resolved) {
+        env::apply(env, resolved);
+        per_env.push((env.name.clone(), env.span, local));
+    }
     report_once(per_env, sink);
     Model { schema, project: decls.project, ladder, authorized, stacks: decls.stacks, environments }
 }

@@ -82,7 +82,7 @@ fn stack(model: &Model, project: &str, s: &StackDecl) -> ir::Stack {
         unresolved: false,
         stack_missing: false,
     };
-    let elsewhere = super::env::Elsewhere::default();
+    let elsewhere = super::env::Elsewhere::new(&[]);
     super::env::resolve(&mut view, &model.schema, &elsewhere, &mut crate::diag::Diagnostics::new());
     let ctx = Ctx { schema: &model.schema, project, env: None, index: index_of(&view) };
     ir::Stack { name: s.name.clone(), doc: s.doc.clone(), resources: ctx.resources(&view) }
