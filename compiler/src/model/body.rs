@@ -15,7 +15,8 @@ use crate::syntax::ast::{self, Entry, ValueKind};
 /// A typed field.
 #[derive(Clone, Debug, PartialEq)]
 pub struct FieldVal {
-    pub name: String,
+    /// The schema's name of the field ([`super::schema::FieldSchema::name`]).
+    pub name: &'static str,
     pub value: Val,
     /// The whole `name = value`.
     pub span: Span,
@@ -237,7 +238,7 @@ pub fn lower_body<'a>(
                     _ => values::check_field(&field.value, schema_field, sink),
                 };
                 body.fields.push(Arc::new(FieldVal {
-                    name: name.to_string(),
+                    name: schema_field.name,
                     value,
                     span: field.span,
                     value_span: field.value.span,
@@ -267,7 +268,7 @@ pub fn lower_body<'a>(
                         continue;
                     }
                     body.fields.push(Arc::new(FieldVal {
-                        name: name.to_string(),
+                        name: field.name,
                         value: Val::Env(lower_env(block, sink)),
                         span: block.span,
                         value_span: block.span,
@@ -455,9 +456,9 @@ mod tests {
     use crate::model::values::{EnvEntry, EnvVal, Val};
     use crate::source::{FileId, Span};
 
-    fn field(name: &str, value: Val, at: usize) -> Arc<FieldVal> {
+    fn field(name: &'static str, value: Val, at: usize) -> Arc<FieldVal> {
         let span = Span::new(FileId(0), at, at + 1);
-        Arc::new(FieldVal { name: name.into(), value, span, value_span: span, capability: Capability::Model })
+        Arc::new(FieldVal { name, value, span, value_span: span, capability: Capability::Model })
     }
 
     fn env(entries: &[(&str, &str)], at: usize) -> Val {

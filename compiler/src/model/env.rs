@@ -717,7 +717,7 @@ pub fn required(env: &Environment, schema: &Schema, caps: Option<CapSet>, sink: 
             ),
             Some(present) if tier_known => {
                 for field in &block.fields {
-                    if present.body.field(&field.name).is_none() && applies(field.required, field.capability) {
+                    if present.body.field(field.name).is_none() && applies(field.required, field.capability) {
                         sink.push(
                             Diagnostic::new(
                                 Code::E204,
@@ -728,7 +728,7 @@ pub fn required(env: &Environment, schema: &Schema, caps: Option<CapSet>, sink: 
                             .with_help(format!(
                                 "add `{} = {}`",
                                 field.name,
-                                example(&field.ty, &field.name)
+                                example(&field.ty, field.name)
                             )),
                         );
                     }
@@ -764,7 +764,7 @@ pub fn required(env: &Environment, schema: &Schema, caps: Option<CapSet>, sink: 
             let present = if field.ty == FieldType::Route {
                 !res.body.routes.is_empty()
             } else {
-                res.body.field(&field.name).is_some()
+                res.body.field(field.name).is_some()
             };
             if present {
                 continue;
@@ -783,7 +783,7 @@ pub fn required(env: &Environment, schema: &Schema, caps: Option<CapSet>, sink: 
             let help = if field.ty == FieldType::Route {
                 "add `route \"/\" -> SERVICE`".to_string()
             } else {
-                format!("add `{} = {}`", field.name, example(&field.ty, &field.name))
+                format!("add `{} = {}`", field.name, example(&field.ty, field.name))
             };
             sink.push(d.with_help(help));
         }
@@ -823,7 +823,7 @@ fn example_fields(block: &BlockSchema) -> String {
         .fields
         .iter()
         .filter(|f| f.required != Required::No)
-        .map(|f| format!("{} = {}", f.name, example(&f.ty, &f.name)))
+        .map(|f| format!("{} = {}", f.name, example(&f.ty, f.name)))
         .collect::<Vec<_>>()
         .join("  ")
 }

@@ -159,7 +159,8 @@ pub enum Required {
 /// A field of a kind or block.
 #[derive(Clone, Debug)]
 pub struct FieldSchema {
-    pub name: String,
+    /// Interned ([`interned`]): every lowered field holds its name.
+    pub name: &'static str,
     pub doc: Option<String>,
     pub ty: FieldType,
     pub default: Option<Val>,
@@ -207,7 +208,7 @@ impl BlockSchema {
 
     /// Every name that may be written in this block, for suggestions.
     pub fn member_names(&self) -> impl Iterator<Item = &str> {
-        self.fields.iter().map(|f| f.name.as_str()).chain(self.blocks.iter().map(|b| b.name.as_str()))
+        self.fields.iter().map(|f| f.name).chain(self.blocks.iter().map(|b| b.name.as_str()))
     }
 
     /// The capability of the resource or block itself (`model` unless declared).
@@ -324,7 +325,7 @@ fn required_of(value: &ast::Value) -> Required {
 }
 
 fn field_schema(block: &ast::Block, sink: &mut Diagnostics) -> Option<FieldSchema> {
-    let name = block.label.as_ref()?.text().to_string();
+    let name = interned(block.label.as_ref()?.text());
     let get = |key: &str| {
         block.entries.iter().find_map(|e| match e {
             Entry::Field(f) if f.name.name == key => Some(&f.value),
@@ -403,4 +404,36 @@ fn field_schema(block: &ast::Block, sink: &mut Diagnostics) -> Option<FieldSchem
         format,
         prefix,
     })
+}
+
+/// `name` for the rest of the process. Field names are the stdlib's, few and fixed;
+/// every lowered field holds its name (a fleet has hundreds of thousands), which is
+/// then neither a string of its own nor a second place to read when fields are looked
+/// up by name.
+fn interned(name: &str) -> &'static str {
+    static NAMES: std::sync::Mutex<std::collections::BTreeSet<&'static str>> =
+        std::sync::Mutex::new(std::collections::BTreeSet::new());
+    let mut names = NAMES.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(&known) = names.get(name) {
+        return known;
+    }
+    let name: &'static str = Box::leak(name.into());
+    names.insert(name);
+    name
+}
+
+#[cfg(test)]
+mod tests {
+    use super::interned;
+
+    /// A name is kept once, however many schemas are loaded (the language server loads
+    /// one per analysis): the same text gives the same string.
+    #[test]
+    fn a_name_is_kept_once() {
+        let first = interned("a_field_of_this_test");
+        let again = interned(&String::from("a_field_of_this_test"));
+        assert!(std::ptr::eq(first, again));
+        assert_eq!(again, "a_field_of_this_test");
+        assert!(!std::ptr::eq(first, interned("another_field_of_this_test")));
+    }
 }

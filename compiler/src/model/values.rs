@@ -425,7 +425,7 @@ pub fn check_field(value: &ast::Value, field: &FieldSchema, sink: &mut Diagnosti
     }
     if let (Val::Str(s), Some(format)) = (&val, field.format) {
         if let Err(problem) = format.check(s) {
-            sink.push(format_problem(value.span, &field.name, format.what(), &format.accepted(), problem));
+            sink.push(format_problem(value.span, field.name, format.what(), &format.accepted(), problem));
             return Val::Invalid;
         }
     }

@@ -190,7 +190,7 @@ fn members(analysis: &Analysis, chain: &[&ast::Block]) -> Vec<Completion> {
         .fields
         .iter()
         .filter(|f| f.ty != FieldType::Route)
-        .map(|f| Completion::new(&f.name, CompletionKind::Field, Some(f.ty.describe()), f.doc.clone()))
+        .map(|f| Completion::new(f.name, CompletionKind::Field, Some(f.ty.describe()), f.doc.clone()))
         .collect();
     if block.fields.iter().any(|f| f.ty == FieldType::Route) {
         items.push(Completion::new("route", CompletionKind::Field, Some(FieldType::Route.describe()), None));
