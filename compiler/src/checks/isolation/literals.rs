@@ -83,12 +83,11 @@ struct Literal<'a> {
 /// E301 for every literal of an environment that names another environment's resources.
 pub fn literal_references(model: &Model, sink: &mut Diagnostics) {
     let Some(project) = model.project.as_ref().map(|p| p.name.as_str()) else { return };
-    let environments: Vec<&Environment> = model.environments.iter().collect();
-    let owned: Vec<Owned> = crate::par::map(&environments, |env| owned(project, env));
-    let marks = AllMarks::new(&owned);
-    // The environments' literals are searched side by side; each finding names its
-    // literal and the environment it reaches.
+    // The environments' marks are gathered, and their literals searched, side by side;
+    // each finding names its literal and the environment it reaches.
     let envs: Vec<usize> = (0..model.environments.len()).collect();
+    let owned: Vec<Owned> = crate::par::map(&envs, |&i| owned(project, &model.environments[i]));
+    let marks = AllMarks::new(&owned);
     let found = crate::par::map(&envs, |&i| naming_others(model, i, &owned, &marks));
     // A stack's literal is seen once per environment using it: report it once per target.
     let mut reported: BTreeSet<(Span, usize)> = BTreeSet::new();
