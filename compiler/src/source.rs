@@ -95,6 +95,20 @@ impl SourceFile {
         SourceFile { path, origin, text, line_starts, ascii, utf16_line_starts: Default::default(), invalid_utf8_at }
     }
 
+    /// A project file from its raw bytes, decoded and its lines indexed, apart from
+    /// any [`Sources`] (a project's files are read side by side, then added in turn
+    /// with [`Sources::add_file`]). Invalid UTF-8 is kept as [`Sources::add_bytes`] says.
+    pub fn project(path: String, bytes: Vec<u8>) -> SourceFile {
+        match String::from_utf8(bytes) {
+            Ok(text) => SourceFile::new(path, Origin::Project, text, None),
+            Err(err) => {
+                let at = err.utf8_error().valid_up_to();
+                let text = String::from_utf8_lossy(err.as_bytes()).into_owned();
+                SourceFile::new(path, Origin::Project, text, Some(at))
+            }
+        }
+    }
+
     /// The largest char boundary at or before `offset` (clamped to the text).
     fn floor(&self, offset: usize) -> usize {
         let mut at = offset.min(self.text.len());
@@ -214,15 +228,12 @@ impl Sources {
     /// file that the parser reports as E101.
     /// File ids are only stable once every file has been added.
     pub fn add_bytes(&mut self, path: impl Into<String>, bytes: Vec<u8>) {
-        let path = path.into();
-        match String::from_utf8(bytes) {
-            Ok(text) => self.push(SourceFile::new(path, Origin::Project, text, None)),
-            Err(err) => {
-                let at = err.utf8_error().valid_up_to();
-                let text = String::from_utf8_lossy(err.as_bytes()).into_owned();
-                self.push(SourceFile::new(path, Origin::Project, text, Some(at)))
-            }
-        }
+        self.add_file(SourceFile::project(path.into(), bytes));
+    }
+
+    /// Adds a project file made by [`SourceFile::project`].
+    pub fn add_file(&mut self, file: SourceFile) {
+        self.push(file)
     }
 
     /// Adds a project file from text.

@@ -9,6 +9,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use govc::source::SourceFile;
 use govc::{Code, Diagnostic, Sources};
 use std::process::ExitCode;
 
@@ -49,13 +50,16 @@ pub(crate) enum LoadError {
 pub(crate) fn load(path: Option<&Path>, cwd: &Path) -> Result<Project, LoadError> {
     let root = find_root(path, cwd)?;
     let mut sources = Sources::with_stdlib();
-    for rel in collect_files(&root).map_err(LoadError::Io)? {
-        let full = root.join(&rel);
-        let bytes = fs::read(&full)
-            .into_diagnostic()
-            .wrap_err_with(|| format!("could not read `{}`", full.display()))
-            .map_err(LoadError::Io)?;
-        sources.add_bytes(rel, bytes);
+    // The files are read, decoded and their lines indexed side by side: a large
+    // project's files hold tens of megabytes.
+    let read = govc::par::map_each(&collect_files(&root).map_err(LoadError::Io)?, |rel| {
+        let full = root.join(rel);
+        let bytes =
+            fs::read(&full).into_diagnostic().wrap_err_with(|| format!("could not read `{}`", full.display()))?;
+        Ok(SourceFile::project(rel.clone(), bytes))
+    });
+    for file in read {
+        sources.add_file(file.map_err(LoadError::Io)?);
     }
     Ok(Project { root, sources })
 }

@@ -152,11 +152,42 @@ struct Hits {
 struct AllMarks<'a> {
     owned: &'a [Owned<'a>],
     /// Built on the first text whose last label is a mark's: most large projects have none.
-    by_text: OnceLock<HashMap<&'a str, Vec<(usize, usize)>>>,
+    by_text: OnceLock<ByText<'a>>,
     longest: usize,
     /// The last labels of the marks of names (lower case) and of secret paths.
     names: Tails<'a>,
     paths: Tails<'a>,
+}
+
+/// Every environment's marks by text: a project has one mark per service and
+/// environment (120,000 at fleet-40k), nearly every text its own, so each text
+/// leads to a chain of its marks in one vector rather than to a vector of its own.
+struct ByText<'a> {
+    /// The first mark of each text: an index into `marks`.
+    first: HashMap<&'a str, u32>,
+    /// `(environment, mark, next)`: `next` is the index of the next mark of the same
+    /// text, in order, or [`ByText::END`].
+    marks: Vec<(u32, u32, u32)>,
+}
+
+impl<'a> ByText<'a> {
+    const END: u32 = u32::MAX;
+
+    fn new(owned: &'a [Owned<'a>]) -> ByText<'a> {
+        let all: Vec<(usize, usize, &str)> = owned
+            .iter()
+            .enumerate()
+            .flat_map(|(j, o)| o.marks.iter().enumerate().map(move |(k, mark)| (j, k, mark.text.as_str())))
+            .collect();
+        let mut first: HashMap<&str, u32> = HashMap::with_capacity(all.len());
+        let mut marks = vec![(0, 0, Self::END); all.len()];
+        // From the last: each mark goes before the marks of its text already chained.
+        for (i, &(j, k, text)) in all.iter().enumerate().rev() {
+            let next = first.insert(text, i as u32).unwrap_or(Self::END);
+            marks[i] = (j as u32, k as u32, next);
+        }
+        ByText { first, marks }
+    }
 }
 
 /// The last labels of a set of marks: a mark's text after its last byte that is not
@@ -197,24 +228,20 @@ impl<'a> AllMarks<'a> {
         AllMarks { owned, by_text: OnceLock::new(), longest, names, paths }
     }
 
-    /// The marks with `text`: `(environment, mark)`.
-    fn with_text(&self, text: &str) -> &[(usize, usize)] {
-        let by_text = self.by_text.get_or_init(|| {
-            let mut by_text: HashMap<&str, Vec<(usize, usize)>> = HashMap::new();
-            for (j, o) in self.owned.iter().enumerate() {
-                for (k, mark) in o.marks.iter().enumerate() {
-                    by_text.entry(mark.text.as_str()).or_default().push((j, k));
-                }
-            }
-            by_text
-        });
-        by_text.get(text).map_or(&[], Vec::as_slice)
+    /// The marks with `text`, in order: `(environment, mark)`.
+    fn with_text(&self, text: &str) -> impl Iterator<Item = (usize, usize)> + '_ {
+        let by_text = self.by_text.get_or_init(|| ByText::new(self.owned));
+        let mut at = by_text.first.get(text).copied();
+        std::iter::from_fn(move || {
+            let (env, mark, next) = by_text.marks[at? as usize];
+            at = (next != ByText::END).then_some(next);
+            Some((env as usize, mark as usize))
+        })
     }
 
     /// Whether environment `env` has a mark with `mark`'s text, matched the same way.
     fn owns(&self, env: usize, mark: &Mark) -> bool {
-        let mut same = self.with_text(&mark.text).iter();
-        same.any(|&(e, k)| e == env && self.owned[e].marks[k].how == mark.how)
+        self.with_text(&mark.text).any(|(e, k)| e == env && self.owned[e].marks[k].how == mark.how)
     }
 
     /// The marks `text` holds, as [`contains`] finds them: `(environment, mark)`.
@@ -228,7 +255,7 @@ impl<'a> AllMarks<'a> {
                 continue;
             }
             self.each_piece(hay, tails, |piece| {
-                for &(j, k) in self.with_text(piece) {
+                for (j, k) in self.with_text(piece) {
                     let mark = &self.owned[j].marks[k];
                     if (mark.how == Match::Path) == path
                         && contains(hay, &mark.text, mark.how)
