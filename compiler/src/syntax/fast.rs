@@ -1,30 +1,51 @@
-//! The parser's fast path: a recursive descent over the balanced tokens of a valid
-//! file, building exactly the tree the chumsky grammar in [`super::parser`] builds.
+//! The parser's fast path: a recursive descent over the tokens of a valid file,
+//! lexed as it goes, building exactly the tree the chumsky grammar in
+//! [`super::parser`] builds.
 //!
 //! It knows only valid input. At the first token where that grammar would report
-//! an error, recover or take an invalid literal, it gives up (`None`), and the file
-//! is parsed again by chumsky, which reports. Most files are valid, and this path
-//! costs a fraction of chumsky's combinators on them: fleet-scale projects parse
-//! several times faster. The grammar is written once more here, so a differential
-//! test (`parser_tests.rs`) holds the two to the same trees over every `.gov` file
-//! of the repository and generated programs, valid and broken.
+//! an error, recover or take an invalid literal, where delimiter balancing would
+//! step in (a stray `}`, a block left open, nesting deeper than [`MAX_NESTING`]),
+//! it gives up (`None`), and the file is lexed again, balanced and parsed by
+//! chumsky, which reports. Most files are valid, and this path costs a fraction of
+//! chumsky's combinators on them, and holds a window of tokens rather than all of
+//! them: fleet-scale projects parse several times faster. The grammar is written
+//! once more here, so a differential test (`parser_tests.rs`) holds the two to the
+//! same trees over every `.gov` file of the repository and generated programs,
+//! valid and broken.
 
 use chumsky::span::SimpleSpan;
 
 use super::ast::{Block, BlockLabel, Entry, Field, Ident, Route, Str, Value, ValueKind};
-use super::lexer::{self, Token};
+use super::delims::MAX_NESTING;
+use super::lexer::{self, Stream, Token};
 use super::parser::Ctx;
+use crate::diag::Diagnostics;
+use crate::source::FileId;
 
-/// The items of a file whose tokens are `tokens`, or `None` where the file is not
-/// valid (or holds an already reported literal or region).
-pub(super) fn parse(ctx: &Ctx<'_>, tokens: &[(Token, SimpleSpan)]) -> Option<Vec<Block>> {
-    Cursor { ctx, tokens, at: 0, entries: Vec::new(), values: Vec::new(), idents: Vec::new() }.file()
+/// The items of `text`, or `None` where it is not valid. What the lexer reports
+/// goes into `diags` either way (a string left unclosed at the end of a line is
+/// reported, and still parses as a string).
+pub(super) fn parse(text: &str, file: FileId, diags: &mut Diagnostics) -> Option<Vec<Block>> {
+    let ctx = Ctx { text, file, strings: &[] };
+    let mut cursor = Cursor {
+        ctx: &ctx,
+        stream: Stream::new(text, file, diags),
+        at: 0,
+        depth: 0,
+        entries: Vec::new(),
+        values: Vec::new(),
+        idents: Vec::new(),
+    };
+    cursor.file()
 }
 
 struct Cursor<'a, 't> {
     ctx: &'a Ctx<'t>,
-    tokens: &'a [(Token, SimpleSpan)],
+    stream: Stream<'a>,
+    /// The next token's index in the stream's window.
     at: usize,
+    /// How many `{` and `[` are open.
+    depth: usize,
     /// Scratch stacks: a body, list or path collects its items on top of its stack and
     /// moves them into a vector of exactly their number when it ends. A tree holds
     /// hundreds of thousands of small bodies, and a vector grown a push at a time would
@@ -35,26 +56,61 @@ struct Cursor<'a, 't> {
 }
 
 impl Cursor<'_, '_> {
-    fn peek(&self) -> Option<Token> {
-        self.tokens.get(self.at).map(|(token, _)| *token)
+    /// The token `ahead` after the next one (0: the next), lexing more when the
+    /// window ends before it. The window keeps the token last consumed.
+    fn token(&mut self, ahead: usize) -> Option<(Token, SimpleSpan)> {
+        loop {
+            if let Some(&token) = self.stream.window().get(self.at + ahead) {
+                return Some(token);
+            }
+            let keep = self.at.min(1);
+            let grew = self.stream.advance(self.at - keep);
+            self.at = keep;
+            if !grew {
+                return None;
+            }
+        }
     }
 
-    fn peek_at(&self, ahead: usize) -> Option<Token> {
-        self.tokens.get(self.at + ahead).map(|(token, _)| *token)
+    fn peek(&mut self) -> Option<Token> {
+        self.token(0).map(|(token, _)| token)
+    }
+
+    fn peek_at(&mut self, ahead: usize) -> Option<Token> {
+        self.token(ahead).map(|(token, _)| token)
     }
 
     /// The span of the token just consumed.
     fn last_span(&self) -> SimpleSpan {
-        self.tokens[self.at - 1].1
+        self.stream.window()[self.at - 1].1
     }
 
     /// Consumes the next token when it is `token`.
+    #[inline]
     fn eat(&mut self, token: Token) -> Option<SimpleSpan> {
-        let (next, span) = *self.tokens.get(self.at)?;
+        let (next, span) = self.token(0)?;
         if next != token {
             return None;
         }
         self.at += 1;
+        Some(span)
+    }
+
+    /// Consumes the `{` or `[` that comes next, unless it would nest deeper than
+    /// [`MAX_NESTING`] (balancing reports that, and the recursion stays bounded).
+    fn open(&mut self, token: Token) -> Option<SimpleSpan> {
+        if self.depth == MAX_NESTING {
+            return None;
+        }
+        let span = self.eat(token)?;
+        self.depth += 1;
+        Some(span)
+    }
+
+    /// Consumes the `}` or `]` that comes next.
+    fn close(&mut self, token: Token) -> Option<SimpleSpan> {
+        let span = self.eat(token)?;
+        self.depth -= 1;
         Some(span)
     }
 
@@ -79,7 +135,7 @@ impl Cursor<'_, '_> {
         let mut items = Vec::new();
         loop {
             let docs = self.docs();
-            if self.at == self.tokens.len() {
+            if self.peek().is_none() {
                 return Some(items);
             }
             let kind = self.ident()?;
@@ -95,9 +151,9 @@ impl Cursor<'_, '_> {
     }
 
     fn string(&mut self) -> Option<Str> {
-        let (Token::Str(idx), span) = *self.tokens.get(self.at)? else { return None };
+        let (Token::Str(idx), span) = self.token(0)? else { return None };
         self.at += 1;
-        Some(self.ctx.string(idx, span))
+        Some(Str { value: self.stream.take_string(idx), span: self.ctx.span(span) })
     }
 
     /// What follows a block's kind: `[LABEL] { entries }`.
@@ -113,12 +169,12 @@ impl Cursor<'_, '_> {
 
     /// `{ entries }` with its span; entries optionally separated by `,` or `;`.
     fn body(&mut self) -> Option<(Vec<Entry>, SimpleSpan)> {
-        let open = self.eat(Token::LBrace)?;
+        let open = self.open(Token::LBrace)?;
         self.separators();
         let base = self.entries.len();
         loop {
             let docs = self.docs();
-            if let Some(close) = self.eat(Token::RBrace) {
+            if let Some(close) = self.close(Token::RBrace) {
                 return Some((self.entries.drain(base..).collect(), SimpleSpan::from(open.start..close.end)));
             }
             let mut entry = self.entry()?;
@@ -130,8 +186,7 @@ impl Cursor<'_, '_> {
 
     /// `name = value`, `route "PATH" -> SERVICE[:PORT]` or a nested block.
     fn entry(&mut self) -> Option<Entry> {
-        let is_route = self.peek() == Some(Token::Ident)
-            && self.ctx.slice(self.tokens[self.at].1) == "route"
+        let is_route = matches!(self.token(0), Some((Token::Ident, span)) if self.ctx.slice(span) == "route")
             && matches!(self.peek_at(1), Some(Token::Str(_)))
             && self.peek_at(2) == Some(Token::Arrow);
         if is_route {
@@ -146,14 +201,14 @@ impl Cursor<'_, '_> {
     }
 
     fn route(&mut self) -> Option<Entry> {
-        let start = self.tokens[self.at].1.start;
+        let start = self.token(0)?.1.start;
         self.at += 1;
         let path = self.string()?;
         self.eat(Token::Arrow)?;
         let target = self.ident()?;
         let port = match self.eat(Token::Colon) {
             Some(_) => {
-                let (Token::Int(n), span) = *self.tokens.get(self.at)? else { return None };
+                let (Token::Int(n), span) = self.token(0)? else { return None };
                 self.at += 1;
                 Some((n, self.ctx.span(span)))
             }
@@ -165,11 +220,11 @@ impl Cursor<'_, '_> {
 
     /// A literal, `MIN..MAX`, a path `a.b` or a list `[v, v]`.
     fn value(&mut self) -> Option<Value> {
-        let (token, first) = *self.tokens.get(self.at)?;
+        let (token, first) = self.token(0)?;
         let kind = match token {
             Token::Str(idx) => {
                 self.at += 1;
-                ValueKind::Str(self.ctx.strings[idx as usize].clone())
+                ValueKind::Str(self.stream.take_string(idx))
             }
             Token::Decimal(number) => {
                 self.at += 1;
@@ -204,11 +259,11 @@ impl Cursor<'_, '_> {
                 ValueKind::Path(self.idents.drain(base..).collect())
             }
             Token::LBracket => {
-                self.at += 1;
+                self.open(Token::LBracket)?;
                 let base = self.values.len();
                 loop {
                     self.docs();
-                    if self.eat(Token::RBracket).is_some() {
+                    if self.close(Token::RBracket).is_some() {
                         break;
                     }
                     let item = self.value()?;

@@ -86,19 +86,53 @@ const BOM: &str = "\u{feff}";
 
 /// Turns `text` into tokens, reporting malformed input into `diags`.
 pub fn lex(text: &str, file: FileId, diags: &mut Diagnostics) -> Lexed {
-    let mut lexer = Lexer {
-        bytes: text.as_bytes(),
-        text,
-        // A UTF-8 byte-order mark (what some Windows editors write first) is not a
-        // token; skipping it keeps every span a byte offset into the file as read.
-        pos: if text.starts_with(BOM) { BOM.len() } else { 0 },
-        file,
-        diags,
-        out: Lexed { tokens: Vec::new(), strings: Vec::new(), brace_eaters: Vec::new() },
-    };
+    let mut lexer = Lexer::new(text, file, diags);
     lexer.out.tokens.reserve(text.len() / 4);
-    lexer.run();
+    lexer.run(usize::MAX);
     lexer.out
+}
+
+/// The tokens of a text lexed on demand, a window at a time, for the parser's fast
+/// path: a valid file is parsed without holding its tokens (a fleet's file has
+/// millions, tens of megabytes).
+pub(super) struct Stream<'a> {
+    lexer: Lexer<'a>,
+}
+
+impl<'a> Stream<'a> {
+    /// How many tokens the window grows by at a time.
+    const CHUNK: usize = 512;
+
+    /// Lexes `text`, reporting malformed input into `diags` as [`lex`] does.
+    pub(super) fn new(text: &'a str, file: FileId, diags: &'a mut Diagnostics) -> Stream<'a> {
+        let mut lexer = Lexer::new(text, file, diags);
+        lexer.out.tokens.reserve(2 * Self::CHUNK);
+        Stream { lexer }
+    }
+
+    /// The tokens lexed and not dropped yet, in order.
+    pub(super) fn window(&self) -> &[(Token, SimpleSpan)] {
+        &self.lexer.out.tokens
+    }
+
+    /// Drops the first `done` tokens of the window (and the values of its strings),
+    /// then lexes at least [`Self::CHUNK`] more, fewer at the end of the text: whether
+    /// any token was added.
+    pub(super) fn advance(&mut self, done: usize) -> bool {
+        let out = &mut self.lexer.out;
+        let strings = out.tokens[..done].iter().filter(|(t, _)| matches!(t, Token::Str(_))).count();
+        out.tokens.drain(..done);
+        out.strings.drain(..strings);
+        self.lexer.strings_base += strings as u32;
+        let before = out.tokens.len();
+        self.lexer.run(before + Self::CHUNK);
+        self.lexer.out.tokens.len() > before
+    }
+
+    /// The value of the string token `Str(idx)` of the window, taken (it is read once).
+    pub(super) fn take_string(&mut self, idx: u32) -> String {
+        std::mem::take(&mut self.lexer.out.strings[(idx - self.lexer.strings_base) as usize])
+    }
 }
 
 struct Lexer<'a> {
@@ -108,6 +142,9 @@ struct Lexer<'a> {
     file: FileId,
     diags: &'a mut Diagnostics,
     out: Lexed,
+    /// The index in the text's strings of `out.strings[0]` (a [`Stream`] drops the
+    /// strings it has read).
+    strings_base: u32,
 }
 
 fn is_ident_start(b: u8) -> bool {
@@ -126,7 +163,21 @@ fn starts_token(b: u8) -> bool {
         || matches!(b, b'"' | b'#' | b'{' | b'}' | b'[' | b']' | b'=' | b',' | b';' | b':' | b'.')
 }
 
-impl Lexer<'_> {
+impl<'a> Lexer<'a> {
+    fn new(text: &'a str, file: FileId, diags: &'a mut Diagnostics) -> Lexer<'a> {
+        Lexer {
+            bytes: text.as_bytes(),
+            text,
+            // A UTF-8 byte-order mark (what some Windows editors write first) is not a
+            // token; skipping it keeps every span a byte offset into the file as read.
+            pos: if text.starts_with(BOM) { BOM.len() } else { 0 },
+            file,
+            diags,
+            out: Lexed { tokens: Vec::new(), strings: Vec::new(), brace_eaters: Vec::new() },
+            strings_base: 0,
+        }
+    }
+
     fn peek(&self, ahead: usize) -> u8 {
         self.bytes.get(self.pos + ahead).copied().unwrap_or(0)
     }
@@ -139,8 +190,9 @@ impl Lexer<'_> {
         Span::new(self.file, start, end)
     }
 
-    fn run(&mut self) {
-        while self.pos < self.bytes.len() {
+    /// Lexes until the end of the text, or until `out.tokens` holds `tokens` tokens.
+    fn run(&mut self, tokens: usize) {
+        while self.pos < self.bytes.len() && self.out.tokens.len() < tokens {
             let start = self.pos;
             let b = self.bytes[start];
             let punct = match b {
@@ -266,7 +318,7 @@ impl Lexer<'_> {
                 }
             }
         }
-        let idx = self.out.strings.len() as u32;
+        let idx = self.strings_base + self.out.strings.len() as u32;
         self.out.strings.push(value);
         self.push(Token::Str(idx), start);
     }

@@ -4,8 +4,9 @@
 //! delimiter balancing enforces the nesting limit and closes what is left open;
 //! the chumsky parser turns tokens into a partial AST, recovering at block and
 //! entry boundaries so that one mistake gives one diagnostic. A valid file takes
-//! a hand-written fast path first ([`fast`]), which builds the same tree and
-//! leaves any file it cannot parse to chumsky.
+//! a hand-written fast path first ([`fast`]), which lexes as it parses (a window
+//! of tokens, never the whole file's), builds the same tree and leaves any file it
+//! cannot parse to the lexer, balancing and chumsky.
 //! `syntax` knows nothing about the model or the stdlib schemas.
 //!
 //! [`cst`] is a second, lossless view of the same text for tools (the formatter,

@@ -105,14 +105,16 @@ pub fn parse_file(sources: &Sources, file: FileId, diags: &mut Diagnostics) -> a
 /// The items of `text` (a whole file, or one block of it for [`super::reparse`]),
 /// with spans from the start of `text`.
 pub(super) fn parse_text(text: &str, file: FileId, diags: &mut Diagnostics) -> Vec<Block> {
+    // Most files are valid: try the fast path, then chumsky with its cheap error type.
+    let mut lexed_once = Diagnostics::new();
+    if let Some(items) = super::fast::parse(text, file, &mut lexed_once) {
+        diags.extend(lexed_once.into_reported());
+        return items;
+    }
     let lexed = lexer::lex(text, file, diags);
     let balanced = delims::balance(lexed.tokens, text, &lexed.brace_eaters, file, diags);
     let ctx = Ctx { text, file, strings: &lexed.strings };
     let eoi = SimpleSpan::from(text.len()..text.len());
-    // Most files are valid: try the fast path, then chumsky with its cheap error type.
-    if let Some(items) = super::fast::parse(&ctx, &balanced.tokens) {
-        return items;
-    }
     let input = balanced.tokens.as_slice().split_token_span(eoi);
     let fast = file_parser::<_, extra::Default>(&ctx).parse(input);
     if !fast.has_errors() {
@@ -127,21 +129,22 @@ pub(super) fn parse_text(text: &str, file: FileId, diags: &mut Diagnostics) -> V
 }
 
 /// The two parsers over `text`, for the differential test: the fast path's tree,
-/// chumsky's when it parses without an error, and whether the tokens hold what
-/// the fast path leaves to chumsky (an invalid literal, a reported region, a
-/// closer added at the end of the file).
+/// chumsky's when it parses without an error, and whether lexing and balancing
+/// reported anything (a file the fast path may leave to chumsky: an invalid
+/// literal, a reported region, a stray `}`, a block left open).
 #[cfg(test)]
 pub(super) fn both_parsers(text: &str) -> (Option<Vec<Block>>, Option<Vec<Block>>, bool) {
     let (file, mut diags) = (FileId(0), Diagnostics::new());
+    let fast = super::fast::parse(text, file, &mut Diagnostics::new());
     let lexed = lexer::lex(text, file, &mut diags);
     let balanced = delims::balance(lexed.tokens, text, &lexed.brace_eaters, file, &mut diags);
     let ctx = Ctx { text, file, strings: &lexed.strings };
-    let fast = super::fast::parse(&ctx, &balanced.tokens);
     let input = balanced.tokens.as_slice().split_token_span(SimpleSpan::from(text.len()..text.len()));
     let slow = file_parser::<_, extra::Default>(&ctx).parse(input);
     let slow = if slow.has_errors() { None } else { slow.into_output() };
-    let reported =
-        balanced.closed_at_eof || balanced.tokens.iter().any(|(t, _)| matches!(t, Token::Invalid | Token::Error));
+    let reported = balanced.closed_at_eof
+        || !diags.is_empty()
+        || balanced.tokens.iter().any(|(t, _)| matches!(t, Token::Invalid | Token::Error));
     (fast, slow, reported)
 }
 

@@ -645,6 +645,34 @@ mod fast_path {
             agree(text);
         }
     }
+
+    /// The fast path lexes a window of tokens at a time: a string, a route (read
+    /// two tokens ahead), a doc comment and a closing brace each fall across the
+    /// window's edge at every offset, the nesting limit is where balancing puts it,
+    /// and a valid file of any length takes the fast path.
+    #[test]
+    fn the_fast_path_reads_across_its_window() {
+        let mut text = String::new();
+        for i in 0..700 {
+            text.push_str(&format!(
+                "## block {i}\nx b{i} {{\n  route \"/p{i}\" -> s{i}:80\n  ## field\n  h = \"v{i}\"\n  l = [\"a\", b.c, {i}]\n"
+            ));
+            text.push_str(&"  k = 1\n".repeat(i % 7));
+            text.push_str("}\n");
+        }
+        let (fast, slow, reported) = super::super::both_parsers(&text);
+        assert!(!reported && fast.is_some(), "a valid file of 700 blocks takes the fast path");
+        assert_eq!(fast, slow);
+        for depth in [63, 64, 65] {
+            let nested = format!("x {{ v = {}{} }}", "[".repeat(depth - 1), "]".repeat(depth - 1));
+            let (fast, slow, reported) = super::super::both_parsers(&nested);
+            assert_eq!(fast.is_some(), depth <= 64, "nesting {depth}");
+            assert_eq!(reported, depth > 64, "nesting {depth}");
+            if depth <= 64 {
+                assert_eq!(fast, slow);
+            }
+        }
+    }
 }
 
 // ---- robustness ----
