@@ -59,10 +59,29 @@ impl Model {
 /// The trees may be owned or shared (`Arc`): an editor keeps the trees of the
 /// files an edit did not touch.
 pub fn build(sources: &Sources, files: &[impl Borrow<ast::File>], sink: &mut Diagnostics) -> Model {
+    let declared = declare(sources, files, sink);
+    build_declared(sources, declared, sink)
+}
+
+/// What [`declare`] reads of the trees: the schemas and every declaration, typed.
+pub struct Declared {
+    schema: Schema,
+    decls: lower::Declarations,
+}
+
+/// The first step of [`build`], the only one that reads the trees: the stdlib's
+/// schemas, and every declaration lowered against them.
+pub fn declare(sources: &Sources, files: &[impl Borrow<ast::File>], sink: &mut Diagnostics) -> Declared {
     let stdlib: Vec<&ast::File> =
         files.iter().map(Borrow::borrow).filter(|f| sources.get(f.file).origin == Origin::Stdlib).collect();
     let schema = Schema::load(&stdlib, sink);
     let decls = lower::lower(sources, files, &schema, sink);
+    Declared { schema, decls }
+}
+
+/// The rest of [`build`]: phases, merge, resolution, from the declarations alone.
+pub fn build_declared(sources: &Sources, declared: Declared, sink: &mut Diagnostics) -> Model {
+    let Declared { schema, decls } = declared;
     let ladder = phases::ladder(&decls, sink);
     let authorized = phases::authorized(&ladder, &decls, sink);
     project_file_problems(sources, &decls, sink);
