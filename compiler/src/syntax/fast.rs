@@ -26,6 +26,8 @@ use crate::source::FileId;
 /// goes into `diags` either way (a string left unclosed at the end of a line is
 /// reported, and still parses as a string).
 pub(super) fn parse(text: &str, file: FileId, diags: &mut Diagnostics) -> Option<Vec<Block>> {
+    // The strings' values come from the stream (`Stream::take_string`), never from
+    // the context.
     let ctx = Ctx { text, file, strings: &[] };
     let mut cursor = Cursor {
         ctx: &ctx,
