@@ -5,9 +5,9 @@
 //! 2. `model` lowers the AST against the stdlib schemas, merges stacks into
 //!    environments, resolves names and checks types (E1xx, E2xx);
 //! 3. `checks` proves the governance rules over the dependency graph (E3xx–E8xx);
-//! 4. only when no error exists, `ir` is built (beside the checks, once the model is
-//!    free of errors; thrown away if they find one) and `emit` renders Terraform JSON,
-//!    Kustomize overlays and the rest, a piece at a time.
+//! 4. only when no error exists, `ir` is built and `emit` renders Terraform JSON,
+//!    Kustomize overlays and the rest, a piece at a time (both beside the checks, once
+//!    the model is free of errors; stopped and thrown away if they find one).
 
 pub mod carve;
 pub mod checks;
@@ -26,6 +26,8 @@ pub mod stdlib;
 pub mod syntax;
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 pub use diag::{Code, Diagnostic, Severity};
 pub use source::{FileId, Sources, Span};
@@ -125,7 +127,7 @@ fn parse_and_model(sources: &Sources) -> (model::Model, diag::Diagnostics, bool)
 }
 
 /// What a compilation built on the way and no longer needs: the model, when nothing
-/// was emitted. Dropping it frees it. A process about to exit may
+/// was to be emitted (a build frees it as it renders). Dropping it frees it. A process about to exit may
 /// [`std::mem::forget`] it instead: freeing a project of tens of thousands of
 /// services piece by piece takes a good part of its `govc check`.
 pub struct Scaffolding {
@@ -170,24 +172,36 @@ where
         return (compilation, Scaffolding { _model: Some(model) });
     }
     // The model is free of errors, so it lowers (`model::to_ir`): the IR is lowered
-    // while the checks run, on the cores they leave idle, and thrown away if they
-    // find an error.
-    let (checked, program) = par::join(
-        || {
+    // and rendered while the checks run, on the cores they leave idle, and thrown away
+    // if they find an error (which stops the rendering at the next file it starts).
+    // Whichever side is done with the model last frees it, while the other goes on.
+    let for_checks = Arc::new(model);
+    let for_emit = Arc::clone(&for_checks);
+    let (failed, open) = (&AtomicBool::new(false), &open);
+    let (checked, (program, emitted)) = par::join(
+        move || {
             let mut local = diag::Diagnostics::new();
-            checks::run(&model, options, &mut local);
+            checks::run(&for_checks, options, &mut local);
+            if local.has_errors() {
+                failed.store(true, Ordering::Release);
+            }
+            drop(for_checks);
             local
         },
-        || model::to_ir(&model),
+        move || {
+            let program = model::to_ir(&for_emit);
+            // The model is freed by the other core, when it is free, or the checks still
+            // read it and this only counts that it is no longer read here.
+            let (emitted, ()) = par::join(|| emit::emit_each_unless(&program, open, failed), || drop(for_emit));
+            (program, emitted)
+        },
     );
     sink.extend(checked.into_reported());
     if sink.has_errors() {
         let compilation = Compilation { diagnostics: sink.into_sorted(), ..Compilation::default() };
-        return (compilation, Scaffolding { _model: Some(model) });
+        return (compilation, Scaffolding { _model: None });
     }
     let mut compilation = Compilation::default();
-    // The model is freed while the first files are rendered.
-    let ((), emitted) = par::join(|| drop(model), || emit::emit_each(&program, &open));
     match emitted {
         Ok(rendered) => {
             let lock = lock::render_hashed(rendered.iter().map(|(p, (sha, _))| (p.as_str(), sha.as_str())), sources);
@@ -220,5 +234,23 @@ mod tests {
         assert!(built.files.is_empty() && built.program.is_none(), "nothing is emitted");
         let (_, checked) = analyze(&sources, &Options { emit: true });
         assert_eq!(built.diagnostics, checked.into_sorted(), "the diagnostics of a check with emit");
+    }
+
+    /// Rendering started beside the checks stops once they fail: told before it
+    /// starts, it renders nothing; never told, it renders what [`emit::emit_each`] does.
+    #[test]
+    fn rendering_stops_once_told() {
+        let mut sources = Sources::with_stdlib();
+        let text = include_str!("../../examples/three-envs/project.gov");
+        sources.add_bytes("project.gov".to_string(), text.as_bytes().to_vec());
+        let (model, sink, checkable) = parse_and_model(&sources);
+        assert!(checkable && !sink.has_errors(), "{:?}", sink.into_sorted());
+        let program = model::to_ir(&model);
+        let keep = |_: &str| String::new();
+        let told = emit::emit_each_unless(&program, keep, &AtomicBool::new(true)).expect("renders");
+        assert!(told.is_empty(), "nothing is rendered once told to stop: {:?}", told.keys());
+        let untold = emit::emit_each_unless(&program, keep, &AtomicBool::new(false)).expect("renders");
+        assert!(untold.len() > 10, "a project of three environments has its files");
+        assert_eq!(untold, emit::emit_each(&program, keep).expect("renders"));
     }
 }

@@ -21,7 +21,7 @@ pub(crate) mod flow_tests;
 mod identity_tests;
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::diag::{Code, Diagnostic};
@@ -84,6 +84,21 @@ pub fn emit_each<R: out::Receive>(
 where
     R::Kept: Send,
 {
+    emit_each_unless(program, open, &AtomicBool::new(false))
+}
+
+/// [`emit_each`], started before it is known whether the output is wanted: once `stop`
+/// is set, no further piece of work is started, and what was rendered is incomplete
+/// (the caller throws it away). A build renders while the checks still run, and
+/// stops when they find an error.
+pub fn emit_each_unless<R: out::Receive>(
+    program: &ir::Program,
+    open: impl Fn(&str) -> R + Sync,
+    stop: &AtomicBool,
+) -> Result<Received<R::Kept>, Box<Diagnostic>>
+where
+    R::Kept: Send,
+{
     let envs = &program.environments;
     let mut roots = Vec::new();
     for env in envs.iter().filter(|env| terraform::is_emitted(env)) {
@@ -106,6 +121,9 @@ where
     let bases = SharedBases::new(program, 1 + envs.len());
     let open: &(dyn Fn(&str) -> R + Sync) = &open;
     let done = crate::par::map_each(&jobs, |job| -> Result<Vec<out::Written<R::Kept>>, String> {
+        if stop.load(Ordering::Acquire) {
+            return Ok(Vec::new());
+        }
         let mut files = out::Hashing::new(open);
         match job {
             Job::Bases => bases.with(|bases| bases.map(|bases| kustomize::write_bases(bases, &mut files)))?,
