@@ -13,7 +13,7 @@ use super::patch::diff_objects;
 use super::service::{image_name, Built, Inputs, Parts, Piece};
 use super::yaml::{self, map, Field, Yaml};
 use super::{each_object, Base, BaseService, Chunk, View};
-use crate::emit::out::Files;
+use crate::emit::out::{Files, Out, PIECE};
 use crate::ir;
 
 /// Writes every file of the overlay into `files`, under `dir`. `base` is the base
@@ -84,15 +84,46 @@ pub fn overlay(view: &View, base: Option<(String, &Base)>, dir: String, files: &
         k.push(("images", Yaml::Seq(images.into_values().collect())));
     }
     let k = Yaml::Map(k.into_iter().map(|(a, b)| (a.into(), b)).collect());
-    let mut text = yaml::to_document(&k);
+    let mut out = Out::open(files, format!("{dir}/kustomization.yaml"));
+    yaml::push_document(&mut out.text, &k);
     // `patches:` is the last key: its items, already written, follow the rest.
     if !patches.is_empty() {
-        text.reserve_exact(patches.len() + "patches:\n".len());
-        text.push_str("patches:\n");
-        text.push_str(&patches);
+        out.text.push_str("patches:\n");
+        for piece in patches.pieces() {
+            out.text.push_str(piece);
+            out.spill(files);
+        }
     }
-    files.whole(format!("{dir}/kustomization.yaml"), &text);
+    out.close(files);
     Ok(())
+}
+
+/// The items of `patches:` as they are written, in pieces of about [`PIECE`] bytes: a
+/// fleet's overlay has thousands of patches (tens of megabytes at fleet-40k), which
+/// are neither grown and copied as one string nor copied again into the file.
+#[derive(Default)]
+struct Patches {
+    full: Vec<String>,
+    last: String,
+}
+
+impl Patches {
+    /// Where the next item is written.
+    fn next(&mut self) -> &mut String {
+        if self.last.len() >= PIECE {
+            self.full.push(std::mem::replace(&mut self.last, String::with_capacity(PIECE + PIECE / 4)));
+        }
+        &mut self.last
+    }
+
+    fn is_empty(&self) -> bool {
+        self.full.is_empty() && self.last.is_empty()
+    }
+
+    /// The text written, in order.
+    fn pieces(&self) -> impl Iterator<Item = &str> {
+        self.full.iter().map(String::as_str).chain([self.last.as_str()])
+    }
 }
 
 /// The overlay as its objects are compared with the base's: which base objects were
@@ -105,7 +136,7 @@ struct Diff<'b, 'f> {
     matched: Vec<bool>,
     added: ByKind,
     files: &'f mut dyn Files,
-    patches: String,
+    patches: Patches,
     /// One object's operations.
     ops: String,
 }
@@ -118,7 +149,7 @@ impl<'b, 'f> Diff<'b, 'f> {
             matched: vec![false; base.len()],
             added,
             files,
-            patches: String::new(),
+            patches: Patches::default(),
             ops: String::new(),
         }
     }
@@ -162,10 +193,10 @@ impl<'b, 'f> Diff<'b, 'f> {
 
 /// Appends the item of `patches:` that applies `patch` (the text of an embedded
 /// document, ending with a newline or not) to the object `target` ([`Object::target_pairs`]).
-fn push_patch(patches: &mut String, target: &Object, patch: &str) {
+fn push_patch(patches: &mut Patches, target: &Object, patch: &str) {
     let patch = patch.strip_suffix('\n').unwrap_or(patch);
     let (pairs, n) = target.target_pairs();
-    yaml::push_map_item(patches, &[("target", Field::Texts(&pairs[..n])), ("patch", Field::Text(patch))], 2);
+    yaml::push_map_item(patches.next(), &[("target", Field::Texts(&pairs[..n])), ("patch", Field::Text(patch))], 2);
 }
 
 /// Makes `svc`'s container (its `inputs`) name the image the base uses, and records in
@@ -203,5 +234,29 @@ fn pin_image(
             images.insert(base_name, entry);
             Ok(())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Items written across many pieces come back whole, in order, and each piece but
+    /// the last holds at least [`PIECE`] bytes (no piece is copied into a larger one).
+    #[test]
+    fn patches_are_kept_in_pieces_and_read_back_in_order() {
+        let mut patches = Patches::default();
+        assert!(patches.is_empty());
+        let mut expected = String::new();
+        for i in 0..20_000 {
+            let item = format!("  - target:\n      kind: Deployment\n      name: svc-{i}\n");
+            patches.next().push_str(&item);
+            expected.push_str(&item);
+        }
+        assert!(!patches.is_empty());
+        let pieces: Vec<&str> = patches.pieces().collect();
+        assert!(pieces.len() > 3, "{} pieces", pieces.len());
+        assert!(pieces[..pieces.len() - 1].iter().all(|p| p.len() >= PIECE));
+        assert_eq!(pieces.concat(), expected);
     }
 }
