@@ -127,9 +127,9 @@ fn parse_and_model(sources: &Sources) -> (model::Model, diag::Diagnostics, bool)
 }
 
 /// What a compilation built on the way and no longer needs: the model, when nothing
-/// was to be emitted (a build frees it as it renders). Dropping it frees it. A process about to exit may
-/// [`std::mem::forget`] it instead: freeing a project of tens of thousands of
-/// services piece by piece takes a good part of its `govc check`.
+/// was to be emitted (a build frees it as it renders). Dropping it frees it. A process
+/// about to exit may [`std::mem::forget`] it instead: freeing a project of tens of
+/// thousands of services piece by piece takes a good part of its `govc check`.
 pub struct Scaffolding {
     _model: Option<model::Model>,
 }
