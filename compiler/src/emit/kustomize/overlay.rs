@@ -60,7 +60,7 @@ pub fn overlay(view: &View, base: Option<(String, &Base)>, dir: String, files: &
             ("metadata", map([("name", (&b.name).into())])),
             ("$patch", "delete".into()),
         ]);
-        push_patch(&mut patches, b, &yaml::to_embedded(&delete));
+        push_item(&mut patches, b, Field::Text(&yaml::to_embedded(&delete)));
     }
 
     let mut k = vec![
@@ -191,12 +191,32 @@ impl<'b, 'f> Diff<'b, 'f> {
     }
 }
 
-/// Appends the item of `patches:` that applies `patch` (the text of an embedded
-/// document, ending with a newline or not) to the object `target` ([`Object::target_pairs`]).
-fn push_patch(patches: &mut Patches, target: &Object, patch: &str) {
-    let patch = patch.strip_suffix('\n').unwrap_or(patch);
+/// Appends the item of `patches:` that applies the operations `ops` to the object
+/// `target`: the text [`push_item`] writes for them as a [`Field::Text`], without the
+/// search for the style of the text and the copy a line at a time. The operations are
+/// written at the indentation of that text ([`super::patch::INDENT`]), by a writer whose
+/// output is always a literal block's: its first line is an item's, it writes no line
+/// of spaces alone and no character that needs an escape outside a double-quoted
+/// scalar, and it ends with one line break (hence `|-`).
+fn push_patch(patches: &mut Patches, target: &Object, ops: &str) {
+    debug_assert!(ops.ends_with('\n') && !ops.ends_with("\n\n"), "operations end with one line break");
+    let out = patches.next();
+    push_target(out, target);
+    out.push_str("    patch: |-\n");
+    out.push_str(ops);
+}
+
+/// Appends the item of `patches:` whose `patch` is `patch` (the text of an embedded
+/// document).
+fn push_item(patches: &mut Patches, target: &Object, patch: Field) {
     let (pairs, n) = target.target_pairs();
-    yaml::push_map_item(patches.next(), &[("target", Field::Texts(&pairs[..n])), ("patch", Field::Text(patch))], 2);
+    yaml::push_map_item(patches.next(), &[("target", Field::Texts(&pairs[..n])), ("patch", patch)], 2);
+}
+
+/// Appends the first line of an item of `patches:` and its `target` ([`Object::target_pairs`]).
+fn push_target(out: &mut String, target: &Object) {
+    let (pairs, n) = target.target_pairs();
+    yaml::push_map_item(out, &[("target", Field::Texts(&pairs[..n]))], 2);
 }
 
 /// Makes `svc`'s container (its `inputs`) name the image the base uses, and records in
@@ -240,6 +260,7 @@ fn pin_image(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::emit::kustomize::patch;
 
     /// Items written across many pieces come back whole, in order, and each piece but
     /// the last holds at least [`PIECE`] bytes (no piece is copied into a larger one).
@@ -258,5 +279,41 @@ mod tests {
         assert!(pieces.len() > 3, "{} pieces", pieces.len());
         assert!(pieces[..pieces.len() - 1].iter().all(|p| p.len() >= PIECE));
         assert_eq!(pieces.concat(), expected);
+    }
+
+    /// The operations as written go into `patches:` as they are: the same item as the
+    /// one that takes them as a text and finds their style, for values in every style
+    /// the writer has (plain, double-quoted, literal blocks with empty lines, kept or
+    /// stripped line breaks, nested collections).
+    #[test]
+    fn operations_go_into_the_patches_as_a_literal_block_would_take_them() {
+        let values: Vec<Yaml> = vec![
+            "plain".into(),
+            "two\nlines".into(),
+            "kept\n\nwith an empty line\n".into(),
+            "  leading spaces\nthen".into(),
+            "tab\there".into(),
+            "quote \" and back\\slash: é".into(),
+            "".into(),
+            "true".into(),
+            42i64.into(),
+            Yaml::Seq(vec!["a".into(), "b\nc".into(), Yaml::Map(vec![])]),
+            yaml::map([("k", "v\n\nw".into()), ("n", yaml::map([("deep", "x".into())]))]),
+        ];
+        let target = Object::new("apps/v1", "Deployment", "web", vec![], vec![]);
+        for from in &values {
+            for to in &values {
+                let mut ops = String::new();
+                patch::diff_at(&["data", "x~/y"], from, to, &mut ops);
+                if ops.is_empty() {
+                    continue;
+                }
+                let (mut direct, mut as_text) = (Patches::default(), Patches::default());
+                push_patch(&mut direct, &target, &ops);
+                let text = patch::flush_left(&ops);
+                push_item(&mut as_text, &target, Field::Text(text.strip_suffix('\n').unwrap_or(&text)));
+                assert_eq!(direct.last, as_text.last, "{from:?} -> {to:?}");
+            }
+        }
     }
 }

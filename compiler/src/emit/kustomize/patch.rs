@@ -170,14 +170,21 @@ enum Segment<'a> {
     Index(usize),
 }
 
+/// Where the operations' lines start: they are written as an overlay's
+/// `kustomization.yaml` holds them, the lines of the literal block of `patch:` in an
+/// item of `patches:`, which takes them as they are (a fleet's overlay has thousands).
+/// The writer's text indented is its text at this indentation, line by line, and is
+/// always a literal block's: see `overlay::push_patch`.
+pub(super) const INDENT: usize = 6;
+
 /// Appends the operation `op` at `path`, with its value when it has one.
 fn push_op(ops: &mut String, op: &str, path: &[Segment], value: Option<&Yaml>) {
     let pointer = pointer(path);
     let op = ("op", Field::Text(op));
     let at = ("path", Field::Text(&pointer));
     match value {
-        Some(value) => yaml::push_map_item(ops, &[op, at, ("value", Field::Value(value))], 0),
-        None => yaml::push_map_item(ops, &[op, at], 0),
+        Some(value) => yaml::push_map_item(ops, &[op, at, ("value", Field::Value(value))], INDENT),
+        None => yaml::push_map_item(ops, &[op, at], INDENT),
     }
 }
 
@@ -229,6 +236,17 @@ fn push_pointer(path: &mut String, key: &str) {
     path.push_str(&key[start..]);
 }
 
+/// Operations as a document of their own: their lines without [`INDENT`].
+#[cfg(test)]
+pub(super) fn flush_left(ops: &str) -> String {
+    let pad = " ".repeat(INDENT);
+    let lines = ops.split_inclusive('\n').map(|line| match line {
+        "\n" => line,
+        _ => line.strip_prefix(&pad).unwrap_or_else(|| panic!("`{line}` is indented {INDENT}")),
+    });
+    lines.collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -269,7 +287,7 @@ mod tests {
             &mut expected,
         );
         assert_eq!(
-            expected,
+            flush_left(&expected),
             "- op: replace\n  path: /metadata/labels/tier\n  value: prod\n- op: replace\n  path: /spec/replicas\n  value: 3\n"
         );
         for (from, to) in [(&base, &env), (&tree(&base), &env), (&base, &tree(&env))] {
@@ -331,7 +349,7 @@ mod tests {
         let mut ops = String::new();
         diff_trees(&mut Vec::new(), &a, &b, &mut ops);
         assert_eq!(
-            ops,
+            flush_left(&ops),
             "- op: remove\n  path: /spec/replicas\n- op: replace\n  path: \"/spec/x~1y\"\n  value: b\n- op: add\n  path: /spec/new\n  value: true\n- op: replace\n  path: /l\n  value:\n    - a\n    - c\n    - d\n"
         );
     }
