@@ -182,18 +182,41 @@ impl<'p> SharedBases<'p> {
 /// Appends `n` in decimal digits (the Terraform and YAML writers' integers: ports,
 /// sizes, counts), without the formatting machinery.
 pub(crate) fn push_decimal(out: &mut String, n: u64) {
+    // Most are under 10,000 (ports, octets, counts): written from a table of the
+    // hundred pairs of digits, a character at a time.
+    const PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
+                                2021222324252627282930313233343536373839\
+                                4041424344454647484950515253545556575859\
+                                6061626364656667686970717273747576777879\
+                                8081828384858687888990919293949596979899";
+    let pair = |out: &mut String, p: u64| {
+        let at = p as usize * 2;
+        out.push(char::from(PAIRS[at]));
+        out.push(char::from(PAIRS[at + 1]));
+    };
+    let digit = |out: &mut String, d: u64| out.push(char::from(b'0' + d as u8));
+    if n < 10_000 {
+        let (high, low) = (n / 100, n % 100);
+        out.reserve(4);
+        match high {
+            0 => {}
+            1..10 => digit(out, high),
+            _ => pair(out, high),
+        }
+        match (high, low) {
+            (0, 0..10) => digit(out, low),
+            _ => pair(out, low),
+        }
+        return;
+    }
     let mut digits = [0u8; 20];
     let mut at = digits.len();
     let mut rest = n;
-    loop {
+    while rest > 0 {
         at -= 1;
         digits[at] = b'0' + (rest % 10) as u8;
         rest /= 10;
-        if rest == 0 {
-            break;
-        }
     }
-    // ASCII digits, each a `char` of one byte: no UTF-8 validation of the slice.
     out.reserve(digits.len() - at);
     out.extend(digits[at..].iter().map(|&d| char::from(d)));
 }
@@ -257,10 +280,12 @@ mod tests {
             push_spaces(&mut out, n);
             assert_eq!(out, format!("x{:n$}", ""));
         }
-        for n in [0, 9, 10, 99, 100, 8080, u64::MAX] {
-            let mut out = String::new();
+        let powers = (0..20).map(|e| 10u64.pow(e));
+        let boundaries = powers.flat_map(|p| [p - 1, p, p + 1, 2 * p - 1, 5 * p]);
+        for n in boundaries.chain(0..1_000).chain([8080, 65_535, u64::MAX - 1, u64::MAX]) {
+            let mut out = String::from("x");
             push_decimal(&mut out, n);
-            assert_eq!(out, n.to_string());
+            assert_eq!(out, format!("x{n}"));
         }
     }
 
