@@ -281,7 +281,9 @@ mod tests {
             assert_eq!(out, format!("x{:n$}", ""));
         }
         let powers = (0..20).map(|e| 10u64.pow(e));
-        let boundaries = powers.flat_map(|p| [p - 1, p, p + 1, 2 * p - 1, 5 * p]);
+        let near =
+            |p: u64| [p.checked_sub(1), Some(p), p.checked_add(1), p.checked_mul(2).map(|d| d - 1), p.checked_mul(5)];
+        let boundaries = powers.flat_map(near).flatten();
         for n in boundaries.chain(0..1_000).chain([8080, 65_535, u64::MAX - 1, u64::MAX]) {
             let mut out = String::from("x");
             push_decimal(&mut out, n);
