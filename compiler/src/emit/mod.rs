@@ -217,6 +217,7 @@ pub(crate) fn push_decimal(out: &mut String, n: u64) {
         digits[at] = b'0' + (rest % 10) as u8;
         rest /= 10;
     }
+    // ASCII digits, each a `char` of one byte: no UTF-8 validation of the slice.
     out.reserve(digits.len() - at);
     out.extend(digits[at..].iter().map(|&d| char::from(d)));
 }
