@@ -192,7 +192,8 @@ pub enum Scalar<'a> {
     /// An expression, like [`reference`]: `Ref("var.region")` is `"${var.region}"`.
     Ref(&'a str),
     /// An attribute of a resource: `Attr("aws_vpc", "main", "id")` is `"${aws_vpc.main.id}"`.
-    Attr(&'a str, &'a str, &'a str),
+    /// The type and the attribute are govc's own.
+    Attr(&'static str, &'a str, &'static str),
     /// A whole number.
     Int(u64),
 }
@@ -375,7 +376,7 @@ impl TfFile {
             write_object(out, keys, path.len() + 1, |out, scalar, _| match scalar {
                 Scalar::Lit(s) => write_string(out, &escaped(s)),
                 Scalar::Ref(expr) => write_reference(out, &[expr]),
-                Scalar::Attr(ty, name, attr) => write_reference(out, &[ty, ".", name, ".", attr]),
+                Scalar::Attr(ty, name, attr) => write_attribute(out, ty, name, attr),
                 Scalar::Int(n) => crate::emit::push_decimal(out, *n),
             })
         });
@@ -804,6 +805,20 @@ fn write_reference(out: &mut String, parts: &[&str]) {
     out.push_str("}\"");
 }
 
+/// The JSON string of the reference `${<ty>.<name>.<attr>}`: the type and the attribute
+/// are govc's own, written as they are (a fleet's rules hold tens of thousands); only the
+/// name is searched for characters to escape.
+fn write_attribute(out: &mut String, ty: &'static str, name: &str, attr: &'static str) {
+    debug_assert!(!needs_escape(ty.as_bytes()) && !needs_escape(attr.as_bytes()), "{ty}.{attr} is plain");
+    out.push_str("\"${");
+    out.push_str(ty);
+    out.push('.');
+    write_escaped(out, name);
+    out.push('.');
+    out.push_str(attr);
+    out.push_str("}\"");
+}
+
 /// The bytes a JSON string escapes: `"`, `\\` and the control characters.
 const ESCAPED: [bool; 256] = {
     let mut table = [false; 256];
@@ -1018,7 +1033,8 @@ mod tests {
 
     #[test]
     fn fields_are_written_as_their_object_would_be() {
-        let group = "svc-1";
+        // A name is escaped like any string, though govc's never need it.
+        let group = "svc-\"1\\";
         let mut fast = TfFile::new("h");
         fast.resource_fields(
             "aws_rule",
