@@ -10,7 +10,7 @@ use foldhash::{HashMap, HashMapExt};
 use super::body::Body;
 use super::lower::{Declarations, EnvDecl};
 use super::schema::{BlockSchema, CapSet, Capability, FieldType, Required, Schema};
-use super::suggest::closest;
+use super::suggest::{closest, Names};
 use super::values::{EnvVal, Reference, Val};
 use crate::diag::{Code, Diagnostic, Diagnostics};
 use crate::ir::Tier;
@@ -485,6 +485,9 @@ pub fn references(env: &Environment, schema: &Schema, elsewhere: &Elsewhere, sin
     // Each resource's edges are gathered here, then moved into a vector of exactly
     // their number: a fleet has hundreds of thousands of resources with a few edges.
     let mut edges = Vec::new();
+    // The names an unknown name is compared with, made once: a renamed resource leaves
+    // thousands of references behind.
+    let names = std::cell::OnceCell::new();
     for res in &env.resources {
         let failed = std::cell::Cell::new(false);
         let find = |r: &Reference, sink: &mut Diagnostics| -> Option<usize> {
@@ -513,14 +516,14 @@ pub fn references(env: &Environment, schema: &Schema, elsewhere: &Elsewhere, sin
                 );
                 return None;
             }
-            let names: Vec<&str> = env.resources.iter().map(|r| r.name.as_str()).collect();
             let d = Diagnostic::new(
                 Code::E206,
                 r.name_span,
                 format!("unknown name `{}`", r.name),
                 "not declared in this environment",
             );
-            sink.push(match closest(&r.name, names.iter().copied()) {
+            let names = names.get_or_init(|| Names::new(env.resources.iter().map(|r| r.name.as_str())));
+            sink.push(match names.closest(&r.name) {
                 Some(s) => super::suggest::did_you_mean(d, r.name_span, s),
                 None => d.with_help(format!("declare a resource named `{}` in the stack or the environment", r.name)),
             });
