@@ -100,12 +100,7 @@ impl Body {
                     Val::Env(entries) if matches!(base.value, Val::Env(_)) => {
                         let base = Arc::make_mut(base);
                         if let Val::Env(base_entries) = &mut base.value {
-                            for entry in entries {
-                                match base_entries.iter_mut().find(|e| e.key == entry.key) {
-                                    Some(slot) => *slot = entry.clone(),
-                                    None => base_entries.push(entry.clone()),
-                                }
-                            }
+                            merge_env(base_entries, entries);
                         }
                         base.span = field.span;
                     }
@@ -133,6 +128,21 @@ impl Body {
                     self.routes.push(route.clone());
                 }
             }
+        }
+    }
+}
+
+/// Merges an environment's `env` entries onto the stack's, key by key: a key of both
+/// takes the environment's entry where the stack's stood, a new key comes after. Keys
+/// are unique on each side (E205), and are found through a map: a service may have
+/// hundreds of variables.
+fn merge_env(base: &mut Vec<EnvEntry>, over: &[EnvEntry]) {
+    let at: HashMap<&str, usize> = base.iter().enumerate().map(|(i, e)| (e.key.as_str(), i)).collect();
+    let slots: Vec<Option<usize>> = over.iter().map(|e| at.get(e.key.as_str()).copied()).collect();
+    for (entry, slot) in over.iter().zip(slots) {
+        match slot {
+            Some(i) => base[i] = entry.clone(),
+            None => base.push(entry.clone()),
         }
     }
 }
@@ -329,6 +339,8 @@ pub fn lower_body<'a>(
 
 fn lower_env(block: &ast::Block, sink: &mut Diagnostics) -> Vec<EnvEntry> {
     let mut entries: Vec<EnvEntry> = Vec::with_capacity(block.entries.len());
+    // Where each key was first written: a service may have hundreds of variables.
+    let mut first_of: HashMap<&str, Span> = HashMap::default();
     for entry in &block.entries {
         let field = match entry {
             Entry::Field(field) => field,
@@ -345,7 +357,7 @@ fn lower_env(block: &ast::Block, sink: &mut Diagnostics) -> Vec<EnvEntry> {
                 continue;
             }
         };
-        if let Some(first) = entries.iter().find(|e| e.key == field.name.name) {
+        if let Some(&first) = first_of.get(field.name.name.as_str()) {
             sink.push(
                 Diagnostic::new(
                     Code::E205,
@@ -353,7 +365,7 @@ fn lower_env(block: &ast::Block, sink: &mut Diagnostics) -> Vec<EnvEntry> {
                     format!("duplicate env key `{}`", field.name.name),
                     "written again here",
                 )
-                .with_label(first.key_span, "first written here")
+                .with_label(first, "first written here")
                 .with_help("remove one of the two entries"),
             );
             continue;
@@ -382,6 +394,7 @@ fn lower_env(block: &ast::Block, sink: &mut Diagnostics) -> Vec<EnvEntry> {
                 EnvVal::Invalid
             }
         };
+        first_of.insert(&field.name.name, field.name.span);
         entries.push(EnvEntry {
             key: field.name.name.clone(),
             key_span: field.name.span,
