@@ -174,14 +174,25 @@ fn context(program: &Program, env: &Environment) -> Result<tera::Context, String
             routes: route_rows(&i.routes),
         }
     });
+    // The services that read each secret, in their order, each once: one pass over the
+    // variables, not one per secret.
+    let mut readers: foldhash::HashMap<&str, Vec<&str>> = foldhash::HashMap::default();
+    for svc in &r.services {
+        for v in &svc.env {
+            if let EnvValue::Secret { secret, .. } = &v.value {
+                let names = readers.entry(secret.as_str()).or_default();
+                if names.last() != Some(&svc.name.as_str()) {
+                    names.push(&svc.name);
+                }
+            }
+        }
+    }
     let secrets: Vec<Value> = r
         .secrets
         .iter()
         .map(|s| {
-            let readers = r.services.iter().filter(|svc| {
-                svc.env.iter().any(|v| matches!(&v.value, EnvValue::Secret { secret, .. } if *secret == s.name))
-            });
-            json!({ "name": s.name, "path": s.path.as_deref().map(cell), "readers": list(readers.map(|svc| format!("`{}`", svc.name))) })
+            let readers = readers.get(s.name.as_str()).map_or(&[][..], Vec::as_slice);
+            json!({ "name": s.name, "path": s.path.as_deref().map(cell), "readers": list(readers.iter().map(|name| format!("`{name}`"))) })
         })
         .collect();
     let egress: Vec<Value> = r

@@ -56,6 +56,8 @@ pub(crate) struct View<'a> {
     /// Services and databases by name: fleets have thousands, looked up once per flow/route.
     services: HashMap<&'a str, &'a ir::Service>,
     databases: HashMap<&'a str, &'a ir::Postgres>,
+    /// Secrets by name: a service may read hundreds.
+    secrets: HashMap<&'a str, &'a ir::Secret>,
 }
 
 impl<'a> View<'a> {
@@ -64,7 +66,8 @@ impl<'a> View<'a> {
         // Reversed, so the first of a name wins, like `ir::Resources::service`.
         let services = resources.services.iter().rev().map(|s| (s.name.as_str(), s)).collect();
         let databases = resources.databases.iter().rev().map(|d| (d.name.as_str(), d)).collect();
-        View { project, env, resources, services, databases }
+        let secrets = resources.secrets.iter().rev().map(|s| (s.name.as_str(), s)).collect();
+        View { project, env, resources, services, databases, secrets }
     }
 
     /// True for an environment of `tier = local`.
@@ -80,6 +83,11 @@ impl<'a> View<'a> {
     /// The postgres named `name`.
     pub fn database(&self, name: &str) -> Option<&'a ir::Postgres> {
         self.databases.get(name).copied()
+    }
+
+    /// The secret named `name` (first of that name, like `ir::Resources::secret`).
+    pub fn secret(&self, name: &str) -> Option<&'a ir::Secret> {
+        self.secrets.get(name).copied()
     }
 }
 

@@ -340,8 +340,7 @@ fn config_map(inputs: &Inputs) -> Object {
 /// The secret store path of a secret reference: the secret's `path`, else the one the
 /// reference carries, else `<project>/<env>/<secret>` (before `secrets` is authorized).
 fn secret_path(view: &View, secret: &str, path: Option<&String>) -> String {
-    view.resources
-        .secret(secret)
+    view.secret(secret)
         .and_then(|s| s.path.clone())
         .or_else(|| path.cloned())
         .unwrap_or_else(|| format!("{}/{}/{secret}", view.project, view.env.map_or("", |e| e.name.as_str())))
@@ -351,9 +350,11 @@ fn secret_path(view: &View, secret: &str, path: Option<&String>) -> String {
 /// `secretKey` is the secret's name and `remoteRef.key` its store path.
 fn external_secret(view: &View, svc: &ir::Service) -> Object {
     let mut data: Vec<(String, Yaml)> = Vec::new();
+    // Each secret once, however many variables read it.
+    let mut seen = foldhash::HashSet::default();
     for var in &svc.env {
         if let EnvValue::Secret { secret, path } = &var.value {
-            if data.iter().any(|(name, _)| name == secret) {
+            if !seen.insert(secret.as_str()) {
                 continue;
             }
             let entry = map([
