@@ -7,6 +7,8 @@
 
 use sha2::{Digest, Sha256};
 
+pub mod shapes;
+
 fn digest(i: usize) -> String {
     Sha256::digest(i.to_string().as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
