@@ -111,26 +111,45 @@ impl Resources {
     /// the resources have no such postgres).
     pub fn connectors<'a>(&'a self, db: &'a str) -> impl Iterator<Item = &'a Service> + 'a {
         let exists = self.database(db).is_some();
-        self.services.iter().filter(move |s| exists && s.databases().any(|d| d == db))
+        self.services
+            .iter()
+            .filter(move |s| exists && s.connects.iter().any(|c| matches!(c, Connection::Postgres(d) if d == db)))
     }
 }
 
 impl Service {
     /// The postgres names this service connects to, each once, in declaration order.
     pub fn databases(&self) -> impl Iterator<Item = &str> {
-        self.connects.iter().enumerate().filter_map(|(i, c)| match c {
-            Connection::Postgres(db) if !self.connects[..i].contains(c) => Some(db.as_str()),
+        first_of_each(&self.connects, |c| match c {
+            Connection::Postgres(db) => Some(db.as_str()),
             _ => None,
         })
     }
 
     /// The bucket names this service connects to, each once, in declaration order.
     pub fn buckets(&self) -> impl Iterator<Item = &str> {
-        self.connects.iter().enumerate().filter_map(|(i, c)| match c {
-            Connection::Bucket(b) if !self.connects[..i].contains(c) => Some(b.as_str()),
+        first_of_each(&self.connects, |c| match c {
+            Connection::Bucket(b) => Some(b.as_str()),
             _ => None,
         })
     }
+}
+
+/// The names `pick` takes from `connects`, each at its first place. A short list (nearly
+/// every service's) is searched before each place; a long one is remembered in a set.
+fn first_of_each<'a>(
+    connects: &'a [Connection],
+    pick: impl Fn(&'a Connection) -> Option<&'a str>,
+) -> impl Iterator<Item = &'a str> {
+    let mut seen: Option<foldhash::HashSet<&Connection>> = (connects.len() > 16).then(Default::default);
+    connects.iter().enumerate().filter_map(move |(i, c)| {
+        let name = pick(c)?;
+        let first = match &mut seen {
+            Some(seen) => seen.insert(c),
+            None => !connects[..i].contains(c),
+        };
+        first.then_some(name)
+    })
 }
 
 /// The tier of an environment.
@@ -365,7 +384,7 @@ impl Protocol {
 }
 
 /// A target of `connects`.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Connection {
     Postgres(String),
     Service(String),
@@ -509,6 +528,40 @@ impl LockMode {
         match self {
             LockMode::Compliance => "COMPLIANCE",
             LockMode::Governance => "GOVERNANCE",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{first_of_each, Connection};
+
+    /// Short lists are searched and long ones remembered in a set: both give each name
+    /// once, at its first place, in order.
+    #[test]
+    fn a_service_names_each_database_once_however_long_its_list() {
+        for len in [0, 3, 16, 17, 200] {
+            let connects: Vec<Connection> = (0..len)
+                .map(|i| match i % 3 {
+                    0 => Connection::Postgres(format!("db-{}", i % 7)),
+                    1 => Connection::Service(format!("db-{}", i % 5)),
+                    _ => Connection::Bucket(format!("b-{}", i % 4)),
+                })
+                .collect();
+            let databases: Vec<&str> = first_of_each(&connects, |c| match c {
+                Connection::Postgres(db) => Some(db.as_str()),
+                _ => None,
+            })
+            .collect();
+            let mut expected: Vec<&str> = Vec::new();
+            for c in &connects {
+                if let Connection::Postgres(db) = c {
+                    if !expected.contains(&db.as_str()) {
+                        expected.push(db);
+                    }
+                }
+            }
+            assert_eq!(databases, expected, "{len} connections");
         }
     }
 }
