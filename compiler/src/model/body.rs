@@ -339,8 +339,10 @@ pub fn lower_body<'a>(
 
 fn lower_env(block: &ast::Block, sink: &mut Diagnostics) -> Vec<EnvEntry> {
     let mut entries: Vec<EnvEntry> = Vec::with_capacity(block.entries.len());
-    // Where each key was first written: a service may have hundreds of variables.
-    let mut first_of: HashMap<&str, Span> = HashMap::default();
+    // Where each key was first written: searched among the entries so far in a short
+    // block (nearly every one), remembered in a map in a long one (a service may have
+    // hundreds of variables).
+    let mut first_of: Option<HashMap<&str, Span>> = (block.entries.len() > 16).then(HashMap::default);
     for entry in &block.entries {
         let field = match entry {
             Entry::Field(field) => field,
@@ -357,7 +359,11 @@ fn lower_env(block: &ast::Block, sink: &mut Diagnostics) -> Vec<EnvEntry> {
                 continue;
             }
         };
-        if let Some(&first) = first_of.get(field.name.name.as_str()) {
+        let first = match &first_of {
+            Some(first_of) => first_of.get(field.name.name.as_str()).copied(),
+            None => entries.iter().find(|e| e.key == field.name.name).map(|e| e.key_span),
+        };
+        if let Some(first) = first {
             sink.push(
                 Diagnostic::new(
                     Code::E205,
@@ -394,7 +400,9 @@ fn lower_env(block: &ast::Block, sink: &mut Diagnostics) -> Vec<EnvEntry> {
                 EnvVal::Invalid
             }
         };
-        first_of.insert(&field.name.name, field.name.span);
+        if let Some(first_of) = &mut first_of {
+            first_of.insert(&field.name.name, field.name.span);
+        }
         entries.push(EnvEntry {
             key: field.name.name.clone(),
             key_span: field.name.span,
