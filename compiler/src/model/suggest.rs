@@ -97,9 +97,9 @@ impl<'a> Names<'a> {
     }
 
     /// Hands `found`, with its distance, each candidate other than `name` within `limit`
-    /// edits of it that is no farther than those found before it: the nearest are among them. The
-    /// search narrows to the nearest distance found so far, and takes first the child
-    /// that goes on with the name's own next character, so a name one edit from a
+    /// edits of it that is no farther than those found before it: the nearest are among
+    /// them. The search narrows to the nearest distance found so far, and takes first the
+    /// child that goes on with the name's own next character, so a name one edit from a
     /// candidate finds it early and leaves the rest of the trie in a few rows. Returns
     /// how many rows of the matrix were computed (the search's cost).
     fn within(&self, name: &str, limit: usize, found: &mut dyn FnMut(usize, &'a str)) -> usize {
