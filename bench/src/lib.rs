@@ -57,6 +57,19 @@ pub fn fleet(n: usize) -> Vec<(String, String)> {
     files
 }
 
+/// Writes a project's `(path, contents)` files under `dir`, creating its directories;
+/// the error names the path that failed.
+pub fn write_project(files: Vec<(String, String)>, dir: &str) -> Result<(), String> {
+    for (path, text) in files {
+        let path = std::path::Path::new(dir).join(path);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
+        }
+        std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    Ok(())
+}
+
 /// The fleet as [`govc::Sources`], stdlib included.
 pub fn sources(n: usize) -> govc::Sources {
     let mut sources = govc::Sources::with_stdlib();

@@ -8,18 +8,11 @@ fn main() -> ExitCode {
         eprintln!("usage: fleet-gov N DIR");
         return ExitCode::from(2);
     };
-    for (path, text) in govc_bench::fleet(n) {
-        let path = std::path::Path::new(dir).join(path);
-        if let Some(parent) = path.parent() {
-            if let Err(e) = std::fs::create_dir_all(parent) {
-                eprintln!("fleet-gov: {e}");
-                return ExitCode::from(2);
-            }
-        }
-        if let Err(e) = std::fs::write(&path, text) {
-            eprintln!("fleet-gov: {}: {e}", path.display());
-            return ExitCode::from(2);
+    match govc_bench::write_project(govc_bench::fleet(n), dir) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("fleet-gov: {e}");
+            ExitCode::from(2)
         }
     }
-    ExitCode::SUCCESS
 }

@@ -14,18 +14,11 @@ fn main() -> ExitCode {
         eprintln!("usage: shape-gov SHAPE N K ENVS DIR  (SHAPE: {})", shapes.join(", "));
         return ExitCode::from(2);
     };
-    for (path, text) in shape(kind, n, k, envs) {
-        let path = std::path::Path::new(dir).join(path);
-        if let Some(parent) = path.parent() {
-            if let Err(e) = std::fs::create_dir_all(parent) {
-                eprintln!("shape-gov: {e}");
-                return ExitCode::from(2);
-            }
-        }
-        if let Err(e) = std::fs::write(&path, text) {
-            eprintln!("shape-gov: {}: {e}", path.display());
-            return ExitCode::from(2);
+    match govc_bench::write_project(shape(kind, n, k, envs), dir) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("shape-gov: {e}");
+            ExitCode::from(2)
         }
     }
-    ExitCode::SUCCESS
 }
