@@ -71,10 +71,6 @@ impl Resources {
         self.networks.iter().find(|s| s.name == name)
     }
 
-    pub fn secret(&self, name: &str) -> Option<&Secret> {
-        self.secrets.iter().find(|s| s.name == name)
-    }
-
     pub fn ingress(&self) -> Option<&Ingress> {
         self.ingresses.first()
     }

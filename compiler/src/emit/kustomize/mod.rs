@@ -85,7 +85,7 @@ impl<'a> View<'a> {
         self.databases.get(name).copied()
     }
 
-    /// The secret named `name` (first of that name, like `ir::Resources::secret`).
+    /// The secret named `name` (the first of that name).
     pub fn secret(&self, name: &str) -> Option<&'a ir::Secret> {
         self.secrets.get(name).copied()
     }
