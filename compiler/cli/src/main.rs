@@ -15,16 +15,5 @@ use std::process::ExitCode;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    no_huge_pages();
     cli::main()
-}
-
-/// Turns transparent huge pages off for this process, where the kernel backs every
-/// anonymous mapping with them ("always"): the allocator's arenas then grow 2 MiB at a
-/// time and each page is cleared whole. Without them a fleet-1000 `check` peaks at
-/// 35 MiB instead of 55 and a build at 97 MiB instead of 143, for a few percent more
-/// CPU in page faults (see `bench/README.md`). A kernel that refuses is left as it is.
-fn no_huge_pages() {
-    #[cfg(target_os = "linux")]
-    let _ = rustix::thread::disable_transparent_huge_pages(true);
 }
