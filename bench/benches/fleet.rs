@@ -1,6 +1,7 @@
-//! `cargo bench -p govc-bench`: times `check` (parse, model, every rule) and `build`
-//! (plus rendering every file) of the fleet-N project in memory, and prints the
-//! median and the fastest of several runs. Whole-process timings: `bench/run`.
+//! `cargo bench -p govc-bench`: times `check` (parse, model, every rule), `build`
+//! (plus rendering every file) and `fmt` (every file of the project) of the fleet-N
+//! project in memory, and prints the median and the fastest of several runs.
+//! Whole-process timings: `bench/run`.
 
 use std::time::{Duration, Instant};
 
@@ -36,6 +37,19 @@ fn main() {
         });
         let files = compile(&sources, &Options { emit: true }).files.len();
         println!("fleet-{n:<5} build  median {:>8.2} ms   best {:>8.2} ms   ({files} files)", ms(median), ms(best));
+        let project: Vec<govc::FileId> =
+            sources.iter().filter(|(_, file)| file.origin == govc::source::Origin::Project).map(|(id, _)| id).collect();
+        let (median, best) = time(runs, || {
+            for &file in &project {
+                std::hint::black_box(govc::fmt::format_file(&sources, file).ok());
+            }
+        });
+        println!(
+            "fleet-{n:<5} fmt    median {:>8.2} ms   best {:>8.2} ms   ({} files)",
+            ms(median),
+            ms(best),
+            project.len()
+        );
     }
 }
 

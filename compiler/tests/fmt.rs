@@ -159,7 +159,6 @@ fn meaningful_tokens(text: &str) -> Vec<(TokenKind, String)> {
     let tree = SyntaxTree::parse(text);
     tree.root()
         .descendant_tokens()
-        .iter()
         .filter(|t| !matches!(t.kind, TokenKind::Whitespace | TokenKind::Newline | TokenKind::Comma | TokenKind::Semi))
         .map(|t| (t.kind, tree.token_text(t).trim_end().to_string()))
         .collect()

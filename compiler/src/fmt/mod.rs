@@ -51,7 +51,6 @@ pub fn format_file(sources: &Sources, file: FileId) -> Result<String, Vec<Diagno
     let unknown = tree
         .root()
         .descendant_tokens()
-        .iter()
         .any(|t| t.kind == TokenKind::Unknown && !(t.start == 0 && tree.token_text(t) == "\u{feff}"));
     if tree.has_errors() || unknown {
         return Ok(text.to_string());

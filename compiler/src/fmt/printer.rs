@@ -305,7 +305,7 @@ fn flat_block(tree: &SyntaxTree, node: &Node) -> Option<String> {
     let open = position(children, TokenKind::LBrace)?;
     let close = position(children, TokenKind::RBrace).filter(|&c| c > open)?;
     let inside = &children[open + 1..close];
-    let one_line = node.descendant_tokens().iter().all(|t| t.kind != TokenKind::Newline && !t.kind.is_comment());
+    let one_line = node.descendant_tokens().all(|t| t.kind != TokenKind::Newline && !t.kind.is_comment());
     let separated =
         inside.iter().any(|c| matches!(c, Element::Token(t) if matches!(t.kind, TokenKind::Comma | TokenKind::Semi)));
     if !one_line || separated {

@@ -178,20 +178,33 @@ impl Node {
         self.tokens().find(|t| t.kind == kind)
     }
 
-    /// Every token of the subtree, in text order.
-    pub fn descendant_tokens(&self) -> Vec<Token> {
-        let mut out = Vec::new();
-        let mut stack: Vec<std::slice::Iter<'_, Element>> = vec![self.children.iter()];
-        while let Some(top) = stack.last_mut() {
+    /// Every token of the subtree, in text order, walked as it is asked for: a test
+    /// that stops at the first newline of a block of thousands of lines reads one line.
+    pub fn descendant_tokens(&self) -> DescendantTokens<'_> {
+        DescendantTokens { stack: vec![self.children.iter()] }
+    }
+}
+
+/// The tokens of a subtree in text order ([`Node::descendant_tokens`]): a stack of the
+/// children still to visit, one level per node entered.
+pub struct DescendantTokens<'a> {
+    stack: Vec<std::slice::Iter<'a, Element>>,
+}
+
+impl<'a> Iterator for DescendantTokens<'a> {
+    type Item = &'a Token;
+
+    fn next(&mut self) -> Option<&'a Token> {
+        while let Some(top) = self.stack.last_mut() {
             match top.next() {
                 None => {
-                    stack.pop();
+                    self.stack.pop();
                 }
-                Some(Element::Token(t)) => out.push(*t),
-                Some(Element::Node(n)) => stack.push(n.children.iter()),
+                Some(Element::Token(t)) => return Some(t),
+                Some(Element::Node(n)) => self.stack.push(n.children.iter()),
             }
         }
-        out
+        None
     }
 }
 
@@ -233,7 +246,7 @@ impl SyntaxTree {
     pub fn print(&self) -> String {
         let mut out = String::with_capacity(self.text.len());
         for token in self.root.descendant_tokens() {
-            out.push_str(self.token_text(&token));
+            out.push_str(self.token_text(token));
         }
         out
     }
