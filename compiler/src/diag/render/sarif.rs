@@ -11,8 +11,10 @@
 //! carries `partialFingerprints` so that repeated uploads update alerts instead
 //! of duplicating them. Documented in docs/diagnostics.md.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 
+use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
@@ -93,31 +95,80 @@ pub fn sarif_in(diags: &[Diagnostic], sources: &Sources, root: &Root) -> String 
     let (diags, sources) = crate::diag::redact::redact(diags, sources);
     let (diags, sources) = (&*diags, &*sources);
     let base = Base::new(root);
-    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
     let mut codes: Vec<Code> = diags.iter().map(|d| d.code).collect();
     codes.sort();
     codes.dedup();
     let rules: Vec<Value> = codes.iter().map(|&code| rule(code)).collect();
-    let results: Vec<Value> = diags
-        .iter()
-        .map(|diag| {
-            let rule_index = codes.iter().position(|&c| c == diag.code).unwrap_or(0);
-            result(diag, rule_index, sources, &base, &mut seen)
-        })
-        .collect();
-    let log = json!({
-        "$schema": SCHEMA,
-        "version": "2.1.0",
-        "runs": [{
-            "tool": tool(rules),
-            "columnKind": "utf16CodeUnits",
-            "originalUriBaseIds": base.original_uri_base_ids(),
-            "results": results,
-        }],
-    });
-    let mut out = serde_json::to_string_pretty(&log).unwrap_or_else(|_| "{}".to_string());
+    let run = Run {
+        base_ids: base.original_uri_base_ids(),
+        results: Results { diags, codes: &codes, sources, base: &base, seen: RefCell::new(BTreeMap::new()) },
+        tool: tool(rules),
+    };
+    let mut out = Vec::with_capacity(4096);
+    let mut serializer = serde_json::Serializer::pretty(&mut out);
+    let log = Log { run: &run };
+    if log.serialize(&mut serializer).is_err() {
+        return "{}\n".to_string();
+    }
+    let mut out = String::from_utf8(out).unwrap_or_else(|_| "{}".to_string());
     out.push('\n');
     out
+}
+
+/// The log, written as it is serialized, one result at a time: a tree of thousands of
+/// results (a project with a mass error) took several times the memory of its text.
+/// The keys go in the order serde_json's map sorts them, as in a log built as a tree.
+struct Log<'r, 'a> {
+    run: &'r Run<'a>,
+}
+
+impl Serialize for Log<'_, '_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut log = serializer.serialize_map(Some(3))?;
+        log.serialize_entry("$schema", SCHEMA)?;
+        log.serialize_entry("runs", &[self.run])?;
+        log.serialize_entry("version", "2.1.0")?;
+        log.end()
+    }
+}
+
+/// The one run of the log.
+struct Run<'a> {
+    base_ids: Value,
+    results: Results<'a>,
+    tool: Value,
+}
+
+impl Serialize for Run<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut run = serializer.serialize_map(Some(4))?;
+        run.serialize_entry("columnKind", "utf16CodeUnits")?;
+        run.serialize_entry("originalUriBaseIds", &self.base_ids)?;
+        run.serialize_entry("results", &self.results)?;
+        run.serialize_entry("tool", &self.tool)?;
+        run.end()
+    }
+}
+
+/// The results, each built as it is written and dropped.
+struct Results<'a> {
+    diags: &'a [Diagnostic],
+    /// The codes used, in order: a result's rule is its code's index.
+    codes: &'a [Code],
+    sources: &'a Sources,
+    base: &'a Base,
+    /// The fingerprints given so far (see [`fingerprint`]).
+    seen: RefCell<BTreeMap<String, usize>>,
+}
+
+impl Serialize for Results<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut seen = self.seen.borrow_mut();
+        serializer.collect_seq(self.diags.iter().map(|diag| {
+            let rule_index = self.codes.iter().position(|&c| c == diag.code).unwrap_or(0);
+            result(diag, rule_index, self.sources, self.base, &mut seen)
+        }))
+    }
 }
 
 /// The `tool` of a run: govc, with `rules`.
@@ -340,6 +391,9 @@ mod tests {
         let out = sarif(&diags, &sources);
         assert!(out.ends_with("}\n"));
         let log: Value = serde_json::from_str(&out).expect("valid JSON");
+        // Written a result at a time, the log is the text of its tree: keys sorted,
+        // serde_json's pretty layout.
+        assert_eq!(out, serde_json::to_string_pretty(&log).expect("a tree prints") + "\n");
         assert_eq!(log["version"], "2.1.0");
         assert!(log["$schema"].as_str().expect("schema").contains("sarif-2.1.0"));
         let run = &log["runs"][0];
