@@ -172,11 +172,11 @@ fn run(cli: Cli) -> miette::Result<ExitCode> {
 impl Command {
     /// Whether the process keeps transparent huge pages, which the allocator asks for
     /// (`madvise`) on the memory it maps: a page fault per 2 MiB instead of per 4 KiB,
-    /// a fifth less CPU and wall time for `check` at fleet scale, for a peak a third
-    /// higher at a thousand services (20 to 30 MiB) and a few MiB more at any size
-    /// (`docs/decisions.md`). Not for the language server, which lives for hours and
-    /// whose footprint matters more than its faults, nor for `build`, whose fleet-1000
-    /// peak (37 MiB) would reach its 45 MiB bound (43 to 47 MiB measured).
+    /// a fifth to a quarter less CPU and wall time for `check` at fleet scale, for a
+    /// peak of 29 instead of 20 MiB at a thousand services and a few MiB more at any
+    /// size (`docs/decisions.md`). Not for the language server, which lives for hours
+    /// and whose footprint matters more than its faults, nor for `build`, whose
+    /// fleet-1000 peak (about 38 MiB) would reach its 45 MiB bound (43 to 47 measured).
     fn wants_huge_pages(&self) -> bool {
         !matches!(self, Command::Lsp | Command::Build(_))
     }
@@ -219,7 +219,7 @@ mod tests {
     }
 
     /// `build` holds to its memory bound and the language server to its footprint with
-    /// 4 KiB pages; the commands that only read keep huge pages. The kernel's side is
+    /// 4 KiB pages; the other commands keep huge pages. The kernel's side is
     /// read back in `tests/cli.rs`.
     #[test]
     fn build_and_the_language_server_alone_go_without_huge_pages() {
