@@ -1,10 +1,12 @@
 //! govc never panics, whatever the input: the whole pipeline (parse, model, every
-//! check and, when the input is clean, both emitters) runs on random bytes and on
-//! the reference system and examples mutated at random.
+//! check and, when the input is clean, both emitters, then the diagnostics in every
+//! format) runs on random bytes and on the reference system and examples mutated at
+//! random.
 
 use std::fs;
 use std::path::Path;
 
+use govc::diag::render;
 use govc::{compile, Options, Sources};
 use proptest::prelude::*;
 
@@ -43,7 +45,17 @@ fn compile_all(files: &[(String, Vec<u8>)]) {
     for (path, bytes) in files {
         sources.add_bytes(path.clone(), bytes.clone());
     }
-    let _ = compile(&sources, &Options { emit: true });
+    let compilation = compile(&sources, &Options { emit: true });
+    // The diagnostics render in every format, whatever they say and wherever they point.
+    let diags = &compilation.diagnostics;
+    let _ = render::human(diags, &sources, true);
+    for line in render::json_lines(diags, &sources).lines() {
+        assert!(serde_json::from_str::<serde_json::Value>(line).is_ok(), "a JSON line that does not parse: {line}");
+    }
+    // The SARIF log is written a result at a time: the text its tree prints.
+    let sarif = render::sarif(diags, &sources);
+    let log: serde_json::Value = serde_json::from_str(&sarif).expect("the SARIF log parses");
+    assert_eq!(sarif, serde_json::to_string_pretty(&log).expect("a tree prints") + "\n");
 }
 
 /// One edit of a text: delete, duplicate or insert a range of bytes.
