@@ -451,18 +451,71 @@ impl<'e> Elsewhere<'e> {
 }
 
 /// What resolving an environment's references gives each of its resources, in order:
-/// its edges, and whether some reference failed.
+/// its edges, and whether some reference failed; and the names it found nowhere, whose
+/// E206 waits for its suggestion ([`report_unknown`]).
 pub struct Resolved {
     edges: Vec<Vec<Edge>>,
     unresolved: Vec<bool>,
     /// Some reference failed to resolve (E206, E301).
     failed: bool,
+    pub unknown: Vec<Unknown>,
+}
+
+/// A reference to a name the environment does not declare: its E206, without the
+/// suggestion yet.
+pub struct Unknown {
+    diag: Diagnostic,
+    name: String,
+    span: Span,
 }
 
 /// Resolves every reference of every resource in `env` (E206, E207, E301, E503).
 pub fn resolve(env: &mut Environment, schema: &Schema, elsewhere: &Elsewhere, sink: &mut Diagnostics) {
-    let resolved = references(env, schema, elsewhere, sink);
+    let mut resolved = references(env, schema, elsewhere, sink);
+    report_unknown([(&*env, std::mem::take(&mut resolved.unknown), &mut *sink)]);
     apply(env, resolved);
+}
+
+/// Reports each environment's unknown names (E206), each with the nearest name it
+/// declares when one is near enough ([`Names::closest`]). Environments that declare the
+/// same names in the same order (those of one stack) search them once: a misspelt name
+/// in a stack is unknown in every environment using it, and its diagnostics are merged
+/// afterwards ([`super::report_once`]); each environment searched them on its own before,
+/// the same names in the same trie.
+pub fn report_unknown<'e, 's>(each: impl IntoIterator<Item = (&'e Environment, Vec<Unknown>, &'s mut Diagnostics)>) {
+    // The environments searched so far, each with its trie (and the trie's memo).
+    let mut searched: Vec<(&'e Environment, Names<'e>)> = Vec::new();
+    for (env, unknown, sink) in each {
+        if unknown.is_empty() {
+            continue;
+        }
+        let same = |other: &Environment| {
+            other.resources.len() == env.resources.len()
+                && other.resources.iter().zip(&env.resources).all(|(a, b)| a.name == b.name)
+        };
+        let at = match searched.iter().position(|(other, _)| same(other)) {
+            Some(at) => at,
+            None => {
+                searched.push((env, Names::new(env.resources.iter().map(|r| r.name.as_str()))));
+                searched.len() - 1
+            }
+        };
+        let names = &searched[at].1;
+        // The searches split over the cores, a name at a time; the reports then read
+        // the answers in order.
+        let mut distinct: Vec<&str> = unknown.iter().map(|u| u.name.as_str()).collect();
+        distinct.sort_unstable();
+        distinct.dedup();
+        if distinct.len() > 1 {
+            crate::par::map(&distinct, |name| names.closest(name));
+        }
+        for Unknown { diag, name, span } in unknown {
+            sink.push(match names.closest(&name) {
+                Some(s) => super::suggest::did_you_mean(diag, span, s),
+                None => diag.with_help(format!("declare a resource named `{name}` in the stack or the environment")),
+            });
+        }
+    }
 }
 
 /// Gives each resource of `env` its edges ([`references`]).
@@ -485,9 +538,9 @@ pub fn references(env: &Environment, schema: &Schema, elsewhere: &Elsewhere, sin
     // Each resource's edges are gathered here, then moved into a vector of exactly
     // their number: a fleet has hundreds of thousands of resources with a few edges.
     let mut edges = Vec::new();
-    // The names an unknown name is compared with, made once: a renamed resource leaves
-    // thousands of references behind.
-    let names = std::cell::OnceCell::new();
+    // The names found nowhere: their suggestions are searched once the environments
+    // that share their names are all resolved (`report_unknown`).
+    let unknown = std::cell::RefCell::new(Vec::new());
     for res in &env.resources {
         let failed = std::cell::Cell::new(false);
         let find = |r: &Reference, sink: &mut Diagnostics| -> Option<usize> {
@@ -522,11 +575,7 @@ pub fn references(env: &Environment, schema: &Schema, elsewhere: &Elsewhere, sin
                 format!("unknown name `{}`", r.name),
                 "not declared in this environment",
             );
-            let names = names.get_or_init(|| Names::new(env.resources.iter().map(|r| r.name.as_str())));
-            sink.push(match names.closest(&r.name) {
-                Some(s) => super::suggest::did_you_mean(d, r.name_span, s),
-                None => d.with_help(format!("declare a resource named `{}` in the stack or the environment", r.name)),
-            });
+            unknown.borrow_mut().push(Unknown { diag: d, name: r.name.clone(), span: r.name_span });
             None
         };
         let attribute = |r: &Reference, target: &Resource, sink: &mut Diagnostics| -> bool {
@@ -684,8 +733,10 @@ pub fn references(env: &Environment, schema: &Schema, elsewhere: &Elsewhere, sin
         all_edges.push(exact);
         all_unresolved.push(failed.get());
     }
-    let failed = sink.iter().skip(errors_before).any(|d| matches!(d.code, Code::E206 | Code::E301));
-    Resolved { edges: all_edges, unresolved: all_unresolved, failed }
+    let unknown = unknown.into_inner();
+    let failed =
+        !unknown.is_empty() || sink.iter().skip(errors_before).any(|d| matches!(d.code, Code::E206 | Code::E301));
+    Resolved { edges: all_edges, unresolved: all_unresolved, failed, unknown }
 }
 
 /// Required fields (E204): LANGUAGE.md section 4, "When a field is required".
@@ -872,5 +923,41 @@ mod tests {
             }
         }
         assert!(edges > 20, "envs/ has edges to check ({edges})");
+    }
+
+    /// Environments search an unknown name's suggestion once per set of names
+    /// (`report_unknown`): two that declare as many resources under other names each
+    /// get the nearest of their own.
+    #[test]
+    fn each_environment_suggests_from_its_own_names() {
+        let env = |name: &str, db: &str| {
+            format!(
+                "environment {name} {{\n  tier = dev\n  aws {{ account = \"111111111111\"  region = \"eu-west-1\" }}\n  \
+                 state {{ bucket = \"p-state-{name}\" }}\n  network core {{ cidr = 10.0.0.0/16 }}\n  \
+                 postgres {db} {{ class = \"db.t4g.micro\" }}\n  service api {{\n    port = 8080\n    \
+                 image = \"registry.example.com/api:1\"\n    connects = [mian]\n  }}\n}}\n"
+            )
+        };
+        let mut sources = crate::Sources::with_stdlib();
+        sources.add("project.gov", "project p {\n  phase = \"wire\"\n  environments = [dev, qa, dev2]\n}\n");
+        sources.add("envs/dev.gov", env("dev", "main"));
+        sources.add("envs/qa.gov", env("qa", "mia"));
+        sources.add("envs/dev2.gov", env("dev2", "main"));
+        let (_, sink) = crate::analyze(&sources, &crate::Options::default());
+        let helps: Vec<(String, Option<String>)> = sink
+            .iter()
+            .filter(|d| d.code == crate::Code::E206 && d.message == "unknown name `mian`")
+            .map(|d| (sources.get(d.span().file).path.clone(), d.help.clone()))
+            .collect();
+        assert_eq!(
+            helps,
+            [
+                ("envs/dev.gov".to_string(), Some("did you mean `main`?".to_string())),
+                ("envs/dev2.gov".to_string(), Some("did you mean `main`?".to_string())),
+                ("envs/qa.gov".to_string(), Some("did you mean `mia`?".to_string())),
+            ],
+            "{:#?}",
+            sink.iter().collect::<Vec<_>>()
+        );
     }
 }

@@ -126,6 +126,10 @@ pub fn build_declared(sources: &Sources, declared: Declared, sink: &mut Diagnost
         },
         || drop(merged),
     );
+    let mut resolved = resolved;
+    env::report_unknown(
+        environments.iter().zip(&mut resolved).map(|(env, (r, local))| (env, std::mem::take(&mut r.unknown), local)),
+    );
     let mut per_env = Vec::with_capacity(environments.len());
     for (env, (resolved, local)) in environments.iter_mut().zip(resolved) {
         env::apply(env, resolved);

@@ -42,7 +42,9 @@ pub struct Names<'a> {
     nodes: Vec<Node<'a>>,
     /// The length of the longest candidate, in characters.
     depth: usize,
-    asked: std::cell::RefCell<foldhash::HashMap<String, Option<&'a str>>>,
+    /// The answers so far, by name: behind a lock so that threads may search one trie
+    /// for different names side by side.
+    asked: std::sync::Mutex<foldhash::HashMap<String, Option<&'a str>>>,
 }
 
 /// A node of the trie: the candidate that ends here, and the children by character.
@@ -79,7 +81,7 @@ impl<'a> Names<'a> {
 
     /// [`closest`] among these candidates.
     pub fn closest(&self, name: &str) -> Option<&'a str> {
-        if let Some(&known) = self.asked.borrow().get(name) {
+        if let Some(&known) = self.asked.lock().unwrap_or_else(|e| e.into_inner()).get(name) {
             return known;
         }
         let mut best = None;
@@ -92,7 +94,7 @@ impl<'a> Names<'a> {
             });
         }
         let found = best.map(|(_, c)| c);
-        self.asked.borrow_mut().insert(name.to_string(), found);
+        self.asked.lock().unwrap_or_else(|e| e.into_inner()).insert(name.to_string(), found);
         found
     }
 
