@@ -6,6 +6,9 @@ use std::fs;
 use std::path::Path;
 use std::process::{Command, Output};
 
+#[cfg(target_os = "linux")]
+mod support;
+
 fn govc(cwd: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_govc"))
         .args(args)
@@ -133,33 +136,6 @@ fn help_and_version_exit_0() {
     assert_eq!(govc(tmp.path(), &["--version"]).status.code(), Some(0));
 }
 
-/// The `THP_enabled` field of a running process's `/proc/PID/status` and whether any
-/// of its mappings is advised for huge pages (`hg` in its `VmFlags`), read while
-/// `govc` runs in it until `settled` accepts them (the language server sets the flag
-/// first thing, the allocator advises its memory as it maps it), or for two seconds.
-/// `None` where the kernel reports no flag.
-#[cfg(target_os = "linux")]
-fn huge_pages_of(child: &std::process::Child, settled: impl Fn(&str, bool) -> bool) -> Option<(String, bool)> {
-    let mut seen = None;
-    for _ in 0..200 {
-        let exe = fs::read_link(format!("/proc/{}/exe", child.id())).ok();
-        if exe.as_deref() == Some(Path::new(env!("CARGO_BIN_EXE_govc"))) {
-            let status = fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap_or_default();
-            let smaps = fs::read_to_string(format!("/proc/{}/smaps", child.id())).unwrap_or_default();
-            let advised = smaps
-                .lines()
-                .filter_map(|l| l.strip_prefix("VmFlags:"))
-                .any(|flags| flags.split_whitespace().any(|f| f == "hg"));
-            seen = status.lines().find_map(|l| l.strip_prefix("THP_enabled:")).map(|v| (v.trim().to_string(), advised));
-            if seen.as_ref().is_some_and(|(v, advised)| settled(v, *advised)) {
-                break;
-            }
-        }
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
-    seen
-}
-
 /// The language server turns transparent huge pages off for itself (a long-lived
 /// process: its footprint matters more than its page faults): read back from the
 /// kernel while `govc lsp` waits for a client.
@@ -169,7 +145,7 @@ fn transparent_huge_pages_are_off_in_the_language_server() {
     use std::process::Stdio;
     let tmp = tempfile::tempdir().expect("tempdir");
     let mut child = lsp(tmp.path()).stdout(Stdio::null()).spawn().expect("govc lsp starts");
-    let seen = huge_pages_of(&child, |v, _| v == "0");
+    let seen = support::huge_pages_of(&child, |v, _| v == "0");
     let _ = child.kill();
     let _ = child.wait();
     match seen {
@@ -184,22 +160,9 @@ fn transparent_huge_pages_are_off_in_the_language_server() {
 #[cfg(target_os = "linux")]
 #[test]
 fn a_one_shot_command_asks_for_transparent_huge_pages() {
-    use std::io::Write;
-    use std::process::Stdio;
     let tmp = tempfile::tempdir().expect("tempdir");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_govc"))
-        .args(["fmt", "--stdin"])
-        .current_dir(tmp.path())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("govc fmt starts");
-    let seen = huge_pages_of(&child, |v, advised| v == "1" && advised);
-    let mut input = child.stdin.take().expect("stdin");
-    let _ = input.write_all(b"project p {}\n");
-    drop(input);
-    let _ = child.wait();
+    let seen =
+        support::with_waiting_fmt(tmp.path(), |child| support::huge_pages_of(child, |v, advised| v == "1" && advised));
     // A process whose parent turned them off inherits that (`prctl` holds across `exec`).
     let inherited_off = fs::read_to_string("/proc/self/status")
         .is_ok_and(|status| status.lines().any(|l| l.strip_prefix("THP_enabled:").is_some_and(|v| v.trim() == "0")));

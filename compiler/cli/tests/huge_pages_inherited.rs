@@ -5,9 +5,7 @@
 
 #![cfg(target_os = "linux")]
 
-use std::fs;
-use std::io::Write;
-use std::process::{Command, Stdio};
+mod support;
 
 #[test]
 fn a_one_shot_command_keeps_huge_pages_off_when_its_parent_turned_them_off() {
@@ -16,31 +14,11 @@ fn a_one_shot_command_keeps_huge_pages_off_when_its_parent_turned_them_off() {
         return;
     }
     let tmp = tempfile::tempdir().expect("tempdir");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_govc"))
-        .args(["fmt", "--stdin"])
-        .current_dir(tmp.path())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("govc fmt starts");
-    // Read while `govc fmt` waits for its input: long after it chose.
-    let mut seen = Vec::new();
-    for _ in 0..50 {
-        let exe = fs::read_link(format!("/proc/{}/exe", child.id())).ok();
-        if exe.as_deref() == Some(std::path::Path::new(env!("CARGO_BIN_EXE_govc"))) {
-            let status = fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap_or_default();
-            seen.extend(status.lines().find_map(|l| l.strip_prefix("THP_enabled:")).map(|v| v.trim().to_string()));
-        }
-        std::thread::sleep(std::time::Duration::from_millis(10));
+    // Read while `govc fmt` waits for its input, until it shows them on (or for two
+    // seconds, long after it chose).
+    let seen = support::with_waiting_fmt(tmp.path(), |child| support::huge_pages_of(child, |v, _| v == "1"));
+    match seen {
+        Some((value, _)) => assert_eq!(value, "0", "THP_enabled of govc fmt, whose parent turned them off"),
+        None => eprintln!("note: this kernel does not report THP_enabled in /proc/PID/status; not checked"),
     }
-    let mut input = child.stdin.take().expect("stdin");
-    let _ = input.write_all(b"project p {}\n");
-    drop(input);
-    let _ = child.wait();
-    if seen.is_empty() {
-        eprintln!("note: this kernel does not report THP_enabled in /proc/PID/status; not checked");
-        return;
-    }
-    assert!(seen.iter().all(|v| v == "0"), "THP_enabled of govc fmt over its life: {seen:?}");
 }
