@@ -253,3 +253,31 @@ fn encoding_problems_are_one_diagnostic_at_the_right_place() {
     assert!(out.contains("\"E203\""), "{out}");
     assert!(out.contains(r#""range":{"start":{"line":5,"character":9}"#), "{out}");
 }
+
+/// A build writes the files that differ into its staging directory as it renders them,
+/// beside the checks. When a check then refuses the program, the staging directory
+/// goes with what it holds, and the previous tree is as it was.
+#[test]
+fn a_build_refused_by_a_check_leaves_the_tree_and_no_staging_directory() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (project, out) = built_project(tmp.path());
+    let before = tree(&out);
+    change_sources(&project);
+    let path = project.join("project.gov");
+    let source = fs::read_to_string(&path).expect("read");
+    let pinned = "ghcr.io/example/storefront@sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+    assert!(source.contains(pinned), "the example changed");
+    // An image not pinned by digest in production: E501, found by the checks.
+    fs::write(&path, source.replacen(pinned, "ghcr.io/example/storefront:latest", 1)).expect("write");
+    let run = govc(&project, &["build", "--message-format", "json"]);
+    assert_eq!(run.status.code(), Some(1), "{}", text(&run));
+    assert!(String::from_utf8_lossy(&run.stdout).contains("\"E501\""), "{}", text(&run));
+    assert_eq!(tree(&out), before, "a refused build changed the tree");
+    let left: Vec<String> = fs::read_dir(&project)
+        .expect("dir")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("govc-staging"))
+        .collect();
+    assert!(left.is_empty(), "staging directories left: {left:?}");
+}

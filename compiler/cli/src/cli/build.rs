@@ -51,10 +51,11 @@ pub(crate) fn run(args: &BuildArgs, global: &GlobalArgs) -> miette::Result<ExitC
         Some(out) => cwd.join(out),
         None => project.root.join("generated"),
     };
-    // A whole build compares each file with the directory as soon as it is rendered
-    // and keeps only the texts that differ; a build of some environments keeps every
-    // text, since the others' files are carried over before anything is compared.
-    let early = Early::new(&out);
+    // A whole build compares each file with the directory as soon as it is rendered:
+    // a file that differs is written into the new tree as it arrives (kept, by `--check`,
+    // for its report); a build of some environments keeps every text, since the others'
+    // files are carried over before anything is compared.
+    let early = if args.check { Early::new(&out) } else { Early::writing(&out) };
     let compilation = compile_each_or_e901(&project.sources, &Options { emit: true }, |path| {
         if args.envs.is_empty() {
             early.open(path)
@@ -89,9 +90,16 @@ pub(crate) fn run(args: &BuildArgs, global: &GlobalArgs) -> miette::Result<ExitC
             .collect();
         files = only_environments(files, &args.envs, &compose, &out, &project.sources)?;
     }
+    let shown = display_path(&out, &project.root, &cwd);
+    let unwritable = files.iter().find_map(|(path, file)| match file {
+        Rendered::Unwritable(e) => Some((path, e)),
+        _ => None,
+    });
+    if let Some((path, e)) = unwritable {
+        return Err(miette!("could not write {shown} (`{path}`): {e}; the previous files were left as they were"));
+    }
     let plan =
         Plan::new(&out, &files).into_diagnostic().wrap_err_with(|| format!("could not read {}", out.display()))?;
-    let shown = display_path(&out, &project.root, &cwd);
     // The developer's secret files beside a Compose file are expected there: kept like
     // every foreign file, but not reported.
     let foreign: Vec<String> = plan.foreign.iter().filter(|p| !compose::is_developer_secret(p)).cloned().collect();
@@ -120,7 +128,7 @@ pub(crate) fn run(args: &BuildArgs, global: &GlobalArgs) -> miette::Result<ExitC
         return Ok(ExitCode::from(1));
     }
     if !plan.changes.is_empty() {
-        tree::apply(&out, &files, &plan)
+        tree::apply(&out, &files, &plan, early.into_staging())
             .into_diagnostic()
             .wrap_err_with(|| format!("could not write {shown}; the previous files were left as they were"))?;
     }
@@ -236,7 +244,7 @@ fn stale_report(shown: &str, plan: &Plan, files: &BTreeMap<String, Rendered>) ->
     for (path, change) in &plan.changes {
         let (old, new) = match change {
             Change::Added => ("", files[path].text().unwrap_or_default()),
-            Change::Changed { old } => (old.as_str(), files[path].text().unwrap_or_default()),
+            Change::Changed { old } => (old.as_deref().unwrap_or_default(), files[path].text().unwrap_or_default()),
             Change::Removed { old } => (old.as_str(), ""),
         };
         let diff = TextDiff::from_lines(old, new)

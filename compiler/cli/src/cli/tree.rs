@@ -2,13 +2,14 @@
 //! atomically.
 //!
 //! A build compares each file with the directory a piece at a time as it is rendered
-//! ([`Early`], [`Incoming`]) and keeps the text only of files that differ, so a
-//! rebuild never holds a file whole. [`Plan`] then compares the rest with the directory (using the
-//! previous `govc.lock.json` to know which files govc owns); [`apply`] builds the new
-//! tree in a staging directory beside the old one — unchanged and foreign files
-//! hard-linked, foreign directories recreated with their modes, new files written —
-//! and swaps the two with one `rename`, so an interrupted build leaves the previous
-//! tree whole.
+//! ([`Early`], [`Incoming`]): a file found the same is not kept, and a file that differs
+//! is written as it arrives into the new tree, in a staging directory beside the old one
+//! ([`Staging`]), so no build holds a file whole (`build --check` keeps the texts that
+//! differ, for its report). [`Plan`] then compares the rest with the directory (using the
+//! previous `govc.lock.json` to know which files govc owns); [`apply`] completes the new
+//! tree — unchanged and foreign files hard-linked, foreign directories recreated with
+//! their modes — and swaps the two with one `rename`, so an interrupted build leaves the
+//! previous tree whole.
 //!
 //! What a build never does, whatever is on disk:
 //! - read or write through a symbolic link under the output directory (a link on
@@ -28,7 +29,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 
 use govc::lock;
 
@@ -44,6 +45,12 @@ pub(crate) enum Rendered {
     Differs { text: String, old: Option<String> },
     /// Compared when it was rendered, but the directory could not be read there.
     Unreadable(io::Error),
+    /// Compared when it was rendered and not the same: written into the staging tree as
+    /// it arrived (a build that writes). The directory held a file or a directory there
+    /// when `replaces`.
+    Written { replaces: bool },
+    /// Not the same, and could not be written into the staging tree.
+    Unwritable(io::Error),
 }
 
 impl Rendered {
@@ -51,7 +58,7 @@ impl Rendered {
     pub(crate) fn text(&self) -> Option<&str> {
         match self {
             Rendered::Text(text) | Rendered::Differs { text, .. } => Some(text),
-            Rendered::Same | Rendered::Unreadable(_) => None,
+            Rendered::Same | Rendered::Unreadable(_) | Rendered::Written { .. } | Rendered::Unwritable(_) => None,
         }
     }
 
@@ -59,7 +66,7 @@ impl Rendered {
     pub(crate) fn into_text(self) -> Option<String> {
         match self {
             Rendered::Text(text) | Rendered::Differs { text, .. } => Some(text),
-            Rendered::Same | Rendered::Unreadable(_) => None,
+            Rendered::Same | Rendered::Unreadable(_) | Rendered::Written { .. } | Rendered::Unwritable(_) => None,
         }
     }
 }
@@ -69,26 +76,109 @@ impl Rendered {
 pub(crate) struct Early<'a> {
     dir: &'a Path,
     links: Mutex<LinkGuard<'a>>,
+    /// Where the files that differ go as they arrive, for a build that writes; without
+    /// it their texts are kept.
+    staging: Option<OnceLock<Result<Staging, (io::ErrorKind, String)>>>,
 }
 
 impl<'a> Early<'a> {
+    /// Compares, and keeps the text of each file that differs (`build --check`).
     pub(crate) fn new(dir: &'a Path) -> Early<'a> {
-        Early { dir, links: Mutex::new(LinkGuard::new(dir)) }
+        Early { dir, links: Mutex::new(LinkGuard::new(dir)), staging: None }
+    }
+
+    /// Compares, and writes each file that differs into a staging tree beside `dir`,
+    /// made when the first one arrives (a rebuild that changes nothing makes none). An
+    /// output directory that is a mount point is written in place ([`apply`]): there the
+    /// texts are kept, as by [`Early::new`].
+    pub(crate) fn writing(dir: &'a Path) -> Early<'a> {
+        let in_place = is_mount_point(dir).unwrap_or(true);
+        Early { staging: (!in_place).then(OnceLock::new), ..Early::new(dir) }
     }
 
     /// The receiver of `path`, which compares it with the directory as it arrives. The
     /// link check holds the lock; the comparison does not, so the threads that render
     /// compare side by side.
-    pub(crate) fn open(&self, path: &str) -> Incoming {
+    pub(crate) fn open(&self, path: &str) -> Incoming<'_> {
+        let to = self.staging.as_ref().map(|staging| StagedAt { staging, beside: self.dir, path: path.to_string() });
         match self.links.lock().unwrap_or_else(|e| e.into_inner()).check(path) {
-            Ok(()) => Incoming::at(&self.dir.join(path)),
-            Err(e) => Incoming(Arriving::Failed(e)),
+            Ok(()) => Incoming::at(&self.dir.join(path), to),
+            Err(e) => Incoming { arriving: Arriving::Failed(e), to: None },
         }
     }
 
     /// The receiver of a file that is kept whole and compared later ([`Plan::new`]).
-    pub(crate) fn keep() -> Incoming {
-        Incoming(Arriving::Keep(String::new()))
+    pub(crate) fn keep() -> Incoming<'static> {
+        Incoming { arriving: Arriving::Keep(String::new()), to: None }
+    }
+
+    /// The staging tree the files that differ were written into, if one was made.
+    pub(crate) fn into_staging(self) -> Option<Staging> {
+        self.staging.and_then(OnceLock::into_inner).and_then(Result::ok)
+    }
+}
+
+/// The directory beside the output directory where a build assembles the new tree
+/// (`.<name>.govc-staging-<pid>-<random>/tree`); removed with what it holds when
+/// dropped, so a build that stops half-way leaves nothing behind (and one that is
+/// killed, a directory that the next build removes).
+pub(crate) struct Staging {
+    dir: tempfile::TempDir,
+    tree: PathBuf,
+}
+
+impl Staging {
+    /// A new staging directory beside `dir`, once those of killed builds are removed.
+    fn beside(dir: &Path) -> io::Result<Staging> {
+        let parent = match dir.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        fs::create_dir_all(&parent)?;
+        let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "generated".into());
+        remove_stale_staging(&parent, &staging_prefix(&name));
+        let staged = tempfile::Builder::new()
+            .prefix(&format!("{}{}-", staging_prefix(&name), std::process::id()))
+            .tempdir_in(&parent)?;
+        let tree = staged.path().join("tree");
+        fs::create_dir(&tree)?;
+        Ok(Staging { dir: staged, tree })
+    }
+}
+
+/// Where in the staging tree a file that differs is written.
+pub(crate) struct StagedAt<'e> {
+    staging: &'e OnceLock<Result<Staging, (io::ErrorKind, String)>>,
+    beside: &'e Path,
+    path: String,
+}
+
+impl StagedAt<'_> {
+    /// Starts the file in the staging tree with the first `matched` bytes of `old`
+    /// (the text so far, which they matched), then `then`.
+    fn start(&self, old: Option<&fs::File>, matched: u64, then: &str) -> io::Result<fs::File> {
+        use std::io::{Read, Seek, Write};
+        let staging = match self
+            .staging
+            .get_or_init(|| Staging::beside(self.beside).map_err(|e| (e.kind(), e.to_string())))
+        {
+            Ok(staging) => staging,
+            Err((kind, e)) => return Err(io::Error::new(*kind, format!("could not make a staging directory: {e}"))),
+        };
+        let to = staging.tree.join(&self.path);
+        let within = |e: io::Error| {
+            io::Error::new(e.kind(), format!("`{}` in {}: {e}", self.path, staging.dir.path().display()))
+        };
+        if let Some(parent) = to.parent() {
+            fs::create_dir_all(parent).map_err(within)?;
+        }
+        let mut out = fs::OpenOptions::new().write(true).create_new(true).open(&to).map_err(within)?;
+        if let (Some(mut old), true) = (old, matched > 0) {
+            old.rewind()?;
+            io::copy(&mut old.take(matched), &mut out).map_err(within)?;
+        }
+        out.write_all(then.as_bytes()).map_err(within)?;
+        Ok(out)
     }
 }
 
@@ -96,29 +186,31 @@ impl<'a> Early<'a> {
 ///
 /// A rebuild finds almost every file the same: each piece is compared with the next
 /// bytes of the file on disk as it comes, and nothing is kept. At the first difference
-/// the text so far is read back from the disk (it matched) and the rest is kept; the
-/// old text is read whole at the end (the report and the plan show it).
-pub(crate) struct Incoming(Arriving);
+/// the text so far (which matched) is copied from the disk into the staging tree and the
+/// rest follows it there; without a staging tree it is read back and the rest is kept,
+/// and the old text is read whole at the end (the report shows it).
+pub(crate) struct Incoming<'e> {
+    arriving: Arriving,
+    to: Option<StagedAt<'e>>,
+}
 
-impl Incoming {
+impl<'e> Incoming<'e> {
     /// The receiver of the file at `path`, compared with what is there. The caller has
     /// checked that no component of `path` is a link.
-    fn at(path: &Path) -> Incoming {
+    fn at(path: &Path, to: Option<StagedAt<'e>>) -> Incoming<'e> {
         let arriving = match fs::File::open(path) {
             Ok(file) => match file.metadata() {
-                Ok(meta) if meta.is_dir() => Arriving::Differs { text: String::new(), old: Old::Directory },
+                Ok(meta) if meta.is_dir() => differing(to.as_ref(), Old::Directory, 0, ""),
                 Ok(meta) => Arriving::Matching { file, at: 0, len: meta.len() },
                 Err(e) => Arriving::Failed(e),
             },
             Err(e) if e.kind() == io::ErrorKind::NotFound || e.kind() == io::ErrorKind::NotADirectory => {
-                Arriving::Differs { text: String::new(), old: Old::Nothing }
+                differing(to.as_ref(), Old::Nothing, 0, "")
             }
-            Err(e) if e.kind() == io::ErrorKind::IsADirectory => {
-                Arriving::Differs { text: String::new(), old: Old::Directory }
-            }
+            Err(e) if e.kind() == io::ErrorKind::IsADirectory => differing(to.as_ref(), Old::Directory, 0, ""),
             Err(e) => Arriving::Failed(e),
         };
-        Incoming(arriving)
+        Incoming { arriving, to }
     }
 }
 
@@ -129,8 +221,12 @@ enum Arriving {
     Matching { file: fs::File, at: u64, len: u64 },
     /// Not the same as what the directory holds there: the text so far.
     Differs { text: String, old: Old },
+    /// Not the same: being written into the staging tree.
+    Writing { out: fs::File, replaces: bool },
     /// The directory could not be read there.
     Failed(io::Error),
+    /// The staging tree could not be written.
+    Unwritable(io::Error),
 }
 
 /// What the directory holds where a file differs.
@@ -140,71 +236,99 @@ enum Old {
     File(fs::File),
 }
 
-impl govc::emit::out::Receive for Incoming {
+/// The state of a file found to differ from `old` after `matched` bytes that were the
+/// same, `then` the text that arrived next: written on into the staging tree at `to`,
+/// or kept.
+fn differing(to: Option<&StagedAt>, old: Old, matched: u64, then: &str) -> Arriving {
+    let old_file = match &old {
+        Old::File(file) => Some(file),
+        Old::Nothing | Old::Directory => None,
+    };
+    if let Some(to) = to {
+        return match to.start(old_file, matched, then) {
+            Ok(out) => Arriving::Writing { out, replaces: !matches!(old, Old::Nothing) },
+            Err(e) => Arriving::Unwritable(e),
+        };
+    }
+    let so_far = match old_file {
+        Some(file) => read_prefix(file, matched),
+        None => Ok(String::new()),
+    };
+    match so_far {
+        Ok(mut text) => {
+            text.push_str(then);
+            Arriving::Differs { text, old }
+        }
+        Err(e) => Arriving::Failed(e),
+    }
+}
+
+impl govc::emit::out::Receive for Incoming<'_> {
     type Kept = Rendered;
 
     fn piece(&mut self, text: &str) {
-        let next = match &mut self.0 {
+        let differs = match &mut self.arriving {
             Arriving::Keep(kept) | Arriving::Differs { text: kept, .. } => {
                 kept.push_str(text);
                 return;
             }
-            Arriving::Failed(_) => return,
+            Arriving::Writing { out, .. } => {
+                if let Err(e) = std::io::Write::write_all(out, text.as_bytes()) {
+                    self.arriving = Arriving::Unwritable(e);
+                }
+                return;
+            }
+            Arriving::Failed(_) | Arriving::Unwritable(_) => return,
             Arriving::Matching { file, at, len } => match next_bytes_are(file, *len - *at, text.as_bytes()) {
                 Ok(true) => {
                     *at += text.len() as u64;
                     return;
                 }
-                Ok(false) => None,
-                Err(e) => Some(e),
+                Ok(false) => Ok(()),
+                Err(e) => Err(e),
             },
         };
-        let arriving = std::mem::replace(&mut self.0, Arriving::Keep(String::new()));
-        self.0 = match (next, arriving) {
-            (None, Arriving::Matching { file, at, .. }) => match read_prefix(&file, at) {
-                Ok(mut so_far) => {
-                    so_far.push_str(text);
-                    Arriving::Differs { text: so_far, old: Old::File(file) }
-                }
-                Err(e) => Arriving::Failed(e),
-            },
-            (Some(e), _) => Arriving::Failed(e),
-            (None, other) => other,
+        let arriving = std::mem::replace(&mut self.arriving, Arriving::Keep(String::new()));
+        self.arriving = match (differs, arriving) {
+            (Ok(()), Arriving::Matching { file, at, .. }) => differing(self.to.as_ref(), Old::File(file), at, text),
+            (Err(e), _) => Arriving::Failed(e),
+            (Ok(()), other) => other,
         };
     }
 
     fn finish(self) -> Rendered {
-        let (text, old) = match self.0 {
-            Arriving::Keep(text) => return Rendered::Text(text),
-            Arriving::Failed(e) => return Rendered::Unreadable(e),
-            Arriving::Matching { mut file, at, len } => {
-                match std::io::Read::read(&mut file, &mut [0u8; 1]) {
-                    Ok(0) if at == len => return Rendered::Same,
-                    Ok(_) => {}
-                    Err(e) => return Rendered::Unreadable(e),
-                }
-                match read_prefix(&file, at) {
-                    Ok(text) => (text, Old::File(file)),
-                    Err(e) => return Rendered::Unreadable(e),
-                }
-            }
-            Arriving::Differs { text, old } => (text, old),
-        };
-        let old = match old {
-            Old::Nothing => None,
-            Old::Directory => Some(String::new()),
-            Old::File(mut file) => {
-                let mut bytes = Vec::new();
-                let read =
-                    std::io::Seek::rewind(&mut file).and_then(|()| std::io::Read::read_to_end(&mut file, &mut bytes));
-                match read {
-                    Ok(_) => Some(utf8_or_replaced(bytes)),
-                    Err(e) => return Rendered::Unreadable(e),
-                }
-            }
-        };
-        Rendered::Differs { text, old }
+        match self.arriving {
+            Arriving::Keep(text) => Rendered::Text(text),
+            Arriving::Failed(e) => Rendered::Unreadable(e),
+            Arriving::Unwritable(e) => Rendered::Unwritable(e),
+            Arriving::Writing { replaces, .. } => Rendered::Written { replaces },
+            Arriving::Differs { text, old } => differs(text, old),
+            Arriving::Matching { mut file, at, len } => match std::io::Read::read(&mut file, &mut [0u8; 1]) {
+                Ok(0) if at == len => Rendered::Same,
+                // The file on disk goes on: the text is the part of it read so far.
+                Ok(_) => Incoming { arriving: differing(self.to.as_ref(), Old::File(file), at, ""), to: None }.finish(),
+                Err(e) => Rendered::Unreadable(e),
+            },
+        }
     }
+}
+
+/// A file kept whole that differs from `old`, whose text is read whole for the report.
+fn differs(text: String, old: Old) -> Rendered {
+    let old = match old {
+        Old::Nothing => None,
+        Old::Directory => Some(String::new()),
+        Old::File(mut file) => {
+            let mut bytes = Vec::new();
+            let read =
+                std::io::Seek::rewind(&mut file).and_then(|()| std::io::Read::read_to_end(&mut file, &mut bytes));
+            match read {
+                Ok(_) => Some(utf8_or_replaced(bytes)),
+                Err(e) => return Rendered::Unreadable(e),
+            }
+        }
+    };
+    Rendered::Differs { text, old }
 }
 
 /// True when the next bytes of `file` (which has `left` more) are `expected`, read a
@@ -250,13 +374,13 @@ fn read_prefix(file: &fs::File, at: u64) -> io::Result<String> {
 /// has checked that no component of `path` is a link.
 fn on_disk_if_other(path: &Path, text: &str) -> io::Result<Option<Option<String>>> {
     use govc::emit::out::Receive;
-    let mut incoming = Incoming::at(path);
+    let mut incoming = Incoming::at(path, None);
     incoming.piece(text);
     match incoming.finish() {
-        // (`Incoming::at` compares: it never keeps a text uncompared.)
-        Rendered::Same | Rendered::Text(_) => Ok(None),
+        // (`Incoming::at` compares, and without a staging tree keeps what differs.)
+        Rendered::Same | Rendered::Text(_) | Rendered::Written { .. } => Ok(None),
         Rendered::Differs { old, .. } => Ok(Some(old)),
-        Rendered::Unreadable(e) => Err(e),
+        Rendered::Unreadable(e) | Rendered::Unwritable(e) => Err(e),
     }
 }
 
@@ -264,8 +388,14 @@ fn on_disk_if_other(path: &Path, text: &str) -> io::Result<Option<Option<String>
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum Change {
     Added,
-    Changed { old: String },
-    Removed { old: String },
+    /// `old` is what the directory held, unless the file was written as it arrived (a
+    /// build that writes does not read what it replaces).
+    Changed {
+        old: Option<String>,
+    },
+    Removed {
+        old: String,
+    },
 }
 
 /// The difference between the rendered files and the directory.
@@ -296,13 +426,17 @@ impl Plan {
                     match links.check(path).and_then(|()| on_disk_if_other(&dir.join(path), text))? {
                         None => None,
                         Some(None) => Some(Change::Added),
-                        Some(Some(old)) => Some(Change::Changed { old }),
+                        Some(Some(old)) => Some(Change::Changed { old: Some(old) }),
                     }
                 }
                 Rendered::Same => None,
                 Rendered::Differs { old: None, .. } => Some(Change::Added),
-                Rendered::Differs { old: Some(old), .. } => Some(Change::Changed { old: old.clone() }),
-                Rendered::Unreadable(e) => return Err(io::Error::new(e.kind(), e.to_string())),
+                Rendered::Differs { old: Some(old), .. } => Some(Change::Changed { old: Some(old.clone()) }),
+                Rendered::Written { replaces: false } => Some(Change::Added),
+                Rendered::Written { replaces: true } => Some(Change::Changed { old: None }),
+                Rendered::Unreadable(e) | Rendered::Unwritable(e) => {
+                    return Err(io::Error::new(e.kind(), e.to_string()))
+                }
             };
             match change {
                 Some(change) => {
@@ -466,44 +600,50 @@ fn is_staging(name: &str) -> bool {
 }
 
 /// Writes the new tree: everything in `files`, every foreign entry kept, every owned
-/// file no longer rendered removed. All or nothing.
-pub(crate) fn apply(dir: &Path, files: &BTreeMap<String, Rendered>, plan: &Plan) -> io::Result<()> {
+/// file no longer rendered removed. All or nothing. The files that differ were written
+/// into `staging` as they were rendered, when the build had one.
+pub(crate) fn apply(
+    dir: &Path,
+    files: &BTreeMap<String, Rendered>,
+    plan: &Plan,
+    staging: Option<Staging>,
+) -> io::Result<()> {
     if is_mount_point(dir)? {
-        return apply_in_place(dir, files, plan);
+        return apply_in_place(dir, files, plan, staging.as_ref());
     }
-    let parent = match dir.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
+    let staging = match staging {
+        Some(staging) => staging,
+        None => Staging::beside(dir)?,
     };
-    fs::create_dir_all(&parent)?;
-    let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "generated".into());
-    remove_stale_staging(&parent, &staging_prefix(&name));
-    let staging = tempfile::Builder::new()
-        .prefix(&format!("{}{}-", staging_prefix(&name), std::process::id()))
-        .tempdir_in(&parent)?;
-    let new_root = staging.path().join("tree");
-    fs::create_dir(&new_root)?;
+    let new_root = staging.tree.clone();
     // Foreign directories survive, empty ones included, with their modes.
     for d in plan.listing.foreign_dirs(&plan.foreign) {
-        fs::create_dir_all(new_root.join(d))?;
+        fs::create_dir_all(new_root.join(d)).map_err(|e| in_the_way(d, e))?;
     }
     // Foreign files survive: link (or copy) them into the new tree.
     for path in &plan.foreign {
         let to = new_root.join(path);
         if let Some(p) = to.parent() {
-            fs::create_dir_all(p)?;
+            fs::create_dir_all(p).map_err(|e| in_the_way(path, e))?;
+        }
+        if fs::symlink_metadata(&to).is_ok() {
+            return Err(in_the_way(path, io::Error::from(io::ErrorKind::AlreadyExists)));
         }
         let from = dir.join(path);
         let meta = fs::symlink_metadata(&from)?;
         if meta.file_type().is_symlink() {
             copy_symlink(&from, &to)?;
         } else if fs::hard_link(&from, &to).is_err() {
-            fs::copy(&from, &to)?;
+            fs::copy(&from, &to).map_err(|e| in_the_way(path, e))?;
         }
     }
     let mut made: BTreeSet<PathBuf> = BTreeSet::new();
     for (path, file) in files {
         let to = new_root.join(path);
+        if let Rendered::Written { .. } = file {
+            // Written there as it was rendered.
+            continue;
+        }
         if let Some(p) = to.parent() {
             if !made.contains(p) {
                 fs::create_dir_all(p).map_err(|e| in_the_way(path, e))?;
@@ -516,16 +656,20 @@ pub(crate) fn apply(dir: &Path, files: &BTreeMap<String, Rendered>, plan: &Plan)
                 format!("`{path}` cannot be written: a file or directory that govc does not own is in the way"),
             ));
         }
-        match file.text() {
-            Some(text) => fs::write(&to, text).map_err(|e| in_the_way(path, e))?,
+        match file {
+            Rendered::Text(text) | Rendered::Differs { text, .. } => {
+                fs::write(&to, text).map_err(|e| in_the_way(path, e))?
+            }
             // Found the same as the file in the directory (a regular file: it was read
             // without following a link): that file goes into the new tree as it is.
-            None => {
+            Rendered::Same => {
                 let from = dir.join(path);
                 if fs::hard_link(&from, &to).is_err() {
                     fs::copy(&from, &to).map_err(|e| in_the_way(path, e))?;
                 }
             }
+            Rendered::Written { .. } => {}
+            Rendered::Unreadable(e) | Rendered::Unwritable(e) => return Err(io::Error::new(e.kind(), e.to_string())),
         }
     }
     // Directories that existed keep their modes (after the files are in, so a
@@ -548,8 +692,14 @@ pub(crate) fn apply(dir: &Path, files: &BTreeMap<String, Rendered>, plan: &Plan)
 /// Inside a mount point: each changed file is written beside itself and renamed
 /// over the old one, removed files are unlinked, and the lock goes last, so an
 /// interrupted build leaves every file either old or new and the old lock naming
-/// what govc owned.
-fn apply_in_place(dir: &Path, files: &BTreeMap<String, Rendered>, plan: &Plan) -> io::Result<()> {
+/// what govc owned. A file written into a staging tree as it was rendered is copied
+/// from there.
+fn apply_in_place(
+    dir: &Path,
+    files: &BTreeMap<String, Rendered>,
+    plan: &Plan,
+    staging: Option<&Staging>,
+) -> io::Result<()> {
     for path in &plan.listing.litter {
         let _ = fs::remove_file(dir.join(path));
     }
@@ -560,16 +710,29 @@ fn apply_in_place(dir: &Path, files: &BTreeMap<String, Rendered>, plan: &Plan) -
         .chain(plan.changes.keys().filter(|p| *p == lock::LOCK_FILE));
     for path in lock_last {
         let at = dir.join(path);
-        match files.get(path).map(Rendered::text) {
-            Some(Some(text)) => {
-                let parent = at.parent().unwrap_or(dir);
-                fs::create_dir_all(parent).map_err(|e| in_the_way(path, e))?;
-                let mut tmp = tempfile::Builder::new().prefix(".govc-staging-").tempfile_in(parent)?;
-                io::Write::write_all(&mut tmp, text.as_bytes())?;
-                tmp.persist(&at).map_err(|e| in_the_way(path, e.error))?;
+        let replace = |write: &dyn Fn(&mut fs::File) -> io::Result<()>| -> io::Result<()> {
+            let parent = at.parent().unwrap_or(dir);
+            fs::create_dir_all(parent).map_err(|e| in_the_way(path, e))?;
+            let mut tmp = tempfile::Builder::new().prefix(".govc-staging-").tempfile_in(parent)?;
+            write(tmp.as_file_mut())?;
+            tmp.persist(&at).map_err(|e| in_the_way(path, e.error))?;
+            Ok(())
+        };
+        match files.get(path) {
+            Some(Rendered::Text(text) | Rendered::Differs { text, .. }) => {
+                replace(&|tmp| io::Write::write_all(tmp, text.as_bytes()))?
+            }
+            Some(Rendered::Written { .. }) => {
+                let staged = staging.map(|s| s.tree.join(path)).ok_or_else(|| {
+                    io::Error::new(io::ErrorKind::NotFound, format!("`{path}` was written to no staging directory"))
+                })?;
+                replace(&|tmp| io::copy(&mut fs::File::open(&staged)?, tmp).map(|_| ()))?
+            }
+            Some(Rendered::Unreadable(e) | Rendered::Unwritable(e)) => {
+                return Err(io::Error::new(e.kind(), e.to_string()))
             }
             // Found the same as in the directory: never a change.
-            Some(None) => {}
+            Some(Rendered::Same) => {}
             None => {
                 fs::remove_file(&at)?;
                 remove_emptied_dirs(dir, path, &plan.listing);
@@ -753,6 +916,42 @@ mod tests {
         assert!(matches!(kept.finish(), Rendered::Text(t) if t == "ab"));
     }
 
+    /// A build that writes: each file that differs goes into one staging tree as it
+    /// arrives, made at the first; a file that cannot be written there is reported as
+    /// such, and the tree goes when the build drops it (stopped before its swap).
+    #[test]
+    fn files_that_differ_are_written_into_one_staging_tree() {
+        use govc::emit::out::Receive;
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let out = dir.path().join("generated");
+        fs::create_dir(&out).expect("a directory");
+        fs::write(out.join("same"), "same\n").expect("written");
+        fs::write(out.join("old"), "old\n").expect("written");
+        let early = Early::writing(&out);
+        let arrive = |path: &str, text: &str| {
+            let mut incoming = early.open(path);
+            incoming.piece(text);
+            incoming.finish()
+        };
+        assert!(matches!(arrive("same", "same\n"), Rendered::Same));
+        assert!(early.staging.as_ref().and_then(OnceLock::get).is_none(), "made before a file differed");
+        assert!(matches!(arrive("old", "new\n"), Rendered::Written { replaces: true }));
+        assert!(matches!(arrive("a/b/new", "new\n"), Rendered::Written { replaces: false }));
+        // A file where another one needs a directory (never so in govc's own output).
+        match arrive("a/b/new/c", "c\n") {
+            Rendered::Unwritable(e) => assert!(e.to_string().contains("`a/b/new/c`"), "{e}"),
+            other => panic!("{other:?}"),
+        }
+        let staging = early.into_staging().expect("a staging tree");
+        assert_eq!(fs::read_to_string(staging.tree.join("old")).expect("staged"), "new\n");
+        assert_eq!(fs::read_to_string(staging.tree.join("a/b/new")).expect("staged"), "new\n");
+        assert!(!staging.tree.join("same").exists(), "a file found the same is linked at the swap, not copied");
+        let at = staging.dir.path().to_path_buf();
+        assert!(at.parent() == Some(dir.path()), "beside the output directory");
+        drop(staging);
+        assert!(!at.exists(), "left behind");
+    }
+
     use proptest::strategy::Strategy as _;
 
     /// What the disk holds where a file arrives, made from the file's text.
@@ -806,13 +1005,17 @@ mod tests {
             let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c.min(text.len())).collect();
             cuts.push(text.len());
             cuts.sort_unstable();
-            let mut incoming = Early::new(dir.path()).open("f");
-            let mut at = 0;
-            for cut in cuts {
-                incoming.piece(&text[at..cut]);
-                at = cut;
-            }
-            let arrived = match incoming.finish() {
+            let arrive = |early: &Early| {
+                let mut incoming = early.open("f");
+                let mut at = 0;
+                for &cut in &cuts {
+                    incoming.piece(&text[at..cut]);
+                    at = cut;
+                }
+                incoming.finish()
+            };
+            let kept = Early::new(dir.path());
+            let arrived = match arrive(&kept) {
                 Rendered::Same => None,
                 Rendered::Differs { text: kept, old } => {
                     proptest::prop_assert_eq!(&kept, &text);
@@ -820,7 +1023,26 @@ mod tests {
                 }
                 other => panic!("{other:?}"),
             };
-            proptest::prop_assert_eq!(arrived, whole);
+            proptest::prop_assert_eq!(&arrived, &whole);
+            // Written as it arrives instead: the same finding, the text whole in the
+            // staging tree when it differs, and no staging tree when it does not.
+            let out = dir.path().join("out");
+            fs::create_dir(&out).expect("a directory");
+            if let Some(old) = &old {
+                fs::write(out.join("f"), old).expect("written");
+            }
+            let writing = Early::writing(&out);
+            let found = arrive(&writing);
+            let staging = writing.into_staging();
+            match (found, &whole) {
+                (Rendered::Same, None) => proptest::prop_assert!(staging.is_none()),
+                (Rendered::Written { replaces }, Some(was)) => {
+                    proptest::prop_assert_eq!(replaces, was.is_some());
+                    let staged = staging.expect("a staging tree");
+                    proptest::prop_assert_eq!(fs::read_to_string(staged.tree.join("f")).expect("staged"), text.clone());
+                }
+                (other, _) => panic!("{other:?} where the whole comparison found {whole:?}"),
+            }
         }
     }
 }
