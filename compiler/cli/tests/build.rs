@@ -300,3 +300,42 @@ fn the_compose_file_is_owned_checked_and_the_developers_secrets_are_kept() {
     assert_eq!(fs::read_to_string(&compose).expect("read"), original, "--env local rewrites it");
     assert!(govc(&project, &["build", "--check", "--out", out]).status.success());
 }
+
+/// `build --check` on a stale tree: a line per file, then the start of a unified diff of
+/// each (found as each file is rendered, its texts not kept), long ones cut with a count.
+#[test]
+fn check_reports_each_stale_file_with_the_start_of_its_diff() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (project, out_dir) = built_example(tmp.path());
+    let edited = "kubernetes/base/kustomization.yaml";
+    let original = fs::read_to_string(out_dir.join(edited)).expect("read");
+    let first = original.lines().next().expect("a line");
+    fs::write(out_dir.join(edited), original.replacen(first, "# edited by hand", 1)).expect("write");
+    let cut = "terraform/production/network.tf.json";
+    let whole = fs::read_to_string(out_dir.join(cut)).expect("read");
+    let kept: Vec<&str> = whole.lines().take(3).collect();
+    fs::write(out_dir.join(cut), kept.join("\n") + "\n").expect("write");
+    fs::remove_file(out_dir.join("docs/staging.md")).expect("remove");
+
+    let out = govc(&project, &["build", "--check"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(report.contains("generated/ is stale: 1 added, 2 changed, 0 removed"), "{report}");
+    for line in [format!("  changed  {edited}"), format!("  changed  {cut}"), "  added    docs/staging.md".to_string()]
+    {
+        assert!(report.contains(&line), "no `{line}` in {report}");
+    }
+    assert!(report.contains(&format!("--- generated/{edited} (on disk)\n+++ generated/{edited} (from sources)\n")));
+    assert!(report.contains(&format!("-# edited by hand\n+{first}\n")), "{report}");
+    let removed = whole.lines().count() - 3;
+    assert!(report.contains(" more diff lines\n"), "{report}");
+    let header = format!("--- generated/{cut} (on disk)\n");
+    let section = &report[report.find(&header).expect("the cut file's diff")..];
+    let more: usize = section
+        .lines()
+        .find_map(|l| l.strip_prefix("... ").and_then(|l| l.strip_suffix(" more diff lines")))
+        .and_then(|n| n.parse().ok())
+        .expect("a count");
+    assert!(more + 40 >= removed, "{more} more lines for {removed} lines added back");
+    assert!(report.ends_with("run `govc build` to bring it up to date\n"), "{report}");
+}

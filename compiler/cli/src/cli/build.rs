@@ -55,7 +55,9 @@ pub(crate) fn run(args: &BuildArgs, global: &GlobalArgs) -> miette::Result<ExitC
     // a file that differs is written into the new tree as it arrives (kept, by `--check`,
     // for its report); a build of some environments keeps every text, since the others'
     // files are carried over before anything is compared.
-    let early = if args.check { Early::new(&out) } else { Early::writing(&out) };
+    let shown = display_path(&out, &project.root, &cwd);
+    let excerpt = |path: &str, old: &str, new: &str| diff_excerpt(&shown, path, old, new);
+    let early = if args.check { Early::reporting(&out, &excerpt) } else { Early::writing(&out) };
     let compilation = compile_each_or_e901(&project.sources, &Options { emit: true }, |path| {
         if args.envs.is_empty() {
             early.open(path)
@@ -90,7 +92,6 @@ pub(crate) fn run(args: &BuildArgs, global: &GlobalArgs) -> miette::Result<ExitC
             .collect();
         files = only_environments(files, &args.envs, &compose, &out, &project.sources)?;
     }
-    let shown = display_path(&out, &project.root, &cwd);
     let unwritable = files.iter().find_map(|(path, file)| match file {
         Rendered::Unwritable(e) => Some((path, e)),
         _ => None,
@@ -242,25 +243,41 @@ fn stale_report(shown: &str, plan: &Plan, files: &BTreeMap<String, Rendered>) ->
         out += &format!("  {word:<8} {path}\n");
     }
     for (path, change) in &plan.changes {
-        let (old, new) = match change {
-            Change::Added => ("", files[path].text().unwrap_or_default()),
-            Change::Changed { old } => (old.as_deref().unwrap_or_default(), files[path].text().unwrap_or_default()),
-            Change::Removed { old } => (old.as_str(), ""),
-        };
-        let diff = TextDiff::from_lines(old, new)
-            .unified_diff()
-            .context_radius(2)
-            .header(&format!("{shown}{path} (on disk)"), &format!("{shown}{path} (from sources)"))
-            .to_string();
-        let lines: Vec<&str> = diff.lines().collect();
+        let rendered = files.get(path);
         out += "\n";
-        for line in lines.iter().take(DIFF_LINES) {
-            out += line;
-            out += "\n";
-        }
-        if lines.len() > DIFF_LINES {
-            out += &format!("... {} more diff lines\n", lines.len() - DIFF_LINES);
-        }
+        out += &match (change, rendered) {
+            // Made when the file was rendered.
+            (_, Some(Rendered::Stale { excerpt, .. })) => excerpt.clone(),
+            (Change::Added, _) => diff_excerpt(shown, path, "", rendered.and_then(Rendered::text).unwrap_or_default()),
+            (Change::Changed { old }, _) => diff_excerpt(
+                shown,
+                path,
+                old.as_deref().unwrap_or_default(),
+                rendered.and_then(Rendered::text).unwrap_or_default(),
+            ),
+            (Change::Removed { old }, _) => diff_excerpt(shown, path, old, ""),
+        };
     }
     out + "\nrun `govc build` to bring it up to date\n"
+}
+
+/// The start of a short unified diff of `path` (in `shown`) from `old` to `new`: at most
+/// [`DIFF_LINES`] lines, then how many more there are.
+fn diff_excerpt(shown: &str, path: &str, old: &str, new: &str) -> String {
+    let diff = TextDiff::from_lines(old, new)
+        .unified_diff()
+        .context_radius(2)
+        .header(&format!("{shown}{path} (on disk)"), &format!("{shown}{path} (from sources)"))
+        .to_string();
+    let mut out = String::new();
+    let mut lines = diff.lines();
+    for line in lines.by_ref().take(DIFF_LINES) {
+        out += line;
+        out += "\n";
+    }
+    let more = lines.count();
+    if more > 0 {
+        out += &format!("... {more} more diff lines\n");
+    }
+    out
 }

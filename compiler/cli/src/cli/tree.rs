@@ -51,14 +51,26 @@ pub(crate) enum Rendered {
     Written { replaces: bool },
     /// Not the same, and could not be written into the staging tree.
     Unwritable(io::Error),
+    /// Compared when it was rendered and not the same, for `build --check`: what its
+    /// report shows of the difference, made then (the texts are not kept). The
+    /// directory held a file or a directory there when `replaces`.
+    Stale { excerpt: String, replaces: bool },
 }
+
+/// What `build --check` shows of a file that differs, from its path, what the directory
+/// holds there (empty for nothing) and the text rendered.
+pub(crate) type Excerpt<'a> = dyn Fn(&str, &str, &str) -> String + Sync + 'a;
 
 impl Rendered {
     /// The text, unless the file was found the same as in the directory.
     pub(crate) fn text(&self) -> Option<&str> {
         match self {
             Rendered::Text(text) | Rendered::Differs { text, .. } => Some(text),
-            Rendered::Same | Rendered::Unreadable(_) | Rendered::Written { .. } | Rendered::Unwritable(_) => None,
+            Rendered::Same
+            | Rendered::Unreadable(_)
+            | Rendered::Written { .. }
+            | Rendered::Unwritable(_)
+            | Rendered::Stale { .. } => None,
         }
     }
 
@@ -66,7 +78,11 @@ impl Rendered {
     pub(crate) fn into_text(self) -> Option<String> {
         match self {
             Rendered::Text(text) | Rendered::Differs { text, .. } => Some(text),
-            Rendered::Same | Rendered::Unreadable(_) | Rendered::Written { .. } | Rendered::Unwritable(_) => None,
+            Rendered::Same
+            | Rendered::Unreadable(_)
+            | Rendered::Written { .. }
+            | Rendered::Unwritable(_)
+            | Rendered::Stale { .. } => None,
         }
     }
 }
@@ -79,12 +95,21 @@ pub(crate) struct Early<'a> {
     /// Where the files that differ go as they arrive, for a build that writes; without
     /// it their texts are kept.
     staging: Option<OnceLock<Result<Staging, (io::ErrorKind, String)>>>,
+    /// What is kept of a file that differs instead of its text, for `build --check`.
+    excerpt: Option<&'a Excerpt<'a>>,
 }
 
 impl<'a> Early<'a> {
-    /// Compares, and keeps the text of each file that differs (`build --check`).
+    /// Compares, and keeps the text of each file that differs.
     pub(crate) fn new(dir: &'a Path) -> Early<'a> {
-        Early { dir, links: Mutex::new(LinkGuard::new(dir)), staging: None }
+        Early { dir, links: Mutex::new(LinkGuard::new(dir)), staging: None, excerpt: None }
+    }
+
+    /// Compares, and keeps of each file that differs only what `excerpt` makes of it
+    /// once it is whole (`build --check`): a stale tree is reported without holding its
+    /// texts, each file's difference found on the thread that rendered it.
+    pub(crate) fn reporting(dir: &'a Path, excerpt: &'a Excerpt<'a>) -> Early<'a> {
+        Early { excerpt: Some(excerpt), ..Early::new(dir) }
     }
 
     /// Compares, and writes each file that differs into a staging tree beside `dir`,
@@ -101,15 +126,16 @@ impl<'a> Early<'a> {
     /// compare side by side.
     pub(crate) fn open(&self, path: &str) -> Incoming<'_> {
         let to = self.staging.as_ref().map(|staging| StagedAt { staging, beside: self.dir, path: path.to_string() });
+        let excerpt = self.excerpt.map(|excerpt| (excerpt, path.to_string()));
         match self.links.lock().unwrap_or_else(|e| e.into_inner()).check(path) {
-            Ok(()) => Incoming::at(&self.dir.join(path), to),
-            Err(e) => Incoming { arriving: Arriving::Failed(e), to: None },
+            Ok(()) => Incoming { excerpt, ..Incoming::at(&self.dir.join(path), to) },
+            Err(e) => Incoming { arriving: Arriving::Failed(e), to: None, excerpt: None },
         }
     }
 
     /// The receiver of a file that is kept whole and compared later ([`Plan::new`]).
     pub(crate) fn keep() -> Incoming<'static> {
-        Incoming { arriving: Arriving::Keep(String::new()), to: None }
+        Incoming { arriving: Arriving::Keep(String::new()), to: None, excerpt: None }
     }
 
     /// The staging tree the files that differ were written into, if one was made.
@@ -192,6 +218,8 @@ impl StagedAt<'_> {
 pub(crate) struct Incoming<'e> {
     arriving: Arriving,
     to: Option<StagedAt<'e>>,
+    /// What to keep of it if it differs, and its path.
+    excerpt: Option<(&'e Excerpt<'e>, String)>,
 }
 
 impl<'e> Incoming<'e> {
@@ -210,7 +238,7 @@ impl<'e> Incoming<'e> {
             Err(e) if e.kind() == io::ErrorKind::IsADirectory => differing(to.as_ref(), Old::Directory, 0, ""),
             Err(e) => Arriving::Failed(e),
         };
-        Incoming { arriving, to }
+        Incoming { arriving, to, excerpt: None }
     }
 }
 
@@ -302,19 +330,23 @@ impl govc::emit::out::Receive for Incoming<'_> {
             Arriving::Failed(e) => Rendered::Unreadable(e),
             Arriving::Unwritable(e) => Rendered::Unwritable(e),
             Arriving::Writing { replaces, .. } => Rendered::Written { replaces },
-            Arriving::Differs { text, old } => differs(text, old),
+            Arriving::Differs { text, old } => differs(text, old, self.excerpt),
             Arriving::Matching { mut file, at, len } => match std::io::Read::read(&mut file, &mut [0u8; 1]) {
                 Ok(0) if at == len => Rendered::Same,
                 // The file on disk goes on: the text is the part of it read so far.
-                Ok(_) => Incoming { arriving: differing(self.to.as_ref(), Old::File(file), at, ""), to: None }.finish(),
+                Ok(_) => {
+                    let arriving = differing(self.to.as_ref(), Old::File(file), at, "");
+                    Incoming { arriving, to: None, excerpt: self.excerpt }.finish()
+                }
                 Err(e) => Rendered::Unreadable(e),
             },
         }
     }
 }
 
-/// A file kept whole that differs from `old`, whose text is read whole for the report.
-fn differs(text: String, old: Old) -> Rendered {
+/// A file kept whole that differs from `old`, whose text is read whole for the report;
+/// with an excerpt to make, only the excerpt is kept of the two.
+fn differs(text: String, old: Old, excerpt: Option<(&Excerpt<'_>, String)>) -> Rendered {
     let old = match old {
         Old::Nothing => None,
         Old::Directory => Some(String::new()),
@@ -328,7 +360,13 @@ fn differs(text: String, old: Old) -> Rendered {
             }
         }
     };
-    Rendered::Differs { text, old }
+    match excerpt {
+        Some((excerpt, path)) => Rendered::Stale {
+            excerpt: excerpt(&path, old.as_deref().unwrap_or_default(), &text),
+            replaces: old.is_some(),
+        },
+        None => Rendered::Differs { text, old },
+    }
 }
 
 /// True when the next bytes of `file` (which has `left` more) are `expected`, read a
@@ -378,7 +416,7 @@ fn on_disk_if_other(path: &Path, text: &str) -> io::Result<Option<Option<String>
     incoming.piece(text);
     match incoming.finish() {
         // (`Incoming::at` compares, and without a staging tree keeps what differs.)
-        Rendered::Same | Rendered::Text(_) | Rendered::Written { .. } => Ok(None),
+        Rendered::Same | Rendered::Text(_) | Rendered::Written { .. } | Rendered::Stale { .. } => Ok(None),
         Rendered::Differs { old, .. } => Ok(Some(old)),
         Rendered::Unreadable(e) | Rendered::Unwritable(e) => Err(e),
     }
@@ -432,8 +470,10 @@ impl Plan {
                 Rendered::Same => None,
                 Rendered::Differs { old: None, .. } => Some(Change::Added),
                 Rendered::Differs { old: Some(old), .. } => Some(Change::Changed { old: Some(old.clone()) }),
-                Rendered::Written { replaces: false } => Some(Change::Added),
-                Rendered::Written { replaces: true } => Some(Change::Changed { old: None }),
+                Rendered::Written { replaces: false } | Rendered::Stale { replaces: false, .. } => Some(Change::Added),
+                Rendered::Written { replaces: true } | Rendered::Stale { replaces: true, .. } => {
+                    Some(Change::Changed { old: None })
+                }
                 Rendered::Unreadable(e) | Rendered::Unwritable(e) => {
                     return Err(io::Error::new(e.kind(), e.to_string()))
                 }
@@ -670,6 +710,9 @@ pub(crate) fn apply(
             }
             Rendered::Written { .. } => {}
             Rendered::Unreadable(e) | Rendered::Unwritable(e) => return Err(io::Error::new(e.kind(), e.to_string())),
+            Rendered::Stale { .. } => {
+                return Err(io::Error::other(format!("`{path}` was compared for a report, not kept to be written")))
+            }
         }
     }
     // Directories that existed keep their modes (after the files are in, so a
@@ -730,6 +773,9 @@ fn apply_in_place(
             }
             Some(Rendered::Unreadable(e) | Rendered::Unwritable(e)) => {
                 return Err(io::Error::new(e.kind(), e.to_string()))
+            }
+            Some(Rendered::Stale { .. }) => {
+                return Err(io::Error::other(format!("`{path}` was compared for a report, not kept to be written")))
             }
             // Found the same as in the directory: never a change.
             Some(Rendered::Same) => {}
@@ -1024,6 +1070,17 @@ mod tests {
                 other => panic!("{other:?}"),
             };
             proptest::prop_assert_eq!(&arrived, &whole);
+            // Reported as it arrives (`build --check`): the same finding, and of a file
+            // that differs only the excerpt made of the two texts.
+            let excerpt = |path: &str, old: &str, new: &str| format!("{path}|{old}|{new}");
+            match (arrive(&Early::reporting(dir.path(), &excerpt)), &whole) {
+                (Rendered::Same, None) => {}
+                (Rendered::Stale { excerpt: made, replaces }, Some(was)) => {
+                    proptest::prop_assert_eq!(replaces, was.is_some());
+                    proptest::prop_assert_eq!(made, excerpt("f", was.as_deref().unwrap_or_default(), &text));
+                }
+                (other, _) => panic!("{other:?} where the whole comparison found {whole:?}"),
+            }
             // Written as it arrives instead: the same finding, the text whole in the
             // staging tree when it differs, and no staging tree when it does not.
             let out = dir.path().join("out");
