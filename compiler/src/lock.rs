@@ -21,6 +21,21 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     hex(&Sha256::digest(bytes))
 }
 
+/// Hex sha256 of what `reader` holds, read a block at a time (a file carried over by a
+/// build of some environments, hashed for the lock without being held).
+pub fn sha256_hex_of(mut reader: impl std::io::Read) -> std::io::Result<String> {
+    let mut hasher = Sha256::new();
+    let mut block = vec![0u8; 64 * 1024];
+    loop {
+        match reader.read(&mut block) {
+            Ok(0) => return Ok(hex(&hasher.finalize())),
+            Ok(n) => hasher.update(&block[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 /// `bytes` as lowercase hexadecimal, two digits a byte (digests in names, labels and
 /// annotations; without the formatting machinery, which fleets call a million times).
 pub fn hex(bytes: &[u8]) -> String {
@@ -96,6 +111,13 @@ pub fn parse(text: &str) -> Option<BTreeMap<String, String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_digest_read_a_block_at_a_time_is_the_digest_of_the_whole() {
+        let bytes: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+        assert_eq!(sha256_hex_of(&bytes[..]).expect("read"), sha256_hex(&bytes));
+        assert_eq!(sha256_hex_of(&b""[..]).expect("read"), sha256_hex(b""));
+    }
 
     #[test]
     fn sha256_hex_is_the_standard_digest() {

@@ -51,18 +51,22 @@ pub(crate) fn run(args: &BuildArgs, global: &GlobalArgs) -> miette::Result<ExitC
         Some(out) => cwd.join(out),
         None => project.root.join("generated"),
     };
-    // A whole build compares each file with the directory as soon as it is rendered:
-    // a file that differs is written into the new tree as it arrives (kept, by `--check`,
-    // for its report); a build of some environments keeps every text, since the others'
-    // files are carried over before anything is compared.
+    // Each file is compared with the directory as soon as it is rendered: a file that
+    // differs is written into the new tree as it arrives (`--check` keeps the start of
+    // its diff). A build of some environments drops the others' files as they come (it
+    // carries theirs over from the directory), keeps the lock to read the digests of the
+    // files it keeps, and keeps the Compose files, which it sorts out once it knows the
+    // local environments (see `only_environments`).
     let shown = display_path(&out, &project.root, &cwd);
     let excerpt = |path: &str, old: &str, new: &str| diff_excerpt(&shown, path, old, new);
     let early = if args.check { Early::reporting(&out, &excerpt) } else { Early::writing(&out) };
     let compilation = compile_each_or_e901(&project.sources, &Options { emit: true }, |path| {
-        if args.envs.is_empty() {
+        if args.envs.is_empty() || of_environments(path, &args.envs) {
             early.open(path)
-        } else {
+        } else if path == lock::LOCK_FILE || path.starts_with(&format!("{}/", compose::DIR)) {
             Early::keep()
+        } else {
+            Early::unwanted()
         }
     });
     let code = output.report(&compilation.diagnostics, &project.sources, action);
@@ -90,7 +94,7 @@ pub(crate) fn run(args: &BuildArgs, global: &GlobalArgs) -> miette::Result<ExitC
                 locals.into_iter().filter(|e| args.envs.iter().any(|a| a == e)).map(move |e| compose::file_path(e, n))
             })
             .collect();
-        files = only_environments(files, &args.envs, &compose, &out, &project.sources)?;
+        files = only_environments(files, &args.envs, &compose, &early, &project.sources)?;
     }
     let unwritable = files.iter().find_map(|(path, file)| match file {
         Rendered::Unwritable(e) => Some((path, e)),
@@ -148,44 +152,67 @@ pub(crate) fn run(args: &BuildArgs, global: &GlobalArgs) -> miette::Result<ExitC
     Ok(ExitCode::SUCCESS)
 }
 
-/// Keeps the files of the chosen environments (and the shared base); every other
-/// file stays as it is on disk, and the lock is recomputed over the result.
+/// Whether `path` is one of the files a build of `envs` renders for them: their roots and
+/// overlays, and the shared base.
+fn of_environments(path: &str, envs: &[String]) -> bool {
+    path.starts_with("kubernetes/base/")
+        || envs.iter().any(|e| {
+            let under = |dir: &str| {
+                path.strip_prefix(dir).and_then(|p| p.strip_prefix(e.as_str())).is_some_and(|p| p.starts_with('/'))
+            };
+            under("terraform/") || under("kubernetes/overlays/")
+        })
+}
+
+/// Keeps the files of the chosen environments (and the shared base), compared with the
+/// directory as they were rendered; every other file govc owns stays as it is on disk,
+/// and the lock is made anew over the result: the digests of the files kept are those of
+/// the lock rendered with them, those of the files carried over are read from the disk.
 fn only_environments(
     files: BTreeMap<String, Rendered>,
     envs: &[String],
     compose: &[String],
-    out: &Path,
+    early: &Early,
     sources: &govc::Sources,
 ) -> miette::Result<BTreeMap<String, Rendered>> {
     let selected = |path: &str| {
-        path.starts_with("kubernetes/base/")
+        of_environments(path, envs)
             || path == format!("{}/.gitignore", compose::DIR)
             || compose.iter().any(|c| c == path)
-            || envs.iter().any(|e| {
-                path.starts_with(&format!("terraform/{e}/")) || path.starts_with(&format!("kubernetes/overlays/{e}/"))
-            })
     };
-    let files = files.into_iter().filter(|(path, _)| path != lock::LOCK_FILE);
+    let rendered = files.get(lock::LOCK_FILE).and_then(Rendered::text).and_then(lock::parse).unwrap_or_default();
+    let mut digests: BTreeMap<String, String> = BTreeMap::new();
+    let mut kept: BTreeMap<String, Rendered> = BTreeMap::new();
+    for (path, file) in files.into_iter().filter(|(path, _)| path != lock::LOCK_FILE && selected(path)) {
+        let digest = rendered.get(&path).ok_or_else(|| miette!("internal error: `{path}` is not in the lock"))?;
+        digests.insert(path.clone(), digest.clone());
+        kept.insert(path, file);
+    }
     // The other environments' files are carried over from disk: only paths the lock
     // may own, and never through a link.
+    let out = early.dir();
     let mut links = tree::LinkGuard::new(out);
     let previous = match links.check(lock::LOCK_FILE) {
         Ok(()) => std::fs::read_to_string(out.join(lock::LOCK_FILE)).ok().and_then(|t| lock::parse(&t)),
         Err(e) => return Err(miette!("{e}")),
     }
     .unwrap_or_default();
-    // Every text was kept for this (see `run`).
-    let mut kept: BTreeMap<String, String> =
-        files.filter(|(p, _)| selected(p)).map(|(p, file)| (p, file.into_text().unwrap_or_default())).collect();
     for path in previous.keys().filter(|p| !selected(p) && lock::is_owned_path(p)) {
         links.check(path).map_err(|e| miette!("{e}"))?;
-        if let Ok(text) = std::fs::read_to_string(out.join(path)) {
-            kept.insert(path.clone(), text);
+        let Ok(file) = std::fs::File::open(out.join(path)) else { continue };
+        if !file.metadata().is_ok_and(|m| m.is_file()) {
+            continue;
         }
+        let digest =
+            lock::sha256_hex_of(file).into_diagnostic().wrap_err_with(|| format!("could not read `{path}`"))?;
+        digests.insert(path.clone(), digest);
+        kept.insert(path.clone(), Rendered::Same);
     }
-    let lock_text = lock::render(&kept, sources);
-    kept.insert(lock::LOCK_FILE.to_string(), lock_text);
-    Ok(kept.into_iter().map(|(path, text)| (path, Rendered::Text(text))).collect())
+    let lock_text = lock::render_hashed(digests.iter().map(|(p, d)| (p.as_str(), d.as_str())), sources);
+    let mut receiver = early.open(lock::LOCK_FILE);
+    govc::emit::out::Receive::piece(&mut receiver, &lock_text);
+    kept.insert(lock::LOCK_FILE.to_string(), govc::emit::out::Receive::finish(receiver));
+    Ok(kept)
 }
 
 fn display_path(out: &Path, root: &Path, cwd: &Path) -> String {
@@ -280,4 +307,31 @@ fn diff_excerpt(shown: &str, path: &str, old: &str, new: &str) -> String {
         out += &format!("... {more} more diff lines\n");
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An environment's files are its root and its overlay (and the shared base), not
+    /// those of an environment whose name starts with its name.
+    #[test]
+    fn the_files_of_an_environment_are_under_its_own_directories() {
+        let dev = ["dev".to_string()];
+        for path in
+            ["terraform/dev/network.tf.json", "kubernetes/overlays/dev/kustomization.yaml", "kubernetes/base/x.yaml"]
+        {
+            assert!(of_environments(path, &dev), "{path}");
+        }
+        for path in [
+            "terraform/dev2/network.tf.json",
+            "kubernetes/overlays/devel/kustomization.yaml",
+            "terraform/dev",
+            "docs/dev.md",
+            "govc.lock.json",
+            "compose/docker-compose.yml",
+        ] {
+            assert!(!of_environments(path, &dev), "{path}");
+        }
+    }
 }

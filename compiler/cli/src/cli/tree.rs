@@ -55,6 +55,9 @@ pub(crate) enum Rendered {
     /// report shows of the difference, made then (the texts are not kept). The
     /// directory held a file or a directory there when `replaces`.
     Stale { excerpt: String, replaces: bool },
+    /// Rendered and not wanted (a build of other environments): neither kept nor
+    /// compared.
+    Unwanted,
 }
 
 /// What `build --check` shows of a file that differs, from its path, what the directory
@@ -70,19 +73,8 @@ impl Rendered {
             | Rendered::Unreadable(_)
             | Rendered::Written { .. }
             | Rendered::Unwritable(_)
-            | Rendered::Stale { .. } => None,
-        }
-    }
-
-    /// [`Rendered::text`], taken.
-    pub(crate) fn into_text(self) -> Option<String> {
-        match self {
-            Rendered::Text(text) | Rendered::Differs { text, .. } => Some(text),
-            Rendered::Same
-            | Rendered::Unreadable(_)
-            | Rendered::Written { .. }
-            | Rendered::Unwritable(_)
-            | Rendered::Stale { .. } => None,
+            | Rendered::Stale { .. }
+            | Rendered::Unwanted => None,
         }
     }
 }
@@ -136,6 +128,16 @@ impl<'a> Early<'a> {
     /// The receiver of a file that is kept whole and compared later ([`Plan::new`]).
     pub(crate) fn keep() -> Incoming<'static> {
         Incoming { arriving: Arriving::Keep(String::new()), to: None, excerpt: None }
+    }
+
+    /// The receiver of a file that is not wanted: it drops every piece.
+    pub(crate) fn unwanted() -> Incoming<'static> {
+        Incoming { arriving: Arriving::Unwanted, to: None, excerpt: None }
+    }
+
+    /// The output directory.
+    pub(crate) fn dir(&self) -> &'a Path {
+        self.dir
     }
 
     /// The staging tree the files that differ were written into, if one was made.
@@ -255,6 +257,8 @@ enum Arriving {
     Failed(io::Error),
     /// The staging tree could not be written.
     Unwritable(io::Error),
+    /// Not wanted: dropped as it arrives.
+    Unwanted,
 }
 
 /// What the directory holds where a file differs.
@@ -306,7 +310,7 @@ impl govc::emit::out::Receive for Incoming<'_> {
                 }
                 return;
             }
-            Arriving::Failed(_) | Arriving::Unwritable(_) => return,
+            Arriving::Failed(_) | Arriving::Unwritable(_) | Arriving::Unwanted => return,
             Arriving::Matching { file, at, len } => match next_bytes_are(file, *len - *at, text.as_bytes()) {
                 Ok(true) => {
                     *at += text.len() as u64;
@@ -330,6 +334,7 @@ impl govc::emit::out::Receive for Incoming<'_> {
             Arriving::Failed(e) => Rendered::Unreadable(e),
             Arriving::Unwritable(e) => Rendered::Unwritable(e),
             Arriving::Writing { replaces, .. } => Rendered::Written { replaces },
+            Arriving::Unwanted => Rendered::Unwanted,
             Arriving::Differs { text, old } => differs(text, old, self.excerpt),
             Arriving::Matching { mut file, at, len } => match std::io::Read::read(&mut file, &mut [0u8; 1]) {
                 Ok(0) if at == len => Rendered::Same,
@@ -416,7 +421,9 @@ fn on_disk_if_other(path: &Path, text: &str) -> io::Result<Option<Option<String>
     incoming.piece(text);
     match incoming.finish() {
         // (`Incoming::at` compares, and without a staging tree keeps what differs.)
-        Rendered::Same | Rendered::Text(_) | Rendered::Written { .. } | Rendered::Stale { .. } => Ok(None),
+        Rendered::Same | Rendered::Text(_) | Rendered::Written { .. } | Rendered::Stale { .. } | Rendered::Unwanted => {
+            Ok(None)
+        }
         Rendered::Differs { old, .. } => Ok(Some(old)),
         Rendered::Unreadable(e) | Rendered::Unwritable(e) => Err(e),
     }
@@ -477,6 +484,7 @@ impl Plan {
                 Rendered::Unreadable(e) | Rendered::Unwritable(e) => {
                     return Err(io::Error::new(e.kind(), e.to_string()))
                 }
+                Rendered::Unwanted => return Err(unwanted(path)),
             };
             match change {
                 Some(change) => {
@@ -713,6 +721,7 @@ pub(crate) fn apply(
             Rendered::Stale { .. } => {
                 return Err(io::Error::other(format!("`{path}` was compared for a report, not kept to be written")))
             }
+            Rendered::Unwanted => return Err(unwanted(path)),
         }
     }
     // Directories that existed keep their modes (after the files are in, so a
@@ -777,6 +786,7 @@ fn apply_in_place(
             Some(Rendered::Stale { .. }) => {
                 return Err(io::Error::other(format!("`{path}` was compared for a report, not kept to be written")))
             }
+            Some(Rendered::Unwanted) => return Err(unwanted(path)),
             // Found the same as in the directory: never a change.
             Some(Rendered::Same) => {}
             None => {
@@ -844,6 +854,11 @@ fn process_alive(pid: u32) -> bool {
     } else {
         true
     }
+}
+
+/// A file rendered and not wanted that reached the plan: a bug in the caller.
+fn unwanted(path: &str) -> io::Error {
+    io::Error::other(format!("`{path}` was rendered for another environment, not to be written"))
 }
 
 fn in_the_way(path: &str, e: io::Error) -> io::Error {
