@@ -339,3 +339,57 @@ fn check_reports_each_stale_file_with_the_start_of_its_diff() {
     assert!(more + 40 >= removed, "{more} more lines for {removed} lines added back");
     assert!(report.ends_with("run `govc build` to bring it up to date\n"), "{report}");
 }
+
+/// `build --env production` renders every environment but keeps only production's files
+/// (its root, overlay and page, and the base): those are what a whole build writes, the other environments' files
+/// stay as they are on disk, hand edits included, and the lock lists each file's digest
+/// as it then stands.
+#[test]
+fn a_build_of_one_environment_writes_its_files_and_carries_the_others_over() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (project, out_dir) = built_example(tmp.path());
+    let edited = "terraform/staging/backend.tf.json";
+    let hand = format!("{}\n", fs::read_to_string(out_dir.join(edited)).expect("read"));
+    fs::write(out_dir.join(edited), &hand).expect("write");
+    let before = tree(&out_dir);
+    change_replicas(&project);
+    let whole = tmp.path().join("whole");
+    build(&project, &whole);
+    let whole = tree(&whole);
+
+    let out = out_dir.to_str().expect("utf-8");
+    let run = govc(&project, &["build", "-q", "--env", "production", "--out", out]);
+    assert!(run.status.success(), "{}", text(&run));
+    let after = tree(&out_dir);
+    let production = |p: &str| {
+        p.starts_with("terraform/production/")
+            || p.starts_with("kubernetes/overlays/production/")
+            || p == "docs/production.md"
+    };
+    let mut changed = 0;
+    for (path, bytes) in &after {
+        if path == "govc.lock.json" {
+            continue;
+        }
+        if production(path) || path.starts_with("kubernetes/base/") {
+            assert!(Some(bytes) == whole.get(path), "{path} is not what a whole build writes");
+            changed += usize::from(before.get(path) != Some(bytes));
+        } else {
+            assert!(Some(bytes) == before.get(path), "{path} was not carried over");
+        }
+    }
+    assert!(changed > 0, "the edit changed no production file");
+    assert_eq!(after.keys().collect::<Vec<_>>(), before.keys().collect::<Vec<_>>(), "files came or went");
+    let lock: serde_json::Value = serde_json::from_slice(&after["govc.lock.json"]).expect("a lock");
+    for (path, bytes) in &after {
+        if path != "govc.lock.json" {
+            let digest = lock["files"][path].as_str().unwrap_or_default();
+            assert_eq!(digest, govc::lock::sha256_hex(bytes), "the lock's digest of {path}");
+        }
+    }
+    let check = govc(&project, &["build", "--check", "--out", out]);
+    assert_eq!(check.status.code(), Some(1), "{}", text(&check));
+    let report = String::from_utf8_lossy(&check.stdout);
+    assert!(report.contains("generated/ is stale: 0 added, 2 changed, 0 removed"), "{report}");
+    assert!(report.contains(&format!("changed  {edited}")) && report.contains("changed  govc.lock.json"), "{report}");
+}

@@ -152,15 +152,16 @@ pub(crate) fn run(args: &BuildArgs, global: &GlobalArgs) -> miette::Result<ExitC
     Ok(ExitCode::SUCCESS)
 }
 
-/// Whether `path` is one of the files a build of `envs` renders for them: their roots and
-/// overlays, and the shared base.
+/// Whether `path` is one of the files a build of `envs` renders for them: their roots,
+/// overlays and pages, and the shared base.
 fn of_environments(path: &str, envs: &[String]) -> bool {
     path.starts_with("kubernetes/base/")
         || envs.iter().any(|e| {
+            let page = path.strip_prefix("docs/").and_then(|p| p.strip_suffix(".md")) == Some(e.as_str());
             let under = |dir: &str| {
                 path.strip_prefix(dir).and_then(|p| p.strip_prefix(e.as_str())).is_some_and(|p| p.starts_with('/'))
             };
-            under("terraform/") || under("kubernetes/overlays/")
+            page || under("terraform/") || under("kubernetes/overlays/")
         })
 }
 
@@ -318,16 +319,20 @@ mod tests {
     #[test]
     fn the_files_of_an_environment_are_under_its_own_directories() {
         let dev = ["dev".to_string()];
-        for path in
-            ["terraform/dev/network.tf.json", "kubernetes/overlays/dev/kustomization.yaml", "kubernetes/base/x.yaml"]
-        {
+        for path in [
+            "terraform/dev/network.tf.json",
+            "kubernetes/overlays/dev/kustomization.yaml",
+            "kubernetes/base/x.yaml",
+            "docs/dev.md",
+        ] {
             assert!(of_environments(path, &dev), "{path}");
         }
         for path in [
             "terraform/dev2/network.tf.json",
             "kubernetes/overlays/devel/kustomization.yaml",
             "terraform/dev",
-            "docs/dev.md",
+            "docs/dev2.md",
+            "docs/dev.md.orig",
             "govc.lock.json",
             "compose/docker-compose.yml",
         ] {
