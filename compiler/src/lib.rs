@@ -163,6 +163,22 @@ pub fn compile_each_with_scaffolding<R: emit::out::Receive>(
 where
     R::Kept: Send,
 {
+    compile_environments_with_scaffolding(sources, options, &[], open)
+}
+
+/// [`compile_each_with_scaffolding`], rendering only the files of the environments named
+/// in `only` (their roots, overlays and pages), the shared files and the lock over what
+/// was rendered; every environment when `only` is empty. Everything is checked
+/// whatever `only` says.
+pub fn compile_environments_with_scaffolding<R: emit::out::Receive>(
+    sources: &Sources,
+    options: &Options,
+    only: &[String],
+    open: impl Fn(&str) -> R + Sync,
+) -> (Compilation<R::Kept>, Scaffolding)
+where
+    R::Kept: Send,
+{
     let (model, mut sink, checkable) = parse_and_model(sources);
     if !options.emit || !checkable || sink.has_errors() {
         if checkable {
@@ -192,7 +208,7 @@ where
             let program = model::to_ir(&for_emit);
             // The model is freed by the other core, when it is free, or the checks still
             // read it and this only counts that it is no longer read here.
-            let (emitted, ()) = par::join(|| emit::emit_each_unless(&program, open, failed), || drop(for_emit));
+            let (emitted, ()) = par::join(|| emit::emit_each_unless(&program, only, open, failed), || drop(for_emit));
             (program, emitted)
         },
     );
@@ -247,9 +263,9 @@ mod tests {
         assert!(checkable && !sink.has_errors(), "{:?}", sink.into_sorted());
         let program = model::to_ir(&model);
         let keep = |_: &str| String::new();
-        let told = emit::emit_each_unless(&program, keep, &AtomicBool::new(true)).expect("renders");
+        let told = emit::emit_each_unless(&program, &[], keep, &AtomicBool::new(true)).expect("renders");
         assert!(told.is_empty(), "nothing is rendered once told to stop: {:?}", told.keys());
-        let untold = emit::emit_each_unless(&program, keep, &AtomicBool::new(false)).expect("renders");
+        let untold = emit::emit_each_unless(&program, &[], keep, &AtomicBool::new(false)).expect("renders");
         assert!(untold.len() > 10, "a project of three environments has its files");
         assert_eq!(untold, emit::emit_each(&program, keep).expect("renders"));
     }

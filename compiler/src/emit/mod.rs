@@ -84,24 +84,27 @@ pub fn emit_each<R: out::Receive>(
 where
     R::Kept: Send,
 {
-    emit_each_unless(program, open, &AtomicBool::new(false))
+    emit_each_unless(program, &[], open, &AtomicBool::new(false))
 }
 
 /// [`emit_each`], started before it is known whether the output is wanted: once `stop`
 /// is set, no further piece of work is started, and what was rendered is incomplete
 /// (the caller throws it away). A build renders while the checks still run, and
-/// stops when they find an error.
+/// stops when they find an error. Only the environments named in `only` have their
+/// files rendered (roots, overlays, pages), beside the shared ones; all when it is empty.
 pub fn emit_each_unless<R: out::Receive>(
     program: &ir::Program,
+    only: &[String],
     open: impl Fn(&str) -> R + Sync,
     stop: &AtomicBool,
 ) -> Result<Received<R::Kept>, Box<Diagnostic>>
 where
     R::Kept: Send,
 {
-    let envs = &program.environments;
+    let wanted = |env: &&ir::Environment| only.is_empty() || only.contains(&env.name);
+    let envs: Vec<&ir::Environment> = program.environments.iter().filter(wanted).collect();
     let mut roots = Vec::new();
-    for env in envs.iter().filter(|env| terraform::is_emitted(env)) {
+    for &env in envs.iter().filter(|env| terraform::is_emitted(env)) {
         let files = terraform::environment_parts(program, env).map_err(internal)?;
         roots.extend(files.into_iter().map(|file| Job::Terraform(env, file)));
     }
@@ -113,9 +116,9 @@ where
     let (identities, roots): (Vec<Job>, Vec<Job>) = roots.into_iter().partition(is(terraform::File::Identity));
     let mut jobs = vec![Job::Bases];
     jobs.extend(networks);
-    jobs.extend(envs.iter().map(Job::Overlay));
+    jobs.extend(envs.iter().copied().map(Job::Overlay));
     jobs.extend(identities);
-    jobs.extend(envs.iter().map(Job::Page));
+    jobs.extend(envs.iter().copied().map(Job::Page));
     jobs.extend(roots);
     jobs.push(Job::Rest);
     let bases = SharedBases::new(program, 1 + envs.len());
@@ -304,6 +307,30 @@ mod tests {
         assert_eq!(first, second, "built once");
         assert!(first.is_ok());
         assert!(shared.bases.lock().expect("unpoisoned").is_none(), "freed by the last user");
+    }
+
+    /// Rendering some environments renders their roots, overlays and pages and the shared
+    /// files, each as rendering all of them does, and nothing of the other environments.
+    #[test]
+    fn some_environments_render_their_files_and_the_shared_ones_only() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let (program, _) = compile(project(&root.join("envs"))).expect("envs/ compiles");
+        let keep = |_: &str| String::new();
+        let all = emit_each_unless(&program, &[], keep, &AtomicBool::new(false)).expect("renders");
+        for env in &program.environments {
+            let some = emit_each_unless(&program, std::slice::from_ref(&env.name), keep, &AtomicBool::new(false))
+                .expect("renders");
+            let of = |e: &ir::Environment, path: &str| {
+                path.starts_with(&format!("terraform/{}/", e.name))
+                    || path.starts_with(&format!("kubernetes/overlays/{}/", e.name))
+                    || path == format!("docs/{}.md", e.name)
+            };
+            assert!(all.keys().any(|p| of(env, p)), "{} has files of its own", env.name);
+            for (path, file) in &all {
+                let another = program.environments.iter().any(|e| e.name != env.name && of(e, path));
+                assert_eq!(some.get(path).map(|f| &f.1), (!another).then_some(&file.1), "{path} for {}", env.name);
+            }
+        }
     }
 
     /// A CIDR is written as its `Display` writes it, for every prefix length and for

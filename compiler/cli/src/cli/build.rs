@@ -53,14 +53,15 @@ pub(crate) fn run(args: &BuildArgs, global: &GlobalArgs) -> miette::Result<ExitC
     };
     // Each file is compared with the directory as soon as it is rendered: a file that
     // differs is written into the new tree as it arrives (`--check` keeps the start of
-    // its diff). A build of some environments drops the others' files as they come (it
-    // carries theirs over from the directory), keeps the lock to read the digests of the
-    // files it keeps, and keeps the Compose files, which it sorts out once it knows the
-    // local environments (see `only_environments`).
+    // its diff). A build of some environments renders only theirs and the shared files,
+    // drops the shared ones it does not rewrite as they come (it carries them over from
+    // the directory, like the other environments' files), keeps the lock to read the
+    // digests of the files it keeps, and keeps the Compose files, which it sorts out once
+    // it knows the local environments (see `only_environments`).
     let shown = display_path(&out, &project.root, &cwd);
     let excerpt = |path: &str, old: &str, new: &str| diff_excerpt(&shown, path, old, new);
     let early = if args.check { Early::reporting(&out, &excerpt) } else { Early::writing(&out) };
-    let compilation = compile_each_or_e901(&project.sources, &Options { emit: true }, |path| {
+    let compilation = compile_each_or_e901(&project.sources, &Options { emit: true }, &args.envs, |path| {
         if args.envs.is_empty() || of_environments(path, &args.envs) {
             early.open(path)
         } else if path == lock::LOCK_FILE || path.starts_with(&format!("{}/", compose::DIR)) {

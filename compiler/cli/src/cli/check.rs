@@ -42,10 +42,12 @@ fn clean_summary(sources: &Sources) -> String {
 /// Compiles, turning a panic in the library (a bug in govc: it must never
 /// panic) into an E901 diagnostic, so that the exit code is never 101.
 pub(crate) fn compile_or_e901(sources: &Sources, options: &Options) -> Compilation {
-    compile_each_or_e901(sources, options, |_| String::new())
+    compile_each_or_e901(sources, options, &[], |_| String::new())
 }
 
-/// [`govc::compile_each`], with a panic turned into E901 like [`compile_or_e901`].
+/// [`govc::compile_each`] (of the environments in `only`, or all of them:
+/// [`govc::compile_environments_with_scaffolding`]), with a panic turned into E901 like
+/// [`compile_or_e901`].
 /// The trees and the model it built are not freed: the process ends soon, and
 /// freeing a large project piece by piece costs a tenth of a `check`. The pool's
 /// threads poll for work meanwhile ([`govc::par::keep_awake`]): the compilation splits
@@ -53,13 +55,16 @@ pub(crate) fn compile_or_e901(sources: &Sources, options: &Options) -> Compilati
 pub(crate) fn compile_each_or_e901<R: govc::emit::out::Receive>(
     sources: &Sources,
     options: &Options,
+    only: &[String],
     open: impl Fn(&str) -> R + Sync,
 ) -> Compilation<R::Kept>
 where
     R::Kept: Send,
 {
     let compiled = govc::par::keep_awake(|| {
-        panic::catch_unwind(AssertUnwindSafe(|| govc::compile_each_with_scaffolding(sources, options, open)))
+        panic::catch_unwind(AssertUnwindSafe(|| {
+            govc::compile_environments_with_scaffolding(sources, options, only, open)
+        }))
     });
     match compiled {
         Ok((compilation, scaffolding)) => {
