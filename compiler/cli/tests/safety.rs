@@ -62,6 +62,16 @@ fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     out
 }
 
+/// The staging directories in `dir` (beside its `generated/`).
+fn staging_directories(dir: &Path) -> Vec<String> {
+    fs::read_dir(dir)
+        .expect("dir")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("govc-staging"))
+        .collect()
+}
+
 /// Edits the production replicas, so that the next build has something to write.
 fn change_sources(project: &Path) {
     let path = project.join("project.gov");
@@ -175,12 +185,7 @@ fn staging_directories_of_killed_builds_are_removed() {
     change_sources(&project);
     let run = govc(&project, &["build", "-q"]);
     assert!(run.status.success(), "{}", text(&run));
-    let left: Vec<String> = fs::read_dir(&project)
-        .expect("dir")
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.contains("govc-staging"))
-        .collect();
+    let left = staging_directories(&project);
     assert!(left.is_empty(), "staging directories left: {left:?}");
 }
 
@@ -273,11 +278,6 @@ fn a_build_refused_by_a_check_leaves_the_tree_and_no_staging_directory() {
     assert_eq!(run.status.code(), Some(1), "{}", text(&run));
     assert!(String::from_utf8_lossy(&run.stdout).contains("\"E501\""), "{}", text(&run));
     assert_eq!(tree(&out), before, "a refused build changed the tree");
-    let left: Vec<String> = fs::read_dir(&project)
-        .expect("dir")
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.contains("govc-staging"))
-        .collect();
+    let left = staging_directories(&project);
     assert!(left.is_empty(), "staging directories left: {left:?}");
 }

@@ -117,22 +117,21 @@ impl<'a> Early<'a> {
     /// link check holds the lock; the comparison does not, so the threads that render
     /// compare side by side.
     pub(crate) fn open(&self, path: &str) -> Incoming<'_> {
-        let to = self.staging.as_ref().map(|staging| StagedAt { staging, beside: self.dir, path: path.to_string() });
-        let excerpt = self.excerpt.map(|excerpt| (excerpt, path.to_string()));
+        let to = self.staging.as_ref().map(|staging| StagedAt { staging, beside: self.dir });
         match self.links.lock().unwrap_or_else(|e| e.into_inner()).check(path) {
-            Ok(()) => Incoming { excerpt, ..Incoming::at(&self.dir.join(path), to) },
-            Err(e) => Incoming { arriving: Arriving::Failed(e), to: None, excerpt: None },
+            Ok(()) => Incoming { excerpt: self.excerpt, ..Incoming::at(&self.dir.join(path), path, to) },
+            Err(e) => Incoming { arriving: Arriving::Failed(e), ..Incoming::nowhere() },
         }
     }
 
     /// The receiver of a file that is kept whole and compared later ([`Plan::new`]).
     pub(crate) fn keep() -> Incoming<'static> {
-        Incoming { arriving: Arriving::Keep(String::new()), to: None, excerpt: None }
+        Incoming { arriving: Arriving::Keep(String::new()), ..Incoming::nowhere() }
     }
 
     /// The receiver of a file that is not wanted: it drops every piece.
     pub(crate) fn unwanted() -> Incoming<'static> {
-        Incoming { arriving: Arriving::Unwanted, to: None, excerpt: None }
+        Incoming { arriving: Arriving::Unwanted, ..Incoming::nowhere() }
     }
 
     /// The output directory.
@@ -174,17 +173,17 @@ impl Staging {
     }
 }
 
-/// Where in the staging tree a file that differs is written.
+/// The staging tree a file that differs is written into, made beside the output
+/// directory by the first such file.
 pub(crate) struct StagedAt<'e> {
     staging: &'e OnceLock<Result<Staging, (io::ErrorKind, String)>>,
     beside: &'e Path,
-    path: String,
 }
 
 impl StagedAt<'_> {
-    /// Starts the file in the staging tree with the first `matched` bytes of `old`
-    /// (the text so far, which they matched), then `then`.
-    fn start(&self, old: Option<&fs::File>, matched: u64, then: &str) -> io::Result<fs::File> {
+    /// Starts the file at `path` in the staging tree with the first `matched` bytes of
+    /// `old` (the text so far, which they matched), then `then`.
+    fn start(&self, path: &str, old: Option<&fs::File>, matched: u64, then: &str) -> io::Result<fs::File> {
         use std::io::{Read, Seek, Write};
         let staging = match self
             .staging
@@ -193,17 +192,15 @@ impl StagedAt<'_> {
             Ok(staging) => staging,
             Err((kind, e)) => return Err(io::Error::new(*kind, format!("could not make a staging directory: {e}"))),
         };
-        let to = staging.tree.join(&self.path);
-        let within = |e: io::Error| {
-            io::Error::new(e.kind(), format!("`{}` in {}: {e}", self.path, staging.dir.path().display()))
-        };
+        let to = staging.tree.join(path);
+        let within =
+            |e: io::Error| io::Error::new(e.kind(), format!("`{path}` in {}: {e}", staging.dir.path().display()));
         if let Some(parent) = to.parent() {
             fs::create_dir_all(parent).map_err(within)?;
         }
         let mut out = fs::OpenOptions::new().write(true).create_new(true).open(&to).map_err(within)?;
         if let (Some(mut old), true) = (old, matched > 0) {
-            old.rewind()?;
-            io::copy(&mut old.take(matched), &mut out).map_err(within)?;
+            old.rewind().and_then(|()| io::copy(&mut old.take(matched), &mut out)).map_err(within)?;
         }
         out.write_all(then.as_bytes()).map_err(within)?;
         Ok(out)
@@ -219,28 +216,42 @@ impl StagedAt<'_> {
 /// and the old text is read whole at the end (the report shows it).
 pub(crate) struct Incoming<'e> {
     arriving: Arriving,
+    /// Its path below the output directory.
+    path: String,
+    /// Where it goes if it differs (a build that writes).
     to: Option<StagedAt<'e>>,
-    /// What to keep of it if it differs, and its path.
-    excerpt: Option<(&'e Excerpt<'e>, String)>,
+    /// What to keep of it if it differs (`build --check`).
+    excerpt: Option<&'e Excerpt<'e>>,
 }
 
 impl<'e> Incoming<'e> {
-    /// The receiver of the file at `path`, compared with what is there. The caller has
-    /// checked that no component of `path` is a link.
-    fn at(path: &Path, to: Option<StagedAt<'e>>) -> Incoming<'e> {
-        let arriving = match fs::File::open(path) {
+    /// A receiver in no state yet, that writes nowhere and makes no excerpt.
+    fn nowhere() -> Incoming<'e> {
+        Incoming { arriving: Arriving::Unwanted, path: String::new(), to: None, excerpt: None }
+    }
+
+    /// The receiver of the file at `at` (`path` below the output directory), compared
+    /// with what is there. The caller has checked that no component of `at` is a link.
+    fn at(at: &Path, path: &str, to: Option<StagedAt<'e>>) -> Incoming<'e> {
+        let to_path = to.as_ref().map(|to| (to, path));
+        let arriving = match fs::File::open(at) {
             Ok(file) => match file.metadata() {
-                Ok(meta) if meta.is_dir() => differing(to.as_ref(), Old::Directory, 0, ""),
+                Ok(meta) if meta.is_dir() => differing(to_path, Old::Directory, 0, ""),
                 Ok(meta) => Arriving::Matching { file, at: 0, len: meta.len() },
                 Err(e) => Arriving::Failed(e),
             },
             Err(e) if e.kind() == io::ErrorKind::NotFound || e.kind() == io::ErrorKind::NotADirectory => {
-                differing(to.as_ref(), Old::Nothing, 0, "")
+                differing(to_path, Old::Nothing, 0, "")
             }
-            Err(e) if e.kind() == io::ErrorKind::IsADirectory => differing(to.as_ref(), Old::Directory, 0, ""),
+            Err(e) if e.kind() == io::ErrorKind::IsADirectory => differing(to_path, Old::Directory, 0, ""),
             Err(e) => Arriving::Failed(e),
         };
-        Incoming { arriving, to, excerpt: None }
+        Incoming { arriving, path: path.to_string(), to, excerpt: None }
+    }
+
+    /// Where it goes if it differs, with its path.
+    fn staged_at(&self) -> Option<(&StagedAt<'e>, &str)> {
+        self.to.as_ref().map(|to| (to, self.path.as_str()))
     }
 }
 
@@ -269,15 +280,15 @@ enum Old {
 }
 
 /// The state of a file found to differ from `old` after `matched` bytes that were the
-/// same, `then` the text that arrived next: written on into the staging tree at `to`,
-/// or kept.
-fn differing(to: Option<&StagedAt>, old: Old, matched: u64, then: &str) -> Arriving {
+/// same, `then` the text that arrived next: written on into the staging tree at `to`
+/// (which, and the file's path), or kept.
+fn differing(to: Option<(&StagedAt, &str)>, old: Old, matched: u64, then: &str) -> Arriving {
     let old_file = match &old {
         Old::File(file) => Some(file),
         Old::Nothing | Old::Directory => None,
     };
-    if let Some(to) = to {
-        return match to.start(old_file, matched, then) {
+    if let Some((to, path)) = to {
+        return match to.start(path, old_file, matched, then) {
             Ok(out) => Arriving::Writing { out, replaces: !matches!(old, Old::Nothing) },
             Err(e) => Arriving::Unwritable(e),
         };
@@ -322,26 +333,27 @@ impl govc::emit::out::Receive for Incoming<'_> {
         };
         let arriving = std::mem::replace(&mut self.arriving, Arriving::Keep(String::new()));
         self.arriving = match (differs, arriving) {
-            (Ok(()), Arriving::Matching { file, at, .. }) => differing(self.to.as_ref(), Old::File(file), at, text),
+            (Ok(()), Arriving::Matching { file, at, .. }) => differing(self.staged_at(), Old::File(file), at, text),
             (Err(e), _) => Arriving::Failed(e),
             (Ok(()), other) => other,
         };
     }
 
-    fn finish(self) -> Rendered {
-        match self.arriving {
+    fn finish(mut self) -> Rendered {
+        let arriving = std::mem::replace(&mut self.arriving, Arriving::Unwanted);
+        match arriving {
             Arriving::Keep(text) => Rendered::Text(text),
             Arriving::Failed(e) => Rendered::Unreadable(e),
             Arriving::Unwritable(e) => Rendered::Unwritable(e),
             Arriving::Writing { replaces, .. } => Rendered::Written { replaces },
             Arriving::Unwanted => Rendered::Unwanted,
-            Arriving::Differs { text, old } => differs(text, old, self.excerpt),
+            Arriving::Differs { text, old } => differs(text, old, self.excerpt.map(|e| (e, self.path.as_str()))),
             Arriving::Matching { mut file, at, len } => match std::io::Read::read(&mut file, &mut [0u8; 1]) {
                 Ok(0) if at == len => Rendered::Same,
                 // The file on disk goes on: the text is the part of it read so far.
                 Ok(_) => {
-                    let arriving = differing(self.to.as_ref(), Old::File(file), at, "");
-                    Incoming { arriving, to: None, excerpt: self.excerpt }.finish()
+                    self.arriving = differing(self.staged_at(), Old::File(file), at, "");
+                    self.finish()
                 }
                 Err(e) => Rendered::Unreadable(e),
             },
@@ -351,7 +363,7 @@ impl govc::emit::out::Receive for Incoming<'_> {
 
 /// A file kept whole that differs from `old`, whose text is read whole for the report;
 /// with an excerpt to make, only the excerpt is kept of the two.
-fn differs(text: String, old: Old, excerpt: Option<(&Excerpt<'_>, String)>) -> Rendered {
+fn differs(text: String, old: Old, excerpt: Option<(&Excerpt<'_>, &str)>) -> Rendered {
     let old = match old {
         Old::Nothing => None,
         Old::Directory => Some(String::new()),
@@ -367,7 +379,7 @@ fn differs(text: String, old: Old, excerpt: Option<(&Excerpt<'_>, String)>) -> R
     };
     match excerpt {
         Some((excerpt, path)) => Rendered::Stale {
-            excerpt: excerpt(&path, old.as_deref().unwrap_or_default(), &text),
+            excerpt: excerpt(path, old.as_deref().unwrap_or_default(), &text),
             replaces: old.is_some(),
         },
         None => Rendered::Differs { text, old },
@@ -417,7 +429,7 @@ fn read_prefix(file: &fs::File, at: u64) -> io::Result<String> {
 /// has checked that no component of `path` is a link.
 fn on_disk_if_other(path: &Path, text: &str) -> io::Result<Option<Option<String>>> {
     use govc::emit::out::Receive;
-    let mut incoming = Incoming::at(path, None);
+    let mut incoming = Incoming::at(path, "", None);
     incoming.piece(text);
     match incoming.finish() {
         // (`Incoming::at` compares, and without a staging tree keeps what differs.)
@@ -481,10 +493,9 @@ impl Plan {
                 Rendered::Written { replaces: true } | Rendered::Stale { replaces: true, .. } => {
                     Some(Change::Changed { old: None })
                 }
-                Rendered::Unreadable(e) | Rendered::Unwritable(e) => {
-                    return Err(io::Error::new(e.kind(), e.to_string()))
+                Rendered::Unreadable(_) | Rendered::Unwritable(_) | Rendered::Unwanted => {
+                    return Err(not_to_write(path, file))
                 }
-                Rendered::Unwanted => return Err(unwanted(path)),
             };
             match change {
                 Some(change) => {
@@ -717,11 +728,9 @@ pub(crate) fn apply(
                 }
             }
             Rendered::Written { .. } => {}
-            Rendered::Unreadable(e) | Rendered::Unwritable(e) => return Err(io::Error::new(e.kind(), e.to_string())),
-            Rendered::Stale { .. } => {
-                return Err(io::Error::other(format!("`{path}` was compared for a report, not kept to be written")))
+            Rendered::Unreadable(_) | Rendered::Unwritable(_) | Rendered::Stale { .. } | Rendered::Unwanted => {
+                return Err(not_to_write(path, file))
             }
-            Rendered::Unwanted => return Err(unwanted(path)),
         }
     }
     // Directories that existed keep their modes (after the files are in, so a
@@ -780,13 +789,10 @@ fn apply_in_place(
                 })?;
                 replace(&|tmp| io::copy(&mut fs::File::open(&staged)?, tmp).map(|_| ()))?
             }
-            Some(Rendered::Unreadable(e) | Rendered::Unwritable(e)) => {
-                return Err(io::Error::new(e.kind(), e.to_string()))
-            }
-            Some(Rendered::Stale { .. }) => {
-                return Err(io::Error::other(format!("`{path}` was compared for a report, not kept to be written")))
-            }
-            Some(Rendered::Unwanted) => return Err(unwanted(path)),
+            Some(
+                file
+                @ (Rendered::Unreadable(_) | Rendered::Unwritable(_) | Rendered::Stale { .. } | Rendered::Unwanted),
+            ) => return Err(not_to_write(path, file)),
             // Found the same as in the directory: never a change.
             Some(Rendered::Same) => {}
             None => {
@@ -856,9 +862,22 @@ fn process_alive(pid: u32) -> bool {
     }
 }
 
-/// A file rendered and not wanted that reached the plan: a bug in the caller.
-fn unwanted(path: &str) -> io::Error {
-    io::Error::other(format!("`{path}` was rendered for another environment, not to be written"))
+/// Why the rendered `file` at `path` cannot be planned or written: the directory could
+/// not be read or the staging tree written there, or it was not kept to be written (a
+/// report's excerpt, another environment's file: a bug in the caller).
+fn not_to_write(path: &str, file: &Rendered) -> io::Error {
+    match file {
+        Rendered::Unreadable(e) | Rendered::Unwritable(e) => io::Error::new(e.kind(), e.to_string()),
+        Rendered::Stale { .. } => {
+            io::Error::other(format!("`{path}` was compared for a report, not kept to be written"))
+        }
+        Rendered::Unwanted => {
+            io::Error::other(format!("`{path}` was rendered for another environment, not to be written"))
+        }
+        Rendered::Text(_) | Rendered::Same | Rendered::Differs { .. } | Rendered::Written { .. } => {
+            io::Error::other(format!("internal error: `{path}` was taken for a file that cannot be written"))
+        }
+    }
 }
 
 fn in_the_way(path: &str, e: io::Error) -> io::Error {
