@@ -393,3 +393,65 @@ fn a_build_of_one_environment_writes_its_files_and_carries_the_others_over() {
     assert!(report.contains("generated/ is stale: 0 added, 2 changed, 0 removed"), "{report}");
     assert!(report.contains(&format!("changed  {edited}")) && report.contains("changed  govc.lock.json"), "{report}");
 }
+
+/// The record of a file's digest that a build leaves on each file it found the same
+/// (`user.govc.sha256`), where the file system takes user attributes: `None` without.
+#[cfg(target_os = "linux")]
+fn record_of(path: &Path) -> Option<String> {
+    let mut value = [0u8; 128];
+    let n = rustix::fs::getxattr(path, "user.govc.sha256", &mut value[..]).ok()?;
+    Some(String::from_utf8_lossy(&value[..n]).into_owned())
+}
+
+/// A rebuild records on each file it found the same and that had settled the digest
+/// it hashed, and the next rebuild compares the file without hashing it; a file changed
+/// in place, its size and time kept, is found to differ all the same, rewritten and
+/// listed under its true digest; `build --check` trusts no record.
+#[test]
+#[cfg(target_os = "linux")]
+fn rebuilds_record_the_digests_of_unchanged_files_and_check_trusts_none() {
+    use std::time::{Duration, SystemTime};
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (project, out_dir) = built_example(tmp.path());
+    let probe = tmp.path().join("probe");
+    fs::write(&probe, "").expect("written");
+    if rustix::fs::setxattr(&probe, "user.govc.probe", b"", rustix::fs::XattrFlags::empty()).is_err() {
+        eprintln!("note: no user attributes in {}: records not tested", tmp.path().display());
+        return;
+    }
+    let hour_ago = SystemTime::now() - Duration::from_secs(3600);
+    let files = walk(&out_dir);
+    for path in &files {
+        fs::File::options().write(true).open(path).and_then(|f| f.set_modified(hour_ago)).expect("aged");
+    }
+    let before = tree(&out_dir);
+    build(&project, &out_dir);
+    assert_eq!(tree(&out_dir), before, "a rebuild of an unchanged project changed the tree");
+    for path in &files {
+        let record = record_of(path).unwrap_or_else(|| panic!("{} has no record", path.display()));
+        let digest = govc::lock::sha256_hex(&fs::read(path).expect("read"));
+        assert!(record.ends_with(&format!(" {digest}")), "{}: {record}", path.display());
+    }
+
+    // Changed in place, one byte for another, the time set back: the record stays.
+    let edited = out_dir.join("kubernetes/overlays/production/kustomization.yaml");
+    let original = fs::read_to_string(&edited).expect("an overlay");
+    let tampered = original.replacen("shop-production", "shop-productiox", 1);
+    fs::write(&edited, &tampered).expect("edited");
+    fs::File::options().write(true).open(&edited).and_then(|f| f.set_modified(hour_ago)).expect("aged");
+    assert!(record_of(&edited).is_some());
+    let out = out_dir.to_str().expect("utf-8");
+    assert_eq!(govc(&project, &["build", "--check", "--out", out]).status.code(), Some(1));
+    build(&project, &out_dir);
+    assert_eq!(tree(&out_dir), before, "the file changed in place was not restored");
+    assert!(govc(&project, &["build", "--check", "--out", out]).status.success());
+
+    // A record made by hand with another digest: the check hashes the file.
+    let forged = out_dir.join("terraform/production/network.tf.json");
+    let record = record_of(&forged).expect("a record");
+    let (stamp, _) = record.rsplit_once(' ').expect("a digest last");
+    let other = format!("{stamp} {}", "0".repeat(64));
+    rustix::fs::setxattr(&forged, "user.govc.sha256", other.as_bytes(), rustix::fs::XattrFlags::empty()).expect("set");
+    let check = govc(&project, &["build", "--check", "--out", out]);
+    assert!(check.status.success(), "{}", text(&check));
+}

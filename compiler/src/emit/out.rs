@@ -2,10 +2,12 @@
 //!
 //! The emitters write a file into an [`Out`], a buffer of about [`PIECE`] bytes that
 //! they hand on whenever it fills ([`Out::spill`]); the pieces go through [`Files`]
-//! to whatever receives the file ([`Receive`]): the sha256 of the lock and, in a
-//! build, a comparison with the file on disk. A file of megabytes is then never held
-//! whole unless the receiver keeps it, and each piece is hashed and compared while it
-//! is still in the cache of the core that wrote it.
+//! to whatever receives the file ([`Receive`]), with the hasher of its sha256 (the
+//! lock's): in a build, the receiver compares each piece with the file on disk. A file
+//! of megabytes is then never held whole unless the receiver keeps it, and each piece is
+//! hashed and compared while it is still in the cache of the core that wrote it. A
+//! receiver may know the digest without hashing: the file on disk has it and is the same
+//! so far (see `govc build`'s records); it then hashes only once it finds a difference.
 
 use sha2::{Digest, Sha256};
 
@@ -13,26 +15,30 @@ use sha2::{Digest, Sha256};
 pub const PIECE: usize = 64 * 1024;
 
 /// What receives one output file, a piece at a time, in order, on the thread that
-/// renders it.
+/// renders it, with the hasher of the file's sha256.
 pub trait Receive {
     /// What is kept of the file once it is whole.
     type Kept;
-    /// The next piece of the file's text.
-    fn piece(&mut self, text: &str);
-    /// The file is whole.
-    fn finish(self) -> Self::Kept;
+    /// The next piece of the file's text, to hash into `hasher` unless the receiver
+    /// knows the digest the text so far leads to (then it hashes the text so far once
+    /// it no longer does).
+    fn piece(&mut self, text: &str, hasher: &mut Sha256);
+    /// The file is whole: what is kept of it, and its sha256 (`hasher`'s, or the one
+    /// the receiver knew).
+    fn finish(self, hasher: Sha256) -> (Self::Kept, [u8; 32]);
 }
 
 /// Keeps the whole text.
 impl Receive for String {
     type Kept = String;
 
-    fn piece(&mut self, text: &str) {
+    fn piece(&mut self, text: &str, hasher: &mut Sha256) {
+        hasher.update(text.as_bytes());
         self.push_str(text);
     }
 
-    fn finish(self) -> String {
-        self
+    fn finish(self, hasher: Sha256) -> (String, [u8; 32]) {
+        (self, hasher.finalize().into())
     }
 }
 
@@ -117,14 +123,14 @@ impl<R: Receive> Files for Hashing<'_, R> {
 
     fn write(&mut self, file: usize, text: &str) {
         if let Some(Some((_, hasher, receiver))) = self.files.get_mut(file) {
-            hasher.update(text.as_bytes());
-            receiver.piece(text);
+            receiver.piece(text, hasher);
         }
     }
 
     fn close(&mut self, file: usize) {
         if let Some((path, hasher, receiver)) = self.files.get_mut(file).and_then(Option::take) {
-            self.closed.push((path, (crate::lock::hex(&hasher.finalize()), receiver.finish())));
+            let (kept, digest) = receiver.finish(hasher);
+            self.closed.push((path, (crate::lock::hex(&digest), kept)));
         }
     }
 }

@@ -205,15 +205,15 @@ fn only_environments(
         if !file.metadata().is_ok_and(|m| m.is_file()) {
             continue;
         }
-        let digest =
-            lock::sha256_hex_of(file).into_diagnostic().wrap_err_with(|| format!("could not read `{path}`"))?;
+        let digest = early.digest_of(file).into_diagnostic().wrap_err_with(|| format!("could not read `{path}`"))?;
         digests.insert(path.clone(), digest);
         kept.insert(path.clone(), Rendered::Same);
     }
     let lock_text = lock::render_hashed(digests.iter().map(|(p, d)| (p.as_str(), d.as_str())), sources);
     let mut receiver = early.open(lock::LOCK_FILE);
-    govc::emit::out::Receive::piece(&mut receiver, &lock_text);
-    kept.insert(lock::LOCK_FILE.to_string(), govc::emit::out::Receive::finish(receiver));
+    let mut hasher = <sha2::Sha256 as sha2::Digest>::new();
+    govc::emit::out::Receive::piece(&mut receiver, &lock_text, &mut hasher);
+    kept.insert(lock::LOCK_FILE.to_string(), govc::emit::out::Receive::finish(receiver, hasher).0);
     Ok(kept)
 }
 

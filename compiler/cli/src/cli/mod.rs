@@ -20,6 +20,7 @@ mod graph;
 mod output;
 mod project;
 mod promote;
+mod record;
 mod tree;
 
 use std::io::Write;

@@ -32,6 +32,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
 
 use govc::lock;
+use sha2::{Digest as _, Sha256};
+
+use super::record::{self, Stamp};
 
 /// A rendered file as a build holds it.
 #[derive(Debug)]
@@ -89,12 +92,15 @@ pub(crate) struct Early<'a> {
     staging: Option<OnceLock<Result<Staging, (io::ErrorKind, String)>>>,
     /// What is kept of a file that differs instead of its text, for `build --check`.
     excerpt: Option<&'a Excerpt<'a>>,
+    /// Whether files carry records of their digests ([`record`]): trusted, and made of
+    /// the files found the same (a build that writes).
+    records: bool,
 }
 
 impl<'a> Early<'a> {
     /// Compares, and keeps the text of each file that differs.
     pub(crate) fn new(dir: &'a Path) -> Early<'a> {
-        Early { dir, links: Mutex::new(LinkGuard::new(dir)), staging: None, excerpt: None }
+        Early { dir, links: Mutex::new(LinkGuard::new(dir)), staging: None, excerpt: None, records: false }
     }
 
     /// Compares, and keeps of each file that differs only what `excerpt` makes of it
@@ -107,10 +113,12 @@ impl<'a> Early<'a> {
     /// Compares, and writes each file that differs into a staging tree beside `dir`,
     /// made when the first one arrives (a rebuild that changes nothing makes none). An
     /// output directory that is a mount point is written in place ([`apply`]): there the
-    /// texts are kept, as by [`Early::new`].
+    /// texts are kept, as by [`Early::new`]. A file's record of its digest stands for
+    /// hashing it while it is the same, and a file found the same is recorded
+    /// ([`record`]).
     pub(crate) fn writing(dir: &'a Path) -> Early<'a> {
         let in_place = is_mount_point(dir).unwrap_or(true);
-        Early { staging: (!in_place).then(OnceLock::new), ..Early::new(dir) }
+        Early { staging: (!in_place).then(OnceLock::new), records: true, ..Early::new(dir) }
     }
 
     /// The receiver of `path`, which compares it with the directory as it arrives. The
@@ -119,7 +127,7 @@ impl<'a> Early<'a> {
     pub(crate) fn open(&self, path: &str) -> Incoming<'_> {
         let to = self.staging.as_ref().map(|staging| StagedAt { staging, beside: self.dir });
         match self.links.lock().unwrap_or_else(|e| e.into_inner()).check(path) {
-            Ok(()) => Incoming { excerpt: self.excerpt, ..Incoming::at(&self.dir.join(path), path, to) },
+            Ok(()) => Incoming { excerpt: self.excerpt, ..Incoming::at(&self.dir.join(path), path, to, self.records) },
             Err(e) => Incoming { arriving: Arriving::Failed(e), ..Incoming::nowhere() },
         }
     }
@@ -132,6 +140,24 @@ impl<'a> Early<'a> {
     /// The receiver of a file that is not wanted: it drops every piece.
     pub(crate) fn unwanted() -> Incoming<'static> {
         Incoming { arriving: Arriving::Unwanted, ..Incoming::nowhere() }
+    }
+
+    /// The sha256 (hexadecimal) of `file`, a file of the directory carried over as it
+    /// is: its record's digest when records are trusted and it has one, else read and
+    /// hashed (and then recorded, like a file found the same).
+    pub(crate) fn digest_of(&self, file: fs::File) -> io::Result<String> {
+        let stamp = if self.records { Stamp::of(&file.metadata()?) } else { None };
+        if let Some(recorded) = stamp.and_then(|stamp| record::read(&file, stamp)) {
+            return Ok(lock::hex(&recorded));
+        }
+        let settled = stamp.filter(|stamp| stamp.settled(std::time::SystemTime::now()));
+        let mut hasher = Sha256::new();
+        hash_start(&file, u64::MAX, &mut hasher)?;
+        let digest: [u8; 32] = hasher.finalize().into();
+        if let Some(stamp) = settled {
+            record::write(&file, stamp, &digest);
+        }
+        Ok(lock::hex(&digest))
     }
 
     /// The output directory.
@@ -214,6 +240,11 @@ impl StagedAt<'_> {
 /// the text so far (which matched) is copied from the disk into the staging tree and the
 /// rest follows it there; without a staging tree it is read back and the rest is kept,
 /// and the old text is read whole at the end (the report shows it).
+///
+/// Each piece is hashed as it comes, unless the file on disk has a record of its digest
+/// ([`record`]) and is the same so far: then the digest is the record's if the file
+/// turns out the same, and at the first difference the bytes that were the same are
+/// read back from the disk and hashed.
 pub(crate) struct Incoming<'e> {
     arriving: Arriving,
     /// Its path below the output directory.
@@ -222,22 +253,44 @@ pub(crate) struct Incoming<'e> {
     to: Option<StagedAt<'e>>,
     /// What to keep of it if it differs (`build --check`).
     excerpt: Option<&'e Excerpt<'e>>,
+    /// The digest recorded for the file on disk, while the text so far is the same as
+    /// its first bytes (the text is not hashed meanwhile).
+    recorded: Option<[u8; 32]>,
+    /// The stamp of the file on disk, to record it if it turns out the same (it has no
+    /// record yet, and it had settled when it was opened).
+    to_record: Option<Stamp>,
 }
 
 impl<'e> Incoming<'e> {
     /// A receiver in no state yet, that writes nowhere and makes no excerpt.
     fn nowhere() -> Incoming<'e> {
-        Incoming { arriving: Arriving::Unwanted, path: String::new(), to: None, excerpt: None }
+        Incoming {
+            arriving: Arriving::Unwanted,
+            path: String::new(),
+            to: None,
+            excerpt: None,
+            recorded: None,
+            to_record: None,
+        }
     }
 
     /// The receiver of the file at `at` (`path` below the output directory), compared
-    /// with what is there. The caller has checked that no component of `at` is a link.
-    fn at(at: &Path, path: &str, to: Option<StagedAt<'e>>) -> Incoming<'e> {
+    /// with what is there, its record trusted and made when `records`. The caller has
+    /// checked that no component of `at` is a link.
+    fn at(at: &Path, path: &str, to: Option<StagedAt<'e>>, records: bool) -> Incoming<'e> {
         let to_path = to.as_ref().map(|to| (to, path));
+        let (mut recorded, mut to_record) = (None, None);
         let arriving = match fs::File::open(at) {
             Ok(file) => match file.metadata() {
                 Ok(meta) if meta.is_dir() => differing(to_path, Old::Directory, 0, ""),
-                Ok(meta) => Arriving::Matching { file, at: 0, len: meta.len() },
+                Ok(meta) => {
+                    if let Some(stamp) = Stamp::of(&meta).filter(|_| records) {
+                        recorded = record::read(&file, stamp);
+                        to_record =
+                            (recorded.is_none() && stamp.settled(std::time::SystemTime::now())).then_some(stamp);
+                    }
+                    Arriving::Matching { file, at: 0, len: meta.len() }
+                }
                 Err(e) => Arriving::Failed(e),
             },
             Err(e) if e.kind() == io::ErrorKind::NotFound || e.kind() == io::ErrorKind::NotADirectory => {
@@ -246,7 +299,7 @@ impl<'e> Incoming<'e> {
             Err(e) if e.kind() == io::ErrorKind::IsADirectory => differing(to_path, Old::Directory, 0, ""),
             Err(e) => Arriving::Failed(e),
         };
-        Incoming { arriving, path: path.to_string(), to, excerpt: None }
+        Incoming { arriving, path: path.to_string(), to, excerpt: None, recorded, to_record }
     }
 
     /// Where it goes if it differs, with its path.
@@ -309,7 +362,10 @@ fn differing(to: Option<(&StagedAt, &str)>, old: Old, matched: u64, then: &str) 
 impl govc::emit::out::Receive for Incoming<'_> {
     type Kept = Rendered;
 
-    fn piece(&mut self, text: &str) {
+    fn piece(&mut self, text: &str, hasher: &mut Sha256) {
+        if self.recorded.is_none() {
+            hasher.update(text.as_bytes());
+        }
         let differs = match &mut self.arriving {
             Arriving::Keep(kept) | Arriving::Differs { text: kept, .. } => {
                 kept.push_str(text);
@@ -333,15 +389,23 @@ impl govc::emit::out::Receive for Incoming<'_> {
         };
         let arriving = std::mem::replace(&mut self.arriving, Arriving::Keep(String::new()));
         self.arriving = match (differs, arriving) {
-            (Ok(()), Arriving::Matching { file, at, .. }) => differing(self.staged_at(), Old::File(file), at, text),
+            (Ok(()), Arriving::Matching { file, at, .. }) => match self.hash_what_was_recorded(&file, at, hasher) {
+                Ok(()) => {
+                    if self.recorded.take().is_some() {
+                        hasher.update(text.as_bytes());
+                    }
+                    differing(self.staged_at(), Old::File(file), at, text)
+                }
+                Err(e) => Arriving::Failed(e),
+            },
             (Err(e), _) => Arriving::Failed(e),
             (Ok(()), other) => other,
         };
     }
 
-    fn finish(mut self) -> Rendered {
+    fn finish(mut self, mut hasher: Sha256) -> (Rendered, [u8; 32]) {
         let arriving = std::mem::replace(&mut self.arriving, Arriving::Unwanted);
-        match arriving {
+        let rendered = match arriving {
             Arriving::Keep(text) => Rendered::Text(text),
             Arriving::Failed(e) => Rendered::Unreadable(e),
             Arriving::Unwritable(e) => Rendered::Unwritable(e),
@@ -349,14 +413,67 @@ impl govc::emit::out::Receive for Incoming<'_> {
             Arriving::Unwanted => Rendered::Unwanted,
             Arriving::Differs { text, old } => differs(text, old, self.excerpt.map(|e| (e, self.path.as_str()))),
             Arriving::Matching { mut file, at, len } => match std::io::Read::read(&mut file, &mut [0u8; 1]) {
-                Ok(0) if at == len => Rendered::Same,
-                // The file on disk goes on: the text is the part of it read so far.
-                Ok(_) => {
-                    self.arriving = differing(self.staged_at(), Old::File(file), at, "");
-                    self.finish()
+                Ok(0) if at == len => {
+                    let digest = match self.recorded {
+                        Some(recorded) => recorded,
+                        None => {
+                            let digest = hasher.finalize().into();
+                            if let Some(stamp) = self.to_record {
+                                record::write(&file, stamp, &digest);
+                            }
+                            digest
+                        }
+                    };
+                    return (Rendered::Same, digest);
                 }
+                // The file on disk goes on: the text is the part of it read so far.
+                Ok(_) => match self.hash_what_was_recorded(&file, at, &mut hasher) {
+                    Ok(()) => {
+                        self.recorded = None;
+                        self.arriving = differing(self.staged_at(), Old::File(file), at, "");
+                        return self.finish(hasher);
+                    }
+                    Err(e) => Rendered::Unreadable(e),
+                },
                 Err(e) => Rendered::Unreadable(e),
             },
+        };
+        (rendered, hasher.finalize().into())
+    }
+}
+
+impl Incoming<'_> {
+    /// Hashes the text so far, the first `at` bytes of `file`, when it went unhashed for
+    /// the file's record: the file is found to differ after them.
+    fn hash_what_was_recorded(&self, file: &fs::File, at: u64, hasher: &mut Sha256) -> io::Result<()> {
+        if self.recorded.is_none() {
+            return Ok(());
+        }
+        match hash_start(file, at, hasher)? {
+            hashed if hashed == at => Ok(()),
+            _ => Err(io::Error::new(io::ErrorKind::UnexpectedEof, "the file shrank while it was read")),
+        }
+    }
+}
+
+/// Hashes the first `up_to` bytes of `file` (all of it, if it holds fewer) into
+/// `hasher`, from its start: how many it hashed.
+fn hash_start(file: &fs::File, up_to: u64, hasher: &mut Sha256) -> io::Result<u64> {
+    use std::io::{Read, Seek};
+    let mut file = file;
+    file.rewind()?;
+    let mut start = file.take(up_to);
+    let mut block = vec![0u8; govc::emit::out::PIECE];
+    let mut hashed = 0;
+    loop {
+        match start.read(&mut block) {
+            Ok(0) => return Ok(hashed),
+            Ok(n) => {
+                hasher.update(&block[..n]);
+                hashed += n as u64;
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
         }
     }
 }
@@ -429,9 +546,10 @@ fn read_prefix(file: &fs::File, at: u64) -> io::Result<String> {
 /// has checked that no component of `path` is a link.
 fn on_disk_if_other(path: &Path, text: &str) -> io::Result<Option<Option<String>>> {
     use govc::emit::out::Receive;
-    let mut incoming = Incoming::at(path, "", None);
-    incoming.piece(text);
-    match incoming.finish() {
+    let mut incoming = Incoming::at(path, "", None, false);
+    let mut hasher = Sha256::new();
+    incoming.piece(text, &mut hasher);
+    match incoming.finish(hasher).0 {
         // (`Incoming::at` compares, and without a staging tree keeps what differs.)
         Rendered::Same | Rendered::Text(_) | Rendered::Written { .. } | Rendered::Stale { .. } | Rendered::Unwanted => {
             Ok(None)
@@ -958,10 +1076,11 @@ mod tests {
         let early = Early::new(dir.path());
         let arrive = |text: &str, piece: usize| {
             let mut incoming = early.open("f");
+            let mut hasher = Sha256::new();
             for part in text.as_bytes().chunks(piece) {
-                incoming.piece(std::str::from_utf8(part).expect("ASCII"));
+                incoming.piece(std::str::from_utf8(part).expect("ASCII"), &mut hasher);
             }
-            match incoming.finish() {
+            match incoming.finish(hasher).0 {
                 Rendered::Same => None,
                 Rendered::Differs { text, old } => Some((text, old)),
                 other => panic!("{other:?}"),
@@ -991,9 +1110,12 @@ mod tests {
         fs::create_dir(&path).expect("a directory");
         assert_eq!(arrive("x", 1), Some(("x".to_string(), Some(String::new()))));
         let mut kept = Early::keep();
-        kept.piece("a");
-        kept.piece("b");
-        assert!(matches!(kept.finish(), Rendered::Text(t) if t == "ab"));
+        let mut hasher = Sha256::new();
+        kept.piece("a", &mut hasher);
+        kept.piece("b", &mut hasher);
+        let (kept, digest) = kept.finish(hasher);
+        assert!(matches!(kept, Rendered::Text(t) if t == "ab"));
+        assert_eq!(lock::hex(&digest), lock::sha256_hex(b"ab"));
     }
 
     /// A build that writes: each file that differs goes into one staging tree as it
@@ -1010,8 +1132,9 @@ mod tests {
         let early = Early::writing(&out);
         let arrive = |path: &str, text: &str| {
             let mut incoming = early.open(path);
-            incoming.piece(text);
-            incoming.finish()
+            let mut hasher = Sha256::new();
+            incoming.piece(text, &mut hasher);
+            incoming.finish(hasher).0
         };
         assert!(matches!(arrive("same", "same\n"), Rendered::Same));
         assert!(early.staging.as_ref().and_then(OnceLock::get).is_none(), "made before a file differed");
@@ -1030,6 +1153,72 @@ mod tests {
         assert!(at.parent() == Some(dir.path()), "beside the output directory");
         drop(staging);
         assert!(!at.exists(), "left behind");
+    }
+
+    /// A build that writes trusts a file's record while the file is the same: the
+    /// digest is the record's, even a wrong one (a record made by hand), where a build
+    /// that does not write (`build --check`) hashes the text. A file found the same and
+    /// settled is recorded; one modified within the last second is not.
+    #[test]
+    fn a_record_stands_for_the_digest_of_a_file_found_the_same() {
+        use govc::emit::out::Receive;
+        use std::time::{Duration, SystemTime};
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        if !record::supported(dir.path()) {
+            return;
+        }
+        let text = "the same\n".repeat(20_000);
+        let truth = lock::sha256_hex(text.as_bytes());
+        let arrive = |early: &Early, path: &str| {
+            let mut incoming = early.open(path);
+            let mut hasher = Sha256::new();
+            for piece in text.as_bytes().chunks(govc::emit::out::PIECE) {
+                incoming.piece(std::str::from_utf8(piece).expect("ASCII"), &mut hasher);
+            }
+            let (found, digest) = incoming.finish(hasher);
+            assert!(matches!(found, Rendered::Same), "{found:?}");
+            lock::hex(&digest)
+        };
+        let stamp_of = |path: &str| {
+            let file = fs::File::open(dir.path().join(path)).expect("opened");
+            let stamp = Stamp::of(&file.metadata().expect("metadata")).expect("a time");
+            (file, stamp)
+        };
+        let age = |path: &str| {
+            let file = fs::File::options().write(true).open(dir.path().join(path)).expect("opened");
+            file.set_modified(SystemTime::now() - Duration::from_secs(3600)).expect("a time set");
+        };
+        for path in ["settled", "fresh", "made"] {
+            fs::write(dir.path().join(path), &text).expect("written");
+        }
+        age("settled");
+        age("made");
+        let (made, stamp) = stamp_of("made");
+        record::write(&made, stamp, &[7u8; 32]);
+
+        let writing = Early::writing(dir.path());
+        assert_eq!(arrive(&writing, "made"), lock::hex(&[7u8; 32]), "the record was not trusted");
+        assert_eq!(arrive(&Early::new(dir.path()), "made"), truth, "a build that does not write trusted a record");
+        let excerpt = |_: &str, _: &str, _: &str| String::new();
+        assert_eq!(arrive(&Early::reporting(dir.path(), &excerpt), "made"), truth);
+
+        assert_eq!(arrive(&writing, "settled"), truth);
+        let (settled, stamp) = stamp_of("settled");
+        assert_eq!(record::read(&settled, stamp).map(|d| lock::hex(&d)), Some(truth.clone()), "not recorded");
+        assert_eq!(arrive(&writing, "fresh"), truth);
+        let (fresh, stamp) = stamp_of("fresh");
+        assert_eq!(record::read(&fresh, stamp), None, "recorded within a second of its change");
+
+        // A file carried over as it is (a build of other environments): the same.
+        let carried = |early: &Early, path: &str| early.digest_of(stamp_of(path).0).expect("readable");
+        assert_eq!(carried(&writing, "made"), lock::hex(&[7u8; 32]));
+        assert_eq!(carried(&Early::new(dir.path()), "made"), truth);
+        fs::write(dir.path().join("carried"), &text).expect("written");
+        age("carried");
+        assert_eq!(carried(&writing, "carried"), truth);
+        let (file, stamp) = stamp_of("carried");
+        assert_eq!(record::read(&file, stamp).map(|d| lock::hex(&d)), Some(truth.clone()), "not recorded");
+        assert!(writing.into_staging().is_none(), "nothing differed");
     }
 
     use proptest::strategy::Strategy as _;
@@ -1085,14 +1274,18 @@ mod tests {
             let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c.min(text.len())).collect();
             cuts.push(text.len());
             cuts.sort_unstable();
+            // Every receiver hands back the text's digest, whatever it found.
             let arrive = |early: &Early| {
                 let mut incoming = early.open("f");
+                let mut hasher = Sha256::new();
                 let mut at = 0;
                 for &cut in &cuts {
-                    incoming.piece(&text[at..cut]);
+                    incoming.piece(&text[at..cut], &mut hasher);
                     at = cut;
                 }
-                incoming.finish()
+                let (found, digest) = incoming.finish(hasher);
+                assert_eq!(lock::hex(&digest), lock::sha256_hex(text.as_bytes()), "the digest of {found:?}");
+                found
             };
             let kept = Early::new(dir.path());
             let arrived = match arrive(&kept) {
@@ -1117,10 +1310,17 @@ mod tests {
             }
             // Written as it arrives instead: the same finding, the text whole in the
             // staging tree when it differs, and no staging tree when it does not.
+            // The file on disk has a record of its digest, which stands for hashing the
+            // text while it is the same; where it differs, the text is hashed all the
+            // same.
             let out = dir.path().join("out");
             fs::create_dir(&out).expect("a directory");
             if let Some(old) = &old {
                 fs::write(out.join("f"), old).expect("written");
+                let file = fs::File::open(out.join("f")).expect("opened");
+                let stamp = Stamp::of(&file.metadata().expect("metadata")).expect("a time");
+                let digest: [u8; 32] = Sha256::digest(old.as_bytes()).into();
+                record::write(&file, stamp, &digest);
             }
             let writing = Early::writing(&out);
             let found = arrive(&writing);
