@@ -20,7 +20,8 @@
 //!   file last modified at least [`SETTLED`] before the build read it, so that a change
 //!   made since then cannot share its time (file times advance by a clock tick, a few
 //!   milliseconds at most); the time is read again after the file was read whole, and a
-//!   file that moved is not recorded;
+//!   file that moved is not recorded, nor taken for the same when it had a record (the
+//!   build reports that it changed while it was read);
 //! - `build --check` trusts no record: the check of record, the one CI runs, hashes
 //!   every file.
 //!

@@ -256,9 +256,11 @@ pub(crate) struct Incoming<'e> {
     /// The digest recorded for the file on disk, while the text so far is the same as
     /// its first bytes (the text is not hashed meanwhile).
     recorded: Option<[u8; 32]>,
-    /// The stamp of the file on disk, to record it if it turns out the same (it has no
-    /// record yet, and it had settled when it was opened).
-    to_record: Option<Stamp>,
+    /// The stamp of the file on disk when it was opened, where records are trusted.
+    stamp: Option<Stamp>,
+    /// To record the file if it turns out the same: it has no record yet, and it had
+    /// settled when it was opened.
+    to_record: bool,
 }
 
 impl<'e> Incoming<'e> {
@@ -270,7 +272,8 @@ impl<'e> Incoming<'e> {
             to: None,
             excerpt: None,
             recorded: None,
-            to_record: None,
+            stamp: None,
+            to_record: false,
         }
     }
 
@@ -279,15 +282,15 @@ impl<'e> Incoming<'e> {
     /// checked that no component of `at` is a link.
     fn at(at: &Path, path: &str, to: Option<StagedAt<'e>>, records: bool) -> Incoming<'e> {
         let to_path = to.as_ref().map(|to| (to, path));
-        let (mut recorded, mut to_record) = (None, None);
+        let (mut recorded, mut stamp, mut to_record) = (None, None, false);
         let arriving = match fs::File::open(at) {
             Ok(file) => match file.metadata() {
                 Ok(meta) if meta.is_dir() => differing(to_path, Old::Directory, 0, ""),
                 Ok(meta) => {
-                    if let Some(stamp) = Stamp::of(&meta).filter(|_| records) {
+                    stamp = Stamp::of(&meta).filter(|_| records);
+                    if let Some(stamp) = stamp {
                         recorded = record::read(&file, stamp);
-                        to_record =
-                            (recorded.is_none() && stamp.settled(std::time::SystemTime::now())).then_some(stamp);
+                        to_record = recorded.is_none() && stamp.settled(std::time::SystemTime::now());
                     }
                     Arriving::Matching { file, at: 0, len: meta.len() }
                 }
@@ -299,7 +302,7 @@ impl<'e> Incoming<'e> {
             Err(e) if e.kind() == io::ErrorKind::IsADirectory => differing(to_path, Old::Directory, 0, ""),
             Err(e) => Arriving::Failed(e),
         };
-        Incoming { arriving, path: path.to_string(), to, excerpt: None, recorded, to_record }
+        Incoming { arriving, path: path.to_string(), to, excerpt: None, recorded, stamp, to_record }
     }
 
     /// Where it goes if it differs, with its path.
@@ -413,19 +416,21 @@ impl govc::emit::out::Receive for Incoming<'_> {
             Arriving::Unwanted => Rendered::Unwanted,
             Arriving::Differs { text, old } => differs(text, old, self.excerpt.map(|e| (e, self.path.as_str()))),
             Arriving::Matching { mut file, at, len } => match std::io::Read::read(&mut file, &mut [0u8; 1]) {
-                Ok(0) if at == len => {
-                    let digest = match self.recorded {
-                        Some(recorded) => recorded,
-                        None => {
-                            let digest = hasher.finalize().into();
-                            if let Some(stamp) = self.to_record {
-                                record::write(&file, stamp, &digest);
-                            }
-                            digest
+                Ok(0) if at == len => match (self.recorded, self.stamp) {
+                    // The record was of the file as it was opened: it must not have
+                    // moved while it was compared (its time would have).
+                    (Some(recorded), Some(stamp)) => match file.metadata().ok().and_then(|m| Stamp::of(&m)) {
+                        Some(now) if now == stamp => return (Rendered::Same, recorded),
+                        _ => Rendered::Unreadable(io::Error::other("it changed while it was read")),
+                    },
+                    _ => {
+                        let digest = hasher.finalize().into();
+                        if let (true, Some(stamp)) = (self.to_record, self.stamp) {
+                            record::write(&file, stamp, &digest);
                         }
-                    };
-                    return (Rendered::Same, digest);
-                }
+                        return (Rendered::Same, digest);
+                    }
+                },
                 // The file on disk goes on: the text is the part of it read so far.
                 Ok(_) => match self.hash_what_was_recorded(&file, at, &mut hasher) {
                     Ok(()) => {
@@ -1208,6 +1213,15 @@ mod tests {
         assert_eq!(arrive(&writing, "fresh"), truth);
         let (fresh, stamp) = stamp_of("fresh");
         assert_eq!(record::read(&fresh, stamp), None, "recorded within a second of its change");
+
+        // A recorded file that moves while it is compared is not taken as the same.
+        let mut incoming = writing.open("made");
+        let mut hasher = Sha256::new();
+        incoming.piece(&text, &mut hasher);
+        let file = fs::File::options().write(true).open(dir.path().join("made")).expect("opened");
+        file.set_modified(SystemTime::now() - Duration::from_secs(60)).expect("a time set");
+        assert!(matches!(incoming.finish(hasher).0, Rendered::Unreadable(_)), "a moving file was trusted");
+        record::write(&file, stamp_of("made").1, &[7u8; 32]);
 
         // A file carried over as it is (a build of other environments): the same.
         let carried = |early: &Early, path: &str| early.digest_of(stamp_of(path).0).expect("readable");
