@@ -223,10 +223,7 @@ where
             let lock = lock::render_hashed(rendered.iter().map(|(p, (sha, _))| (p.as_str(), sha.as_str())), sources);
             let mut files: BTreeMap<String, R::Kept> = rendered.into_iter().map(|(p, (_, kept))| (p, kept)).collect();
             // (The lock's own digest is listed nowhere.)
-            let mut receiver = open(lock::LOCK_FILE);
-            let mut hasher = <sha2::Sha256 as sha2::Digest>::new();
-            receiver.piece(&lock, &mut hasher);
-            files.insert(lock::LOCK_FILE.to_string(), receiver.finish(hasher).0);
+            files.insert(lock::LOCK_FILE.to_string(), open(lock::LOCK_FILE).whole(&lock).0);
             compilation.files = files;
         }
         Err(diagnostic) => sink.push(*diagnostic),

@@ -21,15 +21,18 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     hex(&Sha256::digest(bytes))
 }
 
-/// Hex sha256 of what `reader` holds, read a block at a time (a file carried over by a
-/// build of some environments, hashed for the lock without being held).
-pub fn sha256_hex_of(mut reader: impl std::io::Read) -> std::io::Result<String> {
-    let mut hasher = Sha256::new();
+/// Hashes into `hasher` what `reader` holds, read a block at a time (a file on disk,
+/// hashed for the lock without being held): how many bytes it read.
+pub fn hash_read(mut reader: impl std::io::Read, hasher: &mut Sha256) -> std::io::Result<u64> {
     let mut block = vec![0u8; 64 * 1024];
+    let mut read = 0;
     loop {
         match reader.read(&mut block) {
-            Ok(0) => return Ok(hex(&hasher.finalize())),
-            Ok(n) => hasher.update(&block[..n]),
+            Ok(0) => return Ok(read),
+            Ok(n) => {
+                hasher.update(&block[..n]);
+                read += n as u64;
+            }
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
         }
@@ -115,8 +118,11 @@ mod tests {
     #[test]
     fn a_digest_read_a_block_at_a_time_is_the_digest_of_the_whole() {
         let bytes: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
-        assert_eq!(sha256_hex_of(&bytes[..]).expect("read"), sha256_hex(&bytes));
-        assert_eq!(sha256_hex_of(&b""[..]).expect("read"), sha256_hex(b""));
+        for bytes in [&bytes[..], b""] {
+            let mut hasher = Sha256::new();
+            assert_eq!(hash_read(bytes, &mut hasher).expect("read"), bytes.len() as u64);
+            assert_eq!(hex(&hasher.finalize()), sha256_hex(bytes));
+        }
     }
 
     #[test]

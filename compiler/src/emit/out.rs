@@ -26,6 +26,16 @@ pub trait Receive {
     /// The file is whole: what is kept of it, and its sha256 (`hasher`'s, or the one
     /// the receiver knew).
     fn finish(self, hasher: Sha256) -> (Self::Kept, [u8; 32]);
+
+    /// Receives a file written at once: what is kept of it, and its sha256.
+    fn whole(mut self, text: &str) -> (Self::Kept, [u8; 32])
+    where
+        Self: Sized,
+    {
+        let mut hasher = Sha256::new();
+        self.piece(text, &mut hasher);
+        self.finish(hasher)
+    }
 }
 
 /// Keeps the whole text.

@@ -210,10 +210,8 @@ fn only_environments(
         kept.insert(path.clone(), Rendered::Same);
     }
     let lock_text = lock::render_hashed(digests.iter().map(|(p, d)| (p.as_str(), d.as_str())), sources);
-    let mut receiver = early.open(lock::LOCK_FILE);
-    let mut hasher = <sha2::Sha256 as sha2::Digest>::new();
-    govc::emit::out::Receive::piece(&mut receiver, &lock_text, &mut hasher);
-    kept.insert(lock::LOCK_FILE.to_string(), govc::emit::out::Receive::finish(receiver, hasher).0);
+    let lock_file = govc::emit::out::Receive::whole(early.open(lock::LOCK_FILE), &lock_text).0;
+    kept.insert(lock::LOCK_FILE.to_string(), lock_file);
     Ok(kept)
 }
 

@@ -111,6 +111,34 @@ fn from_hex(hex: &str) -> Option<[u8; 32]> {
     Some(bytes)
 }
 
+/// What a build finds of a file's record as it opens the file.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Found {
+    /// The file's stamp then.
+    pub(crate) stamp: Stamp,
+    /// The digest recorded for it, if its record is of that stamp.
+    pub(crate) recorded: Option<[u8; 32]>,
+    /// Whether it had settled then: a record may be made of it.
+    settled: bool,
+}
+
+impl Found {
+    /// Records `digest` on `file`, read whole since it was found, unless it had a record
+    /// or had not settled (see [`write`]).
+    pub(crate) fn record(&self, file: &fs::File, digest: &[u8; 32]) {
+        if self.recorded.is_none() && self.settled {
+            write(file, self.stamp, digest);
+        }
+    }
+}
+
+/// The record of `file`, just opened (`meta` its metadata); none for a time before the
+/// epoch.
+pub(crate) fn find(file: &fs::File, meta: &fs::Metadata) -> Option<Found> {
+    let stamp = Stamp::of(meta)?;
+    Some(Found { stamp, recorded: read(file, stamp), settled: stamp.settled(SystemTime::now()) })
+}
+
 /// The digest recorded on `file` when its record is of `stamp`, the file's stamp now.
 pub(crate) fn read(file: &fs::File, stamp: Stamp) -> Option<[u8; 32]> {
     #[cfg(target_os = "linux")]

@@ -34,7 +34,7 @@ use std::sync::{Mutex, OnceLock};
 use govc::lock;
 use sha2::{Digest as _, Sha256};
 
-use super::record::{self, Stamp};
+use super::record::{self, Found, Stamp};
 
 /// A rendered file as a build holds it.
 #[derive(Debug)]
@@ -146,16 +146,15 @@ impl<'a> Early<'a> {
     /// is: its record's digest when records are trusted and it has one, else read and
     /// hashed (and then recorded, like a file found the same).
     pub(crate) fn digest_of(&self, file: fs::File) -> io::Result<String> {
-        let stamp = if self.records { Stamp::of(&file.metadata()?) } else { None };
-        if let Some(recorded) = stamp.and_then(|stamp| record::read(&file, stamp)) {
+        let found = if self.records { record::find(&file, &file.metadata()?) } else { None };
+        if let Some(recorded) = found.and_then(|found| found.recorded) {
             return Ok(lock::hex(&recorded));
         }
-        let settled = stamp.filter(|stamp| stamp.settled(std::time::SystemTime::now()));
         let mut hasher = Sha256::new();
-        hash_start(&file, u64::MAX, &mut hasher)?;
+        lock::hash_read(&file, &mut hasher)?;
         let digest: [u8; 32] = hasher.finalize().into();
-        if let Some(stamp) = settled {
-            record::write(&file, stamp, &digest);
+        if let Some(found) = found {
+            found.record(&file, &digest);
         }
         Ok(lock::hex(&digest))
     }
@@ -253,28 +252,16 @@ pub(crate) struct Incoming<'e> {
     to: Option<StagedAt<'e>>,
     /// What to keep of it if it differs (`build --check`).
     excerpt: Option<&'e Excerpt<'e>>,
-    /// The digest recorded for the file on disk, while the text so far is the same as
-    /// its first bytes (the text is not hashed meanwhile).
-    recorded: Option<[u8; 32]>,
-    /// The stamp of the file on disk when it was opened, where records are trusted.
-    stamp: Option<Stamp>,
-    /// To record the file if it turns out the same: it has no record yet, and it had
-    /// settled when it was opened.
-    to_record: bool,
+    /// The record of the file on disk as it was opened, where records are trusted. Its
+    /// digest stands while the text so far is the same as the file's first bytes (the
+    /// text is not hashed meanwhile), and is dropped at the first difference.
+    found: Option<Found>,
 }
 
 impl<'e> Incoming<'e> {
     /// A receiver in no state yet, that writes nowhere and makes no excerpt.
     fn nowhere() -> Incoming<'e> {
-        Incoming {
-            arriving: Arriving::Unwanted,
-            path: String::new(),
-            to: None,
-            excerpt: None,
-            recorded: None,
-            stamp: None,
-            to_record: false,
-        }
+        Incoming { arriving: Arriving::Unwanted, path: String::new(), to: None, excerpt: None, found: None }
     }
 
     /// The receiver of the file at `at` (`path` below the output directory), compared
@@ -282,16 +269,12 @@ impl<'e> Incoming<'e> {
     /// checked that no component of `at` is a link.
     fn at(at: &Path, path: &str, to: Option<StagedAt<'e>>, records: bool) -> Incoming<'e> {
         let to_path = to.as_ref().map(|to| (to, path));
-        let (mut recorded, mut stamp, mut to_record) = (None, None, false);
+        let mut found = None;
         let arriving = match fs::File::open(at) {
             Ok(file) => match file.metadata() {
                 Ok(meta) if meta.is_dir() => differing(to_path, Old::Directory, 0, ""),
                 Ok(meta) => {
-                    stamp = Stamp::of(&meta).filter(|_| records);
-                    if let Some(stamp) = stamp {
-                        recorded = record::read(&file, stamp);
-                        to_record = recorded.is_none() && stamp.settled(std::time::SystemTime::now());
-                    }
+                    found = if records { record::find(&file, &meta) } else { None };
                     Arriving::Matching { file, at: 0, len: meta.len() }
                 }
                 Err(e) => Arriving::Failed(e),
@@ -302,7 +285,7 @@ impl<'e> Incoming<'e> {
             Err(e) if e.kind() == io::ErrorKind::IsADirectory => differing(to_path, Old::Directory, 0, ""),
             Err(e) => Arriving::Failed(e),
         };
-        Incoming { arriving, path: path.to_string(), to, excerpt: None, recorded, stamp, to_record }
+        Incoming { arriving, path: path.to_string(), to, excerpt: None, found }
     }
 
     /// Where it goes if it differs, with its path.
@@ -366,7 +349,7 @@ impl govc::emit::out::Receive for Incoming<'_> {
     type Kept = Rendered;
 
     fn piece(&mut self, text: &str, hasher: &mut Sha256) {
-        if self.recorded.is_none() {
+        if self.recorded().is_none() {
             hasher.update(text.as_bytes());
         }
         let differs = match &mut self.arriving {
@@ -392,13 +375,8 @@ impl govc::emit::out::Receive for Incoming<'_> {
         };
         let arriving = std::mem::replace(&mut self.arriving, Arriving::Keep(String::new()));
         self.arriving = match (differs, arriving) {
-            (Ok(()), Arriving::Matching { file, at, .. }) => match self.hash_what_was_recorded(&file, at, hasher) {
-                Ok(()) => {
-                    if self.recorded.take().is_some() {
-                        hasher.update(text.as_bytes());
-                    }
-                    differing(self.staged_at(), Old::File(file), at, text)
-                }
+            (Ok(()), Arriving::Matching { file, at, .. }) => match self.drop_record(&file, at, text, hasher) {
+                Ok(()) => differing(self.staged_at(), Old::File(file), at, text),
                 Err(e) => Arriving::Failed(e),
             },
             (Err(e), _) => Arriving::Failed(e),
@@ -416,25 +394,26 @@ impl govc::emit::out::Receive for Incoming<'_> {
             Arriving::Unwanted => Rendered::Unwanted,
             Arriving::Differs { text, old } => differs(text, old, self.excerpt.map(|e| (e, self.path.as_str()))),
             Arriving::Matching { mut file, at, len } => match std::io::Read::read(&mut file, &mut [0u8; 1]) {
-                Ok(0) if at == len => match (self.recorded, self.stamp) {
+                Ok(0) if at == len => match self.found {
                     // The record was of the file as it was opened: it must not have
                     // moved while it was compared (its time would have).
-                    (Some(recorded), Some(stamp)) => match file.metadata().ok().and_then(|m| Stamp::of(&m)) {
-                        Some(now) if now == stamp => return (Rendered::Same, recorded),
-                        _ => Rendered::Unreadable(io::Error::other("it changed while it was read")),
-                    },
-                    _ => {
+                    Some(Found { stamp, recorded: Some(recorded), .. }) => {
+                        match file.metadata().ok().and_then(|m| Stamp::of(&m)) {
+                            Some(now) if now == stamp => return (Rendered::Same, recorded),
+                            _ => Rendered::Unreadable(io::Error::other("it changed while it was read")),
+                        }
+                    }
+                    found => {
                         let digest = hasher.finalize().into();
-                        if let (true, Some(stamp)) = (self.to_record, self.stamp) {
-                            record::write(&file, stamp, &digest);
+                        if let Some(found) = found {
+                            found.record(&file, &digest);
                         }
                         return (Rendered::Same, digest);
                     }
                 },
                 // The file on disk goes on: the text is the part of it read so far.
-                Ok(_) => match self.hash_what_was_recorded(&file, at, &mut hasher) {
+                Ok(_) => match self.drop_record(&file, at, "", &mut hasher) {
                     Ok(()) => {
-                        self.recorded = None;
                         self.arriving = differing(self.staged_at(), Old::File(file), at, "");
                         return self.finish(hasher);
                     }
@@ -448,38 +427,25 @@ impl govc::emit::out::Receive for Incoming<'_> {
 }
 
 impl Incoming<'_> {
-    /// Hashes the text so far, the first `at` bytes of `file`, when it went unhashed for
-    /// the file's record: the file is found to differ after them.
-    fn hash_what_was_recorded(&self, file: &fs::File, at: u64, hasher: &mut Sha256) -> io::Result<()> {
-        if self.recorded.is_none() {
-            return Ok(());
-        }
-        match hash_start(file, at, hasher)? {
-            hashed if hashed == at => Ok(()),
-            _ => Err(io::Error::new(io::ErrorKind::UnexpectedEof, "the file shrank while it was read")),
-        }
+    /// The digest recorded for the file on disk, while it stands.
+    fn recorded(&self) -> Option<[u8; 32]> {
+        self.found.and_then(|found| found.recorded)
     }
-}
 
-/// Hashes the first `up_to` bytes of `file` (all of it, if it holds fewer) into
-/// `hasher`, from its start: how many it hashed.
-fn hash_start(file: &fs::File, up_to: u64, hasher: &mut Sha256) -> io::Result<u64> {
-    use std::io::{Read, Seek};
-    let mut file = file;
-    file.rewind()?;
-    let mut start = file.take(up_to);
-    let mut block = vec![0u8; govc::emit::out::PIECE];
-    let mut hashed = 0;
-    loop {
-        match start.read(&mut block) {
-            Ok(0) => return Ok(hashed),
-            Ok(n) => {
-                hasher.update(&block[..n]);
-                hashed += n as u64;
-            }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
+    /// The file is found to differ after its first `at` bytes, the text so far, then
+    /// `then`: a recorded digest no longer stands, and what went unhashed for it (those
+    /// bytes, read back from `file`, and `then`) is hashed.
+    fn drop_record(&mut self, file: &fs::File, at: u64, then: &str, hasher: &mut Sha256) -> io::Result<()> {
+        use std::io::{Read, Seek};
+        let Some(found) = self.found.as_mut().filter(|found| found.recorded.is_some()) else { return Ok(()) };
+        found.recorded = None;
+        let mut file = file;
+        file.rewind()?;
+        if lock::hash_read(file.take(at), hasher)? != at {
+            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "the file shrank while it was read"));
         }
+        hasher.update(then.as_bytes());
+        Ok(())
     }
 }
 
@@ -551,10 +517,7 @@ fn read_prefix(file: &fs::File, at: u64) -> io::Result<String> {
 /// has checked that no component of `path` is a link.
 fn on_disk_if_other(path: &Path, text: &str) -> io::Result<Option<Option<String>>> {
     use govc::emit::out::Receive;
-    let mut incoming = Incoming::at(path, "", None, false);
-    let mut hasher = Sha256::new();
-    incoming.piece(text, &mut hasher);
-    match incoming.finish(hasher).0 {
+    match Incoming::at(path, "", None, false).whole(text).0 {
         // (`Incoming::at` compares, and without a staging tree keeps what differs.)
         Rendered::Same | Rendered::Text(_) | Rendered::Written { .. } | Rendered::Stale { .. } | Rendered::Unwanted => {
             Ok(None)
