@@ -3,7 +3,7 @@
 //! `note:` and `help:` lines.
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::ops::Range;
 
@@ -30,7 +30,7 @@ pub fn human(diags: &[Diagnostic], sources: &Sources, color: bool) -> String {
     let (diags, sources) = crate::diag::redact::redact(diags, sources);
     let (diags, sources) = (&*diags, &*sources);
     let mut out = String::new();
-    let mut shared = Shared::default();
+    let mut shared = Shared::of(diags, sources);
     for (i, diag) in diags.iter().enumerate() {
         if i > 0 {
             out.push('\n');
@@ -40,10 +40,45 @@ pub fn human(diags: &[Diagnostic], sources: &Sources, color: bool) -> String {
     out
 }
 
-/// The ariadne [`Source`] of each file, built once per call of [`human`] and
-/// shared by every report: building one per report made many reports quadratic.
-#[derive(Default)]
-struct Shared<'a>(BTreeMap<&'a str, Source<Cow<'a, str>>>);
+/// The ariadne [`Source`] of each file that several reports show, built once per call
+/// of [`human`] and shared by them: building one per report made many reports
+/// quadratic. A file only one report shows gets an excerpt of its own instead
+/// ([`group`]): building the whole file's source costs as much as reading it.
+struct Shared<'a> {
+    /// The files shown by more than one report, by path.
+    several: BTreeSet<&'a str>,
+    sources: BTreeMap<&'a str, Source<Cow<'a, str>>>,
+}
+
+impl<'a> Shared<'a> {
+    fn of(diags: &[Diagnostic], sources: &'a Sources) -> Shared<'a> {
+        let mut shown: BTreeMap<&str, usize> = BTreeMap::new();
+        for diag in diags {
+            let mut files: Vec<&str> =
+                diag.labels.iter().filter_map(|l| label_file(sources, l)).map(|f| f.path.as_str()).collect();
+            files.sort_unstable();
+            files.dedup();
+            for file in files {
+                *shown.entry(file).or_default() += 1;
+            }
+        }
+        let several = shown.into_iter().filter(|&(_, n)| n > 1).map(|(file, _)| file).collect();
+        Shared { several, sources: BTreeMap::new() }
+    }
+
+    /// Builds the source of `file` if several reports show it and it has none yet.
+    fn prepare(&mut self, file: &'a SourceFile) {
+        let path = file.path.as_str();
+        if self.several.contains(path) {
+            self.sources.entry(path).or_insert_with(|| Source::from(Cow::Borrowed(file.text.as_str())));
+        }
+    }
+
+    /// The shared source of `file`, once [`Shared::prepare`]d.
+    fn get(&self, file: &SourceFile) -> Option<&Source<Cow<'a, str>>> {
+        self.sources.get(file.path.as_str())
+    }
+}
 
 fn render_one<'a>(out: &mut String, diag: &Diagnostic, sources: &'a Sources, shared: &mut Shared<'a>, color: bool) {
     let (kind, kind_color) = match diag.severity {
@@ -93,9 +128,8 @@ struct Resolved<'a, 'd> {
     primary: bool,
 }
 
-/// The labels of one file and their spans in its source: the shared one, or,
-/// when a label sits on a line longer than [`MAX_LINE`], an excerpt of its own
-/// with that line cropped.
+/// The labels of one file and their spans in its source: the shared one, or an
+/// excerpt of its own, with a line longer than [`MAX_LINE`] cropped.
 struct Group<'a, 's> {
     source: GroupSource<'a, 's>,
     spans: Vec<(usize, Range<usize>)>,
@@ -153,9 +187,9 @@ fn excerpt<'a>(diag: &Diagnostic, sources: &'a Sources, shared: &mut Shared<'a>,
         }
     }
     for file in &files {
-        shared.0.entry(file.path.as_str()).or_insert_with(|| Source::from(Cow::Borrowed(file.text.as_str())));
+        shared.prepare(file);
     }
-    let groups: Vec<Group> = files.iter().map(|file| group(file, &resolved, &shared.0[file.path.as_str()])).collect();
+    let groups: Vec<Group> = files.iter().map(|file| group(file, &resolved, shared.get(file))).collect();
     // Our headers: the primary label's start in its file, else the file's first label's.
     let headers: Vec<String> = files
         .iter()
@@ -218,22 +252,24 @@ fn replace_header(line: &str, headers: &[String]) -> String {
     format!("{}{header}{tail}", &line[..start])
 }
 
-/// The group of `file`'s labels: over the `shared` source when every label's
-/// lines are short; else over an excerpt holding empty lines up to the first
-/// label's line (ariadne numbers lines from the start of its source), then the
-/// lines from the first label's to the last label's, where a line longer than
-/// [`MAX_LINE`] that no multi-line label crosses is cropped to its labels plus
-/// [`CONTEXT`] bytes each side, with `…`.
+/// The group of `file`'s labels: over the `shared` source, when there is one
+/// and every label's lines are short; else over an excerpt holding empty lines
+/// up to the first label's line (ariadne numbers lines from the start of its
+/// source), then the lines from the first label's to the last label's, where a
+/// line longer than [`MAX_LINE`] that no multi-line label crosses is cropped to
+/// its labels plus [`CONTEXT`] bytes each side, with `…`.
 fn group<'a, 's>(
     file: &'a SourceFile,
     resolved: &[Resolved<'_, '_>],
-    shared: &'s Source<Cow<'a, str>>,
+    shared: Option<&'s Source<Cow<'a, str>>>,
 ) -> Group<'a, 's> {
     let mine: Vec<(usize, &Resolved<'_, '_>)> =
         resolved.iter().enumerate().filter(|(_, r)| std::ptr::eq(r.file, file)).collect();
     let last_line = |r: &Resolved| file.line_index(if r.range.is_empty() { r.range.start } else { r.range.end - 1 });
     let long = |line: usize| file.line_range(line).len() > MAX_LINE;
-    if !mine.iter().any(|(_, r)| long(file.line_index(r.range.start)) || long(last_line(r))) {
+    if let Some(shared) =
+        shared.filter(|_| !mine.iter().any(|(_, r)| long(file.line_index(r.range.start)) || long(last_line(r))))
+    {
         let spans = mine.iter().map(|(i, r)| (*i, r.range.clone())).collect();
         return Group { source: GroupSource::Shared(shared), spans };
     }
