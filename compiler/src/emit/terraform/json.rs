@@ -286,17 +286,6 @@ impl Placed {
         u128::from_be_bytes(bytes)
     }
 
-    /// Orders two values of a file by path, then key.
-    fn order(&self, other: &Placed, chunks: &[String]) -> std::cmp::Ordering {
-        (self.path, self.prefix).cmp(&(other.path, other.prefix)).then_with(|| self.key(chunks).cmp(other.key(chunks)))
-    }
-
-    /// Where the value stands in the order values were added: each is placed after
-    /// the one before, in the same buffer or the next.
-    fn added(&self) -> (usize, usize) {
-        (self.chunk, self.key.0)
-    }
-
     fn key<'t>(&self, chunks: &'t [String]) -> &'t str {
         &chunks[self.chunk][self.key.0..self.key.1]
     }
@@ -426,11 +415,10 @@ impl TfFile {
     /// Writes pretty JSON (serde_json's layout: two-space indent, sorted keys) with a
     /// trailing newline into `out`, handing it on a piece at a time.
     pub fn write(self, out: &mut Out, files: &mut dyn Files) {
-        let TfFile { paths, mut values, chunks, .. } = self;
+        let TfFile { paths, values, chunks, .. } = self;
         // Each path's values in key order; of a path and key, the value added last wins,
-        // as in a map: equal keys stay in the order added, which ends every tie, so an
-        // unstable sort gives the stable sort's order.
-        values.sort_unstable_by(|a, b| a.order(b, &chunks).then_with(|| a.added().cmp(&b.added())));
+        // as in a map.
+        let mut values = sorted(&values, &chunks);
         values.dedup_by(|later, earlier| {
             let same = later.path == earlier.path && later.key(&chunks) == earlier.key(&chunks);
             if same {
@@ -453,6 +441,26 @@ impl TfFile {
         });
         written.ok().and_then(|mut files| files.pop()).map(|(_, text)| text).unwrap_or_default()
     }
+}
+
+/// `values` by path, then key, then in the order they were added (equal keys stay in
+/// that order, which ends every tie: an unstable sort gives the stable sort's order).
+///
+/// What is sorted is each value's path, index and key prefix, not the values: a fleet's
+/// root has tens of thousands, which a sort would move a dozen times each, and most pairs
+/// are told apart by their path and prefix alone.
+fn sorted(values: &[Placed], chunks: &[String]) -> Vec<Placed> {
+    // The path in the high half, the index (the order added) in the low one: a file has
+    // far fewer than 2^32 of either (a fleet-40k root, about 600,000 values).
+    let mut order: Vec<(u128, u64)> =
+        values.iter().enumerate().map(|(i, v)| (v.prefix, (v.path as u64) << 32 | i as u64)).collect();
+    order.sort_unstable_by(|a, b| {
+        (a.1 >> 32, a.0).cmp(&(b.1 >> 32, b.0)).then_with(|| {
+            let (x, y) = (&values[a.1 as u32 as usize], &values[b.1 as u32 as usize]);
+            x.key(chunks).cmp(y.key(chunks)).then((a.1 as u32).cmp(&(b.1 as u32)))
+        })
+    });
+    order.iter().map(|&(_, at)| values[at as u32 as usize]).collect()
 }
 
 /// One object of a file being rendered: the values placed at its path, in key order,
@@ -1086,7 +1094,15 @@ mod tests {
     /// key (never one of the blocks' own), with few names, so that keys repeat.
     fn any_addition() -> impl Strategy<Value = (u8, &'static str, &'static str, serde_json::Value)> {
         let ty = prop::sample::select(vec!["aws_b", "aws_a", "aws_a_b"]);
-        let key = prop::sample::select(vec!["k", "k2", "a-b", "a_b", "aws_a", "zz", "é", "terraform"]);
+        // Keys beyond the 16 bytes of a value's prefix, some equal there, one a prefix of others.
+        let long = [
+            "svc_service-one_out_dns_tcp_53",
+            "svc_service-one_out_dns_udp_53",
+            "svc_service-one_",
+            "svc_service-one_0",
+        ];
+        let key =
+            prop::sample::select([&["k", "k2", "a-b", "a_b", "aws_a", "zz", "é", "terraform"][..], &long].concat());
         (0u8..4, ty, key, any_value())
     }
 
