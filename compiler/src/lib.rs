@@ -194,7 +194,7 @@ where
     let for_checks = Arc::new(model);
     let for_emit = Arc::clone(&for_checks);
     let (failed, open) = (&AtomicBool::new(false), &open);
-    let (checked, (program, emitted)) = par::join(
+    let ((checked, source_digest), (program, emitted)) = par::join(
         move || {
             let mut local = diag::Diagnostics::new();
             checks::run(&for_checks, options, &mut local);
@@ -202,7 +202,9 @@ where
                 failed.store(true, Ordering::Release);
             }
             drop(for_checks);
-            local
+            // The lock's digest of the sources, here: the checks are done long before
+            // the rendering, and the lock is written once it is.
+            (local, lock::source_digest(sources))
         },
         move || {
             let program = model::to_ir(&for_emit);
@@ -220,7 +222,8 @@ where
     let mut compilation = Compilation::default();
     match emitted {
         Ok(rendered) => {
-            let lock = lock::render_hashed(rendered.iter().map(|(p, (sha, _))| (p.as_str(), sha.as_str())), sources);
+            let digests = rendered.iter().map(|(p, (sha, _))| (p.as_str(), sha.as_str()));
+            let lock = lock::render_with_source_digest(digests, &source_digest);
             let mut files: BTreeMap<String, R::Kept> = rendered.into_iter().map(|(p, (_, kept))| (p, kept)).collect();
             // (The lock's own digest is listed nowhere.)
             files.insert(lock::LOCK_FILE.to_string(), open(lock::LOCK_FILE).whole(&lock).0);

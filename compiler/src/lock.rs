@@ -81,12 +81,17 @@ pub fn render(files: &BTreeMap<String, String>, sources: &Sources) -> String {
 /// Renders the lock from each file's path and hex sha256 (already computed, by
 /// [`crate::emit::emit_hashed`]), in path order.
 pub fn render_hashed<'a>(files: impl IntoIterator<Item = (&'a str, &'a str)>, sources: &Sources) -> String {
+    render_with_source_digest(files, &source_digest(sources))
+}
+
+/// [`render_hashed`], the sources' digest ([`source_digest`]) already computed.
+pub fn render_with_source_digest<'a>(files: impl IntoIterator<Item = (&'a str, &'a str)>, digest: &str) -> String {
     let listed: serde_json::Map<String, Value> =
         files.into_iter().map(|(path, digest)| (path.to_string(), json!(digest))).collect();
     let lock = json!({
         "//": "written by govc build: the files govc owns in this directory; do not edit",
         "govc_version": env!("CARGO_PKG_VERSION"),
-        "source_digest": format!("sha256:{}", source_digest(sources)),
+        "source_digest": format!("sha256:{digest}"),
         "files": listed,
     });
     let mut out = serde_json::to_string_pretty(&lock).expect("a JSON value always serializes");
