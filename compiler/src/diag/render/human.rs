@@ -163,9 +163,11 @@ impl<'a> ariadne::Cache<usize> for Groups<'a, '_> {
 /// The ariadne excerpt without its own header line (the header is ours), or
 /// an empty string when the diagnostic has no label in a known file.
 ///
-/// Ariadne is handed only the lines the labels cover, never the whole file, and
-/// lines longer than [`MAX_LINE`] are cropped around their labels with `…`: the
-/// cost and size of a report do not grow with the file or the line.
+/// Ariadne is handed the lines the labels cover (after empty lines up to them), or
+/// the whole file once for all the reports that show it, and lines longer than
+/// [`MAX_LINE`] are cropped around their labels with `…`: the cost and size of the
+/// reports grow with the files once, not with the files times the reports, and never
+/// with a line.
 fn excerpt<'a>(diag: &Diagnostic, sources: &'a Sources, shared: &mut Shared<'a>, color: bool) -> String {
     let resolved: Vec<Resolved> = diag
         .labels
