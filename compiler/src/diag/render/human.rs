@@ -54,12 +54,8 @@ impl<'a> Shared<'a> {
     fn of(diags: &[Diagnostic], sources: &'a Sources) -> Shared<'a> {
         let mut shown: BTreeMap<&str, usize> = BTreeMap::new();
         for diag in diags {
-            let mut files: Vec<&str> =
-                diag.labels.iter().filter_map(|l| label_file(sources, l)).map(|f| f.path.as_str()).collect();
-            files.sort_unstable();
-            files.dedup();
-            for file in files {
-                *shown.entry(file).or_default() += 1;
+            for file in files_shown(diag.labels.iter().filter_map(|l| label_file(sources, l))) {
+                *shown.entry(file.path.as_str()).or_default() += 1;
             }
         }
         let several = shown.into_iter().filter(|&(_, n)| n > 1).map(|(file, _)| file).collect();
@@ -181,13 +177,7 @@ fn excerpt<'a>(diag: &Diagnostic, sources: &'a Sources, shared: &mut Shared<'a>,
     if resolved.is_empty() {
         return String::new();
     }
-    // Files in order of their first label: the primary label's file comes first.
-    let mut files: Vec<&SourceFile> = Vec::new();
-    for r in &resolved {
-        if !files.iter().any(|f| std::ptr::eq(*f, r.file)) {
-            files.push(r.file);
-        }
-    }
+    let files = files_shown(resolved.iter().map(|r| r.file));
     for file in &files {
         shared.prepare(file);
     }
@@ -233,6 +223,18 @@ fn excerpt<'a>(diag: &Diagnostic, sources: &'a Sources, shared: &mut Shared<'a>,
     // and the trailing blanks that ariadne pads label lines with.
     let body = text.split_once('\n').map(|(_, rest)| rest).unwrap_or_default();
     body.lines().map(|line| format!("{}\n", replace_header(line.trim_end(), &headers))).collect()
+}
+
+/// The files of a report's labels (`labelled`, a file per label), each once, in order
+/// of their first label: the primary label's file comes first.
+fn files_shown<'a>(labelled: impl Iterator<Item = &'a SourceFile>) -> Vec<&'a SourceFile> {
+    let mut files: Vec<&SourceFile> = Vec::new();
+    for file in labelled {
+        if !files.iter().any(|f| std::ptr::eq(*f, file)) {
+            files.push(file);
+        }
+    }
+    files
 }
 
 /// Replaces ariadne's `MARK idx MARK:line:col` (which it computes wrongly for a
