@@ -185,7 +185,7 @@ pub fn refs<S: AsRef<str>>(items: impl IntoIterator<Item = S>) -> Value {
     Value::Array(items.into_iter().map(reference).collect())
 }
 
-/// A field of a block written by [`TfFile::resource_fields`].
+/// A field of a block written by [`write_fields`].
 pub enum Scalar<'a> {
     /// A literal, escaped like [`lit`].
     Lit(&'a str),
@@ -247,7 +247,7 @@ pub fn prefixed_ident(prefix: &str, name: &str) -> String {
 /// Each value is rendered to text when it is added, into buffers the whole file shares:
 /// a fleet's root has tens of thousands of blocks, and holds neither their trees nor a
 /// string or a map node each. The values are put in key order once, when the file is
-/// rendered.
+/// rendered. Values [`Later`] holds are rendered only then, straight into the file.
 #[derive(Default)]
 pub struct TfFile {
     /// The paths values were added under, each once (a file has a few).
@@ -259,13 +259,28 @@ pub struct TfFile {
     /// The keys and texts of the values, one after another, in buffers of about
     /// [`CHUNK`] bytes: a file of megabytes is never one buffer grown and copied.
     chunks: Vec<String>,
+    /// The sources of the values rendered when the file is written.
+    later: Vec<Box<dyn Later>>,
+}
+
+/// Values of a file kept as records and rendered only when the file is written, in key
+/// order, straight into its text: for the blocks a root has thousands of (security group
+/// rules), whose texts would otherwise be held from the moment they are added until the
+/// file is written, and copied then. Value `id`'s path, key and text never change.
+pub trait Later: Send {
+    /// How many values there are (their ids are `0..len`).
+    fn len(&self) -> usize;
+    /// The path and key of value `id`.
+    fn place(&self, id: usize) -> (&[&'static str], &str);
+    /// Writes value `id` as [`write_value`] writes a value at `depth`.
+    fn write(&self, id: usize, out: &mut String, depth: usize);
 }
 
 /// The size a [`TfFile`]'s buffer is filled to before the next value starts another.
 const CHUNK: usize = 64 * 1024;
 
-/// A value of a [`TfFile`]: the index of its path, and where its key and its text
-/// stand in the file's buffers.
+/// A value of a [`TfFile`]: the index of its path, where its key stands in the file's
+/// buffers, and its text.
 #[derive(Clone, Copy)]
 struct Placed {
     path: usize,
@@ -274,7 +289,16 @@ struct Placed {
     /// their prefixes unless those are equal, without reading the buffer.
     prefix: u128,
     key: (usize, usize),
-    value: (usize, usize),
+    value: Text,
+}
+
+/// Where a value's text is.
+#[derive(Clone, Copy)]
+enum Text {
+    /// In the key's buffer, at this range.
+    Written(usize, usize),
+    /// Value `.1` of the file's [`Later`] `.0`, rendered when the file is written.
+    Later(usize, usize),
 }
 
 impl Placed {
@@ -288,10 +312,6 @@ impl Placed {
 
     fn key<'t>(&self, chunks: &'t [String]) -> &'t str {
         &chunks[self.chunk][self.key.0..self.key.1]
-    }
-
-    fn value<'t>(&self, chunks: &'t [String]) -> &'t str {
-        &chunks[self.chunk][self.value.0..self.value.1]
     }
 }
 
@@ -311,6 +331,16 @@ impl TfFile {
     /// Puts under `path` then `key` the value `write` writes (at the depth of `path`
     /// plus one).
     fn place(&mut self, path: &[&str], key: &str, write: impl FnOnce(&mut String)) {
+        self.place_text(path, key, |text| {
+            let at = text.len();
+            write(text);
+            Text::Written(at, text.len())
+        });
+    }
+
+    /// Puts `key` under `path`, its key in the last buffer, then whatever `value` writes
+    /// after it there: where the value's text is.
+    fn place_text(&mut self, path: &[&str], key: &str, value: impl FnOnce(&mut String) -> Text) {
         let path = self.path_index(path);
         if self.chunks.last().is_none_or(|last| last.len() >= CHUNK) {
             self.chunks.push(String::with_capacity(CHUNK + CHUNK / 4));
@@ -319,10 +349,20 @@ impl TfFile {
         let text = &mut self.chunks[chunk];
         let key_at = text.len();
         text.push_str(key);
-        let value_at = text.len();
-        write(text);
-        let value = (value_at, text.len());
-        self.values.push(Placed { path, chunk, prefix: Placed::prefix(key), key: (key_at, value_at), value });
+        let key = (key_at, text.len());
+        let value = value(text);
+        self.values.push(Placed { path, chunk, prefix: Placed::prefix(&text[key.0..key.1]), key, value });
+    }
+
+    /// Adds the values `later` holds, in the order of their ids, after those added so far:
+    /// their texts are written only when the file is.
+    pub fn add_later(&mut self, later: Box<dyn Later>) {
+        let source = self.later.len();
+        for id in 0..later.len() {
+            let (path, key) = later.place(id);
+            self.place_text(path, key, |_| Text::Later(source, id));
+        }
+        self.later.push(later);
     }
 
     /// The index of `path` in `paths`, added when new. Values mostly come a kind at a
@@ -349,26 +389,6 @@ impl TfFile {
     /// Adds `resource.<ty>.<name> = body`.
     pub fn resource(&mut self, ty: &str, name: &str, body: Value) {
         self.insert(&["resource", ty], name, &body);
-    }
-
-    /// Adds `resource.<ty>.<name>` whose body is only `fields`, written straight to
-    /// text (no tree): the same text as [`TfFile::resource`] with the equivalent
-    /// [`obj`]. For the blocks a fleet has thousands of, such as security group rules.
-    /// The keys are govc's own, like [`ObjectWriter`]'s: written as they are.
-    pub fn resource_fields(&mut self, ty: &str, name: &str, fields: &mut [(&'static str, Scalar<'_>)]) {
-        fields.sort_unstable_by_key(|(key, _)| *key);
-        debug_assert!(fields.windows(2).all(|w| w[0].0 != w[1].0), "a block's keys are unique");
-        debug_assert!(fields.iter().all(|(key, _)| !needs_escape(key.as_bytes())), "keys are plain");
-        let path = ["resource", ty];
-        self.place(&path, name, |out| {
-            let keys = fields.iter().map(|(k, v)| (PlainKey(k), v));
-            write_object(out, keys, path.len() + 1, |out, scalar, _| match scalar {
-                Scalar::Lit(s) => write_string(out, &escaped(s)),
-                Scalar::Ref(expr) => write_reference(out, &[expr]),
-                Scalar::Attr(ty, name, attr) => write_attribute(out, ty, name, attr),
-                Scalar::Int(n) => crate::emit::push_decimal(out, *n),
-            })
-        });
     }
 
     /// Adds `resource.<ty>.<name>` whose body `body` writes straight to text (no tree):
@@ -415,7 +435,7 @@ impl TfFile {
     /// Writes pretty JSON (serde_json's layout: two-space indent, sorted keys) with a
     /// trailing newline into `out`, handing it on a piece at a time.
     pub fn write(self, out: &mut Out, files: &mut dyn Files) {
-        let TfFile { paths, values, chunks, .. } = self;
+        let TfFile { paths, values, chunks, later, .. } = self;
         // Each path's values in key order; of a path and key, the value added last wins,
         // as in a map.
         let mut values = sorted(&values, &chunks);
@@ -426,7 +446,7 @@ impl TfFile {
             }
             same
         });
-        Level::of(&paths, &values).write(out, files, &chunks, 0);
+        Level::of(&paths, &values).write(out, files, &Texts { chunks: &chunks, later: &later }, 0);
         out.text.push('\n');
     }
 
@@ -461,6 +481,12 @@ fn sorted(values: &[Placed], chunks: &[String]) -> Vec<Placed> {
         })
     });
     order.iter().map(|&(_, at)| values[at as u32 as usize]).collect()
+}
+
+/// What a file's values' texts are read from: its buffers, and its [`Later`] values.
+struct Texts<'f> {
+    chunks: &'f [String],
+    later: &'f [Box<dyn Later>],
 }
 
 /// One object of a file being rendered: the values placed at its path, in key order,
@@ -525,7 +551,8 @@ impl<'f> Level<'f> {
 
     /// Writes the level as [`write_object`] writes an object at `depth`.
     /// The text is handed on after each value, once it holds a piece.
-    fn write(&self, out: &mut Out, files: &mut dyn Files, text: &'f [String], depth: usize) {
+    fn write(&self, out: &mut Out, files: &mut dyn Files, texts: &Texts<'f>, depth: usize) {
+        let text = texts.chunks;
         if self.is_empty() {
             out.text.push_str("{}");
             return;
@@ -540,10 +567,13 @@ impl<'f> Level<'f> {
             out.text.push_str(": ");
             match entry {
                 Entry::Value(value) => {
-                    out.text.push_str(value.value(text));
+                    match value.value {
+                        Text::Written(from, to) => out.text.push_str(&text[value.chunk][from..to]),
+                        Text::Later(source, id) => texts.later[source].write(id, &mut out.text, depth + 1),
+                    }
                     out.spill(files);
                 }
-                Entry::Below(level) => level.write(out, files, text, depth + 1),
+                Entry::Below(level) => level.write(out, files, texts, depth + 1),
             }
         });
         out.text.push('\n');
@@ -598,6 +628,23 @@ fn write_object<'a, K: WriteKey, V: 'a>(
     out.push('\n');
     indent(out, depth);
     out.push('}');
+}
+
+/// Writes an object of `fields` at `depth` as [`write_value`] writes the equivalent
+/// [`obj`] (sorted first), straight to text: for the blocks a fleet has thousands of,
+/// such as security group rules. The keys are govc's own, unique and plain, like
+/// [`ObjectWriter`]'s: written as they are.
+pub fn write_fields(out: &mut String, fields: &mut [(&'static str, Scalar<'_>)], depth: usize) {
+    fields.sort_unstable_by_key(|(key, _)| *key);
+    debug_assert!(fields.windows(2).all(|w| w[0].0 != w[1].0), "a block's keys are unique");
+    debug_assert!(fields.iter().all(|(key, _)| !needs_escape(key.as_bytes())), "keys are plain");
+    let keys = fields.iter().map(|(k, v)| (PlainKey(k), v));
+    write_object(out, keys, depth, |out, scalar, _| match scalar {
+        Scalar::Lit(s) => write_string(out, &escaped(s)),
+        Scalar::Ref(expr) => write_reference(out, &[expr]),
+        Scalar::Attr(ty, name, attr) => write_attribute(out, ty, name, attr),
+        Scalar::Int(n) => crate::emit::push_decimal(out, *n),
+    })
 }
 
 /// A key of [`write_object`]: any string, escaped, or one of govc's own, as it is.
@@ -1039,37 +1086,80 @@ mod tests {
         }
     }
 
-    #[test]
-    fn fields_are_written_as_their_object_would_be() {
-        // A name is escaped like any string, though govc's never need it.
-        let group = "svc-\"1\\";
-        let mut fast = TfFile::new("h");
-        fast.resource_fields(
-            "aws_rule",
-            "r",
-            &mut [
-                ("to_port", Scalar::Int(8080)),
+    /// Rules kept as records: a name, a port and a group each, written by [`write_fields`].
+    struct Records(Vec<(&'static str, u64, &'static str)>);
+
+    const RULE: [&str; 2] = ["resource", "aws_rule"];
+
+    impl Later for Records {
+        fn len(&self) -> usize {
+            self.0.len()
+        }
+
+        fn place(&self, id: usize) -> (&[&'static str], &str) {
+            (&RULE, self.0[id].0)
+        }
+
+        fn write(&self, id: usize, out: &mut String, depth: usize) {
+            let (_, port, group) = self.0[id];
+            let mut fields = [
+                ("to_port", Scalar::Int(port)),
                 ("description", Scalar::Lit("to \"db\" ${x} %{y}\n")),
                 ("security_group_id", Scalar::Attr("aws_security_group", group, "id")),
                 ("from_port", Scalar::Int(0)),
                 ("prefix_list_id", Scalar::Ref("aws_vpc_endpoint.s3.prefix_list_id")),
-            ],
-        );
-        fast.resource_fields("aws_rule", "empty", &mut []);
+            ];
+            let fields: &mut [_] = if group.is_empty() { &mut [] } else { &mut fields };
+            write_fields(out, fields, depth);
+        }
+    }
+
+    /// The tree [`Records`] stands for, value `(name, port, group)`.
+    fn record_tree(port: u64, group: &str) -> Value {
+        if group.is_empty() {
+            return json!({});
+        }
+        obj([
+            ("to_port", Value::from(port)),
+            ("description", lit("to \"db\" ${x} %{y}\n")),
+            ("security_group_id", reference_of(&["aws_security_group.", group, ".id"])),
+            ("from_port", Value::from(0)),
+            ("prefix_list_id", reference("aws_vpc_endpoint.s3.prefix_list_id")),
+        ])
+    }
+
+    /// Values written when the file is are the values their trees would be, in key order
+    /// among the others of their path, and of one path and key the value added last
+    /// wins, whichever way each was added.
+    #[test]
+    fn later_values_are_written_as_their_objects_would_be() {
+        // A name is escaped like any string, though govc's never need it.
+        let records =
+            vec![("r", 8080, "svc-\"1\\"), ("empty", 1, ""), ("b", 443, "web"), ("a", 5432, "db"), ("b", 444, "web2")];
+        let mut fast = TfFile::new("h");
+        fast.resource("aws_rule", "c", record_tree(9, "first"));
+        fast.resource("aws_rule", "a", record_tree(7, "replaced"));
+        fast.resource("aws_other", "x", record_tree(1, "other"));
+        fast.add_later(Box::new(Records(records.clone())));
+        fast.resource("aws_rule", "r", record_tree(6, "last"));
         let mut tree = TfFile::new("h");
-        tree.resource(
-            "aws_rule",
-            "r",
-            obj([
-                ("to_port", Value::from(8080)),
-                ("description", lit("to \"db\" ${x} %{y}\n")),
-                ("security_group_id", reference_of(&["aws_security_group.", group, ".id"])),
-                ("from_port", Value::from(0)),
-                ("prefix_list_id", reference("aws_vpc_endpoint.s3.prefix_list_id")),
-            ]),
-        );
-        tree.resource("aws_rule", "empty", json!({}));
-        assert_eq!(fast.render(), tree.render());
+        tree.resource("aws_rule", "c", record_tree(9, "first"));
+        tree.resource("aws_rule", "a", record_tree(7, "replaced"));
+        tree.resource("aws_other", "x", record_tree(1, "other"));
+        for (name, port, group) in records {
+            tree.resource("aws_rule", name, record_tree(port, group));
+        }
+        tree.resource("aws_rule", "r", record_tree(6, "last"));
+        let text = fast.render();
+        assert_eq!(text, tree.render());
+        let parsed: serde_json::Value = serde_json::from_str(&text).expect("the file is JSON");
+        let rules = &parsed["resource"]["aws_rule"];
+        let names: Vec<&str> = rules.as_object().expect("rules").keys().map(String::as_str).collect();
+        assert_eq!(names, ["a", "b", "c", "empty", "r"]);
+        assert_eq!(rules["a"]["to_port"], 5432);
+        assert_eq!(rules["b"]["to_port"], 444);
+        assert_eq!(rules["r"]["security_group_id"], "${aws_security_group.last.id}");
+        assert_eq!(rules["empty"], serde_json::json!({}));
     }
 
     fn any_value() -> impl Strategy<Value = serde_json::Value> {

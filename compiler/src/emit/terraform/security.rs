@@ -48,7 +48,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use foldhash::HashMap;
 use std::net::Ipv4Addr;
 
-use super::json::{lit, obj, prefixed_ident, reference, tags, Scalar, TfFile};
+use super::json::{lit, obj, prefixed_ident, reference, tags, write_fields, Later, Scalar, TfFile};
 use super::Ctx;
 use crate::emit::names;
 use crate::ir::{Connection, Egress, SegmentRole, Service, Telemetry};
@@ -75,36 +75,113 @@ struct Rule<'a> {
     description: Cow<'a, str>,
 }
 
-fn rule(file: &mut TfFile, r: Rule<'_>) {
-    let (ty, dir) = if r.ingress {
-        ("aws_vpc_security_group_ingress_rule", "in")
-    } else {
-        ("aws_vpc_security_group_egress_rule", "out")
-    };
-    let peer = match &r.peer {
-        Peer::Group(g) => ("referenced_security_group_id", Scalar::Attr("aws_security_group", g, "id")),
-        Peer::Cidr(c) => ("cidr_ipv4", Scalar::Lit(c)),
-        Peer::PrefixList(p) => ("prefix_list_id", Scalar::Ref(p)),
-    };
-    // `<group>_<dir>_<what>_<protocol>_<port>`, without the formatting machinery.
-    let mut name = String::with_capacity(r.group.len() + r.what.len() + r.protocol.len() + 16);
-    for part in [r.group, "_", dir, "_", r.what, "_", r.protocol, "_"] {
-        name.push_str(part);
+/// Where a root's groups and rules go: each group into the root as it comes, each rule
+/// into the records the root renders when it is written.
+struct Root<'f> {
+    file: &'f mut TfFile,
+    rules: Rules,
+}
+
+/// The security group rules of a root, kept as records and written when the root is
+/// ([`Later`]): a fleet's root has thousands (9,000 at fleet-1000), whose texts would
+/// otherwise be held, megabytes of them, from the first until the root is written.
+#[derive(Default)]
+struct Rules {
+    /// Each rule's key, description, group, peer and protocol, one after another.
+    text: String,
+    rules: Vec<Record>,
+}
+
+/// One rule of [`Rules`].
+struct Record {
+    /// Where its texts start in [`Rules::text`].
+    at: usize,
+    /// The lengths of its key, description, group, peer and protocol.
+    lengths: [usize; 5],
+    ingress: bool,
+    peer: PeerKind,
+    port: u16,
+}
+
+#[derive(Clone, Copy)]
+enum PeerKind {
+    Group,
+    Cidr,
+    PrefixList,
+}
+
+const INGRESS_RULE: [&str; 2] = ["resource", "aws_vpc_security_group_ingress_rule"];
+const EGRESS_RULE: [&str; 2] = ["resource", "aws_vpc_security_group_egress_rule"];
+
+impl Rules {
+    /// Rule `r`, named `<group>_<dir>_<what>_<protocol>_<port>`.
+    fn add(&mut self, r: Rule<'_>) {
+        let (peer, peer_kind) = match &r.peer {
+            Peer::Group(g) => (*g, PeerKind::Group),
+            Peer::Cidr(c) => (c.as_str(), PeerKind::Cidr),
+            Peer::PrefixList(p) => (*p, PeerKind::PrefixList),
+        };
+        let text = &mut self.text;
+        let at = text.len();
+        for part in [r.group, "_", if r.ingress { "in" } else { "out" }, "_", r.what, "_", r.protocol, "_"] {
+            text.push_str(part);
+        }
+        crate::emit::push_decimal(text, u64::from(r.port));
+        let lengths = [text.len() - at, r.description.len(), r.group.len(), peer.len(), r.protocol.len()];
+        for part in [&*r.description, r.group, peer, r.protocol] {
+            text.push_str(part);
+        }
+        self.rules.push(Record { at, lengths, ingress: r.ingress, peer: peer_kind, port: r.port });
     }
-    crate::emit::push_decimal(&mut name, u64::from(r.port));
-    // Thousands per fleet: written straight to text.
-    file.resource_fields(
-        ty,
-        &name,
-        &mut [
-            ("description", Scalar::Lit(&r.description)),
-            ("from_port", Scalar::Int(u64::from(r.port))),
-            ("ip_protocol", Scalar::Lit(r.protocol)),
-            ("security_group_id", Scalar::Attr("aws_security_group", r.group, "id")),
-            ("to_port", Scalar::Int(u64::from(r.port))),
-            peer,
-        ],
-    );
+
+    /// The texts of `rule`: its key, description, group, peer and protocol.
+    fn texts(&self, rule: &Record) -> [&str; 5] {
+        let mut at = rule.at;
+        rule.lengths.map(|n| {
+            let part = &self.text[at..at + n];
+            at += n;
+            part
+        })
+    }
+}
+
+impl Later for Rules {
+    fn len(&self) -> usize {
+        self.rules.len()
+    }
+
+    fn place(&self, id: usize) -> (&[&'static str], &str) {
+        let rule = &self.rules[id];
+        let path: &[&'static str] = if rule.ingress { &INGRESS_RULE } else { &EGRESS_RULE };
+        (path, self.texts(rule)[0])
+    }
+
+    fn write(&self, id: usize, out: &mut String, depth: usize) {
+        let rule = &self.rules[id];
+        let [_, description, group, peer, protocol] = self.texts(rule);
+        let peer = match rule.peer {
+            PeerKind::Group => ("referenced_security_group_id", Scalar::Attr("aws_security_group", peer, "id")),
+            PeerKind::Cidr => ("cidr_ipv4", Scalar::Lit(peer)),
+            PeerKind::PrefixList => ("prefix_list_id", Scalar::Ref(peer)),
+        };
+        let port = u64::from(rule.port);
+        write_fields(
+            out,
+            &mut [
+                ("description", Scalar::Lit(description)),
+                ("from_port", Scalar::Int(port)),
+                ("ip_protocol", Scalar::Lit(protocol)),
+                ("security_group_id", Scalar::Attr("aws_security_group", group, "id")),
+                ("to_port", Scalar::Int(port)),
+                peer,
+            ],
+            depth,
+        );
+    }
+}
+
+fn rule(root: &mut Root<'_>, r: Rule<'_>) {
+    root.rules.add(r);
 }
 
 /// A flow between two groups on one port.
@@ -118,10 +195,10 @@ struct Flow<'a> {
 }
 
 /// A flow is two rules: egress on the sending group, ingress on the receiving one.
-fn flow(file: &mut TfFile, f: Flow<'_>, out_description: &str, in_description: &str) {
+fn flow(root: &mut Root<'_>, f: Flow<'_>, out_description: &str, in_description: &str) {
     let Flow { from, to, protocol, port, what } = f;
     rule(
-        file,
+        root,
         Rule {
             group: from,
             ingress: false,
@@ -133,7 +210,7 @@ fn flow(file: &mut TfFile, f: Flow<'_>, out_description: &str, in_description: &
         },
     );
     rule(
-        file,
+        root,
         Rule {
             group: to,
             ingress: true,
@@ -146,8 +223,8 @@ fn flow(file: &mut TfFile, f: Flow<'_>, out_description: &str, in_description: &
     );
 }
 
-fn group(file: &mut TfFile, ident: &str, name: &str, description: &str) {
-    file.resource(
+fn group(root: &mut Root<'_>, ident: &str, name: &str, description: &str) {
+    root.file.resource(
         "aws_security_group",
         ident,
         obj([
@@ -175,12 +252,12 @@ pub fn bootstrap_group(postgres: &str) -> String {
 }
 
 /// DNS out of `group` to the nodes (CoreDNS), over TCP and UDP.
-fn dns_rules(file: &mut TfFile, group: &str) {
+fn dns_rules(root: &mut Root<'_>, group: &str) {
     for (protocol, description) in
         [("tcp", "Cluster DNS (CoreDNS on the nodes) over tcp"), ("udp", "Cluster DNS (CoreDNS on the nodes) over udp")]
     {
         rule(
-            file,
+            root,
             Rule {
                 group,
                 ingress: false,
@@ -197,17 +274,17 @@ fn dns_rules(file: &mut TfFile, group: &str) {
 /// The rules of a bootstrap Job's group: DNS to the nodes, HTTPS to the VPC endpoints
 /// (Secrets Manager, where the master secret is), and the database's port, mirrored by
 /// ingress rules on the endpoints' and the database's groups.
-fn bootstrap_rules(file: &mut TfFile, db: &crate::ir::Postgres) {
+fn bootstrap_rules(root: &mut Root<'_>, db: &crate::ir::Postgres) {
     let me = bootstrap_group(&db.name);
-    dns_rules(file, &me);
+    dns_rules(root, &me);
     flow(
-        file,
+        root,
         Flow { from: &me, to: "endpoints", protocol: "tcp", port: 443, what: None },
         &format!("Bootstrap of {} to Secrets Manager (its master secret) through the VPC endpoint", db.name),
         &format!("HTTPS from the bootstrap Job of {}", db.name),
     );
     flow(
-        file,
+        root,
         Flow { from: &me, to: &postgres_group(&db.name), protocol: "tcp", port: db.port, what: None },
         &format!("Bootstrap of {} creates its users on {}", db.name, db.port),
         &format!("postgres {} on {} from its bootstrap Job (creates the services' users)", db.name, db.port),
@@ -220,46 +297,48 @@ pub fn egress_ip(entry: &Egress) -> Option<Ipv4Addr> {
     entry.host.parse().ok()
 }
 
-/// Adds the security groups and their rules to `network.tf.json`.
+/// Adds the security groups and their rules to `network.tf.json` (the rules are written when
+/// the file is: [`Rules`]).
 pub fn emit(file: &mut TfFile, ctx: &Ctx<'_>) {
+    let root = &mut Root { file, rules: Rules::default() };
     let res = &ctx.env.resources;
     let group_name = |suffix: &str| ctx.name(suffix, 255);
-    group(file, "ingress", &group_name("ingress"), "Ingress segment: HTTPS in, routed service ports out to the pods");
+    group(root, "ingress", &group_name("ingress"), "Ingress segment: HTTPS in, routed service ports out to the pods");
     group(
-        file,
+        root,
         "runtime",
         &group_name("runtime"),
         "Runtime segment: EKS nodes (and pods without a security group policy)",
     );
-    group(file, "endpoints", &group_name("endpoints"), "VPC interface endpoints: HTTPS from the nodes");
-    group(file, "cluster", &group_name("cluster"), "EKS control plane ENIs");
+    group(root, "endpoints", &group_name("endpoints"), "VPC interface endpoints: HTTPS from the nodes");
+    group(root, "cluster", &group_name("cluster"), "EKS control plane ENIs");
     for db in &res.databases {
         let name = names::postgres_security_group_name(ctx.project, &ctx.env.name, &db.name);
         let description = format!("Postgres {}: its port from the services that connect to it", db.name);
-        group(file, &postgres_group(&db.name), &name, &description);
+        group(root, &postgres_group(&db.name), &name, &description);
     }
     for db in res.databases.iter().filter(|d| res.connectors(&d.name).next().is_some()) {
         let name = names::bootstrap_security_group_name(ctx.project, &ctx.env.name, &db.name);
         let description =
             format!("Pods of the bootstrap Job of postgres {}: the database and Secrets Manager", db.name);
-        group(file, &bootstrap_group(&db.name), &name, &description);
+        group(root, &bootstrap_group(&db.name), &name, &description);
     }
     for svc in &res.services {
         let name = names::service_security_group_name(ctx.project, &ctx.env.name, &svc.name);
         let description =
             ["Pods of service ", &svc.name, " (security group for pods): its declared flows only"].concat();
-        group(file, &service_group(&svc.name), &name, &description);
+        group(root, &service_group(&svc.name), &name, &description);
     }
     if ctx.env.telemetry.is_some() {
         let name = names::collector_security_group_name(ctx.project, &ctx.env.name);
         let description = "Pods of the OpenTelemetry Collector: OTLP from the services, its backends out";
-        group(file, COLLECTOR_GROUP, &name, description);
+        group(root, COLLECTOR_GROUP, &name, description);
     }
 
     let https_from = if ctx.public_ingress() { "0.0.0.0/0".to_string() } else { ctx.cidr.to_string() };
     let https_what = if ctx.public_ingress() { "the internet" } else { "the VPC" };
     rule(
-        file,
+        root,
         Rule {
             group: "ingress",
             ingress: true,
@@ -281,7 +360,7 @@ pub fn emit(file: &mut TfFile, ctx: &Ctx<'_>) {
     }
     for port in routed.values().flatten().copied().collect::<BTreeSet<u16>>() {
         rule(
-            file,
+            root,
             Rule {
                 group: "ingress",
                 ingress: false,
@@ -304,7 +383,7 @@ pub fn emit(file: &mut TfFile, ctx: &Ctx<'_>) {
         let group = service_group(svc);
         for &port in ports {
             rule(
-                file,
+                root,
                 Rule {
                     group: &group,
                     ingress: true,
@@ -319,22 +398,22 @@ pub fn emit(file: &mut TfFile, ctx: &Ctx<'_>) {
     }
 
     for svc in &res.services {
-        service_rules(file, ctx, svc, &services);
+        service_rules(root, ctx, svc, &services);
     }
     if let Some(telemetry) = &ctx.env.telemetry {
-        collector_rules(file, ctx, telemetry);
+        collector_rules(root, ctx, telemetry);
     }
     for db in res.databases.iter().filter(|d| res.connectors(&d.name).next().is_some()) {
-        bootstrap_rules(file, db);
+        bootstrap_rules(root, db);
     }
 
     // The nodes' own needs: cluster DNS, VPC endpoints and S3 (image layers) over HTTPS.
     for protocol in ["tcp", "udp"] {
         let description = format!("Cluster DNS (CoreDNS) over {protocol} between nodes");
         let within = Flow { from: "runtime", to: "runtime", protocol, port: 53, what: Some("dns") };
-        flow(file, within, &description, &description);
+        flow(root, within, &description, &description);
         rule(
-            file,
+            root,
             Rule {
                 group: "runtime",
                 ingress: true,
@@ -348,13 +427,13 @@ pub fn emit(file: &mut TfFile, ctx: &Ctx<'_>) {
         );
     }
     flow(
-        file,
+        root,
         Flow { from: "runtime", to: "endpoints", protocol: "tcp", port: 443, what: None },
         "HTTPS to the VPC interface endpoints",
         "HTTPS from the runtime to the VPC interface endpoints",
     );
     rule(
-        file,
+        root,
         Rule {
             group: "runtime",
             ingress: false,
@@ -370,7 +449,7 @@ pub fn emit(file: &mut TfFile, ctx: &Ctx<'_>) {
     let collector_health = ctx.env.telemetry.as_ref().map(|_| Telemetry::HEALTH_PORT);
     for port in res.services.iter().map(|s| s.port).chain(collector_health).collect::<BTreeSet<u16>>() {
         rule(
-            file,
+            root,
             Rule {
                 group: "runtime",
                 ingress: false,
@@ -385,7 +464,7 @@ pub fn emit(file: &mut TfFile, ctx: &Ctx<'_>) {
 
     // Control plane and nodes.
     flow(
-        file,
+        root,
         Flow { from: "runtime", to: "cluster", protocol: "tcp", port: 443, what: None },
         "Nodes and pods to the Kubernetes API",
         "Kubernetes API from the nodes and pods",
@@ -393,22 +472,23 @@ pub fn emit(file: &mut TfFile, ctx: &Ctx<'_>) {
     for port in CONTROL_PLANE_TO_NODES {
         let description = format!("Control plane to kubelet and webhooks on {port}");
         flow(
-            file,
+            root,
             Flow { from: "cluster", to: "runtime", protocol: "tcp", port, what: None },
             &description,
             &description,
         );
     }
+    root.file.add_later(Box::new(std::mem::take(&mut root.rules)));
 }
 
 /// The rules of one service's group: DNS, kubelet probes, its `connects` (to services and
 /// databases, each mirrored by an ingress rule on the peer's group) and its `egress`.
-fn service_rules(file: &mut TfFile, ctx: &Ctx<'_>, svc: &Service, services: &HashMap<&str, &Service>) {
+fn service_rules(root: &mut Root<'_>, ctx: &Ctx<'_>, svc: &Service, services: &HashMap<&str, &Service>) {
     let res = &ctx.env.resources;
     let me = service_group(&svc.name);
-    dns_rules(file, &me);
+    dns_rules(root, &me);
     rule(
-        file,
+        root,
         Rule {
             group: &me,
             ingress: true,
@@ -423,7 +503,7 @@ fn service_rules(file: &mut TfFile, ctx: &Ctx<'_>, svc: &Service, services: &Has
     // token for credentials at STS, through the VPC endpoint.
     if res.has_role(svc) {
         flow(
-            file,
+            root,
             Flow { from: &me, to: "endpoints", protocol: "tcp", port: 443, what: None },
             &[&svc.name, " to STS (its IAM role) through the VPC endpoint"].concat(),
             &["HTTPS from ", &svc.name, " (STS, its IAM role)"].concat(),
@@ -433,7 +513,7 @@ fn service_rules(file: &mut TfFile, ctx: &Ctx<'_>, svc: &Service, services: &Has
     if res.reaches_storage(svc) {
         let buckets: Vec<&str> = svc.buckets().filter(|b| res.bucket(b).is_some()).collect();
         rule(
-            file,
+            root,
             Rule {
                 group: &me,
                 ingress: false,
@@ -469,13 +549,13 @@ fn service_rules(file: &mut TfFile, ctx: &Ctx<'_>, svc: &Service, services: &Has
         }
         let port_text = decimal(port);
         flow(
-            file,
+            root,
             Flow { from: &me, to: &to, protocol: "tcp", port, what: None },
             &[&svc.name, " connects to ", &what, " on ", &port_text].concat(),
             &[&what, " on ", &port_text, " from ", &svc.name, " (a declared connection)"].concat(),
         );
     }
-    egress_rules(file, &me, &svc.egress);
+    egress_rules(root, &me, &svc.egress);
 }
 
 /// `n` in decimal digits, for the descriptions made once per service and rule (without
@@ -488,11 +568,11 @@ fn decimal(n: u16) -> String {
 
 /// The collector's group: DNS, kubelet probes on its health port, OTLP in from each
 /// service's group (each service's egress to it is here too) and its backends out.
-fn collector_rules(file: &mut TfFile, ctx: &Ctx<'_>, telemetry: &Telemetry) {
+fn collector_rules(root: &mut Root<'_>, ctx: &Ctx<'_>, telemetry: &Telemetry) {
     let me = COLLECTOR_GROUP;
-    dns_rules(file, me);
+    dns_rules(root, me);
     rule(
-        file,
+        root,
         Rule {
             group: me,
             ingress: true,
@@ -508,7 +588,7 @@ fn collector_rules(file: &mut TfFile, ctx: &Ctx<'_>, telemetry: &Telemetry) {
         for port in [Telemetry::OTLP_GRPC_PORT, Telemetry::OTLP_HTTP_PORT] {
             let port_text = decimal(port);
             flow(
-                file,
+                root,
                 Flow { from: &from, to: me, protocol: "tcp", port, what: None },
                 &[&svc.name, " sends telemetry (OTLP) to the collector on ", &port_text].concat(),
                 &["OTLP on ", &port_text, " from ", &svc.name].concat(),
@@ -516,12 +596,12 @@ fn collector_rules(file: &mut TfFile, ctx: &Ctx<'_>, telemetry: &Telemetry) {
         }
     }
     let backends: Vec<Egress> = telemetry.destinations().into_iter().cloned().collect();
-    egress_rules(file, me, &backends);
+    egress_rules(root, me, &backends);
 }
 
 /// Declared egress of `group`: an IP entry is exactly that /32; a host name is any address
 /// on the port here (the name itself is enforced on the egress path, outside security groups).
-fn egress_rules(file: &mut TfFile, me: &str, egress: &[Egress]) {
+fn egress_rules(root: &mut Root<'_>, me: &str, egress: &[Egress]) {
     let mut hosts: BTreeMap<u16, BTreeSet<&str>> = BTreeMap::new();
     let mut ips: BTreeSet<(Ipv4Addr, u16)> = BTreeSet::new();
     for eg in egress {
@@ -537,7 +617,7 @@ fn egress_rules(file: &mut TfFile, me: &str, egress: &[Egress]) {
     for (port, names) in hosts {
         let shown: Vec<&str> = names.into_iter().collect();
         rule(
-            file,
+            root,
             Rule {
                 group: me,
                 ingress: false,
@@ -552,7 +632,7 @@ fn egress_rules(file: &mut TfFile, me: &str, egress: &[Egress]) {
     for (ip, port) in ips {
         let what = format!("egress_{}", ip.to_string().replace('.', "_"));
         rule(
-            file,
+            root,
             Rule {
                 group: me,
                 ingress: false,
