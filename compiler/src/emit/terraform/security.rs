@@ -75,16 +75,16 @@ struct Rule<'a> {
     description: Cow<'a, str>,
 }
 
-/// Where a root's groups and rules go: each group into the root as it comes, each rule
-/// into the records the root renders when it is written.
+/// Where the groups and rules of `network.tf.json` go: each group into the file as it
+/// comes, each rule into the records the file renders when it is written.
 struct Root<'f> {
     file: &'f mut TfFile,
     rules: Rules,
 }
 
-/// The security group rules of a root, kept as records and written when the root is
-/// ([`Later`]): a fleet's root has thousands (9,000 at fleet-1000), whose texts would
-/// otherwise be held, megabytes of them, from the first until the root is written.
+/// The security group rules of `network.tf.json`, kept as records and written when the
+/// file is ([`Later`]): a fleet's file has thousands (9,000 at fleet-1000), whose texts
+/// would otherwise be held, megabytes of them, from the first until the file is written.
 #[derive(Default)]
 struct Rules {
     /// Each rule's key, description, group, peer and protocol, one after another.
