@@ -8,7 +8,7 @@ use std::borrow::Cow;
 use super::object::{self, Object};
 use super::patch::{diff_at, diff_optional};
 use super::yaml::{map, map_of, MapWriter, Yaml};
-use super::{labels, selector, write_labels, write_selector, View, CLOUD_SECRET_STORE, LOCAL_SECRET_STORE};
+use super::{labels, write_labels, write_selector, View, CLOUD_SECRET_STORE, LOCAL_SECRET_STORE};
 use crate::emit::names;
 use crate::ir::{self, EnvValue};
 use sha2::{Digest, Sha256};
@@ -269,8 +269,8 @@ impl<'a> Inputs<'a> {
         self.digest.as_ref().map(|digest| map([(CONFIG_DIGEST_ANNOTATION, digest.into())]))
     }
 
-    fn labels(&self) -> Yaml {
-        labels(self.project, self.name, "service")
+    fn write_labels(&self, m: &mut MapWriter) {
+        write_labels(m, self.project, self.name, "service");
     }
 }
 
@@ -278,10 +278,22 @@ fn meta(view: &View, svc: &ir::Service) -> Vec<(&'static str, Yaml)> {
     vec![("labels", labels(view.project, &svc.name, "service"))]
 }
 
+/// The ServiceAccount, written as text like the ConfigMap and the Deployment: a base
+/// holds a fleet's thousands as text ([`Object::into_text`]), and an overlay reads one
+/// back into a tree only when its inputs do not tell the patch ([`Inputs::diff`]).
 fn service_account(inputs: &Inputs) -> Object {
-    let mut metadata = vec![("labels", inputs.labels())];
-    metadata.extend(inputs.annotations().map(|a| ("annotations", a)));
-    Object::new("v1", "ServiceAccount", inputs.name, metadata, vec![("automountServiceAccountToken", false.into())])
+    let metadata = |m: &mut MapWriter| {
+        inputs.write_labels(m);
+        if let Some(arn) = &inputs.role_arn {
+            m.map("annotations", |a| {
+                a.str(names::ROLE_ARN_ANNOTATION, arn);
+            });
+        }
+    };
+    let rest = |doc: &mut MapWriter| {
+        doc.bool("automountServiceAccountToken", false);
+    };
+    Object::written("v1", "ServiceAccount", inputs.name.to_string(), metadata, rest)
 }
 
 /// `arn:aws:iam::<account>:role/<name>`: the account is known statically (`aws.account`).
@@ -333,8 +345,11 @@ fn config_values(view: &View, svc: &ir::Service) -> Vec<(String, Yaml)> {
 }
 
 fn config_map(inputs: &Inputs) -> Object {
-    let metadata = vec![("labels", inputs.labels())];
-    Object::new("v1", "ConfigMap", &config_map_name(inputs.name), metadata, vec![("data", inputs.config.clone())])
+    let data = |doc: &mut MapWriter| {
+        // The keys are the program's variables: written as a tree's keys, quoted if need be.
+        doc.value("data", &inputs.config);
+    };
+    Object::written("v1", "ConfigMap", config_map_name(inputs.name), |m| inputs.write_labels(m), data)
 }
 
 /// The secret store path of a secret reference: the secret's `path`, else the one the
@@ -408,60 +423,65 @@ pub fn port_name(svc: &ir::Service) -> &'static str {
 /// How the kubelet probes the service, by protocol: an HTTP GET of `health`; the gRPC
 /// health checking protocol (`grpc.health.v1.Health/Check`, whose probe takes a port
 /// number, not a name); a TCP connection.
-fn probe_action(pod: &Pod) -> (&'static str, Yaml) {
+fn write_probe_action(probe: &mut MapWriter, pod: &Pod) {
     let port_name = pod.protocol.as_str();
     match pod.protocol {
-        ir::Protocol::Http => ("httpGet", map([("path", Yaml::text(pod.health)), ("port", port_name.into())])),
-        ir::Protocol::Grpc => ("grpc", map([("port", pod.port.into())])),
-        ir::Protocol::Tcp => ("tcpSocket", map([("port", port_name.into())])),
-    }
+        ir::Protocol::Http => probe.map("httpGet", |get| {
+            get.str("path", pod.health).str("port", port_name);
+        }),
+        ir::Protocol::Grpc => probe.map("grpc", |grpc| {
+            grpc.int("port", pod.port.into());
+        }),
+        ir::Protocol::Tcp => probe.map("tcpSocket", |tcp| {
+            tcp.str("port", port_name);
+        }),
+    };
 }
 
 /// The service's container.
-fn container(inputs: &Inputs) -> Yaml {
+fn write_container(c: &mut MapWriter, inputs: &Inputs) {
     let pod = &inputs.pod;
-    let probe = |extra: Vec<(&'static str, Yaml)>| {
-        let (action, how) = probe_action(pod);
-        let mut p = vec![(action.into(), how)];
-        p.extend(extra.into_iter().map(|(k, v)| (k.into(), v)));
-        Yaml::Map(p)
-    };
-    let mut c = Vec::with_capacity(11);
-    c.extend([
-        ("name", Yaml::text(inputs.name)),
-        ("image", Yaml::text(&pod.image)),
-        ("imagePullPolicy", pod.pull_policy.into()),
-        (
-            "ports",
-            Yaml::Seq(vec![map([
-                ("name", pod.protocol.as_str().into()),
-                ("containerPort", pod.port.into()),
-                ("protocol", "TCP".into()),
-            ])]),
-        ),
-    ]);
+    c.str("name", inputs.name).str("image", &pod.image).str("imagePullPolicy", pod.pull_policy).seq("ports", |ports| {
+        ports.map(|port| {
+            port.str("name", pod.protocol.as_str()).int("containerPort", pod.port.into()).str("protocol", "TCP");
+        });
+    });
     // A service with config values reads its ConfigMap.
     if inputs.digest.is_some() {
-        c.push((
-            "envFrom",
-            Yaml::Seq(vec![map([("configMapRef", map([("name", config_map_name(inputs.name).into())]))])]),
-        ));
+        c.seq("envFrom", |from| {
+            from.map(|source| {
+                source.map("configMapRef", |config| {
+                    config.str("name", &config_map_name(inputs.name));
+                });
+            });
+        });
     }
     if !pod.secret_vars.is_empty() {
-        let vars = pod.secret_vars.iter().map(|(var, secret, key)| {
-            map([
-                ("name", Yaml::text(var)),
-                ("valueFrom", map([("secretKeyRef", map([("name", Yaml::text(secret)), ("key", Yaml::text(key))]))])),
-            ])
+        c.seq("env", |vars| {
+            for (var, secret, key) in &pod.secret_vars {
+                vars.map(|v| {
+                    v.str("name", var).map("valueFrom", |from| {
+                        from.map("secretKeyRef", |r| {
+                            r.str("name", secret).str("key", key);
+                        });
+                    });
+                });
+            }
         });
-        c.push(("env", Yaml::Seq(vars.collect())));
     }
-    c.push(("resources", object::resources(pod.cpu_millis, pod.memory_bytes)));
-    c.push(("readinessProbe", probe(vec![("periodSeconds", 10i64.into())])));
-    c.push(("livenessProbe", probe(vec![("initialDelaySeconds", 10i64.into()), ("periodSeconds", 20i64.into())])));
-    c.push(("securityContext", object::container_security_context().clone()));
-    c.push(("volumeMounts", Yaml::Seq(vec![object::mount("tmp", "/tmp")])));
-    Yaml::Map(c.into_iter().map(|(k, v)| (k.into(), v)).collect())
+    c.value("resources", &object::resources(pod.cpu_millis, pod.memory_bytes));
+    c.map("readinessProbe", |probe| {
+        write_probe_action(probe, pod);
+        probe.int("periodSeconds", 10);
+    });
+    c.map("livenessProbe", |probe| {
+        write_probe_action(probe, pod);
+        probe.int("initialDelaySeconds", 10).int("periodSeconds", 20);
+    });
+    c.value("securityContext", object::container_security_context());
+    c.seq("volumeMounts", |mounts| {
+        mounts.value(&object::mount("tmp", "/tmp"));
+    });
 }
 
 /// Where [`Inputs::diff`] finds what an environment usually changes: the
@@ -497,36 +517,50 @@ fn config_digest(config: &[(String, Yaml)]) -> String {
 }
 
 /// Spread replicas across zones when the scheduler can; never blocks scheduling.
-fn zone_spread(inputs: &Inputs) -> Yaml {
-    map([
-        ("maxSkew", 1i64.into()),
-        ("topologyKey", "topology.kubernetes.io/zone".into()),
-        ("whenUnsatisfiable", "ScheduleAnyway".into()),
-        ("labelSelector", map([("matchLabels", selector(inputs.project, inputs.name))])),
-    ])
+fn write_zone_spread(spread: &mut MapWriter, inputs: &Inputs) {
+    spread
+        .int("maxSkew", 1)
+        .str("topologyKey", "topology.kubernetes.io/zone")
+        .str("whenUnsatisfiable", "ScheduleAnyway")
+        .map("labelSelector", |selector| write_selector(selector, "matchLabels", inputs.project, inputs.name));
 }
 
 /// The Deployment. `replicas` is set only when fixed; with an autoscaler it owns it.
 fn deployment(inputs: &Inputs) -> Object {
-    let mut spec = Vec::with_capacity(4);
-    if let Some(replicas) = inputs.replicas {
-        spec.push(("replicas", Yaml::Int(replicas)));
-    }
-    spec.push(("revisionHistoryLimit", 5i64.into()));
-    spec.push(("selector", map([("matchLabels", selector(inputs.project, inputs.name))])));
-    let pod = map([
-        ("serviceAccountName", Yaml::text(inputs.name)),
-        ("automountServiceAccountToken", false.into()),
-        ("securityContext", object::pod_security_context().clone()),
-        ("topologySpreadConstraints", Yaml::Seq(vec![zone_spread(inputs)])),
-        ("containers", Yaml::Seq(vec![container(inputs)])),
-        ("volumes", Yaml::Seq(vec![object::empty_dir("tmp")])),
-    ]);
-    let mut template_meta = vec![("labels".into(), inputs.labels())];
-    template_meta.extend(inputs.template_annotations().map(|a| ("annotations".into(), a)));
-    spec.push(("template", map([("metadata", Yaml::Map(template_meta)), ("spec", pod)])));
-    let spec = Yaml::Map(spec.into_iter().map(|(k, v)| (k.into(), v)).collect());
-    Object::new("apps/v1", "Deployment", inputs.name, vec![("labels", inputs.labels())], vec![("spec", spec)])
+    let spec = |doc: &mut MapWriter| {
+        doc.map("spec", |spec| {
+            if let Some(replicas) = inputs.replicas {
+                spec.int("replicas", replicas);
+            }
+            spec.int("revisionHistoryLimit", 5)
+                .map("selector", |selector| write_selector(selector, "matchLabels", inputs.project, inputs.name))
+                .map("template", |template| {
+                    template.map("metadata", |meta| {
+                        inputs.write_labels(meta);
+                        if let Some(digest) = &inputs.digest {
+                            meta.map("annotations", |a| {
+                                a.str(CONFIG_DIGEST_ANNOTATION, digest);
+                            });
+                        }
+                    });
+                    template.map("spec", |pod| {
+                        pod.str("serviceAccountName", inputs.name)
+                            .bool("automountServiceAccountToken", false)
+                            .value("securityContext", object::pod_security_context())
+                            .seq("topologySpreadConstraints", |spreads| {
+                                spreads.map(|spread| write_zone_spread(spread, inputs));
+                            })
+                            .seq("containers", |containers| {
+                                containers.map(|c| write_container(c, inputs));
+                            })
+                            .seq("volumes", |volumes| {
+                                volumes.value(&object::empty_dir("tmp"));
+                            });
+                    });
+                });
+        });
+    };
+    Object::written("apps/v1", "Deployment", inputs.name.to_string(), |m| inputs.write_labels(m), spec)
 }
 
 /// The path the load balancer checks a gRPC target on: the gRPC health checking protocol.
