@@ -5,8 +5,8 @@
 
 use super::object::Object;
 use super::service::port_name;
-use super::yaml::{map, Yaml};
-use super::{labels, View};
+use super::yaml::{map, MapWriter, SeqWriter, Yaml};
+use super::{write_labels, View};
 use crate::emit::names;
 use crate::ir::{self, Exposure, SegmentRole};
 
@@ -50,29 +50,43 @@ pub fn objects(view: &View) -> Vec<Object> {
     out
 }
 
-/// One Ingress object named `name` for `routes` of `ing`.
+/// One Ingress object named `name` for `routes` of `ing`, written as text: an
+/// environment's own object, with a path per route (thousands in a fleet).
 fn ingress(view: &View, ing: &ir::Ingress, name: &str, annotations: Option<Yaml>, routes: Vec<&ir::Route>) -> Object {
-    let mut metadata = vec![("labels", labels(view.project, &ing.name, "ingress"))];
-    let mut spec = Vec::new();
-    if let Some(annotations) = annotations {
-        metadata.push(("annotations", annotations));
-    }
-    spec.push(("ingressClassName", Yaml::from(if view.is_local() { "nginx" } else { "alb" })));
-    if let Some(host) = &ing.host {
-        let mut tls = vec![("hosts".into(), Yaml::Seq(vec![Yaml::text(host)]))];
-        if view.is_local() {
-            tls.push(("secretName".into(), local_tls_secret(&ing.name).into()));
+    let metadata = |m: &mut MapWriter| {
+        write_labels(m, view.project, &ing.name, "ingress");
+        if let Some(annotations) = &annotations {
+            m.value("annotations", annotations);
         }
-        spec.push(("tls", Yaml::Seq(vec![Yaml::Map(tls)])));
-    }
-    let mut rule = Vec::new();
-    if let Some(host) = &ing.host {
-        rule.push(("host".into(), Yaml::from(host)));
-    }
-    rule.push(("http".into(), map([("paths", Yaml::Seq(paths(view, routes)))])));
-    spec.push(("rules", Yaml::Seq(vec![Yaml::Map(rule)])));
-    let spec = Yaml::Map(spec.into_iter().map(|(k, v)| (k.into(), v)).collect());
-    Object::new("networking.k8s.io/v1", "Ingress", name, metadata, vec![("spec", spec)])
+    };
+    let spec = |doc: &mut MapWriter| {
+        doc.map("spec", |spec| {
+            spec.str("ingressClassName", if view.is_local() { "nginx" } else { "alb" });
+            if let Some(host) = &ing.host {
+                spec.seq("tls", |tls| {
+                    tls.map(|tls| {
+                        tls.seq("hosts", |hosts| {
+                            hosts.str(host);
+                        });
+                        if view.is_local() {
+                            tls.str("secretName", &local_tls_secret(&ing.name));
+                        }
+                    });
+                });
+            }
+            spec.seq("rules", |rules| {
+                rules.map(|rule| {
+                    if let Some(host) = &ing.host {
+                        rule.str("host", host);
+                    }
+                    rule.map("http", |http| {
+                        http.seq("paths", |paths| write_paths(paths, view, routes));
+                    });
+                });
+            });
+        });
+    };
+    Object::written("networking.k8s.io/v1", "Ingress", name.to_string(), metadata, spec)
 }
 
 fn alb_annotations(view: &View, env: &ir::Environment, ing: &ir::Ingress) -> Yaml {
@@ -93,20 +107,20 @@ fn alb_annotations(view: &View, env: &ir::Environment, ing: &ir::Ingress) -> Yam
 
 /// Routes, most specific first: the ALB evaluates paths in the order listed, so `/`
 /// before `/api` would swallow every request.
-fn paths(view: &View, mut routes: Vec<&ir::Route>) -> Vec<Yaml> {
+fn write_paths(paths: &mut SeqWriter, view: &View, mut routes: Vec<&ir::Route>) {
     routes.sort_by(|a, b| b.path.len().cmp(&a.path.len()).then_with(|| a.path.cmp(&b.path)));
-    routes
-        .into_iter()
-        .map(|r| {
-            let port = match view.service(&r.service).filter(|s| s.port == r.port) {
-                Some(svc) => map([("name", port_name(svc).into())]),
-                None => map([("number", r.port.into())]),
-            };
-            map([
-                ("path", (&r.path).into()),
-                ("pathType", "Prefix".into()),
-                ("backend", map([("service", map([("name", (&r.service).into()), ("port", port)]))])),
-            ])
-        })
-        .collect()
+    for r in routes {
+        paths.map(|path| {
+            path.str("path", &r.path).str("pathType", "Prefix").map("backend", |backend| {
+                backend.map("service", |service| {
+                    service.str("name", &r.service).map("port", |port| {
+                        match view.service(&r.service).filter(|s| s.port == r.port) {
+                            Some(svc) => port.str("name", port_name(svc)),
+                            None => port.int("number", r.port.into()),
+                        };
+                    });
+                });
+            });
+        });
+    }
 }
