@@ -47,10 +47,11 @@ pub struct Object {
 }
 
 /// An object's contents: a tree, or the text of its document, for the objects a fleet has
-/// thousands of that an overlay writes whole or finds equal to its base's (an
-/// environment's own policies and autoscalers, its Services): no tree is built for them.
-/// An overlay compares two texts as text ([`super::patch`]); a text is read back into a
-/// tree only to be compared with a tree or changed.
+/// thousands of that an overlay writes whole, finds equal to its base's or patches as
+/// their inputs tell (an environment's own policies, autoscalers and Ingress paths; its
+/// Services; a service's ServiceAccount, ConfigMap and Deployment): no tree is built
+/// for them. An overlay compares two texts as text ([`super::patch`]); a text is read
+/// back into a tree only to be compared with a tree or changed.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Body {
     Tree(Yaml),
