@@ -284,10 +284,9 @@ fn meta(view: &View, svc: &ir::Service) -> Vec<(&'static str, Yaml)> {
 fn service_account(inputs: &Inputs) -> Object {
     let metadata = |m: &mut MapWriter| {
         inputs.write_labels(m);
-        if let Some(arn) = &inputs.role_arn {
-            m.map("annotations", |a| {
-                a.str(names::ROLE_ARN_ANNOTATION, arn);
-            });
+        // The annotations `Inputs::diff` patches: the same value, from the same place.
+        if let Some(annotations) = inputs.annotations() {
+            m.value("annotations", &annotations);
         }
     };
     let rest = |doc: &mut MapWriter| {
@@ -537,10 +536,8 @@ fn deployment(inputs: &Inputs) -> Object {
                 .map("template", |template| {
                     template.map("metadata", |meta| {
                         inputs.write_labels(meta);
-                        if let Some(digest) = &inputs.digest {
-                            meta.map("annotations", |a| {
-                                a.str(CONFIG_DIGEST_ANNOTATION, digest);
-                            });
+                        if let Some(annotations) = inputs.template_annotations() {
+                            meta.value("annotations", &annotations);
                         }
                     });
                     template.map("spec", |pod| {
