@@ -129,8 +129,11 @@ where
         }
         let mut files = out::Hashing::new(open);
         match job {
-            Job::Bases => bases.with(|bases| bases.map(|bases| kustomize::write_bases(bases, &mut files)))?,
-            Job::Overlay(env) => bases.with(|bases| kustomize::write_overlay(program, env, bases?, &mut files))?,
+            // Whichever piece comes first builds the bases and writes their files.
+            Job::Bases => bases.with(&mut files, |bases, _| bases.map(|_| ()))?,
+            Job::Overlay(env) => {
+                bases.with(&mut files, |bases, files| kustomize::write_overlay(program, env, bases?, files))?
+            }
             Job::Terraform(env, file) => terraform::write_environment_file(program, env, *file, &mut files)?,
             Job::Page(env) => {
                 let (path, text) = docs::page(program, env)?;
@@ -165,16 +168,21 @@ impl<'p> SharedBases<'p> {
         SharedBases { program, bases: Mutex::new(None), users: AtomicUsize::new(users) }
     }
 
-    /// Runs `f` with the bases (or why they could not be built), as one of the users.
-    /// The first builds them holding the lock, so building them must not split work
-    /// ([`crate::par`]): the thread would take other pieces while it waits, and a piece
-    /// that needs the bases would wait for the lock it holds.
-    fn with<T>(&self, f: impl FnOnce(Result<&kustomize::Bases<'p>, String>) -> T) -> T {
+    /// Runs `f` with the bases (or why they could not be built) and `files`, as one of
+    /// the users. The first builds them holding the lock, writing their files into its
+    /// `files`, so building them must not split work ([`crate::par`]): the thread would
+    /// take other pieces while it waits, and a piece that needs the bases would wait for
+    /// the lock it holds.
+    fn with<T>(
+        &self,
+        files: &mut dyn out::Files,
+        f: impl FnOnce(Result<&kustomize::Bases<'p>, String>, &mut dyn out::Files) -> T,
+    ) -> T {
         let bases = {
             let mut slot = self.bases.lock().unwrap_or_else(|e| e.into_inner());
-            Arc::clone(slot.get_or_insert_with(|| Arc::new(kustomize::bases(self.program))))
+            Arc::clone(slot.get_or_insert_with(|| Arc::new(kustomize::bases(self.program, files))))
         };
-        let result = f(bases.as_ref().as_ref().map_err(String::clone));
+        let result = f(bases.as_ref().as_ref().map_err(String::clone), files);
         if self.users.fetch_sub(1, Ordering::AcqRel) == 1 {
             self.bases.lock().unwrap_or_else(|e| e.into_inner()).take();
         }
@@ -301,12 +309,22 @@ mod tests {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
         let (program, _) = compile(project(&root.join("envs"))).expect("envs/ compiles");
         let shared = SharedBases::new(&program, 2);
-        let first = shared.with(|bases| bases.map(|b| b as *const kustomize::Bases as usize));
+        let address = |bases: Result<&kustomize::Bases, String>, _: &mut dyn out::Files| {
+            bases.map(|b| b as *const kustomize::Bases as usize)
+        };
+        let open = |_: &str| String::new();
+        let (mut one, mut two) = (out::Hashing::new(&open), out::Hashing::new(&open));
+        let first = shared.with(&mut one, address);
         assert!(shared.bases.lock().expect("unpoisoned").is_some(), "kept for the next user");
-        let second = shared.with(|bases| bases.map(|b| b as *const kustomize::Bases as usize));
+        let second = shared.with(&mut two, address);
         assert_eq!(first, second, "built once");
         assert!(first.is_ok());
         assert!(shared.bases.lock().expect("unpoisoned").is_none(), "freed by the last user");
+        // The first user wrote the bases' files; the second, none.
+        let written =
+            |files: out::Hashing<'_, String>| files.into_closed().into_iter().map(|(path, _)| path).collect::<Vec<_>>();
+        assert!(written(one).iter().any(|path| path.starts_with("kubernetes/base/")));
+        assert!(written(two).is_empty());
     }
 
     /// Rendering some environments renders their roots, overlays and pages and the shared

@@ -93,8 +93,13 @@ impl<'a> View<'a> {
 
 /// Renders `kubernetes/base/**`, `kubernetes/overlays/<env>/**` and the platform tree.
 pub fn emit(program: &ir::Program) -> Result<BTreeMap<String, String>, String> {
-    let bases = bases(program)?;
-    let mut files: BTreeMap<String, String> = base_files(&bases).into_iter().collect();
+    let mut built = None;
+    let base_files = out::collect(|files| {
+        built = Some(bases(program, files)?);
+        Ok(())
+    })?;
+    let bases = built.ok_or("the bases were not built")?;
+    let mut files: BTreeMap<String, String> = base_files.into_iter().collect();
     // Each overlay reads only its environment and its base: they are built side by side.
     for overlay in crate::par::map(&program.environments, |env| overlay_files(program, env, &bases)) {
         files.extend(overlay?);
@@ -109,11 +114,28 @@ pub struct Bases<'p> {
 }
 
 /// One stack's base: its directory, its objects in the order of [`objects`], and its
-/// services by name.
+/// services by name. The objects a service's inputs build (its ServiceAccount, ConfigMap
+/// and Deployment, most of a fleet's base) are written to the base's files as they are
+/// built and kept without their text: an overlay whose inputs do not tell a patch
+/// ([`service::Inputs::diff`]) builds the base's object again ([`Base::object`]).
 struct Base<'p> {
     dir: String,
     objects: Vec<Object>,
     services: HashMap<&'p str, BaseService<'p>>,
+    /// The objects kept without their text, by index: the service whose inputs build
+    /// each, and which of its objects it is.
+    built: HashMap<usize, (&'p str, service::Built)>,
+}
+
+impl Base<'_> {
+    /// Object `i`, whole: built again from its service's inputs when it was kept without
+    /// its text.
+    fn object(&self, i: usize) -> Cow<'_, Object> {
+        match self.built.get(&i).and_then(|&(svc, kind)| Some((self.services.get(svc)?, kind))) {
+            Some((service, kind)) => Cow::Owned(service.inputs.build(kind)),
+            None => Cow::Borrowed(&self.objects[i]),
+        }
+    }
 }
 
 /// A service of a base: its [`service::Inputs`], and where each object built from them
@@ -123,42 +145,66 @@ struct BaseService<'p> {
     at: [Option<usize>; 3],
 }
 
-/// The objects of every stack's base (`kubernetes/base`, or `kubernetes/base/<stack>`
-/// when there are several stacks).
-pub fn bases(program: &ir::Program) -> Result<Bases<'_>, String> {
+/// The bases of every stack (`kubernetes/base`, or `kubernetes/base/<stack>` when there
+/// are several stacks): their files are written into `files` as their objects are built.
+pub fn bases<'p>(program: &'p ir::Program, files: &mut dyn Files) -> Result<Bases<'p>, String> {
     let several = program.stacks.len() > 1;
-    let stacks = program
-        .stacks
-        .iter()
-        .map(|stack| {
-            let dir = if several { format!("kubernetes/base/{}", stack.name) } else { "kubernetes/base".to_string() };
-            let view = View::new(&program.project, None, &stack.resources);
-            let (objects, services) = collect(&view)?;
-            Ok((stack.name.as_str(), Base { dir, objects, services }))
-        })
-        .collect::<Result<_, String>>()?;
+    let mut stacks = BTreeMap::new();
+    for stack in &program.stacks {
+        let dir = if several { format!("kubernetes/base/{}", stack.name) } else { "kubernetes/base".to_string() };
+        let view = View::new(&program.project, None, &stack.resources);
+        stacks.insert(stack.name.as_str(), base(&view, dir, files)?);
+    }
     Ok(Bases { stacks })
 }
 
-/// Writes the files of the bases: one per kind and a `kustomization.yaml` per stack.
-pub fn write_bases(bases: &Bases, files: &mut dyn Files) {
-    for base in bases.stacks.values() {
-        let mut by_kind = object::ByKind::new(base.dir.clone());
-        for obj in &base.objects {
-            by_kind.add(obj, files);
+/// The base of `view` (a stack's), its files written under `dir` into `files`: one per
+/// kind, its objects in the order of [`objects`], and a `kustomization.yaml`.
+fn base<'a>(view: &View<'a>, dir: String, files: &mut dyn Files) -> Result<Base<'a>, String> {
+    let mut by_kind = object::ByKind::new(dir.clone());
+    let mut objects = Vec::with_capacity(view.resources.services.len() * 8 + 8);
+    let mut services = HashMap::default();
+    let mut built = HashMap::default();
+    each_object(view, &mut |chunk| {
+        match chunk {
+            Chunk::Objects(chunk) => {
+                for obj in chunk {
+                    by_kind.add(&obj, files);
+                    objects.push(obj.into_text());
+                }
+            }
+            Chunk::Service(_, parts) => {
+                let service::Parts { inputs, pieces } = *parts;
+                // The inputs kept are the first service's of a name (like
+                // `Resources::service`): only its objects can be built again from them.
+                let kept = !services.contains_key(inputs.name());
+                let mut at = [None; 3];
+                for piece in pieces {
+                    let obj = match piece {
+                        service::Piece::Built(kind) => {
+                            at[kind.index()] = Some(objects.len());
+                            let obj = inputs.build(kind);
+                            if kept {
+                                by_kind.add(&obj, files);
+                                built.insert(objects.len(), (inputs.name(), kind));
+                                objects.push(obj.without_text());
+                                continue;
+                            }
+                            obj
+                        }
+                        service::Piece::Object(obj) => obj,
+                    };
+                    by_kind.add(&obj, files);
+                    objects.push(obj.into_text());
+                }
+                services.entry(inputs.name()).or_insert(BaseService { inputs, at });
+            }
         }
-        let names = by_kind.close(files);
-        files.whole(format!("{}/kustomization.yaml", base.dir), &object::kustomization(names, Vec::new()));
-    }
-}
-
-/// The files [`write_bases`] writes: `(path, text)`.
-pub fn base_files(bases: &Bases) -> Vec<(String, String)> {
-    out::collect(|files| {
-        write_bases(bases, files);
         Ok(())
-    })
-    .unwrap_or_default()
+    })?;
+    let names = by_kind.close(files);
+    files.whole(format!("{dir}/kustomization.yaml"), &object::kustomization(names, Vec::new()));
+    Ok(Base { dir, objects, services, built })
 }
 
 /// Writes the files of `env`'s overlay, `kubernetes/overlays/<env>/**`, which patches
@@ -197,39 +243,25 @@ fn relative_to_overlay(base_dir: &str) -> String {
     format!("../../{}", base_dir.trim_start_matches("kubernetes/"))
 }
 
-/// Every object of a view, in a stable order (the overlay diffs two of these).
+/// Every object of a view, in a stable order (the order of a base's files), each held
+/// as its text ([`Object::into_text`]).
 #[cfg(test)]
 fn objects(view: &View) -> Result<Vec<Object>, String> {
-    Ok(collect(view)?.0)
-}
-
-/// [`objects`] (each held as its text, [`Object::into_text`]), and the services of the
-/// view by name (the first of a name).
-fn collect<'a>(view: &View<'a>) -> Result<(Vec<Object>, HashMap<&'a str, BaseService<'a>>), String> {
-    let mut out = Vec::with_capacity(view.resources.services.len() * 8 + 8);
-    let mut services = HashMap::default();
+    let mut out = Vec::new();
     each_object(view, &mut |chunk| {
         match chunk {
             Chunk::Objects(objects) => out.extend(objects.into_iter().map(Object::into_text)),
             Chunk::Service(_, parts) => {
                 let service::Parts { inputs, pieces } = *parts;
-                let mut at = [None; 3];
-                for piece in pieces {
-                    let obj = match piece {
-                        service::Piece::Built(kind) => {
-                            at[kind.index()] = Some(out.len());
-                            inputs.build(kind)
-                        }
-                        service::Piece::Object(obj) => obj,
-                    };
-                    out.push(obj.into_text());
-                }
-                services.entry(inputs.name()).or_insert(BaseService { inputs, at });
+                out.extend(pieces.into_iter().map(|piece| match piece {
+                    service::Piece::Built(kind) => inputs.build(kind),
+                    service::Piece::Object(obj) => obj.into_text(),
+                }));
             }
         }
         Ok(())
     })?;
-    Ok((out, services))
+    Ok(out)
 }
 
 /// What [`each_object`] hands over: a few objects, or one service's parts.

@@ -136,6 +136,13 @@ impl Object {
         Object { body: Body::Text(text), ..self }
     }
 
+    /// The object's `apiVersion`, kind and name without its contents: what a base keeps of
+    /// an object it can build again ([`super::Base::object`]), which an overlay patches or
+    /// deletes by those alone. Its text is empty: it is never written.
+    pub fn without_text(self) -> Object {
+        Object { body: Body::Text(String::new()), ..self }
+    }
+
     /// Appends the object's document (`---` first) to a stream.
     pub fn push_document(&self, out: &mut String) {
         match &self.body {

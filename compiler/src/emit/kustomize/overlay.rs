@@ -27,7 +27,7 @@ pub fn overlay(view: &View, base: Option<(String, &Base)>, dir: String, files: &
     let env = view.env.ok_or("an overlay needs an environment")?;
     let base_objects: &[Object] = base.as_ref().map_or(&[], |(_, b)| &b.objects);
     let base_services = base.as_ref().map(|(_, b)| &b.services);
-    let mut diff = Diff::new(base_objects, ByKind::new(dir.clone()), files);
+    let mut diff = Diff::new(base.as_ref().map(|(_, b)| *b), ByKind::new(dir.clone()), files);
     let mut images = BTreeMap::new();
     each_object(view, &mut |chunk| match chunk {
         Chunk::Objects(objects) => objects.into_iter().try_for_each(|obj| diff.object(&obj)),
@@ -130,7 +130,7 @@ impl Patches {
 /// matched by key, the items of `patches:` written so far, and the added objects,
 /// written as they come into one multi-document file per kind.
 struct Diff<'b, 'f> {
-    base: &'b [Object],
+    base: Option<&'b Base<'b>>,
     /// Fleets have thousands of objects: matched by key through a map, not scans.
     by_key: HashMap<(&'b str, &'b str), usize>,
     matched: Vec<bool>,
@@ -142,11 +142,12 @@ struct Diff<'b, 'f> {
 }
 
 impl<'b, 'f> Diff<'b, 'f> {
-    fn new(base: &'b [Object], added: ByKind, files: &'f mut dyn Files) -> Diff<'b, 'f> {
+    fn new(base: Option<&'b Base<'b>>, added: ByKind, files: &'f mut dyn Files) -> Diff<'b, 'f> {
+        let objects: &[Object] = base.map_or(&[], |b| &b.objects);
         Diff {
             base,
-            by_key: base.iter().enumerate().map(|(i, b)| (b.key(), i)).collect(),
-            matched: vec![false; base.len()],
+            by_key: objects.iter().enumerate().map(|(i, b)| (b.key(), i)).collect(),
+            matched: vec![false; objects.len()],
             added,
             files,
             patches: Patches::default(),
@@ -160,9 +161,10 @@ impl<'b, 'f> Diff<'b, 'f> {
             self.added.add(obj, self.files);
             return Ok(());
         };
+        let Some(base) = self.base else { return Ok(()) };
         self.matched[i] = true;
         self.ops.clear();
-        diff_objects(&self.base[i], obj, &mut self.ops)?;
+        diff_objects(&base.object(i), obj, &mut self.ops)?;
         if !self.ops.is_empty() {
             push_patch(&mut self.patches, obj, &self.ops);
         }
@@ -182,10 +184,10 @@ impl<'b, 'f> Diff<'b, 'f> {
             }
             _ => None,
         };
-        let Some(i) = told else { return self.object(&inputs.build(kind)) };
+        let (Some(i), Some(base)) = (told, self.base) else { return self.object(&inputs.build(kind)) };
         self.matched[i] = true;
         if !self.ops.is_empty() {
-            push_patch(&mut self.patches, &self.base[i], &self.ops);
+            push_patch(&mut self.patches, &base.objects[i], &self.ops);
         }
         Ok(())
     }
