@@ -46,8 +46,7 @@ fn backends(program: &govc::ir::Program) -> String {
     use govc::emit::{compose, docs, kustomize, terraform};
     let ms = |t: Instant| format!("{:.1} ms", t.elapsed().as_secs_f64() * 1e3);
     let t = Instant::now();
-    let bases = kustomize::bases(program).expect("the bases");
-    let mut all = kustomize::base_files(&bases);
+    let (bases, mut all) = kustomize::bases_and_files(program).expect("the bases");
     let base = ms(t);
     let t = Instant::now();
     for env in &program.environments {

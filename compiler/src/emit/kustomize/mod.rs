@@ -93,12 +93,7 @@ impl<'a> View<'a> {
 
 /// Renders `kubernetes/base/**`, `kubernetes/overlays/<env>/**` and the platform tree.
 pub fn emit(program: &ir::Program) -> Result<BTreeMap<String, String>, String> {
-    let mut built = None;
-    let base_files = out::collect(|files| {
-        built = Some(bases(program, files)?);
-        Ok(())
-    })?;
-    let bases = built.ok_or("the bases were not built")?;
+    let (bases, base_files) = bases_and_files(program)?;
     let mut files: BTreeMap<String, String> = base_files.into_iter().collect();
     // Each overlay reads only its environment and its base: they are built side by side.
     for overlay in crate::par::map(&program.environments, |env| overlay_files(program, env, &bases)) {
@@ -156,6 +151,16 @@ pub fn bases<'p>(program: &'p ir::Program, files: &mut dyn Files) -> Result<Base
         stacks.insert(stack.name.as_str(), base(&view, dir, files)?);
     }
     Ok(Bases { stacks })
+}
+
+/// [`bases`], and the files they wrote: `(path, text)`.
+pub fn bases_and_files(program: &ir::Program) -> Result<(Bases<'_>, Vec<(String, String)>), String> {
+    let mut built = None;
+    let files = out::collect(|files| {
+        built = Some(bases(program, files)?);
+        Ok(())
+    })?;
+    Ok((built.ok_or("the bases were not built")?, files))
 }
 
 /// The base of `view` (a stack's), its files written under `dir` into `files`: one per
