@@ -124,7 +124,7 @@ struct Base<'p> {
 
 impl Base<'_> {
     /// Object `i`, whole: built again from its service's inputs when it was kept without
-    /// its text.
+    /// its text (an object is kept so only when its service's inputs are: [`base`]).
     fn object(&self, i: usize) -> Cow<'_, Object> {
         match self.built.get(&i).and_then(|&(svc, kind)| Some((self.services.get(svc)?, kind))) {
             Some((service, kind)) => Cow::Owned(service.inputs.build(kind)),

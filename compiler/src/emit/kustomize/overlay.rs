@@ -157,11 +157,11 @@ impl<'b, 'f> Diff<'b, 'f> {
 
     /// An object of the environment: patches the base object of its key, or is added.
     fn object(&mut self, obj: &Object) -> Result<(), String> {
-        let Some(&i) = self.by_key.get(&obj.key()) else {
+        // A key is found only among a base's objects.
+        let Some((base, &i)) = self.base.zip(self.by_key.get(&obj.key())) else {
             self.added.add(obj, self.files);
             return Ok(());
         };
-        let Some(base) = self.base else { return Ok(()) };
         self.matched[i] = true;
         self.ops.clear();
         diff_objects(&base.object(i), obj, &mut self.ops)?;
