@@ -185,22 +185,21 @@ fn base<'a>(view: &View<'a>, dir: String, files: &mut dyn Files) -> Result<Base<
                 let kept = !services.contains_key(inputs.name());
                 let mut at = [None; 3];
                 for piece in pieces {
-                    let obj = match piece {
+                    let (obj, again) = match piece {
                         service::Piece::Built(kind) => {
                             at[kind.index()] = Some(objects.len());
-                            let obj = inputs.build(kind);
-                            if kept {
-                                by_kind.add(&obj, files);
-                                built.insert(objects.len(), (inputs.name(), kind));
-                                objects.push(obj.without_text());
-                                continue;
-                            }
-                            obj
+                            (inputs.build(kind), kept.then_some(kind))
                         }
-                        service::Piece::Object(obj) => obj,
+                        service::Piece::Object(obj) => (obj, None),
                     };
                     by_kind.add(&obj, files);
-                    objects.push(obj.into_text());
+                    match again {
+                        Some(kind) => {
+                            built.insert(objects.len(), (inputs.name(), kind));
+                            objects.push(obj.without_text());
+                        }
+                        None => objects.push(obj.into_text()),
+                    }
                 }
                 services.entry(inputs.name()).or_insert(BaseService { inputs, at });
             }
